@@ -1,0 +1,1 @@
+"""The intake: one validation behind three doors (CLI, HTTP API, Celery task)."""

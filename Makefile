@@ -1,0 +1,35 @@
+# Two commands matter: `make demo` runs the whole job on an embedded default; `make test` runs the tests.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: demo test lint typecheck unit integration bench redis clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/erasure demo
+
+redis:
+	@scripts/ensure-redis.sh
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check shared services tests bench
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy shared services
+
+test: $(STAMP) redis lint typecheck
+	$(VENV)/bin/pytest -q
+
+bench: $(STAMP) redis
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) erasure-output .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,206 @@
+"""``erasure``: the command line of genesys-erasure.
+
+Commands that talk to Redis read the same ``ERASURE_*`` settings as the workers. Nothing here
+prints personal data: requests are shown by ticket, state and counts.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="GDPR Art. 17 erasure for Genesys Cloud: submit, follow and prove erasures.")
+audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident audit log.")
+app.add_typer(audit_app, name="audit")
+out = Console()
+err = Console(stderr=True)
+
+
+@app.command()
+def demo(
+    subjects: Annotated[int, typer.Option(min=1, max=500, help="synthetic subjects to erase")] = 30,
+    output_dir: Annotated[Path, typer.Option(help="where certificates, audit and logs go")] = Path(
+        "erasure-output"),
+    timeout: Annotated[float, typer.Option(help="seconds to wait for every subject")] = 300.0,
+) -> None:
+    """Run the whole job on an embedded Redis and simulator: no Redis, no credentials needed."""
+    from services.demo import run_demo
+
+    result = run_demo(subjects=subjects, output_dir=output_dir, timeout_s=timeout, console=err)
+    err.print(f"certificates and audit log in {output_dir}/")
+    print(result.summary())
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def sim(
+    port: Annotated[int, typer.Option(help="TCP port to listen on")] = 8700,
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    subjects: Annotated[int, typer.Option(help="synthetic subjects to seed")] = 30,
+    seed: Annotated[int, typer.Option(help="random seed of the synthetic data")] = 1,
+    rate_limit: Annotated[int, typer.Option(help="requests per token per window")] = 300,
+    rate_window: Annotated[float, typer.Option(help="rate window in seconds")] = 60.0,
+    gdpr_step: Annotated[float, typer.Option(help="seconds a GDPR request spends in each state")] = 1.0,
+) -> None:
+    """Serve the Genesys Cloud simulator over HTTP."""
+    from services.simulator.config import SimConfig
+    from services.simulator.server import serve
+
+    config = SimConfig(subjects=subjects, seed=seed, rate_limit=rate_limit, rate_window_s=rate_window,
+                       gdpr_step_s=gdpr_step)
+    err.print(f"Genesys simulator on http://{host}:{port} (client id {config.client_id})")
+    serve(config, host, port)
+
+
+def _read_file(path: Path) -> list[tuple[int, dict[str, Any] | None, str | None]]:
+    """Lines of a CSV (header row) or JSONL file as (line number, payload or None, parse error)."""
+    rows: list[tuple[int, dict[str, Any] | None, str | None]] = []
+    if path.suffix.lower() == ".csv":
+        with path.open(newline="") as handle:
+            for line_no, row in enumerate(csv.DictReader(handle), start=2):
+                rows.append((line_no, {k: v for k, v in row.items() if k and v not in (None, "")}, None))
+        return rows
+    with path.open() as handle:
+        for line_no, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                payload = json.loads(line)
+            except json.JSONDecodeError:
+                rows.append((line_no, None, "not valid JSON"))
+                continue
+            if not isinstance(payload, dict):
+                rows.append((line_no, None, "each line must be a JSON object"))
+                continue
+            rows.append((line_no, payload, None))
+    return rows
+
+
+@app.command()
+def submit(
+    ticket: Annotated[str | None, typer.Option(help="your ticket reference (idempotency key)")] = None,
+    email: Annotated[list[str] | None, typer.Option(help="email address (repeatable)")] = None,
+    phone: Annotated[list[str] | None, typer.Option(help="phone number, E.164 (repeatable)")] = None,
+    name: Annotated[list[str] | None, typer.Option(help="name (repeatable)")] = None,
+    contact_id: Annotated[list[str] | None, typer.Option(help="external contact id (repeatable)")] = None,
+    user_id: Annotated[str | None, typer.Option(help="user id of a former agent")] = None,
+    verified_at: Annotated[str | None, typer.Option(help="ISO date the request was verified")] = None,
+    approved_by: Annotated[str | None, typer.Option(help="who approved the erasure")] = None,
+    file: Annotated[Path | None, typer.Option(exists=True, dir_okay=False,
+                                              help="bulk: a .csv (header row) or .jsonl file")] = None,
+) -> None:
+    """Submit one erasure request, or many from a file; bad ones are refused by field name."""
+    from services.intake.submit import DuplicateTicket, IntakeError, submit as submit_request
+    from shared.runtime import get_runtime
+
+    runtime = get_runtime()
+    if file is None:
+        payload: dict[str, Any] = {"ticket": ticket or "", "emails": email or [], "phones": phone or [],
+                                   "names": name or [], "external_contact_ids": contact_id or []}
+        for key, value in (("user_id", user_id), ("verified_at", verified_at), ("approved_by", approved_by)):
+            if value:
+                payload[key] = value
+        try:
+            record = submit_request(runtime, payload)
+        except IntakeError as exc:
+            for line in exc.errors:
+                err.print(f"[red]refused[/red] {line}")
+            raise typer.Exit(2) from None
+        except DuplicateTicket as exc:
+            err.print(f"[yellow]refused[/yellow] {exc}")
+            raise typer.Exit(3) from None
+        print(f"accepted ticket {record.ticket} as request {record.request_id}")
+        return
+
+    from rich.progress import track
+
+    accepted = refused = 0
+    rows = _read_file(file)
+    for line_no, row_payload, problem in track(rows, description="submitting", console=err):
+        try:
+            if row_payload is None:
+                raise IntakeError([problem or "unreadable"])
+            submit_request(runtime, row_payload)
+            accepted += 1
+        except IntakeError as exc:
+            refused += 1
+            err.print(f"line {line_no}: refused: {'; '.join(exc.errors)}")
+        except DuplicateTicket as exc:
+            refused += 1
+            err.print(f"line {line_no}: refused: {exc}")
+    print(f"accepted {accepted}, refused {refused}")
+    if refused:
+        raise typer.Exit(2)
+
+
+@app.command()
+def status(ticket: Annotated[str | None, typer.Argument(help="one ticket; all requests if omitted")] = None,
+           ) -> None:
+    """Where requests stand: state, days left to the deadline, reason when not complete."""
+    from shared.models import FINAL_STATES, utcnow
+    from shared.runtime import get_runtime
+
+    runtime = get_runtime()
+    if ticket:
+        found = runtime.store.find_by_ticket(ticket)
+        if found is None:
+            err.print(f"no request with ticket {ticket!r}")
+            raise typer.Exit(1)
+        records = [found]
+    else:
+        records = list(runtime.store.iter_records())
+    now = utcnow()
+    records.sort(key=lambda r: (r.state in FINAL_STATES, r.deadline))
+    table = Table("ticket", "state", "days left", "reason")
+    for record in records:
+        days_left = (record.deadline - now).total_seconds() / 86400
+        table.add_row(record.ticket, record.state.value, f"{days_left:.1f}", record.reason or "")
+    out.print(table)
+
+
+@app.command()
+def certificate(ticket: Annotated[str, typer.Argument(help="the request's ticket")]) -> None:
+    """Print the erasure certificate of a request as JSON."""
+    from shared.runtime import get_runtime
+
+    runtime = get_runtime()
+    record = runtime.store.find_by_ticket(ticket)
+    raw = None if record is None else runtime.redis.get(runtime.keys.certificate(record.request_id))
+    if raw is None:
+        err.print(f"no certificate for ticket {ticket!r} (yet)")
+        raise typer.Exit(1)
+    print(raw)
+
+
+@audit_app.command("verify")
+def audit_verify(file: Annotated[Path | None, typer.Option(help="an exported audit.jsonl; Redis if omitted")]
+                 = None) -> None:
+    """Check the hash chain; name the first edited, removed or reordered entry."""
+    from shared.audit import verify_chain
+
+    if file is not None:
+        entries = [json.loads(line) for line in file.read_text().splitlines() if line.strip()]
+    else:
+        from shared.runtime import get_runtime
+
+        entries = get_runtime().audit.entries()
+    problem = verify_chain(entries)
+    if problem is not None:
+        err.print(f"[red]audit chain broken[/red]: {problem.reason}")
+        raise typer.Exit(1)
+    print(f"audit chain intact: {len(entries)} entries")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,141 @@
+"""``erasure demo``: the whole job on one machine with nothing but Python.
+
+An embedded Redis-compatible server (fakeredis's TCP server) is the broker and the store, the
+simulator plays the Genesys organisation, one worker process per pool does the work, and a few
+dozen synthetic subjects are erased end to end. Certificates and the audit log land in
+``erasure-output/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from shared.models import FINAL_STATES
+from shared.runtime import Runtime
+
+from services.simulator.config import SimConfig
+from services.simulator.server import start_in_thread
+from services.workers import WorkerSet
+
+
+@dataclass
+class DemoResult:
+    total: int
+    erased: int
+    withheld: int
+    failed: int
+
+    @property
+    def accounted(self) -> bool:
+        return self.erased + self.withheld + self.failed == self.total
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.accounted and self.failed == 0 else 1
+
+    def summary(self) -> str:
+        return f"erased {self.erased}/{self.total} subjects, withheld {self.withheld}, failed {self.failed}"
+
+
+def start_embedded_redis() -> tuple[str, object]:
+    from fakeredis import TcpFakeServer
+
+    server = TcpFakeServer(("127.0.0.1", 0), server_type="redis")
+    threading.Thread(target=server.serve_forever, name="embedded-redis", daemon=True).start()
+    return f"redis://127.0.0.1:{server.server_address[1]}/0", server
+
+
+def run_demo(subjects: int = 30, output_dir: Path = Path("erasure-output"), timeout_s: float = 300.0,
+             console: Console | None = None) -> DemoResult:
+    console = console or Console(stderr=True)
+    redis_url, redis_server = start_embedded_redis()
+    sim = start_in_thread(SimConfig(subjects=subjects, gdpr_step_s=0.3, rate_limit=6000, rate_window_s=60))
+    env = {
+        **os.environ,
+        "ERASURE_REDIS_URL": redis_url,
+        "ERASURE_GENESYS_BASE_URL": sim.url,
+        "ERASURE_GENESYS_CLIENT_ID": "sim-client",
+        "ERASURE_GENESYS_CLIENT_SECRET": "sim-secret",
+        "ERASURE_HMAC_KEY": secrets.token_hex(32),
+        "ERASURE_KEY_PREFIX": "demo",
+        "ERASURE_RATE_PER_MINUTE": "5400",
+        "ERASURE_RATE_BURST": "20",
+        "ERASURE_POLL_INTERVAL_S": "0.3",
+        "ERASURE_POLL_MAX_INTERVAL_S": "2",
+        "ERASURE_OUTPUT_DIR": str(output_dir),
+    }
+    os.environ.update(env)  # this process submits and reads state through the same settings
+    from shared.config import get_settings
+
+    get_settings.cache_clear()
+    from services.intake.submit import submit
+    from shared.runtime import get_runtime
+
+    runtime = get_runtime()
+    workers = WorkerSet()
+    workers.start_all(env, output_dir / "logs")
+    try:
+        ground_truth = httpx.get(f"{sim.url}/_sim/subjects", timeout=10).json()
+        request_ids: dict[str, str] = {}
+        for n, subject in enumerate(ground_truth, start=1):
+            ticket = f"DEMO-{n:04d}"
+            record = submit(runtime, {"ticket": ticket, "emails": subject["emails"][:1],
+                                      "phones": subject["phones"][:1], "approved_by": "demo-dpo"})
+            request_ids[record.request_id] = ticket
+        states = _follow(runtime, list(request_ids), timeout_s, console, workers)
+        _export(runtime, request_ids, output_dir)
+    finally:
+        workers.stop()
+        sim.stop()
+        redis_server.shutdown()  # type: ignore[attr-defined]
+    counts = Counter(state for state in states.values())
+    return DemoResult(
+        total=len(request_ids),
+        erased=counts["completed"],
+        withheld=counts["completed_with_withheld"],
+        failed=counts["partial"] + counts["failed"] + counts["rejected"],
+    )
+
+
+def _follow(runtime: Runtime, request_ids: list[str], timeout_s: float, console: Console,
+            workers: WorkerSet) -> dict[str, str]:
+    deadline = time.monotonic() + timeout_s
+    states: dict[str, str] = {}
+    with Progress(TextColumn("erasing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=False) as progress:
+        task = progress.add_task("erasing", total=len(request_ids))
+        while time.monotonic() < deadline:
+            current = runtime.store.states(request_ids)
+            states = {rid: s.value for rid, s in current.items()}
+            done = sum(1 for s in current.values() if s in FINAL_STATES)
+            progress.update(task, completed=done)
+            if done == len(request_ids):
+                break
+            if workers.dead():
+                console.print(f"[red]worker(s) exited: {', '.join(workers.dead())}")
+                break
+            time.sleep(0.25)
+    return states
+
+
+def _export(runtime: Runtime, request_ids: dict[str, str], output_dir: Path) -> None:
+    certificates = output_dir / "certificates"
+    certificates.mkdir(parents=True, exist_ok=True)
+    for request_id, ticket in request_ids.items():
+        raw = runtime.redis.get(runtime.keys.certificate(request_id))
+        if raw is not None:
+            (certificates / f"{ticket}.json").write_text(str(raw))
+    with (output_dir / "audit.jsonl").open("w") as audit:
+        for entry in runtime.audit.entries():
+            audit.write(json.dumps(entry, sort_keys=True) + "\n")

@@ -1,0 +1,31 @@
+"""The intake as a Celery task, for upstream systems that already speak Celery.
+
+Send ``erasure.intake.submit`` with one JSON object (the fields of ``ErasureRequestIn``); a refused
+request is logged by field name and ticket, never by value.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from shared.celery_app import app
+from shared.runtime import get_runtime
+from shared.store import DuplicateTicket
+
+from services.intake.submit import submit
+from services.intake.validation import IntakeError
+
+log = logging.getLogger("erasure.intake")
+
+
+@app.task(name="erasure.intake.submit", acks_late=True)  # type: ignore[untyped-decorator]
+def submit_task(payload: dict[str, Any]) -> dict[str, Any]:
+    try:
+        record = submit(get_runtime(), payload)
+    except IntakeError as exc:
+        log.warning("request refused: %s", "; ".join(exc.errors))
+        return {"accepted": False, "errors": exc.errors}
+    except DuplicateTicket as exc:
+        return {"accepted": False, "duplicate_of": exc.request_id, "errors": [f"ticket: {exc}"]}
+    return {"accepted": True, "request_id": record.request_id}

@@ -1,0 +1,126 @@
+"""One validation for every door (CLI, HTTP, Celery): a request is either whole and normalised,
+or refused with errors that name the field and never repeat the value."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from shared.identifiers import InvalidIdentifier, normalize_email, normalize_phone
+from shared.models import Approval, DateWindow, ErasureRecord, Subject, utcnow
+
+
+class IntakeError(ValueError):
+    """The request was refused; ``errors`` lists ``field: problem`` lines."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
+class ErasureRequestIn(BaseModel):
+    """The wire shape of an erasure request (JSON body, JSONL line, CSV row)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    ticket: str = Field(min_length=1, max_length=200)
+    emails: list[str] = Field(default_factory=list)
+    phones: list[str] = Field(default_factory=list)
+    names: list[str] = Field(default_factory=list)
+    external_contact_ids: list[str] = Field(default_factory=list)
+    user_id: str | None = None
+    phone_region: str | None = Field(default=None, min_length=2, max_length=2)
+    verified_at: datetime | None = None
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    approved_by: str | None = None
+
+    @field_validator("ticket")
+    @classmethod
+    def _ticket(cls, value: str) -> str:
+        if any(c.isspace() for c in value):
+            raise ValueError("must not contain spaces")
+        return value
+
+    @field_validator("emails", "phones", "names", "external_contact_ids", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):  # CSV cells: "a@x.org;b@y.org"
+            return [v for v in (p.strip() for p in value.replace(",", ";").split(";")) if v]
+        return value
+
+    @model_validator(mode="after")
+    def _subject_not_empty(self) -> ErasureRequestIn:
+        if not (self.emails or self.phones or self.names or self.external_contact_ids or self.user_id):
+            raise ValueError("subject: give at least one identifier (emails, phones, names, "
+                             "external_contact_ids or user_id)")
+        if bool(self.window_start) != bool(self.window_end):
+            raise ValueError("window: give both window_start and window_end, or neither")
+        if self.window_start and self.window_end and self.window_start >= self.window_end:
+            raise ValueError("window: window_start must be before window_end")
+        return self
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def parse_request(payload: Mapping[str, Any], default_phone_region: str | None = None) -> ErasureRecord:
+    """Validate and normalise; raise ``IntakeError`` naming every bad field."""
+    try:
+        data = ErasureRequestIn.model_validate(dict(payload))
+    except ValidationError as exc:
+        raise IntakeError([_describe(err) for err in exc.errors()]) from None
+
+    errors: list[str] = []
+    emails: list[str] = []
+    for i, raw in enumerate(data.emails):
+        try:
+            emails.append(normalize_email(raw))
+        except InvalidIdentifier as exc:
+            errors.append(f"emails[{i}]: {exc}")
+    phones: list[str] = []
+    region = data.phone_region or default_phone_region
+    for i, raw in enumerate(data.phones):
+        try:
+            phones.append(normalize_phone(raw, region.upper() if region else None))
+        except InvalidIdentifier as exc:
+            errors.append(f"phones[{i}]: {exc}")
+    names = [n for n in data.names if n]
+    for i, name in enumerate(data.names):
+        if not name:
+            errors.append(f"names[{i}]: must not be empty")
+    now = utcnow()
+    verified_at = _aware(data.verified_at) if data.verified_at else now
+    if verified_at > now:
+        errors.append("verified_at: must not be in the future")
+    if errors:
+        raise IntakeError(errors)
+
+    window = None
+    if data.window_start and data.window_end:
+        window = DateWindow(start=_aware(data.window_start), end=_aware(data.window_end))
+    subject = Subject(emails=list(dict.fromkeys(emails)), phones=list(dict.fromkeys(phones)), names=names,
+                      external_contact_ids=data.external_contact_ids, user_id=data.user_id)
+    return ErasureRecord(
+        ticket=data.ticket,
+        subject=subject,
+        verified_at=verified_at,
+        window=window,
+        approval=Approval(by=data.approved_by) if data.approved_by else None,
+    )
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    """``field: problem`` from a pydantic error, without the offending input."""
+    loc = ".".join(str(p) for p in error.get("loc", ()))
+    message = str(error.get("msg", "invalid"))
+    message = message.removeprefix("Value error, ")
+    if error.get("type") == "extra_forbidden":
+        message = "unknown field"
+    if not loc and ":" in message:
+        return message
+    return f"{loc or 'request'}: {message}"

@@ -1,0 +1,47 @@
+"""Assemble the simulated organisation into one Starlette app."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from . import admin, analytics, contacts, conversations, gdpr, oauth
+from .config import SimConfig
+from .errors import genesys_error
+from .gateway import Gateway
+from .store import OrgStore
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    """Unknown paths answer like the platform (ErrorBody), not with Starlette's text page."""
+    if request.url.path.startswith("/_sim"):
+        return JSONResponse({"error": "not found"}, status_code=404)
+    return genesys_error(request, 404, f"No resource found for {request.method} {request.url.path}.")
+
+
+async def _not_allowed(request: Request, exc: Exception) -> Response:
+    return genesys_error(request, 405, "HTTP method not allowed.", "method.not.allowed")
+
+
+def create_app(config: SimConfig) -> Starlette:
+    """A Starlette app serving one seeded organisation; its store is at `app.state.store`."""
+    store = OrgStore(config)
+    routes: list[BaseRoute] = [
+        Route("/", lambda request: JSONResponse({"simulator": "genesys-erasure", "docs": "/_sim/stats"})),
+        *oauth.routes(store),
+        *gdpr.routes(store),
+        *analytics.routes(store),
+        *contacts.routes(store),
+        *conversations.routes(store),
+        *admin.routes(store),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(Gateway, store=store, routes=routes)],
+        exception_handlers={404: _not_found, 405: _not_allowed},
+    )
+    app.state.store = store
+    return app

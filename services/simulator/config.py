@@ -1,0 +1,24 @@
+"""Settings of one simulated Genesys Cloud organisation.
+
+One dataclass so tests, the demo and the benchmark can each start an organisation shaped for their need
+(tiny rate limit to provoke 429s, fast GDPR steps to keep tests short, many subjects for load).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class SimConfig:
+    """Knobs of the simulated organisation; defaults mirror the real platform where one is known."""
+
+    subjects: int = 30  # number of seeded synthetic data subjects
+    seed: int = 1  # RNG seed: same seed -> same data
+    rate_limit: int = 300  # requests allowed per token per window (platform default for client credentials)
+    rate_window_s: float = 60.0  # fixed window length
+    gdpr_step_s: float = 1.0  # time a GDPR request spends in each of INITIATED, SEARCHING, DELETING
+    token_ttl_s: int = 86400  # expires_in of issued tokens
+    client_id: str = "sim-client"
+    client_secret: str = "sim-secret"
+    noise_people: int = 0  # people who are not subjects; 0 means "as many as subjects"

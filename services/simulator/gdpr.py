@@ -1,0 +1,100 @@
+"""The four GDPR operations: submit, list and read requests, and search subjects.
+
+Validation follows what the platform is documented to require; the request lifecycle itself lives in the
+store (states derived from elapsed time, effects applied once on completion).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .errors import genesys_error
+from .listing import BadParam, int_param, listing
+from .store import GDPR_TYPES, OrgStore
+
+SEARCH_TYPES = (
+    "NAME", "ADDRESS", "PHONE", "EMAIL", "TWITTER", "INSTAGRAM", "FACEBOOK", "APPLE_MESSAGES", "WHATSAPP", "EXTERNAL_ID",
+)
+SUBJECT_KEYS = (
+    "name", "userId", "externalContactId", "dialerContactId", "journeyCustomer", "socialHandle", "externalId",
+    "addresses", "phoneNumbers", "emailAddresses",
+)
+
+
+def _validate(body: Any, delete_confirmed: bool) -> str | None:
+    """Why a GDPRRequest body is refused, or None when it is acceptable."""
+    if not isinstance(body, dict):
+        return "The request body must be a GDPRRequest object."
+    kind = body.get("requestType")
+    if kind not in GDPR_TYPES:
+        return f"requestType must be one of {', '.join(GDPR_TYPES)}."
+    subject = body.get("subject")
+    if not isinstance(subject, dict) or not any(subject.get(k) for k in SUBJECT_KEYS):
+        return "subject is required and must carry at least one identifier."
+    for key in ("addresses", "phoneNumbers", "emailAddresses"):
+        if subject.get(key) is not None and not isinstance(subject[key], list):
+            return f"subject.{key} must be a list."
+    if kind == "GDPR_DELETE" and not delete_confirmed:
+        return "deleteConfirmed must be true to submit a GDPR_DELETE request."
+    if kind == "GDPR_UPDATE":
+        terms = body.get("replacementTerms")
+        if not isinstance(terms, list) or not terms:
+            return "replacementTerms are required for a GDPR_UPDATE request."
+        for term in terms:
+            if not isinstance(term, dict) or not term.get("existingValue") or "updatedValue" not in term:
+                return "each replacementTerm needs existingValue and updatedValue."
+    return None
+
+
+def routes(store: OrgStore) -> list[Route]:
+    async def post_request(request: Request) -> Response:
+        try:
+            body = json.loads(await request.body() or b"null")
+        except json.JSONDecodeError:
+            return genesys_error(request, 400, "The request body is not valid JSON.")
+        confirmed = request.query_params.get("deleteConfirmed", "false").lower() == "true"
+        problem = _validate(body, confirmed)
+        if problem:
+            return genesys_error(request, 400, problem)
+        return JSONResponse(store.create_gdpr_request(body, store.config.client_id))
+
+    async def list_requests(request: Request) -> Response:
+        try:
+            size = int_param(request.query_params, "pageSize", 25, 1, 500)
+            number = int_param(request.query_params, "pageNumber", 1, 1)
+        except BadParam as exc:
+            return genesys_error(request, 400, str(exc))
+        entities, total = store.list_gdpr_requests(size, number)
+        return JSONResponse(listing(entities, total, size, number, "/api/v2/gdpr/requests"))
+
+    async def get_request(request: Request) -> Response:
+        found = store.get_gdpr_request(request.path_params["requestId"])
+        if found is None:
+            return genesys_error(request, 404, "GDPR request not found.")
+        return JSONResponse(found)
+
+    async def search_subjects(request: Request) -> Response:
+        search_type = request.query_params.get("searchType", "")
+        value = request.query_params.get("searchValue", "")
+        if search_type not in SEARCH_TYPES:
+            return genesys_error(request, 400, f"searchType must be one of {', '.join(SEARCH_TYPES)}.")
+        if not value.strip():
+            return genesys_error(request, 400, "searchValue is required.")
+        entities = store.search_subjects(search_type, value)
+        size = max(25, len(entities))
+        return JSONResponse(
+            listing(entities, len(entities), size, 1, "/api/v2/gdpr/subjects",
+                    {"searchType": search_type, "searchValue": value})
+        )
+
+    return [
+        Route("/api/v2/gdpr/requests", post_request, methods=["POST"]),
+        Route("/api/v2/gdpr/requests", list_requests, methods=["GET"]),
+        Route("/api/v2/gdpr/requests/{requestId}", get_request, methods=["GET"]),
+        Route("/api/v2/gdpr/subjects", search_subjects, methods=["GET"]),
+    ]

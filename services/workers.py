@@ -1,0 +1,57 @@
+"""Starting the four pools as worker processes, the way an operator would with ``celery worker``.
+
+Used by the demo and the integration tests; production runs the same command per pool.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shared.config import POOLS
+
+
+def worker_command(pool: str, concurrency: int = 4, worker_pool: str = "threads") -> list[str]:
+    return [
+        sys.executable, "-m", "celery", "-A", "shared.celery_app", "worker",
+        "-Q", pool, "-n", f"{pool}-{os.getpid()}@%h", "-P", worker_pool, "-c", str(concurrency),
+        "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING",
+    ]
+
+
+@dataclass
+class WorkerSet:
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def start(self, pool: str, env: Mapping[str, str], log_dir: Path, concurrency: int = 4,
+              worker_pool: str = "threads") -> subprocess.Popen[bytes]:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        with (log_dir / f"worker-{pool}.log").open("ab") as log:
+            process = subprocess.Popen(worker_command(pool, concurrency, worker_pool), env=dict(env),
+                                       stdout=log, stderr=subprocess.STDOUT)
+        self.processes[pool] = process
+        return process
+
+    def start_all(self, env: Mapping[str, str], log_dir: Path, concurrency: int = 4) -> None:
+        for pool in POOLS:
+            self.start(pool, env, log_dir, concurrency)
+
+    def stop(self, timeout_s: float = 15.0) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.processes.clear()
+
+    def dead(self) -> list[str]:
+        return [pool for pool, p in self.processes.items() if p.poll() is not None]

@@ -1,0 +1,45 @@
+"""The erasure certificate: what a DPO shows a regulator, with no personal data in it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from shared.models import ErasureRecord, RequestState, utcnow
+
+CERTIFICATE_VERSION = 1
+
+
+def build_certificate(record: ErasureRecord, subject_digest: str, audit_head: str | None) -> dict[str, Any]:
+    completed = record.completed_at or utcnow()
+    verification = record.verification
+    return {
+        "certificate_version": CERTIFICATE_VERSION,
+        "ticket": record.ticket,
+        "request_id": record.request_id,
+        "subject_digest": subject_digest,
+        "outcome": record.state.value,
+        "received_at": record.received_at.isoformat(),
+        "verified_at": record.verified_at.isoformat(),
+        "submitted_at": record.submitted_at.isoformat() if record.submitted_at else None,
+        "completed_at": completed.isoformat(),
+        "deadline": record.deadline.isoformat(),
+        "deadline_met": completed <= record.deadline,
+        "approval": record.approval.model_dump(mode="json") if record.approval else None,
+        "platform": {"gdpr_request_ids": record.gdpr_request_ids},
+        "erased": {
+            "identifiers": len(record.effective_identity.values()),
+            "conversations": len(record.conversation_ids),
+            "external_contacts": len(record.contacts_deleted),
+        },
+        "withheld": [],
+        "verification": verification.model_dump(mode="json") if verification else None,
+        "reason": record.reason,
+        "downstream_notified": [],
+        "audit_chain_head": audit_head,
+        "complete": record.state in (RequestState.COMPLETED, RequestState.COMPLETED_WITH_WITHHELD),
+    }
+
+
+def certificate_json(certificate: dict[str, Any]) -> str:
+    return json.dumps(certificate, indent=2, sort_keys=True)

@@ -1,0 +1,121 @@
+"""One settings object, read from the environment (prefix ``ERASURE_``).
+
+Secrets are ``SecretStr`` so that printing the settings never prints them.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: API host of each Genesys Cloud region (SDK ``PureCloudRegionHosts``); login is ``login.<domain>``.
+REGION_DOMAINS: dict[str, str] = {
+    "us_east_1": "mypurecloud.com",
+    "eu_west_1": "mypurecloud.ie",
+    "ap_southeast_2": "mypurecloud.com.au",
+    "ap_northeast_1": "mypurecloud.jp",
+    "eu_central_1": "mypurecloud.de",
+    "us_west_2": "usw2.pure.cloud",
+    "ca_central_1": "cac1.pure.cloud",
+    "ap_northeast_2": "apne2.pure.cloud",
+    "eu_west_2": "euw2.pure.cloud",
+    "ap_south_1": "aps1.pure.cloud",
+    "us_east_2": "use2.us-gov-pure.cloud",
+    "sa_east_1": "sae1.pure.cloud",
+    "me_central_1": "mec1.pure.cloud",
+    "ap_northeast_3": "apne3.pure.cloud",
+    "eu_central_2": "euc2.pure.cloud",
+    "mx_central_1": "mxc1.pure.cloud",
+    "ap_southeast_1": "apse1.pure.cloud",
+    "eusc_de_east_1": "edee1.eusc-pure.cloud",
+}
+
+POOLS: tuple[str, ...] = ("discovery", "redaction", "deletion", "polling")
+
+
+class ConfigError(ValueError):
+    """The configuration cannot work; the message names the variable to set."""
+
+
+class Settings(BaseSettings):
+    """Everything a process of this project needs to know, from ``ERASURE_*`` variables."""
+
+    model_config = SettingsConfigDict(env_prefix="ERASURE_", extra="ignore")
+
+    # Genesys Cloud: either a region (enum name like ``eu_west_1`` or a domain like ``mypurecloud.ie``)
+    # or an explicit base URL (the simulator). The login host is derived like the SDK does.
+    genesys_region: str | None = None
+    genesys_base_url: str | None = None
+    genesys_login_url: str | None = None
+    genesys_client_id: str = ""
+    genesys_client_secret: SecretStr = SecretStr("")
+    genesys_timeout_s: float = 30.0
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    key_prefix: str = "erasure"
+
+    # Rate budget of the OAuth client (the platform allows 300/min per client-credentials token).
+    rate_per_minute: float = 300.0
+    rate_burst: int = 5
+    rate_max_block_s: float = 5.0
+
+    hmac_key: SecretStr = SecretStr("")
+    sentry_dsn: SecretStr = SecretStr("")
+
+    require_approval: bool = True
+    default_phone_region: str | None = None
+    discovery_lookback_days: int = 365
+    identity_max_rounds: int = 4
+    identity_max_identifiers: int = 40
+
+    poll_interval_s: float = 2.0
+    poll_max_interval_s: float = 60.0
+    gdpr_timeout_s: float = 7 * 24 * 3600.0
+    visibility_timeout_s: int = 3600
+
+    output_dir: Path = Path("erasure-output")
+
+    @model_validator(mode="after")
+    def _check_region(self) -> Settings:
+        if self.genesys_region and self.genesys_region not in REGION_DOMAINS:
+            if self.genesys_region not in REGION_DOMAINS.values():
+                raise ConfigError(
+                    "ERASURE_GENESYS_REGION must be a region name (e.g. eu_west_1) or domain (e.g. mypurecloud.ie)"
+                )
+        return self
+
+    @property
+    def api_base_url(self) -> str:
+        """The API root, e.g. ``https://api.mypurecloud.ie`` or the simulator's URL."""
+        if self.genesys_base_url:
+            return self.genesys_base_url.rstrip("/")
+        if not self.genesys_region:
+            raise ConfigError("set ERASURE_GENESYS_REGION or ERASURE_GENESYS_BASE_URL")
+        domain = REGION_DOMAINS.get(self.genesys_region, self.genesys_region)
+        return f"https://api.{domain}"
+
+    @property
+    def login_base_url(self) -> str:
+        """Where ``/oauth/token`` lives: ``login.<domain>`` (never ``api.<domain>``)."""
+        if self.genesys_login_url:
+            return self.genesys_login_url.rstrip("/")
+        return self.api_base_url.replace("//api.", "//login.", 1)
+
+    @property
+    def rate_per_s(self) -> float:
+        return self.rate_per_minute / 60.0
+
+    def require_hmac_key(self) -> bytes:
+        key = self.hmac_key.get_secret_value()
+        if len(key) < 16:
+            raise ConfigError("ERASURE_HMAC_KEY must be set to a secret of at least 16 characters")
+        return key.encode()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once; tests build their own ``Settings``)."""
+    return Settings()

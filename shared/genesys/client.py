@@ -1,0 +1,224 @@
+"""The Genesys Cloud API client: one method per capability, every call metered.
+
+Every request first takes a token from the shared rate limiter (so all workers of all pools stay
+inside the organisation's budget together), reports the platform's rate-limit headers back to it,
+and turns a 429 into a pause for everyone before retrying.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import httpx
+
+from shared.genesys.auth import TokenProvider
+from shared.genesys.errors import (
+    GenesysError,
+    NotFound,
+    RateLimited,
+    TransportError,
+    error_for_status,
+)
+from shared.genesys.models import (
+    ContactListing,
+    ConversationQueryResponse,
+    ExternalContact,
+    GdprRequest,
+    GdprRequestListing,
+    GdprSubject,
+    MessageConversation,
+    MessageData,
+    MessageListing,
+)
+
+MAX_RETRY_AFTER_S = 120.0
+_WORD = re.compile(r"[a-z]*|v2")
+
+
+class Limiter(Protocol):
+    """What the client needs of ``shared.ratelimit.RateLimiter``."""
+
+    def acquire(self, pool: str = "default", *, max_block_s: float = 5.0) -> float: ...
+
+    def on_rate_limited(self, retry_after_s: float) -> None: ...
+
+    def on_response_headers(self, headers: Mapping[str, str]) -> None: ...
+
+
+class GenesysClient:
+    def __init__(
+        self,
+        *,
+        api_base_url: str,
+        tokens: TokenProvider,
+        limiter: Limiter,
+        http: httpx.Client,
+        pool: str = "default",
+        max_block_s: float = 5.0,
+        max_attempts: int = 5,
+    ) -> None:
+        self._base = api_base_url.rstrip("/")
+        self._tokens = tokens
+        self._limiter = limiter
+        self._http = http
+        self.pool = pool
+        self._max_block_s = max_block_s
+        self._max_attempts = max_attempts
+
+    # -- transport -------------------------------------------------------------------------------
+
+    def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+                json: Any = None) -> httpx.Response:
+        """Send one API call through the limiter, retrying 429, 5xx and one 401."""
+        renewed = False
+        for attempt in range(1, self._max_attempts + 1):
+            self._limiter.acquire(self.pool, max_block_s=self._max_block_s)
+            headers = {"Authorization": f"Bearer {self._tokens.token()}"}
+            try:
+                response = self._http.request(method, self._base + path, params=params, json=json,
+                                              headers=headers)
+            except httpx.HTTPError as exc:
+                if attempt == self._max_attempts:
+                    raise TransportError(f"{method} {path}: no answer ({type(exc).__name__})") from exc
+                self._backoff(attempt)
+                continue
+            self._limiter.on_response_headers(response.headers)
+            status = response.status_code
+            if status < 400:
+                return response
+            if status == 429:
+                retry_after = _retry_after(response)
+                self._limiter.on_rate_limited(retry_after)
+                if attempt == self._max_attempts:
+                    raise self._error(method, path, response, retry_after_s=retry_after)
+                continue  # the limiter now holds everyone until Retry-After
+            if status == 401 and not renewed:
+                renewed = True
+                self._tokens.invalidate()
+                continue
+            if status >= 500 and attempt < self._max_attempts:
+                self._backoff(attempt)
+                continue
+            raise self._error(method, path, response)
+        raise GenesysError(f"{method} {path}: gave up after {self._max_attempts} attempts")
+
+    @staticmethod
+    def _backoff(attempt: int) -> None:
+        time.sleep(min(8.0, 0.2 * 2**attempt) * (0.5 + random.random() / 2))
+
+    @staticmethod
+    def _error(method: str, path: str, response: httpx.Response, **extra: Any) -> GenesysError:
+        code: str | None = None
+        try:
+            body = response.json()
+            if isinstance(body, dict):
+                code = body.get("code")
+        except ValueError:
+            pass
+        correlation = response.headers.get("ININ-Correlation-Id")
+        cls = RateLimited if response.status_code == 429 else error_for_status(response.status_code)
+        message = f"{method} {_template(path)} -> {response.status_code} {code or ''}".rstrip()
+        if response.status_code == 403:
+            message += " (the OAuth client's role lacks a permission this call needs)"
+        if cls is RateLimited:
+            return RateLimited(message, retry_after_s=float(extra.get("retry_after_s", 1.0)),
+                               code=code, correlation_id=correlation)
+        return cls(message, status=response.status_code, code=code, correlation_id=correlation)
+
+    # -- GDPR ------------------------------------------------------------------------------------
+
+    def search_gdpr_subjects(self, search_type: str, value: str) -> list[GdprSubject]:
+        response = self.request("GET", "/api/v2/gdpr/subjects",
+                                params={"searchType": search_type, "searchValue": value})
+        return [GdprSubject.model_validate(e) for e in response.json().get("entities", [])]
+
+    def create_gdpr_request(self, request_type: str, subject: GdprSubject, *, name: str | None = None,
+                            replacement_terms: list[dict[str, str]] | None = None) -> GdprRequest:
+        body: dict[str, Any] = {"requestType": request_type, "subject": subject.to_body()}
+        if name:
+            body["name"] = name
+        if replacement_terms:
+            body["replacementTerms"] = replacement_terms
+        params = {"deleteConfirmed": "true"} if request_type == "GDPR_DELETE" else None
+        response = self.request("POST", "/api/v2/gdpr/requests", params=params, json=body)
+        return GdprRequest.model_validate(response.json())
+
+    def get_gdpr_request(self, request_id: str) -> GdprRequest:
+        response = self.request("GET", f"/api/v2/gdpr/requests/{request_id}")
+        return GdprRequest.model_validate(response.json())
+
+    def list_gdpr_requests(self, page_number: int = 1, page_size: int = 100) -> GdprRequestListing:
+        response = self.request("GET", "/api/v2/gdpr/requests",
+                                params={"pageSize": page_size, "pageNumber": page_number})
+        return GdprRequestListing.model_validate(response.json())
+
+    # -- analytics -------------------------------------------------------------------------------
+
+    def query_conversation_details(self, query: Mapping[str, Any]) -> ConversationQueryResponse:
+        response = self.request("POST", "/api/v2/analytics/conversations/details/query", json=dict(query))
+        return ConversationQueryResponse.model_validate(response.json())
+
+    # -- external contacts -----------------------------------------------------------------------
+
+    def lookup_contact(self, identifier_type: str, value: str) -> ExternalContact | None:
+        try:
+            response = self.request("POST", "/api/v2/externalcontacts/identifierlookup/contacts",
+                                    json={"type": identifier_type, "value": value})
+        except NotFound:
+            return None
+        return ExternalContact.model_validate(response.json())
+
+    def search_contacts(self, query: str, page_size: int = 25) -> list[ExternalContact]:
+        response = self.request("GET", "/api/v2/externalcontacts/contacts",
+                                params={"q": query, "pageSize": page_size})
+        return ContactListing.model_validate(response.json()).entities
+
+    def get_contact(self, contact_id: str) -> ExternalContact | None:
+        try:
+            response = self.request("GET", f"/api/v2/externalcontacts/contacts/{contact_id}")
+        except NotFound:
+            return None
+        return ExternalContact.model_validate(response.json())
+
+    def delete_contact(self, contact_id: str) -> bool:
+        """Delete an external contact; True if we deleted it, False if it was already gone."""
+        try:
+            self.request("DELETE", f"/api/v2/externalcontacts/contacts/{contact_id}")
+        except NotFound:
+            return False
+        return True
+
+    # -- conversation content --------------------------------------------------------------------
+
+    def get_message_conversation(self, conversation_id: str) -> MessageConversation | None:
+        try:
+            response = self.request("GET", f"/api/v2/conversations/messages/{conversation_id}")
+        except NotFound:
+            return None
+        return MessageConversation.model_validate(response.json())
+
+    def get_messages_bulk(self, conversation_id: str, message_ids: list[str]) -> list[MessageData]:
+        out: list[MessageData] = []
+        for start in range(0, len(message_ids), 1000):
+            response = self.request("POST", f"/api/v2/conversations/messages/{conversation_id}/messages/bulk",
+                                    json=message_ids[start:start + 1000])
+            out += MessageListing.model_validate(response.json()).entities
+        return out
+
+
+def _retry_after(response: httpx.Response) -> float:
+    raw = response.headers.get("Retry-After", "")
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 1.0
+    return min(max(value, 0.0), MAX_RETRY_AFTER_S)
+
+
+def _template(path: str) -> str:
+    """Path with ids folded, so error messages and metrics never carry identifiers."""
+    return "/".join(p if _WORD.fullmatch(p) else "{id}" for p in path.split("/"))

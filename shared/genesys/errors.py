@@ -1,0 +1,82 @@
+"""Errors from the Genesys Cloud API, each saying what the caller should do.
+
+    GenesysError
+    ├── AuthenticationError      401: credentials wrong or token revoked; renew the token
+    ├── PermissionDenied         403: the OAuth client lacks a permission (named when the platform says)
+    ├── NotFound                 404: gone; for a delete this is success
+    ├── Conflict                 409: something blocks the change (e.g. a legal hold)
+    ├── BadRequest               400: our request is wrong; do not retry
+    ├── RateLimited              429: wait ``retry_after_s`` (all workers pause through the limiter)
+    ├── ServerError              5xx: retry with backoff
+    └── TransportError           no answer at all (timeout, connection refused)
+
+Messages carry the status, the platform's error code and correlation id, never the request or
+response body: those may echo personal data.
+"""
+
+from __future__ import annotations
+
+
+class GenesysError(Exception):
+    status: int = 0
+
+    def __init__(self, message: str, *, status: int = 0, code: str | None = None,
+                 correlation_id: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status or self.status
+        self.code = code
+        self.correlation_id = correlation_id
+
+
+class AuthenticationError(GenesysError):
+    status = 401
+
+
+class PermissionDenied(GenesysError):
+    status = 403
+
+
+class NotFound(GenesysError):
+    status = 404
+
+
+class Conflict(GenesysError):
+    status = 409
+
+
+class BadRequest(GenesysError):
+    status = 400
+
+
+class RateLimited(GenesysError):
+    status = 429
+
+    def __init__(self, message: str, *, retry_after_s: float, code: str | None = None,
+                 correlation_id: str | None = None) -> None:
+        super().__init__(message, status=429, code=code, correlation_id=correlation_id)
+        self.retry_after_s = retry_after_s
+
+
+class ServerError(GenesysError):
+    pass
+
+
+class TransportError(GenesysError):
+    pass
+
+
+_BY_STATUS: dict[int, type[GenesysError]] = {
+    400: BadRequest,
+    401: AuthenticationError,
+    403: PermissionDenied,
+    404: NotFound,
+    409: Conflict,
+}
+
+
+def error_for_status(status: int) -> type[GenesysError]:
+    if status in _BY_STATUS:
+        return _BY_STATUS[status]
+    if status >= 500:
+        return ServerError
+    return GenesysError

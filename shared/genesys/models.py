@@ -1,0 +1,177 @@
+"""Typed views of the Genesys JSON this project reads (field names from the SDK's attribute_map).
+
+Only the fields we use are declared; everything else is kept by ``extra="allow"`` so nothing the
+platform sends is lost when a model is dumped again.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class GdprSubject(_Model):
+    name: str | None = None
+    user_id: str | None = Field(default=None, alias="userId")
+    external_contact_id: str | None = Field(default=None, alias="externalContactId")
+    external_id: str | None = Field(default=None, alias="externalId")
+    addresses: list[str] = Field(default_factory=list)
+    phone_numbers: list[str] = Field(default_factory=list, alias="phoneNumbers")
+    email_addresses: list[str] = Field(default_factory=list, alias="emailAddresses")
+
+    def to_body(self) -> dict[str, object]:
+        return self.model_dump(by_alias=True, exclude_none=True, exclude_defaults=True)
+
+
+class GdprRequest(_Model):
+    id: str
+    name: str | None = None
+    request_type: str = Field(alias="requestType")
+    status: str
+    created_date: str | None = Field(default=None, alias="createdDate")
+    subject: GdprSubject | None = None
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in {"COMPLETED", "ERROR"}
+
+
+class Listing(_Model):
+    page_size: int | None = Field(default=None, alias="pageSize")
+    page_number: int | None = Field(default=None, alias="pageNumber")
+    total: int | None = None
+    page_count: int | None = Field(default=None, alias="pageCount")
+    next_uri: str | None = Field(default=None, alias="nextUri")
+
+
+class GdprRequestListing(Listing):
+    entities: list[GdprRequest] = Field(default_factory=list)
+
+
+class PhoneNumber(_Model):
+    display: str | None = None
+    e164: str | None = None
+
+
+class ContactIdentifier(_Model):
+    type: str | None = None
+    value: str | None = None
+
+
+class ExternalContact(_Model):
+    id: str
+    first_name: str | None = Field(default=None, alias="firstName")
+    last_name: str | None = Field(default=None, alias="lastName")
+    work_email: str | None = Field(default=None, alias="workEmail")
+    personal_email: str | None = Field(default=None, alias="personalEmail")
+    other_email: str | None = Field(default=None, alias="otherEmail")
+    work_phone: PhoneNumber | None = Field(default=None, alias="workPhone")
+    cell_phone: PhoneNumber | None = Field(default=None, alias="cellPhone")
+    home_phone: PhoneNumber | None = Field(default=None, alias="homePhone")
+    other_phone: PhoneNumber | None = Field(default=None, alias="otherPhone")
+    identifiers: list[ContactIdentifier] = Field(default_factory=list)
+
+    def emails(self) -> list[str]:
+        found = [self.work_email, self.personal_email, self.other_email]
+        found += [i.value for i in self.identifiers if i.type == "Email"]
+        return [e for e in found if e]
+
+    def phones(self) -> list[str]:
+        found = [p.e164 or p.display for p in (self.work_phone, self.cell_phone, self.home_phone,
+                                               self.other_phone) if p]
+        found += [i.value for i in self.identifiers if i.type == "Phone"]
+        return [p for p in found if p]
+
+    def full_name(self) -> str | None:
+        parts = [p for p in (self.first_name, self.last_name) if p]
+        return " ".join(parts) or None
+
+
+class ContactListing(Listing):
+    entities: list[ExternalContact] = Field(default_factory=list)
+
+
+class AnalyticsSession(_Model):
+    session_id: str | None = Field(default=None, alias="sessionId")
+    media_type: str | None = Field(default=None, alias="mediaType")
+    ani: str | None = None
+    dnis: str | None = None
+    address_from: str | None = Field(default=None, alias="addressFrom")
+    address_to: str | None = Field(default=None, alias="addressTo")
+    remote: str | None = None
+
+
+class AnalyticsParticipant(_Model):
+    participant_id: str | None = Field(default=None, alias="participantId")
+    participant_name: str | None = Field(default=None, alias="participantName")
+    purpose: str | None = None
+    user_id: str | None = Field(default=None, alias="userId")
+    external_contact_id: str | None = Field(default=None, alias="externalContactId")
+    sessions: list[AnalyticsSession] = Field(default_factory=list)
+
+
+class AnalyticsConversation(_Model):
+    conversation_id: str = Field(alias="conversationId")
+    conversation_start: str | None = Field(default=None, alias="conversationStart")
+    conversation_end: str | None = Field(default=None, alias="conversationEnd")
+    participants: list[AnalyticsParticipant] = Field(default_factory=list)
+
+    def media_types(self) -> set[str]:
+        return {s.media_type for p in self.participants for s in p.sessions if s.media_type}
+
+    def identifying_values(self) -> list[str]:
+        """Every field value that could identify a participant (for verification)."""
+        out: list[str] = []
+        for p in self.participants:
+            out += [v for v in (p.participant_name, p.external_contact_id) if v]
+            for s in p.sessions:
+                out += [v for v in (s.ani, s.dnis, s.address_from, s.address_to, s.remote) if v]
+        return out
+
+
+class ConversationQueryResponse(_Model):
+    conversations: list[AnalyticsConversation] = Field(default_factory=list)
+    total_hits: int = Field(default=0, alias="totalHits")
+
+
+class MessageDetails(_Model):
+    message_id: str | None = Field(default=None, alias="messageId")
+
+
+class MessageParticipant(_Model):
+    id: str | None = None
+    purpose: str | None = None
+    messages: list[MessageDetails] = Field(default_factory=list)
+
+
+class MessageConversation(_Model):
+    id: str
+    participants: list[MessageParticipant] = Field(default_factory=list)
+
+    def message_ids(self) -> list[str]:
+        return [m.message_id for p in self.participants for m in p.messages if m.message_id]
+
+
+class NormalizedMessage(_Model):
+    text: str | None = None
+
+
+class MessageData(_Model):
+    id: str
+    text_body: str | None = Field(default=None, alias="textBody")
+    normalized_message: NormalizedMessage | None = Field(default=None, alias="normalizedMessage")
+    from_address: str | None = Field(default=None, alias="fromAddress")
+    to_address: str | None = Field(default=None, alias="toAddress")
+
+    @property
+    def text(self) -> str:
+        if self.text_body:
+            return self.text_body
+        return (self.normalized_message.text if self.normalized_message else None) or ""
+
+
+class MessageListing(_Model):
+    entities: list[MessageData] = Field(default_factory=list)

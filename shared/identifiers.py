@@ -1,0 +1,59 @@
+"""Normalising identifiers so that one person's data compares equal however it was typed.
+
+Emails are lower-cased; phone numbers become E.164 through ``phonenumbers`` (the platform's
+identifier lookup and subject search want the ``+`` and country code).
+"""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+
+# Deliberately plain: one @, a dotted domain, no spaces. Full RFC 5322 is not what people type.
+_EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+
+
+class InvalidIdentifier(ValueError):
+    """An identifier could not be understood. The message never repeats the value."""
+
+
+def normalize_email(value: str) -> str:
+    candidate = value.strip().lower()
+    if len(candidate) > 254 or not _EMAIL_RE.match(candidate):
+        raise InvalidIdentifier("not a valid email address")
+    return candidate
+
+
+def normalize_phone(value: str, default_region: str | None = None) -> str:
+    """Return E.164 (``+447700900123``); numbers without ``+`` need ``default_region``."""
+    raw = value.strip()
+    if raw.startswith("tel:"):
+        raw = raw[4:]
+    try:
+        parsed = phonenumbers.parse(raw, default_region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidIdentifier("not a parseable phone number (give it with + and country code)") from exc
+    if not phonenumbers.is_possible_number(parsed) or not phonenumbers.is_valid_number(parsed):
+        raise InvalidIdentifier("not a valid phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_digits(value: str) -> str:
+    """Digits only, for comparing numbers from platform fields like ``tel:+44...``."""
+    return re.sub(r"\D", "", value)
+
+
+def try_normalize_phone(value: str) -> str | None:
+    try:
+        return normalize_phone(value)
+    except InvalidIdentifier:
+        return None
+
+
+def try_normalize_email(value: str) -> str | None:
+    try:
+        return normalize_email(value)
+    except InvalidIdentifier:
+        return None

@@ -1,0 +1,47 @@
+"""Redis key names in one place, so that a prefix isolates deployments and tests.
+
+Everything lives under one hash tag ``{<prefix>}`` so multi-key scripts work on Redis Cluster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Keys:
+    prefix: str = "erasure"
+
+    @property
+    def _root(self) -> str:
+        return "{" + self.prefix + "}"
+
+    def request(self, request_id: str) -> str:
+        return f"{self._root}:req:{request_id}"
+
+    def ticket(self, ticket: str) -> str:
+        return f"{self._root}:ticket:{ticket}"
+
+    @property
+    def requests_index(self) -> str:
+        return f"{self._root}:requests"
+
+    def effect(self, request_id: str, effect: str) -> str:
+        return f"{self._root}:effect:{request_id}:{effect}"
+
+    def certificate(self, request_id: str) -> str:
+        return f"{self._root}:cert:{request_id}"
+
+    @property
+    def audit_log(self) -> str:
+        return f"{self._root}:audit:log"
+
+    @property
+    def audit_head(self) -> str:
+        return f"{self._root}:audit:head"
+
+    def delivery(self, task_id: str) -> str:
+        return f"{self._root}:delivery:{task_id}"
+
+    def ratelimit(self, client_key: str) -> str:
+        return f"{self._root}:rl:{client_key}"

@@ -1,0 +1,137 @@
+"""The records this system keeps about an erasure request, and the states it moves through.
+
+A request is stored as one JSON document in Redis (see ``store``); tasks pass only its id.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+#: Art. 12(3) GDPR: one month; we use 30 days from the verified date.
+DEADLINE = timedelta(days=30)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class RequestState(StrEnum):
+    RECEIVED = "received"
+    AWAITING_APPROVAL = "awaiting_approval"
+    DISCOVERING = "discovering"
+    REDACTING = "redacting"
+    DELETING = "deleting"
+    POLLING = "polling"
+    VERIFYING = "verifying"
+    COMPLETED = "completed"
+    COMPLETED_WITH_WITHHELD = "completed_with_withheld"
+    PARTIAL = "partial"
+    FAILED = "failed"
+    REJECTED = "rejected"
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_STATES
+
+
+FINAL_STATES = frozenset(
+    {
+        RequestState.COMPLETED,
+        RequestState.COMPLETED_WITH_WITHHELD,
+        RequestState.PARTIAL,
+        RequestState.FAILED,
+        RequestState.REJECTED,
+    }
+)
+
+
+class Subject(BaseModel):
+    """Identifiers of one data subject, already normalised (emails lower-case, phones E.164)."""
+
+    emails: list[str] = Field(default_factory=list)
+    phones: list[str] = Field(default_factory=list)
+    names: list[str] = Field(default_factory=list)
+    external_contact_ids: list[str] = Field(default_factory=list)
+    user_id: str | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.emails or self.phones or self.names or self.external_contact_ids or self.user_id)
+
+    def values(self) -> list[str]:
+        """Every identifying value, for digests, verification and log scrubbing."""
+        out = [*self.emails, *self.phones, *self.names, *self.external_contact_ids]
+        if self.user_id:
+            out.append(self.user_id)
+        return out
+
+    def merge(self, other: Subject) -> Subject:
+        def union(a: list[str], b: list[str]) -> list[str]:
+            return list(dict.fromkeys([*a, *b]))
+
+        return Subject(
+            emails=union(self.emails, other.emails),
+            phones=union(self.phones, other.phones),
+            names=union(self.names, other.names),
+            external_contact_ids=union(self.external_contact_ids, other.external_contact_ids),
+            user_id=self.user_id or other.user_id,
+        )
+
+
+class Approval(BaseModel):
+    by: str
+    at: datetime = Field(default_factory=utcnow)
+
+
+class DateWindow(BaseModel):
+    start: datetime
+    end: datetime
+
+
+class Verification(BaseModel):
+    ok: bool
+    checked_conversations: int = 0
+    checked_identifiers: int = 0
+    remnants: list[str] = Field(default_factory=list)  # "kind:id" only, never values
+    at: datetime = Field(default_factory=utcnow)
+
+
+class ErasureRecord(BaseModel):
+    """Everything known about one request. Identifiers in ``subject``/``identity`` are scrubbed
+    to digests once the request is final (issue: scrub)."""
+
+    request_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    ticket: str
+    subject: Subject
+    verified_at: datetime
+    window: DateWindow | None = None
+    approval: Approval | None = None
+    state: RequestState = RequestState.RECEIVED
+    received_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    identity: Subject | None = None
+    identity_sources: dict[str, int] = Field(default_factory=dict)
+    conversation_ids: list[str] = Field(default_factory=list)
+    message_conversation_ids: list[str] = Field(default_factory=list)
+    transcripts_scanned: int = 0
+    transcript_mentions: int = 0
+
+    gdpr_request_ids: list[str] = Field(default_factory=list)
+    contacts_deleted: list[str] = Field(default_factory=list)
+    submitted_at: datetime | None = None
+    completed_at: datetime | None = None
+    poll_attempts: int = 0
+    verification: Verification | None = None
+    reason: str | None = None  # why PARTIAL/FAILED, and the operator's next step; no personal data
+
+    @property
+    def deadline(self) -> datetime:
+        return self.verified_at + DEADLINE
+
+    @property
+    def effective_identity(self) -> Subject:
+        return self.identity or self.subject

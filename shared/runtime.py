@@ -1,0 +1,94 @@
+"""Per-process wiring: the settings turned into the objects tasks and commands use.
+
+Built lazily once per process (a Celery worker child, the CLI), so importing a task module
+opens no connection.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass, field
+
+import httpx
+import redis
+
+from shared.audit import AuditLog
+from shared.config import Settings, get_settings
+from shared.digest import subject_digest
+from shared.effects import EffectLedger
+from shared.genesys import GenesysClient, TokenProvider
+from shared.keys import Keys
+from shared.models import ErasureRecord
+from shared.ratelimit import BucketConfig, RateLimiter
+from shared.redis_conn import get_redis
+from shared.store import RequestStore
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    redis: redis.Redis
+    keys: Keys
+    store: RequestStore
+    audit: AuditLog
+    effects: EffectLedger
+    _clients: dict[str, GenesysClient] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _http: httpx.Client | None = None
+    _tokens: TokenProvider | None = None
+    _limiter: RateLimiter | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Runtime:
+        client = get_redis(settings.redis_url)
+        keys = Keys(settings.key_prefix)
+        return cls(settings=settings, redis=client, keys=keys, store=RequestStore(client, keys),
+                   audit=AuditLog(client, keys), effects=EffectLedger(client, keys))
+
+    @property
+    def limiter(self) -> RateLimiter:
+        with self._lock:
+            if self._limiter is None:
+                s = self.settings
+                config = BucketConfig(rate_per_s=s.rate_per_s, burst=s.rate_burst)
+                self._limiter = RateLimiter(self.redis, self.limiter_key, config)
+            return self._limiter
+
+    @property
+    def limiter_key(self) -> str:
+        """The bucket is per OAuth client (the platform's limit is per token); the id is hashed."""
+        client_id = self.settings.genesys_client_id or "anonymous"
+        return f"{self.settings.key_prefix}:" + hashlib.sha256(client_id.encode()).hexdigest()[:16]
+
+    def genesys(self, pool: str) -> GenesysClient:
+        """The API client for one pool: the pool name is what the limiter's shares see."""
+        limiter = self.limiter
+        with self._lock:
+            if self._http is None:
+                self._http = httpx.Client(timeout=self.settings.genesys_timeout_s)
+                self._tokens = TokenProvider(
+                    self._http, self.settings.login_base_url, self.settings.genesys_client_id,
+                    self.settings.genesys_client_secret.get_secret_value())
+            if pool not in self._clients:
+                assert self._tokens is not None
+                self._clients[pool] = GenesysClient(
+                    api_base_url=self.settings.api_base_url, tokens=self._tokens,
+                    limiter=limiter,
+                    http=self._http, pool=pool, max_block_s=self.settings.rate_max_block_s)
+            return self._clients[pool]
+
+    def digest(self, record: ErasureRecord) -> str:
+        return subject_digest(self.settings.require_hmac_key(), record.subject)
+
+
+_runtime: Runtime | None = None
+_runtime_lock = threading.Lock()
+
+
+def get_runtime() -> Runtime:
+    global _runtime
+    with _runtime_lock:
+        if _runtime is None:
+            _runtime = Runtime.from_settings(get_settings())
+        return _runtime

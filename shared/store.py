@@ -1,0 +1,89 @@
+"""Request state in Redis: one JSON document per request, a ticket index, an ordered list.
+
+The ticket is the idempotency key: ``create`` claims it with SET NX, so the same ticket sent
+twice, even by two intake processes at once, makes one request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import redis
+
+from shared.keys import Keys
+from shared.models import ErasureRecord, RequestState, utcnow
+
+
+class DuplicateTicket(Exception):
+    def __init__(self, ticket: str, request_id: str) -> None:
+        super().__init__(f"ticket {ticket!r} was already submitted as request {request_id}")
+        self.ticket = ticket
+        self.request_id = request_id
+
+
+class UnknownRequest(KeyError):
+    pass
+
+
+class RequestStore:
+    def __init__(self, client: redis.Redis, keys: Keys) -> None:
+        self._r = client
+        self._keys = keys
+
+    def create(self, record: ErasureRecord) -> ErasureRecord:
+        """Store a new request; raise ``DuplicateTicket`` if its ticket is already known."""
+        claimed = self._r.set(self._keys.ticket(record.ticket), record.request_id, nx=True)
+        if not claimed:
+            existing = self._r.get(self._keys.ticket(record.ticket))
+            raise DuplicateTicket(record.ticket, str(existing))
+        pipe = self._r.pipeline()
+        pipe.set(self._keys.request(record.request_id), record.model_dump_json())
+        pipe.zadd(self._keys.requests_index, {record.request_id: record.received_at.timestamp()})
+        pipe.execute()
+        return record
+
+    def get(self, request_id: str) -> ErasureRecord:
+        raw = self._r.get(self._keys.request(request_id))
+        if raw is None:
+            raise UnknownRequest(request_id)
+        return ErasureRecord.model_validate_json(str(raw))
+
+    def find_by_ticket(self, ticket: str) -> ErasureRecord | None:
+        request_id = self._r.get(self._keys.ticket(ticket))
+        return None if request_id is None else self.get(str(request_id))
+
+    def save(self, record: ErasureRecord) -> None:
+        record.updated_at = utcnow()
+        self._r.set(self._keys.request(record.request_id), record.model_dump_json())
+
+    def update(self, request_id: str, **changes: Any) -> ErasureRecord:
+        record = self.get(request_id)
+        for name, value in changes.items():
+            setattr(record, name, value)
+        self.save(record)
+        return record
+
+    def set_state(self, request_id: str, state: RequestState, **changes: Any) -> ErasureRecord:
+        return self.update(request_id, state=state, **changes)
+
+    def ids(self) -> list[str]:
+        return [str(i) for i in self._r.zrange(self._keys.requests_index, 0, -1)]
+
+    def iter_records(self) -> Iterator[ErasureRecord]:
+        for request_id in self.ids():
+            try:
+                yield self.get(request_id)
+            except UnknownRequest:
+                continue
+
+    def states(self, request_ids: list[str]) -> dict[str, RequestState]:
+        """States of many requests in one round trip (progress display)."""
+        if not request_ids:
+            return {}
+        raws = self._r.mget([self._keys.request(i) for i in request_ids])
+        out: dict[str, RequestState] = {}
+        for request_id, raw in zip(request_ids, raws, strict=True):
+            if raw is not None:
+                out[request_id] = ErasureRecord.model_validate_json(str(raw)).state
+        return out

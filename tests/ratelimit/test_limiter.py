@@ -1,0 +1,215 @@
+"""Bucket math on fakeredis, with Redis's TIME driven by a fake clock so waits are exact."""
+
+from __future__ import annotations
+
+import fakeredis
+import pytest
+from prometheus_client import REGISTRY
+
+from shared.ratelimit import BucketConfig, RateLimiter, RateLimitWait
+from shared.ratelimit.keys import EPOCH_S, bucket
+
+from .conftest import FakeClock
+
+KEY = "client-a"
+
+
+def make(fake: fakeredis.FakeRedis, clock: FakeClock | None = None, **cfg: object) -> RateLimiter:
+    config = BucketConfig(**cfg)  # type: ignore[arg-type]
+    if clock is None:
+        return RateLimiter(fake, KEY, config)
+    return RateLimiter(fake, KEY, config, sleep=clock.advance)
+
+
+def grants(limiter: RateLimiter, pool: str = "default") -> int:
+    n = 0
+    while limiter.try_acquire(pool).granted:
+        n += 1
+    return n
+
+
+def test_lua_time_works_on_fakeredis() -> None:
+    # The embedded mode depends on this: fakeredis (lupa) serves redis.call('TIME') to scripts.
+    seconds, micros = fakeredis.FakeRedis().eval("return redis.call('TIME')", 0)
+    assert int(seconds) > EPOCH_S and 0 <= int(micros) < 1_000_000
+
+
+def test_burst_then_exact_wait(fake: fakeredis.FakeRedis, clock: FakeClock) -> None:
+    limiter = make(fake, rate_per_s=10, burst=3)
+    assert grants(limiter) == 3
+    denied = limiter.try_acquire()
+    assert not denied.granted and denied.wait_s == 0.1
+    clock.advance(0.099_999)
+    assert limiter.try_acquire().wait_s == pytest.approx(0.000_001)
+    clock.advance(0.000_001)
+    assert limiter.try_acquire().granted
+
+
+def test_idle_refills_up_to_burst_only(fake: fakeredis.FakeRedis, clock: FakeClock) -> None:
+    limiter = make(fake, rate_per_s=10, burst=3)
+    assert grants(limiter) == 3
+    clock.advance(3600)
+    assert grants(limiter) == 3
+
+
+def test_fractional_rate_and_far_clock_stay_exact(fake: fakeredis.FakeRedis, clock: FakeClock) -> None:
+    clock.now = 4_000_000_000.123456  # year 2096
+    limiter = make(fake, rate_per_s=3, burst=1)
+    first = limiter.try_acquire()
+    assert first.granted
+    assert first.redis_time_us == 4_000_000_000_123_456
+    assert limiter.try_acquire().wait_s == 0.333_333
+    assert fake.get(bucket(KEY)) == str((4_000_000_000 - EPOCH_S) * 10**6 + 123_456 + 333_333).encode()
+
+
+def test_denied_request_spends_nothing(fake: fakeredis.FakeRedis, clock: FakeClock) -> None:
+    limiter = make(fake, rate_per_s=10, burst=1)
+    assert limiter.try_acquire().granted
+    before = fake.get(bucket(KEY))
+    for _ in range(5):
+        assert limiter.try_acquire().wait_s == 0.1
+    assert fake.get(bucket(KEY)) == before
+
+
+def test_acquire_sleeps_the_exact_wait(fake: fakeredis.FakeRedis, clock: FakeClock) -> None:
+    limiter = make(fake, clock, rate_per_s=4, burst=1)
+    assert limiter.acquire() == 0.0
+    assert limiter.acquire() == 0.25
+    assert limiter.acquire() == 0.25
+
+
+def test_acquire_rechecks_after_sleeping(fake: fakeredis.FakeRedis, clock: FakeClock) -> None:
+    rival = make(fake, rate_per_s=4, burst=1)
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock.advance(seconds)
+        if len(slept) == 1:
+            assert rival.try_acquire().granted  # another worker takes the token meanwhile
+
+    limiter = RateLimiter(fake, KEY, BucketConfig(rate_per_s=4), sleep=sleep)
+    limiter.acquire()
+    assert limiter.acquire() == 0.5
+    assert slept == [0.25, 0.25]
+
+
+def test_long_wait_hands_the_worker_back(fake: fakeredis.FakeRedis, clock: FakeClock) -> None:
+    limiter = make(fake, clock, rate_per_s=1, burst=1)
+    limiter.acquire()
+    with pytest.raises(RateLimitWait) as info:
+        limiter.acquire(max_block_s=0.5)
+    assert info.value.wait_s == 1.0
+
+
+def test_429_pauses_then_resumes_one_interval_apart(fake: fakeredis.FakeRedis, clock: FakeClock) -> None:
+    limiter = make(fake, rate_per_s=5, burst=4)
+    limiter.on_rate_limited(2.0)
+    assert limiter.paused_for() == 2.2
+    assert limiter.try_acquire("deletion").wait_s == 2.2
+    clock.advance(2.2)
+    assert grants(limiter) == 1  # no burst after a pause
+    clock.advance(0.2)
+    assert grants(limiter) == 1
+
+
+def test_429_is_capped_and_never_moves_backward(fake: fakeredis.FakeRedis, clock: FakeClock) -> None:
+    limiter = make(fake, rate_per_s=5, burst=1, max_pause_s=30)
+    limiter.on_rate_limited(1e9)
+    assert limiter.paused_for() == 30.2
+    limiter.on_rate_limited(1.0)
+    limiter.on_rate_limited(float("nan"))
+    assert limiter.paused_for() == 30.2
+
+
+def test_headers_push_the_bucket_when_the_window_is_nearly_spent(
+    fake: fakeredis.FakeRedis, clock: FakeClock
+) -> None:
+    limiter = make(fake, rate_per_s=5, burst=10)
+    limiter.on_response_headers(
+        {"inin-ratelimit-count": "299", "inin-ratelimit-allowed": "300", "inin-ratelimit-reset": "30"}
+    )
+    assert limiter.paused_for() == 30.0
+    # An older answer with more left never loosens the bucket.
+    limiter.on_response_headers(
+        {"inin-ratelimit-count": "10", "inin-ratelimit-allowed": "300", "inin-ratelimit-reset": "58"}
+    )
+    assert limiter.paused_for() == 30.0
+
+
+def test_headers_with_room_left_or_garbled_change_nothing(
+    fake: fakeredis.FakeRedis, clock: FakeClock
+) -> None:
+    limiter = make(fake, rate_per_s=4, burst=5)
+    limiter.on_response_headers(
+        {"inin-ratelimit-count": "1", "inin-ratelimit-allowed": "300", "inin-ratelimit-reset": "60"}
+    )
+    limiter.on_response_headers({"inin-ratelimit-count": "300", "inin-ratelimit-allowed": "oops"})
+    assert fake.get(bucket(KEY)) is None
+    assert grants(limiter) == 5
+
+
+def test_reserve_refuses_non_priority_pools_near_empty(fake: fakeredis.FakeRedis, clock: FakeClock) -> None:
+    limiter = make(fake, rate_per_s=10, burst=10, reserve=0.3)
+    assert grants(limiter, "polling") == 7
+    assert limiter.try_acquire("polling").wait_s == 0.1
+    assert grants(limiter, "deletion") == 3
+    assert limiter.try_acquire("deletion").wait_s == 0.1
+    assert limiter.try_acquire("polling").wait_s == 0.4  # must wait for the reserve to refill too
+
+
+def test_pool_share_caps_one_pool_inside_the_org_budget(fake: fakeredis.FakeRedis, clock: FakeClock) -> None:
+    limiter = make(fake, rate_per_s=10, burst=10, pool_shares={"polling": 0.2})
+    assert grants(limiter, "polling") == 2  # share burst: 0.2 * 10
+    assert limiter.try_acquire("polling").wait_s == 0.5  # share rate: 2/s
+    assert grants(limiter, "discovery") == 8  # polling's tokens came out of the org budget
+    clock.advance(0.5)
+    assert grants(limiter, "discovery") == 5  # the org bucket is empty again
+    assert limiter.try_acquire("polling").wait_s == 0.1  # polling's share has room, the org has not
+    clock.advance(0.1)
+    assert limiter.try_acquire("polling").granted
+
+
+def test_metrics_count_grants_and_pauses(fake: fakeredis.FakeRedis, clock: FakeClock) -> None:
+    def value(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    granted = value("erasure_ratelimit_tokens_granted_total", pool="metrics-pool")
+    seen = value("erasure_ratelimit_429_total")
+    paused = value("erasure_ratelimit_pauses_total", reason="429")
+    limiter = make(fake, clock, rate_per_s=10)
+    limiter.acquire("metrics-pool")
+    limiter.on_rate_limited(1)
+    limiter.on_rate_limited(0.5)  # already paused longer: seen, not applied
+    assert value("erasure_ratelimit_tokens_granted_total", pool="metrics-pool") == granted + 1
+    assert value("erasure_ratelimit_429_total") == seen + 2
+    assert value("erasure_ratelimit_pauses_total", reason="429") == paused + 1
+
+
+@pytest.mark.parametrize("bad", ["a{b", "a}b", "", "a b"])
+def test_keys_keep_the_hash_tag_intact(fake: fakeredis.FakeRedis, bad: str) -> None:
+    with pytest.raises(ValueError):
+        RateLimiter(fake, bad, BucketConfig(rate_per_s=1))
+
+
+def test_scripts_run_on_the_embedded_tcp_server() -> None:
+    import socket
+    import threading
+
+    import redis
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = fakeredis.TcpFakeServer(("127.0.0.1", port), server_type="redis")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        client = redis.Redis(port=port)
+        limiter = RateLimiter(client, KEY, BucketConfig(rate_per_s=1, burst=2))
+        assert grants(limiter) == 2
+        assert 0.9 < limiter.paused_for() <= 1.0
+        client.close()
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,100 @@
+"""The client meters every call, pauses everyone on 429, renews tokens, and maps errors."""
+
+import httpx
+import pytest
+
+from shared.genesys import GenesysClient, NotFound, PermissionDenied, TokenProvider
+from shared.genesys.models import GdprSubject
+
+
+class RecordingLimiter:
+    def __init__(self):
+        self.acquired = 0
+        self.pauses = []
+        self.headers = []
+
+    def acquire(self, pool="default", *, max_block_s=5.0):
+        self.acquired += 1
+        return 0.0
+
+    def on_rate_limited(self, retry_after_s):
+        self.pauses.append(retry_after_s)
+
+    def on_response_headers(self, headers):
+        self.headers.append(dict(headers))
+
+
+def make_client(handler):
+    http = httpx.Client(transport=httpx.MockTransport(handler))
+    limiter = RecordingLimiter()
+    tokens = TokenProvider(http, "https://login.mypurecloud.ie", "id", "secret")
+    client = GenesysClient(api_base_url="https://api.mypurecloud.ie", tokens=tokens, limiter=limiter, http=http)
+    client._backoff = lambda attempt: None
+    return client, limiter
+
+
+def token_or(handler):
+    issued = []
+
+    def wrapped(request):
+        if request.url.path == "/oauth/token":
+            assert request.url.host == "login.mypurecloud.ie"
+            issued.append(1)
+            return httpx.Response(200, json={"access_token": f"tok{len(issued)}", "expires_in": 86400})
+        return handler(request)
+
+    wrapped.issued = issued
+    return wrapped
+
+
+def test_429_pauses_through_limiter_then_succeeds():
+    calls = []
+
+    def handler(request):
+        calls.append(request)
+        if len(calls) == 1:
+            return httpx.Response(429, headers={"Retry-After": "7"}, json={"code": "too.many.requests.retry.after"})
+        return httpx.Response(200, json={"id": "g1", "requestType": "GDPR_DELETE", "status": "INITIATED"},
+                              headers={"inin-ratelimit-count": "3", "inin-ratelimit-allowed": "300"})
+
+    client, limiter = make_client(token_or(handler))
+    created = client.create_gdpr_request("GDPR_DELETE", GdprSubject(emailAddresses=["a@example.org"]), name="n")
+    assert created.id == "g1"
+    assert limiter.pauses == [7.0]
+    assert limiter.acquired == 2
+    assert calls[-1].url.params["deleteConfirmed"] == "true"
+    assert calls[-1].headers["Authorization"] == "Bearer tok1"
+
+
+def test_401_renews_token_once():
+    seen = []
+
+    def handler(request):
+        seen.append(request.headers["Authorization"])
+        if len(seen) == 1:
+            return httpx.Response(401, json={"code": "bad.credentials"})
+        return httpx.Response(200, json={"entities": []})
+
+    wrapped = token_or(handler)
+    client, _ = make_client(wrapped)
+    assert client.search_gdpr_subjects("EMAIL", "a@example.org") == []
+    assert seen == ["Bearer tok1", "Bearer tok2"]
+
+
+def test_errors_never_echo_body_or_ids():
+    def handler(request):
+        return httpx.Response(403, json={"code": "missing.permissions", "message": "jane@example.org"})
+
+    client, _ = make_client(token_or(handler))
+    with pytest.raises(PermissionDenied) as info:
+        client.get_gdpr_request("0f8fad5b-d9cb-469f-a165-70867728950e")
+    assert "jane" not in str(info.value)
+    assert "0f8fad5b" not in str(info.value)
+    assert info.value.code == "missing.permissions"
+
+
+def test_delete_contact_404_is_already_gone():
+    client, _ = make_client(token_or(lambda request: httpx.Response(404, json={"code": "not.found"})))
+    assert client.delete_contact("c1") is False
+    with pytest.raises(NotFound):
+        client.get_gdpr_request("x")

@@ -12,7 +12,7 @@ from multiprocessing.process import BaseProcess
 from multiprocessing.queues import Queue
 from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Event
-from typing import Any
+from typing import Any, TypeAlias
 
 import pytest
 import redis
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.integration
 
 ctx = mp.get_context("fork")
 RealRedis = tuple[redis.Redis, str]
-Q = Queue[Any]
+Q: TypeAlias = "Queue[Any]"  # a string: multiprocessing's Queue is not subscriptable at runtime
 
 
 class RecordingLimiter(RateLimiter):

@@ -1,0 +1,102 @@
+"""Integration fixtures: the real Redis at 127.0.0.1:6379, the simulator over HTTP, and real
+Celery worker processes, isolated per test by a unique key prefix."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis
+
+from shared.config import Settings
+from shared.runtime import Runtime
+
+from services.simulator.config import SimConfig
+from services.simulator.server import start_in_thread
+from services.workers import WorkerSet
+
+REDIS_URL = os.environ.get("ERASURE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def wait_until(predicate, timeout_s: float, interval_s: float = 0.2, message: str = "condition"):
+    """Poll ``predicate`` until it returns a truthy value or the deadline passes."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {message}")
+        time.sleep(interval_s)
+
+
+@dataclass
+class Stack:
+    sim_url: str
+    env: dict[str, str]
+    runtime: Runtime
+    workers: WorkerSet
+    tmp: Path
+
+    def cli(self, *args: str, input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "services.cli", *args], env=self.env, text=True,
+                              capture_output=True, input=input_text, timeout=120)
+
+
+@pytest.fixture()
+def redis_available():
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        pytest.fail("the integration tests need Redis at 127.0.0.1:6379 (make test starts it)")
+    return client
+
+
+def make_stack(tmp_path: Path, sim_config: SimConfig, **settings_env: str) -> tuple[Stack, object]:
+    sim = start_in_thread(sim_config)
+    prefix = f"it-{uuid.uuid4().hex[:10]}"
+    env = {
+        **os.environ,
+        "ERASURE_REDIS_URL": REDIS_URL,
+        "ERASURE_GENESYS_BASE_URL": sim.url,
+        "ERASURE_GENESYS_CLIENT_ID": sim_config.client_id,
+        "ERASURE_GENESYS_CLIENT_SECRET": sim_config.client_secret,
+        "ERASURE_HMAC_KEY": secrets.token_hex(32),
+        "ERASURE_KEY_PREFIX": prefix,
+        "ERASURE_RATE_PER_MINUTE": "6000",
+        "ERASURE_RATE_BURST": "20",
+        "ERASURE_POLL_INTERVAL_S": "0.2",
+        "ERASURE_POLL_MAX_INTERVAL_S": "1",
+        "ERASURE_VISIBILITY_TIMEOUT_S": "30",
+        **settings_env,
+    }
+    settings = Settings(_env_file=None, **{  # type: ignore[call-arg]
+        k.removeprefix("ERASURE_").lower(): v for k, v in env.items() if k.startswith("ERASURE_")})
+    stack = Stack(sim_url=sim.url, env=env, runtime=Runtime.from_settings(settings), workers=WorkerSet(),
+                  tmp=tmp_path)
+    return stack, sim
+
+
+@pytest.fixture()
+def stack(tmp_path, redis_available):
+    stack, sim = make_stack(tmp_path, SimConfig(subjects=20, seed=7, gdpr_step_s=0.2, rate_limit=6000))
+    stack.workers.start_all(stack.env, tmp_path / "logs", concurrency=4)
+    yield stack
+    stack.workers.stop()
+    sim.stop()
+    _cleanup(redis_available, stack.env["ERASURE_KEY_PREFIX"])
+
+
+def _cleanup(client: redis.Redis, prefix: str) -> None:
+    for pattern in (f"{{{prefix}}}*", f"{prefix}*"):
+        keys = list(client.scan_iter(pattern, count=1000))
+        if keys:
+            client.delete(*keys)

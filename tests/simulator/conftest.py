@@ -1,0 +1,74 @@
+"""Fixtures: one simulator per module over real HTTP, reseeded before every test."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from services.simulator.config import SimConfig
+from services.simulator.server import RunningSimulator, start_in_thread
+
+STEP_S = 0.05
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[RunningSimulator]:
+    running = start_in_thread(SimConfig(subjects=12, seed=7, gdpr_step_s=STEP_S))
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def raw(sim: RunningSimulator) -> Iterator[httpx.Client]:
+    """Unauthenticated client; resets the organisation first so tests do not see each other's erasures."""
+    with httpx.Client(base_url=sim.url, timeout=10) as client:
+        assert client.post("/_sim/reset").status_code == 200
+        yield client
+
+
+def get_token(client: httpx.Client) -> str:
+    r = client.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=("sim-client", "sim-secret"))
+    assert r.status_code == 200, r.text
+    return str(r.json()["access_token"])
+
+
+@pytest.fixture
+def api(sim: RunningSimulator, raw: httpx.Client) -> Iterator[httpx.Client]:
+    """Client carrying a fresh bearer token."""
+    token = get_token(raw)
+    with httpx.Client(base_url=sim.url, timeout=10, headers={"Authorization": f"Bearer {token}"}) as client:
+        yield client
+
+
+@pytest.fixture
+def subjects(raw: httpx.Client) -> list[dict[str, Any]]:
+    return list(raw.get("/_sim/subjects").json())
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 5.0, interval: float = 0.02) -> Any:
+    """Poll until `predicate()` is truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(interval)
+
+
+ALL_TIME = "2000-01-01T00:00:00Z/2100-01-01T00:00:00Z"
+
+
+def subject_body(subject: dict[str, Any]) -> dict[str, Any]:
+    """A GDPRSubject carrying every identifier of a seeded subject."""
+    return {
+        "name": subject["name"],
+        "emailAddresses": subject["emails"],
+        "phoneNumbers": subject["phones"],
+        "externalContactId": subject["external_contact_id"],
+    }

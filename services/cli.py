@@ -98,7 +98,8 @@ def submit(
                                               help="bulk: a .csv (header row) or .jsonl file")] = None,
 ) -> None:
     """Submit one erasure request, or many from a file; bad ones are refused by field name."""
-    from services.intake.submit import DuplicateTicket, IntakeError, submit as submit_request
+    from services.intake.submit import DuplicateTicket, IntakeError
+    from services.intake.submit import submit as submit_request
     from shared.runtime import get_runtime
 
     runtime = get_runtime()
@@ -204,3 +205,7 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -21,12 +21,11 @@ import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from shared.models import FINAL_STATES
-from shared.runtime import Runtime
-
 from services.simulator.config import SimConfig
 from services.simulator.server import start_in_thread
 from services.workers import WorkerSet
+from shared.models import FINAL_STATES
+from shared.runtime import Runtime
 
 
 @dataclass

@@ -49,7 +49,7 @@ class AuditLog:
         while True:
             with self._r.pipeline() as pipe:
                 try:
-                    pipe.watch(self._keys.audit_head)
+                    pipe.watch(self._keys.audit_head)  # type: ignore[no-untyped-call]
                     head = pipe.get(self._keys.audit_head)
                     seq, prev = (0, GENESIS) if head is None else _split_head(str(head))
                     body: dict[str, Any] = {

@@ -80,11 +80,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_region(self) -> Settings:
-        if self.genesys_region and self.genesys_region not in REGION_DOMAINS:
-            if self.genesys_region not in REGION_DOMAINS.values():
-                raise ConfigError(
-                    "ERASURE_GENESYS_REGION must be a region name (e.g. eu_west_1) or domain (e.g. mypurecloud.ie)"
-                )
+        region = self.genesys_region
+        if region and region not in REGION_DOMAINS and region not in REGION_DOMAINS.values():
+            raise ConfigError("ERASURE_GENESYS_REGION must be a region name (e.g. eu_west_1) "
+                              "or domain (e.g. mypurecloud.ie)")
         return self
 
     @property

@@ -30,7 +30,8 @@ class EffectLedger:
         data = self._r.hgetall(self._keys.effect(request_id, effect))
         if not data:
             return None
-        return EffectRecord(state=str(data["state"]), platform_id=data.get("platform_id") or None)
+        platform_id = data.get("platform_id")
+        return EffectRecord(state=str(data["state"]), platform_id=str(platform_id) if platform_id else None)
 
     def record_intent(self, request_id: str, effect: str) -> bool:
         """Record that we are about to call; False if an intent or result already exists."""

@@ -29,7 +29,7 @@ MAX_RETRIES = 12
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class Reschedule(Exception):  # noqa: N818 - it is an instruction, not an error
+class Reschedule(Exception):
     """Raised by a task to run again later (a platform job still running): no error, no retry cap."""
 
     def __init__(self, countdown_s: float) -> None:
@@ -50,10 +50,10 @@ def transition(runtime: Runtime, request_id: str, state: RequestState, event: st
                          details={"state": state.value, **(details or {})})
 
 
-def erasure_task(name: str) -> Callable[[Callable[[Runtime, str], None]], Task]:  # type: ignore[type-arg]
-    def decorate(fn: Callable[[Runtime, str], None]) -> Task:  # type: ignore[type-arg]
-        @app.task(name=name, bind=True, max_retries=MAX_RETRIES, acks_late=True)  # type: ignore[untyped-decorator]
-        def run(self: Task, request_id: str) -> None:  # type: ignore[type-arg]
+def erasure_task(name: str) -> Callable[[Callable[[Runtime, str], None]], Task[Any, Any]]:
+    def decorate(fn: Callable[[Runtime, str], None]) -> Task[Any, Any]:
+        @app.task(name=name, bind=True, max_retries=MAX_RETRIES, acks_late=True)
+        def run(self: Task[Any, Any], request_id: str) -> None:
             runtime = get_runtime()
             if _too_many_deliveries(runtime, self, request_id):
                 return
@@ -69,14 +69,14 @@ def erasure_task(name: str) -> Callable[[Callable[[Runtime, str], None]], Task]:
                 raise self.retry(countdown=backoff_s(self.request.retries)) from None
             _forget_deliveries(runtime, self)
 
-        return run  # type: ignore[no-any-return]
+        return run
 
     return decorate
 
 
-def _too_many_deliveries(runtime: Runtime, task: Task, request_id: str) -> bool:  # type: ignore[type-arg]
+def _too_many_deliveries(runtime: Runtime, task: Task[Any, Any], request_id: str) -> bool:
     key = runtime.keys.delivery(f"{task.request.id}:{task.request.retries}")
-    count = int(runtime.redis.incr(key))  # type: ignore[arg-type]
+    count = int(runtime.redis.incr(key))
     runtime.redis.expire(key, 7 * 24 * 3600)
     if count <= MAX_DELIVERIES:
         return False
@@ -88,5 +88,5 @@ def _too_many_deliveries(runtime: Runtime, task: Task, request_id: str) -> bool:
     return True
 
 
-def _forget_deliveries(runtime: Runtime, task: Task) -> None:  # type: ignore[type-arg]
+def _forget_deliveries(runtime: Runtime, task: Task[Any, Any]) -> None:
     runtime.redis.delete(runtime.keys.delivery(f"{task.request.id}:{task.request.retries}"))

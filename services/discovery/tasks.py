@@ -5,13 +5,12 @@ Read-only against the platform, so a redelivered task simply does the work again
 
 from __future__ import annotations
 
+from services.discovery.conversations import default_interval, find_conversations
+from services.discovery.identity import resolve_identity
 from shared.celery_app import app
 from shared.models import RequestState, utcnow
 from shared.pipeline import erasure_task, transition
 from shared.runtime import Runtime
-
-from services.discovery.conversations import default_interval, find_conversations
-from services.discovery.identity import resolve_identity
 
 REDACT_TASK = "erasure.redaction.scan"
 

@@ -14,11 +14,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from shared.runtime import get_runtime
-from shared.store import DuplicateTicket
-
 from services.intake.submit import submit
 from services.intake.validation import IntakeError
+from shared.runtime import get_runtime
+from shared.store import DuplicateTicket
 
 
 async def create_request(request: Request) -> JSONResponse:

@@ -6,12 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from services.intake.validation import IntakeError, parse_request
 from shared.celery_app import app
 from shared.models import ErasureRecord
 from shared.runtime import Runtime
 from shared.store import DuplicateTicket
-
-from services.intake.validation import IntakeError, parse_request
 
 DISCOVER_TASK = "erasure.discovery.discover"
 

@@ -9,17 +9,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from services.intake.submit import submit
+from services.intake.validation import IntakeError
 from shared.celery_app import app
 from shared.runtime import get_runtime
 from shared.store import DuplicateTicket
 
-from services.intake.submit import submit
-from services.intake.validation import IntakeError
-
 log = logging.getLogger("erasure.intake")
 
 
-@app.task(name="erasure.intake.submit", acks_late=True)  # type: ignore[untyped-decorator]
+@app.task(name="erasure.intake.submit", acks_late=True)
 def submit_task(payload: dict[str, Any]) -> dict[str, Any]:
     try:
         record = submit(get_runtime(), payload)

@@ -6,12 +6,11 @@ reason and the operator's next step; it is never blindly resubmitted.
 
 from __future__ import annotations
 
+from services.polling.verify import verify_erasure
 from shared.certificate import build_certificate, certificate_json
 from shared.models import RequestState, utcnow
 from shared.pipeline import Reschedule, erasure_task, transition
 from shared.runtime import Runtime
-
-from services.polling.verify import verify_erasure
 
 
 @erasure_task("erasure.polling.poll")

@@ -42,10 +42,10 @@ def verify_erasure(client: GenesysClient, record: ErasureRecord) -> Verification
                 remnants.append(f"conversation:{conversation.conversation_id}")
 
     for conversation_id in record.message_conversation_ids:
-        conversation = client.get_message_conversation(conversation_id)
-        if conversation is None:
+        thread = client.get_message_conversation(conversation_id)
+        if thread is None:
             continue
-        for message in client.get_messages_bulk(conversation_id, conversation.message_ids()):
+        for message in client.get_messages_bulk(conversation_id, thread.message_ids()):
             if _holds(message.text, emails, phones, names):
                 remnants.append(f"message:{conversation_id}/{message.id}")
 

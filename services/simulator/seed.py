@@ -10,6 +10,7 @@ messages are kept per conversation and rendered into the conversations API shape
 
 from __future__ import annotations
 
+import functools
 import random
 import uuid
 from dataclasses import dataclass, field
@@ -168,6 +169,7 @@ def _ascii(text: str) -> str:
     return text.replace("ü", "ue").replace("ö", "oe").replace("ä", "ae").replace("é", "e")
 
 
+@functools.lru_cache(maxsize=4096)
 def phone_display(e164: str) -> str:
     """International display form, e.g. "+44 7911 123456"."""
     return phonenumbers.format_number(phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.INTERNATIONAL)

@@ -41,7 +41,10 @@ def start_in_thread(
 ) -> RunningSimulator:
     """Start serving and return once the server accepts requests. Port 0 picks a free port."""
     app = create_app(config)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # proto must be IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted sockets whose proto says
+    # TCP, and without it every keep-alive answer waits ~40 ms for a delayed ACK.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     bound_port = sock.getsockname()[1]
@@ -58,8 +61,9 @@ def start_in_thread(
             server.should_exit = True
             raise TimeoutError(f"simulator did not start within {timeout}s")
         time.sleep(0.01)
+    url_host = f"[{host}]" if family == socket.AF_INET6 else host
     return RunningSimulator(
-        url=f"http://{host}:{bound_port}", port=bound_port, server=server, thread=thread, store=app.state.store
+        url=f"http://{url_host}:{bound_port}", port=bound_port, server=server, thread=thread, store=app.state.store
     )
 
 

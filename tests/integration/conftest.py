@@ -15,12 +15,11 @@ from pathlib import Path
 import pytest
 import redis
 
-from shared.config import Settings
-from shared.runtime import Runtime
-
 from services.simulator.config import SimConfig
 from services.simulator.server import start_in_thread
 from services.workers import WorkerSet
+from shared.config import Settings
+from shared.runtime import Runtime
 
 REDIS_URL = os.environ.get("ERASURE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 

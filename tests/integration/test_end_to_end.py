@@ -9,7 +9,6 @@ import httpx
 
 from shared.audit import verify_chain
 from shared.models import RequestState
-
 from tests.integration.conftest import wait_until
 
 

@@ -6,7 +6,7 @@ import fakeredis
 import pytest
 from prometheus_client import REGISTRY
 
-from shared.ratelimit import BucketConfig, RateLimiter, RateLimitWait
+from shared.ratelimit import BucketConfig, LeasePool, RateLimiter, RateLimitWait
 from shared.ratelimit.keys import EPOCH_S, bucket
 
 from .conftest import FakeClock
@@ -213,3 +213,14 @@ def test_scripts_run_on_the_embedded_tcp_server() -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_works_with_decoded_responses(clock: FakeClock) -> None:
+    # The project's clients use decode_responses=True.
+    client = fakeredis.FakeRedis(decode_responses=True)
+    limiter = RateLimiter(client, "erasure:0123abcd", BucketConfig(rate_per_s=10, burst=2))
+    assert grants(limiter) == 2
+    assert limiter.paused_for() == 0.1
+    pool = LeasePool(client, "erasure:0123abcd")
+    lease = pool.try_acquire("recording", 1, 5)
+    assert lease is not None and pool.renew("recording", lease, 5) and pool.held("recording") == 1

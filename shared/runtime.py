@@ -69,7 +69,8 @@ class Runtime:
                 self._http = httpx.Client(timeout=self.settings.genesys_timeout_s)
                 self._tokens = TokenProvider(
                     self._http, self.settings.login_base_url, self.settings.genesys_client_id,
-                    self.settings.genesys_client_secret.get_secret_value())
+                    self.settings.genesys_client_secret.get_secret_value(),
+                    cache=self.redis, cache_prefix=self.settings.key_prefix)
             if pool not in self._clients:
                 assert self._tokens is not None
                 self._clients[pool] = GenesysClient(

@@ -26,20 +26,58 @@ MAX_PAGE_SIZE = 100
 MAX_RESULTS = 100_000
 
 SESSION_DIMENSIONS = {
-    "addressFrom", "addressTo", "addressSelf", "addressOther", "ani", "dnis", "sessionDnis", "remote",
-    "remoteNameDisplayable", "mediaType", "messageType", "sessionId", "direction", "callbackNumber",
-    "destinationAddress", "transferTargetAddress", "transferTargetName", "journeyCustomerId",
-    "journeyCustomerIdType", "journeyCustomerSessionId", "outboundContactId", "outboundContactListId",
-    "recording", "provider", "peerId", "edgeId", "flowId", "flowName", "roomId",
+    "addressFrom",
+    "addressTo",
+    "addressSelf",
+    "addressOther",
+    "ani",
+    "dnis",
+    "sessionDnis",
+    "remote",
+    "remoteNameDisplayable",
+    "mediaType",
+    "messageType",
+    "sessionId",
+    "direction",
+    "callbackNumber",
+    "destinationAddress",
+    "transferTargetAddress",
+    "transferTargetName",
+    "journeyCustomerId",
+    "journeyCustomerIdType",
+    "journeyCustomerSessionId",
+    "outboundContactId",
+    "outboundContactListId",
+    "recording",
+    "provider",
+    "peerId",
+    "edgeId",
+    "flowId",
+    "flowName",
+    "roomId",
 }
 PARTICIPANT_DIMENSIONS = {
-    "externalContactId", "canonicalExternalContactId", "externalOrganizationId", "participantName", "purpose",
-    "userId", "participantId", "teamId",
+    "externalContactId",
+    "canonicalExternalContactId",
+    "externalOrganizationId",
+    "participantName",
+    "purpose",
+    "userId",
+    "participantId",
+    "teamId",
 }
 SEGMENT_DIMENSIONS = {"queueId", "segmentType", "subject", "wrapUpCode", "wrapUpNote", "disconnectType", "groupId"}
 CONVERSATION_DIMENSIONS = {
-    "conversationId", "originatingDirection", "divisionId", "conversationInitiator", "customerParticipation",
-    "externalTag", "conversationEnd", "conversationStart", "accessAttribute", "mediaStatsMinConversationMos",
+    "conversationId",
+    "originatingDirection",
+    "divisionId",
+    "conversationInitiator",
+    "customerParticipation",
+    "externalTag",
+    "conversationEnd",
+    "conversationStart",
+    "accessAttribute",
+    "mediaStatsMinConversationMos",
     "originatingSocialMediaPublic",
 }
 ADDRESS_DIMENSIONS = {"addressFrom", "addressTo", "addressSelf", "addressOther"}
@@ -129,7 +167,9 @@ def check_filter(flt: Any) -> None:
         check_filter(clause)
 
 
-def _eval_predicate(pred: dict[str, Any], scopes: list[tuple[dict[str, Any] | None, dict[str, Any] | None]], conv: dict[str, Any]) -> bool:
+def _eval_predicate(
+    pred: dict[str, Any], scopes: list[tuple[dict[str, Any] | None, dict[str, Any] | None]], conv: dict[str, Any]
+) -> bool:
     dimension = pred["dimension"]
     values = [v for part, sess in scopes for v in _values(dimension, conv, part, sess)]
     operator = pred.get("operator", "matches")
@@ -140,7 +180,9 @@ def _eval_predicate(pred: dict[str, Any], scopes: list[tuple[dict[str, Any] | No
     return any(value_matches(dimension, v, str(pred["value"])) for v in values)
 
 
-def _eval_filter(flt: dict[str, Any], scopes: list[tuple[dict[str, Any] | None, dict[str, Any] | None]], conv: dict[str, Any]) -> bool:
+def _eval_filter(
+    flt: dict[str, Any], scopes: list[tuple[dict[str, Any] | None, dict[str, Any] | None]], conv: dict[str, Any]
+) -> bool:
     results = [_eval_predicate(p, scopes, conv) for p in flt.get("predicates") or []]
     results += [_eval_filter(c, scopes, conv) for c in flt.get("clauses") or []]
     if not results:
@@ -196,8 +238,7 @@ def run_query(conversations: list[dict[str, Any]], query: Any) -> dict[str, Any]
     hits = [
         c
         for c in conversations
-        if start <= _parse_time(c["conversationStart"]) < end
-        and conversation_matches(c, segment_filters, conversation_filters)
+        if start <= _parse_time(c["conversationStart"]) < end and conversation_matches(c, segment_filters, conversation_filters)
     ]
     hits.sort(key=lambda c: (_parse_time(c[sort_key]), c["conversationId"]), reverse=order == "desc")
     page = hits[(page_number - 1) * page_size : page_number * page_size]

@@ -19,8 +19,18 @@ from .matching import digits, is_phone_like, same_value
 from .store import OrgStore
 
 IDENTIFIER_TYPES = (
-    "SocialLine", "SocialFacebook", "SocialTwitter", "SocialWhatsapp", "SocialInstagram", "SocialWhatsappBsuid",
-    "AppleOpaqueId", "Email", "Phone", "Cookie", "ExternalId", "SocialInstagramHandle",
+    "SocialLine",
+    "SocialFacebook",
+    "SocialTwitter",
+    "SocialWhatsapp",
+    "SocialInstagram",
+    "SocialWhatsappBsuid",
+    "AppleOpaqueId",
+    "Email",
+    "Phone",
+    "Cookie",
+    "ExternalId",
+    "SocialInstagramHandle",
 )
 
 

@@ -51,8 +51,6 @@ def correlation_id(request: Request) -> str:
     return str(request.scope.get("state", {}).get("correlation_id", ""))
 
 
-def genesys_error(
-    request: Request, status: int, message: str | None = None, code: str | None = None
-) -> JSONResponse:
+def genesys_error(request: Request, status: int, message: str | None = None, code: str | None = None) -> JSONResponse:
     """An error answer in the platform's shape."""
     return JSONResponse(error_body(status, message, correlation_id(request), code), status_code=status)

@@ -45,9 +45,7 @@ def _bearer(scope: Scope) -> str | None:
     return None
 
 
-async def _send_json(
-    send: Send, status: int, body: dict[str, Any], headers: dict[str, str]
-) -> None:
+async def _send_json(send: Send, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
     payload = json.dumps(body).encode()
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
     raw += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
@@ -82,7 +80,9 @@ class Gateway:
 
         token = _bearer(scope)
         if token is None or not self.store.token_valid(token):
-            verdict = Verdict(allowed=True, count=0, limit=self.store.limiter.limit, reset_s=max(1, int(self.store.limiter.window_s)))
+            verdict = Verdict(
+                allowed=True, count=0, limit=self.store.limiter.limit, reset_s=max(1, int(self.store.limiter.window_s))
+            )
             headers = {**verdict.headers(), "ININ-Correlation-Id": cid}
             if token is None:
                 body = error_body(401, None, cid, "authentication.required")
@@ -98,9 +98,7 @@ class Gateway:
             self.store.record_request(method, template, 429)
             self.store.record_rate_limited()
             message = f"Rate limit exceeded the maximum. Retry the request in [{verdict.reset_s}] seconds"
-            await _send_json(
-                send, 429, error_body(429, message, cid), {**headers, "Retry-After": str(verdict.reset_s)}
-            )
+            await _send_json(send, 429, error_body(429, message, cid), {**headers, "Retry-After": str(verdict.reset_s)})
             return
 
         fault = self.store.take_fault(method, template, path)

@@ -18,11 +18,28 @@ from .listing import BadParam, int_param, listing
 from .store import GDPR_TYPES, OrgStore
 
 SEARCH_TYPES = (
-    "NAME", "ADDRESS", "PHONE", "EMAIL", "TWITTER", "INSTAGRAM", "FACEBOOK", "APPLE_MESSAGES", "WHATSAPP", "EXTERNAL_ID",
+    "NAME",
+    "ADDRESS",
+    "PHONE",
+    "EMAIL",
+    "TWITTER",
+    "INSTAGRAM",
+    "FACEBOOK",
+    "APPLE_MESSAGES",
+    "WHATSAPP",
+    "EXTERNAL_ID",
 )
 SUBJECT_KEYS = (
-    "name", "userId", "externalContactId", "dialerContactId", "journeyCustomer", "socialHandle", "externalId",
-    "addresses", "phoneNumbers", "emailAddresses",
+    "name",
+    "userId",
+    "externalContactId",
+    "dialerContactId",
+    "journeyCustomer",
+    "socialHandle",
+    "externalId",
+    "addresses",
+    "phoneNumbers",
+    "emailAddresses",
 )
 
 
@@ -88,8 +105,7 @@ def routes(store: OrgStore) -> list[Route]:
         entities = store.search_subjects(search_type, value)
         size = max(25, len(entities))
         return JSONResponse(
-            listing(entities, len(entities), size, 1, "/api/v2/gdpr/subjects",
-                    {"searchType": search_type, "searchValue": value})
+            listing(entities, len(entities), size, 1, "/api/v2/gdpr/subjects", {"searchType": search_type, "searchValue": value})
         )
 
     return [

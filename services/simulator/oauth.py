@@ -18,9 +18,7 @@ from .store import OrgStore
 
 
 def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
-    return JSONResponse(
-        {"error": error, "description": description, "error_description": description}, status_code=status
-    )
+    return JSONResponse({"error": error, "description": description, "error_description": description}, status_code=status)
 
 
 def _basic_credentials(request: Request) -> tuple[str, str] | None:

@@ -20,13 +20,56 @@ from typing import Any
 import phonenumbers
 
 FIRST_NAMES = [
-    "Jane", "John", "Amelia", "Oliver", "Sofia", "Lukas", "Camille", "Noah", "Emma", "Liam", "Mia", "Hugo",
-    "Chloe", "Felix", "Isla", "Jonas", "Lea", "Arthur", "Nora", "Elias", "Ava", "Louis", "Hannah", "Theo",
+    "Jane",
+    "John",
+    "Amelia",
+    "Oliver",
+    "Sofia",
+    "Lukas",
+    "Camille",
+    "Noah",
+    "Emma",
+    "Liam",
+    "Mia",
+    "Hugo",
+    "Chloe",
+    "Felix",
+    "Isla",
+    "Jonas",
+    "Lea",
+    "Arthur",
+    "Nora",
+    "Elias",
+    "Ava",
+    "Louis",
+    "Hannah",
+    "Theo",
 ]
 LAST_NAMES = [
-    "Doe", "Smith", "Müller", "Dubois", "Johnson", "Schmidt", "Martin", "Brown", "Fischer", "Bernard",
-    "Taylor", "Weber", "Thomas", "Wilson", "Wagner", "Petit", "Evans", "Becker", "Robert", "Walker",
-    "Hoffmann", "Richard", "Wright", "Schulz",
+    "Doe",
+    "Smith",
+    "Müller",
+    "Dubois",
+    "Johnson",
+    "Schmidt",
+    "Martin",
+    "Brown",
+    "Fischer",
+    "Bernard",
+    "Taylor",
+    "Weber",
+    "Thomas",
+    "Wilson",
+    "Wagner",
+    "Petit",
+    "Evans",
+    "Becker",
+    "Robert",
+    "Walker",
+    "Hoffmann",
+    "Richard",
+    "Wright",
+    "Schulz",
 ]
 # Noise people never share a surname with subjects, so a subject's name never matches them.
 NOISE_LAST_NAMES = ["Okafor", "Nakamura", "Silva", "Kowalski", "Novak", "Haddad", "Lindqvist", "Moreau", "Rossi"]
@@ -154,9 +197,7 @@ class _Gen:
         for i in range(count):
             self.email_counter += 1
             out.append(
-                patterns[i % len(patterns)].format(
-                    f=f, l=l_, fi=f[0], n=self.email_counter, d=domain_pool[i % len(domain_pool)]
-                )
+                patterns[i % len(patterns)].format(f=f, l=l_, fi=f[0], n=self.email_counter, d=domain_pool[i % len(domain_pool)])
             )
         return out
 
@@ -258,9 +299,7 @@ def make_conversation(
             if from_customer:
                 # The first customer line always carries PII so every messaging transcript needs redaction.
                 template = CUSTOMER_LINES[0] if i == 0 else rng.choice(CUSTOMER_LINES)
-                text = template.format(
-                    name=name, email=email, phone=phone, phone_display=phone_display(phone)
-                )
+                text = template.format(name=name, email=email, phone=phone, phone_display=phone_display(phone))
             else:
                 text = rng.choice(AGENT_LINES)
             messages.append(
@@ -397,9 +436,7 @@ def generate(subjects: int, seed: int, noise_people: int = 0) -> SeedData:
         kinds = ["webmessaging"] + [rng.choice(["webmessaging", "sms", "voice", "email"]) for _ in range(n_conv - 1)]
         for kind in kinds:
             linked = kind == "webmessaging" or rng.random() < 0.7
-            conv, msgs = make_conversation(
-                gen, kind, name, emails, phones, contact["id"] if linked else None, rng.choice(agents)
-            )
+            conv, msgs = make_conversation(gen, kind, name, emails, phones, contact["id"] if linked else None, rng.choice(agents))
             truth.conversation_ids.append(add_conversation(conv, msgs))
         truths.append(truth)
 
@@ -415,9 +452,7 @@ def generate(subjects: int, seed: int, noise_people: int = 0) -> SeedData:
             contact_id = contact["id"]
         for _ in range(rng.randint(1, 2)):
             kind = rng.choice(["webmessaging", "sms", "voice", "email"])
-            conv, msgs = make_conversation(
-                gen, kind, f"{first} {last}", emails, phones, contact_id, rng.choice(agents)
-            )
+            conv, msgs = make_conversation(gen, kind, f"{first} {last}", emails, phones, contact_id, rng.choice(agents))
             add_conversation(conv, msgs)
 
     return SeedData(subjects=truths, contacts=contacts, conversations=conversations, messages=messages, agents=agents)

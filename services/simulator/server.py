@@ -36,9 +36,7 @@ class RunningSimulator:
         self.stop()
 
 
-def start_in_thread(
-    config: SimConfig, host: str = "127.0.0.1", port: int = 0, timeout: float = 15.0
-) -> RunningSimulator:
+def start_in_thread(config: SimConfig, host: str = "127.0.0.1", port: int = 0, timeout: float = 15.0) -> RunningSimulator:
     """Start serving and return once the server accepts requests. Port 0 picks a free port."""
     app = create_app(config)
     # proto must be IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted sockets whose proto says

@@ -183,17 +183,12 @@ class OrgStore:
 
     def stats_view(self) -> dict[str, Any]:
         with self.lock:
-            requests = [
-                {"method": m, "path": p, "status": s, "count": c}
-                for (m, p, s), c in sorted(self.stats.requests.items())
-            ]
+            requests = [{"method": m, "path": p, "status": s, "count": c} for (m, p, s), c in sorted(self.stats.requests.items())]
             return {
                 "requests": requests,
                 "total_requests": sum(self.stats.requests.values()),
                 "rate_limited": self.stats.rate_limited,
-                "gdpr_requests": [
-                    {"requestType": t, "subject": s, "count": c} for (t, s), c in sorted(self.stats.gdpr.items())
-                ],
+                "gdpr_requests": [{"requestType": t, "subject": s, "count": c} for (t, s), c in sorted(self.stats.gdpr.items())],
                 "faults_pending": [f.public() for f in self.faults],
                 "gdpr_errors_pending": self.gdpr_errors_pending,
             }

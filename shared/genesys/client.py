@@ -77,7 +77,8 @@ class GenesysClient:
         renewed = False
         for attempt in range(1, self._max_attempts + 1):
             self._limiter.acquire(self.pool, max_block_s=self._max_block_s)
-            headers = {"Authorization": f"Bearer {self._tokens.token()}"}
+            token = self._tokens.token()
+            headers = {"Authorization": f"Bearer {token}"}
             try:
                 response = self._http.request(method, self._base + path, params=params, json=json,
                                               headers=headers)
@@ -98,7 +99,7 @@ class GenesysClient:
                 continue  # the limiter now holds everyone until Retry-After
             if status == 401 and not renewed:
                 renewed = True
-                self._tokens.invalidate()
+                self._tokens.invalidate(token)
                 continue
             if status >= 500 and attempt < self._max_attempts:
                 self._backoff(attempt)

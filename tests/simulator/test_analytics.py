@@ -41,11 +41,20 @@ def _customer_session_values(sim: RunningSimulator, key: str, media: str) -> lis
 
 def test_find_by_external_contact_id_only_that_subject(api: httpx.Client, subjects: list[dict[str, Any]]) -> None:
     subject = subjects[0]
-    result = _query(api, segmentFilters=[{"type": "or", "predicates": [_pred("externalContactId", subject["external_contact_id"])]}])
+    result = _query(
+        api, segmentFilters=[{"type": "or", "predicates": [_pred("externalContactId", subject["external_contact_id"])]}]
+    )
     assert _ids(result) <= set(subject["conversation_ids"])
     assert result["totalHits"] == len(_ids(result)) >= 1
     conv = result["conversations"][0]
-    assert {"conversationId", "conversationStart", "conversationEnd", "originatingDirection", "divisionIds", "participants"} <= set(conv)
+    assert {
+        "conversationId",
+        "conversationStart",
+        "conversationEnd",
+        "originatingDirection",
+        "divisionIds",
+        "participants",
+    } <= set(conv)
     purposes = {p["purpose"] for p in conv["participants"]}
     assert {"customer", "agent"} <= purposes
     agent = next(p for p in conv["participants"] if p["purpose"] == "agent")
@@ -54,7 +63,9 @@ def test_find_by_external_contact_id_only_that_subject(api: httpx.Client, subjec
 
 def test_find_by_address_from_email_case_insensitive(sim: RunningSimulator, api: httpx.Client) -> None:
     (subject_id, conv_id, email), *_ = _customer_session_values(sim, "addressFrom", "email")
-    result = _query(api, segmentFilters=[{"type": "and", "predicates": [_pred("mediaType", "email"), _pred("addressFrom", email.upper())]}])
+    result = _query(
+        api, segmentFilters=[{"type": "and", "predicates": [_pred("mediaType", "email"), _pred("addressFrom", email.upper())]}]
+    )
     assert conv_id in _ids(result)
     owner_convs = next(t.conversation_ids for t in sim.store.data.seed.subjects if t.id == subject_id)
     assert _ids(result) <= set(owner_convs)
@@ -72,12 +83,22 @@ def test_find_by_ani_with_and_without_tel(sim: RunningSimulator, api: httpx.Clie
 
 def test_or_across_identifiers_and_nested_clauses(api: httpx.Client, subjects: list[dict[str, Any]]) -> None:
     subject = subjects[1]
-    predicates = [_pred("addressFrom", e) for e in subject["emails"]] + [_pred("externalContactId", subject["external_contact_id"])]
-    flt = {"type": "or", "clauses": [{"type": "or", "predicates": predicates}, {"type": "or", "predicates": [_pred("ani", p) for p in subject["phones"]]}]}
+    predicates = [_pred("addressFrom", e) for e in subject["emails"]] + [
+        _pred("externalContactId", subject["external_contact_id"])
+    ]
+    flt = {
+        "type": "or",
+        "clauses": [
+            {"type": "or", "predicates": predicates},
+            {"type": "or", "predicates": [_pred("ani", p) for p in subject["phones"]]},
+        ],
+    }
     result = _query(api, segmentFilters=[flt], paging={"pageSize": 100, "pageNumber": 1})
     assert _ids(result) <= set(subject["conversation_ids"])
     assert _ids(result)
-    by_conv_id = _query(api, conversationFilters=[{"type": "and", "predicates": [_pred("conversationId", subject["conversation_ids"][0])]}])
+    by_conv_id = _query(
+        api, conversationFilters=[{"type": "and", "predicates": [_pred("conversationId", subject["conversation_ids"][0])]}]
+    )
     assert _ids(by_conv_id) == {subject["conversation_ids"][0]}
 
 

@@ -21,7 +21,9 @@ def test_identifier_lookup_then_delete(api: httpx.Client, subjects: list[dict[st
     assert contact["workEmail"] == subject["emails"][0]
     assert contact["cellPhone"]["e164"] == subject["phones"][0] and contact["cellPhone"]["display"].startswith("+")
     assert contact["type"] == "Identified"
-    assert {"type": "Email", "value": subject["emails"][0]} in [{"type": i["type"], "value": i["value"]} for i in contact["identifiers"]]
+    assert {"type": "Email", "value": subject["emails"][0]} in [
+        {"type": i["type"], "value": i["value"]} for i in contact["identifiers"]
+    ]
 
     r = api.post(LOOKUP, json={"type": "Phone", "value": subject["phones"][-1]})
     assert r.status_code == 200 and r.json()["id"] == subject["external_contact_id"]
@@ -78,7 +80,8 @@ def test_message_conversation_and_bulk(api: httpx.Client, subjects: list[dict[st
 
 def test_non_message_conversation_is_404(sim: RunningSimulator, api: httpx.Client) -> None:
     voice = next(
-        c["conversationId"] for c in sim.store.data.seed.conversations.values()
+        c["conversationId"]
+        for c in sim.store.data.seed.conversations.values()
         if c["participants"][0]["sessions"][0]["mediaType"] == "voice"
     )
     assert api.get(f"/api/v2/conversations/messages/{voice}").status_code == 404

@@ -19,9 +19,7 @@ def _identifiers(subject: dict[str, Any]) -> list[str]:
     return [*subject["emails"], *subject["phones"], subject["name"], subject["external_contact_id"]]
 
 
-def test_delete_lifecycle_erases_subject_everywhere(
-    api: httpx.Client, raw: httpx.Client, subjects: list[dict[str, Any]]
-) -> None:
+def test_delete_lifecycle_erases_subject_everywhere(api: httpx.Client, raw: httpx.Client, subjects: list[dict[str, Any]]) -> None:
     subject, other = subjects[0], subjects[1]
     assert raw.post("/_sim/find", json={"values": _identifiers(subject)}).json()["matches"]
 
@@ -58,9 +56,12 @@ def test_delete_lifecycle_erases_subject_everywhere(
     assert raw.post("/_sim/find", json={"values": other["emails"]}).json()["matches"]
     r = api.post(
         "/api/v2/analytics/conversations/details/query",
-        json={"interval": ALL_TIME, "segmentFilters": [
-            {"type": "or", "predicates": [{"dimension": "externalContactId", "value": subject["external_contact_id"]}]}
-        ]},
+        json={
+            "interval": ALL_TIME,
+            "segmentFilters": [
+                {"type": "or", "predicates": [{"dimension": "externalContactId", "value": subject["external_contact_id"]}]}
+            ],
+        },
     )
     assert r.json()["totalHits"] == 0
     stats = raw.get("/_sim/stats").json()
@@ -74,12 +75,16 @@ def test_delete_is_applied_once_and_transcripts_are_anonymised(
     messaging = subject["conversation_ids"][0]  # the seed makes the first one web messaging
     before = api.get(f"/api/v2/conversations/messages/{messaging}").json()
     ids = [m["messageId"] for p in before["participants"] for m in p.get("messages", [])]
-    texts_before = [e["textBody"] for e in api.post(
-        f"/api/v2/conversations/messages/{messaging}/messages/bulk", json=ids).json()["entities"]]
+    texts_before = [
+        e["textBody"] for e in api.post(f"/api/v2/conversations/messages/{messaging}/messages/bulk", json=ids).json()["entities"]
+    ]
     assert any(subject["name"] in t for t in texts_before)
 
-    rid = api.post("/api/v2/gdpr/requests", params={"deleteConfirmed": "true"},
-                   json={"requestType": "GDPR_DELETE", "subject": subject_body(subject)}).json()["id"]
+    rid = api.post(
+        "/api/v2/gdpr/requests",
+        params={"deleteConfirmed": "true"},
+        json={"requestType": "GDPR_DELETE", "subject": subject_body(subject)},
+    ).json()["id"]
     wait_for(lambda: _status(api, rid) == "COMPLETED")
     entities = api.post(f"/api/v2/conversations/messages/{messaging}/messages/bulk", json=ids).json()["entities"]
     texts_after = [e["textBody"] for e in entities]
@@ -145,8 +150,11 @@ def test_gdpr_error_fault_ends_in_error_without_applying(
 ) -> None:
     subject = subjects[4]
     assert raw.post("/_sim/faults", json={"gdpr_error": True, "count": 1}).status_code == 200
-    rid = api.post("/api/v2/gdpr/requests", params={"deleteConfirmed": "true"},
-                   json={"requestType": "GDPR_DELETE", "subject": subject_body(subject)}).json()["id"]
+    rid = api.post(
+        "/api/v2/gdpr/requests",
+        params={"deleteConfirmed": "true"},
+        json={"requestType": "GDPR_DELETE", "subject": subject_body(subject)},
+    ).json()["id"]
     wait_for(lambda: _status(api, rid) in ("ERROR", "COMPLETED"))
     assert _status(api, rid) == "ERROR"
     assert raw.post("/_sim/find", json={"values": subject["emails"]}).json()["matches"]

@@ -98,3 +98,26 @@ def test_delete_contact_404_is_already_gone():
     assert client.delete_contact("c1") is False
     with pytest.raises(NotFound):
         client.get_gdpr_request("x")
+
+
+def test_token_shared_through_redis_between_providers():
+    import fakeredis
+
+    issued = []
+
+    def handler(request):
+        issued.append(1)
+        return httpx.Response(200, json={"access_token": f"tok{len(issued)}", "expires_in": 86400})
+
+    cache = fakeredis.FakeRedis()
+    http = httpx.Client(transport=httpx.MockTransport(handler))
+    first = TokenProvider(http, "https://login.x", "id", "s", cache=cache, cache_prefix="t")
+    second = TokenProvider(http, "https://login.x", "id", "s", cache=cache, cache_prefix="t")
+    assert first.token() == second.token() == "tok1"
+    assert len(issued) == 1
+    second.invalidate("tok1")
+    assert first.token() == "tok1"  # still cached in process until the platform refuses it
+    assert second.token() == "tok2"
+    first.invalidate("tok1")
+    assert first.token() == "tok2"
+    assert len(issued) == 2

@@ -1,0 +1,60 @@
+"""Bad intake input is refused with a message naming the field, and nothing is enqueued."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.simulator.config import SimConfig
+from tests.integration.conftest import _cleanup, make_stack
+
+
+@pytest.fixture()
+def idle_stack(tmp_path, redis_available):
+    """Redis and settings, but no workers: whatever is enqueued stays in the queue to be counted."""
+    stack, sim = make_stack(tmp_path, SimConfig(subjects=1))
+    yield stack
+    sim.stop()
+    _cleanup(redis_available, stack.env["ERASURE_KEY_PREFIX"])
+
+
+def queued(stack) -> int:
+    return int(stack.runtime.redis.llen(f"{stack.env['ERASURE_KEY_PREFIX']}:celery:discovery"))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--ticket", "B-1", "--email", "jane.doe(at)example.org"], "emails[0]: not a valid email address"),
+        (["--ticket", "B-2", "--phone", "not a number"], "phones[0]: not a parseable phone number"),
+        (["--ticket", "B-3"], "subject: give at least one identifier"),
+        (["--email", "jane@example.org"], "ticket: String should have at least 1 character"),
+    ],
+)
+def test_bad_input_refused_and_nothing_enqueued(idle_stack, args, message):
+    result = idle_stack.cli("submit", *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "jane" not in result.stderr.lower()
+    assert queued(idle_stack) == 0
+    assert idle_stack.runtime.store.ids() == []
+
+
+def test_duplicate_ticket_refused_and_enqueued_once(idle_stack):
+    first = idle_stack.cli("submit", "--ticket", "D-1", "--email", "jane@example.org")
+    assert first.returncode == 0, first.stderr
+    assert queued(idle_stack) == 1
+    second = idle_stack.cli("submit", "--ticket", "D-1", "--email", "other@example.org")
+    assert second.returncode == 3
+    assert "ticket 'D-1' was already submitted as request" in second.stderr
+    assert queued(idle_stack) == 1
+    assert len(idle_stack.runtime.store.ids()) == 1
+
+
+def test_bulk_file_reports_bad_lines_and_keeps_good_ones(idle_stack):
+    bulk = idle_stack.tmp / "bulk.csv"
+    bulk.write_text("ticket,emails,phones\nF-1,a@example.org,\nF-2,not-an-email,\nF-3,,+447911123456\n")
+    result = idle_stack.cli("submit", "--file", str(bulk))
+    assert result.returncode == 2
+    assert "line 3: refused: emails[0]: not a valid email address" in result.stderr
+    assert "accepted 2, refused 1" in result.stdout
+    assert queued(idle_stack) == 2

@@ -1,0 +1,138 @@
+"""The official Genesys Cloud Python SDK can talk to the simulator and deserialise every answer.
+
+With a host like `http://127.0.0.1:PORT` the SDK's `//api.` -> `//login.` rewrite changes nothing, so it
+posts the client-credentials grant to `<host>/oauth/token`, which the simulator serves.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from services.simulator.server import RunningSimulator
+
+from .conftest import ALL_TIME
+
+sdk = pytest.importorskip("PureCloudPlatformClientV2")
+
+
+@pytest.fixture
+def api_client(sim: RunningSimulator, raw: httpx.Client) -> Iterator[Any]:
+    previous = sdk.configuration.host  # a process-wide singleton: put it back for other tests
+    sdk.configuration.host = sim.url
+    try:
+        client = sdk.api_client.ApiClient()
+        assert client.host == sim.url
+        yield client.get_client_credentials_token("sim-client", "sim-secret")
+    finally:
+        sdk.configuration.host = previous
+
+
+def test_sdk_gdpr_round_trip(api_client: Any, subjects: list[dict[str, Any]]) -> None:
+    assert api_client.access_token
+    subject = subjects[0]
+    gdpr = sdk.GeneralDataProtectionRegulationApi(api_client)
+
+    found = gdpr.get_gdpr_subjects("EMAIL", subject["emails"][0])
+    assert found.total == 1
+    assert found.entities[0].email_addresses == subject["emails"]
+    assert found.entities[0].phone_numbers == subject["phones"]
+    assert found.entities[0].external_contact_id == subject["external_contact_id"]
+
+    body = sdk.GDPRRequest()
+    body.request_type = "GDPR_DELETE"
+    body.name = "DSAR-SDK-1"
+    body.subject = sdk.GDPRSubject()
+    body.subject.name = subject["name"]
+    body.subject.email_addresses = subject["emails"]
+    body.subject.phone_numbers = subject["phones"]
+    created = gdpr.post_gdpr_requests(body, delete_confirmed=True)
+    assert created.id and created.status == "INITIATED" and created.request_type == "GDPR_DELETE"
+    assert created.subject.email_addresses == subject["emails"]
+    assert created.created_date is not None and created.created_by.id
+
+    with pytest.raises(sdk.rest.ApiException) as excinfo:
+        gdpr.post_gdpr_requests(body)  # deleteConfirmed missing
+    assert excinfo.value.status == 400
+
+    deadline = time.monotonic() + 5
+    while (status := gdpr.get_gdpr_request(created.id).status) != "COMPLETED":
+        assert status in ("INITIATED", "SEARCHING", "DELETING")
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+
+    listing = gdpr.get_gdpr_requests(page_size=10, page_number=1)
+    assert listing.total == 1 and listing.entities[0].id == created.id
+    assert listing.entities[0].status == "COMPLETED"
+    assert gdpr.get_gdpr_subjects("EMAIL", subject["emails"][0]).entities == []
+
+
+def test_sdk_analytics_query(api_client: Any, subjects: list[dict[str, Any]]) -> None:
+    subject = subjects[1]
+    query = {
+        "interval": ALL_TIME,
+        "order": "asc",
+        "paging": {"pageSize": 50, "pageNumber": 1},
+        "segmentFilters": [
+            {
+                "type": "or",
+                "predicates": [
+                    {
+                        "type": "dimension",
+                        "dimension": "externalContactId",
+                        "operator": "matches",
+                        "value": subject["external_contact_id"],
+                    },
+                    *[
+                        {"type": "dimension", "dimension": "addressFrom", "operator": "matches", "value": e}
+                        for e in subject["emails"]
+                    ],
+                    *[
+                        {"type": "dimension", "dimension": "ani", "operator": "matches", "value": f"tel:{p}"}
+                        for p in subject["phones"]
+                    ],
+                ],
+            }
+        ],
+    }
+    for api in (sdk.AnalyticsApi(api_client), sdk.ConversationsApi(api_client)):
+        result = api.post_analytics_conversations_details_query(query)
+        assert result.total_hits == len(result.conversations) >= 1
+        assert {c.conversation_id for c in result.conversations} <= set(subject["conversation_ids"])
+        conv = result.conversations[0]
+        assert conv.conversation_start is not None and conv.participants
+        customer = next(p for p in conv.participants if p.purpose == "customer")
+        assert customer.participant_name == subject["name"]
+        session = customer.sessions[0]
+        assert session.session_id and session.media_type in ("message", "voice", "email")
+        assert session.segments[0].segment_type == "interact"
+
+
+def test_sdk_messages_and_contacts(api_client: Any, subjects: list[dict[str, Any]]) -> None:
+    subject = subjects[2]
+    cid = subject["conversation_ids"][0]
+    conversations = sdk.ConversationsApi(api_client)
+    conv = conversations.get_conversations_message(cid)
+    ids = [m.message_id for p in conv.participants for m in (p.messages or [])]
+    assert ids and conv.participants[0].from_address.address_normalized
+    bulk = conversations.post_conversations_message_messages_bulk(cid, body=ids)
+    assert [m.id for m in bulk.entities] == ids
+    assert subject["name"] in bulk.entities[0].normalized_message.text
+    assert bulk.entities[0].messenger_type == "webmessaging" and bulk.entities[0].direction == "inbound"
+
+    contacts = sdk.ExternalContactsApi(api_client)
+    ident = sdk.ContactIdentifier()
+    ident.type = "Email"
+    ident.value = subject["emails"][0]
+    contact = contacts.post_externalcontacts_identifierlookup_contacts(ident)
+    assert contact.id == subject["external_contact_id"] and contact.cell_phone.e164 == subject["phones"][0]
+    listing = contacts.get_externalcontacts_contacts(q=subject["emails"][0])
+    assert [c.id for c in listing.entities] == [contact.id]
+    contacts.delete_externalcontacts_contact(contact.id)
+    with pytest.raises(sdk.rest.ApiException) as excinfo:
+        contacts.get_externalcontacts_contact(contact.id)
+    assert excinfo.value.status == 404

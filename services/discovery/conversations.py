@@ -1,7 +1,7 @@
 """Finding the conversations that hold a subject's identifiers (analytics conversation details).
 
 Emails match ``addressFrom``/``addressTo`` (there is no email dimension), phones match
-``ani``/``dnis``, contacts match ``externalContactId``. The request's date window bounds the
+``ani``/``dnis`` (calls) and ``addressFrom``/``addressTo`` (SMS), contacts match ``externalContactId``. The request's date window bounds the
 interval, so a recycled number's later owner is left alone.
 """
 
@@ -29,6 +29,9 @@ def predicates_for(subject: Subject) -> list[dict[str, str]]:
     for phone in subject.phones:
         preds += [{"type": "dimension", "dimension": d, "operator": "matches", "value": f"tel:{phone}"}
                   for d in ("ani", "dnis")]
+        # SMS and WhatsApp conversations carry the number as a message address, not as ANI/DNIS.
+        preds += [{"type": "dimension", "dimension": d, "operator": "matches", "value": phone}
+                  for d in ("addressFrom", "addressTo")]
     preds += [{"type": "dimension", "dimension": "externalContactId", "operator": "matches", "value": c}
               for c in subject.external_contact_ids]
     return preds

@@ -1,8 +1,8 @@
 """`/_sim/*`: the simulator's own control and inspection endpoints (no auth, never metered).
 
 Tests and benchmarks use them to learn the ground truth (`subjects`), prove an erasure (`find`), read what
-the platform saw (`stats`), make it misbehave (`faults`), tune it at runtime (`config`) and start over
-(`reset`).
+the platform saw (`stats`), list live recordings (`recordings`), make it misbehave (`faults`), tune it
+at runtime (`config`) and start over (`reset`, which also restores the startup configuration).
 """
 
 from __future__ import annotations
@@ -34,6 +34,18 @@ def routes(store: OrgStore) -> list[Route]:
 
     async def subjects(request: Request) -> Response:
         return JSONResponse(store.subjects_view())
+
+    async def recordings(request: Request) -> Response:
+        """Live recordings (deleted ones are gone), optionally for one conversation."""
+        wanted = request.query_params.get("conversation_id")
+        with store.session() as data:
+            out = [
+                {k: r.get(k) for k in ("id", "conversationId", "media", "fileState", "deleteDate", "archiveDate")}
+                for cid, recs in data.seed.recordings.items()
+                if wanted in (None, cid)
+                for r in recs
+            ]
+        return JSONResponse({"recordings": out})
 
     async def find(request: Request) -> Response:
         try:
@@ -119,6 +131,7 @@ def routes(store: OrgStore) -> list[Route]:
         Route("/_sim/stats", stats, methods=["GET"]),
         Route("/_sim/subjects", subjects, methods=["GET"]),
         Route("/_sim/find", find, methods=["POST"]),
+        Route("/_sim/recordings", recordings, methods=["GET"]),
         Route("/_sim/faults", faults, methods=["POST"]),
         Route("/_sim/faults", clear_faults, methods=["DELETE"]),
         Route("/_sim/reset", reset, methods=["POST"]),

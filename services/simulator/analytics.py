@@ -9,6 +9,9 @@ predicate matches the full address or its whole local part or whole domain.
 
 from __future__ import annotations
 
+import copy
+import functools
+import itertools
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -88,6 +91,7 @@ class QueryError(ValueError):
     """A query the platform would answer 400 for."""
 
 
+@functools.lru_cache(maxsize=65536)
 def _parse_time(text: str) -> datetime:
     dt = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
@@ -183,10 +187,14 @@ def _eval_predicate(
 def _eval_filter(
     flt: dict[str, Any], scopes: list[tuple[dict[str, Any] | None, dict[str, Any] | None]], conv: dict[str, Any]
 ) -> bool:
-    results = [_eval_predicate(p, scopes, conv) for p in flt.get("predicates") or []]
-    results += [_eval_filter(c, scopes, conv) for c in flt.get("clauses") or []]
-    if not results:
+    predicates = flt.get("predicates") or []
+    clauses = flt.get("clauses") or []
+    if not predicates and not clauses:
         return True
+    # Lazy, so and/or short-circuit like the platform's evaluation would.
+    results = itertools.chain(
+        (_eval_predicate(p, scopes, conv) for p in predicates), (_eval_filter(c, scopes, conv) for c in clauses)
+    )
     return all(results) if flt.get("type", "and") == "and" else any(results)
 
 
@@ -255,9 +263,12 @@ def routes(store: OrgStore) -> list[Route]:
         except json.JSONDecodeError:
             return genesys_error(request, 400, "The request body is not valid JSON.")
         try:
-            return JSONResponse(run_query(store.conversations(), query))
+            # Evaluated on the live data under the lock; only the answered page is copied.
+            with store.session() as data:
+                result = copy.deepcopy(run_query(list(data.seed.conversations.values()), query))
         except QueryError as exc:
             return genesys_error(request, 400, str(exc))
+        return JSONResponse(result)
 
     async def one_conversation(request: Request) -> Response:
         conv = store.conversation(request.path_params["conversationId"])

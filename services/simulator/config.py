@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The user the simulated OAuth client acts as (createdBy of GDPR requests, user of recording jobs).
+SIM_CLIENT_USER_ID = "0a1b2c3d-0000-4000-8000-00000000c11e"
+
 
 @dataclass
 class SimConfig:

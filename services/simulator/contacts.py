@@ -6,6 +6,7 @@ These are how a web-messaging guest is found by email or phone on the real platf
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -81,9 +82,10 @@ def routes(store: OrgStore) -> list[Route]:
         value = str(body["value"])
         if body["type"] == "Phone" and not value.strip().startswith("+"):
             return genesys_error(request, 400, "Phone identifiers need a leading + and a country code.")
-        for contact in store.contacts():
-            if identifier_match(contact, body["type"], value):
-                return JSONResponse(contact)
+        with store.session() as data:
+            found = next((c for c in data.seed.contacts.values() if identifier_match(c, body["type"], value)), None)
+            if found is not None:
+                return JSONResponse(copy.deepcopy(found))
         return genesys_error(request, 404, "No contact found for the identifier.", "contact.not.found")
 
     async def list_contacts(request: Request) -> Response:

@@ -23,10 +23,6 @@ from .store import OrgStore
 API_PREFIX = "/api/v2"
 
 
-class DroppedConnection(Exception):
-    """Raised after a partial answer so the server closes the connection (an injected network failure)."""
-
-
 def route_template(routes: Sequence[BaseRoute], scope: Scope) -> str:
     """The path template of the route serving this request, or the literal path when none does."""
     for route in routes:
@@ -109,18 +105,20 @@ class Gateway:
                 self.store.record_request(method, template, 0)
                 await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1000")]})
                 await send({"type": "http.response.body", "body": b"{", "more_body": True})
-                raise DroppedConnection(f"injected dropped connection on {method} {template}")
+                # Returning mid-body makes uvicorn log one line and close the connection: the client sees
+                # a dropped connection, as with a load balancer reset.
+                return
             if fault.status is not None:
                 extra = dict(headers)
                 if fault.retry_after is not None:
                     extra["Retry-After"] = str(fault.retry_after)
-                message = None
+                fault_message: str | None = None
                 if fault.status == 429:
                     ra = fault.retry_after if fault.retry_after is not None else verdict.reset_s
                     extra["Retry-After"] = str(ra)
-                    message = f"Rate limit exceeded the maximum. Retry the request in [{ra}] seconds"
+                    fault_message = f"Rate limit exceeded the maximum. Retry the request in [{ra}] seconds"
                 self.store.record_request(method, template, fault.status)
-                await _send_json(send, fault.status, error_body(fault.status, message, cid), extra)
+                await _send_json(send, fault.status, error_body(fault.status, fault_message, cid), extra)
                 return
         await self._forward(scope, receive, send, method, template, headers)
 
@@ -139,8 +137,6 @@ class Gateway:
 
         try:
             await self.app(scope, receive, send_with_headers)
-        except DroppedConnection:
-            raise
         except Exception:
             if status_seen:
                 raise  # too late for a clean answer: the server drops the connection

@@ -7,6 +7,7 @@ case-insensitively, phone numbers compare by their digits (so "tel:+44 7911 1234
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable
@@ -21,6 +22,7 @@ def digits(value: str) -> str:
     return "".join(ch for ch in value if ch.isdigit())
 
 
+@functools.lru_cache(maxsize=65536)
 def is_phone_like(value: str) -> bool:
     """True for values that look like a phone number (with or without tel: and separators)."""
     return bool(_PHONE_CHARS.match(value.strip())) and len(digits(value)) >= 6
@@ -32,15 +34,28 @@ def strip_tel(value: str) -> str:
     return v[4:] if v.lower().startswith("tel:") else v
 
 
-def same_value(stored: str | None, wanted: str) -> bool:
+@functools.lru_cache(maxsize=65536)
+def normalized(value: str) -> str:
+    """Comparison key: "tel:" + digits for phone-like values, else trimmed lower case without "tel:"."""
+    if is_phone_like(value):
+        return "tel:" + digits(value)
+    return strip_tel(value).strip().lower()
+
+
+def same_value(stored: str | None, wanted: str | None) -> bool:
     """Whole-value equality: digits for phones, case-insensitive otherwise."""
     if not stored or not wanted:
         return False
-    if is_phone_like(wanted) and is_phone_like(stored):
-        return digits(stored) == digits(wanted)
-    return strip_tel(stored).strip().lower() == strip_tel(wanted).strip().lower()
+    return normalized(stored) == normalized(wanted)
 
 
+@functools.lru_cache(maxsize=65536)
+def phones_in_text(text: str) -> frozenset[str]:
+    """Digits of every phone-like run in a text (cached: transcripts are scanned for many values)."""
+    return frozenset(digits(m.group(0)) for m in _PHONE_IN_TEXT.finditer(text))
+
+
+@functools.lru_cache(maxsize=4096)
 def _text_pattern(value: str) -> re.Pattern[str]:
     """Regex finding a non-phone value inside text on word boundaries, case-insensitively."""
     return re.compile(r"(?<![\w.+-])" + re.escape(value.strip()) + r"(?![\w-]|\.\w)", re.IGNORECASE)
@@ -51,8 +66,7 @@ def text_contains(text: str | None, value: str) -> bool:
     if not text or not value.strip():
         return False
     if is_phone_like(value):
-        want = digits(value)
-        return any(digits(m.group(0)) == want for m in _PHONE_IN_TEXT.finditer(text))
+        return digits(value) in phones_in_text(text)
     return bool(_text_pattern(value).search(text))
 
 

@@ -148,6 +148,8 @@ class SeedData:
     conversations: dict[str, dict[str, Any]]
     messages: dict[str, list[StoredMessage]]
     agents: list[dict[str, str]]
+    # conversation id -> its recordings (SDK `Recording` shape); voice calls and messaging conversations.
+    recordings: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 def iso(dt: datetime) -> str:
@@ -284,6 +286,7 @@ def make_conversation(
             "addressFrom": customer_addr,
             "addressTo": org_addr,
             "direction": "inbound",
+            "recording": True,
         }
         agent_session: dict[str, Any] = {
             "mediaType": "message",
@@ -455,4 +458,41 @@ def generate(subjects: int, seed: int, noise_people: int = 0) -> SeedData:
             conv, msgs = make_conversation(gen, kind, f"{first} {last}", emails, phones, contact_id, rng.choice(agents))
             add_conversation(conv, msgs)
 
-    return SeedData(subjects=truths, contacts=contacts, conversations=conversations, messages=messages, agents=agents)
+    # Recordings come last so adding them did not change any earlier draw of the RNG.
+    recordings = {cid: make_recordings(gen, conv) for cid, conv in conversations.items()}
+    return SeedData(
+        subjects=truths,
+        contacts=contacts,
+        conversations=conversations,
+        messages=messages,
+        agents=agents,
+        recordings={cid: recs for cid, recs in recordings.items() if recs},
+    )
+
+
+def make_recordings(gen: _Gen, conv: dict[str, Any]) -> list[dict[str, Any]]:
+    """One recording per recorded customer session: audio for calls, a transcript recording for messaging."""
+    out = []
+    for part in conv["participants"]:
+        if part["purpose"] != "customer":
+            continue
+        for session in part["sessions"]:
+            if not session.get("recording"):
+                continue
+            rid = gen.uuid()
+            media = "audio" if session["mediaType"] == "voice" else "message"
+            out.append(
+                {
+                    "id": rid,
+                    "conversationId": conv["conversationId"],
+                    "sessionId": session["sessionId"],
+                    "startTime": conv["conversationStart"],
+                    "endTime": conv["conversationEnd"],
+                    "creationTime": conv["conversationEnd"],
+                    "media": media,
+                    "fileState": "AVAILABLE",
+                    "recordingFileRole": "CUSTOMER_EXPERIENCE",
+                    "selfUri": f"/api/v2/conversations/{conv['conversationId']}/recordings/{rid}",
+                }
+            )
+    return out

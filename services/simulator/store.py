@@ -9,24 +9,27 @@ deterministic about *when* data changes (on the next request after the deadline)
 from __future__ import annotations
 
 import copy
+import dataclasses
 import secrets
 import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .config import SimConfig
+from .config import SIM_CLIENT_USER_ID, SimConfig
 from .effects import OrgData, apply_delete, apply_update, find
 from .matching import same_value
 from .ratelimit import FixedWindowLimiter
+from .recording_jobs import RecordingJobs
 from .seed import SeedData, generate, iso
 
 GDPR_TYPES = ("GDPR_EXPORT", "GDPR_UPDATE", "GDPR_DELETE")
 _WORKING_STATE = {"GDPR_DELETE": "DELETING", "GDPR_UPDATE": "UPDATING", "GDPR_EXPORT": "FINALIZING"}
-SIM_CLIENT_USER_ID = "0a1b2c3d-0000-4000-8000-00000000c11e"
 
 
 @dataclass
@@ -102,7 +105,9 @@ class OrgStore:
     """Thread-safe organisation state; every public method takes the lock."""
 
     def __init__(self, config: SimConfig) -> None:
-        self.config = config
+        # Own copies: /_sim/config and /_sim/reset change these, never the caller's object.
+        self.config = dataclasses.replace(config)
+        self._startup_config = dataclasses.replace(config)
         self.lock = threading.RLock()
         self.limiter = FixedWindowLimiter(config.rate_limit, config.rate_window_s)
         self.tokens: dict[str, float] = {}  # token -> monotonic expiry
@@ -110,8 +115,13 @@ class OrgStore:
 
     # ----------------------------------------------------------------- lifecycle
     def reset(self, seed: int | None = None, subjects: int | None = None) -> None:
-        """Reseed the organisation and clear requests, faults, counters and rate windows (tokens survive)."""
+        """Reseed the organisation, restore the startup configuration, clear requests, faults, counters and
+        rate windows (issued tokens stay valid)."""
         with self.lock:
+            for f in dataclasses.fields(self._startup_config):
+                setattr(self.config, f.name, getattr(self._startup_config, f.name))
+            self.limiter.limit = self.config.rate_limit
+            self.limiter.window_s = self.config.rate_window_s
             if seed is not None:
                 self.config.seed = seed
             if subjects is not None:
@@ -122,6 +132,7 @@ class OrgStore:
             self.gdpr_order: list[str] = []
             self.faults: list[Fault] = []
             self.gdpr_errors_pending = 0
+            self.recording_jobs = RecordingJobs()
             self.stats = Stats()
             self.limiter.clear()
 
@@ -140,6 +151,14 @@ class OrgStore:
                 apply_delete(self.data, rec.body.get("subject") or {})
             elif kind == "GDPR_UPDATE":
                 apply_update(self.data, rec.body.get("replacementTerms") or [])
+        self.recording_jobs.advance(self.data.seed.recordings, now, self.config.gdpr_step_s)
+
+    @contextmanager
+    def session(self) -> Iterator[OrgData]:
+        """Hold the lock with every due GDPR request and recording job applied (for multi-step handlers)."""
+        with self.lock:
+            self._advance()
+            yield self.data
 
     # ----------------------------------------------------------------- auth
     def issue_token(self) -> str:

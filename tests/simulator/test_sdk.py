@@ -136,3 +136,23 @@ def test_sdk_messages_and_contacts(api_client: Any, subjects: list[dict[str, Any
     with pytest.raises(sdk.rest.ApiException) as excinfo:
         contacts.get_externalcontacts_contact(contact.id)
     assert excinfo.value.status == 404
+
+
+def test_sdk_recordings(api_client: Any, subjects: list[dict[str, Any]]) -> None:
+    cid = subjects[0]["conversation_ids"][0]
+    recording_api = sdk.RecordingApi(api_client)
+    recs = recording_api.get_conversation_recordings(cid)
+    assert len(recs) == 1 and recs[0].conversation_id == cid and recs[0].file_state == "AVAILABLE"
+    query = {
+        "action": "DELETE",
+        "actionDate": "2000-01-01T00:00:00.000Z",
+        "conversationQuery": {
+            "interval": ALL_TIME,
+            "conversationFilters": [
+                {"type": "and", "predicates": [{"type": "dimension", "dimension": "conversationId", "value": cid}]}
+            ],
+        },
+    }
+    job = recording_api.post_recording_jobs(query)
+    assert job.id and job.state == "PENDING" and job.total_recordings == 1
+    assert recording_api.get_recording_job(job.id).recording_jobs_query.action == "DELETE"

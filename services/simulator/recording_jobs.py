@@ -1,0 +1,99 @@
+"""State of recording bulk jobs: their lifecycle and what a fulfilled job does to recordings.
+
+Kept apart from the routes (and free of Starlette) so the store can own the jobs and advance them lazily,
+like GDPR requests, under its one lock.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from .config import SIM_CLIENT_USER_ID
+from .seed import iso
+
+MAX_ACTIVE_JOBS = 2
+ACTIONS = ("ARCHIVE", "DELETE", "EXPORT")
+
+
+@dataclass
+class RecordingJob:
+    """One bulk job and the recordings its query selected."""
+
+    id: str
+    query: dict[str, Any]
+    created_mono: float
+    created_iso: str
+    conversation_ids: list[str]
+    recording_ids: list[str]
+    started_mono: float | None = None
+    cancelled: bool = False
+    applied: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def state(self, now: float, step_s: float) -> str:
+        if self.cancelled:
+            return "CANCELLED"
+        if self.started_mono is None:
+            return "PENDING" if now - self.created_mono < step_s else "READY"
+        return "PROCESSING" if now - self.started_mono < step_s else "FULFILLED"
+
+    def view(self, now: float, step_s: float) -> dict[str, Any]:
+        state = self.state(now, step_s)
+        done = state == "FULFILLED"
+        return {
+            "id": self.id,
+            "user": {"id": SIM_CLIENT_USER_ID, "selfUri": f"/api/v2/users/{SIM_CLIENT_USER_ID}"},
+            "state": state,
+            "recordingJobsQuery": copy.deepcopy(self.query),
+            "dateCreated": self.created_iso,
+            "totalConversations": len(self.conversation_ids),
+            "totalRecordings": len(self.recording_ids),
+            "totalSkippedRecordings": 0,
+            "totalFailedRecordings": 0,
+            "totalProcessedRecordings": len(self.recording_ids) if done else 0,
+            "percentProgress": 100 if done else 0,
+            "selfUri": f"/api/v2/recording/jobs/{self.id}",
+        }
+
+
+class RecordingJobs:
+    """Job bookkeeping for one organisation; every method is called with the store lock held."""
+
+    def __init__(self) -> None:
+        self.jobs: dict[str, RecordingJob] = {}
+        self.order: list[str] = []
+
+    def active(self, now: float, step_s: float) -> int:
+        return sum(1 for j in self.jobs.values() if j.state(now, step_s) in ("PENDING", "PROCESSING"))
+
+    def advance(self, recordings: dict[str, list[dict[str, Any]]], now: float, step_s: float) -> None:
+        """Apply each job that reached FULFILLED, once."""
+        for jid in self.order:
+            job = self.jobs[jid]
+            if job.applied or job.state(now, step_s) != "FULFILLED":
+                continue
+            job.applied = True
+            apply_action(recordings, job.query["action"], set(job.recording_ids), job.query)
+
+
+def apply_action(recordings: dict[str, list[dict[str, Any]]], action: str, ids: set[str], query: dict[str, Any]) -> None:
+    stamp = iso(datetime.now(UTC))
+    for cid in list(recordings):
+        kept = []
+        for rec in recordings[cid]:
+            if rec["id"] not in ids:
+                kept.append(rec)
+                continue
+            if action == "DELETE":
+                continue  # gone: no longer listed, 404 when read
+            if action == "ARCHIVE":
+                rec["fileState"] = "ARCHIVED"
+                rec["archiveDate"] = stamp
+                rec["archiveMedium"] = "CLOUDARCHIVE"
+            else:
+                rec["exportedDate"] = stamp
+            kept.append(rec)
+        recordings[cid] = kept

@@ -1,0 +1,80 @@
+"""Recordings and recording bulk jobs (DELETE flow, the two-job rule, single-recording deleteDate)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from .conftest import ALL_TIME, wait_for
+
+JOBS = "/api/v2/recording/jobs"
+
+
+def _job_body(conversation_id: str) -> dict[str, Any]:
+    return {
+        "action": "DELETE",
+        "actionDate": "2000-01-01T00:00:00.000Z",
+        "includeScreenRecordings": True,
+        "conversationQuery": {
+            "interval": ALL_TIME,
+            "conversationFilters": [
+                {"type": "and", "predicates": [{"type": "dimension", "dimension": "conversationId", "value": conversation_id}]}
+            ],
+        },
+    }
+
+
+def _state(api: httpx.Client, job_id: str) -> str:
+    return str(api.get(f"{JOBS}/{job_id}").json()["state"])
+
+
+def test_delete_job_flow(api: httpx.Client, raw: httpx.Client, subjects: list[dict[str, Any]]) -> None:
+    cid = subjects[0]["conversation_ids"][0]  # web messaging: recorded
+    recs = api.get(f"/api/v2/conversations/{cid}/recordings").json()
+    assert len(recs) == 1 and recs[0]["fileState"] == "AVAILABLE" and recs[0]["conversationId"] == cid
+
+    job = api.post(JOBS, json=_job_body(cid)).json()
+    assert job["state"] == "PENDING" and job["totalConversations"] == 1 and job["totalRecordings"] == 1
+    assert api.put(f"{JOBS}/{job['id']}", json={"state": "PROCESSING"}).status_code == 400  # not READY yet
+    wait_for(lambda: _state(api, job["id"]) == "READY")
+    r = api.put(f"{JOBS}/{job['id']}", json={"state": "PROCESSING"})
+    assert r.status_code == 200 and r.json()["state"] == "PROCESSING"
+    wait_for(lambda: _state(api, job["id"]) == "FULFILLED")
+    done = api.get(f"{JOBS}/{job['id']}").json()
+    assert done["percentProgress"] == 100 and done["totalProcessedRecordings"] == 1
+    assert api.get(f"/api/v2/conversations/{cid}/recordings").json() == []
+    assert api.get(f"/api/v2/conversations/{cid}/recordings/{recs[0]['id']}").status_code == 404
+    assert raw.get("/_sim/recordings", params={"conversation_id": cid}).json()["recordings"] == []
+    assert api.get(JOBS, params={"state": "FULFILLED"}).json()["total"] == 1
+
+
+def test_at_most_two_active_jobs(api: httpx.Client, raw: httpx.Client, subjects: list[dict[str, Any]]) -> None:
+    raw.post("/_sim/config", json={"gdpr_step_s": 30})  # keep jobs PENDING; the next reset restores it
+    cid = subjects[1]["conversation_ids"][0]
+    first = api.post(JOBS, json=_job_body(cid))
+    second = api.post(JOBS, json=_job_body(cid))
+    third = api.post(JOBS, json=_job_body(cid))
+    assert [first.status_code, second.status_code, third.status_code] == [200, 200, 429]
+    assert int(third.headers["Retry-After"]) >= 1
+    api.delete(f"{JOBS}/{first.json()['id']}")
+    assert _state(api, first.json()["id"]) == "CANCELLED"
+    assert api.post(JOBS, json=_job_body(cid)).status_code == 200
+
+
+def test_job_validation(api: httpx.Client) -> None:
+    assert api.post(JOBS, json={"action": "PURGE"}).status_code == 400
+    assert api.post(JOBS, json={"action": "DELETE", "conversationQuery": {"interval": ALL_TIME}}).status_code == 400
+    assert api.post(JOBS, json={"action": "DELETE", "actionAge": 0}).status_code == 400
+    assert api.get(f"{JOBS}/nope").status_code == 404
+
+
+def test_single_recording_delete_date(api: httpx.Client, subjects: list[dict[str, Any]]) -> None:
+    cid = subjects[2]["conversation_ids"][0]
+    rec = api.get(f"/api/v2/conversations/{cid}/recordings").json()[0]
+    future = api.put(f"/api/v2/conversations/{cid}/recordings/{rec['id']}", json={"deleteDate": "2999-01-01T00:00:00Z"})
+    assert future.status_code == 200 and future.json()["deleteDate"] == "2999-01-01T00:00:00Z"
+    assert len(api.get(f"/api/v2/conversations/{cid}/recordings").json()) == 1
+    past = api.put(f"/api/v2/conversations/{cid}/recordings/{rec['id']}", json={"deleteDate": "2001-01-01T00:00:00Z"})
+    assert past.status_code == 200
+    assert api.get(f"/api/v2/conversations/{cid}/recordings").json() == []

@@ -123,20 +123,27 @@ def submit(
 
     from rich.progress import track
 
+    from services.intake.submit import enqueue_discovery
+
     accepted = refused = 0
     rows = _read_file(file)
+    batch: list[str] = []
     for line_no, row_payload, problem in track(rows, description="submitting", console=err):
         try:
             if row_payload is None:
                 raise IntakeError([problem or "unreadable"])
-            submit_request(runtime, row_payload)
+            batch.append(submit_request(runtime, row_payload, enqueue=False).request_id)
             accepted += 1
+            if len(batch) >= runtime.settings.batch_size:
+                enqueue_discovery(runtime, batch)
+                batch = []
         except IntakeError as exc:
             refused += 1
             err.print(f"line {line_no}: refused: {'; '.join(exc.errors)}")
         except DuplicateTicket as exc:
             refused += 1
             err.print(f"line {line_no}: refused: {exc}")
+    enqueue_discovery(runtime, batch)
     print(f"accepted {accepted}, refused {refused}")
     if refused:
         raise typer.Exit(2)

@@ -78,7 +78,7 @@ def run_demo(subjects: int = 30, output_dir: Path = Path("erasure-output"), time
     from shared.config import get_settings
 
     get_settings.cache_clear()
-    from services.intake.submit import submit
+    from services.intake.submit import enqueue_discovery, submit
     from shared.runtime import get_runtime
 
     runtime = get_runtime()
@@ -90,8 +90,9 @@ def run_demo(subjects: int = 30, output_dir: Path = Path("erasure-output"), time
         for n, subject in enumerate(ground_truth, start=1):
             ticket = f"DEMO-{n:04d}"
             record = submit(runtime, {"ticket": ticket, "emails": subject["emails"][:1],
-                                      "phones": subject["phones"][:1], "approved_by": "demo-dpo"})
+                                      "phones": subject["phones"][:1], "approved_by": "demo-dpo"}, enqueue=False)
             request_ids[record.request_id] = ticket
+        enqueue_discovery(runtime, list(request_ids))
         states = _follow(runtime, list(request_ids), timeout_s, console, workers)
         _export(runtime, request_ids, output_dir)
     finally:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -70,6 +71,13 @@ class Settings(BaseSettings):
     discovery_lookback_days: int = 365
     identity_max_rounds: int = 4
     identity_max_identifiers: int = 40
+
+    # Bulk: how many requests one task handles (one analytics query, one list call serve them all).
+    batch_size: int = 25
+    # "list": one sweep lists the platform's GDPR requests for all pending ones; "each": GET per request.
+    poll_mode: Literal["list", "each"] = "list"
+    # A subject with a conversation still in progress is looked at again after this long.
+    active_revisit_s: float = 300.0
 
     poll_interval_s: float = 2.0
     poll_max_interval_s: float = 60.0

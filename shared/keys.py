@@ -43,5 +43,15 @@ class Keys:
     def delivery(self, task_id: str) -> str:
         return f"{self._root}:delivery:{task_id}"
 
-    def ratelimit(self, client_key: str) -> str:
-        return f"{self._root}:rl:{client_key}"
+    @property
+    def pending_gdpr(self) -> str:
+        """Hash: platform GDPR request id -> our request id, for every request being polled."""
+        return f"{self._root}:polling:pending"
+
+    @property
+    def sweep_scheduled(self) -> str:
+        return f"{self._root}:polling:sweep-scheduled"
+
+    @property
+    def sweep_lock(self) -> str:
+        return f"{self._root}:polling:sweep-lock"

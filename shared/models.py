@@ -117,6 +117,12 @@ class ErasureRecord(BaseModel):
     identity_sources: dict[str, int] = Field(default_factory=dict)
     conversation_ids: list[str] = Field(default_factory=list)
     message_conversation_ids: list[str] = Field(default_factory=list)
+    message_ids: dict[str, list[str]] = Field(default_factory=dict)  # conversation id -> message ids
+    active_conversation_ids: list[str] = Field(default_factory=list)
+    # Identifiers kept out of the platform-wide GDPR request, e.g. a number that a later owner
+    # uses after the request's date window; counted in the certificate, never listed in clear.
+    excluded: Subject | None = None
+    discovery_attempts: int = 0
     transcripts_scanned: int = 0
     transcript_mentions: int = 0
 
@@ -135,3 +141,13 @@ class ErasureRecord(BaseModel):
     @property
     def effective_identity(self) -> Subject:
         return self.identity or self.subject
+
+    @property
+    def erasable_identity(self) -> Subject:
+        """The identity minus what must stay out of a platform-wide request (reassigned numbers)."""
+        identity = self.effective_identity
+        excluded = self.excluded or Subject()
+        return identity.model_copy(update={
+            "emails": [e for e in identity.emails if e not in excluded.emails],
+            "phones": [p for p in identity.phones if p not in excluded.phones],
+        })

@@ -1,9 +1,11 @@
-"""What every pool's task has in common: retries, delivery counting, audited state changes.
+"""What every pool's task has in common: batches, retries, delivery counting, audited state changes.
 
-``erasure_task`` wraps a function of ``request_id`` into a Celery task that
+Tasks take a *batch* of request ids: a single request is a batch of one, a bulk run sends batches
+so that one platform call can serve many subjects (one analytics query, one list call).
+``erasure_task`` wraps a function of ``(runtime, request_ids)`` into a Celery task that
 - retries platform hiccups (5xx, no answer, limiter unreachable) with exponential backoff and jitter;
 - gives the worker back when the rate budget says wait (``RateLimitWait``), with that countdown;
-- counts deliveries in Redis (Redis has no redelivered flag), so a task that kills its worker
+- counts deliveries in Redis (Redis has no redelivered flag), so a batch that kills its worker
   every time ends as FAILED instead of looping forever.
 """
 
@@ -11,22 +13,24 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 from celery import Task
 
 from shared.celery_app import app
 from shared.genesys import ServerError, TransportError
-from shared.models import RequestState
+from shared.models import ErasureRecord, RequestState
 from shared.ratelimit import LimiterUnavailable, RateLimitWait
 from shared.runtime import Runtime, get_runtime
+from shared.store import UnknownRequest
 
 log = logging.getLogger("erasure.pipeline")
 
 MAX_DELIVERIES = 5
 MAX_RETRIES = 12
-F = TypeVar("F", bound=Callable[..., Any])
+TRANSIENT = (ServerError, TransportError, LimiterUnavailable, RateLimitWait)
 
 
 class Reschedule(Exception):
@@ -43,29 +47,69 @@ def backoff_s(retries: int, base: float = 1.0, cap: float = 300.0) -> float:
 
 
 def transition(runtime: Runtime, request_id: str, state: RequestState, event: str,
-               details: dict[str, Any] | None = None, **changes: Any) -> None:
+               details: dict[str, Any] | None = None, **changes: Any) -> ErasureRecord:
     """Change a request's state and write the audit entry for it (before the task acks)."""
     record = runtime.store.set_state(request_id, state, **changes)
     runtime.audit.append(event, request_id=request_id, subject=runtime.digest(record),
                          details={"state": state.value, **(details or {})})
+    return record
 
 
-def erasure_task(name: str) -> Callable[[Callable[[Runtime, str], None]], Task[Any, Any]]:
-    def decorate(fn: Callable[[Runtime, str], None]) -> Task[Any, Any]:
+def load(runtime: Runtime, request_ids: Iterable[str], *states: RequestState) -> list[ErasureRecord]:
+    """The records of a batch that are in one of ``states`` (others were handled by an earlier delivery)."""
+    out: list[ErasureRecord] = []
+    for request_id in request_ids:
+        try:
+            record = runtime.store.get(request_id)
+        except UnknownRequest:
+            log.warning("request %s is unknown; skipped", request_id)
+            continue
+        if record.state in states:
+            out.append(record)
+    return out
+
+
+@contextmanager
+def isolated(runtime: Runtime, record: ErasureRecord, step: str) -> Iterator[None]:
+    """A non-transient failure of one request fails that request, not its whole batch.
+
+    Transient platform trouble propagates, so the batch is retried (every step is idempotent).
+    """
+    try:
+        yield
+    except TRANSIENT:
+        raise
+    except Exception as exc:
+        log.exception("%s failed for request %s", step, record.request_id)
+        transition(runtime, record.request_id, RequestState.FAILED, "request.failed",
+                   details={"step": step, "error": type(exc).__name__},
+                   reason=f"{step} failed with {type(exc).__name__}; see the worker log for this "
+                          "request id, fix the cause, then resubmit under a new ticket")
+
+
+def chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), max(1, size)):
+        yield list(items[start:start + size])
+
+
+def erasure_task(name: str) -> Callable[[Callable[[Runtime, list[str]], None]], Task[Any, Any]]:
+    def decorate(fn: Callable[[Runtime, list[str]], None]) -> Task[Any, Any]:
         @app.task(name=name, bind=True, max_retries=MAX_RETRIES, acks_late=True)
-        def run(self: Task[Any, Any], request_id: str) -> None:
+        def run(self: Task[Any, Any], request_ids: list[str] | str) -> None:
+            ids = [request_ids] if isinstance(request_ids, str) else list(request_ids)
             runtime = get_runtime()
-            if _too_many_deliveries(runtime, self, request_id):
+            if _too_many_deliveries(runtime, self, ids):
                 return
             try:
-                fn(runtime, request_id)
+                fn(runtime, ids)
             except RateLimitWait as wait:
+                _forget_deliveries(runtime, self)
                 raise self.retry(countdown=wait.wait_s, max_retries=None) from None
             except Reschedule as again:
                 _forget_deliveries(runtime, self)
                 raise self.retry(countdown=again.countdown_s, max_retries=None) from None
             except (ServerError, TransportError, LimiterUnavailable) as exc:
-                log.warning("%s for request %s: %s; retrying", name, request_id, type(exc).__name__)
+                log.warning("%s for %d request(s): %s; retrying", name, len(ids), type(exc).__name__)
                 raise self.retry(countdown=backoff_s(self.request.retries)) from None
             _forget_deliveries(runtime, self)
 
@@ -74,19 +118,24 @@ def erasure_task(name: str) -> Callable[[Callable[[Runtime, str], None]], Task[A
     return decorate
 
 
-def _too_many_deliveries(runtime: Runtime, task: Task[Any, Any], request_id: str) -> bool:
-    key = runtime.keys.delivery(f"{task.request.id}:{task.request.retries}")
+def _delivery_key(runtime: Runtime, task: Task[Any, Any]) -> str:
+    return runtime.keys.delivery(f"{task.request.id}:{task.request.retries}")
+
+
+def _too_many_deliveries(runtime: Runtime, task: Task[Any, Any], request_ids: list[str]) -> bool:
+    key = _delivery_key(runtime, task)
     count = int(runtime.redis.incr(key))
     runtime.redis.expire(key, 7 * 24 * 3600)
     if count <= MAX_DELIVERIES:
         return False
-    log.error("%s for request %s delivered %d times; marking failed", task.name, request_id, count)
-    transition(runtime, request_id, RequestState.FAILED, "request.failed",
-               details={"task": task.name, "deliveries": count},
-               reason=f"{task.name} was delivered {count} times without finishing (it may crash its "
-                      "worker); inspect the worker logs, then resubmit under a new ticket")
+    log.error("%s delivered %d times; failing its %d request(s)", task.name, count, len(request_ids))
+    for record in load(runtime, request_ids, *(s for s in RequestState if not s.is_final)):
+        transition(runtime, record.request_id, RequestState.FAILED, "request.failed",
+                   details={"task": task.name, "deliveries": count},
+                   reason=f"{task.name} was delivered {count} times without finishing (it may crash its "
+                          "worker); inspect the worker logs, then resubmit under a new ticket")
     return True
 
 
 def _forget_deliveries(runtime: Runtime, task: Task[Any, Any]) -> None:
-    runtime.redis.delete(runtime.keys.delivery(f"{task.request.id}:{task.request.retries}"))
+    runtime.redis.delete(_delivery_key(runtime, task))

@@ -67,6 +67,27 @@ class RequestStore:
     def set_state(self, request_id: str, state: RequestState, **changes: Any) -> ErasureRecord:
         return self.update(request_id, state=state, **changes)
 
+    def claim_state(self, request_id: str, expected: RequestState, new: RequestState) -> bool:
+        """Move from ``expected`` to ``new`` only if no one else did first (optimistic transaction)."""
+        key = self._keys.request(request_id)
+        with self._r.pipeline() as pipe:
+            try:
+                pipe.watch(key)  # type: ignore[no-untyped-call]
+                raw = pipe.get(key)
+                if raw is None:
+                    return False
+                record = ErasureRecord.model_validate_json(str(raw))
+                if record.state is not expected:
+                    return False
+                record.state = new
+                record.updated_at = utcnow()
+                pipe.multi()
+                pipe.set(key, record.model_dump_json())
+                pipe.execute()
+                return True
+            except redis.WatchError:
+                return False
+
     def ids(self) -> list[str]:
         return [str(i) for i in self._r.zrange(self._keys.requests_index, 0, -1)]
 

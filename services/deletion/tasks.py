@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import logging
 
-from shared.celery_app import app
 from shared.genesys import GenesysClient
 from shared.genesys.models import GdprSubject
 from shared.models import ErasureRecord, RequestState, utcnow
-from shared.pipeline import erasure_task, transition
+from shared.pipeline import erasure_task, isolated, load, transition
 from shared.runtime import Runtime
+
+from services.polling.schedule import start_polling
 
 log = logging.getLogger("erasure.deletion")
 
-POLL_TASK = "erasure.polling.poll"
 GDPR_DELETE = "gdpr_delete"
-RECONCILE_PAGES = 20
+RECONCILE_PAGES = 200
 
 
 def gdpr_request_name(request_id: str) -> str:
@@ -30,7 +30,7 @@ def gdpr_request_name(request_id: str) -> str:
 
 
 def gdpr_subject_for(record: ErasureRecord) -> GdprSubject:
-    identity = record.effective_identity
+    identity = record.erasable_identity
     return GdprSubject(
         name=identity.names[0] if identity.names else None,
         emailAddresses=identity.emails,
@@ -41,23 +41,24 @@ def gdpr_subject_for(record: ErasureRecord) -> GdprSubject:
 
 
 @erasure_task("erasure.deletion.erase")
-def erase(runtime: Runtime, request_id: str) -> None:
-    record = runtime.store.get(request_id)
-    if record.state is not RequestState.DELETING:
-        return
-    if record.approval is None and runtime.settings.require_approval:
-        # The gate holds even if a task was sent here by mistake: nothing is deleted unapproved.
-        transition(runtime, request_id, RequestState.AWAITING_APPROVAL, "deletion.refused_unapproved")
-        return
+def erase(runtime: Runtime, request_ids: list[str]) -> None:
     client = runtime.genesys("deletion")
-
-    deleted = delete_contacts(runtime, client, record)
-    gdpr_id = submit_gdpr_delete(runtime, client, record)
-    transition(runtime, request_id, RequestState.POLLING, "deletion.submitted",
-               details={"gdpr_request_id": gdpr_id, "contacts_deleted": len(deleted)},
-               gdpr_request_ids=[gdpr_id], contacts_deleted=deleted,
-               submitted_at=record.submitted_at or utcnow())
-    app.send_task(POLL_TASK, args=[request_id])
+    submitted: list[str] = []
+    for record in load(runtime, request_ids, RequestState.DELETING):
+        with isolated(runtime, record, "deletion"):
+            if record.approval is None and runtime.settings.require_approval:
+                # The gate holds even if a task was sent here by mistake: nothing is deleted unapproved.
+                transition(runtime, record.request_id, RequestState.AWAITING_APPROVAL, "deletion.refused_unapproved")
+                continue
+            deleted = delete_contacts(runtime, client, record)
+            gdpr_id = submit_gdpr_delete(runtime, client, record)
+            transition(runtime, record.request_id, RequestState.POLLING, "deletion.submitted",
+                       details={"gdpr_request_id": gdpr_id, "contacts_deleted": len(deleted)},
+                       gdpr_request_ids=[gdpr_id], contacts_deleted=deleted,
+                       submitted_at=record.submitted_at or utcnow())
+            submitted.append(record.request_id)
+    if submitted:
+        start_polling(runtime, submitted)
 
 
 def delete_contacts(runtime: Runtime, client: GenesysClient, record: ErasureRecord) -> list[str]:

@@ -1,20 +1,25 @@
-"""Finding the conversations that hold a subject's identifiers (analytics conversation details).
+"""Finding the conversations that hold subjects' identifiers (analytics conversation details).
 
 Emails match ``addressFrom``/``addressTo`` (there is no email dimension), phones match
-``ani``/``dnis`` (calls) and ``addressFrom``/``addressTo`` (SMS), contacts match ``externalContactId``. The request's date window bounds the
-interval, so a recycled number's later owner is left alone.
+``ani``/``dnis`` (calls) and ``addressFrom``/``addressTo`` (SMS), contacts match
+``externalContactId``. One query serves a whole batch of subjects: their predicates are OR-ed and
+each conversation found is given back to the subjects whose identifiers it carries. A request's
+date window bounds its interval, so a recycled number's later owner is left alone.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from shared.genesys import GenesysClient
 from shared.genesys.models import AnalyticsConversation
+from shared.identifiers import phone_digits
 from shared.models import Subject
 
 PAGE_SIZE = 100
+PREDICATES_PER_QUERY = 100
 
 
 def _iso(moment: datetime) -> str:
@@ -34,18 +39,17 @@ def predicates_for(subject: Subject) -> list[dict[str, str]]:
                   for d in ("addressFrom", "addressTo")]
     preds += [{"type": "dimension", "dimension": "externalContactId", "operator": "matches", "value": c}
               for c in subject.external_contact_ids]
+    if subject.user_id:
+        preds.append({"type": "dimension", "dimension": "userId", "operator": "matches", "value": subject.user_id})
     return preds
 
 
-def find_conversations(client: GenesysClient, subject: Subject, start: datetime,
-                       end: datetime) -> list[AnalyticsConversation]:
-    predicates = predicates_for(subject)
-    if not predicates:
-        return []
+def query_conversations(client: GenesysClient, predicates: list[dict[str, str]], start: datetime,
+                        end: datetime) -> list[AnalyticsConversation]:
+    """Every conversation started in [start, end) matching any predicate, across pages."""
     found: dict[str, AnalyticsConversation] = {}
-    # The sync query takes a bounded number of predicates per clause; keep chunks modest.
-    for chunk_start in range(0, len(predicates), 20):
-        chunk = predicates[chunk_start:chunk_start + 20]
+    for chunk_start in range(0, len(predicates), PREDICATES_PER_QUERY):
+        chunk = predicates[chunk_start:chunk_start + PREDICATES_PER_QUERY]
         page = 1
         while True:
             query: dict[str, Any] = {
@@ -62,6 +66,36 @@ def find_conversations(client: GenesysClient, subject: Subject, start: datetime,
                 break
             page += 1
     return list(found.values())
+
+
+def belongs_to(conversation: AnalyticsConversation, subject: Subject) -> bool:
+    """Does this conversation carry one of the subject's identifiers?"""
+    emails = {e.lower() for e in subject.emails}
+    phones = {phone_digits(p) for p in subject.phones}
+    contacts = set(subject.external_contact_ids)
+    for participant in conversation.participants:
+        if participant.external_contact_id in contacts:
+            return True
+        if subject.user_id and participant.user_id == subject.user_id:
+            return True
+        for session in participant.sessions:
+            for value in (session.address_from, session.address_to, session.ani, session.dnis):
+                if not value:
+                    continue
+                if value.lower() in emails or phone_digits(value) in phones:
+                    return True
+    return False
+
+
+def assign(conversations: Iterable[AnalyticsConversation],
+           subjects: dict[str, Subject]) -> dict[str, list[AnalyticsConversation]]:
+    """Give each conversation to every subject (by request id) whose identifiers it carries."""
+    out: dict[str, list[AnalyticsConversation]] = {request_id: [] for request_id in subjects}
+    for conversation in conversations:
+        for request_id, subject in subjects.items():
+            if belongs_to(conversation, subject):
+                out[request_id].append(conversation)
+    return out
 
 
 def default_interval(verified_at: datetime, lookback_days: int, now: datetime) -> tuple[datetime, datetime]:

@@ -1,8 +1,9 @@
 """Identity resolution: from the identifiers given to every identifier of the subject.
 
 Each known email or phone is looked up through the GDPR subject search and the external-contact
-identifier lookup; whatever they return joins the identity and is looked up in turn, until
-nothing new appears or the bound is reached. Provenance is kept as counts per source, never values.
+identifier lookup, each contact is read with its merge links (canonical contact, merge set);
+whatever they return joins the identity and is looked up in turn, until nothing new appears or
+the bound is reached. Provenance is kept as counts per source, never values.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def _from_contact(contact: ExternalContact) -> Subject:
         emails=[e for e in (try_normalize_email(v) for v in contact.emails()) if e],
         phones=[p for p in (try_normalize_phone(v) for v in contact.phones()) if p],
         names=[name] if name else [],
-        external_contact_ids=[contact.id],
+        external_contact_ids=[contact.id, *contact.linked_contact_ids()],
     )
 
 

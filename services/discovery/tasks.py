@@ -1,51 +1,113 @@
-"""Discovery pool: resolve the whole identity, then find the conversations that hold it.
+"""Discovery pool: resolve each subject's whole identity, then find the conversations that hold it.
 
-Read-only against the platform, so a redelivered task simply does the work again.
+A batch of requests shares its analytics queries. Read-only against the platform, so a
+redelivered batch simply does the work again. A subject with a conversation still in progress
+is looked at again later rather than erased half-way.
 """
 
 from __future__ import annotations
 
-from services.discovery.conversations import default_interval, find_conversations
-from services.discovery.identity import resolve_identity
+from collections import defaultdict
+from datetime import datetime
+
 from shared.celery_app import app
-from shared.models import RequestState, utcnow
-from shared.pipeline import erasure_task, transition
+from shared.genesys import GenesysClient
+from shared.genesys.models import AnalyticsConversation
+from shared.identifiers import phone_digits
+from shared.models import ErasureRecord, RequestState, Subject, utcnow
+from shared.pipeline import erasure_task, isolated, load, transition
 from shared.runtime import Runtime
 
+from services.discovery.conversations import assign, default_interval, predicates_for, query_conversations
+from services.discovery.identity import ResolvedIdentity, resolve_identity
+
 REDACT_TASK = "erasure.redaction.scan"
+DISCOVER_TASK = "erasure.discovery.discover"
 
 
-@erasure_task("erasure.discovery.discover")
-def discover(runtime: Runtime, request_id: str) -> None:
-    record = runtime.store.get(request_id)
-    if record.state not in (RequestState.RECEIVED, RequestState.DISCOVERING):
-        return  # already past discovery: a duplicate delivery
-    if record.state is RequestState.RECEIVED:
-        transition(runtime, request_id, RequestState.DISCOVERING, "discovery.started")
-
+@erasure_task(DISCOVER_TASK)
+def discover(runtime: Runtime, request_ids: list[str]) -> None:
+    records = load(runtime, request_ids, RequestState.RECEIVED, RequestState.DISCOVERING)
     client = runtime.genesys("discovery")
     settings = runtime.settings
-    resolved = resolve_identity(client, record.subject, max_rounds=settings.identity_max_rounds,
-                                max_identifiers=settings.identity_max_identifiers)
-    if record.window:
-        start, end = record.window.start, record.window.end
-    else:
-        start, end = default_interval(record.verified_at, settings.discovery_lookback_days, utcnow())
-    conversations = find_conversations(client, resolved.subject, start, end)
-    message_ids = [c.conversation_id for c in conversations if "message" in c.media_types()]
+    resolved: dict[str, tuple[ErasureRecord, ResolvedIdentity]] = {}
+    for record in records:
+        with isolated(runtime, record, "discovery"):
+            if record.state is RequestState.RECEIVED:
+                transition(runtime, record.request_id, RequestState.DISCOVERING, "discovery.started")
+            identity = resolve_identity(client, record.subject, max_rounds=settings.identity_max_rounds,
+                                        max_identifiers=settings.identity_max_identifiers)
+            resolved[record.request_id] = (record, identity)
 
-    transition(
-        runtime, request_id, RequestState.REDACTING, "discovery.completed",
-        details={
-            "identifiers": len(resolved.subject.values()),
-            "added_by_source": dict(resolved.added_by_source),
-            "rounds": resolved.rounds,
-            "truncated": resolved.truncated,
-            "conversations": len(conversations),
-        },
-        identity=resolved.subject,
-        identity_sources=dict(resolved.added_by_source),
-        conversation_ids=[c.conversation_id for c in conversations],
-        message_conversation_ids=message_ids,
-    )
-    app.send_task(REDACT_TASK, args=[request_id])
+    now = utcnow()
+    groups: dict[tuple[datetime, datetime], dict[str, Subject]] = defaultdict(dict)
+    for request_id, (record, identity) in resolved.items():
+        interval = ((record.window.start, record.window.end) if record.window
+                    else default_interval(now, settings.discovery_lookback_days, now))
+        groups[interval][request_id] = identity.subject
+    found: dict[str, list[AnalyticsConversation]] = {}
+    for (start, end), subjects in groups.items():
+        predicates = [p for subject in subjects.values() for p in predicates_for(subject)]
+        found.update(assign(query_conversations(client, predicates, start, end), subjects))
+
+    ready: list[str] = []
+    for request_id, (record, identity) in resolved.items():
+        with isolated(runtime, record, "discovery"):
+            conversations = found.get(request_id, [])
+            excluded = reassigned_numbers(client, record, identity.subject, now)
+            if _still_active(runtime, record, conversations):
+                continue
+            transition(
+                runtime, request_id, RequestState.REDACTING, "discovery.completed",
+                details={
+                    "identifiers": len(identity.subject.values()),
+                    "added_by_source": dict(identity.added_by_source),
+                    "rounds": identity.rounds,
+                    "truncated": identity.truncated,
+                    "conversations": len(conversations),
+                    "excluded_identifiers": len(excluded.values()),
+                },
+                identity=identity.subject,
+                identity_sources=dict(identity.added_by_source),
+                excluded=excluded if not excluded.is_empty() else None,
+                conversation_ids=[c.conversation_id for c in conversations],
+                message_conversation_ids=[c.conversation_id for c in conversations if "message" in c.media_types()],
+                active_conversation_ids=[],
+            )
+            ready.append(request_id)
+    if ready:
+        app.send_task(REDACT_TASK, args=[ready])
+
+
+def _still_active(runtime: Runtime, record: ErasureRecord, conversations: list[AnalyticsConversation]) -> bool:
+    """A conversation without an end is still going on: look again later, erase nothing yet."""
+    active = [c.conversation_id for c in conversations if not c.conversation_end]
+    if not active:
+        return False
+    runtime.store.update(record.request_id, active_conversation_ids=active,
+                         discovery_attempts=record.discovery_attempts + 1)
+    runtime.audit.append("discovery.waiting_for_active_conversations", request_id=record.request_id,
+                         subject=runtime.digest(record),
+                         details={"active_conversations": len(active), "revisit_in_s": runtime.settings.active_revisit_s})
+    app.send_task(DISCOVER_TASK, args=[[record.request_id]], countdown=runtime.settings.active_revisit_s)
+    return True
+
+
+def reassigned_numbers(client: GenesysClient, record: ErasureRecord, identity: Subject, now: datetime) -> Subject:
+    """Phone numbers someone else uses after the request's window: keep them out of the GDPR request.
+
+    The GDPR API erases a value everywhere, with no date bound; sending a recycled number would
+    erase its next owner's conversations too.
+    """
+    if record.window is None or not identity.phones or record.window.end >= now:
+        return Subject()
+    later = query_conversations(client, predicates_for(Subject(phones=identity.phones)), record.window.end, now)
+    reused: list[str] = []
+    for phone in identity.phones:
+        digits = phone_digits(phone)
+        for conversation in later:
+            values = [phone_digits(v) for v in conversation.identifying_values()]
+            if digits in values:
+                reused.append(phone)
+                break
+    return Subject(phones=reused)

@@ -9,16 +9,24 @@ from typing import Any
 from services.intake.validation import IntakeError, parse_request
 from shared.celery_app import app
 from shared.models import ErasureRecord
+from shared.pipeline import chunks
 from shared.runtime import Runtime
 from shared.store import DuplicateTicket
 
 DISCOVER_TASK = "erasure.discovery.discover"
 
-__all__ = ["DuplicateTicket", "IntakeError", "submit"]
+__all__ = ["DuplicateTicket", "IntakeError", "enqueue_discovery", "submit"]
 
 
-def submit(runtime: Runtime, payload: Mapping[str, Any]) -> ErasureRecord:
-    """Store and enqueue one request; raise ``IntakeError`` or ``DuplicateTicket`` otherwise."""
+def enqueue_discovery(runtime: Runtime, request_ids: list[str]) -> None:
+    """Send accepted requests to discovery in batches, so a bulk run shares its platform queries."""
+    for batch in chunks(request_ids, runtime.settings.batch_size):
+        app.send_task(DISCOVER_TASK, args=[batch])
+
+
+def submit(runtime: Runtime, payload: Mapping[str, Any], *, enqueue: bool = True) -> ErasureRecord:
+    """Store one request and (unless ``enqueue`` is False: bulk) enqueue it; raise ``IntakeError``
+    or ``DuplicateTicket`` otherwise."""
     record = parse_request(payload, runtime.settings.default_phone_region)
     runtime.store.create(record)
     runtime.audit.append(
@@ -32,5 +40,6 @@ def submit(runtime: Runtime, payload: Mapping[str, Any]) -> ErasureRecord:
             "windowed": record.window is not None,
         },
     )
-    app.send_task(DISCOVER_TASK, args=[record.request_id])
+    if enqueue:
+        enqueue_discovery(runtime, [record.request_id])
     return record

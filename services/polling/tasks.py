@@ -1,60 +1,150 @@
-"""Purge-polling pool: follow the platform's job to its end, verify by reading back, certify.
+"""Purge-polling pool: follow the platform's jobs to their end, verify by reading back, certify.
 
+``sweep`` (list mode) pages through the platform's GDPR requests once for every pending request;
+``poll`` (each mode) GETs each request of its batch. Finished requests go to ``verify`` in batches.
 A GDPR request that ends in ERROR, or outlives its timeout, makes the request PARTIAL with the
 reason and the operator's next step; it is never blindly resubmitted.
 """
 
 from __future__ import annotations
 
-from services.polling.verify import verify_erasure
+import logging
+from typing import Any
+
+from shared.celery_app import app
 from shared.certificate import build_certificate, certificate_json
-from shared.models import RequestState, utcnow
-from shared.pipeline import Reschedule, erasure_task, transition
-from shared.runtime import Runtime
+from shared.models import ErasureRecord, RequestState, utcnow
+from shared.pipeline import Reschedule, chunks, erasure_task, isolated, load, transition
+from shared.runtime import Runtime, get_runtime
+
+from services.polling.schedule import POLL_TASK, SWEEP_TASK, schedule_sweep
+from services.polling.verify import verify_batch
+
+log = logging.getLogger("erasure.polling")
+
+VERIFY_TASK = "erasure.polling.verify"
+LIST_PAGE_SIZE = 100
 
 
-@erasure_task("erasure.polling.poll")
-def poll(runtime: Runtime, request_id: str) -> None:
-    record = runtime.store.get(request_id)
-    if record.state is not RequestState.POLLING:
-        return
+@erasure_task(POLL_TASK)
+def poll(runtime: Runtime, request_ids: list[str]) -> None:
+    """Each mode: one GET per platform request."""
     client = runtime.genesys("polling")
-    settings = runtime.settings
-    statuses = {gid: client.get_gdpr_request(gid).status for gid in record.gdpr_request_ids}
+    finished: list[str] = []
+    waiting: list[ErasureRecord] = []
+    for record in load(runtime, request_ids, RequestState.POLLING):
+        with isolated(runtime, record, "polling"):
+            statuses = {gid: client.get_gdpr_request(gid).status for gid in record.gdpr_request_ids}
+            if _settle(runtime, record, statuses):
+                finished.append(record.request_id)
+            else:
+                waiting.append(record)
+    for batch in chunks(finished, runtime.settings.batch_size):
+        app.send_task(VERIFY_TASK, args=[batch])
+    if waiting:
+        attempts = max(r.poll_attempts for r in waiting)
+        for record in waiting:
+            runtime.store.update(record.request_id, poll_attempts=record.poll_attempts + 1)
+        settings = runtime.settings
+        if len(waiting) == len(request_ids):
+            raise Reschedule(min(settings.poll_max_interval_s, settings.poll_interval_s * 1.5**attempts))
+        app.send_task(POLL_TASK, args=[[r.request_id for r in waiting]], countdown=settings.poll_interval_s)
+
+
+def _settle(runtime: Runtime, record: ErasureRecord, statuses: dict[str, str]) -> bool:
+    """True when the platform is done with this request (for verification); ends it on ERROR/timeout."""
     if "ERROR" in statuses.values():
-        failed = [gid for gid, status in statuses.items() if status == "ERROR"]
-        transition(runtime, request_id, RequestState.PARTIAL, "polling.platform_error",
+        failed = sorted(gid for gid, status in statuses.items() if status == "ERROR")
+        transition(runtime, record.request_id, RequestState.PARTIAL, "polling.platform_error",
                    details={"gdpr_request_ids": failed},
                    reason=f"GDPR request {', '.join(failed)} ended in ERROR on the platform; open a Genesys "
                           "support case with that id before resubmitting under a new ticket",
                    completed_at=utcnow())
-        issue_certificate(runtime, request_id)
-        return
-    if any(status != "COMPLETED" for status in statuses.values()):
-        waited = (utcnow() - (record.submitted_at or record.updated_at)).total_seconds()
-        if waited > settings.gdpr_timeout_s:
-            transition(runtime, request_id, RequestState.PARTIAL, "polling.timeout",
-                       details={"waited_s": round(waited)},
-                       reason="the platform did not complete the GDPR request in time; check its status "
-                              "in Genesys Cloud, do not resubmit blindly", completed_at=utcnow())
-            issue_certificate(runtime, request_id)
-            return
-        runtime.store.update(request_id, poll_attempts=record.poll_attempts + 1)
-        raise Reschedule(min(settings.poll_max_interval_s, settings.poll_interval_s * 1.5**record.poll_attempts))
+        issue_certificate(runtime, record.request_id)
+        return False
+    if all(status == "COMPLETED" for status in statuses.values()):
+        return True
+    waited = (utcnow() - (record.submitted_at or record.updated_at)).total_seconds()
+    if waited > runtime.settings.gdpr_timeout_s:
+        transition(runtime, record.request_id, RequestState.PARTIAL, "polling.timeout",
+                   details={"waited_s": round(waited)},
+                   reason="the platform did not complete the GDPR request in time; check its status "
+                          "in Genesys Cloud, do not resubmit blindly", completed_at=utcnow())
+        issue_certificate(runtime, record.request_id)
+    return False
 
-    transition(runtime, request_id, RequestState.VERIFYING, "polling.platform_completed",
-               details={"gdpr_request_ids": record.gdpr_request_ids})
-    verification = verify_erasure(client, runtime.store.get(request_id))
-    if verification.ok:
-        transition(runtime, request_id, RequestState.COMPLETED, "verification.passed",
-                   details={"conversations": verification.checked_conversations},
-                   verification=verification, completed_at=utcnow())
-    else:
-        transition(runtime, request_id, RequestState.PARTIAL, "verification.remnants_found",
-                   details={"remnants": verification.remnants}, verification=verification,
-                   reason="data of the subject remained after the platform completed; the remnants are "
-                          "listed by id: submit a follow-up request for them", completed_at=utcnow())
-    issue_certificate(runtime, request_id)
+
+@app.task(name=SWEEP_TASK, bind=True, acks_late=True, max_retries=None)
+def sweep(self: Any) -> None:
+    """List mode: one pass over the platform's GDPR request list serves every pending request."""
+    runtime = get_runtime()
+    runtime.redis.delete(runtime.keys.sweep_scheduled)
+    lock = runtime.redis.lock(runtime.keys.sweep_lock, timeout=600, blocking=False)
+    if not lock.acquire():
+        return  # another sweep is running; it schedules the next one
+    try:
+        _sweep_once(runtime)
+    except Exception as exc:
+        log.warning("sweep failed (%s); trying again", type(exc).__name__)
+    finally:
+        lock.release()
+        if runtime.redis.hlen(runtime.keys.pending_gdpr):
+            schedule_sweep(runtime, runtime.settings.poll_interval_s)
+
+
+def _sweep_once(runtime: Runtime) -> None:
+    pending = {str(k): str(v) for k, v in runtime.redis.hgetall(runtime.keys.pending_gdpr).items()}
+    if not pending:
+        return
+    client = runtime.genesys("polling")
+    statuses: dict[str, str] = {}
+    page = 1
+    while len(statuses) < len(pending):
+        listing = client.list_gdpr_requests(page_number=page, page_size=LIST_PAGE_SIZE)
+        statuses.update({r.id: r.status for r in listing.entities if r.id in pending})
+        if not listing.entities or (listing.page_count or 0) <= page:
+            break
+        page += 1
+    by_request: dict[str, dict[str, str]] = {}
+    for gdpr_id, request_id in pending.items():
+        by_request.setdefault(request_id, {})[gdpr_id] = statuses.get(gdpr_id, "UNKNOWN")
+    finished: list[str] = []
+    for record in load(runtime, by_request, RequestState.POLLING):
+        with isolated(runtime, record, "polling"):
+            if _settle(runtime, record, by_request[record.request_id]):
+                finished.append(record.request_id)
+    for batch in chunks(finished, runtime.settings.batch_size):
+        app.send_task(VERIFY_TASK, args=[batch])
+    done = [gid for gid, rid in pending.items()
+            if rid in finished or runtime.store.get(rid).state is not RequestState.POLLING]
+    if done:
+        runtime.redis.hdel(runtime.keys.pending_gdpr, *done)
+
+
+@erasure_task(VERIFY_TASK)
+def verify(runtime: Runtime, request_ids: list[str]) -> None:
+    claimed = [rid for rid in request_ids
+               if runtime.store.claim_state(rid, RequestState.POLLING, RequestState.VERIFYING)]
+    records = load(runtime, request_ids, RequestState.VERIFYING)
+    for record in records:
+        if record.request_id in claimed:
+            runtime.audit.append("polling.platform_completed", request_id=record.request_id,
+                                 subject=runtime.digest(record),
+                                 details={"state": "verifying", "gdpr_request_ids": record.gdpr_request_ids})
+    results = verify_batch(runtime.genesys("polling"), records)
+    for record in records:
+        with isolated(runtime, record, "verification"):
+            verification = results[record.request_id]
+            if verification.ok:
+                transition(runtime, record.request_id, RequestState.COMPLETED, "verification.passed",
+                           details={"conversations": verification.checked_conversations},
+                           verification=verification, completed_at=utcnow())
+            else:
+                transition(runtime, record.request_id, RequestState.PARTIAL, "verification.remnants_found",
+                           details={"remnants": verification.remnants}, verification=verification,
+                           reason="data of the subject remained after the platform completed; the remnants are "
+                                  "listed by id: submit a follow-up request for them", completed_at=utcnow())
+            issue_certificate(runtime, record.request_id)
 
 
 def issue_certificate(runtime: Runtime, request_id: str) -> None:

@@ -1,33 +1,35 @@
-"""Verification by reading back: after the platform says COMPLETED, look for the subject again.
+"""Verification by reading back: after the platform says COMPLETED, look for the subjects again.
 
-The known conversations are read back (analytics details by conversation id, message bodies),
-the subject search and contact lookups are asked again. Anything still carrying an identifier is
-a remnant, reported by kind and id, never by value.
+For a batch: the known conversations are read back with one analytics query per hundred ids, the
+transcripts read during redaction are read again (one bulk call per conversation), the deleted
+contacts are asked for, and the GDPR subject search is asked once per subject. Anything still
+carrying an identifier is a remnant, reported by kind and id, never by value.
 """
 
 from __future__ import annotations
 
 from shared.genesys import GenesysClient
+from shared.genesys.models import AnalyticsConversation
 from shared.identifiers import phone_digits
-from shared.models import ErasureRecord, Verification
+from shared.models import ErasureRecord, Subject, Verification
 
 
-def _holds(text: str, emails: set[str], phone_digit_set: set[str], names: set[str]) -> bool:
-    lowered = text.lower()
-    if any(e in lowered for e in emails) or any(n in lowered for n in names):
-        return True
-    digits = phone_digits(text)
-    return bool(digits) and any(p and p in digits for p in phone_digit_set)
+class _Matcher:
+    def __init__(self, identity: Subject) -> None:
+        self.emails = {e.lower() for e in identity.emails}
+        self.phones = {phone_digits(p) for p in identity.phones}
+        self.names = {n.lower() for n in identity.names if len(n) >= 4}
+
+    def holds(self, text: str) -> bool:
+        lowered = text.lower()
+        if any(e in lowered for e in self.emails) or any(n in lowered for n in self.names):
+            return True
+        digits = phone_digits(text)
+        return bool(digits) and any(p and p in digits for p in self.phones)
 
 
-def verify_erasure(client: GenesysClient, record: ErasureRecord) -> Verification:
-    identity = record.effective_identity
-    emails = {e.lower() for e in identity.emails}
-    phones = {phone_digits(p) for p in identity.phones}
-    names = {n.lower() for n in identity.names if len(n) >= 4}
-    remnants: list[str] = []
-
-    ids = record.conversation_ids
+def _read_conversations(client: GenesysClient, ids: list[str]) -> dict[str, AnalyticsConversation]:
+    out: dict[str, AnalyticsConversation] = {}
     for start in range(0, len(ids), 100):
         chunk = ids[start:start + 100]
         query = {
@@ -38,30 +40,37 @@ def verify_erasure(client: GenesysClient, record: ErasureRecord) -> Verification
             "paging": {"pageSize": 100, "pageNumber": 1},
         }
         for conversation in client.query_conversation_details(query).conversations:
-            if any(_holds(v, emails, phones, names) for v in conversation.identifying_values()):
-                remnants.append(f"conversation:{conversation.conversation_id}")
+            out[conversation.conversation_id] = conversation
+    return out
 
-    for conversation_id in record.message_conversation_ids:
-        thread = client.get_message_conversation(conversation_id)
-        if thread is None:
-            continue
-        for message in client.get_messages_bulk(conversation_id, thread.message_ids()):
-            if _holds(message.text, emails, phones, names):
-                remnants.append(f"message:{conversation_id}/{message.id}")
 
-    for email in identity.emails:
-        if client.search_gdpr_subjects("EMAIL", email):
-            remnants.append("gdpr_subject:email")
-    for phone in identity.phones:
-        if client.search_gdpr_subjects("PHONE", phone):
-            remnants.append("gdpr_subject:phone")
-    for contact_id in identity.external_contact_ids:
-        if client.get_contact(contact_id) is not None:
-            remnants.append(f"external_contact:{contact_id}")
-
-    return Verification(
-        ok=not remnants,
-        checked_conversations=len(ids),
-        checked_identifiers=len(identity.values()),
-        remnants=list(dict.fromkeys(remnants)),
-    )
+def verify_batch(client: GenesysClient, records: list[ErasureRecord]) -> dict[str, Verification]:
+    all_ids = list(dict.fromkeys(cid for r in records for cid in r.conversation_ids))
+    conversations = _read_conversations(client, all_ids)
+    results: dict[str, Verification] = {}
+    for record in records:
+        identity = record.erasable_identity
+        matcher = _Matcher(identity)
+        remnants: list[str] = []
+        for conversation_id in record.conversation_ids:
+            conversation = conversations.get(conversation_id)
+            if conversation and any(matcher.holds(v) for v in conversation.identifying_values()):
+                remnants.append(f"conversation:{conversation_id}")
+        for conversation_id, message_ids in record.message_ids.items():
+            for message in client.get_messages_bulk(conversation_id, message_ids):
+                if matcher.holds(message.text):
+                    remnants.append(f"message:{conversation_id}/{message.id}")
+        for contact_id in identity.external_contact_ids:
+            if client.get_contact(contact_id) is not None:
+                remnants.append(f"external_contact:{contact_id}")
+        probe = (("EMAIL", identity.emails[0]) if identity.emails
+                 else ("PHONE", identity.phones[0]) if identity.phones else None)
+        if probe and client.search_gdpr_subjects(*probe):
+            remnants.append(f"gdpr_subject:{probe[0].lower()}")
+        results[record.request_id] = Verification(
+            ok=not remnants,
+            checked_conversations=len(record.conversation_ids),
+            checked_identifiers=len(identity.values()),
+            remnants=list(dict.fromkeys(remnants)),
+        )
+    return results

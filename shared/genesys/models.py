@@ -61,8 +61,16 @@ class ContactIdentifier(_Model):
     value: str | None = None
 
 
+class EntityRef(_Model):
+    id: str | None = None
+
+
 class ExternalContact(_Model):
     id: str
+    canonical_contact: EntityRef | None = Field(default=None, alias="canonicalContact")
+    merge_set: list[EntityRef] = Field(default_factory=list, alias="mergeSet")
+    merged_from: list[EntityRef] = Field(default_factory=list, alias="mergedFrom")
+    merged_to: EntityRef | None = Field(default=None, alias="mergedTo")
     first_name: str | None = Field(default=None, alias="firstName")
     last_name: str | None = Field(default=None, alias="lastName")
     work_email: str | None = Field(default=None, alias="workEmail")
@@ -84,6 +92,11 @@ class ExternalContact(_Model):
                                                self.other_phone) if p]
         found += [i.value for i in self.identifiers if i.type == "Phone"]
         return [p for p in found if p]
+
+    def linked_contact_ids(self) -> list[str]:
+        """Contacts merged with this one: the same person under another record."""
+        refs = [self.canonical_contact, self.merged_to, *self.merge_set, *self.merged_from]
+        return list(dict.fromkeys(r.id for r in refs if r is not None and r.id and r.id != self.id))
 
     def full_name(self) -> str | None:
         parts = [p for p in (self.first_name, self.last_name) if p]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
 
 from services.simulator.config import SimConfig
@@ -17,8 +20,18 @@ def idle_stack(tmp_path, redis_available):
     _cleanup(redis_available, stack.env["ERASURE_KEY_PREFIX"])
 
 
+def queued_request_ids(stack) -> list[str]:
+    """Request ids in the discovery queue's messages (tasks carry batches of ids)."""
+    raw = stack.runtime.redis.lrange(f"{stack.env['ERASURE_KEY_PREFIX']}:celery:discovery", 0, -1)
+    ids: list[str] = []
+    for message in raw:
+        args = json.loads(base64.b64decode(json.loads(message)["body"]))[0]
+        ids += args[0]
+    return ids
+
+
 def queued(stack) -> int:
-    return int(stack.runtime.redis.llen(f"{stack.env['ERASURE_KEY_PREFIX']}:celery:discovery"))
+    return len(queued_request_ids(stack))
 
 
 @pytest.mark.parametrize(
@@ -57,4 +70,5 @@ def test_bulk_file_reports_bad_lines_and_keeps_good_ones(idle_stack):
     assert result.returncode == 2
     assert "line 3: refused: emails[0]: not a valid email address" in result.stderr
     assert "accepted 2, refused 1" in result.stdout
+    assert sorted(queued_request_ids(idle_stack)) == sorted(idle_stack.runtime.store.ids())
     assert queued(idle_stack) == 2

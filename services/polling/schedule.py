@@ -1,0 +1,37 @@
+"""Handing submitted requests to the polling pool.
+
+In ``list`` mode (the default) pending platform request ids go into one Redis hash and a single
+sweep task lists the platform's GDPR requests for all of them at once; at most one sweep is
+scheduled at a time. In ``each`` mode every batch polls its own requests with one GET each.
+"""
+
+from __future__ import annotations
+
+from shared.celery_app import app
+from shared.runtime import Runtime
+
+POLL_TASK = "erasure.polling.poll"
+SWEEP_TASK = "erasure.polling.sweep"
+
+
+def start_polling(runtime: Runtime, request_ids: list[str]) -> None:
+    settings = runtime.settings
+    if settings.poll_mode == "each":
+        app.send_task(POLL_TASK, args=[request_ids], countdown=settings.poll_interval_s)
+        return
+    mapping: dict[str, str] = {}
+    for request_id in request_ids:
+        for gdpr_id in runtime.store.get(request_id).gdpr_request_ids:
+            mapping[gdpr_id] = request_id
+    if mapping:
+        runtime.redis.hset(runtime.keys.pending_gdpr, mapping=mapping)  # type: ignore[arg-type]
+    schedule_sweep(runtime, settings.poll_interval_s)
+
+
+def schedule_sweep(runtime: Runtime, countdown_s: float) -> bool:
+    """Schedule the next sweep unless one is already scheduled; True if this call scheduled it."""
+    ttl_ms = int((countdown_s + 120) * 1000)
+    if not runtime.redis.set(runtime.keys.sweep_scheduled, "1", nx=True, px=ttl_ms):
+        return False
+    app.send_task(SWEEP_TASK, countdown=countdown_s)
+    return True

@@ -1,0 +1,478 @@
+"""Pattern detectors: a compiled regular expression finds candidates, a validator decides.
+
+Every function takes the text and returns ``(start, end)`` spans of accepted findings; the
+engine orders them, resolves overlaps and names their types. Patterns are compiled once, at
+import. Candidates are cheap to find; the expensive checks (``phonenumbers``, checksums) only
+ever run on candidates.
+
+Blockers are spans that look numeric but are known not to be personal data: dates, times,
+amounts, version strings and numbers introduced as an order, ticket or tracking number. They
+are never reported; they cut phone, card and SSN candidates so that "order #100234567" or
+"2024-03-15 14:30" never become a phone number.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from typing import Final
+
+import phonenumbers
+
+from shared.pii import validators
+
+Span = tuple[int, int]
+
+# --------------------------------------------------------------------------------------------
+# Context words. Matched against the few characters right before a candidate.
+# --------------------------------------------------------------------------------------------
+
+# A number introduced by one of these words is a reference of some kind, not a person's data.
+_REFERENCE_WORDS: Final = frozenset(
+    """
+    order orders ref reference invoice ticket case incident tracking track parcel package shipment consignment
+    booking confirmation transaction txn receipt serial model part sku item article product batch lot
+    voucher coupon promo postcode zip plz pin otp code request job build port pid uid req
+    member membership policy contract claim loyalty
+    bestellung bestellnummer auftrag auftragsnummer rechnung rechnungsnummer sendung sendungsnummer
+    vorgang vorgangsnummer kundennummer vertragsnummer ticketnummer artikel artikelnummer paket lieferung
+    lieferschein vertrag mitgliedsnummer
+    commande facture colis dossier suivi référence reference réf ref billet envoi contrat
+    pedido factura envío envio seguimiento referencia albarán albaran expediente localizador contrato
+    bestelling bestelnummer factuur zending pakket referentie ordernummer klantnummer dossiernummer polis lidnummer
+    ordine fattura spedizione riferimento pratica polizza
+    """.split()
+)
+# Words that may stand between the reference word and the number: "order number is #123".
+_FILLER_WORDS: Final = frozenset(
+    """
+    no nr n° nº num number nummer numéro numero número id is ist est es het the your my our de du la le el del
+    of for van der des die das
+    """.split()
+)
+_BEFORE_SEPARATORS: Final = frozenset(" \t\u00a0:.-,()'\"")
+
+
+def words_before(text: str, start: int, count: int = 4) -> list[str]:
+    """Up to ``count`` words right before ``start``, nearest first (``#`` counts as a word).
+
+    Stops at anything that is neither a word nor a separator, so a digit in between ends it.
+    """
+    words: list[str] = []
+    index = start
+    while len(words) < count and index > 0:
+        while index > 0 and text[index - 1] in _BEFORE_SEPARATORS:
+            index -= 1
+        if index > 0 and text[index - 1] == "#":
+            words.append("#")
+            index -= 1
+            continue
+        word_end = index
+        while index > 0 and (text[index - 1].isalpha() or text[index - 1] in "°º"):
+            index -= 1
+        if index == word_end:
+            break
+        words.append(text[index:word_end].lower())
+    return words
+
+
+def introduced_as_reference(text: str, start: int) -> bool:
+    """The number at ``start`` follows "order #", "Ticket-Nr.", "n° de commande"..."""
+    for word in words_before(text, start):
+        if word == "#" or word in _REFERENCE_WORDS:
+            return True
+        if word not in _FILLER_WORDS:
+            return False
+    return False
+
+
+# Words that tell a bare run of digits is a phone number ("call me on 612345678").
+_PHONE_WORDS_BEFORE: Final = re.compile(
+    r"(?i)\b(?:phone|phones|tel|tele|telephone|mobile|mob|cell|cellphone|call|calling|ring|text|sms|whats ?app|reach"
+    r"|contact|fax|landline|number|digits|dial"
+    r"|handy|telefon|telefonnummer|nummer|rufnummer|anrufen|erreichbar|mobil|festnetz"
+    r"|t[ée]l[ée]phone|t[ée]l|portable|num[ée]ro|appel|appelez|appeler|joindre|joignable"
+    r"|tel[ée]fono|m[óo]vil|n[úu]mero|llamar|ll[áa]mame|ll[áa]meme|contacto|celular|whatsapp"
+    r"|telefoon|telefoonnummer|mobiel|bellen|bel|nummer|gsm"
+    r"|cellulare|telefono|chiamare|chiamami|numero)\b"
+)
+
+_CONTEXT_WINDOW: Final = 48
+
+
+def _before(text: str, start: int, width: int = _CONTEXT_WINDOW) -> str:
+    return text[max(0, start - width) : start]
+
+
+# --------------------------------------------------------------------------------------------
+# Email
+# --------------------------------------------------------------------------------------------
+
+_LOCAL_CHARS: Final = r"[\w!#$%&'*+=?^`{|}~\-]"
+_EMAIL: Final = re.compile(
+    rf"(?<![\w.!#$%&'*+=?^`{{|}}~\-])\w{_LOCAL_CHARS}*(?:\.{_LOCAL_CHARS}+)*"
+    r"[ \t]?@[ \t]?"
+    r"(?:[^\W_](?:[\w\-]{0,61}[^\W_])?\.)+(?P<tld>[^\W\d_]{2,24}|xn--[a-z0-9\-]{2,30})(?![\w\-]|\.[^\W_])"
+)
+# File names that look like addresses: "logo@2x.png".
+_NOT_TLDS: Final = frozenset(
+    "png jpg jpeg gif svg webp bmp ico tif tiff pdf doc docx xls xlsx ppt txt csv log js ts css html htm json xml "
+    "yaml yml zip gz tar py rb java go rs exe dll so mp3 mp4 wav mov avi".split()
+)
+
+# "jane dot doe at gmail dot com", "jane.doe(at)gmail(dot)com", "jane arroba gmail punto com".
+_SPOKEN_DOT: Final = r"(?:[ \t]*[\[({][ \t]*(?:dot|punkt|point|punto|punt)[ \t]*[\])}][ \t]*|[ \t]+(?:dot|punkt|point|punto|punt)[ \t]+|[ \t]?\.[ \t]?)"
+_SPOKEN_AT_WORD: Final = r"(?:at|arroba|arobase|chez|[äa]t|apenstaartje|klammeraffe|chiocciola)"
+_SPOKEN_AT: Final = (
+    rf"(?P<at>[ \t]*[\[({{][ \t]*{_SPOKEN_AT_WORD}[ \t]*[\])}}][ \t]*|[ \t]+{_SPOKEN_AT_WORD}[ \t]+|[ \t]*@[ \t]*)"
+)
+_TLDS: Final = (
+    r"com|net|org|info|biz|edu|gov|io|co|eu|uk|de|fr|es|it|nl|be|ch|at|ie|pt|pl|se|no|dk|fi|cz|gr|hu|ro|lu"
+    r"|au|nz|in|br|ca|us|mx|ar|jp|cn|ru|za|me|tv|online|email|mail"
+)
+_SPOKEN_EMAIL: Final = re.compile(
+    rf"(?i)(?<![\w.@\-])(?P<local>[\w+\-]+(?:{_SPOKEN_DOT}[\w+\-]+)*){_SPOKEN_AT}[\w\-]+(?:{_SPOKEN_DOT}[\w\-]+)*{_SPOKEN_DOT}(?:{_TLDS})(?![\w\-])"
+)
+_SPOKEN_HINT: Final = re.compile(
+    r"(?i)[\[({][ \t]*at[ \t]*[\])}]|[ \t]@[ \t]|[ \t](?:dot|punkt|point|punto|punt)[ \t]"
+)
+_CLAUSE_BREAK: Final = re.compile(r"[,;!?]|\.(?:\s|$)")
+_NOT_LOCAL_PARTS: Final = frozenset(
+    "it i me you he she we they us him her them this that there here one home work look looking arrive arrived "
+    "bought buy order ordered shop shopped stay staying live living be is was are am meet online".split()
+)
+_EMAIL_CONTEXT_BEFORE: Final = re.compile(
+    r"(?i)(?:e-?mail|mail|address|adresse|adress|direcci[oó]n|correo|courriel|indirizzo|adres|contact|reach|write|send)"
+)
+
+
+def find_emails(text: str) -> list[Span]:
+    spans: list[Span] = []
+    if "@" in text:
+        for match in _EMAIL.finditer(text):
+            if match.group("tld").lower() not in _NOT_TLDS:
+                spans.append(match.span())
+    if _SPOKEN_HINT.search(text):
+        for match in _SPOKEN_EMAIL.finditer(text):
+            if any(s < match.end() and match.start() < e for s, e in spans):
+                continue
+            at = match.group("at").strip(" \t")
+            # "at" as a word is ordinary English ("I bought it at amazon.com"): only when the same
+            # clause talks about an address, and never after a pronoun or a common word.
+            if at != "@" and not at.startswith(("[", "(", "{")):
+                local = match.group("local").lower()
+                clause = _CLAUSE_BREAK.split(_before(text, match.start(), 60))[-1]
+                if local in _NOT_LOCAL_PARTS or not _EMAIL_CONTEXT_BEFORE.search(clause):
+                    continue
+            spans.append(match.span())
+    return spans
+
+
+# --------------------------------------------------------------------------------------------
+# IBAN
+# --------------------------------------------------------------------------------------------
+
+_IBAN_CAND: Final = re.compile(r"(?<![^\W_])[A-Za-z]{2}\d{2}(?:[ \-]?[A-Za-z0-9]){11,32}")
+
+
+def find_ibans(text: str) -> list[Span]:
+    spans: list[Span] = []
+    position = 0
+    while (match := _IBAN_CAND.search(text, position)) is not None:
+        start = match.start()
+        position = start + 1
+        length = validators.IBAN_LENGTHS.get(text[start : start + 2].upper())
+        if length is None:
+            continue
+        # Cut the match after exactly ``length`` letters and digits (it may have run into a word).
+        seen = 0
+        end = start
+        for index in range(start, match.end()):
+            if text[index].isalnum():
+                seen += 1
+                if seen == length:
+                    end = index + 1
+                    break
+        if seen != length or (end < len(text) and text[end].isalnum()):
+            continue
+        if validators.iban_ok(text[start:end]):
+            spans.append((start, end))
+            position = end
+    return spans
+
+
+# --------------------------------------------------------------------------------------------
+# Payment cards
+# --------------------------------------------------------------------------------------------
+
+_CARD_CAND: Final = re.compile(r"(?<![\w.,\-])\d(?:(?:[ \-\u00a0]|,[ ]|[ ]-[ ])?\d){11,24}(?![\w]|[.,\-]\d)")
+_GROUP: Final = re.compile(r"\d+")
+_CARD_GROUPINGS: Final = frozenset({(4, 4, 4, 4), (4, 4, 4, 4, 3), (4, 6, 5), (4, 6, 4), (4, 4, 4, 3), (4, 4, 5), (4, 4, 4, 1),
+                                    (4, 4, 4, 2), (4, 4, 4, 4, 1), (4, 4, 4, 4, 2)})
+
+
+def _card_ok_span(text: str, start: int, end: int) -> bool:
+    return validators.credit_card_ok(text[start:end])
+
+
+def find_cards(text: str) -> list[Span]:
+    spans: list[Span] = []
+    for match in _CARD_CAND.finditer(text):
+        start, end = match.span()
+        if introduced_as_reference(text, start):
+            continue
+        if _card_ok_span(text, start, end):
+            spans.append((start, end))
+            continue
+        # A longer run of digit groups: look for a card-shaped window inside it
+        # ("4111 1111 1111 1111 0161 496 0000" or a number read out digit by digit then more digits).
+        groups = [m.span() for m in _GROUP.finditer(text, start, end)]
+        if len(groups) < 3:
+            continue
+        index = 0
+        while index < len(groups):
+            found = False
+            for last in range(min(len(groups) - 1, index + 19), index, -1):
+                lengths = tuple(e - s for s, e in groups[index : last + 1])
+                total = sum(lengths)
+                if not 13 <= total <= 19:
+                    continue
+                if lengths not in _CARD_GROUPINGS and set(lengths) != {1}:
+                    continue
+                if _card_ok_span(text, groups[index][0], groups[last][1]):
+                    spans.append((groups[index][0], groups[last][1]))
+                    index = last + 1
+                    found = True
+                    break
+            if not found:
+                index += 1
+    return spans
+
+
+# --------------------------------------------------------------------------------------------
+# US social security numbers
+# --------------------------------------------------------------------------------------------
+
+_SSN_FORMATTED: Final = re.compile(r"(?<![\w\-.])\d{3}([ \-])\d{2}\1\d{4}(?![\w]|[\-.]\d)")
+_SSN_BARE: Final = re.compile(r"(?<![\w\-.])\d{9}(?![\w]|[\-.]\d)")
+_SSN_CONTEXT_BEFORE: Final = re.compile(r"(?i)(?:\bssn|\bss#|social[ \-]security|\bsocial\b|\bSSA\b|\btin\b|\btaxpayer)")
+
+
+def find_us_ssns(text: str) -> list[Span]:
+    spans: list[Span] = []
+    for match in _SSN_FORMATTED.finditer(text):
+        start, end = match.span()
+        if validators.us_ssn_ok(match.group()) and not introduced_as_reference(text, start):
+            spans.append((start, end))
+    for match in _SSN_BARE.finditer(text):
+        start, end = match.span()
+        if validators.us_ssn_ok(match.group()) and _SSN_CONTEXT_BEFORE.search(_before(text, start, 40)):
+            spans.append((start, end))
+    return spans
+
+
+# --------------------------------------------------------------------------------------------
+# IP addresses
+# --------------------------------------------------------------------------------------------
+
+_IPV4: Final = re.compile(r"(?<![\w.\-])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d|-[^\W\d_])")
+_IPV6: Final = re.compile(
+    r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{1,4})?(?:%[\w.]+)?(?![\w:])"
+)
+_VERSION_BEFORE: Final = re.compile(
+    r"(?i)(?:\bv|\bversion|\bver\.?|\brelease|\brel\.?|\bbuild|\bfirmware|\bfw|\bupdate|\bupgrade|\bpatch|\brevision"
+    r"|\brev\.?|\bversi[oó]n|\bversie|\bversione|\bkernel|\bchrome|\bfirefox|\bios|\bandroid)"
+    r"[\s:#=]*$"
+)
+
+
+def find_ip_addresses(text: str) -> list[Span]:
+    spans: list[Span] = []
+    if "." in text:
+        for match in _IPV4.finditer(text):
+            start, end = match.span()
+            if validators.ipv4_ok(match.group()) and not _VERSION_BEFORE.search(_before(text, start, 24)):
+                spans.append((start, end))
+    if "::" in text or text.count(":") >= 4:
+        for match in _IPV6.finditer(text):
+            if validators.ipv6_ok(match.group()):
+                spans.append(match.span())
+    return spans
+
+
+# --------------------------------------------------------------------------------------------
+# Blockers: dates, times, amounts, versions (never reported; they cut numeric candidates)
+# --------------------------------------------------------------------------------------------
+
+_DATES: Final = re.compile(
+    r"(?<![\d.\-/])(?:19|20)\d{2}([-/.])(?:0?[1-9]|1[0-2])\1(?:0?[1-9]|[12]\d|3[01])(?![\d]|[-/.]\d)"
+    r"|(?<![\d.\-/])(?:0?[1-9]|[12]\d|3[01])([-/.])(?:0?[1-9]|[12]\d|3[01])\2(?:(?:19|20)\d{2}|\d{2})(?![\d]|[-/.]\d)"
+)
+_TIMES: Final = re.compile(r"(?<![\d:])\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,6})?(?![\d:])")
+_CURRENCY_SYMBOLS: Final = frozenset("€$£¥₹")
+_CURRENCY_HINT: Final = re.compile(r"(?i)eur|usd|gbp|chf|aud|brl|inr|cad|rs|dollar|pound|reais|rupee|franc|cent")
+_AMOUNTS: Final = re.compile(
+    r"(?:[€$£¥₹]|\b(?:EUR|USD|GBP|CHF|AUD|BRL|INR|CAD)\b|R\$|\bRs\.?)[ \u00a0]?\d[\d .,'\u00a0\u202f]*\d"
+    r"|(?<![\d.,])\d[\d .,'\u00a0\u202f]*\d[ \u00a0]?(?:[€$£¥₹]|(?i:EUR|USD|GBP|CHF|AUD|BRL|INR|CAD|euros?|dollars?|pounds?"
+    r"|reais|rupees|francs?|cents?)\b)"
+)
+_VERSIONS: Final = re.compile(r"(?i:\bv|\bversion[ ]?|\bver\.?[ ]?|\brelease[ ]?|\bbuild[ ]?|\bfirmware[ ]?)\d+(?:\.\d+){1,4}")
+
+
+def find_blockers(text: str) -> list[Span]:
+    """Dates, times, amounts and version strings: numeric, never personal data."""
+    spans = [m.span() for m in _DATES.finditer(text)]
+    if ":" in text:
+        spans += [m.span() for m in _TIMES.finditer(text)]
+    if not _CURRENCY_SYMBOLS.isdisjoint(text) or _CURRENCY_HINT.search(text):
+        spans += [m.span() for m in _AMOUNTS.finditer(text)]
+    if "." in text:
+        spans += [m.span() for m in _VERSIONS.finditer(text)]
+    return spans
+
+
+# --------------------------------------------------------------------------------------------
+# Phone numbers
+# --------------------------------------------------------------------------------------------
+
+_PHONE_SEP: Final = r"(?:[ \u00a0\-./]|[ ]?\(0\)[ ]?|[ ]?\([ ]?|[ ]?\)[ ]?|[ ]-[ ]|[ ]/[ ])"
+_PHONE_CAND: Final = re.compile(
+    r"(?<![\w.,+\-/])(?:\+[ \u00a0]?|\((?=[ ]?\+?\d))?(?:[ ]?\+?\d{1,5}[ ]?\)[ \u00a0\-]?)?"
+    rf"\d(?:{_PHONE_SEP}?\d){{5,22}}(?!\w)"
+)
+_NON_DIGITS: Final = re.compile(r"\D+")
+_TRUNK_IN_BRACKETS: Final = re.compile(r"\(\s*0\s*\)")
+_STRONG_SEPARATOR: Final = re.compile(r"[ \u00a0]*/[ \u00a0]+|[ \u00a0]+/[ \u00a0]*|[ \u00a0]+-[ \u00a0]+|[ \u00a0]{2,}")
+_MIN_DIGITS: Final = 7
+_MAX_DIGITS: Final = 15
+
+
+@lru_cache(maxsize=8192)
+def _phone_valid(candidate: str, regions: tuple[str, ...]) -> bool:
+    """``candidate`` (separators included) is a valid number: international, or national in a region."""
+    stripped = candidate.lstrip(" (")
+    digits = _NON_DIGITS.sub("", _TRUNK_IN_BRACKETS.sub("", candidate))
+    international = stripped.startswith("+") or digits.startswith("00")
+    if digits.startswith("00"):
+        digits = digits[2:]
+    if not _MIN_DIGITS <= len(digits) <= _MAX_DIGITS:
+        return False
+    if international:
+        return _international_valid(digits)
+    for region in regions:
+        try:
+            number = phonenumbers.parse(digits, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return True
+    return False
+
+
+def _international_valid(digits: str) -> bool:
+    try:
+        number = phonenumbers.parse("+" + digits, None)
+    except phonenumbers.NumberParseException:
+        return False
+    if phonenumbers.is_valid_number(number):
+        return True
+    # "+44 07700 900123": the trunk 0 typed after the country code.
+    code = str(number.country_code)
+    rest = digits[len(code) :]
+    if rest.startswith("0") and code != "39":
+        try:
+            number = phonenumbers.parse("+" + code + rest[1:], None)
+        except phonenumbers.NumberParseException:
+            return False
+        return bool(phonenumbers.is_valid_number(number))
+    return False
+
+
+def _subtract(start: int, end: int, excluded: Sequence[Span]) -> list[Span]:
+    pieces: list[Span] = []
+    cursor = start
+    for ex_start, ex_end in excluded:
+        if ex_end <= cursor or ex_start >= end:
+            continue
+        if ex_start > cursor:
+            pieces.append((cursor, ex_start))
+        cursor = max(cursor, ex_end)
+    if cursor < end:
+        pieces.append((cursor, end))
+    return pieces
+
+
+def _tighten(text: str, start: int, end: int) -> Span | None:
+    """Shrink a piece left over after cutting to start at ``+``/``(``/digit and end at a digit."""
+    while start < end and not (text[start].isdigit() or text[start] in "+("):
+        start += 1
+    while end > start and not text[end - 1].isdigit():
+        end -= 1
+    if start >= end:
+        return None
+    # A "(" whose closing bracket was cut off is not part of the number.
+    if text[start] == "(" and ")" not in text[start:end]:
+        start += 1
+    return (start, end) if start < end else None
+
+
+class PhoneFinder:
+    """Phone numbers in international and national formats, validated with ``phonenumbers``."""
+
+    def __init__(self, regions: Sequence[str]) -> None:
+        self.regions = tuple(regions)
+
+    def valid(self, candidate: str) -> bool:
+        return _phone_valid(candidate, self.regions)
+
+    def find(self, text: str, taken: Iterable[Span]) -> list[Span]:
+        """Phone numbers outside ``taken`` (spans already claimed) and outside dates, amounts..."""
+        spans: list[Span] = []
+        excluded: list[Span] | None = None
+        for match in _PHONE_CAND.finditer(text):
+            if excluded is None:
+                excluded = sorted([*taken, *find_blockers(text)])
+            for piece_start, piece_end in _subtract(match.start(), match.end(), excluded):
+                tight = _tighten(text, piece_start, piece_end)
+                if tight is not None:
+                    spans.extend(self._check(text, *tight))
+        return spans
+
+    def _check(self, text: str, start: int, end: int) -> Iterable[Span]:
+        candidate = text[start:end]
+        digit_count = sum(1 for char in candidate if char.isdigit())
+        if digit_count < _MIN_DIGITS or introduced_as_reference(text, start):
+            return ()
+        if digit_count <= _MAX_DIGITS + 2 and self._accept(text, start, end):
+            return ((start, end),)
+        if digit_count > 10:
+            return self._split(text, start, end)
+        return ()
+
+    def _accept(self, text: str, start: int, end: int) -> bool:
+        candidate = text[start:end]
+        if candidate.isdigit():
+            # A bare run of digits: a national number with its trunk 0 stands on its own; anything
+            # else ("612345678", "2025550123") needs a word like "call" or "Telefon" before it.
+            if candidate[0] != "0" and not _PHONE_WORDS_BEFORE.search(_before(text, start)):
+                return False
+        elif "." in candidate and not any(sep in candidate for sep in " -/()+\u00a0"):
+            # Dots only: "06.12.34.56.78" or "202.555.0143", never "10.4.12.1234".
+            if sum(1 for char in candidate if char.isdigit()) < 10:
+                return False
+        return self.valid(candidate)
+
+    def _split(self, text: str, start: int, end: int) -> list[Span]:
+        """Numbers run together ("0161 496 0000 / 020 7946 0958"): cut at the strong separators only."""
+        spans: list[Span] = []
+        cursor = start
+        for boundary in [*_STRONG_SEPARATOR.finditer(text, start, end), None]:
+            piece_end = boundary.start() if boundary is not None else end
+            tight = _tighten(text, cursor, piece_end)
+            if tight is not None and _MIN_DIGITS <= sum(c.isdigit() for c in text[tight[0] : tight[1]]) <= _MAX_DIGITS + 2:
+                if self._accept(text, *tight):
+                    spans.append(tight)
+            if boundary is not None:
+                cursor = boundary.end()
+        return spans

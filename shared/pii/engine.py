@@ -1,0 +1,129 @@
+"""The detection engine: all detectors, one pass each, overlaps resolved, spans typed.
+
+``PiiEngine.find`` answers *where* personal data is; ``redact`` replaces each finding with a
+token naming its type (``<EMAIL>``, ``<PHONE>``...). ``scrub`` is the one-call form for log lines
+and error texts. The engine holds no per-call state and compiles nothing per call; one instance
+serves every thread.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Final
+
+from shared.pii import detectors
+from shared.pii.entities import (
+    CREDIT_CARD,
+    EMAIL,
+    IBAN,
+    IP_ADDRESS,
+    PHONE,
+    SUBJECT,
+    US_SSN,
+    Entity,
+    EntityType,
+)
+from shared.pii.subject import KnownSubject
+
+DEFAULT_REGIONS: Final[tuple[str, ...]] = ("GB", "US", "DE", "FR", "ES", "IT", "NL", "IE", "AU", "IN", "BR")
+
+# Which finding wins when two overlap. A subject's identifier absorbs anything it touches.
+_PRIORITY: Final[dict[EntityType, int]] = {
+    SUBJECT: 100,
+    EMAIL: 90,
+    IBAN: 85,
+    CREDIT_CARD: 80,
+    US_SSN: 70,
+    IP_ADDRESS: 60,
+    PHONE: 50,
+}
+_DIGIT: Final = re.compile(r"\d")
+
+Found = tuple[int, int, EntityType]
+
+
+def _overlaps(a_start: int, a_end: int, b_start: int, b_end: int) -> bool:
+    return a_start < b_end and b_start < a_end
+
+
+class PiiEngine:
+    """Finds emails, phone numbers, payment cards, IBANs, IP addresses, US SSNs and a subject's data."""
+
+    def __init__(self, *, default_regions: Sequence[str] = DEFAULT_REGIONS) -> None:
+        self.default_regions = tuple(default_regions)
+        self._phones = detectors.PhoneFinder(self.default_regions)
+
+    def find(self, text: str, subject: KnownSubject | None = None) -> list[Entity]:
+        """Non-overlapping findings sorted by position; offsets index into ``text``."""
+        if not text:
+            return []
+        found: list[Found] = []
+        if subject is not None:
+            found += [(s, e, SUBJECT) for s, e in subject.find(text)]
+        found += [(s, e, EMAIL) for s, e in detectors.find_emails(text)]
+        if _DIGIT.search(text) is not None:
+            found += [(s, e, IBAN) for s, e in detectors.find_ibans(text)]
+            found += [(s, e, CREDIT_CARD) for s, e in detectors.find_cards(text)]
+            found += [(s, e, US_SSN) for s, e in detectors.find_us_ssns(text)]
+            found += [(s, e, IP_ADDRESS) for s, e in detectors.find_ip_addresses(text)]
+            found += [(s, e, PHONE) for s, e in self._phones.find(text, [(s, e) for s, e, _ in found])]
+        return [Entity(kind, start, end) for start, end, kind in _resolve(found)]
+
+    def redact(self, text: str, subject: KnownSubject | None = None) -> tuple[str, list[Entity]]:
+        """``text`` with every finding replaced by its token, and the findings (offsets into ``text``)."""
+        entities = self.find(text, subject)
+        if not entities:
+            return text, entities
+        parts: list[str] = []
+        cursor = 0
+        for entity in entities:
+            parts.append(text[cursor : entity.start])
+            parts.append(entity.token())
+            cursor = entity.end
+        parts.append(text[cursor:])
+        return "".join(parts), entities
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _resolve(found: list[Found]) -> list[Found]:
+    """Keep the strongest of overlapping findings; a subject's span grows over what it touches."""
+    if len(found) <= 1:
+        return found
+    generic = [f for f in found if f[2] != SUBJECT]
+    subjects = _merge([(s, e) for s, e, kind in found if kind == SUBJECT])
+    while subjects:
+        grown = _merge(subjects + [(s, e) for s, e, _ in generic if any(_overlaps(s, e, a, b) for a, b in subjects)])
+        if grown == subjects:
+            break
+        subjects = grown
+    result: list[Found] = [(s, e, SUBJECT) for s, e in subjects]
+    accepted: list[Found] = []
+    for start, end, kind in sorted(generic, key=lambda f: (-_PRIORITY[f[2]], f[0] - f[1], f[0])):
+        if any(_overlaps(start, end, s, e) for s, e, _ in result) or any(_overlaps(start, end, s, e) for s, e, _ in accepted):
+            continue
+        accepted.append((start, end, kind))
+    return sorted(result + accepted)
+
+
+@lru_cache(maxsize=1)
+def default_engine() -> PiiEngine:
+    """The process-wide engine with the default phone regions."""
+    return PiiEngine()
+
+
+def scrub(text: str) -> str:
+    """``text`` with personal data replaced by type tokens (default engine, no subject)."""
+    if not text:
+        return text
+    return default_engine().redact(text)[0]

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     require_approval: bool = True
     default_phone_region: str | None = None
     discovery_lookback_days: int = 365
+    # Longer intervals go to the async details jobs (the sync query is for short ranges).
+    sync_query_max_days: int = 31
+    details_job_wait_s: float = 5.0
     identity_max_rounds: int = 4
     identity_max_identifiers: int = 40
 

@@ -43,6 +43,10 @@ class Keys:
     def delivery(self, task_id: str) -> str:
         return f"{self._root}:delivery:{task_id}"
 
+    def details_job(self, fingerprint: str) -> str:
+        """The async analytics job serving one batch's query, so a rescheduled task picks it up."""
+        return f"{self._root}:discovery:job:{fingerprint}"
+
     @property
     def pending_gdpr(self) -> str:
         """Hash: platform GDPR request id -> our request id, for every request being polled."""

@@ -1,9 +1,12 @@
 """Identity resolution: from the identifiers given to every identifier of the subject.
 
-Each known email or phone is looked up through the GDPR subject search and the external-contact
-identifier lookup, each contact is read with its merge links (canonical contact, merge set);
-whatever they return joins the identity and is looked up in turn, until nothing new appears or
-the bound is reached. Provenance is kept as counts per source, never values.
+Each value nobody has explained yet (given by the requester, not seen in any record fetched so
+far) is looked up through the GDPR subject search, and through the external-contact identifier
+lookup when the search knows nothing. Every contact reached is read once, with its merge links
+(canonical contact, merge set), so an identity spread over merged contacts is found whole.
+Whatever a record returns joins the identity and is explained by it: a value seen in a record
+needs no search of its own. This repeats until nothing new appears or the bound is reached.
+Provenance is kept as counts per source, never values.
 """
 
 from __future__ import annotations
@@ -44,45 +47,71 @@ def _from_contact(contact: ExternalContact) -> Subject:
     )
 
 
-def _lookups(subject: Subject) -> set[tuple[str, str]]:
-    return {("EMAIL", e) for e in subject.emails} | {("PHONE", p) for p in subject.phones} | {
-        ("CONTACT", c) for c in subject.external_contact_ids}
+class _Resolver:
+    def __init__(self, client: GenesysClient, start: Subject, max_identifiers: int) -> None:
+        self.client = client
+        self.result = ResolvedIdentity(subject=start)
+        self.max_identifiers = max_identifiers
+        self.explained: set[str] = set()
+        self.searched: set[str] = set()
+        self.contacts_read: set[str] = set()
+
+    def absorb(self, source: str, found: Subject) -> bool:
+        """Merge a record into the identity; False when the bound would be exceeded."""
+        self.explained.update(found.emails + found.phones)
+        merged = self.result.subject.merge(found)
+        if len(merged.values()) > self.max_identifiers:
+            self.result.truncated = True
+            return False
+        self.result.added_by_source[source] += len(merged.values()) - len(self.result.subject.values())
+        self.result.subject = merged
+        return True
+
+    def unexplained(self) -> list[tuple[str, str]]:
+        subject = self.result.subject
+        values = [("EMAIL", e) for e in subject.emails] + [("PHONE", p) for p in subject.phones]
+        return [(kind, v) for kind, v in values if v not in self.explained and v not in self.searched]
+
+    def unread_contacts(self) -> list[str]:
+        return [c for c in self.result.subject.external_contact_ids if c not in self.contacts_read]
+
+    def round(self) -> bool:
+        """One round of look-ups; False when there was nothing left to look up or the bound hit."""
+        searches, contacts = self.unexplained(), self.unread_contacts()
+        if not searches and not contacts:
+            return False
+        for kind, value in searches:
+            self.searched.add(value)
+            found = self.client.search_gdpr_subjects(kind, value)
+            for subject in found:
+                if not self.absorb("gdpr_subject_search", _from_gdpr_subject(subject)):
+                    return False
+            if not found:
+                contact = self.client.lookup_contact("Email" if kind == "EMAIL" else "Phone", value)
+                if contact is not None:
+                    self.contacts_read.add(contact.id)
+                    if not self.absorb("external_contact_lookup", _from_contact(contact)):
+                        return False
+        for contact_id in self.unread_contacts():
+            self.contacts_read.add(contact_id)
+            contact = self.client.get_contact(contact_id)
+            if contact is not None and not self.absorb("external_contact", _from_contact(contact)):
+                return False
+        return True
 
 
 def resolve_identity(client: GenesysClient, start: Subject, *, max_rounds: int,
                      max_identifiers: int) -> ResolvedIdentity:
-    result = ResolvedIdentity(subject=start)
-    done: set[tuple[str, str]] = set()
+    resolver = _Resolver(client, start, max_identifiers)
+    if start.user_id:
+        user = client.get_user(start.user_id)
+        if user is not None:
+            email = try_normalize_email(user.email) if user.email else None
+            resolver.absorb("user", Subject(names=[user.name] if user.name else [], emails=[email] if email else []))
     for _ in range(max_rounds):
-        pending = _lookups(result.subject) - done
-        if not pending:
+        if not resolver.round():
             break
-        result.rounds += 1
-        for kind, value in sorted(pending):
-            done.add((kind, value))
-            for source, found in _look_up(client, kind, value):
-                before = len(result.subject.values())
-                merged = result.subject.merge(found)
-                if len(merged.values()) > max_identifiers:
-                    result.truncated = True
-                    return result
-                result.subject = merged
-                result.added_by_source[source] += len(merged.values()) - before
+        resolver.result.rounds += 1
     else:
-        result.truncated = bool(_lookups(result.subject) - done)
-    return result
-
-
-def _look_up(client: GenesysClient, kind: str, value: str) -> list[tuple[str, Subject]]:
-    found: list[tuple[str, Subject]] = []
-    if kind in ("EMAIL", "PHONE"):
-        found += [("gdpr_subject_search", _from_gdpr_subject(s))
-                  for s in client.search_gdpr_subjects(kind, value)]
-        contact = client.lookup_contact("Email" if kind == "EMAIL" else "Phone", value)
-        if contact is not None:
-            found.append(("external_contact_lookup", _from_contact(contact)))
-    else:
-        contact = client.get_contact(value)
-        if contact is not None:
-            found.append(("external_contact", _from_contact(contact)))
-    return found
+        resolver.result.truncated = bool(resolver.unexplained() or resolver.unread_contacts())
+    return resolver.result

@@ -7,8 +7,8 @@ is looked at again later rather than erased half-way.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import datetime
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta
 
 from shared.celery_app import app
 from shared.genesys import GenesysClient
@@ -19,6 +19,7 @@ from shared.pipeline import erasure_task, isolated, load, transition
 from shared.runtime import Runtime
 
 from services.discovery.conversations import assign, default_interval, predicates_for, query_conversations
+from services.discovery.details_jobs import run_details_job
 from services.discovery.identity import ResolvedIdentity, resolve_identity
 
 REDACT_TASK = "erasure.redaction.scan"
@@ -35,8 +36,13 @@ def discover(runtime: Runtime, request_ids: list[str]) -> None:
         with isolated(runtime, record, "discovery"):
             if record.state is RequestState.RECEIVED:
                 transition(runtime, record.request_id, RequestState.DISCOVERING, "discovery.started")
-            identity = resolve_identity(client, record.subject, max_rounds=settings.identity_max_rounds,
-                                        max_identifiers=settings.identity_max_identifiers)
+            if record.identity is not None:  # resolved before this task was rescheduled
+                identity = ResolvedIdentity(subject=record.identity, added_by_source=Counter(record.identity_sources))
+            else:
+                identity = resolve_identity(client, record.subject, max_rounds=settings.identity_max_rounds,
+                                            max_identifiers=settings.identity_max_identifiers)
+                runtime.store.update(record.request_id, identity=identity.subject,
+                                     identity_sources=dict(identity.added_by_source))
             resolved[record.request_id] = (record, identity)
 
     now = utcnow()
@@ -48,7 +54,11 @@ def discover(runtime: Runtime, request_ids: list[str]) -> None:
     found: dict[str, list[AnalyticsConversation]] = {}
     for (start, end), subjects in groups.items():
         predicates = [p for subject in subjects.values() for p in predicates_for(subject)]
-        found.update(assign(query_conversations(client, predicates, start, end), subjects))
+        if end - start > timedelta(days=settings.sync_query_max_days):
+            conversations = run_details_job(runtime, client, predicates, start, end)
+        else:
+            conversations = query_conversations(client, predicates, start, end)
+        found.update(assign(conversations, subjects))
 
     ready: list[str] = []
     for request_id, (record, identity) in resolved.items():

@@ -26,6 +26,8 @@ from shared.genesys.errors import (
 from shared.genesys.models import (
     ContactListing,
     ConversationQueryResponse,
+    DetailsJobResults,
+    DetailsJobStatus,
     ExternalContact,
     GdprRequest,
     GdprRequestListing,
@@ -33,6 +35,7 @@ from shared.genesys.models import (
     MessageConversation,
     MessageData,
     MessageListing,
+    User,
 )
 
 MAX_RETRY_AFTER_S = 120.0
@@ -162,6 +165,47 @@ class GenesysClient:
     def query_conversation_details(self, query: Mapping[str, Any]) -> ConversationQueryResponse:
         response = self.request("POST", "/api/v2/analytics/conversations/details/query", json=dict(query))
         return ConversationQueryResponse.model_validate(response.json())
+
+    def submit_details_job(self, query: Mapping[str, Any]) -> str:
+        """Start an async conversation details job (bulk, long intervals); returns its job id."""
+        response = self.request("POST", "/api/v2/analytics/conversations/details/jobs", json=dict(query))
+        return str(response.json()["jobId"])
+
+    def get_details_job(self, job_id: str) -> DetailsJobStatus:
+        response = self.request("GET", f"/api/v2/analytics/conversations/details/jobs/{job_id}")
+        return DetailsJobStatus.model_validate(response.json())
+
+    def get_details_job_results(self, job_id: str, cursor: str | None = None,
+                                page_size: int = 1000) -> DetailsJobResults:
+        params: dict[str, Any] = {"pageSize": page_size}
+        if cursor:
+            params["cursor"] = cursor
+        response = self.request("GET", f"/api/v2/analytics/conversations/details/jobs/{job_id}/results",
+                                params=params)
+        return DetailsJobResults.model_validate(response.json())
+
+    def delete_details_job(self, job_id: str) -> None:
+        try:
+            self.request("DELETE", f"/api/v2/analytics/conversations/details/jobs/{job_id}")
+        except NotFound:
+            pass
+
+    # -- users (former agents) -------------------------------------------------------------------
+
+    def get_user(self, user_id: str) -> User | None:
+        try:
+            response = self.request("GET", f"/api/v2/users/{user_id}")
+        except NotFound:
+            return None
+        return User.model_validate(response.json())
+
+    def delete_user(self, user_id: str) -> bool:
+        """Delete a user; True if we deleted it, False if it was already gone."""
+        try:
+            self.request("DELETE", f"/api/v2/users/{user_id}")
+        except NotFound:
+            return False
+        return True
 
     # -- external contacts -----------------------------------------------------------------------
 

@@ -188,3 +188,24 @@ class MessageData(_Model):
 
 class MessageListing(_Model):
     entities: list[MessageData] = Field(default_factory=list)
+
+
+class DetailsJobStatus(_Model):
+    state: str
+    error_message: str | None = Field(default=None, alias="errorMessage")
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in {"FULFILLED", "FAILED", "CANCELLED", "EXPIRED"}
+
+
+class DetailsJobResults(_Model):
+    conversations: list[AnalyticsConversation] = Field(default_factory=list)
+    cursor: str | None = None
+
+
+class User(_Model):
+    id: str
+    name: str | None = None
+    email: str | None = None
+    state: str | None = None

@@ -1,0 +1,109 @@
+"""Shared plumbing for the end-to-end benchmarks: a simulator in its own process, the four pools
+as worker processes, a unique key prefix on the real Redis, and the simulator's counters."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import platform
+import secrets
+import socket
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import redis
+
+from services.simulator.config import SimConfig
+from services.workers import WorkerSet
+
+REDIS_URL = os.environ.get("ERASURE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _serve(config: SimConfig, port: int) -> None:
+    from services.simulator.server import serve
+
+    serve(config, "127.0.0.1", port)
+
+
+@dataclass
+class BenchStack:
+    sim_config: SimConfig
+    settings_env: Mapping[str, str]
+    log_dir: Path
+    concurrency: int = 8
+    url: str = ""
+    env: dict[str, str] = field(default_factory=dict)
+    _sim: multiprocessing.Process | None = None
+    workers: WorkerSet = field(default_factory=WorkerSet)
+
+    def __enter__(self) -> BenchStack:
+        port = free_port()
+        self._sim = multiprocessing.get_context("spawn").Process(target=_serve, args=(self.sim_config, port),
+                                                                 daemon=True)
+        self._sim.start()
+        self.url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                httpx.get(f"{self.url}/_sim/stats", timeout=2).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or not self._sim.is_alive():
+                    raise RuntimeError("simulator did not start") from None
+                time.sleep(0.2)
+        self.env = {
+            **os.environ,
+            "ERASURE_REDIS_URL": REDIS_URL,
+            "ERASURE_GENESYS_BASE_URL": self.url,
+            "ERASURE_GENESYS_CLIENT_ID": self.sim_config.client_id,
+            "ERASURE_GENESYS_CLIENT_SECRET": self.sim_config.client_secret,
+            "ERASURE_HMAC_KEY": secrets.token_hex(32),
+            "ERASURE_KEY_PREFIX": f"bench-{uuid.uuid4().hex[:8]}",
+            **self.settings_env,
+        }
+        return self
+
+    def start_workers(self) -> None:
+        self.workers.start_all(self.env, self.log_dir, concurrency=self.concurrency)
+
+    def stats(self) -> dict[str, Any]:
+        return dict(httpx.get(f"{self.url}/_sim/stats", timeout=30).json())
+
+    def __exit__(self, *exc: object) -> None:
+        self.workers.stop()
+        if self._sim is not None:
+            self._sim.terminate()
+            self._sim.join(10)
+        client = redis.Redis.from_url(REDIS_URL)
+        prefix = self.env.get("ERASURE_KEY_PREFIX")
+        if prefix:
+            for pattern in (f"{{{prefix}}}*", f"{prefix}*"):
+                keys = list(client.scan_iter(pattern, count=1000))
+                for start in range(0, len(keys), 1000):
+                    client.delete(*keys[start:start + 1000])
+
+
+def api_answers(stats: Mapping[str, Any]) -> tuple[int, int]:
+    """(all /api/v2 answers, 429 answers) from the simulator's counters."""
+    total = limited = 0
+    for row in stats["requests"]:
+        if str(row["path"]).startswith("/api/v2"):
+            total += int(row["count"])
+            if int(row["status"]) == 429:
+                limited += int(row["count"])
+    return total, limited
+
+
+def machine() -> dict[str, Any]:
+    return {"cores": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}

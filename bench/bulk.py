@@ -1,0 +1,193 @@
+"""Bulk erasure benchmark: thousands of subjects end to end against the simulator, batched
+versus naive, under one rate budget.
+
+    python -m bench bulk [--subjects 10000] [--naive-subjects 1000] [--rate 200] [--quick]
+
+Both runs use the same synthetic organisation generator, rate limit and poll settings. The
+batched run is the default pipeline (batches of 25: one analytics query per batch, one list sweep
+for all pending GDPR requests). The naive run handles each subject alone (batches of one) and
+GETs each GDPR request alone. Figures come from the simulator's own counters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench._stack import BenchStack, api_answers, machine
+from services.simulator.config import SimConfig
+
+RESULTS = Path(__file__).parent / "results" / "bulk.json"
+
+
+def _sim_config(subjects: int, rate: float, window_s: float, seed: int) -> SimConfig:
+    return SimConfig(subjects=subjects, seed=seed, rate_limit=int(rate * window_s), rate_window_s=window_s,
+                     gdpr_step_s=1.0, linked_fraction=0.3)
+
+
+def run(mode: str, subjects: int, rate: float, window_s: float, log_dir: Path, seed: int = 11) -> dict[str, Any]:
+    batched = mode == "batched"
+    settings_env = {
+        "ERASURE_RATE_PER_MINUTE": str(rate * 60 * 0.97),
+        "ERASURE_RATE_BURST": "5",
+        "ERASURE_BATCH_SIZE": "25" if batched else "1",
+        "ERASURE_POLL_MODE": "list" if batched else "each",
+        "ERASURE_POLL_INTERVAL_S": "1",
+        "ERASURE_POLL_MAX_INTERVAL_S": "2",
+        "ERASURE_DISCOVERY_LOOKBACK_DAYS": "90",
+        "ERASURE_SYNC_QUERY_MAX_DAYS": "120",
+        "ERASURE_VISIBILITY_TIMEOUT_S": "3600",
+    }
+    with BenchStack(_sim_config(subjects, rate, window_s, seed), settings_env, log_dir / mode) as stack:
+        os.environ.update(stack.env)
+        from shared.config import get_settings
+
+        get_settings.cache_clear()
+        import shared.runtime as runtime_module
+
+        runtime_module._runtime = None
+        from services.intake.submit import enqueue_discovery, submit
+
+        runtime = runtime_module.get_runtime()
+        ground_truth = httpx.get(f"{stack.url}/_sim/subjects", timeout=120).json()
+        stack.start_workers()
+        # Warm-up: one subject through every pool, so worker start-up is not counted.
+        warm = ground_truth.pop()
+        warm_id = submit(runtime, {"ticket": f"WARM-{mode}", "emails": warm["emails"][:1],
+                                   "approved_by": "bench"}).request_id
+        _wait(runtime, [warm_id], time.monotonic(), timeout_s=120)
+        before = stack.stats()
+        started = time.monotonic()
+        ids: list[str] = []
+        batch: list[str] = []
+        for n, subject in enumerate(ground_truth):
+            payload = {"ticket": f"BULK-{mode}-{n}", "emails": subject["emails"][:1],
+                       "phones": subject["phones"][:1], "approved_by": "bench"}
+            batch.append(submit(runtime, payload, enqueue=False).request_id)
+            if len(batch) >= runtime.settings.batch_size:
+                enqueue_discovery(runtime, batch)
+                ids += batch
+                batch = []
+        enqueue_discovery(runtime, batch)
+        ids += batch
+        states = _wait(runtime, ids, started, timeout_s=3 * 3600)
+        wall = time.monotonic() - started
+        after = stack.stats()
+
+    total_before, limited_before = api_answers(before)
+    total_after, limited_after = api_answers(after)
+    api_calls = total_after - total_before
+    deletes = Counter({row["subject"]: row["count"] for row in after["gdpr_requests"]
+                       if row["requestType"] == "GDPR_DELETE"})
+    counts = Counter(states.values())
+    ideal = api_calls / rate
+    return {
+        "mode": mode,
+        "subjects": len(ids),
+        "erased": counts.get("completed", 0),
+        "states": dict(counts),
+        "api_calls": api_calls,
+        "rate_limited": limited_after - limited_before,
+        "calls_per_subject": round(api_calls / max(1, len(ids)), 3),
+        "wall_s": round(wall, 1),
+        "ideal_s": round(ideal, 1),
+        "time_ratio": round(wall / ideal, 3) if ideal else None,
+        "duplicate_deletes": sum(c - 1 for c in deletes.values() if c > 1),
+        "gdpr_deletes": sum(deletes.values()),
+    }
+
+
+def _wait(runtime: Any, ids: list[str], started: float, timeout_s: float) -> dict[str, str]:
+    from shared.models import FINAL_STATES
+
+    deadline = time.monotonic() + timeout_s
+    last_print = 0.0
+    while True:
+        states = runtime.store.states(ids)
+        done = sum(1 for s in states.values() if s in FINAL_STATES)
+        now = time.monotonic()
+        if now - last_print > 10:
+            print(f"  {done}/{len(ids)} final after {now - started:.0f}s", flush=True)
+            last_print = now
+        if done == len(ids) or now > deadline:
+            return {rid: s.value for rid, s in states.items()}
+        time.sleep(1)
+
+
+def _run_in_subprocess(mode: str, subjects: int, rate: float, window: float) -> dict[str, Any]:
+    """Each run in a fresh process: the Celery app binds its settings (key prefix) at import."""
+    command = [sys.executable, "-m", "bench.bulk", "--one", mode, "--subjects", str(subjects),
+               "--rate", str(rate), "--window", str(window)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    result: dict[str, Any] | None = None
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith("RESULT "):
+            result = json.loads(line.removeprefix("RESULT "))
+        else:
+            print(line, end="", flush=True)
+    if process.wait() != 0 or result is None:
+        raise RuntimeError(f"{mode} run failed (exit {process.returncode})")
+    return result
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench bulk")
+    parser.add_argument("--subjects", type=int, default=10_000)
+    parser.add_argument("--naive-subjects", type=int, default=1_000)
+    parser.add_argument("--rate", type=float, default=200.0, help="simulator rate limit, requests per second")
+    parser.add_argument("--window", type=float, default=10.0, help="simulator rate window, seconds")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 60 subjects, nothing written")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--one", choices=["batched", "naive"], help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.subjects, args.naive_subjects, args.rate = 60, 30, 150.0
+    log_dir = Path("erasure-output") / "bench-bulk"
+    runs = []
+    if args.one:
+        result = run(args.one, args.subjects + 1, args.rate, args.window, log_dir)
+        print("RESULT " + json.dumps(result), flush=True)
+        return 0
+    for mode, subjects in (("batched", args.subjects), ("naive", args.naive_subjects)):
+        print(f"bulk: {mode} run, {subjects} subjects, rate {args.rate}/s", flush=True)
+        result = _run_in_subprocess(mode, subjects, args.rate, args.window)
+        print(json.dumps(result), flush=True)
+        runs.append(result)
+    batched, naive = runs
+    report = {
+        **batched,
+        "naive": naive,
+        "calls_per_subject_vs_naive": round(batched["calls_per_subject"] / naive["calls_per_subject"], 3),
+        "rate_per_s": args.rate,
+        "rate_window_s": args.window,
+        "command": "python -m bench bulk " + " ".join(argv),
+        "machine": machine(),
+    }
+    print(f"{'mode':8} {'subjects':>8} {'erased':>7} {'calls':>8} {'calls/subj':>10} {'wall_s':>8} "
+          f"{'ideal_s':>8} {'ratio':>6} {'dup':>4}")
+    for r in runs:
+        print(f"{r['mode']:8} {r['subjects']:>8} {r['erased']:>7} {r['api_calls']:>8} {r['calls_per_subject']:>10} "
+              f"{r['wall_s']:>8} {r['ideal_s']:>8} {r['time_ratio']:>6} {r['duplicate_deletes']:>4}")
+    if not args.quick:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(report, indent=2) + "\n")
+    elif args.output != RESULTS:
+        args.output.write_text(json.dumps(report, indent=2) + "\n")
+    ok = (batched["erased"] == batched["subjects"] and batched["duplicate_deletes"] == 0
+          and report["calls_per_subject_vs_naive"] <= 0.5 and (batched["time_ratio"] or 99) <= 1.10)
+    print("targets met" if ok else "targets NOT met")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

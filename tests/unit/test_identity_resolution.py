@@ -1,0 +1,66 @@
+"""Identity resolution follows subject search and merged contacts to the whole identity."""
+
+from shared.genesys.models import ExternalContact, GdprSubject
+from shared.models import Subject
+
+from services.discovery.identity import resolve_identity
+
+
+class FakeOrg:
+    """Two contacts of one person: B (second email, second phone) merged into A."""
+
+    def __init__(self):
+        self.calls = []
+        self.contacts = {
+            "A": ExternalContact.model_validate({
+                "id": "A", "firstName": "Jane", "lastName": "Doe", "workEmail": "jane@example.org",
+                "cellPhone": {"e164": "+447911123456"}, "mergeSet": [{"id": "A"}, {"id": "B"}]}),
+            "B": ExternalContact.model_validate({
+                "id": "B", "firstName": "Jane", "lastName": "Doe", "personalEmail": "jd@example.net",
+                "homePhone": {"e164": "+14155552671"}, "canonicalContact": {"id": "A"}}),
+        }
+
+    def search_gdpr_subjects(self, kind, value):
+        self.calls.append(("search", kind))
+        if value in ("jane@example.org", "+447911123456"):
+            return [GdprSubject(name="Jane Doe", emailAddresses=["jane@example.org"],
+                                phoneNumbers=["+447911123456"], externalContactId="A")]
+        return []
+
+    def lookup_contact(self, kind, value):
+        self.calls.append(("lookup", kind))
+        return None
+
+    def get_contact(self, contact_id):
+        self.calls.append(("contact", contact_id))
+        return self.contacts.get(contact_id)
+
+    def get_user(self, user_id):
+        return None
+
+
+def test_merged_contacts_give_the_whole_identity():
+    org = FakeOrg()
+    resolved = resolve_identity(org, Subject(emails=["jane@example.org"]), max_rounds=5, max_identifiers=40)
+    subject = resolved.subject
+    assert set(subject.emails) == {"jane@example.org", "jd@example.net"}
+    assert set(subject.phones) == {"+447911123456", "+14155552671"}
+    assert set(subject.external_contact_ids) == {"A", "B"}
+    assert resolved.added_by_source["gdpr_subject_search"] > 0 and resolved.added_by_source["external_contact"] > 0
+    assert not resolved.truncated
+    # Values explained by a fetched record are not searched again; each contact is read once.
+    assert org.calls.count(("search", "EMAIL")) == 1
+    assert ("search", "PHONE") not in org.calls
+    assert sorted(c for c in org.calls if c[0] == "contact") == [("contact", "A"), ("contact", "B")]
+
+
+def test_bound_truncates():
+    resolved = resolve_identity(FakeOrg(), Subject(emails=["jane@example.org"]), max_rounds=5, max_identifiers=3)
+    assert resolved.truncated
+    assert len(resolved.subject.values()) <= 3
+
+
+def test_unknown_value_falls_back_to_contact_lookup():
+    org = FakeOrg()
+    resolve_identity(org, Subject(emails=["nobody@example.org"]), max_rounds=5, max_identifiers=40)
+    assert org.calls == [("search", "EMAIL"), ("lookup", "Email")]

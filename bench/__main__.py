@@ -1,4 +1,4 @@
-"""``python -m bench [name ...]``: run the named benchmarks (all when none is named)."""
+"""``python -m bench``: run every benchmark; ``python -m bench NAME [args]``: one, with its own options."""
 
 from __future__ import annotations
 
@@ -14,16 +14,16 @@ def available() -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    names = argv or available()
-    unknown = [n for n in names if n not in available()]
-    if unknown:
-        print(f"unknown benchmark(s): {', '.join(unknown)}; available: {', '.join(available())}", file=sys.stderr)
-        return 2
+    if argv:
+        name, options = argv[0], argv[1:]
+        if name not in available():
+            print(f"unknown benchmark {name!r}; available: {', '.join(available())}", file=sys.stderr)
+            return 2
+        return int(importlib.import_module(f"bench.{name}").main(options) or 0)
     status = 0
-    for name in names:
+    for name in available():
         print(f"== bench {name}", flush=True)
-        module = importlib.import_module(f"bench.{name}")
-        status |= int(module.main([]) or 0)
+        status |= int(importlib.import_module(f"bench.{name}").main([]) or 0)
     return status
 
 

@@ -29,12 +29,13 @@ from services.simulator.config import SimConfig
 RESULTS = Path(__file__).parent / "results" / "bulk.json"
 
 
-def _sim_config(subjects: int, rate: float, window_s: float, seed: int) -> SimConfig:
+def _sim_config(subjects: int, rate: float, window_s: float, seed: int, gdpr_step_s: float) -> SimConfig:
     return SimConfig(subjects=subjects, seed=seed, rate_limit=int(rate * window_s), rate_window_s=window_s,
-                     gdpr_step_s=1.0, linked_fraction=0.3)
+                     gdpr_step_s=gdpr_step_s, linked_fraction=0.3)
 
 
-def run(mode: str, subjects: int, rate: float, window_s: float, log_dir: Path, seed: int = 11) -> dict[str, Any]:
+def run(mode: str, subjects: int, rate: float, window_s: float, gdpr_step_s: float, log_dir: Path,
+        seed: int = 11) -> dict[str, Any]:
     batched = mode == "batched"
     settings_env = {
         "ERASURE_RATE_PER_MINUTE": str(rate * 60 * 0.97),
@@ -47,7 +48,7 @@ def run(mode: str, subjects: int, rate: float, window_s: float, log_dir: Path, s
         "ERASURE_SYNC_QUERY_MAX_DAYS": "120",
         "ERASURE_VISIBILITY_TIMEOUT_S": "3600",
     }
-    with BenchStack(_sim_config(subjects, rate, window_s, seed), settings_env, log_dir / mode) as stack:
+    with BenchStack(_sim_config(subjects, rate, window_s, seed, gdpr_step_s), settings_env, log_dir / mode) as stack:
         os.environ.update(stack.env)
         from shared.config import get_settings
 
@@ -86,6 +87,13 @@ def run(mode: str, subjects: int, rate: float, window_s: float, log_dir: Path, s
     total_before, limited_before = api_answers(before)
     total_after, limited_after = api_answers(after)
     api_calls = total_after - total_before
+    by_endpoint: Counter[str] = Counter()
+    for row in after["requests"]:
+        if str(row["path"]).startswith("/api/v2"):
+            by_endpoint[f"{row['method']} {row['path']}"] += int(row["count"])
+    for row in before["requests"]:
+        if str(row["path"]).startswith("/api/v2"):
+            by_endpoint[f"{row['method']} {row['path']}"] -= int(row["count"])
     deletes = Counter({row["subject"]: row["count"] for row in after["gdpr_requests"]
                        if row["requestType"] == "GDPR_DELETE"})
     counts = Counter(states.values())
@@ -103,6 +111,8 @@ def run(mode: str, subjects: int, rate: float, window_s: float, log_dir: Path, s
         "time_ratio": round(wall / ideal, 3) if ideal else None,
         "duplicate_deletes": sum(c - 1 for c in deletes.values() if c > 1),
         "gdpr_deletes": sum(deletes.values()),
+        "calls_per_subject_by_endpoint": {k: round(v / max(1, len(ids)), 3)
+                                          for k, v in by_endpoint.most_common() if v},
     }
 
 
@@ -123,10 +133,10 @@ def _wait(runtime: Any, ids: list[str], started: float, timeout_s: float) -> dic
         time.sleep(1)
 
 
-def _run_in_subprocess(mode: str, subjects: int, rate: float, window: float) -> dict[str, Any]:
+def _run_in_subprocess(mode: str, subjects: int, rate: float, window: float, gdpr_step: float) -> dict[str, Any]:
     """Each run in a fresh process: the Celery app binds its settings (key prefix) at import."""
     command = [sys.executable, "-m", "bench.bulk", "--one", mode, "--subjects", str(subjects),
-               "--rate", str(rate), "--window", str(window)]
+               "--rate", str(rate), "--window", str(window), "--gdpr-step", str(gdpr_step)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     result: dict[str, Any] | None = None
     assert process.stdout is not None
@@ -146,6 +156,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--naive-subjects", type=int, default=1_000)
     parser.add_argument("--rate", type=float, default=200.0, help="simulator rate limit, requests per second")
     parser.add_argument("--window", type=float, default=10.0, help="simulator rate window, seconds")
+    parser.add_argument("--gdpr-step", type=float, default=8.0,
+                        help="seconds a GDPR request spends in each platform state (3 states)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 60 subjects, nothing written")
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--one", choices=["batched", "naive"], help=argparse.SUPPRESS)
@@ -155,12 +167,12 @@ def main(argv: list[str]) -> int:
     log_dir = Path("erasure-output") / "bench-bulk"
     runs = []
     if args.one:
-        result = run(args.one, args.subjects + 1, args.rate, args.window, log_dir)
+        result = run(args.one, args.subjects + 1, args.rate, args.window, args.gdpr_step, log_dir)
         print("RESULT " + json.dumps(result), flush=True)
         return 0
     for mode, subjects in (("batched", args.subjects), ("naive", args.naive_subjects)):
         print(f"bulk: {mode} run, {subjects} subjects, rate {args.rate}/s", flush=True)
-        result = _run_in_subprocess(mode, subjects, args.rate, args.window)
+        result = _run_in_subprocess(mode, subjects, args.rate, args.window, args.gdpr_step)
         print(json.dumps(result), flush=True)
         runs.append(result)
     batched, naive = runs
@@ -170,6 +182,7 @@ def main(argv: list[str]) -> int:
         "calls_per_subject_vs_naive": round(batched["calls_per_subject"] / naive["calls_per_subject"], 3),
         "rate_per_s": args.rate,
         "rate_window_s": args.window,
+        "gdpr_step_s": args.gdpr_step,
         "command": "python -m bench bulk " + " ".join(argv),
         "machine": machine(),
     }

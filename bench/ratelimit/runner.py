@@ -30,7 +30,8 @@ from shared.config import POOLS
 
 from .tasks import TASK_NAME, counters_key, workers_key
 
-RESULTS = Path(__file__).resolve().parent.parent / "results" / "ratelimit.json"
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "bench" / "results" / "ratelimit.json"
 MODES = ("shared", "baseline")
 TARGET_UTILIZATION = 0.95
 TARGET_RATE_429 = 0.005
@@ -46,9 +47,13 @@ class Plan:
     settle_s: float = 2.0  # after the last worker ran its first task, before measuring
     workers: tuple[int, ...] = (1, 2, 4, 8)
     modes: tuple[str, ...] = MODES
-    concurrency: int = 4  # threads per worker process
+    # Threads per worker process. One, because Celery's rate_limit (the baseline) collapses to about one
+    # task per second per worker on the Redis broker as soon as a worker runs two or more tasks at once
+    # (threads and prefork alike, Celery 5.7); with one it delivers its configured rate.
+    concurrency: int = 1
     rate_factor: float = 0.975  # shared bucket rate = rate_factor * R
     burst: int = 5
+    startup_allowance_s: float = 30.0  # worker start-up time the backlog must also cover
     redis_url: str = "redis://127.0.0.1:6379/0"
 
     @property
@@ -66,11 +71,11 @@ class Plan:
     @property
     def backlog(self) -> int:
         """Tasks enqueued per run: twice what R allows over start-up and the measured interval."""
-        return int(self.limit_per_s * (self.duration_s + self.settle_s + 30.0) * 2)
+        return int(self.limit_per_s * (self.duration_s + self.settle_s + self.startup_allowance_s) * 2)
 
 
 FULL = Plan()
-QUICK = Plan(limit=60, window_s=3.0, duration_s=4.0, settle_s=1.0, workers=(1, 2), burst=2)
+QUICK = Plan(limit=60, window_s=3.0, duration_s=3.0, settle_s=0.5, workers=(1, 2), burst=2, startup_allowance_s=10.0)
 
 
 # -- one run ---------------------------------------------------------------------------------------
@@ -197,10 +202,12 @@ def run_one(plan: Plan, workers: int, mode: str, client: redis.Redis, log_dir: P
         "BENCH_RATELIMIT_MODE": mode,
         "BENCH_RATELIMIT_TASK_RATE": plan.celery_rate_limit if mode == "baseline" else "",
         "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
     }
     processes: list[subprocess.Popen[bytes]] = []
     logs: list[Path] = []
     http = httpx.Client(timeout=10.0)
+    wall = time.monotonic()
     try:
         enqueue(env, plan.backlog)
         started = time.monotonic()
@@ -209,7 +216,7 @@ def run_one(plan: Plan, workers: int, mode: str, client: redis.Redis, log_dir: P
             logs.append(log)
             with log.open("wb") as out:
                 processes.append(subprocess.Popen(worker_command(f"bench{i}-{prefix}", queues, plan.concurrency),
-                                                  env=env, stdout=out, stderr=subprocess.STDOUT))
+                                                  env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT))
         while client.scard(workers_key(prefix)) < workers:
             dead = [i for i, p in enumerate(processes) if p.poll() is not None]
             if dead or time.monotonic() - started > 120:
@@ -229,6 +236,7 @@ def run_one(plan: Plan, workers: int, mode: str, client: redis.Redis, log_dir: P
         http.close()
         sim.stop()
         _cleanup(client, prefix)
+    wall = time.monotonic() - wall
 
     duration = t1 - t0
     delta = {k: c1[k] - c0[k] for k in c0}
@@ -245,6 +253,7 @@ def run_one(plan: Plan, workers: int, mode: str, client: redis.Redis, log_dir: P
         "duration_s": round(duration, 2),
         "achieved_rps": round(achieved, 3),
         "startup_s": round(startup_s, 2),
+        "wall_s": round(wall, 1),
         "tasks_ok": outcomes.get("ok", 0),
         "tasks_failed": outcomes.get("failed", 0),
         "limiter_long_waits": outcomes.get("waits", 0),
@@ -341,7 +350,7 @@ def main(argv: list[str]) -> int:
                 print(f"  {workers} worker(s) {mode:<8} utilization {run['utilization']:.3f}  429 share "
                       f"{run['rate_429']:.2%}  ({run['ok']} ok, {run['rate_limited']} x 429 of {run['requests']} "
                       f"in {run['duration_s']:.1f} s; start-up {run['startup_s']:.1f} s, backlog left "
-                      f"{run['backlog_at_end']})", flush=True)
+                      f"{run['backlog_at_end']}, {run['wall_s']:.0f} s wall)", flush=True)
     elapsed = time.monotonic() - begin
     print(table(runs))
     shared = [r for r in runs if r["mode"] == "shared"]

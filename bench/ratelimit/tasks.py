@@ -34,6 +34,11 @@ MODE = os.environ.get("BENCH_RATELIMIT_MODE", "shared")
 TASK_RATE_LIMIT = os.environ.get("BENCH_RATELIMIT_TASK_RATE") or None
 TASK_NAME = "bench.ratelimit.call"
 
+# Bench workers run only this task: skip importing the services' task modules (queues, routes and
+# reliability settings stay the real app's), so start-up is faster and the benchmark does not depend
+# on every service module importing cleanly.
+app.conf.include = ()
+
 
 def counters_key(prefix: str) -> str:
     """Hash of task outcomes (``ok``, ``failed``, ``waits``) of one bench run."""

@@ -81,6 +81,8 @@ class _Resolver:
         if not searches and not contacts:
             return False
         for kind, value in searches:
+            if value in self.explained:  # an earlier search of this round already returned it
+                continue
             self.searched.add(value)
             found = self.client.search_gdpr_subjects(kind, value)
             for subject in found:

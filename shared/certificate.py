@@ -10,6 +10,22 @@ from shared.models import ErasureRecord, RequestState, utcnow
 CERTIFICATE_VERSION = 1
 
 
+REASSIGNED_BASIS = (
+    "identifier used by another person after the request's date window; the platform's GDPR API "
+    "erases a value everywhere without a date bound, so it was kept out to protect the later owner"
+)
+
+
+def withheld(record: ErasureRecord) -> list[dict[str, Any]]:
+    """What was not erased and why, by kind and count: never the values."""
+    out: list[dict[str, Any]] = []
+    if record.excluded and not record.excluded.is_empty():
+        for kind, values in (("phone", record.excluded.phones), ("email", record.excluded.emails)):
+            if values:
+                out.append({"kind": f"identifier:{kind}", "count": len(values), "basis": REASSIGNED_BASIS})
+    return out
+
+
 def build_certificate(record: ErasureRecord, subject_digest: str, audit_head: str | None) -> dict[str, Any]:
     completed = record.completed_at or utcnow()
     verification = record.verification
@@ -32,7 +48,7 @@ def build_certificate(record: ErasureRecord, subject_digest: str, audit_head: st
             "conversations": len(record.conversation_ids),
             "external_contacts": len(record.contacts_deleted),
         },
-        "withheld": [],
+        "withheld": withheld(record),
         "verification": verification.model_dump(mode="json") if verification else None,
         "reason": record.reason,
         "downstream_notified": [],

@@ -136,7 +136,8 @@ def verify(runtime: Runtime, request_ids: list[str]) -> None:
         with isolated(runtime, record, "verification"):
             verification = results[record.request_id]
             if verification.ok:
-                transition(runtime, record.request_id, RequestState.COMPLETED, "verification.passed",
+                state = RequestState.COMPLETED_WITH_WITHHELD if record.excluded else RequestState.COMPLETED
+                transition(runtime, record.request_id, state, "verification.passed",
                            details={"conversations": verification.checked_conversations},
                            verification=verification, completed_at=utcnow())
             else:

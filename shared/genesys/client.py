@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import httpx
 
 from shared.genesys.auth import TokenProvider
+from shared.metrics import API_CALLS, API_LATENCY
 from shared.genesys.errors import (
     GenesysError,
     NotFound,
@@ -82,14 +83,18 @@ class GenesysClient:
             self._limiter.acquire(self.pool, max_block_s=self._max_block_s)
             token = self._tokens.token()
             headers = {"Authorization": f"Bearer {token}"}
+            started = time.monotonic()
             try:
                 response = self._http.request(method, self._base + path, params=params, json=json,
                                               headers=headers)
             except httpx.HTTPError as exc:
+                API_CALLS.labels(self.pool, method, _template(path), "none").inc()
                 if attempt == self._max_attempts:
                     raise TransportError(f"{method} {path}: no answer ({type(exc).__name__})") from exc
                 self._backoff(attempt)
                 continue
+            API_LATENCY.labels(self.pool).observe(time.monotonic() - started)
+            API_CALLS.labels(self.pool, method, _template(path), str(response.status_code)).inc()
             self._limiter.on_response_headers(response.headers)
             status = response.status_code
             if status < 400:

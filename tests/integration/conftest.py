@@ -49,7 +49,7 @@ class Stack:
                               capture_output=True, input=input_text, timeout=120)
 
 
-@pytest.fixture()
+@pytest.fixture(scope="session")
 def redis_available():
     client = redis.Redis.from_url(REDIS_URL)
     try:
@@ -99,3 +99,30 @@ def _cleanup(client: redis.Redis, prefix: str) -> None:
         keys = list(client.scan_iter(pattern, count=1000))
         if keys:
             client.delete(*keys)
+
+
+def submit(stack: Stack, payloads: list[dict]) -> list[str]:
+    """Submit through the CLI's bulk door (a JSONL file) and return the request ids, in order."""
+    import json
+
+    path = stack.tmp / f"submit-{uuid.uuid4().hex[:6]}.jsonl"
+    path.write_text("".join(json.dumps(p) + "\n" for p in payloads))
+    result = stack.cli("submit", "--file", str(path))
+    assert result.returncode == 0, result.stderr
+    return [stack.runtime.store.find_by_ticket(p["ticket"]).request_id for p in payloads]
+
+
+def wait_final(stack: Stack, ids: list[str], timeout_s: float = 90.0) -> dict:
+    store = stack.runtime.store
+
+    def all_final():
+        states = store.states(ids)
+        return all(s.is_final for s in states.values()) and states
+
+    return wait_until(all_final, timeout_s=timeout_s, message="every request to reach a final state")
+
+
+def sim_find(stack: Stack, values: list[str]) -> list[dict]:
+    import httpx
+
+    return httpx.post(f"{stack.sim_url}/_sim/find", json={"values": values}, timeout=30).json()["matches"]

@@ -175,8 +175,12 @@ def status(ticket: Annotated[str | None, typer.Argument(help="one ticket; all re
 
 
 @app.command()
-def certificate(ticket: Annotated[str, typer.Argument(help="the request's ticket")]) -> None:
-    """Print the erasure certificate of a request as JSON."""
+def certificate(
+    ticket: Annotated[str, typer.Argument(help="the request's ticket")],
+    html: Annotated[Path | None, typer.Option(help="also write the human-readable page to this file")] = None,
+) -> None:
+    """Print the erasure certificate of a request as JSON (and write it as HTML with --html)."""
+    from shared.certificate_html import render_certificate_html
     from shared.runtime import get_runtime
 
     runtime = get_runtime()
@@ -185,7 +189,46 @@ def certificate(ticket: Annotated[str, typer.Argument(help="the request's ticket
     if raw is None:
         err.print(f"no certificate for ticket {ticket!r} (yet)")
         raise typer.Exit(1)
+    if html is not None:
+        html.write_text(render_certificate_html(json.loads(str(raw))))
+        err.print(f"wrote {html}")
     print(raw)
+
+
+webhooks_app = typer.Typer(no_args_is_help=True, help="Downstream notifications and their dead letters.")
+app.add_typer(webhooks_app, name="webhooks")
+
+
+@webhooks_app.command("list")
+def webhooks_list() -> None:
+    """Events that could not be delivered (by request id and target host)."""
+    from shared.runtime import get_runtime
+    from shared.webhooks import target_label
+
+    table = Table("request", "target", "attempts", "last error")
+    for entry in get_runtime().webhooks().dead_letters():
+        table.add_row(entry["request_id"], target_label(entry["target"]), str(entry["attempts"]),
+                      str(entry["last_error"]))
+    out.print(table)
+
+
+@webhooks_app.command("replay")
+def webhooks_replay() -> None:
+    """Send every dead-lettered event again; one already delivered is never sent twice."""
+    from services.polling.tasks import mark_notified
+    from shared.runtime import get_runtime
+
+    runtime = get_runtime()
+    sender = runtime.webhooks()
+    before = {e["event_id"]: e for e in sender.dead_letters()}
+    delivered, failing = sender.replay()
+    remaining = {e["event_id"] for e in sender.dead_letters()}
+    for event_id, entry in before.items():
+        if event_id not in remaining:
+            mark_notified(runtime, entry["request_id"], entry["target"])
+    print(f"replayed: {delivered} delivered, {failing} still failing")
+    if failing:
+        raise typer.Exit(1)
 
 
 @audit_app.command("verify")

@@ -24,6 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from services.simulator.config import SimConfig
 from services.simulator.server import start_in_thread
 from services.workers import WorkerSet
+from shared.certificate_html import render_certificate_html
 from shared.models import FINAL_STATES
 from shared.runtime import Runtime
 
@@ -136,6 +137,7 @@ def _export(runtime: Runtime, request_ids: dict[str, str], output_dir: Path) -> 
         raw = runtime.redis.get(runtime.keys.certificate(request_id))
         if raw is not None:
             (certificates / f"{ticket}.json").write_text(str(raw))
+            (certificates / f"{ticket}.html").write_text(render_certificate_html(json.loads(str(raw))))
     with (output_dir / "audit.jsonl").open("w") as audit:
         for entry in runtime.audit.entries():
             audit.write(json.dumps(entry, sort_keys=True) + "\n")

@@ -87,6 +87,13 @@ class Settings(BaseSettings):
     gdpr_timeout_s: float = 7 * 24 * 3600.0
     visibility_timeout_s: int = 3600
 
+    # Downstream systems told of each final request: a JSON list of URLs. Bodies carry no personal
+    # data and are signed with HMAC-SHA256 under webhook_secret (header X-Erasure-Signature).
+    webhook_targets: list[str] = []
+    webhook_secret: SecretStr = SecretStr("")
+    webhook_attempts: int = 3
+    webhook_timeout_s: float = 10.0
+
     output_dir: Path = Path("erasure-output")
 
     @model_validator(mode="after")

@@ -48,6 +48,14 @@ class Keys:
         return f"{self._root}:discovery:job:{fingerprint}"
 
     @property
+    def webhook_dead_letters(self) -> str:
+        return f"{self._root}:webhooks:dead"
+
+    @property
+    def webhook_delivered(self) -> str:
+        return f"{self._root}:webhooks:delivered"
+
+    @property
     def pending_gdpr(self) -> str:
         """Hash: platform GDPR request id -> our request id, for every request being polled."""
         return f"{self._root}:polling:pending"

@@ -109,13 +109,27 @@ def erasure_task(name: str) -> Callable[[Callable[[Runtime, list[str]], None]], 
                 _forget_deliveries(runtime, self)
                 raise self.retry(countdown=again.countdown_s, max_retries=None) from None
             except (ServerError, TransportError, LimiterUnavailable) as exc:
+                if self.request.retries >= MAX_RETRIES:
+                    _fail_batch(runtime, name, ids, f"platform kept failing ({type(exc).__name__})")
+                    return
                 log.warning("%s for %d request(s): %s; retrying", name, len(ids), type(exc).__name__)
                 raise self.retry(countdown=backoff_s(self.request.retries)) from None
+            except Exception as exc:
+                # A bug or a refusal that retrying cannot fix: no request may be left hanging.
+                log.exception("%s failed for %d request(s)", name, len(ids))
+                _fail_batch(runtime, name, ids, f"{type(exc).__name__}: see the worker log")
             _forget_deliveries(runtime, self)
 
         return run
 
     return decorate
+
+
+def _fail_batch(runtime: Runtime, task_name: str, request_ids: list[str], why: str) -> None:
+    for record in load(runtime, request_ids, *(s for s in RequestState if not s.is_final)):
+        transition(runtime, record.request_id, RequestState.FAILED, "request.failed",
+                   details={"task": task_name, "error": why.split(":")[0]},
+                   reason=f"{task_name} failed ({why}); fix the cause, then resubmit under a new ticket")
 
 
 def _delivery_key(runtime: Runtime, task: Task[Any, Any]) -> str:
@@ -129,11 +143,8 @@ def _too_many_deliveries(runtime: Runtime, task: Task[Any, Any], request_ids: li
     if count <= MAX_DELIVERIES:
         return False
     log.error("%s delivered %d times; failing its %d request(s)", task.name, count, len(request_ids))
-    for record in load(runtime, request_ids, *(s for s in RequestState if not s.is_final)):
-        transition(runtime, record.request_id, RequestState.FAILED, "request.failed",
-                   details={"task": task.name, "deliveries": count},
-                   reason=f"{task.name} was delivered {count} times without finishing (it may crash its "
-                          "worker); inspect the worker logs, then resubmit under a new ticket")
+    _fail_batch(runtime, str(task.name), request_ids,
+                f"delivered {count} times without finishing: it may crash its worker")
     return True
 
 

@@ -23,6 +23,7 @@ from shared.models import ErasureRecord
 from shared.ratelimit import BucketConfig, RateLimiter
 from shared.redis_conn import get_redis
 from shared.store import RequestStore
+from shared.webhooks import WebhookSender
 
 
 @dataclass
@@ -78,6 +79,11 @@ class Runtime:
                     limiter=limiter,
                     http=self._http, pool=pool, max_block_s=self.settings.rate_max_block_s)
             return self._clients[pool]
+
+    def webhooks(self) -> WebhookSender:
+        secret = self.settings.webhook_secret.get_secret_value() or self.settings.hmac_key.get_secret_value()
+        http = httpx.Client(timeout=self.settings.webhook_timeout_s)
+        return WebhookSender(self.redis, self.keys, secret.encode(), http)
 
     def digest(self, record: ErasureRecord) -> str:
         return subject_digest(self.settings.require_hmac_key(), record.subject)

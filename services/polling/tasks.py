@@ -8,14 +8,16 @@ reason and the operator's next step; it is never blindly resubmitted.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 from shared.celery_app import app
 from shared.certificate import build_certificate, certificate_json
 from shared.models import ErasureRecord, RequestState, utcnow
-from shared.pipeline import Reschedule, chunks, erasure_task, isolated, load, transition
+from shared.pipeline import Reschedule, backoff_s, chunks, erasure_task, isolated, load, transition
 from shared.runtime import Runtime, get_runtime
+from shared.webhooks import event_body, target_label
 
 from services.polling.schedule import POLL_TASK, SWEEP_TASK, schedule_sweep
 from services.polling.verify import verify_batch
@@ -23,6 +25,7 @@ from services.polling.verify import verify_batch
 log = logging.getLogger("erasure.polling")
 
 VERIFY_TASK = "erasure.polling.verify"
+NOTIFY_TASK = "erasure.polling.notify"
 LIST_PAGE_SIZE = 100
 
 
@@ -154,3 +157,42 @@ def issue_certificate(runtime: Runtime, request_id: str) -> None:
     runtime.redis.set(runtime.keys.certificate(request_id), certificate_json(certificate))
     runtime.audit.append("certificate.issued", request_id=request_id, subject=certificate["subject_digest"],
                          details={"outcome": certificate["outcome"], "deadline_met": certificate["deadline_met"]})
+    for index in range(len(runtime.settings.webhook_targets)):
+        app.send_task(NOTIFY_TASK, args=[request_id, index])
+
+
+@app.task(name=NOTIFY_TASK, bind=True, acks_late=True, max_retries=None)
+def notify(self: Any, request_id: str, target_index: int) -> None:
+    """Tell one downstream system; after the configured attempts, park the event for replay."""
+    runtime = get_runtime()
+    target = runtime.settings.webhook_targets[target_index]
+    raw = runtime.redis.get(runtime.keys.certificate(request_id))
+    if raw is None:
+        return
+    certificate = json.loads(str(raw))
+    sender = runtime.webhooks()
+    result = sender.send(request_id, target, event_body(certificate))
+    attempts = self.request.retries + 1
+    if result.delivered:
+        if not result.already:
+            mark_notified(runtime, request_id, target)
+        return
+    if attempts < runtime.settings.webhook_attempts:
+        raise self.retry(countdown=backoff_s(self.request.retries, base=2.0, cap=600.0))
+    sender.park(request_id, target, event_body(certificate), attempts, result.error or "failed")
+    runtime.audit.append("webhook.dead_lettered", request_id=request_id,
+                         subject=certificate.get("subject_digest"),
+                         details={"target": target_label(target), "attempts": attempts, "error": result.error})
+
+
+def mark_notified(runtime: Runtime, request_id: str, target: str) -> None:
+    """Record a delivery in the audit log and in the stored certificate."""
+    key = runtime.keys.certificate(request_id)
+    raw = runtime.redis.get(key)
+    if raw is not None:
+        certificate = json.loads(str(raw))
+        notified = set(certificate.get("downstream_notified") or [])
+        notified.add(target_label(target))
+        certificate["downstream_notified"] = sorted(notified)
+        runtime.redis.set(key, certificate_json(certificate))
+    runtime.audit.append("webhook.delivered", request_id=request_id, details={"target": target_label(target)})

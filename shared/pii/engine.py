@@ -8,7 +8,6 @@ serves every thread.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Final
@@ -39,7 +38,7 @@ _PRIORITY: Final[dict[EntityType, int]] = {
     IP_ADDRESS: 60,
     PHONE: 50,
 }
-_DIGIT: Final = re.compile(r"\d")
+_ASCII_DIGITS: Final = "0123456789"
 
 Found = tuple[int, int, EntityType]
 
@@ -63,12 +62,27 @@ class PiiEngine:
         if subject is not None:
             found += [(s, e, SUBJECT) for s, e in subject.find(text)]
         found += [(s, e, EMAIL) for s, e in detectors.find_emails(text)]
-        if _DIGIT.search(text) is not None:
-            found += [(s, e, IBAN) for s, e in detectors.find_ibans(text)]
-            found += [(s, e, CREDIT_CARD) for s, e in detectors.find_cards(text)]
-            found += [(s, e, US_SSN) for s, e in detectors.find_us_ssns(text)]
+        if detectors.may_hold_spoken_email(text.lower()):
+            found += [(s, e, EMAIL) for s, e in detectors.find_spoken_emails(text)]
+        # Cheap gates: each detector needs at least this many ASCII digits in the text.
+        digits = sum(map(text.count, _ASCII_DIGITS))
+        if digits >= 4:
+            # Shapes that failed their checksum (a mistyped IBAN or card) are no one's phone number.
+            rejected: list[tuple[int, int]] = []
+            if len(text) >= 15:
+                found += [(s, e, IBAN) for s, e in detectors.find_ibans(text, rejected)]
+            if digits >= 12:
+                found += [
+                    (s, e, CREDIT_CARD)
+                    for s, e in detectors.find_cards(text, rejected)
+                    if not any(s < r_end and r_start < e for r_start, r_end in rejected)
+                ]
+            if digits >= 9:
+                found += [(s, e, US_SSN) for s, e in detectors.find_us_ssns(text)]
             found += [(s, e, IP_ADDRESS) for s, e in detectors.find_ip_addresses(text)]
-            found += [(s, e, PHONE) for s, e in self._phones.find(text, [(s, e) for s, e, _ in found])]
+            if digits >= 7:
+                taken = [(s, e) for s, e, _ in found] + rejected
+                found += [(s, e, PHONE) for s, e in self._phones.find(text, taken)]
         return [Entity(kind, start, end) for start, end, kind in _resolve(found)]
 
     def redact(self, text: str, subject: KnownSubject | None = None) -> tuple[str, list[Entity]]:

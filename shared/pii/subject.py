@@ -26,7 +26,8 @@ import phonenumbers
 
 Span = tuple[int, int]
 
-_DOT: Final = r"(?:[ \t]*\.[ \t]*|[ \t]+(?:dot|punkt|point|punto|punt)[ \t]+|[ \t]*[\[({][ \t]*(?:dot|punkt|point|punto|punt)[ \t]*[\])}][ \t]*)"
+_DOT_WORDS: Final = r"(?:dot|punkt|point|punto|punt)"
+_DOT: Final = rf"(?:[ \t]*\.[ \t]*|[ \t]+{_DOT_WORDS}[ \t]+|[ \t]*[\[({{][ \t]*{_DOT_WORDS}[ \t]*[\])}}][ \t]*)"
 _AT: Final = (
     r"(?:[ \t]*@[ \t]*|[ \t]+(?:at|arroba|arobase|chez|[äa]t|apenstaartje|klammeraffe|chiocciola)[ \t]+"
     r"|[ \t]*[\[({][ \t]*(?:at|arroba|arobase)[ \t]*[\])}][ \t]*)"
@@ -34,7 +35,7 @@ _AT: Final = (
 _PHONE_SEP: Final = r"[ \t\u00a0\-./()]*"
 _ID_SEP: Final = r"[ \t\u00a0\-./_]*"
 _WORD_SEP: Final = r"[ \t\u00a0\-_.]*"
-_PART_SEP: Final = r"[ \t\u00a0\-'’]?"
+_PART_SEP: Final = r"[ \t\u00a0\-'\u2019]?"
 _TITLES: Final = (
     r"mr|mrs|ms|miss|mx|dr|prof|sir|madam|herr|frau|hr|fr|m|mme|mlle|monsieur|madame|sr|sra|srta|senor|senora"
     r"|don|dona|dhr|mevr|mw|sig|sigra|signor|signora"
@@ -57,7 +58,7 @@ def _fold_table() -> dict[int, str]:
         folded = _fold_char(chr(code))
         if folded != chr(code):
             table[code] = folded
-    for special, plain in (("ø", "o"), ("Ø", "o"), ("ł", "l"), ("Ł", "l"), ("đ", "d"), ("Đ", "d"), ("’", "'")):
+    for special, plain in (("ø", "o"), ("Ø", "o"), ("ł", "l"), ("Ł", "l"), ("đ", "d"), ("Đ", "d"), ("\u2019", "'")):
         table[ord(special)] = plain
     return table
 
@@ -82,7 +83,7 @@ def _word_variants(word: str) -> list[str]:
 def _word_pattern(word: str) -> str:
     alternatives = []
     for variant in _word_variants(word):
-        parts = [p for p in re.split(r"[\s\-'’.]+", variant) if p]
+        parts = [p for p in re.split(r"[\s\-'\u2019.]+", variant) if p]
         escaped = [re.sub("ss|ß", "(?:ss|ß)", re.escape(p)) for p in parts]
         alternatives.append(_PART_SEP.join(escaped))
     return "(?:" + "|".join(dict.fromkeys(alternatives)) + ")"
@@ -93,7 +94,7 @@ def _name_words(name: str) -> list[str]:
     if "," in name:
         family, _, given = name.partition(",")
         name = f"{given} {family}"
-    return [w for w in re.split(r"\s+", name.strip()) if w.strip("-'’.")]
+    return [w for w in re.split(r"\s+", name.strip()) if w.strip("-'\u2019.")]
 
 
 def _name_patterns(name: str) -> tuple[list[str], list[str]]:
@@ -122,6 +123,23 @@ def _name_patterns(name: str) -> tuple[list[str], list[str]]:
         plain.append(_WORD_SEP.join(patterns))
     titled = [f"(?:{_TITLES})\\.?[ \t]+({fam})" for fam in family_forms]
     return plain, titled
+
+
+def _name_keys(name: str) -> set[str]:
+    """Substrings (folded) one of which every spelling of the name matched here contains."""
+    keys: set[str] = set()
+    words = _name_words(name)
+    family_words = [part for word in words[1:] for part in re.split(r"-+", word) if part] or words
+    for word in family_words:
+        for variant in _word_variants(word):
+            pieces = [p for p in re.split(r"[\s\-'\u2019.]+", variant) if p]
+            if pieces:
+                longest = max(pieces, key=len)
+                keys.add(longest)
+                if "ss" in longest or "ß" in longest:
+                    keys.add(longest.replace("ss", "ß"))
+                    keys.add(longest.replace("ß", "ss"))
+    return keys
 
 
 def _email_pattern(email: str) -> str | None:
@@ -183,16 +201,21 @@ class KnownSubject:
         self.phones = tuple(p for p in phones if p)
         self.names = tuple(n for n in names if n)
         self.identifiers = tuple(i for i in identifiers if i)
-        exact: list[str | None] = [_email_pattern(e) for e in self.emails]
-        exact += [_phone_pattern(p, default_region) for p in self.phones]
-        exact += [_identifier_pattern(i) for i in self.identifiers]
-        self._exact = _compile((a for a in exact if a), re.IGNORECASE)
+        # Each matcher has a cheap pre-check so that text without any trace of the subject costs
+        # a few substring tests, not a large alternation run at every position.
+        self._emails = _compile((_email_pattern(e) or "" for e in self.emails), re.IGNORECASE)
+        self._email_keys = tuple({p for e in self.emails for p in re.split(r"[@.]", e.lower()) if len(p) >= 2})
+        self._phones = _compile((_phone_pattern(p, default_region) or "" for p in self.phones), re.IGNORECASE)
+        self._identifiers = _compile((_identifier_pattern(i) or "" for i in self.identifiers), re.IGNORECASE)
         plain: list[str] = []
         titled: list[str] = []
+        keys: set[str] = set()
         for name in self.names:
             forms, title_forms = _name_patterns(name)
             plain += forms
             titled += title_forms
+            keys |= _name_keys(name)
+        self._name_keys = tuple(keys)
         boundary_before, boundary_after = "(?<![^\\W\\d_])", "(?![^\\W\\d_])"
         self._names = _compile(f"{boundary_before}(?:{p}){boundary_after}" for p in plain)
         self._titled = _compile(f"{boundary_before}{t}{boundary_after}" for t in titled)
@@ -207,10 +230,17 @@ class KnownSubject:
     def find(self, text: str) -> list[Span]:
         """Spans of ``text`` holding one of this subject's identifiers."""
         spans: list[Span] = []
-        if self._exact is not None:
-            spans.extend(m.span() for m in self._exact.finditer(text))
+        lowered = text.lower()
+        if self._emails is not None and any(key in lowered for key in self._email_keys):
+            spans.extend(m.span() for m in self._emails.finditer(text))
+        if self._phones is not None and sum(map(text.count, "0123456789")) >= 6:
+            spans.extend(m.span() for m in self._phones.finditer(text))
+        if self._identifiers is not None:
+            spans.extend(m.span() for m in self._identifiers.finditer(text))
         if self._names is not None or self._titled is not None:
             folded = fold(text)
+            if not any(key in folded for key in self._name_keys):
+                return spans
             if self._names is not None:
                 spans.extend(m.span() for m in self._names.finditer(folded))
             if self._titled is not None:

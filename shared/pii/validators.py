@@ -29,7 +29,7 @@ IBAN_LENGTHS: Final[dict[str, int]] = {
 # Issuer prefixes (IIN ranges) and the lengths each network issues.
 _CARD_NETWORKS: Final[tuple[tuple[tuple[int, int], int, frozenset[int]], ...]] = (
     # ((first, last) prefix range, prefix digits, allowed lengths)
-    ((4, 4), 1, frozenset({13, 16, 19})),  # Visa
+    ((4, 4), 1, frozenset({16, 19})),  # Visa (13-digit Visa numbers are no longer issued)
     ((51, 55), 2, frozenset({16})),  # Mastercard
     ((2221, 2720), 4, frozenset({16})),  # Mastercard 2-series
     ((34, 34), 2, frozenset({15})),  # American Express
@@ -72,10 +72,7 @@ def luhn_ok(digits: str) -> bool:
 def card_network_ok(digits: str) -> bool:
     """The number starts with an issuer prefix whose network issues numbers of this length."""
     length = len(digits)
-    for (first, last), width, lengths in _CARD_NETWORKS:
-        if length in lengths and first <= int(digits[:width]) <= last:
-            return True
-    return False
+    return any(length in lengths and first <= int(digits[:width]) <= last for (first, last), width, lengths in _CARD_NETWORKS)
 
 
 def credit_card_ok(text: str) -> bool:

@@ -3,6 +3,7 @@ Celery worker processes, isolated per test by a unique key prefix."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
@@ -77,8 +78,9 @@ def make_stack(tmp_path: Path, sim_config: SimConfig, **settings_env: str) -> tu
         "ERASURE_VISIBILITY_TIMEOUT_S": "30",
         **settings_env,
     }
-    settings = Settings(_env_file=None, **{  # type: ignore[call-arg]
-        k.removeprefix("ERASURE_").lower(): v for k, v in env.items() if k.startswith("ERASURE_")})
+    settings = Settings(**{
+        k.removeprefix("ERASURE_").lower(): json.loads(v) if v.startswith("[") else v
+        for k, v in env.items() if k.startswith("ERASURE_")})
     stack = Stack(sim_url=sim.url, env=env, runtime=Runtime.from_settings(settings), workers=WorkerSet(),
                   tmp=tmp_path)
     return stack, sim

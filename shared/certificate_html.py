@@ -1,0 +1,68 @@
+"""The erasure certificate as a page a DPO reads and an auditor keeps (self-contained HTML)."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:52rem;color:#1d2433}
+h1{font-size:1.5rem;margin-bottom:.2rem} .sub{color:#5b6475;margin-top:0}
+.verdict{display:inline-block;padding:.35rem .8rem;border-radius:.4rem;font-weight:600}
+.ok{background:#e3f6e8;color:#17603a} .bad{background:#fde8e8;color:#9b1c1c} .warn{background:#fff4d6;color:#7a4d00}
+table{border-collapse:collapse;width:100%;margin:1rem 0} th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #e4e7ee}
+th{width:16rem;color:#5b6475;font-weight:500} code{font-size:.85em;word-break:break-all}
+h2{font-size:1.1rem;margin-top:1.6rem}
+"""
+
+
+def _e(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _row(label: str, value: Any, code: bool = False) -> str:
+    content = f"<code>{_e(value)}</code>" if code else _e(value)
+    return f"<tr><th>{_e(label)}</th><td>{content}</td></tr>"
+
+
+def render_certificate_html(cert: dict[str, Any]) -> str:
+    met = bool(cert.get("deadline_met"))
+    complete = bool(cert.get("complete"))
+    outcome_class = "ok" if complete and not cert.get("withheld") else ("warn" if complete else "bad")
+    deadline_class = "ok" if met else "bad"
+    erased = cert.get("erased") or {}
+    verification = cert.get("verification") or {}
+    rows_times = "".join([
+        _row("Received", cert.get("received_at")),
+        _row("Verified (30-day clock starts)", cert.get("verified_at")),
+        _row("Submitted to the platform", cert.get("submitted_at")),
+        _row("Completed", cert.get("completed_at")),
+        _row("Deadline", cert.get("deadline")),
+    ])
+    rows_erased = "".join(_row(kind.replace("_", " ").capitalize(), count) for kind, count in erased.items())
+    withheld = cert.get("withheld") or []
+    rows_withheld = "".join(
+        f"<tr><td>{_e(w.get('kind'))}</td><td>{_e(w.get('count'))}</td><td>{_e(w.get('basis'))}</td></tr>"
+        for w in withheld) or "<tr><td colspan=3>Nothing withheld.</td></tr>"
+    platform_ids = ", ".join((cert.get("platform") or {}).get("gdpr_request_ids", [])) or "none"
+    remnants = ", ".join(verification.get("remnants", [])) or "none"
+    notified = ", ".join(cert.get("downstream_notified") or []) or "none"
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Erasure certificate {_e(cert.get('ticket'))}</title>
+<style>{_STYLE}</style></head><body>
+<h1>Erasure certificate</h1>
+<p class="sub">GDPR Article 17 &middot; ticket <strong id="ticket">{_e(cert.get('ticket'))}</strong></p>
+<p><span class="verdict {outcome_class}" id="outcome">Outcome: {_e(cert.get('outcome'))}</span>
+<span class="verdict {deadline_class}" id="deadline-verdict">{'Deadline met' if met else 'Deadline MISSED'}</span></p>
+<table>{_row('Request id', cert.get('request_id'), code=True)}{_row('Subject digest', cert.get('subject_digest'), code=True)}
+{_row('Approved by', (cert.get('approval') or {}).get('by'))}{rows_times}</table>
+<h2>Erased</h2><table id="counts">{rows_erased}</table>
+<h2>Withheld</h2><table><tr><th>Kind</th><th>Count</th><th>Legal basis</th></tr>{rows_withheld}</table>
+<h2>Verification</h2><table>{_row('Result', 'passed' if verification.get('ok') else 'FAILED')}
+{_row('Conversations read back', verification.get('checked_conversations'))}{_row('Remnants (by id)', remnants)}</table>
+<h2>Platform and proof</h2><table>{_row('Genesys GDPR request ids', platform_ids, code=True)}
+{_row('Downstream systems notified', notified)}{_row('Audit chain head', cert.get('audit_chain_head'), code=True)}
+{_row('Reason', cert.get('reason') or '')}</table>
+<p class="sub">This certificate holds no personal data: the subject appears only as a keyed digest.</p>
+</body></html>
+"""

@@ -30,11 +30,14 @@ def demo(
     output_dir: Annotated[Path, typer.Option(help="where certificates, audit and logs go")] = Path(
         "erasure-output"),
     timeout: Annotated[float, typer.Option(help="seconds to wait for every subject")] = 300.0,
+    redis_url: Annotated[str | None, typer.Option(help="use this Redis instead of the embedded one")] = None,
+    key_prefix: Annotated[str, typer.Option(help="key prefix in Redis (isolates runs)")] = "demo",
 ) -> None:
     """Run the whole job on an embedded Redis and simulator: no Redis, no credentials needed."""
     from services.demo import run_demo
 
-    result = run_demo(subjects=subjects, output_dir=output_dir, timeout_s=timeout, console=err)
+    result = run_demo(subjects=subjects, output_dir=output_dir, timeout_s=timeout, console=err,
+                      redis_url=redis_url, key_prefix=key_prefix)
     err.print(f"certificates and audit log in {output_dir}/")
     print(result.summary())
     raise typer.Exit(result.exit_code)

@@ -57,9 +57,12 @@ def start_embedded_redis() -> tuple[str, object]:
 
 
 def run_demo(subjects: int = 30, output_dir: Path = Path("erasure-output"), timeout_s: float = 300.0,
+             redis_url: str | None = None, key_prefix: str = "demo",
              console: Console | None = None) -> DemoResult:
     console = console or Console(stderr=True)
-    redis_url, redis_server = start_embedded_redis()
+    redis_server: object | None = None
+    if redis_url is None:
+        redis_url, redis_server = start_embedded_redis()
     sim = start_in_thread(SimConfig(subjects=subjects, gdpr_step_s=0.3, rate_limit=6000, rate_window_s=60))
     env = {
         **os.environ,
@@ -68,7 +71,7 @@ def run_demo(subjects: int = 30, output_dir: Path = Path("erasure-output"), time
         "ERASURE_GENESYS_CLIENT_ID": "sim-client",
         "ERASURE_GENESYS_CLIENT_SECRET": "sim-secret",
         "ERASURE_HMAC_KEY": secrets.token_hex(32),
-        "ERASURE_KEY_PREFIX": "demo",
+        "ERASURE_KEY_PREFIX": key_prefix,
         "ERASURE_RATE_PER_MINUTE": "5400",
         "ERASURE_RATE_BURST": "20",
         "ERASURE_POLL_INTERVAL_S": "0.3",
@@ -99,7 +102,8 @@ def run_demo(subjects: int = 30, output_dir: Path = Path("erasure-output"), time
     finally:
         workers.stop()
         sim.stop()
-        redis_server.shutdown()  # type: ignore[attr-defined]
+        if redis_server is not None:
+            redis_server.shutdown()  # type: ignore[attr-defined]
     counts = Counter(state for state in states.values())
     return DemoResult(
         total=len(request_ids),

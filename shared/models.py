@@ -123,6 +123,8 @@ class ErasureRecord(BaseModel):
     # uses after the request's date window; counted in the certificate, never listed in clear.
     excluded: Subject | None = None
     discovery_attempts: int = 0
+    scrubbed: bool = False  # identifiers replaced by digests once final
+    subject_digest: str | None = None  # fixed at intake, so it survives scrubbing
     transcripts_scanned: int = 0
     transcript_mentions: int = 0
 

@@ -86,7 +86,8 @@ class Runtime:
         return WebhookSender(self.redis, self.keys, secret.encode(), http)
 
     def digest(self, record: ErasureRecord) -> str:
-        return subject_digest(self.settings.require_hmac_key(), record.subject)
+        """The subject's keyed digest: fixed at intake, so it is the same before and after scrubbing."""
+        return record.subject_digest or subject_digest(self.settings.require_hmac_key(), record.subject)
 
 
 _runtime: Runtime | None = None

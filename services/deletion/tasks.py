@@ -8,6 +8,7 @@ would submit again.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 
 from shared.genesys import GenesysClient
@@ -65,7 +66,7 @@ def delete_contacts(runtime: Runtime, client: GenesysClient, record: ErasureReco
     """Delete every external contact of the subject; 404 means already gone, which is success."""
     done: list[str] = []
     for contact_id in record.effective_identity.external_contact_ids:
-        effect = f"contact:{contact_id}"
+        effect = f"contact:{hashlib.sha256(contact_id.encode()).hexdigest()[:24]}"
         existing = runtime.effects.get(record.request_id, effect)
         if existing is None or existing.state != "done":
             runtime.effects.record_intent(record.request_id, effect)

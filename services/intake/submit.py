@@ -28,6 +28,7 @@ def submit(runtime: Runtime, payload: Mapping[str, Any], *, enqueue: bool = True
     """Store one request and (unless ``enqueue`` is False: bulk) enqueue it; raise ``IntakeError``
     or ``DuplicateTicket`` otherwise."""
     record = parse_request(payload, runtime.settings.default_phone_region)
+    record.subject_digest = runtime.digest(record)
     runtime.store.create(record)
     runtime.audit.append(
         "request.received",

@@ -17,6 +17,7 @@ from shared.certificate import build_certificate, certificate_json
 from shared.models import ErasureRecord, RequestState, utcnow
 from shared.pipeline import Reschedule, backoff_s, chunks, erasure_task, isolated, load, transition
 from shared.runtime import Runtime, get_runtime
+from shared.scrub import scrub_record
 from shared.webhooks import event_body, target_label
 
 from services.polling.schedule import POLL_TASK, SWEEP_TASK, schedule_sweep
@@ -157,6 +158,8 @@ def issue_certificate(runtime: Runtime, request_id: str) -> None:
     runtime.redis.set(runtime.keys.certificate(request_id), certificate_json(certificate))
     runtime.audit.append("certificate.issued", request_id=request_id, subject=certificate["subject_digest"],
                          details={"outcome": certificate["outcome"], "deadline_met": certificate["deadline_met"]})
+    runtime.store.save(scrub_record(runtime.settings.require_hmac_key(), record))
+    runtime.audit.append("request.scrubbed", request_id=request_id, subject=certificate["subject_digest"])
     for index in range(len(runtime.settings.webhook_targets)):
         app.send_task(NOTIFY_TASK, args=[request_id, index])
 

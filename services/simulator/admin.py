@@ -1,8 +1,11 @@
 """`/_sim/*`: the simulator's own control and inspection endpoints (no auth, never metered).
 
-Tests and benchmarks use them to learn the ground truth (`subjects`), prove an erasure (`find`), read what
-the platform saw (`stats`), list live recordings (`recordings`), make it misbehave (`faults`), tune it
-at runtime (`config`) and start over (`reset`, which also restores the startup configuration).
+Tests and benchmarks use them to learn the ground truth (`subjects`, `subjects?kind=agent` = `agents`),
+prove an erasure (`find`), read what the platform saw (`stats`, `stats?per_subject=false` without the
+per-subject rows), list live recordings (`recordings`), make it misbehave (`faults`, including
+`{"gdpr_error": true}` and `{"analytics_job_error": true}` for the next requests/jobs to fail), tune it at
+runtime (`config`) and start over (`reset`, which also restores the startup configuration; its body may
+override `seed`, `subjects` and the shape fields in `RESET_SHAPE` for that seeding).
 """
 
 from __future__ import annotations
@@ -16,7 +19,24 @@ from starlette.routing import Route
 
 from .store import Fault, OrgStore
 
-TUNABLE = {"rate_limit": int, "rate_window_s": float, "gdpr_step_s": float, "token_ttl_s": int}
+TUNABLE = {
+    "rate_limit": int,
+    "rate_window_s": float,
+    "gdpr_step_s": float,
+    "token_ttl_s": int,
+    "analytics_job_s": float,
+    "analytics_jobs_max": int,
+}
+# Fields `/_sim/reset` may override for one seeding, and how to read them.
+RESET_SHAPE = {
+    "noise_people": int,
+    "linked_fraction": float,
+    "recycled": int,
+    "active": int,
+    "active_for_s": float,
+    "former_agents": int,
+}
+SHOWN = ("subjects", "seed", "noise_people", "linked_fraction", "recycled", "active", "active_for_s", "former_agents")
 
 
 def _bad(message: str) -> JSONResponse:
@@ -30,10 +50,19 @@ async def _json_body(request: Request) -> Any:
 
 def routes(store: OrgStore) -> list[Route]:
     async def stats(request: Request) -> Response:
-        return JSONResponse(store.stats_view())
+        per_subject = request.query_params.get("per_subject", "true").lower() not in ("false", "0", "no")
+        return JSONResponse(store.stats_view(per_subject=per_subject))
 
     async def subjects(request: Request) -> Response:
+        kind = request.query_params.get("kind", "subject")
+        if kind == "agent":
+            return JSONResponse(store.agents_view())
+        if kind != "subject":
+            return _bad("kind must be subject or agent")
         return JSONResponse(store.subjects_view())
+
+    async def agents(request: Request) -> Response:
+        return JSONResponse(store.agents_view())
 
     async def recordings(request: Request) -> Response:
         """Live recordings (deleted ones are gone), optionally for one conversation."""
@@ -73,6 +102,11 @@ def routes(store: OrgStore) -> list[Route]:
         if body.get("gdpr_error"):
             store.add_gdpr_errors(count)
             return JSONResponse({"ok": True, "gdpr_errors_pending": store.stats_view()["gdpr_errors_pending"]})
+        if body.get("analytics_job_error"):
+            with store.lock:
+                store.analytics_jobs.failures_pending += count
+                pending = store.analytics_jobs.failures_pending
+            return JSONResponse({"ok": True, "analytics_job_errors_pending": pending})
         status = body.get("status")
         delay = float(body.get("delay_s") or 0)
         drop = bool(body.get("drop"))
@@ -97,6 +131,7 @@ def routes(store: OrgStore) -> list[Route]:
         with store.lock:
             store.faults = []
             store.gdpr_errors_pending = 0
+            store.analytics_jobs.failures_pending = 0
         return JSONResponse({"ok": True})
 
     async def reset(request: Request) -> Response:
@@ -105,12 +140,19 @@ def routes(store: OrgStore) -> list[Route]:
         except json.JSONDecodeError:
             return _bad("body must be JSON")
         body = body if isinstance(body, dict) else {}
-        store.reset(seed=body.get("seed"), subjects=body.get("subjects"))
+        unknown = set(body) - {"seed", "subjects", *RESET_SHAPE}
+        if unknown:
+            return _bad(f"reset accepts only seed, subjects and {sorted(RESET_SHAPE)}; not {sorted(unknown)}")
+        try:
+            shape = {k: kind(body[k]) for k, kind in RESET_SHAPE.items() if k in body}
+        except (TypeError, ValueError):
+            return _bad("reset fields must be numbers")
+        store.reset(seed=body.get("seed"), subjects=body.get("subjects"), **shape)
         return JSONResponse({"ok": True, "subjects": len(store.subjects_view())})
 
     async def get_config(request: Request) -> Response:
         cfg = store.config
-        return JSONResponse({k: getattr(cfg, k) for k in ("subjects", "seed", *TUNABLE)})
+        return JSONResponse({k: getattr(cfg, k) for k in (*SHOWN, *TUNABLE)})
 
     async def set_config(request: Request) -> Response:
         try:
@@ -130,6 +172,7 @@ def routes(store: OrgStore) -> list[Route]:
     return [
         Route("/_sim/stats", stats, methods=["GET"]),
         Route("/_sim/subjects", subjects, methods=["GET"]),
+        Route("/_sim/agents", agents, methods=["GET"]),
         Route("/_sim/find", find, methods=["POST"]),
         Route("/_sim/recordings", recordings, methods=["GET"]),
         Route("/_sim/faults", faults, methods=["POST"]),

@@ -1,32 +1,56 @@
-"""Conversation detail queries (`POST /api/v2/analytics/conversations/details/query` and the id lookups).
+"""Conversation detail queries: the synchronous query, the id lookups and the asynchronous jobs.
 
 Honours interval, segment and conversation filters (and/or, nested clauses, dimension predicates with
 matches/exists/notExists), paging and ordering. Segment filters are evaluated per session (all predicates
 of one filter must hold on the same session, with its participant's and conversation's dimensions in
 view); conversation filters see the union of every session. As on the platform, an email-address
-predicate matches the full address or its whole local part or whole domain.
+predicate matches the full address or its whole local part or whole domain (the simulator applies the
+same rule to async jobs, which on the platform also accept partial matches).
+
+Interval semantics: the synchronous query returns conversations that started inside the interval; async
+jobs and recording jobs return every conversation whose lifetime overlaps it (an ongoing one overlaps
+everything after its start), or, with `startOfDayIntervalMatching`, those that started inside it.
+
+Scale: filters are first turned into a candidate set through the conversation value index (`index`):
+a `matches` predicate on an indexed dimension narrows, `and` intersects, `or` unites, anything else means
+"all". Only candidates are evaluated, so a query with a hundred predicates over an organisation of tens
+of thousands of conversations costs about as much as the conversations it finds. Timestamps are the
+platform's fixed-width ISO form, so they are compared and sorted as strings.
+
+Conversations still in progress are answered without `conversationEnd` (and without the segments that
+have not happened yet) until they end.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import functools
 import itertools
 import json
+import math
+import time
+import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .analytics_jobs import AnalyticsJob, Snapshot
+from .effects import INDEXED_DIMENSIONS, OrgData, conversation_view, live_view
 from .errors import genesys_error
-from .matching import is_phone_like, same_value
+from .listing import BadParam, int_param
+from .matching import is_phone_like, normalized, same_value
+from .seed import iso
 from .store import OrgStore
 
 MAX_PAGE_SIZE = 100
 MAX_RESULTS = 100_000
+JOB_PAGE_SIZE = 1000  # default and largest results page of an async job (UNCONFIRMED on the platform)
 
 SESSION_DIMENSIONS = {
     "addressFrom",
@@ -214,22 +238,122 @@ def conversation_matches(conv: dict[str, Any], segment_filters: list[Any], conve
     return all(_eval_filter(flt, union, conv) for flt in conversation_filters)
 
 
-def run_query(conversations: list[dict[str, Any]], query: Any) -> dict[str, Any]:
-    """Evaluate a ConversationQuery against the given conversations and build the response."""
-    if not isinstance(query, dict):
-        raise QueryError("The body must be a ConversationQuery object.")
-    start, end = parse_interval(query.get("interval"))
+def iso_ceil(dt: datetime) -> str:
+    """The platform's fixed-width form of the first whole millisecond at or after `dt`."""
+    rem = dt.microsecond % 1000
+    if rem:
+        dt += timedelta(microseconds=1000 - rem)
+    return iso(dt)
+
+
+def _plan_predicate(data: OrgData, pred: dict[str, Any]) -> set[str] | None:
+    """Conversations a predicate can be true for (a superset), or None for "any"."""
+    if pred.get("operator", "matches") != "matches":
+        return None
+    dimension, value = pred["dimension"], str(pred["value"])
+    if dimension == "conversationId":
+        if is_phone_like(value):
+            return None
+        key = normalized(value)
+        return {key} if key in data.seed.conversations else set()
+    if dimension in INDEXED_DIMENSIONS:
+        return data.conv_index.candidates(value)
+    return None
+
+
+def _intersect(sets: list[set[str]]) -> set[str]:
+    sets = sorted(sets, key=len)
+    out = set(sets[0])
+    for other in sets[1:]:
+        out &= other
+    return out
+
+
+def _plan_filter(data: OrgData, flt: dict[str, Any]) -> set[str] | None:
+    parts = [_plan_predicate(data, p) for p in flt.get("predicates") or []]
+    parts += [_plan_filter(data, c) for c in flt.get("clauses") or []]
+    if not parts:
+        return None
+    if flt.get("type", "and") == "and":
+        known = [p for p in parts if p is not None]
+        return _intersect(known) if known else None
+    if any(p is None for p in parts):
+        return None
+    return set().union(*[p for p in parts if p is not None])
+
+
+def candidate_ids(data: OrgData, filters: list[dict[str, Any]]) -> set[str] | None:
+    """Conversations that may satisfy every filter (a superset), or None when the filters cannot narrow."""
+    known = [p for p in (_plan_filter(data, f) for f in filters) if p is not None]
+    return _intersect(known) if known else None
+
+
+def _filters(query: dict[str, Any]) -> tuple[list[Any], list[Any]]:
     segment_filters = query.get("segmentFilters") or []
     conversation_filters = query.get("conversationFilters") or []
     if not isinstance(segment_filters, list) or not isinstance(conversation_filters, list):
         raise QueryError("segmentFilters and conversationFilters must be lists.")
     for flt in [*segment_filters, *conversation_filters]:
         check_filter(flt)
+    return segment_filters, conversation_filters
+
+
+def select_conversations(data: OrgData, query: dict[str, Any], *, overlap: bool) -> list[dict[str, Any]]:
+    """Conversations matching a query's interval and filters, unsorted.
+
+    Finished conversations are the stored dicts themselves (copy before answering); ongoing ones are
+    `live_view` copies. `overlap` picks lifetime-overlap interval semantics (jobs) over started-inside (sync).
+    """
+    start, end = parse_interval(query.get("interval"))
+    segment_filters, conversation_filters = _filters(query)
+    lo, hi = iso_ceil(start), iso_ceil(end)
+    convs = data.seed.conversations
+    found = candidate_ids(data, [*segment_filters, *conversation_filters])
+    pool: Iterable[dict[str, Any]] = convs.values() if found is None else (convs[c] for c in found if c in convs)
+    active = data.active_now()
+    now_iso = iso(datetime.now(UTC)) if active else ""
+    out = []
+    for conv in pool:
+        conv_start = conv["conversationStart"]
+        if conv_start >= hi:
+            continue
+        ongoing = conv["conversationId"] in active
+        if overlap:
+            if not ongoing and conv.get("conversationEnd", conv_start) < lo:
+                continue
+        elif conv_start < lo:
+            continue
+        view = live_view(conv, now_iso) if ongoing else conv
+        if conversation_matches(view, segment_filters, conversation_filters):
+            out.append(view)
+    return out
+
+
+def _ordering(query: dict[str, Any]) -> tuple[str, str]:
+    order = query.get("order", "asc")
+    if order not in ("asc", "desc", "unordered"):
+        raise QueryError("order must be asc, desc or unordered.")
+    order_by = query.get("orderBy", "conversationStart")
+    if order_by not in ("conversationStart", "conversationEnd", "segmentStart", "segmentEnd"):
+        raise QueryError("orderBy must be conversationStart, conversationEnd, segmentStart or segmentEnd.")
+    return order, "conversationEnd" if order_by in ("conversationEnd", "segmentEnd") else "conversationStart"
+
+
+def sort_conversations(convs: list[dict[str, Any]], order: str, sort_key: str) -> None:
+    """In place; conversations without the key (ongoing, by end) sort after all others."""
+    convs.sort(key=lambda c: (c.get(sort_key) or "\uffff", c["conversationId"]), reverse=order == "desc")
+
+
+def run_query(data: OrgData, query: Any) -> dict[str, Any]:
+    """Evaluate a synchronous ConversationQuery and build the response (the page is not copied)."""
+    if not isinstance(query, dict):
+        raise QueryError("The body must be a ConversationQuery object.")
+    parse_interval(query.get("interval"))
     paging = query.get("paging") or {}
     try:
         page_size = int(paging.get("pageSize", 25))
         page_number = int(paging.get("pageNumber", 1))
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, AttributeError) as exc:
         raise QueryError("paging.pageSize and paging.pageNumber must be integers.") from exc
     if page_size < 1 or page_size > MAX_PAGE_SIZE:
         raise QueryError(f"paging.pageSize must be between 1 and {MAX_PAGE_SIZE}.")
@@ -237,22 +361,59 @@ def run_query(conversations: list[dict[str, Any]], query: Any) -> dict[str, Any]
         raise QueryError("paging.pageNumber must be at least 1.")
     if page_size * page_number > MAX_RESULTS:
         raise QueryError("Pagination may not exceed 100000 results.")
-    order = query.get("order", "asc")
-    if order not in ("asc", "desc", "unordered"):
-        raise QueryError("order must be asc, desc or unordered.")
-    order_by = query.get("orderBy", "conversationStart")
-    sort_key = "conversationEnd" if order_by in ("conversationEnd", "segmentEnd") else "conversationStart"
-
-    hits = [
-        c
-        for c in conversations
-        if start <= _parse_time(c["conversationStart"]) < end and conversation_matches(c, segment_filters, conversation_filters)
-    ]
-    hits.sort(key=lambda c: (_parse_time(c[sort_key]), c["conversationId"]), reverse=order == "desc")
+    order, sort_key = _ordering(query)
+    hits = select_conversations(data, query, overlap=False)
+    sort_conversations(hits, order, sort_key)
     page = hits[(page_number - 1) * page_size : page_number * page_size]
     out: dict[str, Any] = {"totalHits": len(hits)}
     if page:
         out["conversations"] = page
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- async jobs
+def check_job_query(query: Any) -> None:
+    """Validate an AsyncConversationQuery (raises QueryError)."""
+    if not isinstance(query, dict):
+        raise QueryError("The body must be an AsyncConversationQuery object.")
+    if "paging" in query:
+        raise QueryError("AsyncConversationQuery has no paging; page the results with cursor and pageSize.")
+    parse_interval(query.get("interval"))
+    _filters(query)
+    _ordering(query)
+    limit = query.get("limit")
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
+        raise QueryError("limit must be a positive integer.")
+
+
+def encode_cursor(job_id: str, offset: int) -> str:
+    return base64.urlsafe_b64encode(f"{job_id}:{offset}".encode()).decode()
+
+
+def decode_cursor(job_id: str, cursor: str) -> int:
+    try:
+        owner, _, offset = base64.urlsafe_b64decode(cursor.encode()).decode().rpartition(":")
+        value = int(offset)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise QueryError("Invalid cursor.") from exc
+    if owner != job_id or value < 0:
+        raise QueryError("Invalid cursor.")
+    return value
+
+
+def job_status(job: AnalyticsJob, now: float) -> dict[str, Any]:
+    """An `AsyncQueryStatus`."""
+    state = job.state(now)
+    submitted = datetime.fromisoformat(job.submitted_iso.replace("Z", "+00:00"))
+    out: dict[str, Any] = {
+        "state": state,
+        "submissionDate": job.submitted_iso,
+        "expirationDate": iso(submitted + timedelta(days=1)),
+    }
+    if state in ("FULFILLED", "FAILED", "EXPIRED"):
+        out["completionDate"] = iso(submitted + timedelta(seconds=job.duration_s))
+    if state == "FAILED":
+        out["errorMessage"] = "The job failed (injected fault)."
     return out
 
 
@@ -265,13 +426,14 @@ def routes(store: OrgStore) -> list[Route]:
         try:
             # Evaluated on the live data under the lock; only the answered page is copied.
             with store.session() as data:
-                result = copy.deepcopy(run_query(list(data.seed.conversations.values()), query))
+                result = copy.deepcopy(run_query(data, query))
         except QueryError as exc:
             return genesys_error(request, 400, str(exc))
         return JSONResponse(result)
 
     async def one_conversation(request: Request) -> Response:
-        conv = store.conversation(request.path_params["conversationId"])
+        with store.session() as data:
+            conv = conversation_view(data, request.path_params["conversationId"])
         if conv is None:
             return genesys_error(request, 404, "Conversation not found.")
         return JSONResponse(conv)
@@ -280,11 +442,125 @@ def routes(store: OrgStore) -> list[Route]:
         ids = [i for i in request.query_params.get("id", "").split(",") if i]
         if not ids:
             return genesys_error(request, 400, "id is required.")
-        found = [c for c in (store.conversation(i) for i in ids[:100]) if c is not None]
+        with store.session() as data:
+            found = [c for c in (conversation_view(data, i) for i in ids[:100]) if c is not None]
         return JSONResponse({"conversations": found} if found else {})
 
+    async def submit_job(request: Request) -> Response:
+        try:
+            query = json.loads(await request.body() or b"null")
+        except json.JSONDecodeError:
+            return genesys_error(request, 400, "The request body is not valid JSON.")
+        with store.session() as data:
+            now = time.monotonic()
+            jobs = store.analytics_jobs
+            cap = store.config.analytics_jobs_max
+            running = jobs.running(now)
+            if cap > 0 and len(running) >= cap:
+                jobs.rejected += 1
+                wait = max(1, math.ceil(min(j.submitted_mono + j.duration_s for j in running) - now))
+                resp = genesys_error(
+                    request,
+                    429,
+                    f"At most {cap} analytics jobs may be queued or running. Retry the request in [{wait}] seconds",
+                    "too.many.requests.retry.after",
+                )
+                resp.headers["Retry-After"] = str(wait)
+                return resp
+            try:
+                check_job_query(query)
+                overlap = not query.get("startOfDayIntervalMatching")
+                hits = select_conversations(data, query, overlap=overlap)
+                order, sort_key = _ordering(query)
+            except QueryError as exc:
+                return genesys_error(request, 400, str(exc))
+            sort_conversations(hits, order, sort_key)
+            if query.get("limit"):
+                hits = hits[: query["limit"]]
+            snapshot = Snapshot([c["conversationId"] for c in hits])
+            for conv in hits:
+                if conv is not data.seed.conversations.get(conv["conversationId"]):
+                    snapshot.frozen[conv["conversationId"]] = conv  # an ongoing one: its view as of now
+            will_fail = jobs.failures_pending > 0
+            if will_fail:
+                jobs.failures_pending -= 1
+            stamp = iso(datetime.now(UTC))
+            job = AnalyticsJob(
+                id=str(uuid.uuid4()),
+                query=copy.deepcopy(query),
+                submitted_mono=now,
+                submitted_iso=stamp,
+                duration_s=max(0.0, store.config.analytics_job_s),
+                snapshot=snapshot,
+                will_fail=will_fail,
+                availability_iso=stamp,
+            )
+            jobs.jobs[job.id] = job
+            jobs.submitted += 1
+        return JSONResponse({"jobId": job.id}, status_code=202)
+
+    def _job(request: Request) -> AnalyticsJob | None:
+        job = store.analytics_jobs.jobs.get(request.path_params["jobId"])
+        return job
+
+    async def job_state(request: Request) -> Response:
+        with store.session():
+            job = _job(request)
+            if job is None:
+                return genesys_error(request, 404, "Analytics job not found.")
+            return JSONResponse(job_status(job, time.monotonic()))
+
+    async def job_results(request: Request) -> Response:
+        try:
+            size = int_param(request.query_params, "pageSize", JOB_PAGE_SIZE, 1, JOB_PAGE_SIZE)
+        except BadParam as exc:
+            return genesys_error(request, 400, str(exc))
+        with store.session() as data:
+            job = _job(request)
+            if job is None:
+                return genesys_error(request, 404, "Analytics job not found.")
+            state = job.state(time.monotonic())
+            if state != "FULFILLED":
+                return genesys_error(request, 400, f"The job is {state}; results are available once it is FULFILLED.")
+            try:
+                offset = decode_cursor(job.id, request.query_params.get("cursor") or encode_cursor(job.id, 0))
+            except QueryError as exc:
+                return genesys_error(request, 400, str(exc))
+            snap = job.snapshot
+            ids = snap.ids[offset : offset + size]
+            page = []
+            for cid in ids:
+                conv = snap.frozen.get(cid) or data.seed.conversations.get(cid)
+                if conv is not None:
+                    page.append(copy.deepcopy(conv))
+            out: dict[str, Any] = {}
+            if page:
+                out["conversations"] = page
+            if offset + size < len(snap.ids):
+                out["cursor"] = encode_cursor(job.id, offset + size)
+            out["dataAvailabilityDate"] = job.availability_iso
+        return JSONResponse(out)
+
+    async def delete_job(request: Request) -> Response:
+        with store.session():
+            job = _job(request)
+            if job is None:
+                return genesys_error(request, 404, "Analytics job not found.")
+            job.cancelled = True
+            store.analytics_jobs.forget(job.id)
+        return Response(status_code=204)
+
+    async def availability(request: Request) -> Response:
+        return JSONResponse({"dataAvailabilityDate": iso(datetime.now(UTC))})
+
+    jobs = "/api/v2/analytics/conversations/details/jobs"
     return [
         Route("/api/v2/analytics/conversations/details/query", details_query, methods=["POST"]),
+        Route(jobs, submit_job, methods=["POST"]),
+        Route(f"{jobs}/availability", availability, methods=["GET"]),
+        Route(f"{jobs}/{{jobId}}", job_state, methods=["GET"]),
+        Route(f"{jobs}/{{jobId}}", delete_job, methods=["DELETE"]),
+        Route(f"{jobs}/{{jobId}}/results", job_results, methods=["GET"]),
         Route("/api/v2/analytics/conversations/details", many_conversations, methods=["GET"]),
         Route("/api/v2/analytics/conversations/{conversationId}/details", one_conversation, methods=["GET"]),
     ]

@@ -1,7 +1,8 @@
 """Settings of one simulated Genesys Cloud organisation.
 
 One dataclass so tests, the demo and the benchmark can each start an organisation shaped for their need
-(tiny rate limit to provoke 429s, fast GDPR steps to keep tests short, many subjects for load).
+(tiny rate limit to provoke 429s, fast GDPR steps to keep tests short, many subjects for load). Every field
+added after the first release defaults to "off", so an organisation built with the old fields is unchanged.
 """
 
 from __future__ import annotations
@@ -25,3 +26,18 @@ class SimConfig:
     client_id: str = "sim-client"
     client_secret: str = "sim-secret"
     noise_people: int = 0  # people who are not subjects; 0 means "as many as subjects"
+    # Fraction of subjects whose identifiers are split over two external contacts, one merged into the other
+    # (only the contact links lead from one half of the person to the other).
+    linked_fraction: float = 0.0
+    # Subjects who had a phone number that was later reassigned to a noise person (their calls before a date,
+    # the new owner's calls after it).
+    recycled: int = 0
+    # Subjects with one conversation still in progress, which ends `active_for_s` after startup or reset.
+    active: int = 0
+    active_for_s: float = 2.0
+    # Async analytics conversation detail jobs: time from submission to FULFILLED, and how many may be queued
+    # or running at once (0 = no limit; above it the submission is answered 429 with Retry-After).
+    analytics_job_s: float = 0.5
+    analytics_jobs_max: int = 0
+    # Former agents: inactive users who handled some of the seeded conversations.
+    former_agents: int = 0

@@ -2,6 +2,12 @@
 
 These are how a web-messaging guest is found by email or phone on the real platform (there is no
 "guests" API), so the simulator answers them with the same shapes and 404s.
+
+Merged contacts (`SimConfig.linked_fraction`): each contact answers with its own identifiers plus the
+merge links of the SDK's ExternalContact (`canonicalContact`, `mergeSet`, `mergedFrom`, `mergedTo`,
+`mergeOperation`). An identifier lookup answers the contact that holds the identifier, even when that
+contact was merged into another one (what the platform does there is UNCONFIRMED): reaching the rest of
+the person means following the links with `GET .../contacts/{contactId}`.
 """
 
 from __future__ import annotations
@@ -83,7 +89,9 @@ def routes(store: OrgStore) -> list[Route]:
         if body["type"] == "Phone" and not value.strip().startswith("+"):
             return genesys_error(request, 400, "Phone identifiers need a leading + and a country code.")
         with store.session() as data:
-            found = next((c for c in data.seed.contacts.values() if identifier_match(c, body["type"], value)), None)
+            contacts = data.seed.contacts
+            holders = (contacts[c] for c in data.contacts_for([value]))
+            found = next((c for c in holders if identifier_match(c, body["type"], value)), None)
             if found is not None:
                 return JSONResponse(copy.deepcopy(found))
         return genesys_error(request, 404, "No contact found for the identifier.", "contact.not.found")
@@ -97,11 +105,13 @@ def routes(store: OrgStore) -> list[Route]:
         if size * number > 1000:
             return genesys_error(request, 400, "pageSize times pageNumber must not exceed 1000.")
         q = request.query_params.get("q", "")
-        hits = [c for c in store.contacts() if not q.strip() or keyword_match(c, q)]
-        hits.sort(key=lambda c: ((c.get("lastName") or "").lower(), (c.get("firstName") or "").lower(), c["id"]))
-        if request.query_params.get("sortOrder", "").lower().endswith("desc"):
-            hits.reverse()
-        page = hits[(number - 1) * size : number * size]
+        with store.session() as data:
+            # Keyword search matches substrings, which the value index cannot answer: scan, copy only the page.
+            hits = [c for c in data.seed.contacts.values() if not q.strip() or keyword_match(c, q)]
+            hits.sort(key=lambda c: ((c.get("lastName") or "").lower(), (c.get("firstName") or "").lower(), c["id"]))
+            if request.query_params.get("sortOrder", "").lower().endswith("desc"):
+                hits.reverse()
+            page = copy.deepcopy(hits[(number - 1) * size : number * size])
         extra = {"q": q} if q else {}
         return JSONResponse(listing(page, len(hits), size, number, "/api/v2/externalcontacts/contacts", extra))
 

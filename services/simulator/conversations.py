@@ -57,6 +57,7 @@ def message_data(msg: StoredMessage) -> dict[str, Any]:
 def message_conversation(conv: dict[str, Any], msgs: list[StoredMessage]) -> dict[str, Any]:
     """A `MessageConversation`: participants with their addresses and the ids of the messages they sent."""
     conv_id = conv["conversationId"]
+    ongoing = "conversationEnd" not in conv  # an ongoing conversation's participants are still connected
     participants = []
     for part in conv["participants"]:
         session = part["sessions"][0] if part.get("sessions") else {}
@@ -65,7 +66,7 @@ def message_conversation(conv: dict[str, Any], msgs: list[StoredMessage]) -> dic
             "id": part["participantId"],
             "name": part.get("participantName"),
             "purpose": part["purpose"],
-            "state": "disconnected",
+            "state": "connected" if ongoing else "disconnected",
             "direction": "inbound",
             "startTime": session.get("segments", [{}])[0].get("segmentStart", conv["conversationStart"]),
             "endTime": conv.get("conversationEnd"),

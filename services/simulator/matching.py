@@ -17,9 +17,12 @@ _PHONE_CHARS = re.compile(r"^(tel:)?\+?[\d\s().-]{6,}$", re.IGNORECASE)
 _PHONE_IN_TEXT = re.compile(r"(?:tel:)?\+?\d[\d\s().-]{5,}\d", re.IGNORECASE)
 
 
+_NON_DIGITS = re.compile(r"\D+")
+
+
 def digits(value: str) -> str:
-    """Only the digits of a value."""
-    return "".join(ch for ch in value if ch.isdigit())
+    """Only the (decimal) digits of a value."""
+    return _NON_DIGITS.sub("", value)
 
 
 @functools.lru_cache(maxsize=65536)

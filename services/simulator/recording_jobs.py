@@ -60,28 +60,51 @@ class RecordingJob:
 
 
 class RecordingJobs:
-    """Job bookkeeping for one organisation; every method is called with the store lock held."""
+    """Job bookkeeping for one organisation; every method is called with the store lock held.
+
+    `open` holds the jobs that may still change state on their own (pending, ready or processing), so
+    counting active jobs and applying finished ones never walks the whole history.
+    """
 
     def __init__(self) -> None:
         self.jobs: dict[str, RecordingJob] = {}
         self.order: list[str] = []
+        self.open: list[str] = []
+
+    def add(self, job: RecordingJob) -> None:
+        self.jobs[job.id] = job
+        self.order.append(job.id)
+        self.open.append(job.id)
 
     def active(self, now: float, step_s: float) -> int:
-        return sum(1 for j in self.jobs.values() if j.state(now, step_s) in ("PENDING", "PROCESSING"))
+        return sum(1 for j in self.open if self.jobs[j].state(now, step_s) in ("PENDING", "PROCESSING"))
 
     def advance(self, recordings: dict[str, list[dict[str, Any]]], now: float, step_s: float) -> None:
         """Apply each job that reached FULFILLED, once."""
-        for jid in self.order:
+        if not self.open:
+            return
+        still_open = []
+        for jid in self.open:
             job = self.jobs[jid]
-            if job.applied or job.state(now, step_s) != "FULFILLED":
-                continue
-            job.applied = True
-            apply_action(recordings, job.query["action"], set(job.recording_ids), job.query)
+            state = job.state(now, step_s)
+            if state == "FULFILLED" and not job.applied:
+                job.applied = True
+                apply_action(recordings, job.query["action"], set(job.recording_ids), job.query, job.conversation_ids)
+            elif state not in ("FULFILLED", "CANCELLED"):
+                still_open.append(jid)
+        self.open = still_open
 
 
-def apply_action(recordings: dict[str, list[dict[str, Any]]], action: str, ids: set[str], query: dict[str, Any]) -> None:
+def apply_action(
+    recordings: dict[str, list[dict[str, Any]]],
+    action: str,
+    ids: set[str],
+    query: dict[str, Any],
+    conversation_ids: list[str] | None = None,
+) -> None:
+    """Apply a job's action to the recordings `ids` (looked for in `conversation_ids` when given)."""
     stamp = iso(datetime.now(UTC))
-    for cid in list(recordings):
+    for cid in list(recordings) if conversation_ids is None else [c for c in dict.fromkeys(conversation_ids) if c in recordings]:
         kept = []
         for rec in recordings[cid]:
             if rec["id"] not in ids:

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .analytics import QueryError, check_filter, conversation_matches, parse_interval
+from .analytics import QueryError, select_conversations
 from .errors import genesys_error
 from .listing import BadParam, int_param, listing
 from .recording_jobs import ACTIONS, MAX_ACTIVE_JOBS, RecordingJob, apply_action
@@ -47,21 +47,19 @@ def _validate_job(body: Any) -> str | None:
 
 
 def _select(store: OrgStore, query: dict[str, Any]) -> tuple[list[str], list[str]]:
-    """Conversations (overlapping the interval, matching the filters) and their live recordings."""
+    """Conversations (overlapping the interval, matching the filters, finished) and their live recordings."""
     cq = query.get("conversationQuery") or {"interval": query.get("agedConversationInterval")}
-    start, end = parse_interval(cq.get("interval"))
-    seg = cq.get("segmentFilters") or []
-    conv_filters = cq.get("conversationFilters") or []
-    for flt in [*seg, *conv_filters]:
-        check_filter(flt)
+    if not isinstance(cq, dict):
+        raise QueryError("conversationQuery must be an AsyncConversationQuery object.")
+    data = store.data
+    hits = select_conversations(data, cq, overlap=True)
+    hits.sort(key=lambda c: data.conv_pos.get(c["conversationId"], 0))
     conv_ids, rec_ids = [], []
-    data = store.data.seed
-    for cid, conv in data.conversations.items():
-        c_start = datetime.fromisoformat(conv["conversationStart"].replace("Z", "+00:00"))
-        c_end = datetime.fromisoformat(conv["conversationEnd"].replace("Z", "+00:00"))
-        if c_end < start or c_start >= end or not conversation_matches(conv, seg, conv_filters):
-            continue
-        recs = data.recordings.get(cid, [])
+    for conv in hits:
+        cid = conv["conversationId"]
+        if data.is_active(cid):
+            continue  # an ongoing conversation's recording is not there yet
+        recs = data.seed.recordings.get(cid, [])
         if recs:
             conv_ids.append(cid)
             rec_ids += [r["id"] for r in recs]
@@ -105,8 +103,7 @@ def routes(store: OrgStore) -> list[Route]:
                 conversation_ids=conv_ids,
                 recording_ids=rec_ids,
             )
-            jobs.jobs[job.id] = job
-            jobs.order.append(job.id)
+            jobs.add(job)
             return JSONResponse(job.view(now, step()))
 
     async def execute_job(request: Request) -> Response:
@@ -127,6 +124,8 @@ def routes(store: OrgStore) -> list[Route]:
             if store.recording_jobs.active(now, step()) >= MAX_ACTIVE_JOBS:
                 return genesys_error(request, 429, "Too many recording jobs are processing.")
             job.started_mono = now
+            if job.id not in store.recording_jobs.open:
+                store.recording_jobs.open.append(job.id)
             return JSONResponse(job.view(now, step()))
 
     async def get_job(request: Request) -> Response:
@@ -171,9 +170,13 @@ def routes(store: OrgStore) -> list[Route]:
         with store.session() as data:
             if cid not in data.seed.conversations:
                 return genesys_error(request, 404, "Conversation not found.")
+            if data.is_active(cid):
+                return JSONResponse([])  # recorded media appears once the conversation has ended
             return JSONResponse(copy.deepcopy(data.seed.recordings.get(cid, [])))
 
     def _find(cid: str, rid: str) -> dict[str, Any] | None:
+        if store.data.is_active(cid):
+            return None
         return next((r for r in store.data.seed.recordings.get(cid, []) if r["id"] == rid), None)
 
     async def get_recording(request: Request) -> Response:
@@ -208,7 +211,7 @@ def routes(store: OrgStore) -> list[Route]:
                 if when.tzinfo is None:
                     when = when.replace(tzinfo=UTC)
                 if when <= datetime.now(UTC) + timedelta(seconds=1):
-                    apply_action(data.seed.recordings, "DELETE", {rid}, {})
+                    apply_action(data.seed.recordings, "DELETE", {rid}, {}, [cid])
             return JSONResponse(answer)
 
     return [

@@ -1,8 +1,17 @@
-"""Deterministic synthetic organisation data: subjects, their contacts, conversations and transcripts.
+"""Deterministic synthetic organisation data: subjects, their contacts, conversations, transcripts and users.
 
-Everything comes from one `random.Random(seed)`, so the same seed gives the same people, identifiers and
+Everything comes from seeded `random.Random` streams, so the same seed gives the same people, identifiers and
 texts (only timestamps move with the clock: conversations sit in the 60 days before seeding). Besides the
 data subjects the seed adds "noise" people who are never subjects, so queries that do not filter fail tests.
+
+Optional shapes of a subject (each off by default, drawn from their own RNG streams so an organisation
+without them is generated exactly as before):
+  linked     identifiers split over two external contacts, B merged into A (`canonicalContact`, `mergeSet`,
+             `mergedFrom`, `mergedTo`); each contact has its own GDPR subject record
+  recycled   a phone number the subject used before a date D was later given to a noise person, whose calls
+             with it come after D; the subject's current contact and subject record no longer carry it
+  active     one web-messaging conversation still in progress; it ends `active_for_s` after seeding
+  former agents   inactive users who handled some conversations (agent participants with their userId)
 
 The conversation dicts already have the analytics detail shape (`AnalyticsConversationWithoutAttributes`);
 messages are kept per conversation and rendered into the conversations API shapes on request.
@@ -12,7 +21,6 @@ from __future__ import annotations
 
 import functools
 import random
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -100,6 +108,11 @@ AGENT_LINES = [
 ]
 
 
+# Surnames of former agents (shared with nobody else, so an agent's name never matches a customer).
+FORMER_AGENT_LAST_NAMES = ["Lindgren", "Carvalho", "Duarte", "Kaur", "Mensah", "Ivanova", "Tanaka", "Byrne", "Horvat", "Quinn"]
+AGENT_DOMAIN = "acme-corp.example"
+
+
 @dataclass
 class SubjectTruth:
     """Ground truth about one seeded data subject (what `/_sim/subjects` reveals)."""
@@ -108,10 +121,16 @@ class SubjectTruth:
     name: str
     first_name: str
     last_name: str
-    emails: list[str]
-    phones: list[str]
-    external_contact_id: str
+    emails: list[str]  # every email the subject ever used
+    phones: list[str]  # every phone the subject ever used (a recycled one included)
+    external_contact_id: str  # the primary (canonical) contact
     conversation_ids: list[str] = field(default_factory=list)
+    external_contact_ids: list[str] = field(default_factory=list)  # primary first; two for linked subjects
+    active_conversation_ids: list[str] = field(default_factory=list)
+    recycled_phones: list[str] = field(default_factory=list)  # numbers now owned by someone else
+    recycled_at: str | None = None  # when the recycled number changed owner (D)
+    window: dict[str, str] | None = None  # covers all the subject's own conversations; ends before D
+    later_owner_conversation_ids: list[str] = field(default_factory=list)
 
     def public(self) -> dict[str, Any]:
         return {
@@ -120,6 +139,32 @@ class SubjectTruth:
             "emails": list(self.emails),
             "phones": list(self.phones),
             "external_contact_id": self.external_contact_id,
+            "external_contact_ids": list(self.external_contact_ids or [self.external_contact_id]),
+            "conversation_ids": list(self.conversation_ids),
+            "active_conversation_ids": list(self.active_conversation_ids),
+            "recycled_phones": list(self.recycled_phones),
+            "recycled_at": self.recycled_at,
+            "window": dict(self.window) if self.window else None,
+            "later_owner_conversation_ids": list(self.later_owner_conversation_ids),
+        }
+
+
+@dataclass
+class AgentTruth:
+    """Ground truth about one former agent (what `/_sim/agents` reveals)."""
+
+    id: str
+    user_id: str
+    name: str
+    email: str
+    conversation_ids: list[str] = field(default_factory=list)
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "user_id": self.user_id,
+            "name": self.name,
+            "email": self.email,
             "conversation_ids": list(self.conversation_ids),
         }
 
@@ -150,11 +195,32 @@ class SeedData:
     agents: list[dict[str, str]]
     # conversation id -> its recordings (SDK `Recording` shape); voice calls and messaging conversations.
     recordings: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # GDPR subject records (GDPRSubject shape) keyed by record id, and who each one belongs to
+    # (a subject id, or "noise-NNNN" for a recycled number's new owner).
+    gdpr_records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    record_owner: dict[str, str] = field(default_factory=dict)
+    # user id -> User (current agents active, former agents inactive).
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    former_agents: list[AgentTruth] = field(default_factory=list)
+    # Conversations still in progress when seeded (they end `active_for_s` later).
+    active_conversation_ids: set[str] = field(default_factory=set)
+    # The wall-clock moment the in-progress conversations were timed from.
+    generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 def iso(dt: datetime) -> str:
     """Format a UTC datetime the way the platform does: milliseconds and a Z."""
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    if dt.tzinfo is not UTC:
+        dt = dt.astimezone(UTC)
+    return dt.isoformat(timespec="milliseconds")[:23] + "Z"
+
+
+def _uuid4(rng: random.Random) -> str:
+    """`str(uuid.UUID(int=rng.getrandbits(128), version=4))`, formatted without the UUID object (faster)."""
+    n = rng.getrandbits(128)
+    n = (n & ~(0xF000 << 64) | (4 << 76)) & ~(0xC000 << 48) | (0x8000 << 48)
+    h = f"{n:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class _Gen:
@@ -164,10 +230,14 @@ class _Gen:
         self.rng = random.Random(seed)
         self.used_phones: set[str] = set()
         self.email_counter = 0
-        self.now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        self.wall_now = datetime.now(UTC)
+        self.now = self.wall_now.replace(minute=0, second=0, microsecond=0)
+        # number -> (parsed, region) and number -> display form, filled as numbers are made.
+        self.phone_meta: dict[str, tuple[phonenumbers.PhoneNumber, str | None]] = {}
+        self.displays: dict[str, str] = {}
 
     def uuid(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        return _uuid4(self.rng)
 
     def phone(self) -> str:
         """A unique E.164 number that `phonenumbers` accepts as valid, from GB, US, DE or FR."""
@@ -175,20 +245,41 @@ class _Gen:
         while True:
             country = rng.choice(["GB", "US", "DE", "FR"])
             if country == "GB":
-                number = "+447" + rng.choice("45789") + "".join(rng.choice("0123456789") for _ in range(8))
+                cc, national = 44, "7" + rng.choice("45789") + "".join(rng.choice("0123456789") for _ in range(8))
             elif country == "US":
                 area = rng.choice(["212", "415", "617", "312", "206", "303", "512"])
-                number = f"+1{area}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}"
+                cc, national = 1, f"{area}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}"
             elif country == "DE":
                 prefix = rng.choice(["151", "152", "157", "160", "170", "171", "172", "175", "176", "179"])
-                number = "+49" + prefix + "".join(rng.choice("0123456789") for _ in range(8))
+                cc, national = 49, prefix + "".join(rng.choice("0123456789") for _ in range(8))
             else:
-                number = "+336" + "".join(rng.choice("0123456789") for _ in range(8))
+                cc, national = 33, "6" + "".join(rng.choice("0123456789") for _ in range(8))
+            number = f"+{cc}{national}"
             if number in self.used_phones:
                 continue
-            if phonenumbers.is_valid_number(phonenumbers.parse(number)):
+            # What phonenumbers.is_valid_number(parse(number)) does, without parsing and keeping the region.
+            parsed = phonenumbers.PhoneNumber(country_code=cc, national_number=int(national))
+            region = phonenumbers.region_code_for_number(parsed)
+            if region is not None and phonenumbers.is_valid_number_for_region(parsed, region):
                 self.used_phones.add(number)
+                self.phone_meta[number] = (parsed, region)
                 return number
+
+    def display(self, e164: str) -> str:
+        shown = self.displays.get(e164)
+        if shown is None:
+            meta = self.phone_meta.get(e164)
+            shown = (
+                phonenumbers.format_number(meta[0], phonenumbers.PhoneNumberFormat.INTERNATIONAL) if meta else phone_display(e164)
+            )
+            self.displays[e164] = shown
+        return shown
+
+    def phone_obj(self, e164: str) -> dict[str, Any]:
+        meta = self.phone_meta.get(e164)
+        if meta is None:
+            return phone_number_obj(e164)
+        return {"display": self.display(e164), "e164": e164, "countryCode": meta[1], "acceptsSMS": True}
 
     def emails(self, first: str, last: str, count: int, domain_pool: list[str]) -> list[str]:
         """Unique lower-case addresses (a global counter keeps them unique across people)."""
@@ -203,16 +294,17 @@ class _Gen:
             )
         return out
 
-    def when(self) -> datetime:
-        """A conversation start within the last 60 days (at least an hour ago)."""
-        return self.now - timedelta(seconds=self.rng.randint(3600, 60 * 86400))
+    def when(self, min_age_s: int = 3600, max_age_s: int = 60 * 86400) -> datetime:
+        """A conversation start between `max_age_s` and `min_age_s` ago (default: the last 60 days, at least an
+        hour ago)."""
+        return self.now - timedelta(seconds=self.rng.randint(min_age_s, max_age_s))
 
 
 def _ascii(text: str) -> str:
     return text.replace("ü", "ue").replace("ö", "oe").replace("ä", "ae").replace("é", "e")
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=65536)
 def phone_display(e164: str) -> str:
     """International display form, e.g. "+44 7911 123456"."""
     return phonenumbers.format_number(phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
@@ -227,6 +319,11 @@ def phone_number_obj(e164: str) -> dict[str, Any]:
         "countryCode": phonenumbers.region_code_for_number(parsed),
         "acceptsSMS": True,
     }
+
+
+def contact_ref(contact_id: str) -> dict[str, str]:
+    """A `ContactAddressableEntityRef`."""
+    return {"id": contact_id, "selfUri": f"/api/v2/externalcontacts/contacts/{contact_id}"}
 
 
 def make_contact(gen: _Gen, first: str, last: str, emails: list[str], phones: list[str]) -> dict[str, Any]:
@@ -246,11 +343,42 @@ def make_contact(gen: _Gen, first: str, last: str, emails: list[str], phones: li
     for key, value in zip(["workEmail", "personalEmail", "otherEmail"], emails, strict=False):
         contact[key] = value
     for key, value in zip(["cellPhone", "homePhone", "workPhone"], phones, strict=False):
-        contact[key] = phone_number_obj(value)
+        contact[key] = gen.phone_obj(value)
     contact["identifiers"] = [{"type": "Email", "value": e, "dateCreated": created} for e in emails] + [
         {"type": "Phone", "value": p, "dateCreated": created} for p in phones
     ]
     return contact
+
+
+def merge_contacts(target: dict[str, Any], source: dict[str, Any]) -> None:
+    """Record that `source` was merged into `target` (the ExternalContact merge fields of both).
+
+    The real platform's merge creates a third, canonical record; the simulator keeps the target as the head of
+    the merge tree so each half keeps its own identifiers and only the links join them.
+    """
+    both = [contact_ref(target["id"]), contact_ref(source["id"])]
+    target["canonicalContact"] = contact_ref(target["id"])
+    target["mergeSet"] = [dict(r) for r in both]
+    target["mergedFrom"] = [contact_ref(source["id"])]
+    target["mergeOperation"] = {
+        "sourceContact": contact_ref(source["id"]),
+        "targetContact": contact_ref(target["id"]),
+        "resultingContact": contact_ref(target["id"]),
+    }
+    source["canonicalContact"] = contact_ref(target["id"])
+    source["mergeSet"] = [dict(r) for r in both]
+    source["mergedTo"] = contact_ref(target["id"])
+
+
+def gdpr_record(name: str | None, emails: list[str], phones: list[str], contact_id: str | None) -> dict[str, Any]:
+    """A GDPRSubject-shaped record as the platform's subject search answers it."""
+    return {
+        "name": name,
+        "emailAddresses": list(emails),
+        "phoneNumbers": list(phones),
+        "externalContactId": contact_id,
+        "addresses": [],
+    }
 
 
 def _segment(start: datetime, end: datetime, seg_type: str, **extra: Any) -> dict[str, Any]:
@@ -265,13 +393,27 @@ def make_conversation(
     phones: list[str],
     contact_id: str | None,
     agent: dict[str, str],
+    *,
+    ages: tuple[int, int] | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
 ) -> tuple[dict[str, Any], list[StoredMessage]]:
-    """One finished conversation of the given kind ("webmessaging", "sms", "voice" or "email")."""
+    """One conversation of the given kind ("webmessaging", "sms", "voice" or "email").
+
+    `ages` bounds how long ago it started (seconds); `start`/`end` fix its interaction span instead (the
+    seed's in-progress conversations); messages then stop at the moment of seeding.
+    """
     rng = gen.rng
     conv_id = gen.uuid()
-    start = gen.when()
-    duration = timedelta(seconds=rng.randint(120, 1800))
-    end = start + duration
+    if start is None:
+        start = gen.when(*ages) if ages else gen.when()
+    if end is None:
+        duration = timedelta(seconds=rng.randint(120, 1800))
+        end = start + duration
+        messages_until = end
+    else:
+        duration = end - start
+        messages_until = min(end, gen.wall_now)
     customer_pid, acd_pid, agent_pid = gen.uuid(), gen.uuid(), gen.uuid()
     email = rng.choice(emails)
     phone = rng.choice(phones)
@@ -296,13 +438,13 @@ def make_conversation(
             "direction": "inbound",
         }
         count = rng.randint(3, 6)
-        step = duration / (count + 1)
+        step = (messages_until - start) / (count + 1)
         for i in range(count):
             from_customer = i % 2 == 0
             if from_customer:
                 # The first customer line always carries PII so every messaging transcript needs redaction.
                 template = CUSTOMER_LINES[0] if i == 0 else rng.choice(CUSTOMER_LINES)
-                text = template.format(name=name, email=email, phone=phone, phone_display=phone_display(phone))
+                text = template.format(name=name, email=email, phone=phone, phone_display=gen.display(phone))
             else:
                 text = rng.choice(AGENT_LINES)
             messages.append(
@@ -352,19 +494,26 @@ def make_conversation(
         }
 
     mid = start + duration / 10
-    cust_session = {"sessionId": gen.uuid(), **cust_session, "segments": [_segment(start, end, "interact")]}
+    start_s, mid_s, end_s = iso(start), iso(mid), iso(end)
+    alert_end = iso(mid + timedelta(seconds=5))
+    wrap_end = iso(end + timedelta(seconds=30))
+    cust_session = {
+        "sessionId": gen.uuid(),
+        **cust_session,
+        "segments": [{"segmentStart": start_s, "segmentEnd": end_s, "segmentType": "interact"}],
+    }
     acd_session = {
         **{k: v for k, v in cust_session.items() if k not in ("sessionId", "segments", "recording")},
         "sessionId": gen.uuid(),
-        "segments": [_segment(start, mid, "interact", queueId=QUEUE_ID)],
+        "segments": [{"segmentStart": start_s, "segmentEnd": mid_s, "segmentType": "interact", "queueId": QUEUE_ID}],
     }
     agent_session = {
         "sessionId": gen.uuid(),
         **agent_session,
         "segments": [
-            _segment(mid, mid + timedelta(seconds=5), "alert", queueId=QUEUE_ID),
-            _segment(mid + timedelta(seconds=5), end, "interact", queueId=QUEUE_ID),
-            _segment(end, end + timedelta(seconds=30), "wrapup", queueId=QUEUE_ID),
+            {"segmentStart": mid_s, "segmentEnd": alert_end, "segmentType": "alert", "queueId": QUEUE_ID},
+            {"segmentStart": alert_end, "segmentEnd": end_s, "segmentType": "interact", "queueId": QUEUE_ID},
+            {"segmentStart": end_s, "segmentEnd": wrap_end, "segmentType": "wrapup", "queueId": QUEUE_ID},
         ],
     }
     customer: dict[str, Any] = {
@@ -377,8 +526,8 @@ def make_conversation(
         customer["externalContactId"] = contact_id
     conversation = {
         "conversationId": conv_id,
-        "conversationStart": iso(start),
-        "conversationEnd": iso(end + timedelta(seconds=30)),
+        "conversationStart": start_s,
+        "conversationEnd": wrap_end,
         "originatingDirection": "inbound",
         "divisionIds": [HOME_DIVISION_ID],
         "participants": [
@@ -401,17 +550,74 @@ def make_conversation(
     return conversation, messages
 
 
-def generate(subjects: int, seed: int, noise_people: int = 0) -> SeedData:
+def _extra_names(seed: int, firsts: list[str], lasts: list[str]) -> list[tuple[str, str]]:
+    """Double-barrelled names ("Jane Smith-Weber") for organisations with more subjects than simple names."""
+    extra = [(f, f"{a}-{b}") for f in firsts for a in lasts for b in lasts if a != b]
+    random.Random(seed * 1_000_033 + 5).shuffle(extra)
+    return extra
+
+
+def make_user(user_id: str, name: str, email: str, state: str) -> dict[str, Any]:
+    """A `User` as `GET /api/v2/users/{userId}` answers it."""
+    return {
+        "id": user_id,
+        "name": name,
+        "division": {"id": HOME_DIVISION_ID, "name": "Home", "selfUri": f"/api/v2/authorization/divisions/{HOME_DIVISION_ID}"},
+        "email": email,
+        "username": email,
+        "state": state,
+        "title": "Customer Service Agent",
+        "department": "Support",
+        "primaryContactInfo": [{"address": email, "mediaType": "EMAIL", "type": "PRIMARY"}],
+        "version": 1,
+        "acdAutoAnswer": False,
+        "selfUri": f"/api/v2/users/{user_id}",
+    }
+
+
+def _agent_email(name: str, n: int | None = None) -> str:
+    local = ".".join(_ascii(p).lower() for p in name.split())
+    return f"{local}{n if n is not None else ''}@{AGENT_DOMAIN}"
+
+
+def generate(
+    subjects: int,
+    seed: int,
+    noise_people: int = 0,
+    *,
+    linked_fraction: float = 0.0,
+    recycled: int = 0,
+    active: int = 0,
+    active_for_s: float = 2.0,
+    former_agents: int = 0,
+) -> SeedData:
     """Build a whole organisation from `seed`."""
     gen = _Gen(seed)
     rng = gen.rng
     agents = [{"id": gen.uuid(), "name": n} for n in AGENT_NAMES]
     combos = [(f, l_) for f in FIRST_NAMES for l_ in LAST_NAMES]
     rng.shuffle(combos)
+    if subjects > len(combos):
+        combos += _extra_names(seed, FIRST_NAMES, LAST_NAMES)
+
+    # Which subjects get which optional shape: a separate stream, so plain organisations draw as before.
+    pick = random.Random(seed * 1_000_003 + 17)
+    recycled = max(0, min(recycled, subjects))
+    active = max(0, min(active, subjects - recycled))  # an ongoing call cannot sit inside a closed window
+    order = pick.sample(range(subjects), subjects) if (recycled or active) else []
+    recycled_idx = set(order[:recycled])
+    active_idx = set(order[recycled : recycled + active])
+    n_linked = max(0, min(subjects, round(subjects * linked_fraction)))
+    linked_idx = set(pick.sample(range(subjects), n_linked)) if n_linked else set()
+
     truths: list[SubjectTruth] = []
     contacts: dict[str, dict[str, Any]] = {}
     conversations: dict[str, dict[str, Any]] = {}
     messages: dict[str, list[StoredMessage]] = {}
+    records: dict[str, dict[str, Any]] = {}
+    owners: dict[str, str] = {}
+    active_ids: set[str] = set()
+    later_owners: list[tuple[SubjectTruth, str, int]] = []  # (subject, recycled number, age of D in seconds)
 
     def add_conversation(conv: dict[str, Any], msgs: list[StoredMessage]) -> str:
         conversations[conv["conversationId"]] = conv
@@ -422,25 +628,93 @@ def generate(subjects: int, seed: int, noise_people: int = 0) -> SeedData:
     for i in range(subjects):
         first, last = combos[i % len(combos)]
         name = f"{first} {last}"
-        emails = gen.emails(first, last, rng.randint(1, 3), ["example.org", "mail.example.org", "example.org"])
+        is_linked = i in linked_idx
+        n_emails = rng.randint(1, 3)
+        if is_linked:
+            n_emails = max(n_emails, 2)
+        emails = gen.emails(first, last, n_emails, ["example.org", "mail.example.org", "example.org"])
         phones = [gen.phone() for _ in range(rng.randint(1, 2))]
-        contact = make_contact(gen, first, last, emails, phones)
-        contacts[contact["id"]] = contact
+        # Halves of the identity: (emails, phones, contact); one half unless the subject is linked.
+        halves: list[tuple[list[str], list[str], dict[str, Any]]] = []
+        if is_linked:
+            a_emails, a_phones = emails[:1], phones[:1]
+            b_emails, b_phones = emails[1:], phones[1:]
+            contact_a = make_contact(gen, first, last, a_emails, a_phones)
+            contact_b = make_contact(gen, first, last, b_emails, b_phones)
+            merge_contacts(contact_a, contact_b)
+            halves = [(a_emails, a_phones, contact_a), (b_emails, b_phones or a_phones, contact_b)]
+            records[f"subject-{i + 1:04d}"] = gdpr_record(name, a_emails, a_phones, contact_a["id"])
+            records[f"subject-{i + 1:04d}/b"] = gdpr_record(name, b_emails, b_phones, contact_b["id"])
+            owners[f"subject-{i + 1:04d}"] = owners[f"subject-{i + 1:04d}/b"] = f"subject-{i + 1:04d}"
+        else:
+            contact_a = make_contact(gen, first, last, emails, phones)
+            halves = [(emails, phones, contact_a)]
+            records[f"subject-{i + 1:04d}"] = gdpr_record(name, emails, phones, contact_a["id"])
+            owners[f"subject-{i + 1:04d}"] = f"subject-{i + 1:04d}"
+        for _, _, contact in halves:
+            contacts[contact["id"]] = contact
         truth = SubjectTruth(
             id=f"subject-{i + 1:04d}",
             name=name,
             first_name=first,
             last_name=last,
             emails=emails,
-            phones=phones,
-            external_contact_id=contact["id"],
+            phones=list(phones),
+            external_contact_id=contact_a["id"],
+            external_contact_ids=[c["id"] for _, _, c in halves],
         )
+        ages: tuple[int, int] | None = None
+        recycled_number: str | None = None
+        if i in recycled_idx:
+            # The number changed owner D ago (20 to 40 days); everything of this subject is at least a day older.
+            d_age = pick.randint(20 * 86400, 40 * 86400)
+            ages = (d_age + 86400, 60 * 86400)
+            recycled_number = gen.phone()
+            truth.phones.append(recycled_number)
+            truth.recycled_phones = [recycled_number]
+            truth.recycled_at = iso(gen.now - timedelta(seconds=d_age))
+            later_owners.append((truth, recycled_number, d_age))
         n_conv = rng.randint(2, 4)
         kinds = ["webmessaging"] + [rng.choice(["webmessaging", "sms", "voice", "email"]) for _ in range(n_conv - 1)]
-        for kind in kinds:
+        if recycled_number:
+            kinds[1] = "voice"  # at least one call from the number that is someone else's now
+        for k, kind in enumerate(kinds):
             linked = kind == "webmessaging" or rng.random() < 0.7
-            conv, msgs = make_conversation(gen, kind, name, emails, phones, contact["id"] if linked else None, rng.choice(agents))
+            half = halves[0]
+            if is_linked and (k == 1 or (k > 1 and rng.random() < 0.5)):
+                half = halves[1]  # the second conversation always shows the merged-in half
+            h_emails, h_phones, h_contact = half
+            if recycled_number and k == 1:
+                h_phones = [recycled_number]
+            conv, msgs = make_conversation(
+                gen, kind, name, h_emails, h_phones, h_contact["id"] if linked else None, rng.choice(agents), ages=ages
+            )
             truth.conversation_ids.append(add_conversation(conv, msgs))
+        if i in active_idx:
+            h_emails, h_phones, h_contact = halves[0]
+            started = gen.wall_now - timedelta(seconds=pick.randint(60, 900))
+            ends = gen.wall_now + timedelta(seconds=active_for_s) - timedelta(seconds=30)
+            conv, msgs = make_conversation(
+                gen,
+                "webmessaging",
+                name,
+                h_emails,
+                h_phones,
+                h_contact["id"],
+                rng.choice(agents),
+                start=started,
+                end=max(ends, started + timedelta(seconds=1)),
+            )
+            cid = add_conversation(conv, msgs)
+            truth.conversation_ids.append(cid)
+            truth.active_conversation_ids.append(cid)
+            active_ids.add(cid)
+        if recycled_number:
+            own = [conversations[c] for c in truth.conversation_ids]
+            truth.window = {
+                "start": min(c["conversationStart"] for c in own),
+                "end": max(c["conversationEnd"] for c in own),
+            }
         truths.append(truth)
 
     for j in range(noise_people or subjects):
@@ -458,8 +732,27 @@ def generate(subjects: int, seed: int, noise_people: int = 0) -> SeedData:
             conv, msgs = make_conversation(gen, kind, f"{first} {last}", emails, phones, contact_id, rng.choice(agents))
             add_conversation(conv, msgs)
 
+    # New owners of recycled numbers: noise people whose current contact and subject record hold the number,
+    # with calls and texts from it only after it changed hands.
+    for n, (truth, number, d_age) in enumerate(later_owners, start=1):
+        first = rng.choice(FIRST_NAMES)
+        last = rng.choice(NOISE_LAST_NAMES)
+        emails = gen.emails(first, last, 1, ["example.com"])
+        contact = make_contact(gen, first, last, emails, [number])
+        contacts[contact["id"]] = contact
+        records[f"noise-{n:04d}"] = gdpr_record(f"{first} {last}", emails, [number], contact["id"])
+        owners[f"noise-{n:04d}"] = f"noise-{n:04d}"
+        for kind in ("voice", rng.choice(["voice", "sms"])):
+            conv, msgs = make_conversation(
+                gen, kind, f"{first} {last}", emails, [number], contact["id"], rng.choice(agents), ages=(3600, d_age - 86400)
+            )
+            truth.later_owner_conversation_ids.append(add_conversation(conv, msgs))
+
     # Recordings come last so adding them did not change any earlier draw of the RNG.
     recordings = {cid: make_recordings(gen, conv) for cid, conv in conversations.items()}
+
+    users = {a["id"]: make_user(a["id"], a["name"], _agent_email(a["name"]), "active") for a in agents}
+    former = _former_agents(seed, former_agents, conversations, active_ids, users)
     return SeedData(
         subjects=truths,
         contacts=contacts,
@@ -467,7 +760,74 @@ def generate(subjects: int, seed: int, noise_people: int = 0) -> SeedData:
         messages=messages,
         agents=agents,
         recordings={cid: recs for cid, recs in recordings.items() if recs},
+        gdpr_records=records,
+        record_owner=owners,
+        users=users,
+        former_agents=former,
+        active_conversation_ids=active_ids,
+        generated_at=gen.wall_now,
     )
+
+
+def _shifted(stamp: str, delta: timedelta) -> str:
+    return iso(datetime.fromisoformat(stamp.replace("Z", "+00:00")) + delta)
+
+
+def shift_conversation(data: SeedData, conv_id: str, delta: timedelta) -> None:
+    """Move every timestamp of one conversation (segments, messages, recordings) by `delta`."""
+    conv = data.conversations[conv_id]
+    for key in ("conversationStart", "conversationEnd"):
+        if key in conv:
+            conv[key] = _shifted(conv[key], delta)
+    for part in conv["participants"]:
+        for session in part["sessions"]:
+            for seg in session.get("segments", []):
+                for key in ("segmentStart", "segmentEnd"):
+                    if key in seg:
+                        seg[key] = _shifted(seg[key], delta)
+    for msg in data.messages.get(conv_id, []):
+        msg.timestamp = _shifted(msg.timestamp, delta)
+    for rec in data.recordings.get(conv_id, []):
+        for key in ("startTime", "endTime", "creationTime"):
+            if key in rec:
+                rec[key] = _shifted(rec[key], delta)
+
+
+def _former_agents(
+    seed: int,
+    count: int,
+    conversations: dict[str, dict[str, Any]],
+    active_ids: set[str],
+    users: dict[str, dict[str, Any]],
+) -> list[AgentTruth]:
+    """Inactive users who handled a few finished conversations each (their own RNG stream)."""
+    if count <= 0:
+        return []
+    frng = random.Random(seed * 7_000_003 + 29)
+    names = [(f, l_) for f in FIRST_NAMES for l_ in FORMER_AGENT_LAST_NAMES]
+    frng.shuffle(names)
+    if count > len(names):
+        names += _extra_names(seed + 1, FIRST_NAMES, FORMER_AGENT_LAST_NAMES)
+    pool = [cid for cid in conversations if cid not in active_ids]
+    wanted = [frng.randint(2, 4) for _ in range(count)]
+    picked = frng.sample(pool, min(len(pool), sum(wanted)))
+    out = []
+    for k in range(count):
+        first, last = names[k % len(names)]
+        name = f"{first} {last}"
+        user_id = _uuid4(frng)
+        email = _agent_email(name, k + 1)
+        users[user_id] = make_user(user_id, name, email, "inactive")
+        truth = AgentTruth(id=f"agent-{k + 1:04d}", user_id=user_id, name=name, email=email)
+        mine, picked = picked[: wanted[k]], picked[wanted[k] :]
+        for cid in mine:
+            for part in conversations[cid]["participants"]:
+                if part["purpose"] == "agent":
+                    part["userId"] = user_id
+                    part["participantName"] = name
+            truth.conversation_ids.append(cid)
+        out.append(truth)
+    return out
 
 
 def make_recordings(gen: _Gen, conv: dict[str, Any]) -> list[dict[str, Any]]:

@@ -1,9 +1,14 @@
 """The in-memory state of one simulated organisation, behind one lock.
 
-Holds the seeded data, issued tokens, GDPR requests, injected faults and the counters `/_sim/stats`
-reports. GDPR requests advance lazily: every access first moves due requests along their states and
-applies finished deletes/updates exactly once, so no background thread is needed and tests stay
-deterministic about *when* data changes (on the next request after the deadline).
+Holds the seeded data, issued tokens, GDPR requests, recording and analytics jobs, injected faults and the
+counters `/_sim/stats` reports. GDPR requests advance lazily: every access first moves due requests along
+their states and applies finished deletes/updates exactly once, so no background thread is needed and
+tests stay deterministic about *when* data changes (on the next request after the deadline). Requests
+finish in the order they were made, so only a queue of the unfinished ones is looked at: an access costs
+nothing extra however many requests the organisation has seen.
+
+Conversations in progress (`SimConfig.active`) end `active_for_s` after seeding finished; a GDPR request
+made while one of them was still going on leaves it untouched (it was not in the store yet).
 """
 
 from __future__ import annotations
@@ -14,19 +19,20 @@ import secrets
 import threading
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from .analytics_jobs import AnalyticsJobs
 from .config import SIM_CLIENT_USER_ID, SimConfig
-from .effects import OrgData, apply_delete, apply_update, find
+from .effects import OrgData, apply_delete, apply_update, conversation_view, find
 from .matching import same_value
 from .ratelimit import FixedWindowLimiter
 from .recording_jobs import RecordingJobs
-from .seed import SeedData, generate, iso
+from .seed import SeedData, generate, iso, shift_conversation
 
 GDPR_TYPES = ("GDPR_EXPORT", "GDPR_UPDATE", "GDPR_DELETE")
 _WORKING_STATE = {"GDPR_DELETE": "DELETING", "GDPR_UPDATE": "UPDATING", "GDPR_EXPORT": "FINALIZING"}
@@ -41,6 +47,8 @@ class GdprRecord:
     will_error: bool
     matched_subject: str
     applied: bool = False
+    # Conversations still in progress when the request was made: the request does not reach them.
+    skip: frozenset[str] = frozenset()
 
     def status(self, now: float, step_s: float) -> str:
         """State derived from elapsed time: INITIATED, SEARCHING, working state, then COMPLETED/ERROR."""
@@ -114,43 +122,66 @@ class OrgStore:
         self.reset()
 
     # ----------------------------------------------------------------- lifecycle
-    def reset(self, seed: int | None = None, subjects: int | None = None) -> None:
-        """Reseed the organisation, restore the startup configuration, clear requests, faults, counters and
-        rate windows (issued tokens stay valid)."""
+    def reset(self, seed: int | None = None, subjects: int | None = None, **shape: Any) -> None:
+        """Reseed the organisation, restore the startup configuration, clear requests, jobs, faults, counters
+        and rate windows (issued tokens stay valid). `shape` may override other SimConfig fields for this
+        seeding (e.g. linked_fraction, recycled, active, former_agents, noise_people)."""
         with self.lock:
             for f in dataclasses.fields(self._startup_config):
                 setattr(self.config, f.name, getattr(self._startup_config, f.name))
-            self.limiter.limit = self.config.rate_limit
-            self.limiter.window_s = self.config.rate_window_s
             if seed is not None:
                 self.config.seed = seed
             if subjects is not None:
                 self.config.subjects = subjects
-            seeded: SeedData = generate(self.config.subjects, self.config.seed, self.config.noise_people)
-            self.data = OrgData.from_seed(seeded)
+            for key, value in shape.items():
+                setattr(self.config, key, value)
+            self.limiter.limit = self.config.rate_limit
+            self.limiter.window_s = self.config.rate_window_s
+            cfg = self.config
+            seeded: SeedData = generate(
+                cfg.subjects,
+                cfg.seed,
+                cfg.noise_people,
+                linked_fraction=cfg.linked_fraction,
+                recycled=cfg.recycled,
+                active=cfg.active,
+                active_for_s=cfg.active_for_s,
+                former_agents=cfg.former_agents,
+            )
+            # In-progress conversations end active_for_s after seeding *finished*: move them to now.
+            started = time.monotonic()
+            shift = datetime.now(UTC) - seeded.generated_at
+            for cid in seeded.active_conversation_ids:
+                shift_conversation(seeded, cid, shift)
+            self.data = OrgData.from_seed(seeded, active_until=started + cfg.active_for_s)
             self.gdpr: dict[str, GdprRecord] = {}
             self.gdpr_order: list[str] = []
+            self.gdpr_pending: deque[str] = deque()
             self.faults: list[Fault] = []
             self.gdpr_errors_pending = 0
             self.recording_jobs = RecordingJobs()
+            self.analytics_jobs = AnalyticsJobs()
+            self.data.before_change = self.analytics_jobs.before_change
             self.stats = Stats()
             self.limiter.clear()
 
     def _advance(self) -> None:
         """Apply every GDPR request that has reached COMPLETED and was not applied yet, oldest first."""
         now = time.monotonic()
-        for rid in self.gdpr_order:
-            rec = self.gdpr[rid]
-            if rec.applied or rec.status(now, self.config.gdpr_step_s) not in ("COMPLETED", "ERROR"):
-                continue
+        pending = self.gdpr_pending
+        while pending:
+            rec = self.gdpr[pending[0]]
+            if rec.status(now, self.config.gdpr_step_s) not in ("COMPLETED", "ERROR"):
+                break  # requests finish in the order they were made
+            pending.popleft()
             rec.applied = True
             if rec.will_error:
                 continue
             kind = rec.body["requestType"]
             if kind == "GDPR_DELETE":
-                apply_delete(self.data, rec.body.get("subject") or {})
+                apply_delete(self.data, rec.body.get("subject") or {}, rec.skip)
             elif kind == "GDPR_UPDATE":
-                apply_update(self.data, rec.body.get("replacementTerms") or [])
+                apply_update(self.data, rec.body.get("replacementTerms") or [], rec.skip)
         self.recording_jobs.advance(self.data.seed.recordings, now, self.config.gdpr_step_s)
 
     @contextmanager
@@ -200,22 +231,45 @@ class OrgStore:
                     return taken
             return None
 
-    def stats_view(self) -> dict[str, Any]:
+    def stats_view(self, per_subject: bool = True) -> dict[str, Any]:
+        """Counters; `per_subject=False` leaves out the one-row-per-subject `gdpr_requests` list."""
         with self.lock:
             requests = [{"method": m, "path": p, "status": s, "count": c} for (m, p, s), c in sorted(self.stats.requests.items())]
-            return {
+            totals: Counter[str] = Counter()
+            for (kind, _), count in self.stats.gdpr.items():
+                totals[kind] += count
+            now = time.monotonic()
+            jobs = self.analytics_jobs
+            out: dict[str, Any] = {
                 "requests": requests,
                 "total_requests": sum(self.stats.requests.values()),
                 "rate_limited": self.stats.rate_limited,
                 "gdpr_requests": [{"requestType": t, "subject": s, "count": c} for (t, s), c in sorted(self.stats.gdpr.items())],
+                "gdpr_totals": dict(sorted(totals.items())),
+                "gdpr_unfinished": len(self.gdpr_pending),
                 "faults_pending": [f.public() for f in self.faults],
                 "gdpr_errors_pending": self.gdpr_errors_pending,
+                "analytics_jobs": {
+                    "submitted": jobs.submitted,
+                    "rejected": jobs.rejected,
+                    "running": len(jobs.running(now)),
+                    "failures_pending": jobs.failures_pending,
+                },
+                "active_conversations": len(self.data.active_now(now)),
             }
+            if not per_subject:
+                del out["gdpr_requests"]
+            return out
 
     # ----------------------------------------------------------------- ground truth
     def subjects_view(self) -> list[dict[str, Any]]:
         with self.lock:
             return [s.public() for s in self.data.seed.subjects]
+
+    def agents_view(self) -> list[dict[str, Any]]:
+        """Former agents (inactive users who handled seeded conversations)."""
+        with self.lock:
+            return [a.public() for a in self.data.seed.former_agents]
 
     def find(self, values: list[str]) -> list[dict[str, Any]]:
         with self.lock:
@@ -223,16 +277,13 @@ class OrgStore:
             return find(self.data, values)
 
     def _match_subject(self, subject: dict[str, Any]) -> str:
-        """Seeded subject id whose original identifiers the GDPR subject names, or "unknown"."""
-        wanted = [str(v) for v in (subject.get("emailAddresses") or []) + (subject.get("phoneNumbers") or [])]
-        for key in ("externalContactId", "name"):
+        """Ground-truth subject (or former agent) id whose original identifiers the GDPR subject names, or
+        "unknown"; the earliest seeded one when several match."""
+        wanted = [str(v) for v in (subject.get("emailAddresses") or []) + (subject.get("phoneNumbers") or []) if v]
+        for key in ("externalContactId", "name", "userId"):
             if subject.get(key):
                 wanted.append(str(subject[key]))
-        for truth in self.data.seed.subjects:
-            known = [*truth.emails, *truth.phones, truth.external_contact_id, truth.name]
-            if any(same_value(k, w) for k in known for w in wanted):
-                return truth.id
-        return "unknown"
+        return self.data.match_truth(wanted)
 
     # ----------------------------------------------------------------- GDPR
     def create_gdpr_request(self, body: dict[str, Any], client_id: str) -> dict[str, Any]:
@@ -256,9 +307,17 @@ class OrgStore:
             if will_error:
                 self.gdpr_errors_pending -= 1
             matched = self._match_subject(body["subject"])
-            rec = GdprRecord(body=record_body, created_mono=time.monotonic(), will_error=will_error, matched_subject=matched)
+            now = time.monotonic()
+            rec = GdprRecord(
+                body=record_body,
+                created_mono=now,
+                will_error=will_error,
+                matched_subject=matched,
+                skip=frozenset(self.data.active_now(now)),
+            )
             self.gdpr[rid] = rec
             self.gdpr_order.append(rid)
+            self.gdpr_pending.append(rid)
             self.stats.gdpr[(body["requestType"], matched)] += 1
             view = rec.view(rec.created_mono, self.config.gdpr_step_s)
             view["status"] = "INITIATED"
@@ -275,16 +334,20 @@ class OrgStore:
         with self.lock:
             self._advance()
             now = time.monotonic()
-            ids = list(reversed(self.gdpr_order))
-            page = ids[(page_number - 1) * page_size : page_number * page_size]
-            return [self.gdpr[i].view(now, self.config.gdpr_step_s) for i in page], len(ids)
+            total = len(self.gdpr_order)
+            # Newest first, without reversing the whole list.
+            hi = max(0, total - (page_number - 1) * page_size)
+            lo = max(0, hi - page_size)
+            page = self.gdpr_order[lo:hi][::-1]
+            return [self.gdpr[i].view(now, self.config.gdpr_step_s) for i in page], total
 
     def search_subjects(self, search_type: str, value: str) -> list[dict[str, Any]]:
-        """GDPRSubject records of every subject still holding `value` under `search_type`."""
+        """GDPRSubject records still holding `value` under `search_type` (one per contact of a person)."""
         with self.lock:
             self._advance()
             out = []
-            for record in self.data.subject_index.values():
+            for rid in self.data.records_for([value]):
+                record = self.data.subject_index[rid]
                 if search_type == "EMAIL":
                     hit = any(same_value(e, value) for e in record["emailAddresses"])
                 elif search_type == "PHONE":
@@ -309,10 +372,10 @@ class OrgStore:
             return copy.deepcopy(list(self.data.seed.conversations.values()))
 
     def conversation(self, conv_id: str) -> dict[str, Any] | None:
+        """A copy of one conversation as the platform shows it now (an ongoing one has no end yet)."""
         with self.lock:
             self._advance()
-            conv = self.data.seed.conversations.get(conv_id)
-            return copy.deepcopy(conv) if conv else None
+            return conversation_view(self.data, conv_id)
 
     def messages(self, conv_id: str) -> list[Any] | None:
         """Copies of a messaging conversation's messages, or None when it has none."""
@@ -337,3 +400,26 @@ class OrgStore:
         with self.lock:
             self._advance()
             return self.data.seed.contacts.pop(contact_id, None) is not None
+
+    # ----------------------------------------------------------------- users
+    def user(self, user_id: str) -> dict[str, Any] | None:
+        with self.lock:
+            self._advance()
+            u = self.data.seed.users.get(user_id)
+            return copy.deepcopy(u) if u else None
+
+    def delete_user(self, user_id: str) -> bool:
+        """Mark a user deleted (its personal fields go); False when there is no such live user."""
+        with self.lock:
+            self._advance()
+            u = self.data.seed.users.get(user_id)
+            if u is None or u.get("state") == "deleted":
+                return False
+            self.data.seed.users[user_id] = {
+                "id": user_id,
+                "division": u.get("division"),
+                "state": "deleted",
+                "version": int(u.get("version", 1)) + 1,
+                "selfUri": u.get("selfUri", f"/api/v2/users/{user_id}"),
+            }
+            return True

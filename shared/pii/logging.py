@@ -48,7 +48,7 @@ class PiiLogFilter(logging.Filter):
         except Exception:  # a bad format string must not lose the record
             message = f"{record.msg!s} {record.args!r}"
         record.msg = scrub(message)
-        record.args = None
+        record.args = ()
         if record.exc_info and not record.exc_text:
             record.exc_text = _FORMATTER.formatException(record.exc_info)
         if record.exc_text:

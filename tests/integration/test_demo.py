@@ -1,0 +1,117 @@
+"""The demo, run as a user would (``erasure demo``), against the real Redis so that what it
+leaves behind can be inspected: logs, audit, certificates and every Redis key hold no identifier
+of a demo subject in clear, and the HTML certificate renders in a real browser."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import uuid
+
+import pytest
+import redis
+
+from services.simulator.config import SimConfig
+from services.simulator.server import start_in_thread
+from tests.integration.conftest import REDIS_URL, _cleanup
+
+SUBJECTS = 6
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory, redis_available):
+    out = tmp_path_factory.mktemp("demo")
+    prefix = f"demo-it-{uuid.uuid4().hex[:8]}"
+    result = subprocess.run(
+        [sys.executable, "-m", "services.cli", "demo", "--subjects", str(SUBJECTS), "--output-dir", str(out),
+         "--redis-url", REDIS_URL, "--key-prefix", prefix, "--timeout", "120"],
+        capture_output=True, text=True, timeout=300)
+    with start_in_thread(SimConfig(subjects=SUBJECTS)) as sim:  # same seed: the demo's ground truth
+        import httpx
+
+        subjects = httpx.get(f"{sim.url}/_sim/subjects").json()
+    yield {"result": result, "out": out, "prefix": prefix, "subjects": subjects}
+    _cleanup(redis_available, prefix)
+
+
+def identifiers(subjects) -> list[str]:
+    values: list[str] = []
+    for subject in subjects:
+        values += subject["emails"] + subject["phones"] + [subject["name"]]
+        values += [p.lstrip("+") for p in subject["phones"]]
+    return values
+
+
+def leaks(text: str, values: list[str]) -> list[str]:
+    lowered = text.lower()
+    return [v for v in values if v.lower() in lowered]
+
+
+def test_demo_erases_every_subject(demo_run):
+    result = demo_run["result"]
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == f"erased {SUBJECTS}/{SUBJECTS} subjects, withheld 0, failed 0"
+
+
+def test_no_identifier_in_logs_audit_or_certificates(demo_run):
+    values = identifiers(demo_run["subjects"])
+    result, out = demo_run["result"], demo_run["out"]
+    places = {"stdout": result.stdout, "stderr": result.stderr}
+    for path in sorted(out.rglob("*")):
+        if path.is_file():
+            places[str(path.relative_to(out))] = path.read_text(errors="replace")
+    assert any(name.startswith("logs/") for name in places)
+    assert "audit.jsonl" in places and any(name.endswith(".html") for name in places)
+    found = {name: leaks(text, values) for name, text in places.items()}
+    assert {name: hits for name, hits in found.items() if hits} == {}
+
+
+def test_redis_holds_no_identifier_in_clear(demo_run):
+    values = identifiers(demo_run["subjects"])
+    client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
+    prefix = demo_run["prefix"]
+    keys = list(client.scan_iter(f"*{prefix}*", count=1000))
+    assert len(keys) > SUBJECTS  # requests, tickets, audit, certificates, effects...
+    offending = {}
+    for key in keys:
+        kind = client.type(key)
+        if kind == "string":
+            blob = client.get(key) or ""
+        elif kind == "hash":
+            blob = json.dumps(client.hgetall(key))
+        elif kind == "list":
+            blob = json.dumps(client.lrange(key, 0, -1))
+        elif kind == "set":
+            blob = json.dumps(sorted(client.smembers(key)))
+        elif kind == "zset":
+            blob = json.dumps(client.zrange(key, 0, -1))
+        else:
+            blob = ""
+        hits = leaks(key + blob, values)
+        if hits:
+            offending[key] = hits
+    assert offending == {}
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is installed by .ci/run")
+def test_html_certificate_renders_in_chromium(demo_run, tmp_path):
+    page = sorted((demo_run["out"] / "certificates").glob("*.html"))[0]
+    certificate = json.loads(page.with_suffix(".json").read_text())
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}"]
+    shot = tmp_path / "certificate.png"
+    subprocess.run(["chromium", *flags, f"--screenshot={shot}", "--window-size=1000,1400", page.as_uri()],
+                   capture_output=True, timeout=90, check=True)
+    assert shot.exists() and shot.stat().st_size > 10_000
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    dom = subprocess.run(["chromium", *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True,
+                         timeout=90, check=True).stdout
+    text = re.sub(r"<[^>]+>", " ", dom)
+    assert certificate["ticket"] in text
+    assert "Deadline met" in text
+    assert f"Conversations {certificate['erased']['conversations']}" in re.sub(r"\s+", " ", text)
+    assert "Outcome: completed" in text

@@ -153,6 +153,23 @@ def submit(
 
 
 @app.command()
+def approve(
+    ticket: Annotated[str, typer.Argument(help="the request's ticket")],
+    by: Annotated[str, typer.Option("--by", help="who approves (recorded in the audit log)")],
+) -> None:
+    """Record the approval that lets deletion go ahead for one request."""
+    from services.intake.approve import ApprovalError, approve as approve_request
+    from shared.runtime import get_runtime
+
+    try:
+        record = approve_request(get_runtime(), ticket, by)
+    except ApprovalError as exc:
+        err.print(f"[red]refused[/red] {exc}")
+        raise typer.Exit(2) from None
+    print(f"approved ticket {record.ticket} by {by}; state {record.state.value}")
+
+
+@app.command()
 def status(ticket: Annotated[str | None, typer.Argument(help="one ticket; all requests if omitted")] = None,
            ) -> None:
     """Where requests stand: state, days left to the deadline, reason when not complete."""

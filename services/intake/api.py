@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from services.intake.approve import ApprovalError, approve
 from services.intake.submit import submit
 from services.intake.validation import IntakeError
 from shared.runtime import get_runtime
@@ -45,7 +46,22 @@ async def get_request(request: Request) -> JSONResponse:
                          "deadline": record.deadline.isoformat(), "reason": record.reason})
 
 
+async def approve_request(request: Request) -> JSONResponse:
+    try:
+        payload = await request.json()
+    except (JSONDecodeError, UnicodeDecodeError):
+        return JSONResponse({"errors": ["body: not valid JSON"]}, status_code=400)
+    by = payload.get("by") if isinstance(payload, dict) else None
+    try:
+        record = approve(get_runtime(), request.path_params["ticket"], str(by or ""))
+    except ApprovalError as exc:
+        status = 404 if "no request" in str(exc) else 409 if "already" in str(exc) else 422
+        return JSONResponse({"errors": [str(exc)]}, status_code=status)
+    return JSONResponse({"request_id": record.request_id, "ticket": record.ticket, "state": record.state.value})
+
+
 app = Starlette(routes=[
     Route("/requests", create_request, methods=["POST"]),
     Route("/requests/{ticket}", get_request, methods=["GET"]),
+    Route("/requests/{ticket}/approve", approve_request, methods=["POST"]),
 ])

@@ -1,0 +1,53 @@
+"""Nothing is deleted before a recorded approval; the approval releases the request."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from shared.models import RequestState
+
+from services.simulator.config import SimConfig
+from tests.integration.conftest import _cleanup, make_stack, sim_find, submit, wait_final, wait_until
+
+DELETING_CALLS = {("POST", "/api/v2/gdpr/requests"), ("DELETE", "/api/v2/externalcontacts/contacts/{contactId}"),
+                  ("POST", "/api/v2/recording/jobs"), ("DELETE", "/api/v2/users/{userId}")}
+
+
+@pytest.fixture()
+def gated_stack(tmp_path, redis_available):
+    stack, sim = make_stack(tmp_path, SimConfig(subjects=2, seed=5, gdpr_step_s=0.1, rate_limit=6000))
+    stack.workers.start_all(stack.env, tmp_path / "logs", concurrency=2)
+    yield stack
+    stack.workers.stop()
+    sim.stop()
+    _cleanup(redis_available, stack.env["ERASURE_KEY_PREFIX"])
+
+
+def deleting_calls(stack) -> int:
+    stats = httpx.get(f"{stack.sim_url}/_sim/stats").json()
+    return sum(r["count"] for r in stats["requests"] if (r["method"], r["path"]) in DELETING_CALLS)
+
+
+def test_no_deletion_before_approval(gated_stack):
+    subject = httpx.get(f"{gated_stack.sim_url}/_sim/subjects").json()[0]
+    [request_id] = submit(gated_stack, [{"ticket": "GATE-1", "emails": subject["emails"][:1]}])
+    store = gated_stack.runtime.store
+    wait_until(lambda: store.get(request_id).state is RequestState.AWAITING_APPROVAL, timeout_s=60,
+               message="the request to wait for approval")
+    assert deleting_calls(gated_stack) == 0
+    assert sim_find(gated_stack, subject["emails"])  # the data is still there
+
+    refused = gated_stack.cli("approve", "GATE-1", "--by", " ")
+    assert refused.returncode == 2 and "by: say who approves" in refused.stderr
+    approved = gated_stack.cli("approve", "GATE-1", "--by", "A. Officer (DPO)")
+    assert approved.returncode == 0, approved.stderr
+    states = wait_final(gated_stack, [request_id])
+    assert states[request_id] is RequestState.COMPLETED
+    record = store.get(request_id)
+    assert record.approval.by == "A. Officer (DPO)"
+    events = [e["event"] for e in gated_stack.runtime.audit.entries_for(request_id)]
+    assert events.index("approval.recorded") < events.index("deletion.gdpr_request_submitted")
+    assert sim_find(gated_stack, subject["emails"]) == []
+    again = gated_stack.cli("approve", "GATE-1", "--by", "someone else")
+    assert again.returncode == 2 and "already approved" in again.stderr

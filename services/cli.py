@@ -215,6 +215,77 @@ def certificate(
     print(raw)
 
 
+hold_app = typer.Typer(no_args_is_help=True, help="The legal-hold register, checked before every deletion.")
+app.add_typer(hold_app, name="hold")
+
+
+@hold_app.command("add")
+def hold_add(
+    reason: Annotated[str, typer.Option(help="why the records are held (shown in certificates)")],
+    conversation: Annotated[str | None, typer.Option(help="hold one conversation by id")] = None,
+    email: Annotated[str | None, typer.Option(help="hold a subject by email")] = None,
+    phone: Annotated[str | None, typer.Option(help="hold a subject by phone (E.164)")] = None,
+    basis: Annotated[str | None, typer.Option(help="legal basis (default Art. 17(3)(e))")] = None,
+    expires: Annotated[str | None, typer.Option(help="ISO date the hold ends")] = None,
+) -> None:
+    """Hold a conversation, or a subject by one identifier (stored only as a keyed digest)."""
+    from datetime import UTC, datetime
+
+    from shared.holds import DEFAULT_BASIS
+    from shared.identifiers import InvalidIdentifier, normalize_email, normalize_phone
+    from shared.runtime import get_runtime
+
+    given = [v for v in (conversation, email, phone) if v]
+    if len(given) != 1:
+        err.print("[red]refused[/red] give exactly one of --conversation, --email, --phone")
+        raise typer.Exit(2)
+    expires_at = None
+    if expires:
+        try:
+            expires_at = datetime.fromisoformat(expires)
+        except ValueError:
+            err.print("[red]refused[/red] expires: not an ISO date")
+            raise typer.Exit(2) from None
+        expires_at = expires_at if expires_at.tzinfo else expires_at.replace(tzinfo=UTC)
+    holds = get_runtime().holds()
+    try:
+        if conversation:
+            hold = holds.add_conversation(conversation, reason, basis=basis or DEFAULT_BASIS, expires_at=expires_at)
+        else:
+            value = normalize_email(email) if email else normalize_phone(str(phone))
+            hold = holds.add_subject(value, reason, basis=basis or DEFAULT_BASIS, expires_at=expires_at)
+    except InvalidIdentifier as exc:
+        err.print(f"[red]refused[/red] {'email' if email else 'phone'}: {exc}")
+        raise typer.Exit(2) from None
+    get_runtime().audit.append("hold.added", details={"hold": hold.id, "kind": hold.kind, "reason": reason})
+    print(f"hold {hold.id} added ({hold.kind})")
+
+
+@hold_app.command("remove")
+def hold_remove(hold_id: Annotated[str, typer.Argument(help="the hold's id (see hold list)")]) -> None:
+    """Lift a hold: the next run erases what it kept."""
+    from shared.runtime import get_runtime
+
+    runtime = get_runtime()
+    if not runtime.holds().remove(hold_id):
+        err.print(f"no hold {hold_id!r}")
+        raise typer.Exit(1)
+    runtime.audit.append("hold.removed", details={"hold": hold_id})
+    print(f"hold {hold_id} removed")
+
+
+@hold_app.command("list")
+def hold_list() -> None:
+    """Every hold, active or expired (subjects appear as digests)."""
+    from shared.runtime import get_runtime
+
+    table = Table("id", "kind", "target", "reason", "basis", "expires", "active")
+    for hold in get_runtime().holds().all():
+        table.add_row(hold.id, hold.kind, hold.target[:40], hold.reason, hold.basis,
+                      hold.expires_at.isoformat() if hold.expires_at else "", "yes" if hold.active() else "no")
+    out.print(table)
+
+
 webhooks_app = typer.Typer(no_args_is_help=True, help="Downstream notifications and their dead letters.")
 app.add_typer(webhooks_app, name="webhooks")
 

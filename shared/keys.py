@@ -48,6 +48,10 @@ class Keys:
         return f"{self._root}:discovery:job:{fingerprint}"
 
     @property
+    def holds(self) -> str:
+        return f"{self._root}:holds"
+
+    @property
     def webhook_dead_letters(self) -> str:
         return f"{self._root}:webhooks:dead"
 

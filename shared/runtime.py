@@ -18,6 +18,7 @@ from shared.config import Settings, get_settings
 from shared.digest import subject_digest
 from shared.effects import EffectLedger
 from shared.genesys import GenesysClient, TokenProvider
+from shared.holds import HoldRegister
 from shared.keys import Keys
 from shared.models import ErasureRecord
 from shared.ratelimit import BucketConfig, RateLimiter
@@ -79,6 +80,9 @@ class Runtime:
                     limiter=limiter,
                     http=self._http, pool=pool, max_block_s=self.settings.rate_max_block_s)
             return self._clients[pool]
+
+    def holds(self) -> HoldRegister:
+        return HoldRegister(self.redis, self.keys, self.settings.require_hmac_key())
 
     def webhooks(self) -> WebhookSender:
         secret = self.settings.webhook_secret.get_secret_value() or self.settings.hmac_key.get_secret_value()

@@ -158,7 +158,8 @@ def approve(
     by: Annotated[str, typer.Option("--by", help="who approves (recorded in the audit log)")],
 ) -> None:
     """Record the approval that lets deletion go ahead for one request."""
-    from services.intake.approve import ApprovalError, approve as approve_request
+    from services.intake.approve import ApprovalError
+    from services.intake.approve import approve as approve_request
     from shared.runtime import get_runtime
 
     try:
@@ -167,6 +168,17 @@ def approve(
         err.print(f"[red]refused[/red] {exc}")
         raise typer.Exit(2) from None
     print(f"approved ticket {record.ticket} by {by}; state {record.state.value}")
+
+
+@app.command()
+def redact(
+    json_lines: Annotated[bool, typer.Option("--json", help='JSON lines {"text": ...} in, text and entities out')]
+    = False,
+) -> None:
+    """Mask personal data in text from stdin (emails, phones, cards, IBANs, IPs, SSNs)."""
+    from shared.pii.cli import redact_stream
+
+    raise typer.Exit(redact_stream(sys.stdin, sys.stdout, json_lines=json_lines))
 
 
 @app.command()
@@ -342,6 +354,10 @@ def audit_verify(file: Annotated[Path | None, typer.Option(help="an exported aud
 
 
 def main() -> None:
+    from shared.config import get_settings
+    from shared.observability import setup_observability
+
+    setup_observability(get_settings())
     try:
         app()
     except KeyboardInterrupt:

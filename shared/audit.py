@@ -17,6 +17,7 @@ import redis
 
 from shared.keys import Keys
 from shared.models import utcnow
+from shared.pii.logging import scrub_data
 
 GENESIS = "0" * 64
 
@@ -58,7 +59,8 @@ class AuditLog:
                         "event": event,
                         "request_id": request_id,
                         "subject": subject,
-                        "details": dict(details or {}),
+                        # Callers pass ids and counts; the scrubber is the net under that rule.
+                        "details": scrub_data(dict(details or {})),
                         "prev": prev,
                     }
                     entry = {**body, "hash": _entry_hash(body)}

@@ -8,6 +8,7 @@ Tasks carry request ids only; state lives in Redis (``shared.store``).
 from __future__ import annotations
 
 from celery import Celery
+from celery.signals import setup_logging
 from kombu import Exchange, Queue
 
 from shared.config import POOLS, get_settings
@@ -63,3 +64,11 @@ def create_app() -> Celery:
 
 
 app = create_app()
+
+
+@setup_logging.connect
+def _setup_logging(loglevel: int | str | None = None, **_: object) -> None:
+    """Take over Celery's logging: JSON lines, scrubbed of personal data, Sentry scrubbed too."""
+    from shared.observability import setup_observability
+
+    setup_observability(get_settings(), loglevel or "WARNING")

@@ -11,13 +11,12 @@ from __future__ import annotations
 import hashlib
 import logging
 
+from services.polling.schedule import start_polling
 from shared.genesys import GenesysClient
 from shared.genesys.models import GdprSubject
 from shared.models import ErasureRecord, RequestState, utcnow
 from shared.pipeline import erasure_task, isolated, load, transition
 from shared.runtime import Runtime
-
-from services.polling.schedule import start_polling
 
 log = logging.getLogger("erasure.deletion")
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 
+from services.discovery.conversations import assign, default_interval, predicates_for, query_conversations
+from services.discovery.details_jobs import run_details_job
+from services.discovery.identity import ResolvedIdentity, resolve_identity
 from shared.celery_app import app
 from shared.genesys import GenesysClient
 from shared.genesys.models import AnalyticsConversation
@@ -17,10 +20,6 @@ from shared.identifiers import phone_digits
 from shared.models import ErasureRecord, RequestState, Subject, utcnow
 from shared.pipeline import erasure_task, isolated, load, transition
 from shared.runtime import Runtime
-
-from services.discovery.conversations import assign, default_interval, predicates_for, query_conversations
-from services.discovery.details_jobs import run_details_job
-from services.discovery.identity import ResolvedIdentity, resolve_identity
 
 REDACT_TASK = "erasure.redaction.scan"
 DISCOVER_TASK = "erasure.discovery.discover"

@@ -12,6 +12,8 @@ import json
 import logging
 from typing import Any
 
+from services.polling.schedule import POLL_TASK, SWEEP_TASK, schedule_sweep
+from services.polling.verify import verify_batch
 from shared.celery_app import app
 from shared.certificate import build_certificate, certificate_json
 from shared.models import ErasureRecord, RequestState, utcnow
@@ -19,9 +21,6 @@ from shared.pipeline import Reschedule, backoff_s, chunks, erasure_task, isolate
 from shared.runtime import Runtime, get_runtime
 from shared.scrub import scrub_record
 from shared.webhooks import event_body, target_label
-
-from services.polling.schedule import POLL_TASK, SWEEP_TASK, schedule_sweep
-from services.polling.verify import verify_batch
 
 log = logging.getLogger("erasure.polling")
 

@@ -16,7 +16,6 @@ from typing import Any, Protocol
 import httpx
 
 from shared.genesys.auth import TokenProvider
-from shared.metrics import API_CALLS, API_LATENCY
 from shared.genesys.errors import (
     GenesysError,
     NotFound,
@@ -38,6 +37,7 @@ from shared.genesys.models import (
     MessageListing,
     User,
 )
+from shared.metrics import API_CALLS, API_LATENCY
 
 MAX_RETRY_AFTER_S = 120.0
 _WORD = re.compile(r"[a-z]*|v2")

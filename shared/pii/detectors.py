@@ -25,7 +25,7 @@ from shared.pii import validators
 Span = tuple[int, int]
 
 # --------------------------------------------------------------------------------------------
-# Context words. Matched against the few characters right before a candidate.
+# Context words: matched against the few words right before a candidate.
 # --------------------------------------------------------------------------------------------
 
 def _words(text: str) -> frozenset[str]:
@@ -372,9 +372,7 @@ _DATES: Final = re.compile(
 )
 _TIMES: Final = re.compile(r"(?<![\d:])\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,6})?(?![\d:])")
 _CURRENCY_SYMBOLS: Final = frozenset("€$£¥₹")
-_CURRENCY_WORDS: Final = (
-    "eur", "usd", "gbp", "chf", "aud", "brl", "inr", "cad", "rs", "dollar", "pound", "reais", "rupee", "franc", "cent",
-)
+_CURRENCY_WORD: Final = re.compile(r"(?i)eur|usd|gbp|chf|aud|brl|inr|cad|rs|dollar|pound|reais|rupee|franc|cent")
 _AMOUNTS: Final = re.compile(
     r"(?:[€$£¥₹]|\b(?:EUR|USD|GBP|CHF|AUD|BRL|INR|CAD)\b|R\$|\bRs\.?)[ \u00a0]?\d[\d .,'\u00a0\u202f]*\d"
     r"|(?<![\d.,])\d[\d .,'\u00a0\u202f]*\d[ \u00a0]?(?:[€$£¥₹]|(?i:EUR|USD|GBP|CHF|AUD|BRL|INR|CAD|euros?|dollars?|pounds?"
@@ -383,15 +381,17 @@ _AMOUNTS: Final = re.compile(
 _VERSIONS: Final = re.compile(r"(?i:\bv|\bversion[ ]?|\bver\.?[ ]?|\brelease[ ]?|\bbuild[ ]?|\bfirmware[ ]?)\d+(?:\.\d+){1,4}")
 
 
-def find_blockers(text: str) -> list[Span]:
-    """Dates, times, amounts and version strings: numeric, never personal data."""
-    spans = [m.span() for m in _DATES.finditer(text)]
-    if ":" in text:
-        spans += [m.span() for m in _TIMES.finditer(text)]
-    if not _CURRENCY_SYMBOLS.isdisjoint(text) or any(word in text.lower() for word in _CURRENCY_WORDS):
-        spans += [m.span() for m in _AMOUNTS.finditer(text)]
-    if "." in text:
-        spans += [m.span() for m in _VERSIONS.finditer(text)]
+def find_blockers(text: str, start: int = 0, end: int | None = None) -> list[Span]:
+    """Dates, times, amounts and version strings in ``text[start:end]``: numeric, never personal data."""
+    end = len(text) if end is None else end
+    spans = [m.span() for m in _DATES.finditer(text, start, end)]
+    window = text[start:end]
+    if ":" in window:
+        spans += [m.span() for m in _TIMES.finditer(text, start, end)]
+    if not _CURRENCY_SYMBOLS.isdisjoint(window) or _CURRENCY_WORD.search(window):
+        spans += [m.span() for m in _AMOUNTS.finditer(text, start, end)]
+    if "." in window:
+        spans += [m.span() for m in _VERSIONS.finditer(text, start, end)]
     return spans
 
 
@@ -399,11 +399,9 @@ def find_blockers(text: str) -> list[Span]:
 # Phone numbers
 # --------------------------------------------------------------------------------------------
 
-_PHONE_SEP: Final = r"(?:[ \u00a0\-./]|[ ]?\(0\)[ ]?|[ ]?\([ ]?|[ ]?\)[ ]?|[ ]-[ ]|[ ]/[ ])"
-_PHONE_CAND: Final = re.compile(
-    r"(?<![\w.,+\-/])(?:\+[ \u00a0]?|\((?=[ ]?\+?\d))?(?:[ ]?\+?\d{1,5}[ ]?\)[ \u00a0\-]?)?"
-    rf"\d(?:{_PHONE_SEP}?\d){{6,40}}(?!\w)"
-)
+# A run of digits and the characters people group them with; no alternation inside the run, so
+# the scan is fast. Checks after the match decide (seven digits or more, blockers, validity).
+_PHONE_CAND: Final = re.compile(r"(?<![\w.,+\-/])(?:\+|\((?=[ ]?\+?\d))?[ \u00a0]?\d(?:[ \u00a0\-./()+]{0,4}\d){6,}(?![\w])")
 _NON_DIGITS: Final = re.compile(r"\D+")
 _TRUNK_IN_BRACKETS: Final = re.compile(r"\(\s*0\s*\)")
 _STRONG_SEPARATOR: Final = re.compile(r"[ \u00a0]*/[ \u00a0]+|[ \u00a0]+/[ \u00a0]*|[ \u00a0]+-[ \u00a0]+|[ \u00a0]{2,}")
@@ -431,6 +429,65 @@ def _region_filters(regions: tuple[str, ...]) -> tuple[tuple[str, str, frozenset
     return tuple(filters)
 
 
+_NUMBER_TYPE_DESCS: Final = (
+    "premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan", "voicemail", "fixed_line", "mobile",
+)
+_Desc = tuple[re.Pattern[str], frozenset[int]]
+
+
+@lru_cache(maxsize=512)
+def _region_rules(region: str) -> tuple[_Desc, tuple[_Desc, ...], re.Pattern[str] | None] | None:
+    """Compiled validity rules of a region, from ``phonenumbers``' own metadata.
+
+    ``(general description, number-type descriptions, national prefix to strip)``; the prefix is
+    None where the region rewrites numbers when stripping it (``phonenumbers`` handles those).
+    """
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if metadata is None or metadata.general_desc is None or metadata.general_desc.national_number_pattern is None:
+        return None
+    general: _Desc = (re.compile(metadata.general_desc.national_number_pattern), frozenset(metadata.general_desc.possible_length))
+    types: list[_Desc] = []
+    for name in _NUMBER_TYPE_DESCS:
+        desc = getattr(metadata, name, None)
+        if desc is not None and desc.national_number_pattern is not None:
+            types.append((re.compile(desc.national_number_pattern), frozenset(desc.possible_length)))
+    prefix_pattern = metadata.national_prefix_for_parsing or metadata.national_prefix
+    prefix = re.compile(prefix_pattern) if prefix_pattern and not metadata.national_prefix_transform_rule else None
+    return general, tuple(types), prefix
+
+
+def _matches(nsn: str, desc: _Desc, general_lengths: frozenset[int]) -> bool:
+    pattern, lengths = desc
+    return len(nsn) in (lengths or general_lengths) and pattern.fullmatch(nsn) is not None
+
+
+def _fast_valid_in_region(digits: str, region: str) -> bool:
+    """What ``is_valid_number(parse(digits, region))`` answers, for plain cases, without parsing.
+
+    Only ever used to say yes quickly: a no falls back to ``phonenumbers`` itself.
+    """
+    rules = _region_rules(region)
+    if rules is None:
+        return False
+    general, types, prefix = rules
+    candidates = [digits]
+    if prefix is not None and (match := prefix.match(digits)) is not None and match.end() > 0:
+        candidates.insert(0, digits[match.end() :])
+    for nsn in candidates:
+        if _matches(nsn, general, general[1]) and any(_matches(nsn, desc, general[1]) for desc in types):
+            return True
+    return False
+
+
+def _fast_valid_international(digits: str) -> bool:
+    for width in (1, 2, 3):
+        regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(int(digits[:width]))
+        if regions:
+            rest = digits[width:]
+            return any(_fast_valid_in_region(rest, region) for region in regions if region != "001")
+    return False
+
+
 @lru_cache(maxsize=8192)
 def _phone_valid(candidate: str, regions: tuple[str, ...]) -> bool:
     """``candidate`` (separators included) is a valid number: international, or national in a region."""
@@ -442,7 +499,9 @@ def _phone_valid(candidate: str, regions: tuple[str, ...]) -> bool:
     if not _MIN_DIGITS <= len(digits) <= _MAX_DIGITS:
         return False
     if international:
-        return _international_valid(digits)
+        return _fast_valid_international(digits) or _international_valid(digits)
+    if any(_fast_valid_in_region(digits, region) for region in regions):
+        return True
     for region, trunk, lengths, pattern in _region_filters(regions):
         national = digits[len(trunk) :] if trunk and digits.startswith(trunk) else digits
         if not any(len(n) in lengths and pattern.fullmatch(n) for n in (national, digits)):
@@ -517,6 +576,13 @@ class PhoneFinder:
 
     def __init__(self, regions: Sequence[str]) -> None:
         self.regions = tuple(regions)
+        # Compile the validity rules now, not inside the first calls: the regions' own, and those
+        # sharing their country codes (+1 is 25 regions, +44 four).
+        for region in self.regions:
+            code = phonenumbers.country_code_for_region(region)
+            for other in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code, (region,)):
+                _region_rules(other)
+        _region_filters(self.regions)
 
     def valid(self, candidate: str) -> bool:
         return _phone_valid(candidate, self.regions)
@@ -524,11 +590,14 @@ class PhoneFinder:
     def find(self, text: str, taken: Iterable[Span]) -> list[Span]:
         """Phone numbers outside ``taken`` (spans already claimed) and outside dates, amounts..."""
         spans: list[Span] = []
-        excluded: list[Span] | None = None
+        claimed = sorted(taken)
         for match in _PHONE_CAND.finditer(text):
-            if excluded is None:
-                excluded = sorted([*taken, *find_blockers(text)])
-            for piece_start, piece_end in _subtract(match.start(), match.end(), excluded):
+            start, end = match.span()
+            if _DATES.fullmatch(text, start, end) is not None:
+                continue  # the commonest candidate that is not a phone number: a date
+            # Blockers that matter overlap the candidate: look for them around it only.
+            excluded = sorted([*claimed, *find_blockers(text, max(0, start - 16), min(len(text), end + 16))])
+            for piece_start, piece_end in _subtract(start, end, excluded):
                 tight = _tighten(text, piece_start, piece_end)
                 if tight is not None:
                     spans.extend(self._check(text, *tight))

@@ -5,9 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from shared.models import RequestState
-
 from services.simulator.config import SimConfig
+from shared.models import RequestState
 from tests.integration.conftest import _cleanup, make_stack, sim_find, submit, wait_final, wait_until
 
 DELETING_CALLS = {("POST", "/api/v2/gdpr/requests"), ("DELETE", "/api/v2/externalcontacts/contacts/{contactId}"),

@@ -7,9 +7,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from shared.models import RequestState
-
 from services.simulator.config import SimConfig
+from shared.digest import digest_value
+from shared.models import RequestState
 from tests.integration.conftest import _cleanup, make_stack, sim_find, submit, wait_final, wait_until
 
 
@@ -60,8 +60,10 @@ def test_identity_spread_over_merged_contacts_is_found_whole(scenario_stack):
     states = wait_final(scenario_stack, [request_id])
     assert states[request_id] is RequestState.COMPLETED
     record = scenario_stack.runtime.store.get(request_id)
-    assert set(record.identity.emails) == set(subject["emails"])
-    assert set(record.identity.phones) == set(subject["phones"])
+    assert record.scrubbed  # final requests keep only digests of identifiers
+    key = scenario_stack.runtime.settings.require_hmac_key()
+    assert set(record.identity.emails) == {digest_value(key, e) for e in subject["emails"]}
+    assert set(record.identity.phones) == {digest_value(key, p) for p in subject["phones"]}
     assert set(record.identity.external_contact_ids) >= set(subject["external_contact_ids"])
     assert sim_find(scenario_stack, all_values(subject)) == []
 

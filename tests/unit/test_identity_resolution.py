@@ -1,9 +1,8 @@
 """Identity resolution follows subject search and merged contacts to the whole identity."""
 
+from services.discovery.identity import resolve_identity
 from shared.genesys.models import ExternalContact, GdprSubject
 from shared.models import Subject
-
-from services.discovery.identity import resolve_identity
 
 
 class FakeOrg:

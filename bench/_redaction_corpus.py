@@ -159,7 +159,8 @@ def make_phone_number(region: str, rng: random.Random, kind: int | None = None) 
         candidate = national[:keep] + "".join(rng.choice(string.digits) for _ in range(len(national) - keep))
         number = phonenumbers.parse("+" + str(example.country_code) + candidate, None)
         if example.italian_leading_zero:
-            number = phonenumbers.parse("+" + str(example.country_code) + "0" * (example.number_of_leading_zeros or 1) + candidate, None)
+            zeros = "0" * (example.number_of_leading_zeros or 1)
+            number = phonenumbers.parse("+" + str(example.country_code) + zeros + candidate, None)
         if phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in (
             number_type,
             PhoneNumberType.FIXED_LINE_OR_MOBILE,
@@ -376,7 +377,10 @@ def neg_amount(rng: random.Random) -> str:
     whole = rng.randint(1, 9_999_999)
     cents = rng.randint(0, 99)
     us = f"{whole:,}.{cents:02d}"
-    eu = us.replace(",", " ").replace(".", ",") if rng.random() < 0.5 else us.replace(",", "X").replace(".", ",").replace("X", ".")
+    if rng.random() < 0.5:
+        eu = us.replace(",", " ").replace(".", ",")
+    else:
+        eu = us.replace(",", "X").replace(".", ",").replace("X", ".")
     spaced = f"{whole:,}".replace(",", " ")
     return rng.choice([f"€{us}", f"$ {spaced}", f"{eu} €", f"£{us}", f"{eu} EUR", f"R$ {eu}", f"USD {us}", f"{spaced} euros",
                        f"${whole}", f"{eu}€"])
@@ -613,10 +617,51 @@ TEMPLATES: dict[str, dict[str, list[str]]] = {
     },
 }
 
+# Odd shapes and punctuation around the data, and look-alike numbers, in any conversation.
+WILD_TEMPLATES = {
+    "pos": [
+        "mailto:{email}",
+        "<{email}>",
+        "\"{email}\" is the one on file.",
+        "Email ({email}) or phone ({phone}).",
+        "{phone}.",
+        "Tel: {phone}; Fax: {phone}",
+        "(+{phone_cc_paren}) is my number",
+        "Numbers: {phone}, {phone}",
+        "{phone} ext. 214",
+        "Contact: {email}; {phone}",
+        "Visit http://{ipv4}/status or ssh to {ipv4}:22",
+        "Server [{ipv6}]:443 refused the connection",
+        "Subnet {ipv4}/24 is blocked",
+        "Card: {card}. CVV I'll give by phone",
+        "IBAN:{iban_compact}.",
+        "Account {iban} (joint)",
+        "SSN#{ssn}",
+        "Is it ok to send my SSN here? it's {ssn}.",
+    ],
+    "neg": [
+        "Barcode {ean} on the box",
+        "ISBN {isbn}",
+        "Request id {uuid} failed",
+        "Hash {hexhash} does not match",
+        "Device MAC {mac}",
+        "Coordinates {coords}",
+        "Population 1,234,567 and growing",
+        "Order {order} ({amount}) paid on {date}",
+        "Week {week}, batch {short}",
+        "PLZ {plz}, Hausnummer {short2}",
+        "Rate went from 1.25% to 1.75% on {date}",
+        "Transaction {long_id} settled",
+        "Gift card {giftcard} has no balance",
+        "The file is report_{date}_{short}.csv",
+    ],
+}
+
 # Lines the data subject's own identifiers appear in (labelled SUBJECT), by language.
 SUBJECT_TEMPLATES = {
     "en": ["This is {name} calling about my account", "The account is under {name}", "Name on the card is {name}",
-           "Yes it's {name}, my email is {s_email}", "you can text {s_phone}", "Sorry, {name} again, did you get my email {s_email}?",
+           "Yes it's {name}, my email is {s_email}", "you can text {s_phone}",
+           "Sorry, {name} again, did you get my email {s_email}?",
            "Hello {name}, thanks for contacting Acme", "Is this {name}?", "I'm calling for {name}, her number is {s_phone}"],
     "de": ["Hier ist {name}", "Das Konto läuft auf {name}", "Meine E-Mail ist {s_email}", "Erreichbar unter {s_phone}"],
     "fr": ["C'est {name} à l'appareil", "Le compte est au nom de {name}", "Mon mail : {s_email}", "Joignable au {s_phone}"],
@@ -626,7 +671,11 @@ SUBJECT_TEMPLATES = {
 }
 
 # Names that resemble a subject's but are someone else's (never labelled).
-LOOKALIKE_TEMPLATES = ["My colleague {lookalike} will call instead", "Please ask for {lookalike}", "Agent {agent} here, how can I help?"]
+LOOKALIKE_TEMPLATES = [
+    "My colleague {lookalike} will call instead",
+    "Please ask for {lookalike}",
+    "Agent {agent} here, how can I help?",
+]
 
 LOG_TEMPLATES = [
     "{date} INFO login ok user={email} ip={ipv4} session={order}",
@@ -763,6 +812,39 @@ class CorpusGenerator:
             "tracking": neg_tracking, "bad_card": neg_bad_card, "bad_iban": neg_bad_iban, "bad_ssn": neg_bad_ssn,
             "short": neg_short, "ip_like_version": neg_ip_like_version,
         }
+        if slot == "phone_cc_paren":
+            number = make_phone_number(region, rng)
+            intl = phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL)
+            return intl[1:].replace(" ", ") ", 1), "PHONE"
+        if slot == "iban_compact":
+            return make_iban(rng), "IBAN"
+        if slot == "ean":
+            body = str(rng.randint(400000000000, 409999999999))
+            total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
+            return body + str((10 - total % 10) % 10), None
+        if slot == "isbn":
+            return f"978-{rng.randint(0, 9)}-{rng.randint(10, 99)}-{rng.randint(100000, 999999)}-{rng.randint(0, 9)}", None
+        if slot == "uuid":
+            middle = "-".join(f"{rng.getrandbits(16):04x}" for _ in range(3))
+            return f"{rng.getrandbits(32):08x}-{middle}-{rng.getrandbits(48):012x}", None
+        if slot == "hexhash":
+            return f"{rng.getrandbits(160):040x}", None
+        if slot == "mac":
+            return ":".join(f"{rng.getrandbits(8):02X}" for _ in range(6)), None
+        if slot == "coords":
+            return f"{rng.uniform(-90, 90):.4f}, {rng.uniform(-180, 180):.4f}", None
+        if slot == "week":
+            return f"{rng.randint(2019, 2026)}-W{rng.randint(1, 52):02d}", None
+        if slot == "plz":
+            return f"{rng.randint(10000, 99999)}", None
+        if slot == "short2":
+            return str(rng.randint(1, 200)), None
+        if slot == "long_id":
+            return str(rng.randint(10**17, 10**20)), None
+        if slot == "giftcard":
+            if rng.random() < 0.5:
+                return " ".join(f"{rng.randint(0, 9999):04d}" for _ in range(4)), None
+            return str(rng.randint(10**15, 10**16 - 1)), None
         if slot == "short4":
             return str(rng.randint(1000, 9999)), None
         if slot == "lookalike":
@@ -814,6 +896,8 @@ class CorpusGenerator:
                 template, kind = rng.choice(SUBJECT_TEMPLATES[language]), "subject"
             elif roll < 0.25:
                 template = rng.choice(LOOKALIKE_TEMPLATES)
+            elif roll < 0.33:
+                template, kind = rng.choice(WILD_TEMPLATES["pos" if rng.random() < 0.5 else "neg"]), "wild"
             elif roll < 0.60:
                 template = rng.choice(TEMPLATES[language]["pos"])
             else:

@@ -1,0 +1,95 @@
+import io
+import logging
+
+from shared.pii.logging import PiiLogFilter, install_log_scrubbing, scrub_data, sentry_before_send
+
+
+def make_logger(name):
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s %(customer)s"))
+    handler.addFilter(PiiLogFilter())
+    logger = logging.getLogger(name)
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    return logger, stream
+
+
+def test_filter_scrubs_message_and_args():
+    logger, stream = make_logger("pii-test-args")
+    logger.info("lookup %s from %s", "jane@example.com", "10.1.2.3", extra={"customer": "call +44 20 7946 0958"})
+    assert stream.getvalue() == "INFO lookup <EMAIL> from <IP_ADDRESS> call <PHONE>\n"
+
+
+def test_filter_scrubs_record_fields_directly():
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "card %s", ("4111 1111 1111 1111",), None)
+    assert PiiLogFilter().filter(record)
+    assert record.msg == "card <CREDIT_CARD>"
+    assert not record.args
+    assert record.getMessage() == "card <CREDIT_CARD>"
+
+
+def test_filter_scrubs_exception_text():
+    logger, stream = make_logger("pii-test-exc")
+    try:
+        raise ValueError("no account for jane@example.com")
+    except ValueError:
+        logger.exception("failed for %s", "jane@example.com", extra={"customer": "-"})
+    output = stream.getvalue()
+    assert "jane@example.com" not in output
+    assert "ValueError: no account for <EMAIL>" in output
+
+
+def test_install_adds_one_filter_to_root_handlers():
+    root = logging.getLogger()
+    handler = logging.StreamHandler(io.StringIO())
+    root.addHandler(handler)
+    try:
+        first = install_log_scrubbing()
+        second = install_log_scrubbing()
+        assert first is second
+        assert sum(isinstance(f, PiiLogFilter) for f in handler.filters) == 1
+    finally:
+        root.removeHandler(handler)
+
+
+def test_scrub_data_recurses():
+    data = {"to": "jane@example.com", "nested": [{"phone": "+44 20 7946 0958"}, 3, None], "jane@example.com": True}
+    assert scrub_data(data) == {"to": "<EMAIL>", "nested": [{"phone": "<PHONE>"}, 3, None], "<EMAIL>": True}
+
+
+def test_sentry_before_send_scrubs_and_drops():
+    event = {
+        "message": "refund to GB82WEST12345698765432",
+        "logentry": {"message": "user %s", "params": ["jane@example.com"], "formatted": "user jane@example.com"},
+        "exception": {
+            "values": [
+                {
+                    "type": "KeyError",
+                    "value": "'jane@example.com'",
+                    "stacktrace": {"frames": [{"function": "f", "vars": {"email": "jane@example.com"}}]},
+                }
+            ]
+        },
+        "breadcrumbs": {"values": [{"message": "GET /users?phone=+442079460958", "data": {"ip": "10.0.0.1"}}]},
+        "extra": {"card": "4111 1111 1111 1111"},
+        "tags": {"who": "jane@example.com"},
+        "request": {"url": "https://x.test/?email=jane@example.com", "data": {"a": 1}, "cookies": "s=1", "headers": {}},
+        "user": {"id": "u1", "email": "jane@example.com", "ip_address": "10.0.0.1"},
+    }
+    out = sentry_before_send(event, {})
+    assert out["message"] == "refund to <IBAN>"
+    assert out["logentry"]["formatted"] == "user <EMAIL>"
+    assert out["logentry"]["params"] == ["<EMAIL>"]
+    value = out["exception"]["values"][0]
+    assert value["value"] == "'<EMAIL>'"
+    assert "vars" not in value["stacktrace"]["frames"][0]
+    crumb = out["breadcrumbs"]["values"][0]
+    assert crumb["message"] == "GET /users?phone=<PHONE>"
+    assert crumb["data"] == {"ip": "<IP_ADDRESS>"}
+    assert out["extra"] == {"card": "<CREDIT_CARD>"}
+    assert out["tags"] == {"who": "<EMAIL>"}
+    assert out["request"] == {"url": "https://x.test/?email=<EMAIL>"}
+    assert out["user"] == {"id": "u1"}
+    assert "jane" not in repr(out)

@@ -10,7 +10,8 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem 
 h1{font-size:1.5rem;margin-bottom:.2rem} .sub{color:#5b6475;margin-top:0}
 .verdict{display:inline-block;padding:.35rem .8rem;border-radius:.4rem;font-weight:600}
 .ok{background:#e3f6e8;color:#17603a} .bad{background:#fde8e8;color:#9b1c1c} .warn{background:#fff4d6;color:#7a4d00}
-table{border-collapse:collapse;width:100%;margin:1rem 0} th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #e4e7ee}
+table{border-collapse:collapse;width:100%;margin:1rem 0}
+th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #e4e7ee}
 th{width:16rem;color:#5b6475;font-weight:500} code{font-size:.85em;word-break:break-all}
 h2{font-size:1.1rem;margin-top:1.6rem}
 """

@@ -7,6 +7,7 @@ and turns a 429 into a pause for everyone before retrying.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import re
 import time
@@ -190,10 +191,8 @@ class GenesysClient:
         return DetailsJobResults.model_validate(response.json())
 
     def delete_details_job(self, job_id: str) -> None:
-        try:
+        with contextlib.suppress(NotFound):  # already expired or cleaned up
             self.request("DELETE", f"/api/v2/analytics/conversations/details/jobs/{job_id}")
-        except NotFound:
-            pass
 
     # -- users (former agents) -------------------------------------------------------------------
 

@@ -47,6 +47,10 @@ class Keys:
         """The async analytics job serving one batch's query, so a rescheduled task picks it up."""
         return f"{self._root}:discovery:job:{fingerprint}"
 
+    def transcript(self, request_id: str) -> str:
+        """The subject's transcripts with personal data masked, for an export."""
+        return f"{self._root}:transcript:{request_id}"
+
     @property
     def holds(self) -> str:
         return f"{self._root}:holds"

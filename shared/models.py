@@ -127,6 +127,9 @@ class ErasureRecord(BaseModel):
     subject_digest: str | None = None  # fixed at intake, so it survives scrubbing
     transcripts_scanned: int = 0
     transcript_mentions: int = 0
+    # Conversations whose text holds other sensitive data (cards, IBANs, SSNs): in deletion scope.
+    sensitive_conversation_ids: list[str] = Field(default_factory=list)
+    redaction_rounds: int = 0
 
     gdpr_request_ids: list[str] = Field(default_factory=list)
     contacts_deleted: list[str] = Field(default_factory=list)

@@ -1,43 +1,57 @@
 """Redaction pool: read the subjects' message transcripts and find their data in them.
 
-The message ids read here are kept (ids only), so verification can read the same messages back
-with one bulk call per conversation.
+New identifiers the subject typed send the request back to discovery (at most
+``MAX_ROUNDS`` times), so the GDPR request and the conversation scope cover them too. The message
+ids read here are kept (ids only), so verification can read the same messages back with one bulk
+call per conversation.
 """
 
 from __future__ import annotations
+
+import json
 
 from shared.celery_app import app
 from shared.models import RequestState
 from shared.pipeline import erasure_task, isolated, load, transition
 from shared.runtime import Runtime
 
+from services.redaction.scanner import scan_transcripts
+
 DELETE_TASK = "erasure.deletion.erase"
+DISCOVER_TASK = "erasure.discovery.discover"
+MAX_ROUNDS = 2
 
 
 @erasure_task("erasure.redaction.scan")
 def scan(runtime: Runtime, request_ids: list[str]) -> None:
     client = runtime.genesys("redaction")
     approved_ids: list[str] = []
+    rediscover: list[str] = []
     for record in load(runtime, request_ids, RequestState.REDACTING):
         with isolated(runtime, record, "redaction"):
-            known = {v.lower() for v in record.effective_identity.values() if v}
-            scanned = mentions = 0
-            message_ids: dict[str, list[str]] = {}
-            for conversation_id in record.message_conversation_ids:
-                conversation = client.get_message_conversation(conversation_id)
-                if conversation is None:
-                    continue
-                message_ids[conversation_id] = conversation.message_ids()
-                for message in client.get_messages_bulk(conversation_id, message_ids[conversation_id]):
-                    scanned += 1
-                    text = message.text.lower()
-                    mentions += sum(text.count(value) for value in known)
+            identity = record.effective_identity
+            result = scan_transcripts(client, identity, record.message_conversation_ids)
+            runtime.redis.set(runtime.keys.transcript(record.request_id), json.dumps(result.redacted))
+            details = {"messages_scanned": result.messages, "mentions": result.mentions,
+                       "new_identifiers": len(result.new_identifiers.values()),
+                       "sensitive_conversations": len(result.sensitive_conversation_ids)}
+            if not result.new_identifiers.is_empty() and record.redaction_rounds < MAX_ROUNDS:
+                # Back to discovery with the wider identity: its conversations and records too.
+                transition(runtime, record.request_id, RequestState.DISCOVERING, "redaction.identifiers_found",
+                           details=details, subject=record.subject.merge(result.new_identifiers),
+                           identity=None, redaction_rounds=record.redaction_rounds + 1)
+                rediscover.append(record.request_id)
+                continue
             approved = record.approval is not None or not runtime.settings.require_approval
             next_state = RequestState.DELETING if approved else RequestState.AWAITING_APPROVAL
             transition(runtime, record.request_id, next_state, "redaction.completed",
-                       details={"messages_scanned": scanned, "mentions": mentions, "approved": approved},
-                       transcripts_scanned=scanned, transcript_mentions=mentions, message_ids=message_ids)
+                       details={**details, "approved": approved},
+                       transcripts_scanned=result.messages, transcript_mentions=result.mentions,
+                       message_ids=result.message_ids,
+                       sensitive_conversation_ids=result.sensitive_conversation_ids)
             if approved:
                 approved_ids.append(record.request_id)
+    if rediscover:
+        app.send_task(DISCOVER_TASK, args=[rediscover])
     if approved_ids:
         app.send_task(DELETE_TASK, args=[approved_ids])

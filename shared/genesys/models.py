@@ -178,6 +178,11 @@ class MessageData(_Model):
     normalized_message: NormalizedMessage | None = Field(default=None, alias="normalizedMessage")
     from_address: str | None = Field(default=None, alias="fromAddress")
     to_address: str | None = Field(default=None, alias="toAddress")
+    direction: str | None = None
+
+    @property
+    def from_customer(self) -> bool:
+        return (self.direction or "").lower() == "inbound"
 
     @property
     def text(self) -> str:

@@ -184,8 +184,9 @@ def redact(
 @app.command()
 def status(ticket: Annotated[str | None, typer.Argument(help="one ticket; all requests if omitted")] = None,
            ) -> None:
-    """Where requests stand: state, days left to the deadline, reason when not complete."""
-    from shared.models import FINAL_STATES, utcnow
+    """Where requests stand: overdue first, then by deadline; days left, reason when not complete."""
+    from shared.deadlines import deadline_view, describe
+    from shared.models import utcnow
     from shared.runtime import get_runtime
 
     runtime = get_runtime()
@@ -198,12 +199,13 @@ def status(ticket: Annotated[str | None, typer.Argument(help="one ticket; all re
     else:
         records = list(runtime.store.iter_records())
     now = utcnow()
-    records.sort(key=lambda r: (r.state in FINAL_STATES, r.deadline))
-    table = Table("ticket", "state", "days left", "reason")
+    records.sort(key=lambda r: (r.state.is_final, r.deadline))
+    table = Table("ticket", "state", "deadline", "reason")
     for record in records:
-        days_left = (record.deadline - now).total_seconds() / 86400
-        table.add_row(record.ticket, record.state.value, f"{days_left:.1f}", record.reason or "")
+        table.add_row(record.ticket, record.state.value, describe(record, now), record.reason or "")
     out.print(table)
+    view = deadline_view(records, now)
+    out.print(f"{view.open} open, {view.overdue} overdue, {view.at_risk} due within 7 days")
 
 
 @app.command()

@@ -128,3 +128,10 @@ def sim_find(stack: Stack, values: list[str]) -> list[dict]:
     import httpx
 
     return httpx.post(f"{stack.sim_url}/_sim/find", json={"values": values}, timeout=30).json()["matches"]
+
+
+def wait_certificate(stack: Stack, request_id: str, timeout_s: float = 30.0) -> dict:
+    """The certificate is written right after the final state; wait for it rather than race it."""
+    key = stack.runtime.keys.certificate(request_id)
+    raw = wait_until(lambda: stack.runtime.redis.get(key), timeout_s=timeout_s, message="the certificate")
+    return json.loads(raw)

@@ -9,7 +9,7 @@ import httpx
 
 from shared.audit import verify_chain
 from shared.models import RequestState
-from tests.integration.conftest import wait_until
+from tests.integration.conftest import wait_certificate, wait_until
 
 
 def test_twenty_subjects_erased_by_four_pools(stack):
@@ -48,7 +48,7 @@ def test_twenty_subjects_erased_by_four_pools(stack):
 
     # Every request has a certificate, and the audit chain holds.
     for request_id in ids:
-        certificate = json.loads(stack.runtime.redis.get(stack.runtime.keys.certificate(request_id)))
+        certificate = wait_certificate(stack, request_id)
         assert certificate["complete"] is True and certificate["verification"]["ok"] is True
         assert certificate["deadline_met"] is True
     assert verify_chain(stack.runtime.audit.entries()) is None

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from services.simulator.config import SimConfig
-from tests.integration.conftest import _cleanup, make_stack, submit, wait_final, wait_until
+from tests.integration.conftest import _cleanup, make_stack, submit, wait_certificate, wait_final, wait_until
 
 SECRET = "webhook-secret-for-tests"
 
@@ -88,5 +88,5 @@ def test_failing_target_gets_event_on_replay_exactly_once(hooked_stack):
     assert delivered["signed"] is True
     assert delivered["body"]["ticket"] == "HOOK-1" and delivered["body"]["outcome"] == "completed"
     assert not any(v in json.dumps(delivered["body"]) for v in subject["emails"] + subject["phones"] + [subject["name"]])
-    certificate = json.loads(stack.runtime.redis.get(stack.runtime.keys.certificate(request_id)))
+    certificate = wait_certificate(stack, request_id)
     assert certificate["downstream_notified"] == ["http://127.0.0.1"]

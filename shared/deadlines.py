@@ -1,0 +1,45 @@
+"""The 30-day clock: which open requests are overdue or at risk of being so."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from shared.metrics import REQUESTS_AT_RISK
+from shared.models import ErasureRecord
+
+AT_RISK_WITHIN = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class DeadlineView:
+    open: int
+    overdue: int
+    at_risk: int  # open, not overdue, deadline within AT_RISK_WITHIN
+
+
+def days_left(record: ErasureRecord, now: datetime) -> float:
+    return (record.deadline - now).total_seconds() / 86400
+
+
+def describe(record: ErasureRecord, now: datetime) -> str:
+    if record.state.is_final:
+        met = record.completed_at is not None and record.completed_at <= record.deadline
+        return "met" if met else "missed"
+    left = days_left(record, now)
+    return f"overdue {-left:.1f}d" if left < 0 else f"{left:.1f}d left"
+
+
+def deadline_view(records: Iterable[ErasureRecord], now: datetime) -> DeadlineView:
+    open_ = overdue = at_risk = 0
+    for record in records:
+        if record.state.is_final:
+            continue
+        open_ += 1
+        if record.deadline < now:
+            overdue += 1
+        elif record.deadline - now <= AT_RISK_WITHIN:
+            at_risk += 1
+    REQUESTS_AT_RISK.set(overdue + at_risk)
+    return DeadlineView(open=open_, overdue=overdue, at_risk=at_risk)

@@ -9,9 +9,8 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from shared.models import RequestState, utcnow
-
 from services.simulator.config import SimConfig
+from shared.models import RequestState, utcnow
 from tests.integration.conftest import _cleanup, make_stack, submit, wait_certificate, wait_final
 
 

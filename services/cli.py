@@ -171,6 +171,18 @@ def approve(
 
 
 @app.command()
+def resume() -> None:
+    """Re-enqueue every unfinished request (after a crash, a lost queue or a Redis restart)."""
+    from services.resume import resume as resume_requests
+    from shared.runtime import get_runtime
+
+    counts = resume_requests(get_runtime())
+    total = sum(counts.values())
+    detail = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "nothing to resume"
+    print(f"resumed {total} request(s): {detail}")
+
+
+@app.command()
 def redact(
     json_lines: Annotated[bool, typer.Option("--json", help='JSON lines {"text": ...} in, text and entities out')]
     = False,

@@ -19,6 +19,9 @@ class Keys:
     def request(self, request_id: str) -> str:
         return f"{self._root}:req:{request_id}"
 
+    def request_lock(self, request_id: str) -> str:
+        return f"{self._root}:lock:{request_id}"
+
     def ticket(self, ticket: str) -> str:
         return f"{self._root}:ticket:{ticket}"
 

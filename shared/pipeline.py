@@ -14,9 +14,10 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
+import redis
 from celery import Task
 
 from shared.celery_app import app
@@ -47,9 +48,19 @@ def backoff_s(retries: int, base: float = 1.0, cap: float = 300.0) -> float:
 
 
 def transition(runtime: Runtime, request_id: str, state: RequestState, event: str,
-               details: dict[str, Any] | None = None, **changes: Any) -> ErasureRecord:
-    """Change a request's state and write the audit entry for it (before the task acks)."""
-    record = runtime.store.set_state(request_id, state, **changes)
+               details: dict[str, Any] | None = None, *,
+               expect: RequestState | tuple[RequestState, ...] | None = None, **changes: Any) -> ErasureRecord | None:
+    """Change a request's state and write the audit entry for it (before the task acks).
+
+    With ``expect``, the change happens only while the request is still in that state; None means
+    a concurrent delivery of the same task already moved it, and the caller stops there.
+    """
+    if expect is None:
+        record: ErasureRecord | None = runtime.store.set_state(request_id, state, **changes)
+    else:
+        record = runtime.store.update_if(request_id, expect, state=state, **changes)
+    if record is None:
+        return None
     runtime.audit.append(event, request_id=request_id, subject=runtime.digest(record),
                          details={"state": state.value, **(details or {})})
     return record
@@ -100,29 +111,59 @@ def erasure_task(name: str) -> Callable[[Callable[[Runtime, list[str]], None]], 
             runtime = get_runtime()
             if _too_many_deliveries(runtime, self, ids):
                 return
-            try:
-                fn(runtime, ids)
-            except RateLimitWait as wait:
-                _forget_deliveries(runtime, self)
-                raise self.retry(countdown=wait.wait_s, max_retries=None) from None
-            except Reschedule as again:
-                _forget_deliveries(runtime, self)
-                raise self.retry(countdown=again.countdown_s, max_retries=None) from None
-            except (ServerError, TransportError, LimiterUnavailable) as exc:
-                if self.request.retries >= MAX_RETRIES:
-                    _fail_batch(runtime, name, ids, f"platform kept failing ({type(exc).__name__})")
-                    return
-                log.warning("%s for %d request(s): %s; retrying", name, len(ids), type(exc).__name__)
-                raise self.retry(countdown=backoff_s(self.request.retries)) from None
-            except Exception as exc:
-                # A bug or a refusal that retrying cannot fix: no request may be left hanging.
-                log.exception("%s failed for %d request(s)", name, len(ids))
-                _fail_batch(runtime, name, ids, f"{type(exc).__name__}: see the worker log")
+            with request_locks(runtime, ids) as mine:
+                if mine:
+                    _run_guarded(self, runtime, fn, name, mine)
             _forget_deliveries(runtime, self)
 
         return run
 
     return decorate
+
+
+@contextmanager
+def request_locks(runtime: Runtime, request_ids: list[str]) -> Iterator[list[str]]:
+    """Lock each request for the length of one task, so two deliveries never work on it at once.
+
+    Requests locked by another live task are left to it (their task is already running). A lock
+    dies with its holder after ``visibility_timeout_s``, the same moment Redis redelivers the
+    dead holder's message.
+    """
+    held = []
+    for request_id in request_ids:
+        lock = runtime.redis.lock(runtime.keys.request_lock(request_id),
+                                  timeout=runtime.settings.visibility_timeout_s, blocking=False)
+        if lock.acquire():
+            held.append((request_id, lock))
+    try:
+        yield [request_id for request_id, _ in held]
+    finally:
+        for _, lock in held:
+            with suppress(redis.exceptions.LockError):
+                lock.release()
+
+
+def _run_guarded(self: Task[Any, Any], runtime: Runtime, fn: Callable[[Runtime, list[str]], None], name: str,
+         ids: list[str]) -> None:
+    """Run a task body, turning platform waits and hiccups into Celery retries."""
+    try:
+        fn(runtime, ids)
+    except RateLimitWait as wait:
+        _forget_deliveries(runtime, self)
+        raise self.retry(countdown=wait.wait_s, max_retries=None) from None
+    except Reschedule as again:
+        _forget_deliveries(runtime, self)
+        raise self.retry(countdown=again.countdown_s, max_retries=None) from None
+    except (ServerError, TransportError, LimiterUnavailable) as exc:
+        if self.request.retries >= MAX_RETRIES:
+            _fail_batch(runtime, name, ids, f"platform kept failing ({type(exc).__name__})")
+            return
+        log.warning("%s for %d request(s): %s; retrying", name, len(ids), type(exc).__name__)
+        raise self.retry(countdown=backoff_s(self.request.retries)) from None
+    except Exception as exc:
+        # A bug or a refusal that retrying cannot fix: no request may be left hanging.
+        log.exception("%s failed for %d request(s)", name, len(ids))
+        _fail_batch(runtime, name, ids, f"{type(exc).__name__}: see the worker log")
 
 
 def _fail_batch(runtime: Runtime, task_name: str, request_ids: list[str], why: str) -> None:

@@ -67,26 +67,37 @@ class RequestStore:
     def set_state(self, request_id: str, state: RequestState, **changes: Any) -> ErasureRecord:
         return self.update(request_id, state=state, **changes)
 
-    def claim_state(self, request_id: str, expected: RequestState, new: RequestState) -> bool:
-        """Move from ``expected`` to ``new`` only if no one else did first (optimistic transaction)."""
+    def update_if(self, request_id: str, expected: RequestState | tuple[RequestState, ...],
+                  **changes: Any) -> ErasureRecord | None:
+        """Apply ``changes`` only while the request is in ``expected`` (optimistic transaction).
+
+        Returns the updated record, or None when another delivery of the same task got there
+        first: the caller must then not repeat what follows (audit, next task).
+        """
+        allowed = expected if isinstance(expected, tuple) else (expected,)
         key = self._keys.request(request_id)
         with self._r.pipeline() as pipe:
             try:
                 pipe.watch(key)  # type: ignore[no-untyped-call]
                 raw = pipe.get(key)
                 if raw is None:
-                    return False
+                    return None
                 record = ErasureRecord.model_validate_json(str(raw))
-                if record.state is not expected:
-                    return False
-                record.state = new
+                if record.state not in allowed:
+                    return None
+                for name, value in changes.items():
+                    setattr(record, name, value)
                 record.updated_at = utcnow()
                 pipe.multi()
                 pipe.set(key, record.model_dump_json())
                 pipe.execute()
-                return True
+                return record
             except redis.WatchError:
-                return False
+                return None
+
+    def claim_state(self, request_id: str, expected: RequestState, new: RequestState) -> bool:
+        """Move from ``expected`` to ``new`` only if no one else did first."""
+        return self.update_if(request_id, expected, state=new) is not None
 
     def ids(self) -> list[str]:
         return [str(i) for i in self._r.zrange(self._keys.requests_index, 0, -1)]

@@ -1,0 +1,39 @@
+"""Re-enqueueing unfinished requests after a crash, a lost queue or a Redis restart.
+
+Every task acts only on requests in the state it handles, so sending a request to the task of its
+current state is always safe: a request whose task is still queued is simply handled once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from shared.celery_app import app
+from shared.models import RequestState
+from shared.pipeline import chunks
+from shared.runtime import Runtime
+
+from services.polling.schedule import start_polling
+
+TASK_FOR_STATE = {
+    RequestState.RECEIVED: "erasure.discovery.discover",
+    RequestState.DISCOVERING: "erasure.discovery.discover",
+    RequestState.REDACTING: "erasure.redaction.scan",
+    RequestState.DELETING: "erasure.deletion.erase",
+    RequestState.VERIFYING: "erasure.polling.verify",
+}
+
+
+def resume(runtime: Runtime) -> dict[str, int]:
+    """Send every unfinished request to the task of its state; returns counts by state."""
+    by_state: dict[RequestState, list[str]] = defaultdict(list)
+    for record in runtime.store.iter_records():
+        if not record.state.is_final and record.state is not RequestState.AWAITING_APPROVAL:
+            by_state[record.state].append(record.request_id)
+    for state, ids in by_state.items():
+        if state is RequestState.POLLING:
+            start_polling(runtime, ids)
+            continue
+        for batch in chunks(ids, runtime.settings.batch_size):
+            app.send_task(TASK_FOR_STATE[state], args=[batch])
+    return {state.value: len(ids) for state, ids in by_state.items()}

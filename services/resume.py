@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from services.polling.schedule import start_polling
 from shared.celery_app import app
 from shared.models import RequestState
 from shared.pipeline import chunks
 from shared.runtime import Runtime
-
-from services.polling.schedule import start_polling
 
 TASK_FOR_STATE = {
     RequestState.RECEIVED: "erasure.discovery.discover",

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import json
 
+from services.redaction.scanner import scan_transcripts
 from shared.celery_app import app
 from shared.models import RequestState
 from shared.pipeline import erasure_task, isolated, load, transition
 from shared.runtime import Runtime
-
-from services.redaction.scanner import scan_transcripts
 
 DELETE_TASK = "erasure.deletion.erase"
 DISCOVER_TASK = "erasure.discovery.discover"

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import httpx
 
-from shared.models import RequestState
-
 from services.simulator.config import SimConfig
+from shared.models import RequestState
 from tests.integration.conftest import _cleanup, make_stack, submit, wait_final
 
 

@@ -32,7 +32,7 @@ import json
 import math
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -228,14 +228,66 @@ def _sessions(conv: dict[str, Any]) -> Iterable[tuple[dict[str, Any], dict[str, 
             yield part, session
 
 
+Scopes = list[tuple[dict[str, Any] | None, dict[str, Any] | None]]
+CompiledFilter = Callable[[Scopes, dict[str, Any]], bool]
+
+
+class _AnyValue:
+    """An "or" filter made only of `matches` predicates (the shape of bulk lookups: one predicate per
+    identifier), checked with set lookups instead of predicate by predicate. Same rules as `value_matches`."""
+
+    def __init__(self, predicates: list[dict[str, Any]]) -> None:
+        self.wanted: dict[str, set[str]] = {}
+        self.address_parts: dict[str, set[str]] = {}
+        for pred in predicates:
+            dimension, value = pred["dimension"], str(pred["value"])
+            self.wanted.setdefault(dimension, set()).add(normalized(value))
+            if dimension in ADDRESS_DIMENSIONS and not is_phone_like(value):
+                self.address_parts.setdefault(dimension, set()).add(value.strip().lower())
+
+    def __call__(self, scopes: Scopes, conv: dict[str, Any]) -> bool:
+        for dimension, wanted in self.wanted.items():
+            parts = self.address_parts.get(dimension)
+            for part, session in scopes:
+                for stored in _values(dimension, conv, part, session):
+                    if not stored:
+                        continue
+                    if normalized(stored) in wanted:
+                        return True
+                    if parts and "@" in stored:
+                        local, _, domain = stored.lower().partition("@")
+                        if local in parts or domain in parts:
+                            return True
+        return False
+
+
+def compile_filter(flt: dict[str, Any]) -> CompiledFilter:
+    """A checked filter as a function of (scopes, conversation)."""
+    predicates = flt.get("predicates") or []
+    if (
+        flt.get("type", "and") == "or"
+        and predicates
+        and not flt.get("clauses")
+        and all(p.get("type", "dimension") == "dimension" and p.get("operator", "matches") == "matches" for p in predicates)
+    ):
+        return _AnyValue(predicates)
+    return lambda scopes, conv: _eval_filter(flt, scopes, conv)
+
+
+def _matches_compiled(conv: dict[str, Any], segment: list[CompiledFilter], conversation: list[CompiledFilter]) -> bool:
+    sessions = list(_sessions(conv))
+    for flt in segment:
+        if not any(flt([(p, s)], conv) for p, s in sessions):
+            return False
+    union: Scopes = [(p, s) for p, s in sessions] or [(None, None)]
+    return all(flt(union, conv) for flt in conversation)
+
+
 def conversation_matches(conv: dict[str, Any], segment_filters: list[Any], conversation_filters: list[Any]) -> bool:
     """Whether a conversation satisfies every segment filter (on some session) and every conversation filter."""
-    sessions = list(_sessions(conv))
-    for flt in segment_filters:
-        if not any(_eval_filter(flt, [(p, s)], conv) for p, s in sessions):
-            return False
-    union: list[tuple[dict[str, Any] | None, dict[str, Any] | None]] = [(p, s) for p, s in sessions] or [(None, None)]
-    return all(_eval_filter(flt, union, conv) for flt in conversation_filters)
+    return _matches_compiled(
+        conv, [compile_filter(f) for f in segment_filters], [compile_filter(f) for f in conversation_filters]
+    )
 
 
 def iso_ceil(dt: datetime) -> str:
@@ -312,6 +364,8 @@ def select_conversations(data: OrgData, query: dict[str, Any], *, overlap: bool)
     pool: Iterable[dict[str, Any]] = convs.values() if found is None else (convs[c] for c in found if c in convs)
     active = data.active_now()
     now_iso = iso(datetime.now(UTC)) if active else ""
+    segment = [compile_filter(f) for f in segment_filters]
+    conversation = [compile_filter(f) for f in conversation_filters]
     out = []
     for conv in pool:
         conv_start = conv["conversationStart"]
@@ -324,7 +378,7 @@ def select_conversations(data: OrgData, query: dict[str, Any], *, overlap: bool)
         elif conv_start < lo:
             continue
         view = live_view(conv, now_iso) if ongoing else conv
-        if conversation_matches(view, segment_filters, conversation_filters):
+        if _matches_compiled(view, segment, conversation):
             out.append(view)
     return out
 

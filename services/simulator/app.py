@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from . import admin, analytics, contacts, conversations, gdpr, oauth, recordings, users
+from . import admin, analytics, contacts, conversations, gdpr, oauth, protection, recordings, users
 from .config import SimConfig
 from .errors import genesys_error
 from .gateway import Gateway
@@ -37,6 +37,7 @@ def create_app(config: SimConfig) -> Starlette:
         *contacts.routes(store),
         *conversations.routes(store),
         *recordings.routes(store),
+        *protection.routes(store),
         *users.routes(store),
         *admin.routes(store),
     ]

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .index import ValueIndex
+from .index import ExactIndex, KeyCache, ValueIndex
 from .matching import anonymised, same_value, text_contains, text_replace
 from .seed import SeedData, iso
 
@@ -34,20 +34,25 @@ INDEXED_DIMENSIONS = frozenset(
 )
 
 
-def conversation_strings(conv: dict[str, Any]) -> Iterator[str | None]:
+def conversation_strings(conv: dict[str, Any]) -> list[str]:
     """Every field of a conversation that can identify someone (participant and session fields)."""
+    out: list[str] = []
+    add = out.append
     for part in conv["participants"]:
-        yield part.get("participantName")
-        yield part.get("externalContactId")
-        yield part.get("userId")
+        for key in ("participantName", "externalContactId", "userId"):
+            value = part.get(key)
+            if value.__class__ is str:
+                add(value)
         for session in part["sessions"]:
+            get = session.get
             for key in SESSION_PII_FIELDS:
-                value = session.get(key)
-                if isinstance(value, str):
-                    yield value
+                value = get(key)
+                if value.__class__ is str:
+                    add(value)
+    return out
 
 
-def message_strings(msgs: list[Any] | None) -> tuple[list[str | None], list[str]]:
+def message_strings(msgs: list[Any] | None) -> tuple[list[str], list[str]]:
     """(address fields, texts) of a conversation's messages."""
     if not msgs:
         return [], []
@@ -78,10 +83,10 @@ class OrgData:
     subject_index: dict[str, dict[str, Any]] = field(default_factory=dict)
     record_owner: dict[str, str] = field(default_factory=dict)
     conv_index: ValueIndex = field(default_factory=ValueIndex)
-    contact_index: ValueIndex = field(default_factory=ValueIndex)
-    record_index: ValueIndex = field(default_factory=ValueIndex)
-    user_index: ValueIndex = field(default_factory=ValueIndex)
-    truth_index: ValueIndex = field(default_factory=ValueIndex)
+    contact_index: ExactIndex = field(default_factory=ExactIndex)
+    record_index: ExactIndex = field(default_factory=ExactIndex)
+    user_index: ExactIndex = field(default_factory=ExactIndex)
+    truth_index: ExactIndex = field(default_factory=ExactIndex)
     # Position of each record in its seeded order, so answers built from candidate sets keep a stable order.
     conv_pos: dict[str, int] = field(default_factory=dict)
     contact_pos: dict[str, int] = field(default_factory=dict)
@@ -98,7 +103,10 @@ class OrgData:
     @classmethod
     def from_seed(cls, seed: SeedData, active_until: float = 0.0) -> OrgData:
         if seed.gdpr_records:
-            records = copy.deepcopy(seed.gdpr_records)
+            records = {
+                rid: {**r, **{k: list(r[k]) for k in ("emailAddresses", "phoneNumbers", "addresses")}}
+                for rid, r in seed.gdpr_records.items()
+            }
             owners = dict(seed.record_owner)
         else:  # a SeedData built by hand: one record per subject
             records = {
@@ -112,34 +120,53 @@ class OrgData:
                 for s in seed.subjects
             }
             owners = {s.id: s.id for s in seed.subjects}
-        data = cls(seed=seed, subject_index=records, record_owner=owners)
+        normal: dict[str, str] = {}  # normalised values, shared while the exact indexes are built
+        data = cls(
+            seed=seed,
+            subject_index=records,
+            record_owner=owners,
+            conv_index=ValueIndex(cache=seed.key_cache or KeyCache()),
+            contact_index=ExactIndex(normal),
+            record_index=ExactIndex(normal),
+            user_index=ExactIndex(normal),
+            truth_index=ExactIndex(normal),
+        )
         data.active_ids = set(seed.active_conversation_ids)
         data.active_until = active_until
-        for pos, (cid, conv) in enumerate(seed.conversations.items()):
-            data.conv_pos[cid] = pos
-            data._index_conversation(cid, conv)
-        for pos, (cid, contact) in enumerate(seed.contacts.items()):
-            data.contact_pos[cid] = pos
-            data.contact_index.add(cid, (v for _, v in _contact_values(contact)))
-        for pos, (rid, record) in enumerate(records.items()):
-            data.record_pos[rid] = pos
-            data.record_index.add(rid, record_strings(record))
-        for uid, user in seed.users.items():
-            data.user_index.add(uid, user_strings(user))
-        for s in seed.subjects:
-            data._add_truth(s.id, [*s.emails, *s.phones, *(s.external_contact_ids or [s.external_contact_id]), s.name])
-        for a in seed.former_agents:
-            data._add_truth(a.id, [a.user_id, a.name, a.email])
+        data.conv_pos = {cid: pos for pos, cid in enumerate(seed.conversations)}
+        messages = seed.messages
+
+        docs: list[tuple[str, set[str] | frozenset[str]]] = []
+        known = seed.conv_keys
+        conv_index = data.conv_index
+        for cid, conv in seed.conversations.items():
+            keys = known.get(cid)
+            if keys is None:  # not filed by the seed: tokenise what it holds
+                addresses, texts = message_strings(messages.get(cid))
+                keys = conv_index._keys(conversation_strings(conv) + addresses, texts)
+            docs.append((cid, keys))
+        conv_index.load_keys(docs)
+        data.contact_pos = {cid: pos for pos, cid in enumerate(seed.contacts)}
+        data.contact_index.load(
+            (cid, [v for f, v in _contact_values(c) if f not in ("firstName", "lastName")]) for cid, c in seed.contacts.items()
+        )
+        data.record_pos = {rid: pos for pos, rid in enumerate(records)}
+        data.record_index.load((rid, record_strings(r)) for rid, r in records.items())
+        data.user_index.load((uid, user_strings(u)) for uid, u in seed.users.items())
+        truths = [
+            (s.id, [*s.emails, *s.phones, *(s.external_contact_ids or [s.external_contact_id]), s.name]) for s in seed.subjects
+        ]
+        truths += [(a.id, [a.user_id, a.name, a.email]) for a in seed.former_agents]
+        for tid, values in truths:
+            data.truth_order[tid] = len(data.truth_order)
+            data.truth_values[tid] = values
+        data.truth_index.load(truths)
+        normal.clear()  # only needed while building; later additions normalise afresh
         return data
 
     def _changing(self, conv_id: str) -> None:
         if self.before_change is not None:
             self.before_change(conv_id, self.seed.conversations[conv_id])
-
-    def _add_truth(self, truth_id: str, values: list[str]) -> None:
-        self.truth_order[truth_id] = len(self.truth_order)
-        self.truth_values[truth_id] = values
-        self.truth_index.add(truth_id, values)
 
     # ------------------------------------------------------------------ in-progress conversations
     def is_active(self, conv_id: str, now: float | None = None) -> bool:
@@ -160,6 +187,18 @@ class OrgData:
         if found is None:
             return list(convs)
         return sorted((c for c in found if c in convs), key=self.conv_pos.__getitem__)
+
+    def conversations_with(self, values: list[str]) -> list[tuple[str, list[str]]]:
+        """(conversation id, the values it may hold, in the order given), in seeded order: each conversation
+        is then checked only for the values that can be in it."""
+        convs = self.seed.conversations
+        wanted: dict[str, list[str]] = {}
+        for value in values:
+            found = self.conv_index.candidates(value)
+            for cid in convs if found is None else found:
+                wanted.setdefault(cid, []).append(value)
+        pos = self.conv_pos
+        return sorted(((c, vs) for c, vs in wanted.items() if c in convs), key=lambda item: pos[item[0]])
 
     def contacts_for(self, values: Iterable[str]) -> list[str]:
         found = self.contact_index.candidates_any(values)
@@ -183,7 +222,7 @@ class OrgData:
 
     def _index_conversation(self, conv_id: str, conv: dict[str, Any]) -> None:
         addresses, texts = message_strings(self.seed.messages.get(conv_id))
-        self.conv_index.add(conv_id, [*conversation_strings(conv), *addresses], texts)
+        self.conv_index.add(conv_id, conversation_strings(conv) + addresses, texts)
 
     def reindex_conversation(self, conv_id: str) -> None:
         conv = self.seed.conversations.get(conv_id)
@@ -276,6 +315,25 @@ def _contact_matches(contact: dict[str, Any], value: str) -> list[str]:
     return [f for f, v in _contact_values(contact) if f not in ("firstName", "lastName") and same_value(v, value)]
 
 
+def _conversation_holds(conv: dict[str, Any], msgs: Iterable[Any], values: list[str]) -> bool:
+    """Whether any of `values` is in the conversation (a cheap test before copying it for job snapshots)."""
+    for part in conv["participants"]:
+        for key in (*PARTICIPANT_PII_FIELDS, "userId"):
+            stored = part.get(key)
+            if stored and any(_field_holds(stored, v) for v in values):
+                return True
+        for session in part["sessions"]:
+            for key in SESSION_PII_FIELDS:
+                stored = session.get(key)
+                if stored and any(_field_holds(stored, v) for v in values):
+                    return True
+    for msg in msgs:
+        for v in values:
+            if text_contains(msg.text, v) or same_value(msg.from_address, v) or same_value(msg.to_address, v):
+                return True
+    return False
+
+
 def apply_delete(data: OrgData, subject: dict[str, Any], skip: set[str] | frozenset[str] = frozenset()) -> None:
     """Erase every value of `subject` from the organisation (what a completed GDPR_DELETE does).
 
@@ -286,32 +344,34 @@ def apply_delete(data: OrgData, subject: dict[str, Any], skip: set[str] | frozen
     if not values:
         return
     user_id = str(subject.get("userId") or "")
-    for cid in data.conversations_for(values):
+    for cid, held in data.conversations_with(values):
         if cid in skip or data.is_active(cid):
             continue
-        data._changing(cid)
         conv = data.seed.conversations[cid]
+        msgs = data.seed.messages.get(cid, ())
+        if not _conversation_holds(conv, msgs, held):
+            continue
+        data._changing(cid)
         changed = False
         for part in conv["participants"]:
             if user_id and same_value(part.get("userId"), user_id) and part.get("participantName"):
                 part["participantName"] = anonymised(part["participantName"])
                 changed = True
             for key in (*PARTICIPANT_PII_FIELDS, "userId"):
-                for v in values:
+                for v in held:
                     if key in part and _field_holds(part[key], v):
                         part[key] = anonymised(v)
                         changed = True
             for session in part["sessions"]:
                 for key in SESSION_PII_FIELDS:
-                    for v in values:
+                    for v in held:
                         if key in session and _field_holds(session[key], v):
                             session[key] = anonymised(v)
                             changed = True
-        for msg in data.seed.messages.get(cid, ()):
-            for v in values:
-                text = text_replace(msg.text, v, anonymised(v))
-                if text != msg.text:
-                    msg.text = text
+        for msg in msgs:
+            for v in held:
+                if text_contains(msg.text, v):
+                    msg.text = text_replace(msg.text, v, anonymised(v))
                     changed = True
                 if same_value(msg.from_address, v):
                     msg.from_address = anonymised(v)
@@ -321,6 +381,7 @@ def apply_delete(data: OrgData, subject: dict[str, Any], skip: set[str] | frozen
                     changed = True
         if changed:
             data.reindex_conversation(cid)
+
     for cid in data.contacts_for(values):
         if any(_contact_matches(data.seed.contacts[cid], v) for v in values):
             del data.seed.contacts[cid]
@@ -343,8 +404,10 @@ def apply_update(data: OrgData, terms: list[dict[str, Any]], skip: set[str] | fr
         for cid in data.conversations_for([old]):
             if cid in skip or data.is_active(cid):
                 continue
-            data._changing(cid)
             conv = data.seed.conversations[cid]
+            if not _conversation_holds(conv, data.seed.messages.get(cid, ()), [old]):
+                continue
+            data._changing(cid)
             for part in conv["participants"]:
                 for key in PARTICIPANT_PII_FIELDS:
                     if key in part and same_value(part[key], old):
@@ -378,20 +441,20 @@ def find(data: OrgData, values: list[str]) -> list[dict[str, Any]]:
 
     if not values:
         return []
-    for cid in data.conversations_for(values):
+    for cid, held in data.conversations_with(values):
         conv = data.seed.conversations[cid]
         for pi, part in enumerate(conv["participants"]):
             for key in (*PARTICIPANT_PII_FIELDS, "userId"):
-                for v in values:
+                for v in held:
                     if _field_holds(part.get(key), v):
                         hit(conv_hits, "conversation", cid, f"participants[{pi}].{key}", v)
             for si, session in enumerate(part["sessions"]):
                 for key in SESSION_PII_FIELDS:
-                    for v in values:
+                    for v in held:
                         if _field_holds(session.get(key), v):
                             hit(conv_hits, "conversation", cid, f"participants[{pi}].sessions[{si}].{key}", v)
         for msg in data.seed.messages.get(cid, ()):
-            for v in values:
+            for v in held:
                 if text_contains(msg.text, v):
                     hit(msg_hits, "message", msg.id, "text", v, conversation_id=cid)
                 if same_value(msg.from_address, v):

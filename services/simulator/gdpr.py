@@ -2,6 +2,12 @@
 
 Validation follows what the platform is documented to require; the request lifecycle itself lives in the
 store (states derived from elapsed time, effects applied once on completion).
+
+Subject search answers one GDPRSubject per external contact holding the value (that contact's name,
+emails, phones and externalContactId): a person whose identifiers are split over merged contacts is only
+found whole by following the contact links. A recycled phone number finds its current owner. Former
+agents are not found by NAME (UNCONFIRMED on the platform); a request whose subject carries `userId`
+anonymises that user's agent participants (name and user id) when it completes.
 """
 
 from __future__ import annotations

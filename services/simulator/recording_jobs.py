@@ -32,6 +32,8 @@ class RecordingJob:
     cancelled: bool = False
     applied: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    # (conversation id, recording id) a DELETE job could not delete: deletion protection (see protection.py).
+    failed: list[tuple[str, str]] = field(default_factory=list)
 
     def state(self, now: float, step_s: float) -> str:
         if self.cancelled:
@@ -52,8 +54,8 @@ class RecordingJob:
             "totalConversations": len(self.conversation_ids),
             "totalRecordings": len(self.recording_ids),
             "totalSkippedRecordings": 0,
-            "totalFailedRecordings": 0,
-            "totalProcessedRecordings": len(self.recording_ids) if done else 0,
+            "totalFailedRecordings": len(self.failed),
+            "totalProcessedRecordings": len(self.recording_ids) - len(self.failed) if done else 0,
             "percentProgress": 100 if done else 0,
             "selfUri": f"/api/v2/recording/jobs/{self.id}",
         }
@@ -70,6 +72,8 @@ class RecordingJobs:
         self.jobs: dict[str, RecordingJob] = {}
         self.order: list[str] = []
         self.open: list[str] = []
+        # Conversations whose recordings are under deletion protection (legal hold; see protection.py).
+        self.protected: set[str] = set()
 
     def add(self, job: RecordingJob) -> None:
         self.jobs[job.id] = job
@@ -89,7 +93,18 @@ class RecordingJobs:
             state = job.state(now, step_s)
             if state == "FULFILLED" and not job.applied:
                 job.applied = True
-                apply_action(recordings, job.query["action"], set(job.recording_ids), job.query, job.conversation_ids)
+                ids = set(job.recording_ids)
+                if job.query["action"] == "DELETE" and self.protected:
+                    # Protected recordings survive a DELETE job and are listed as its failed recordings.
+                    job.failed = [
+                        (cid, r["id"])
+                        for cid in job.conversation_ids
+                        if cid in self.protected
+                        for r in recordings.get(cid, [])
+                        if r["id"] in ids
+                    ]
+                    ids -= {rid for _, rid in job.failed}
+                apply_action(recordings, job.query["action"], ids, job.query, job.conversation_ids)
             elif state not in ("FULFILLED", "CANCELLED"):
                 still_open.append(jid)
         self.open = still_open

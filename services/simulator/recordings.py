@@ -5,7 +5,9 @@ PUT `{"state": "PROCESSING"}` starts it, and one step later it is FULFILLED and 
 once (DELETE removes the recordings, ARCHIVE/EXPORT mark them). At most two jobs may be PENDING or
 PROCESSING at once; a third POST answers 429 with Retry-After (the exact status the platform uses is
 UNCONFIRMED). `PUT /api/v2/conversations/{id}/recordings/{rid}` with a past `deleteDate` deletes one
-recording. GDPR requests do not touch recordings here: that is what these jobs are for.
+recording. GDPR requests do not touch recordings here: that is what these jobs are for. Recordings of
+conversations under deletion protection (`protection.py`) survive a DELETE job and are listed by
+`GET .../jobs/{id}/failedrecordings` (UNCONFIRMED: whether the platform reports them as failed or skipped).
 """
 
 from __future__ import annotations
@@ -160,10 +162,24 @@ def routes(store: OrgStore) -> list[Route]:
         return JSONResponse(listing(page, len(views), size, number, "/api/v2/recording/jobs"))
 
     async def failed_recordings(request: Request) -> Response:
+        try:
+            size = int_param(request.query_params, "pageSize", 25, 1, 100)
+            number = int_param(request.query_params, "pageNumber", 1, 1)
+        except BadParam as exc:
+            return genesys_error(request, 400, str(exc))
         with store.session():
-            if request.path_params["jobId"] not in store.recording_jobs.jobs:
+            job = store.recording_jobs.jobs.get(request.path_params["jobId"])
+            if job is None:
                 return genesys_error(request, 404, "Recording job not found.")
-        return JSONResponse(listing([], 0, 25, 1, f"/api/v2/recording/jobs/{request.path_params['jobId']}/failedrecordings"))
+            failed = [
+                {
+                    "conversation": {"id": cid, "selfUri": f"/api/v2/conversations/{cid}"},
+                    "recording": {"id": rid, "selfUri": f"/api/v2/conversations/{cid}/recordings/{rid}"},
+                }
+                for cid, rid in job.failed
+            ]
+        page = failed[(number - 1) * size : number * size]
+        return JSONResponse(listing(page, len(failed), size, number, f"/api/v2/recording/jobs/{job.id}/failedrecordings"))
 
     async def conversation_recordings(request: Request) -> Response:
         cid = request.path_params["conversationId"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import gc
 import secrets
 import threading
 import time
@@ -35,6 +36,7 @@ from .recording_jobs import RecordingJobs
 from .seed import SeedData, generate, iso, shift_conversation
 
 GDPR_TYPES = ("GDPR_EXPORT", "GDPR_UPDATE", "GDPR_DELETE")
+LARGE_ORG = 1000  # subjects from which the seeded data is moved out of the GC's reach (gc.freeze)
 _WORKING_STATE = {"GDPR_DELETE": "DELETING", "GDPR_UPDATE": "UPDATING", "GDPR_EXPORT": "FINALIZING"}
 
 
@@ -138,22 +140,33 @@ class OrgStore:
             self.limiter.limit = self.config.rate_limit
             self.limiter.window_s = self.config.rate_window_s
             cfg = self.config
-            seeded: SeedData = generate(
-                cfg.subjects,
-                cfg.seed,
-                cfg.noise_people,
-                linked_fraction=cfg.linked_fraction,
-                recycled=cfg.recycled,
-                active=cfg.active,
-                active_for_s=cfg.active_for_s,
-                former_agents=cfg.former_agents,
-            )
-            # In-progress conversations end active_for_s after seeding *finished*: move them to now.
-            started = time.monotonic()
-            shift = datetime.now(UTC) - seeded.generated_at
-            for cid in seeded.active_conversation_ids:
-                shift_conversation(seeded, cid, shift)
-            self.data = OrgData.from_seed(seeded, active_until=started + cfg.active_for_s)
+            self.__dict__.pop("data", None)  # let the previous organisation go before seeding the next
+            # Seeding allocates millions of small objects: with the cyclic GC on, its full collections
+            # walk all of them again and again (more than half the seeding time at 10,000 subjects).
+            gc_was_enabled = gc.isenabled()
+            gc.disable()
+            try:
+                seeded: SeedData = generate(
+                    cfg.subjects,
+                    cfg.seed,
+                    cfg.noise_people,
+                    linked_fraction=cfg.linked_fraction,
+                    recycled=cfg.recycled,
+                    active=cfg.active,
+                    active_for_s=cfg.active_for_s,
+                    former_agents=cfg.former_agents,
+                )
+                # In-progress conversations end active_for_s after seeding *finished*: move them to now.
+                shift = datetime.now(UTC) - seeded.generated_at
+                for cid in seeded.active_conversation_ids:
+                    shift_conversation(seeded, cid, shift)
+                self.data = OrgData.from_seed(seeded, active_until=time.monotonic() + cfg.active_for_s)
+                if cfg.subjects >= LARGE_ORG:
+                    # Keep later full collections from walking the organisation (it holds no cycles).
+                    gc.freeze()
+            finally:
+                if gc_was_enabled:
+                    gc.enable()
             self.gdpr: dict[str, GdprRecord] = {}
             self.gdpr_order: list[str] = []
             self.gdpr_pending: deque[str] = deque()

@@ -72,3 +72,60 @@ def subject_body(subject: dict[str, Any]) -> dict[str, Any]:
         "phoneNumbers": subject["phones"],
         "externalContactId": subject["external_contact_id"],
     }
+
+
+# An organisation with every optional shape of issue 4: merged contacts, a recycled number, conversations
+# still in progress, former agents, and fast async analytics jobs.
+SHAPED = SimConfig(
+    subjects=16,
+    seed=11,
+    gdpr_step_s=STEP_S,
+    linked_fraction=0.5,
+    recycled=2,
+    active=2,
+    active_for_s=1.5,
+    former_agents=2,
+    analytics_job_s=0.2,
+)
+
+
+@pytest.fixture(scope="module")
+def shaped_sim() -> Iterator[RunningSimulator]:
+    running = start_in_thread(SHAPED)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def shaped(shaped_sim: RunningSimulator) -> Iterator[httpx.Client]:
+    """Unauthenticated client on the shaped organisation, reset first (which also restarts the clock of the
+    conversations in progress)."""
+    with httpx.Client(base_url=shaped_sim.url, timeout=10) as client:
+        assert client.post("/_sim/reset").status_code == 200
+        yield client
+
+
+@pytest.fixture
+def shaped_api(shaped_sim: RunningSimulator, shaped: httpx.Client) -> Iterator[httpx.Client]:
+    token = get_token(shaped)
+    with httpx.Client(base_url=shaped_sim.url, timeout=10, headers={"Authorization": f"Bearer {token}"}) as client:
+        yield client
+
+
+def gdpr_delete(api: httpx.Client, subject: dict[str, Any]) -> str:
+    """Submit a confirmed GDPR_DELETE for a GDPRSubject body; returns the request id."""
+    r = api.post(
+        "/api/v2/gdpr/requests", params={"deleteConfirmed": "true"}, json={"requestType": "GDPR_DELETE", "subject": subject}
+    )
+    assert r.status_code == 200, r.text
+    return str(r.json()["id"])
+
+
+def wait_completed(api: httpx.Client, request_id: str) -> None:
+    wait_for(lambda: api.get(f"/api/v2/gdpr/requests/{request_id}").json()["status"] == "COMPLETED")
+
+
+def find(raw: httpx.Client, values: list[str]) -> list[dict[str, Any]]:
+    r = raw.post("/_sim/find", json={"values": values})
+    assert r.status_code == 200, r.text
+    return list(r.json()["matches"])

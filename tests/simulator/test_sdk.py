@@ -156,3 +156,58 @@ def test_sdk_recordings(api_client: Any, subjects: list[dict[str, Any]]) -> None
     job = recording_api.post_recording_jobs(query)
     assert job.id and job.state == "PENDING" and job.total_recordings == 1
     assert recording_api.get_recording_job(job.id).recording_jobs_query.action == "DELETE"
+
+
+@pytest.fixture
+def shaped_client(shaped_sim: RunningSimulator, shaped: httpx.Client) -> Iterator[Any]:
+    previous = sdk.configuration.host
+    sdk.configuration.host = shaped_sim.url
+    try:
+        yield sdk.api_client.ApiClient().get_client_credentials_token("sim-client", "sim-secret")
+    finally:
+        sdk.configuration.host = previous
+
+
+def test_sdk_async_job_users_and_merged_contacts(shaped_client: Any, shaped: httpx.Client) -> None:
+    subjects = shaped.get("/_sim/subjects").json()
+    analytics = sdk.AnalyticsApi(shaped_client)
+    query = {
+        "interval": ALL_TIME,
+        "segmentFilters": [
+            {
+                "type": "or",
+                "predicates": [{"dimension": "externalContactId", "value": s["external_contact_id"]} for s in subjects],
+            }
+        ],
+    }
+    job = analytics.post_analytics_conversations_details_jobs(query)
+    assert job.job_id
+    deadline = time.monotonic() + 5
+    while (status := analytics.get_analytics_conversations_details_job(job.job_id)).state != "FULFILLED":
+        assert status.state in ("QUEUED", "PENDING") and status.submission_date is not None
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert status.completion_date is not None and status.expiration_date is not None
+    page = analytics.get_analytics_conversations_details_job_results(job.job_id, page_size=5)
+    assert len(page.conversations) == 5 and page.cursor and page.data_availability_date is not None
+    assert page.conversations[0].participants[0].participant_name
+    rest = analytics.get_analytics_conversations_details_job_results(job.job_id, cursor=page.cursor, page_size=1000)
+    assert rest.cursor is None and rest.conversations
+    assert analytics.get_analytics_conversations_details_jobs_availability().data_availability_date is not None
+    analytics.delete_analytics_conversations_details_job(job.job_id)
+
+    agent = shaped.get("/_sim/agents").json()[0]
+    users = sdk.UsersApi(shaped_client)
+    user = users.get_user(agent["user_id"])
+    assert (user.id, user.name, user.email, user.state) == (agent["user_id"], agent["name"], agent["email"], "inactive")
+    users.delete_user(agent["user_id"])
+    with pytest.raises(sdk.rest.ApiException) as excinfo:
+        users.get_user(agent["user_id"])
+    assert excinfo.value.status == 404
+
+    linked = next(s for s in subjects if len(s["external_contact_ids"]) == 2)
+    contacts = sdk.ExternalContactsApi(shaped_client)
+    merged = contacts.get_externalcontacts_contact(linked["external_contact_ids"][1])
+    head = contacts.get_externalcontacts_contact(merged.canonical_contact.id)
+    assert merged.merged_to.id == head.id == linked["external_contact_id"]
+    assert [r.id for r in head.merge_set] == linked["external_contact_ids"] and [r.id for r in head.merged_from] == [merged.id]

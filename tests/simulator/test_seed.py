@@ -33,3 +33,22 @@ def test_subjects_are_well_formed() -> None:
     assert len(data.conversations) > len(subject_convs)  # noise exists
     media = {c["participants"][0]["sessions"][0]["mediaType"] for c in data.conversations.values()}
     assert media == {"message", "voice", "email"}
+
+
+def test_fast_phone_validity_and_timestamps_match_the_reference() -> None:
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    from services.simulator.phones import valid_region
+    from services.simulator.seed import _us, iso, iso_us
+
+    rng = random.Random(5)
+    for _ in range(3000):
+        cc = rng.choice([44, 1, 49, 33, 7, 262])
+        national = str(rng.randrange(10 ** rng.randint(6, 11)) or 1)
+        number = phonenumbers.PhoneNumber(country_code=cc, national_number=int(national))
+        expected = phonenumbers.region_code_for_number(number) if phonenumbers.is_valid_number(number) else None
+        assert valid_region(cc, national) == expected, (cc, national)
+    for _ in range(2000):
+        moment = datetime(2020, 1, 1, tzinfo=UTC) + timedelta(microseconds=rng.randrange(10**15))
+        assert iso_us(_us(moment)) == iso(moment)

@@ -50,10 +50,14 @@ def scan_transcripts(client: GenesysClient, identity: Subject, conversation_ids:
             if not message.from_customer:
                 continue  # an agent's text may name the organisation's addresses, not the subject's
             for entity in entities:
+                # A span marked SUBJECT can still be a new address of the subject: one that spells
+                # their name (jane.doe@elsewhere.org) is matched by name, not by a known value.
                 value = text[entity.start:entity.end]
-                if entity.type == EMAIL and (email := try_normalize_email(value)) and email not in identity.emails:
+                email = try_normalize_email(value) if entity.type in (EMAIL, SUBJECT) else None
+                phone = None if email else try_normalize_phone(value) if entity.type in (PHONE, SUBJECT) else None
+                if email and email not in identity.emails:
                     new_emails.append(email)
-                elif entity.type == PHONE and (phone := try_normalize_phone(value)) and phone not in identity.phones:
+                elif phone and phone not in identity.phones:
                     new_phones.append(phone)
         result.redacted[conversation_id] = lines
     result.new_identifiers = Subject(emails=list(dict.fromkeys(new_emails)), phones=list(dict.fromkeys(new_phones)))

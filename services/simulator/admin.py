@@ -3,7 +3,8 @@
 Tests and benchmarks use them to learn the ground truth (`subjects`, `subjects?kind=agent` = `agents`),
 prove an erasure (`find`), read what the platform saw (`stats`, `stats?per_subject=false` without the
 per-subject rows), list live recordings (`recordings`), make it misbehave (`faults`, including
-`{"gdpr_error": true}` and `{"analytics_job_error": true}` for the next requests/jobs to fail), tune it at
+`{"gdpr_error": true}`, `{"gdpr_remnant": true}` (the next GDPR_DELETE misses one conversation)
+and `{"analytics_job_error": true}` for the next requests/jobs to fail), tune it at
 runtime (`config`) and start over (`reset`, which also restores the startup configuration; its body may
 override `seed`, `subjects` and the shape fields in `RESET_SHAPE` for that seeding).
 """
@@ -99,6 +100,9 @@ def routes(store: OrgStore) -> list[Route]:
             return _bad("count must be an integer")
         if count < 1:
             return _bad("count must be at least 1")
+        if body.get("gdpr_remnant"):
+            store.add_gdpr_remnants(count)
+            return JSONResponse({"ok": True})
         if body.get("gdpr_error"):
             store.add_gdpr_errors(count)
             return JSONResponse({"ok": True, "gdpr_errors_pending": store.stats_view()["gdpr_errors_pending"]})

@@ -41,3 +41,6 @@ class SimConfig:
     analytics_jobs_max: int = 0
     # Former agents: inactive users who handled some of the seeded conversations.
     former_agents: int = 0
+    # Subjects who typed a second email into a chat that no contact or subject record knows, and wrote
+    # to the organisation from it once: only reading the transcript leads to it.
+    typed_emails: int = 0

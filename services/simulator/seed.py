@@ -135,6 +135,7 @@ class SubjectTruth:
     recycled_at: str | None = None  # when the recycled number changed owner (D)
     window: dict[str, str] | None = None  # covers all the subject's own conversations; ends before D
     later_owner_conversation_ids: list[str] = field(default_factory=list)
+    typed_emails: list[str] = field(default_factory=list)  # known only from what the subject typed
 
     def public(self) -> dict[str, Any]:
         return {
@@ -147,6 +148,7 @@ class SubjectTruth:
             "conversation_ids": list(self.conversation_ids),
             "active_conversation_ids": list(self.active_conversation_ids),
             "recycled_phones": list(self.recycled_phones),
+            "typed_emails": list(self.typed_emails),
             "recycled_at": self.recycled_at,
             "window": dict(self.window) if self.window else None,
             "later_owner_conversation_ids": list(self.later_owner_conversation_ids),
@@ -672,6 +674,7 @@ def generate(
     active: int = 0,
     active_for_s: float = 2.0,
     former_agents: int = 0,
+    typed_emails: int = 0,
 ) -> SeedData:
     """Build a whole organisation from `seed`."""
     gen = _Gen(seed)
@@ -830,6 +833,10 @@ def generate(
             )
             truth.later_owner_conversation_ids.append(add_conversation(conv, msgs))
 
+    plain = [t for n, t in enumerate(truths) if n not in linked_idx and n not in recycled_idx and n not in active_idx]
+    for n, truth in enumerate(plain[:typed_emails], start=1):
+        _add_typed_email(gen, truth, n, conversations, messages, rng.choice(agents), add_conversation)
+
     # Recordings come last so adding them did not change any earlier draw of the RNG.
     recordings = {cid: make_recordings(gen, conv) for cid, conv in conversations.items()}
 
@@ -855,6 +862,28 @@ def generate(
         conv_keys=gen.conv_keys,
         key_cache=gen.key_cache,
     )
+
+
+def _add_typed_email(gen: _Gen, truth: SubjectTruth, n: int, conversations: dict[str, dict[str, Any]],
+                     messages: dict[str, list[StoredMessage]], agent: dict[str, str],
+                     add_conversation: Any) -> None:
+    """The subject writes "my other email is X" in a chat, and once wrote from X by email."""
+    typed = f"{_ascii(truth.first_name).lower()}.{_ascii(truth.last_name).lower()}.{n}@typed.example.net"
+    chat = next(c for c in truth.conversation_ids if c in messages)
+    thread = messages[chat]
+    first = next(m for m in thread if m.direction == "inbound")
+    text = f"My other email is {typed}, please remove that one as well"
+    thread.append(StoredMessage(id=f"{gen.rng.getrandbits(128):032x}", conversation_id=chat,
+                                participant_id=first.participant_id, timestamp=thread[-1].timestamp,
+                                from_address=first.from_address, to_address=first.to_address, direction="inbound",
+                                messenger_type=first.messenger_type, text=text))
+    keys = gen.conv_keys.setdefault(chat, set())
+    stored_keys(text, keys)
+    keys |= gen.key_cache.get(typed)
+    conv, msgs = make_conversation(gen, "email", truth.name, [typed], truth.phones[:1], None, agent)
+    truth.conversation_ids.append(add_conversation(conv, msgs))
+    truth.emails.append(typed)
+    truth.typed_emails = [typed]
 
 
 def _shifted(stamp: str, delta: timedelta) -> str:

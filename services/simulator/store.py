@@ -155,6 +155,7 @@ class OrgStore:
                     active=cfg.active,
                     active_for_s=cfg.active_for_s,
                     former_agents=cfg.former_agents,
+                    typed_emails=cfg.typed_emails,
                 )
                 # In-progress conversations end active_for_s after seeding *finished*: move them to now.
                 shift = datetime.now(UTC) - seeded.generated_at
@@ -172,6 +173,7 @@ class OrgStore:
             self.gdpr_pending: deque[str] = deque()
             self.faults: list[Fault] = []
             self.gdpr_errors_pending = 0
+            self.gdpr_remnants_pending = 0
             self.recording_jobs = RecordingJobs()
             self.analytics_jobs = AnalyticsJobs()
             self.data.before_change = self.analytics_jobs.before_change
@@ -228,6 +230,18 @@ class OrgStore:
     def add_fault(self, fault: Fault) -> None:
         with self.lock:
             self.faults.append(fault)
+
+    def add_gdpr_remnants(self, count: int) -> None:
+        with self.lock:
+            self.gdpr_remnants_pending += count
+
+    def _remnant_conversation(self, subject_id: str) -> str | None:
+        """A messaging conversation of the subject for the remnant fault to leave untouched."""
+        for truth in self.data.seed.subjects:
+            if truth.id == subject_id:
+                messaging = [c for c in truth.conversation_ids if c in self.data.seed.messages]
+                return messaging[0] if messaging else (truth.conversation_ids[0] if truth.conversation_ids else None)
+        return None
 
     def add_gdpr_errors(self, count: int) -> None:
         with self.lock:
@@ -321,12 +335,19 @@ class OrgStore:
                 self.gdpr_errors_pending -= 1
             matched = self._match_subject(body["subject"])
             now = time.monotonic()
+            skip = set(self.data.active_now(now))
+            if self.gdpr_remnants_pending > 0 and body["requestType"] == "GDPR_DELETE":
+                # Fault: the request "completes" but misses one conversation of the subject.
+                self.gdpr_remnants_pending -= 1
+                missed = self._remnant_conversation(matched)
+                if missed:
+                    skip.add(missed)
             rec = GdprRecord(
                 body=record_body,
                 created_mono=now,
                 will_error=will_error,
                 matched_subject=matched,
-                skip=frozenset(self.data.active_now(now)),
+                skip=frozenset(skip),
             )
             self.gdpr[rid] = rec
             self.gdpr_order.append(rid)

@@ -130,7 +130,7 @@ def _wait(runtime: Any, ids: list[str], started: float, timeout_s: float) -> dic
             last_print = now
         if done == len(ids) or now > deadline:
             return {rid: s.value for rid, s in states.items()}
-        time.sleep(1)
+        time.sleep(2)
 
 
 def _run_in_subprocess(mode: str, subjects: int, rate: float, window: float, gdpr_step: float) -> dict[str, Any]:
@@ -155,7 +155,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--subjects", type=int, default=10_000)
     parser.add_argument("--naive-subjects", type=int, default=1_000)
     parser.add_argument("--rate", type=float, default=200.0, help="simulator rate limit, requests per second")
-    parser.add_argument("--window", type=float, default=10.0, help="simulator rate window, seconds")
+    parser.add_argument("--window", type=float, default=60.0,
+                        help="simulator rate window, seconds (the platform's is a minute)")
     parser.add_argument("--gdpr-step", type=float, default=8.0,
                         help="seconds a GDPR request spends in each platform state (3 states)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 60 subjects, nothing written")

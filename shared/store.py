@@ -6,6 +6,7 @@ twice, even by two intake processes at once, makes one request.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -113,9 +114,11 @@ class RequestStore:
         """States of many requests in one round trip (progress display)."""
         if not request_ids:
             return {}
-        raws = self._r.mget([self._keys.request(i) for i in request_ids])
         out: dict[str, RequestState] = {}
-        for request_id, raw in zip(request_ids, raws, strict=True):
-            if raw is not None:
-                out[request_id] = ErasureRecord.model_validate_json(str(raw)).state
+        for start in range(0, len(request_ids), 1000):
+            chunk = request_ids[start:start + 1000]
+            raws = self._r.mget([self._keys.request(i) for i in chunk])
+            for request_id, raw in zip(chunk, raws, strict=True):
+                if raw is not None:  # only the state is needed: skip validating the whole record
+                    out[request_id] = RequestState(json.loads(str(raw))["state"])
         return out

@@ -244,6 +244,11 @@ def certificate(
 hold_app = typer.Typer(no_args_is_help=True, help="The legal-hold register, checked before every deletion.")
 app.add_typer(hold_app, name="hold")
 
+from services.cli_ops import purge, release_held  # noqa: E402  (deletion-side operator commands)
+
+app.command("purge")(purge)
+app.command("release-held")(release_held)
+
 
 @hold_app.command("add")
 def hold_add(

@@ -27,7 +27,8 @@ def resume(runtime: Runtime) -> dict[str, int]:
     """Send every unfinished request to the task of its state; returns counts by state."""
     by_state: dict[RequestState, list[str]] = defaultdict(list)
     for record in runtime.store.iter_records():
-        if not record.state.is_final and record.state is not RequestState.AWAITING_APPROVAL:
+        # HELD waits for its legal hold to end: `erasure release-held` resumes it, not this.
+        if not record.state.is_final and record.state not in (RequestState.AWAITING_APPROVAL, RequestState.HELD):
             by_state[record.state].append(record.request_id)
     for state, ids in by_state.items():
         if state is RequestState.POLLING:

@@ -17,8 +17,15 @@ REASSIGNED_BASIS = (
 
 
 def withheld(record: ErasureRecord) -> list[dict[str, Any]]:
-    """What was not erased and why, by kind and count: never the values."""
+    """What was not erased and why, by kind and count (identifiers) or by platform id and hold
+    (conversations whose recordings a legal hold keeps, a subject held as a whole): never the values."""
     out: list[dict[str, Any]] = []
+    for entry in record.withheld:
+        item: dict[str, Any] = {"kind": entry.kind, "count": 1, "hold": entry.hold, "reason": entry.reason,
+                                "basis": entry.basis}
+        if entry.id is not None:
+            item["id"] = entry.id
+        out.append(item)
     if record.excluded and not record.excluded.is_empty():
         for kind, values in (("phone", record.excluded.phones), ("email", record.excluded.emails)):
             if values:
@@ -42,12 +49,17 @@ def build_certificate(record: ErasureRecord, subject_digest: str, audit_head: st
         "deadline": record.deadline.isoformat(),
         "deadline_met": completed <= record.deadline,
         "approval": record.approval.model_dump(mode="json") if record.approval else None,
-        "platform": {"gdpr_request_ids": record.gdpr_request_ids},
+        "platform": {"gdpr_request_ids": record.gdpr_request_ids, "recording_job_ids": record.recording_job_ids},
+        "retention_policy": record.purge_policy,
         "erased": {
             "identifiers": len(record.effective_identity.values()),
             "conversations": len(record.conversation_ids),
             "external_contacts": len(record.contacts_deleted),
+            "recordings_of_conversations": len(record.recording_conversation_ids),
+            "users": record.users_deleted,
         },
+        "failed_recordings": record.failed_recordings,
+        "blocked": record.blocked,
         "withheld": withheld(record),
         "verification": verification.model_dump(mode="json") if verification else None,
         "reason": record.reason,

@@ -25,6 +25,9 @@ class RequestState(StrEnum):
     DISCOVERING = "discovering"
     REDACTING = "redacting"
     DELETING = "deleting"
+    # A legal hold on the subject keeps the whole erasure back (not final: the identifiers are kept
+    # under the hold's basis so that ``erasure release-held`` can erase once the hold ends).
+    HELD = "held"
     POLLING = "polling"
     VERIFYING = "verifying"
     COMPLETED = "completed"
@@ -99,6 +102,16 @@ class Verification(BaseModel):
     at: datetime = Field(default_factory=utcnow)
 
 
+class WithheldRecord(BaseModel):
+    """Something deliberately not erased, and why: ids of platform objects and holds, never values."""
+
+    kind: str  # "conversation" (its recordings kept) | "subject" (the whole erasure held back)
+    id: str | None = None  # the conversation id; None for a subject-level hold
+    hold: str  # the hold register's id, or "platform:deletionprotection"
+    reason: str
+    basis: str
+
+
 class ErasureRecord(BaseModel):
     """Everything known about one request. Identifiers in ``subject``/``identity`` are scrubbed
     to digests once the request is final (issue: scrub)."""
@@ -138,6 +151,20 @@ class ErasureRecord(BaseModel):
     poll_attempts: int = 0
     verification: Verification | None = None
     reason: str | None = None  # why PARTIAL/FAILED, and the operator's next step; no personal data
+
+    # Deletion of recordings (recording DELETE jobs), legal holds, former agents (services.deletion).
+    withheld: list[WithheldRecord] = Field(default_factory=list)
+    # Conversations whose recordings were looked for (None: not yet), and those sent to DELETE jobs.
+    recording_scope: list[str] | None = None
+    recording_conversation_ids: list[str] = Field(default_factory=list)
+    recording_job_ids: list[str] = Field(default_factory=list)
+    recording_round: int = 0  # 0 = the erasure itself; n = the n-th release of held conversations
+    failed_recordings: list[str] = Field(default_factory=list)  # "conversationId/recordingId"
+    users_deleted: int = 0
+    # What the platform refused with 409, as "<step>: <platform error code>"; makes the request PARTIAL.
+    blocked: list[str] = Field(default_factory=list)
+    # Set on a retention purge: the standing policy it runs under (instead of a per-request approval).
+    purge_policy: str | None = None
 
     @property
     def deadline(self) -> datetime:

@@ -1,26 +1,44 @@
-"""Deletion pool: the step that cannot be undone, done exactly once and only when approved.
+"""Deletion pool: the step that cannot be undone, done exactly once, only when approved, never on hold.
+
+For each request of a batch, in this order:
+
+1. the approval gate (retention purges carry their standing policy as the approval);
+2. a legal hold on the subject keeps everything back: the request goes to HELD with the hold's
+   reason and basis, nothing is submitted (``erasure release-held`` resumes it once the hold ends);
+3. external contacts deleted, a former agent's user deleted, one GDPR_DELETE with every identifier;
+4. recording DELETE jobs for the conversations that have recordings, minus held ones (register and
+   platform deletion protection, read right before the call): see ``services.deletion.recordings``.
 
 Each platform side effect is bracketed by the effect ledger: an intent before the call, the
-platform's id after it. A redelivered task that finds an intent without an id reconciles against
-the platform's own list of GDPR requests (we name each request after our request id) before it
-would submit again.
+platform's id after it. A redelivered task that finds an intent without an id reconciles against the
+platform's own list (GDPR requests by our name, recording jobs by their query) before it would submit
+again; a DELETE is reconciled by making it again (404 means the first one went through: success).
+A 409 is never retried: what blocked it (the platform's error code) is recorded, the rest of the
+request goes ahead, and the request ends PARTIAL naming it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 
+from services.deletion.crash import crash_point
+from services.deletion.holds import hold_reason, subject_withheld
+from services.deletion.recordings import BLOCKED, WaitForSlot, delete_recordings, find_recording_scope
 from services.polling.schedule import start_polling
-from shared.genesys import GenesysClient
+from shared.celery_app import app
+from shared.genesys import Conflict, GenesysClient
 from shared.genesys.models import GdprSubject
 from shared.models import ErasureRecord, RequestState, utcnow
-from shared.pipeline import erasure_task, isolated, load, transition
+from shared.pipeline import Reschedule, erasure_task, isolated, load, transition
 from shared.runtime import Runtime
 
 log = logging.getLogger("erasure.deletion")
 
+DELETE_TASK = "erasure.deletion.erase"
 GDPR_DELETE = "gdpr_delete"
+USER_DELETE = "user_delete"
 RECONCILE_PAGES = 200
 
 
@@ -40,42 +58,153 @@ def gdpr_subject_for(record: ErasureRecord) -> GdprSubject:
     )
 
 
-@erasure_task("erasure.deletion.erase")
+@erasure_task(DELETE_TASK)
 def erase(runtime: Runtime, request_ids: list[str]) -> None:
     client = runtime.genesys("deletion")
     submitted: list[str] = []
+    waiting: list[str] = []
+    countdown = 0.0
     for record in load(runtime, request_ids, RequestState.DELETING):
         with isolated(runtime, record, "deletion"):
             if record.approval is None and runtime.settings.require_approval:
                 # The gate holds even if a task was sent here by mistake: nothing is deleted unapproved.
                 transition(runtime, record.request_id, RequestState.AWAITING_APPROVAL, "deletion.refused_unapproved")
                 continue
-            deleted = delete_contacts(runtime, client, record)
-            gdpr_id = submit_gdpr_delete(runtime, client, record)
-            transition(runtime, record.request_id, RequestState.POLLING, "deletion.submitted",
-                       details={"gdpr_request_id": gdpr_id, "contacts_deleted": len(deleted)},
-                       gdpr_request_ids=[gdpr_id], contacts_deleted=deleted,
-                       submitted_at=record.submitted_at or utcnow())
-            submitted.append(record.request_id)
+            try:
+                if erase_one(runtime, client, record):
+                    submitted.append(record.request_id)
+            except WaitForSlot as wait:
+                waiting.append(record.request_id)
+                countdown = max(countdown, wait.countdown_s)
     if submitted:
+        # GDPR requests go to their poller; requests without one go on once their recording jobs end.
         start_polling(runtime, submitted)
+    if waiting:
+        if len(waiting) == len(request_ids):
+            raise Reschedule(countdown)
+        app.send_task(DELETE_TASK, args=[waiting], countdown=countdown)
 
 
-def delete_contacts(runtime: Runtime, client: GenesysClient, record: ErasureRecord) -> list[str]:
+def erase_one(runtime: Runtime, client: GenesysClient, record: ErasureRecord) -> bool:
+    """Submit everything of one request; True once it is handed to polling, False if held."""
+    request_id = record.request_id
+    first_round = record.recording_round == 0
+    if first_round:
+        held = subject_withheld(runtime, record)
+        if held:
+            transition(runtime, request_id, RequestState.HELD, "deletion.withheld_subject_hold",
+                       details={"holds": [w.hold for w in held]}, expect=RequestState.DELETING, withheld=held,
+                       reason=hold_reason(held))
+            return False
+    blocked: list[str] = []
+    deleted: list[str] = []
+    gdpr_ids = list(record.gdpr_request_ids)
+    users = record.users_deleted
+    if first_round:
+        deleted, contact_blocks = delete_contacts(runtime, client, record)
+        blocked += contact_blocks
+        users, user_block = delete_user(runtime, client, record)
+        blocked += user_block
+        if _gdpr_identity(record):
+            gdpr_id = submit_gdpr_delete(runtime, client, record)
+            if gdpr_id.startswith(BLOCKED):
+                blocked.append(f"GDPR_DELETE: 409 {gdpr_id.removeprefix(BLOCKED)}")
+            else:
+                gdpr_ids = [gdpr_id]
+    if record.recording_scope is None:
+        wanted = list(dict.fromkeys([*record.conversation_ids, *record.sensitive_conversation_ids]))
+        scope = wanted if record.purge_policy else find_recording_scope(client, wanted)
+        record = runtime.store.update(request_id, recording_scope=scope)
+    deletion = delete_recordings(runtime, client, record, runtime.settings.discovery_lookback_days)
+    record, job_ids, covered = deletion.record, deletion.job_ids, deletion.conversations
+    blocked += deletion.blocked
+    moved = transition(runtime, request_id, RequestState.POLLING, "deletion.submitted",
+                       details={"gdpr_request_ids": gdpr_ids, "contacts_deleted": len(deleted), "users_deleted": users,
+                                "recording_jobs": job_ids, "recording_conversations": len(covered),
+                                "withheld": len(record.withheld), "blocked": blocked, "round": record.recording_round},
+                       gdpr_request_ids=gdpr_ids, contacts_deleted=deleted or record.contacts_deleted,
+                       users_deleted=users,
+                       recording_job_ids=list(dict.fromkeys([*record.recording_job_ids, *job_ids])),
+                       recording_conversation_ids=list(dict.fromkeys([*record.recording_conversation_ids, *covered])),
+                       blocked=list(dict.fromkeys([*record.blocked, *blocked])),
+                       submitted_at=record.submitted_at or utcnow(), expect=RequestState.DELETING)
+    return moved is not None  # None: another delivery got there first and hands it on itself
+
+
+def _gdpr_identity(record: ErasureRecord) -> bool:
+    subject = gdpr_subject_for(record)
+    return bool(subject.email_addresses or subject.phone_numbers or subject.name or subject.user_id
+                or subject.external_contact_id)
+
+
+def delete_once(runtime: Runtime, record: ErasureRecord, effect: str, call: Callable[[], str],
+                crash: str | None = None) -> tuple[str, bool]:
+    """One idempotent platform DELETE, exactly once in the ledger: intent, call, result.
+
+    A redelivery that finds the intent without a result simply makes the DELETE again: the platform's
+    404 then says the first call went through. A 409 is recorded as ``blocked:<code>``, never retried.
+    Returns the result and whether this call made it (False: an earlier delivery did).
+    """
+    existing = runtime.effects.get(record.request_id, effect)
+    if existing is not None and existing.state == "done" and existing.platform_id:
+        return existing.platform_id, False
+    runtime.effects.record_intent(record.request_id, effect)
+    try:
+        result = call()
+    except Conflict as exc:
+        result = BLOCKED + (exc.code or "conflict")
+        runtime.audit.append("deletion.blocked", request_id=record.request_id, subject=runtime.digest(record),
+                             details={"effect": effect.split(":")[0], "status": 409, "code": exc.code})
+    if crash:
+        crash_point(crash)
+    runtime.effects.record_done(record.request_id, effect, result)
+    return result, True
+
+
+def delete_contacts(runtime: Runtime, client: GenesysClient, record: ErasureRecord) -> tuple[list[str], list[str]]:
     """Delete every external contact of the subject; 404 means already gone, which is success."""
     done: list[str] = []
+    blocked: list[str] = []
     for contact_id in record.effective_identity.external_contact_ids:
         effect = f"contact:{hashlib.sha256(contact_id.encode()).hexdigest()[:24]}"
-        existing = runtime.effects.get(record.request_id, effect)
-        if existing is None or existing.state != "done":
-            runtime.effects.record_intent(record.request_id, effect)
-            existed = client.delete_contact(contact_id)
-            runtime.effects.record_done(record.request_id, effect, contact_id)
+
+        def call(contact_id: str = contact_id) -> str:
+            return "deleted" if client.delete_contact(contact_id) else "already_gone"
+
+        result, fresh = delete_once(runtime, record, effect, call)
+        if fresh:
             runtime.audit.append("deletion.contact_deleted", request_id=record.request_id,
                                  subject=runtime.digest(record),
-                                 details={"contact_id": contact_id, "already_gone": not existed})
-        done.append(contact_id)
-    return done
+                                 details={"contact_id": contact_id, "already_gone": result == "already_gone",
+                                          "blocked": result.startswith(BLOCKED)})
+        if result.startswith(BLOCKED):
+            blocked.append(f"external contact {contact_id}: 409 {result.removeprefix(BLOCKED)}")
+        else:
+            done.append(contact_id)
+    return done, blocked
+
+
+def delete_user(runtime: Runtime, client: GenesysClient, record: ErasureRecord) -> tuple[int, list[str]]:
+    """A former agent's user is deleted besides the GDPR request; an *active* user is never deleted."""
+    user_id = record.effective_identity.user_id
+    if not user_id:
+        return 0, []
+
+    def call() -> str:
+        user = client.get_user(user_id)
+        if user is None:
+            return "already_gone"
+        if (user.state or "").lower() == "active":
+            return BLOCKED + "user.still.active"
+        return "deleted" if client.delete_user(user_id) else "already_gone"
+
+    result, fresh = delete_once(runtime, record, USER_DELETE, call, crash="user_delete")
+    if fresh:
+        runtime.audit.append("deletion.user_deleted", request_id=record.request_id, subject=runtime.digest(record),
+                             details={"result": result})
+    if result.startswith(BLOCKED):
+        return 0, [f"user: {result.removeprefix(BLOCKED)}"]
+    return 1, []
 
 
 def submit_gdpr_delete(runtime: Runtime, client: GenesysClient, record: ErasureRecord) -> str:
@@ -89,11 +218,18 @@ def submit_gdpr_delete(runtime: Runtime, client: GenesysClient, record: ErasureR
         if found is not None:
             log.warning("request %s: found GDPR request %s submitted before a crash", request_id, found)
             runtime.effects.record_done(request_id, GDPR_DELETE, found)
+            runtime.audit.append("deletion.gdpr_request_reconciled", request_id=request_id,
+                                 subject=runtime.digest(record), details={"gdpr_request_id": found})
             return found
     else:
         runtime.effects.record_intent(request_id, GDPR_DELETE)
-    created = client.create_gdpr_request("GDPR_DELETE", gdpr_subject_for(record),
-                                         name=gdpr_request_name(request_id))
+    try:
+        created = client.create_gdpr_request("GDPR_DELETE", gdpr_subject_for(record),
+                                             name=gdpr_request_name(request_id))
+    except Conflict as exc:
+        runtime.effects.record_done(request_id, GDPR_DELETE, BLOCKED + (exc.code or "conflict"))
+        return BLOCKED + (exc.code or "conflict")
+    crash_point("gdpr_delete")
     runtime.effects.record_done(request_id, GDPR_DELETE, created.id)
     runtime.audit.append("deletion.gdpr_request_submitted", request_id=request_id,
                          subject=runtime.digest(record), details={"gdpr_request_id": created.id})

@@ -31,11 +31,11 @@ def approve(runtime: Runtime, ticket: str, by: str) -> ErasureRecord:
         raise ApprovalError(f"ticket: request {ticket!r} is already {record.state.value}")
     approval = Approval(by=approver)
     details = {"approved_by": approver}
-    if runtime.store.claim_state(record.request_id, RequestState.AWAITING_APPROVAL, RequestState.DELETING):
-        updated = transition(runtime, record.request_id, RequestState.DELETING, "approval.recorded",
-                             details=details, approval=approval)
+    released = transition(runtime, record.request_id, RequestState.DELETING, "approval.recorded",
+                          details=details, expect=RequestState.AWAITING_APPROVAL, approval=approval)
+    if released is not None:
         app.send_task(DELETE_TASK, args=[[record.request_id]])
-        return updated
+        return released
     updated = runtime.store.update(record.request_id, approval=approval)
     runtime.audit.append("approval.recorded", request_id=record.request_id, subject=runtime.digest(record),
                          details={**details, "state": updated.state.value})

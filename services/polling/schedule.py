@@ -16,6 +16,9 @@ SWEEP_TASK = "erasure.polling.sweep"
 
 def start_polling(runtime: Runtime, request_ids: list[str]) -> None:
     settings = runtime.settings
+    from services.polling.recordings import resume_recordings
+
+    resume_recordings(runtime, request_ids)  # recording DELETE jobs are followed on their own
     if settings.poll_mode == "each":
         app.send_task(POLL_TASK, args=[request_ids], countdown=settings.poll_interval_s)
         return

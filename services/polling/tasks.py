@@ -12,6 +12,7 @@ import json
 import logging
 from typing import Any
 
+from services.polling.recordings import fold_results, partial_reason, recordings_settled
 from services.polling.schedule import POLL_TASK, SWEEP_TASK, schedule_sweep
 from services.polling.verify import verify_batch
 from shared.celery_app import app
@@ -66,7 +67,7 @@ def _settle(runtime: Runtime, record: ErasureRecord, statuses: dict[str, str]) -
         issue_certificate(runtime, record.request_id)
         return False
     if all(status == "COMPLETED" for status in statuses.values()):
-        return True
+        return recordings_settled(runtime, record)  # and its recording DELETE jobs are final
     waited = (utcnow() - (record.submitted_at or record.updated_at)).total_seconds()
     if waited > runtime.settings.gdpr_timeout_s:
         transition(runtime, record.request_id, RequestState.PARTIAL, "polling.timeout",
@@ -134,19 +135,22 @@ def verify(runtime: Runtime, request_ids: list[str]) -> None:
             runtime.audit.append("polling.platform_completed", request_id=record.request_id,
                                  subject=runtime.digest(record),
                                  details={"state": "verifying", "gdpr_request_ids": record.gdpr_request_ids})
+    records = fold_results(runtime, records)  # failed recordings of the request's recording jobs
     results = verify_batch(runtime.genesys("polling"), records)
     for record in records:
         with isolated(runtime, record, "verification"):
             verification = results[record.request_id]
-            if verification.ok:
-                state = RequestState.COMPLETED_WITH_WITHHELD if record.excluded else RequestState.COMPLETED
+            refused = partial_reason(runtime, record)  # 409s and failed recording jobs
+            if verification.ok and not refused:
+                held = record.excluded or record.withheld
+                state = RequestState.COMPLETED_WITH_WITHHELD if held else RequestState.COMPLETED
                 transition(runtime, record.request_id, state, "verification.passed",
                            details={"conversations": verification.checked_conversations},
                            verification=verification, completed_at=utcnow())
             else:
                 transition(runtime, record.request_id, RequestState.PARTIAL, "verification.remnants_found",
                            details={"remnants": verification.remnants}, verification=verification,
-                           reason="data of the subject remained after the platform completed; the remnants are "
+                           reason=refused or "data of the subject remained after the platform completed; the remnants are "
                                   "listed by id: submit a follow-up request for them", completed_at=utcnow())
             issue_certificate(runtime, record.request_id)
 

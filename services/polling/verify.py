@@ -3,7 +3,9 @@
 For a batch: the known conversations are read back with one analytics query per hundred ids, the
 transcripts read during redaction are read again (one bulk call per conversation), the deleted
 contacts are asked for, and the GDPR subject search is asked once per subject. Anything still
-carrying an identifier is a remnant, reported by kind and id, never by value.
+carrying an identifier is a remnant, reported by kind and id, never by value. The conversations sent
+to recording DELETE jobs must have no recording left (held ones are withheld, not remnants), and a
+step the platform refused (409) is a remnant too.
 """
 
 from __future__ import annotations
@@ -44,6 +46,20 @@ def _read_conversations(client: GenesysClient, ids: list[str]) -> dict[str, Anal
     return out
 
 
+def _recording_remnants(client: GenesysClient, record: ErasureRecord) -> list[str]:
+    held = {w.id for w in record.withheld if w.kind == "conversation"}
+    out: list[str] = []
+    for conversation_id in record.recording_conversation_ids:
+        if conversation_id in held:
+            continue
+        recordings = client.conversation_recordings(conversation_id)
+        if recordings is None:
+            out.append(f"recording:{conversation_id}/pending")
+        else:
+            out += [f"recording:{conversation_id}/{r.id}" for r in recordings]
+    return out + [f"blocked:{b.split(':')[0]}" for b in record.blocked]
+
+
 def verify_batch(client: GenesysClient, records: list[ErasureRecord]) -> dict[str, Verification]:
     all_ids = list(dict.fromkeys(cid for r in records for cid in r.conversation_ids))
     conversations = _read_conversations(client, all_ids)
@@ -67,6 +83,7 @@ def verify_batch(client: GenesysClient, records: list[ErasureRecord]) -> dict[st
                  else ("PHONE", identity.phones[0]) if identity.phones else None)
         if probe and client.search_gdpr_subjects(*probe):
             remnants.append(f"gdpr_subject:{probe[0].lower()}")
+        remnants += _recording_remnants(client, record)
         results[record.request_id] = Verification(
             ok=not remnants,
             checked_conversations=len(record.conversation_ids),

@@ -31,6 +31,7 @@ def scan_transcripts(client: GenesysClient, identity: Subject, conversation_ids:
     engine = default_engine()
     known = KnownSubject(emails=identity.emails, phones=identity.phones, names=identity.names)
     result = ScanResult()
+    feed_back = identity.user_id is None
     new_emails: list[str] = []
     new_phones: list[str] = []
     for conversation_id in conversation_ids:
@@ -47,8 +48,10 @@ def scan_transcripts(client: GenesysClient, identity: Subject, conversation_ids:
             result.mentions += sum(1 for e in entities if e.type == SUBJECT)
             if any(e.type in SENSITIVE for e in entities) and conversation_id not in result.sensitive_conversation_ids:
                 result.sensitive_conversation_ids.append(conversation_id)
-            if not message.from_customer:
-                continue  # an agent's text may name the organisation's addresses, not the subject's
+            if not feed_back or not message.from_customer:
+                # Only what the subject typed is theirs. A former agent's chats carry the customers'
+                # addresses (and the agent's text the organisation's): never the agent's identity.
+                continue
             for entity in entities:
                 # A span marked SUBJECT can still be a new address of the subject: one that spells
                 # their name (jane.doe@elsewhere.org) is matched by name, not by a known value.

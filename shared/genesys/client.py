@@ -30,12 +30,16 @@ from shared.genesys.models import (
     DetailsJobResults,
     DetailsJobStatus,
     ExternalContact,
+    FailedRecordingListing,
     GdprRequest,
     GdprRequestListing,
     GdprSubject,
     MessageConversation,
     MessageData,
     MessageListing,
+    Recording,
+    RecordingJob,
+    RecordingJobListing,
     User,
 )
 from shared.metrics import API_CALLS, API_LATENCY
@@ -240,6 +244,75 @@ class GenesysClient:
         except NotFound:
             return False
         return True
+
+    # -- recordings ------------------------------------------------------------------------------
+
+    def conversation_recordings(self, conversation_id: str) -> list[Recording] | None:
+        """A conversation's recordings ([] if none or the conversation is gone); None while the
+        platform is still preparing them (202), so the caller treats them as present."""
+        try:
+            response = self.request("GET", f"/api/v2/conversations/{conversation_id}/recordings",
+                                    params={"formatId": "NONE"})
+        except NotFound:
+            return []
+        if response.status_code == 202:
+            return None
+        body = response.json()
+        return [Recording.model_validate(r) for r in body] if isinstance(body, list) else []
+
+    def create_recording_job(self, query: Mapping[str, Any]) -> RecordingJob:
+        """``POST /api/v2/recording/jobs`` (a ``RecordingJobsQuery``); the job starts PENDING.
+
+        At most 2 jobs may be PENDING/PROCESSING per organisation: callers take a lease first
+        (``shared.ratelimit.LeasePool``) rather than provoke the platform's refusal.
+        """
+        response = self.request("POST", "/api/v2/recording/jobs", json=dict(query))
+        return RecordingJob.model_validate(response.json())
+
+    def get_recording_job(self, job_id: str) -> RecordingJob | None:
+        try:
+            response = self.request("GET", f"/api/v2/recording/jobs/{job_id}")
+        except NotFound:
+            return None
+        return RecordingJob.model_validate(response.json())
+
+    def start_recording_job(self, job_id: str) -> RecordingJob:
+        """Execute a READY job (``PUT {"state": "PROCESSING"}``); only its creator may."""
+        response = self.request("PUT", f"/api/v2/recording/jobs/{job_id}", json={"state": "PROCESSING"})
+        return RecordingJob.model_validate(response.json())
+
+    def list_recording_jobs(self, page_number: int = 1, page_size: int = 100,
+                            state: str | None = None) -> RecordingJobListing:
+        params: dict[str, Any] = {"pageSize": page_size, "pageNumber": page_number, "showOnlyMyJobs": "true"}
+        if state:
+            params["state"] = state
+        response = self.request("GET", "/api/v2/recording/jobs", params=params)
+        return RecordingJobListing.model_validate(response.json())
+
+    def failed_recordings(self, job_id: str, page_number: int = 1, page_size: int = 100) -> FailedRecordingListing:
+        response = self.request("GET", f"/api/v2/recording/jobs/{job_id}/failedrecordings",
+                                params={"pageSize": min(page_size, 100), "pageNumber": page_number})
+        return FailedRecordingListing.model_validate(response.json())
+
+    def protected_conversations(self, conversation_ids: list[str]) -> set[str]:
+        """Which of these conversations have recordings under deletion protection (legal hold)."""
+        found: set[str] = set()
+        ids = list(dict.fromkeys(conversation_ids))
+        for start in range(0, len(ids), 100):
+            response = self.request("POST", "/api/v2/recordings/deletionprotection",
+                                    json={"conversationIds": ids[start:start + 100]})
+            body = response.json()
+            entities = body if isinstance(body, list) else body.get("entities", []) if isinstance(body, dict) else []
+            found.update(str(e["id"]) for e in entities if isinstance(e, dict) and e.get("id"))
+        return found
+
+    def set_deletion_protection(self, conversation_ids: list[str], protect: bool) -> None:
+        """Apply (``protect=True``) or revoke the platform's recording deletion protection."""
+        ids = list(dict.fromkeys(conversation_ids))
+        for start in range(0, len(ids), 100):
+            self.request("PUT", "/api/v2/recordings/deletionprotection",
+                         params={"protect": "true" if protect else "false"},
+                         json={"conversationIds": ids[start:start + 100]})
 
     # -- conversation content --------------------------------------------------------------------
 

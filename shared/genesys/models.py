@@ -6,6 +6,8 @@ platform sends is lost when a model is dumped again.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -214,3 +216,47 @@ class User(_Model):
     name: str | None = None
     email: str | None = None
     state: str | None = None
+
+
+class Recording(_Model):
+    """A conversation's recording (only the fields deletion and verification read)."""
+
+    id: str
+    conversation_id: str | None = Field(default=None, alias="conversationId")
+    media: str | None = None
+    file_state: str | None = Field(default=None, alias="fileState")
+
+
+class RecordingJob(_Model):
+    """A recording bulk job (``RecordingJob``): PENDING -> READY -> PROCESSING -> FULFILLED | FAILED."""
+
+    id: str
+    state: str
+    recording_jobs_query: dict[str, Any] | None = Field(default=None, alias="recordingJobsQuery")
+    date_created: str | None = Field(default=None, alias="dateCreated")
+    total_conversations: int | None = Field(default=None, alias="totalConversations")
+    total_recordings: int | None = Field(default=None, alias="totalRecordings")
+    total_skipped_recordings: int | None = Field(default=None, alias="totalSkippedRecordings")
+    total_failed_recordings: int | None = Field(default=None, alias="totalFailedRecordings")
+    total_processed_recordings: int | None = Field(default=None, alias="totalProcessedRecordings")
+    error_message: str | None = Field(default=None, alias="errorMessage")
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in {"FULFILLED", "FAILED", "CANCELLED"}
+
+
+class RecordingJobListing(Listing):
+    entities: list[RecordingJob] = Field(default_factory=list)
+
+
+class FailedRecording(_Model):
+    """One recording a job could not act on (``RecordingJobFailedRecording``)."""
+
+    conversation: EntityRef | None = None
+    recording: EntityRef | None = None
+
+
+class FailedRecordingListing(Listing):
+    entities: list[FailedRecording] = Field(default_factory=list)
+    cursor: str | None = None

@@ -1,0 +1,59 @@
+"""What must not be deleted: the legal-hold register and the platform's recording deletion protection.
+
+Both are read immediately before a deletion is submitted (``withhold``). A held conversation keeps
+its recordings; it is reported as a ``WithheldRecord`` with the hold's id, reason and legal basis,
+never with personal data. A subject-level hold keeps the whole erasure back (``subject_withheld``).
+"""
+
+from __future__ import annotations
+
+from shared.genesys import GenesysClient
+from shared.holds import DEFAULT_BASIS
+from shared.models import ErasureRecord, WithheldRecord
+from shared.runtime import Runtime
+
+#: The ``hold`` of a record kept because the platform protects its recordings from deletion.
+PLATFORM_PROTECTION = "platform:deletionprotection"
+PLATFORM_PROTECTION_REASON = "recording deletion protection (legal hold) is set on the platform"
+
+
+def withhold(runtime: Runtime, client: GenesysClient,
+             conversation_ids: list[str]) -> tuple[list[str], list[WithheldRecord]]:
+    """Split conversations into (erasable, withheld): register holds first, then the platform's protection."""
+    ids = list(dict.fromkeys(conversation_ids))
+    held = runtime.holds().for_conversations(ids)
+    rest = [c for c in ids if c not in held]
+    protected = client.protected_conversations(rest) if rest else set()
+    withheld = [WithheldRecord(kind="conversation", id=c, hold=h.id, reason=h.reason, basis=h.basis)
+                for c in ids if (h := held.get(c)) is not None]
+    withheld += [WithheldRecord(kind="conversation", id=c, hold=PLATFORM_PROTECTION,
+                                reason=PLATFORM_PROTECTION_REASON, basis=DEFAULT_BASIS)
+                 for c in rest if c in protected]
+    return [c for c in rest if c not in protected], withheld
+
+
+def subject_withheld(runtime: Runtime, record: ErasureRecord) -> list[WithheldRecord]:
+    """Holds on the subject itself (by any of its identifiers): the whole erasure waits for them."""
+    if record.scrubbed:
+        return []
+    return [WithheldRecord(kind="subject", hold=h.id, reason=h.reason, basis=h.basis)
+            for h in runtime.holds().for_subject(record.effective_identity)]
+
+
+def merge_withheld(current: list[WithheldRecord], new: list[WithheldRecord]) -> list[WithheldRecord]:
+    """``current`` plus the entries of ``new`` not already there (one entry per kind and id)."""
+    seen = {(w.kind, w.id) for w in current}
+    out = list(current)
+    for entry in new:
+        if (entry.kind, entry.id) not in seen:
+            seen.add((entry.kind, entry.id))
+            out.append(entry)
+    return out
+
+
+def hold_reason(entries: list[WithheldRecord]) -> str:
+    """The request's reason while a subject-level hold keeps it back (ids and bases only)."""
+    holds = "; ".join(f"hold {w.hold}: {w.reason} ({w.basis})" for w in entries)
+    return (f"erasure withheld under legal hold ({holds}); it runs once the hold is removed or expires: "
+            "run `erasure release-held`")
+

@@ -1,0 +1,229 @@
+"""Following recording DELETE jobs to their end, and the 2-jobs-per-organisation slots they hold.
+
+The deletion pool takes a slot (a lease in ``LeasePool``, name ``recording-jobs``) *before* it
+creates a job, starts the job, and hands it here with ``follow_job``. One ``follow`` task at a time
+(like the GDPR sweep) GETs every followed job, renews its lease while it runs, and once it is
+FULFILLED, FAILED or CANCELLED reads its failed recordings, releases the lease and marks it final.
+A request is ready for verification when all its jobs are final and its GDPR requests completed
+(``recordings_settled`` is the hook the GDPR follower asks; ``maybe_complete`` sends requests that
+have no GDPR request of their own, e.g. retention purges and releases of held records).
+
+Redis keys (under the deployment's hash tag): ``recjobs:pending`` (job id -> request id, the jobs
+being followed), ``recjobs:job:<id>`` (request, lease, final state, error, failed recordings).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from typing import Any
+
+from services.deletion.holds import PLATFORM_PROTECTION, PLATFORM_PROTECTION_REASON, merge_withheld
+from services.deletion.settings import deletion_settings
+from shared.celery_app import app
+from shared.genesys import GenesysClient
+from shared.genesys.models import RecordingJob
+from shared.holds import DEFAULT_BASIS
+from shared.models import ErasureRecord, RequestState, WithheldRecord, utcnow
+from shared.ratelimit import LeasePool
+from shared.runtime import Runtime, get_runtime
+
+log = logging.getLogger("erasure.polling.recordings")
+
+FOLLOW_TASK = "erasure.polling.recording_jobs"
+VERIFY_TASK = "erasure.polling.verify"
+LEASE_NAME = "recording-jobs"
+JOB_META_TTL_S = 30 * 24 * 3600
+FINAL = ("FULFILLED", "FAILED", "CANCELLED", "TIMEOUT", "MISSING")
+
+
+def lease_pool(runtime: Runtime) -> LeasePool:
+    """The organisation's recording-job slots (one lease set per OAuth client, like the rate bucket)."""
+    return LeasePool(runtime.redis, runtime.limiter_key)
+
+
+def _root(runtime: Runtime) -> str:
+    return "{" + runtime.settings.key_prefix + "}"
+
+
+def pending_key(runtime: Runtime) -> str:
+    return f"{_root(runtime)}:recjobs:pending"
+
+
+def job_key(runtime: Runtime, job_id: str) -> str:
+    return f"{_root(runtime)}:recjobs:job:{job_id}"
+
+
+def job_meta(runtime: Runtime, job_id: str) -> dict[str, str]:
+    return {str(k): str(v) for k, v in runtime.redis.hgetall(job_key(runtime, job_id)).items()}
+
+
+def follow_job(runtime: Runtime, request_id: str, job_id: str, lease_id: str | None) -> None:
+    """Hand a started job to polling (idempotent; a job already final is left alone)."""
+    key = job_key(runtime, job_id)
+    if runtime.redis.hget(key, "final"):
+        return
+    runtime.redis.hset(key, mapping={"request_id": request_id, "lease": lease_id or "",
+                                     "since": utcnow().isoformat()})
+    runtime.redis.expire(key, JOB_META_TTL_S)
+    runtime.redis.hset(pending_key(runtime), job_id, request_id)
+    schedule_follow(runtime, runtime.settings.poll_interval_s)
+
+
+def schedule_follow(runtime: Runtime, countdown_s: float) -> bool:
+    """Schedule the next follow pass unless one is already scheduled."""
+    ttl_ms = int((countdown_s + 120) * 1000)
+    if not runtime.redis.set(f"{_root(runtime)}:recjobs:scheduled", "1", nx=True, px=ttl_ms):
+        return False
+    app.send_task(FOLLOW_TASK, countdown=countdown_s)
+    return True
+
+
+@app.task(name=FOLLOW_TASK, bind=True, acks_late=True, max_retries=None)
+def follow(self: Any) -> None:
+    runtime = get_runtime()
+    runtime.redis.delete(f"{_root(runtime)}:recjobs:scheduled")
+    lock = runtime.redis.lock(f"{_root(runtime)}:recjobs:lock", timeout=600, blocking=False)
+    if not lock.acquire():
+        return  # another pass is running; it schedules the next one
+    try:
+        follow_once(runtime)
+    except Exception as exc:
+        log.warning("recording job pass failed (%s); trying again", type(exc).__name__)
+    finally:
+        lock.release()
+        if runtime.redis.hlen(pending_key(runtime)):
+            schedule_follow(runtime, runtime.settings.poll_interval_s)
+
+
+def follow_once(runtime: Runtime) -> None:
+    pending = {str(k): str(v) for k, v in runtime.redis.hgetall(pending_key(runtime)).items()}
+    if not pending:
+        return
+    client = runtime.genesys("polling")
+    settings = deletion_settings()
+    pool = lease_pool(runtime)
+    finished: set[str] = set()
+    for job_id, request_id in pending.items():
+        meta = job_meta(runtime, job_id)
+        job = client.get_recording_job(job_id)
+        if job is None:
+            _finalize(runtime, pool, job_id, request_id, "MISSING", "the platform no longer knows this job", [])
+        elif job.is_final:
+            _finalize(runtime, pool, job_id, request_id, job.state, job.error_message, _failed(client, job))
+        else:
+            lease = meta.get("lease")
+            if lease and not pool.renew(LEASE_NAME, lease, settings.recording_lease_ttl_s):
+                log.warning("recording job %s outlived its slot lease; the platform still counts it", job_id)
+            since = meta.get("since")
+            waited = (utcnow() - _parse(since)).total_seconds() if since else 0.0
+            if waited <= settings.recording_job_timeout_s:
+                continue
+            _finalize(runtime, pool, job_id, request_id, "TIMEOUT",
+                      f"not final after {round(waited)}s (state {job.state})", [])
+        finished.add(request_id)
+    for request_id in finished:
+        maybe_complete(runtime, request_id)
+
+
+def _failed(client: GenesysClient, job: RecordingJob) -> list[str]:
+    """The recordings a finished job could not act on, as "conversationId/recordingId"."""
+    if not job.total_failed_recordings and job.state != "FAILED":
+        return []
+    out: list[str] = []
+    page = 1
+    while True:
+        listing = client.failed_recordings(job.id, page_number=page)
+        out += [f"{f.conversation.id if f.conversation else '?'}/{f.recording.id if f.recording else '?'}"
+                for f in listing.entities]
+        if not listing.entities or (listing.page_count or 0) <= page:
+            return out
+        page += 1
+
+
+def _finalize(runtime: Runtime, pool: LeasePool, job_id: str, request_id: str, state: str,
+              error: str | None, failed: list[str]) -> None:
+    key = job_key(runtime, job_id)
+    lease = runtime.redis.hget(key, "lease")
+    runtime.redis.hset(key, mapping={"state": state, "error": error or "", "failed": json.dumps(failed),
+                                     "final": "1", "request_id": request_id})
+    runtime.redis.expire(key, JOB_META_TTL_S)
+    if lease:
+        pool.release(LEASE_NAME, str(lease))
+    runtime.redis.hdel(pending_key(runtime), job_id)
+    runtime.audit.append("polling.recording_job_final", request_id=request_id,
+                         details={"recording_job_id": job_id, "state": state, "failed_recordings": len(failed)})
+
+
+def recordings_settled(runtime: Runtime, record: ErasureRecord) -> bool:
+    """True when every recording job of the request is final (trivially, when it has none)."""
+    return all(runtime.redis.hget(job_key(runtime, job_id), "final") for job_id in record.recording_job_ids)
+
+
+def maybe_complete(runtime: Runtime, request_id: str) -> None:
+    """Send a polling request to verification once its recording jobs are final, unless its GDPR
+    requests are still followed by the GDPR poller (which asks ``recordings_settled`` itself)."""
+    record = runtime.store.get(request_id)
+    if record.state is not RequestState.POLLING or not recordings_settled(runtime, record):
+        return
+    if record.gdpr_request_ids and record.recording_round == 0:
+        return
+    app.send_task(VERIFY_TASK, args=[[request_id]])
+
+
+def resume_recordings(runtime: Runtime, request_ids: list[str]) -> None:
+    """Make sure followed jobs are being polled, and requests whose jobs already ended go on (after a
+    restart or a lost queue, ``erasure resume`` comes here through ``start_polling``)."""
+    if runtime.redis.hlen(pending_key(runtime)):
+        schedule_follow(runtime, runtime.settings.poll_interval_s)
+    for request_id in request_ids:
+        maybe_complete(runtime, request_id)
+
+
+def fold_results(runtime: Runtime, records: list[ErasureRecord]) -> list[ErasureRecord]:
+    """Before verification: copy the jobs' failed recordings into each record. A failed recording
+    whose conversation the platform now protects is withheld (the protection came after our check),
+    not a failure."""
+    out: list[ErasureRecord] = []
+    client: GenesysClient | None = None
+    for record in records:
+        failed: list[str] = []
+        for job_id in record.recording_job_ids:
+            failed += json.loads(job_meta(runtime, job_id).get("failed") or "[]")
+        if not failed:
+            out.append(record)
+            continue
+        client = client or runtime.genesys("polling")
+        protected = client.protected_conversations([f.split("/", 1)[0] for f in failed])
+        withheld = merge_withheld(record.withheld, [
+            WithheldRecord(kind="conversation", id=cid, hold=PLATFORM_PROTECTION,
+                           reason=PLATFORM_PROTECTION_REASON, basis=DEFAULT_BASIS)
+            for cid in dict.fromkeys(f.split("/", 1)[0] for f in failed) if cid in protected])
+        still_failed = [f for f in failed if f.split("/", 1)[0] not in protected]
+        out.append(runtime.store.update(record.request_id, withheld=withheld,
+                                        failed_recordings=list(dict.fromkeys(still_failed))))
+    return out
+
+
+def partial_reason(runtime: Runtime, record: ErasureRecord) -> str | None:
+    """Why a request cannot be complete although the platform finished: refusals and failed jobs."""
+    parts: list[str] = []
+    if record.blocked:
+        parts.append("the platform refused (409) " + "; ".join(record.blocked)
+                     + ": resolve what blocks it in Genesys Cloud, then submit a follow-up request under a new ticket")
+    bad = []
+    for job_id in record.recording_job_ids:
+        meta = job_meta(runtime, job_id)
+        if meta.get("state") and meta["state"] != "FULFILLED":
+            bad.append(f"{job_id} ended {meta['state']}" + (f" ({meta['error']})" if meta.get("error") else ""))
+    if bad:
+        parts.append("recording job " + "; ".join(bad) + ": check it in Genesys Cloud, do not resubmit blindly")
+    if record.failed_recordings:
+        parts.append(f"{len(record.failed_recordings)} recording(s) could not be deleted (listed by id in the "
+                     "certificate's verification remnants)")
+    return "; ".join(parts) or None
+
+
+def _parse(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp)

@@ -1,0 +1,96 @@
+"""Exactly once through SIGKILL: the deletion worker is killed right after the platform accepted a
+GDPR_DELETE (and, on its second life, right after it accepted a recording job) and before the
+platform's id was recorded. Restarted, the redelivered task reconciles against the platform's own
+lists: the simulator shows exactly one GDPR_DELETE and one recording job, and the erasure completes."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from services.deletion.tasks import GDPR_DELETE
+from services.simulator.config import SimConfig
+from shared.models import RequestState
+from tests.integration.conftest import _cleanup, make_stack, sim_find, submit, wait_final, wait_until
+
+VISIBILITY_S = 4
+ENV = {"ERASURE_VISIBILITY_TIMEOUT_S": str(VISIBILITY_S), "ERASURE_RECORDING_POLL_S": "0.1",
+       "ERASURE_RECORDING_READY_WAIT_S": "1", "ERASURE_RECORDING_LEASE_TTL_S": "60"}
+
+
+@pytest.fixture()
+def crash_stack(tmp_path, redis_available):
+    stack, sim = make_stack(tmp_path, SimConfig(subjects=2, seed=1, gdpr_step_s=0.3, rate_limit=6000), **ENV)
+    for pool in ("discovery", "redaction", "polling"):
+        stack.workers.start(pool, stack.env, tmp_path / "logs", concurrency=2)
+    yield stack
+    stack.workers.stop()
+    sim.stop()
+    _cleanup(redis_available, stack.env["ERASURE_KEY_PREFIX"])
+
+
+def start_deleter(stack, crash_after: str | None):
+    env = dict(stack.env)
+    env.pop("ERASURE_TEST_CRASH_AFTER", None)
+    if crash_after:
+        env["ERASURE_TEST_CRASH_AFTER"] = crash_after
+    return stack.workers.start("deletion", env, stack.tmp / "logs", concurrency=1)
+
+
+def killed(process, what: str) -> None:
+    wait_until(lambda: process.poll() is not None, timeout_s=60, message=f"the worker to die at {what}")
+    assert process.returncode == -9, process.returncode
+
+
+def effect(stack, request_id: str, name: str):
+    return stack.runtime.effects.get(request_id, name)
+
+
+def platform_counts(stack, subject_id: str) -> tuple[int, int]:
+    stats = httpx.get(f"{stack.sim_url}/_sim/stats").json()
+    gdpr = sum(r["count"] for r in stats["gdpr_requests"]
+               if r["requestType"] == "GDPR_DELETE" and r["subject"] == subject_id)
+    jobs = httpx.get(f"{stack.sim_url}/_sim/recording-jobs").json()["jobs"]
+    return gdpr, len(jobs)
+
+
+def test_sigkill_between_platform_call_and_recorded_id_submits_nothing_twice(crash_stack):
+    stack = crash_stack
+    subject = httpx.get(f"{stack.sim_url}/_sim/subjects").json()[0]
+    deleter = start_deleter(stack, "gdpr_delete")
+    [request_id] = submit(stack, [{"ticket": "CRASH-1", "emails": subject["emails"][:1], "approved_by": "dpo"}])
+
+    # First life: killed after POST /gdpr/requests returned, before its id was recorded.
+    killed(deleter, "gdpr_delete")
+    died_at = time.monotonic()
+    assert effect(stack, request_id, GDPR_DELETE).state == "intent"
+    assert effect(stack, request_id, GDPR_DELETE).platform_id is None
+    assert platform_counts(stack, subject["id"]) == (1, 0)
+
+    # Redis redelivers the unacknowledged task once the visibility timeout has passed.
+    time.sleep(max(0.0, VISIBILITY_S + 1.5 - (time.monotonic() - died_at)))
+    deleter = start_deleter(stack, "recording_job")
+    # Second life: reconciles the GDPR request, then is killed after POST /recording/jobs returned.
+    killed(deleter, "recording_job")
+    died_at = time.monotonic()
+    gdpr = effect(stack, request_id, GDPR_DELETE)
+    assert gdpr.state == "done" and gdpr.platform_id
+    assert effect(stack, request_id, "recording_job:0:0").platform_id is None
+    assert platform_counts(stack, subject["id"]) == (1, 1)
+
+    time.sleep(max(0.0, VISIBILITY_S + 1.5 - (time.monotonic() - died_at)))
+    start_deleter(stack, None)
+    states = wait_final(stack, [request_id], timeout_s=60)
+    assert states[request_id] is RequestState.COMPLETED
+
+    assert platform_counts(stack, subject["id"]) == (1, 1)  # exactly one of each, ever
+    [job] = httpx.get(f"{stack.sim_url}/_sim/recording-jobs").json()["jobs"]
+    assert job["state"] == "FULFILLED"
+    assert effect(stack, request_id, "recording_job:0:0").platform_id == job["id"]
+    assert stack.runtime.store.get(request_id).gdpr_request_ids == [gdpr.platform_id]
+    events = [e["event"] for e in stack.runtime.audit.entries_for(request_id)]
+    assert "deletion.gdpr_request_reconciled" in events and "deletion.recording_job_reconciled" in events
+    assert "deletion.gdpr_request_submitted" not in events  # the first life never got to record it
+    assert sim_find(stack, subject["emails"] + subject["phones"]) == []

@@ -1,0 +1,89 @@
+"""At most 2 recording jobs per organisation, across worker processes: a third waits until one of the
+two has finished, and every job still gets done. Three deletion worker processes erase four subjects
+at once; the simulator's own timeline of jobs proves how many were in flight."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from services.polling.recordings import LEASE_NAME, lease_pool
+from services.simulator.config import SimConfig
+from services.workers import worker_command
+from shared.models import RequestState
+from tests.integration.conftest import _cleanup, make_stack, submit, wait_final, wait_until
+
+ENV = {"ERASURE_BATCH_SIZE": "1", "ERASURE_RECORDING_POLL_S": "0.1", "ERASURE_RECORDING_LEASE_TTL_S": "30",
+       "ERASURE_RECORDING_SLOT_RETRY_S": "0.3"}
+
+
+@pytest.fixture()
+def slot_stack(tmp_path, redis_available):
+    stack, sim = make_stack(tmp_path, SimConfig(subjects=5, seed=1, gdpr_step_s=0.8, rate_limit=6000), **ENV)
+    logs = tmp_path / "logs"
+    for pool in ("discovery", "redaction", "polling"):
+        stack.workers.start(pool, stack.env, logs, concurrency=4)
+    deleters: list[subprocess.Popen[bytes]] = []
+    for n in range(3):
+        command = worker_command("deletion", concurrency=1)
+        command[command.index("-n") + 1] = f"deletion-{n}@%h"
+        with (logs / f"worker-deletion-{n}.log").open("ab") as log:
+            deleters.append(subprocess.Popen(command, env=stack.env, stdout=log, stderr=subprocess.STDOUT))
+    yield stack
+    for process in deleters:
+        process.terminate()
+    for process in deleters:
+        process.wait(timeout=15)
+    stack.workers.stop()
+    sim.stop()
+    _cleanup(redis_available, stack.env["ERASURE_KEY_PREFIX"])
+
+
+def max_in_flight(jobs: list[dict]) -> int:
+    """Most jobs alive at one moment, each from its creation until it reached FULFILLED."""
+    events = sorted([(j["created_s"], 1) for j in jobs] + [(j["finished_s"], -1) for j in jobs],
+                    key=lambda e: (e[0], e[1]))
+    alive = peak = 0
+    for _, change in events:
+        alive += change
+        peak = max(peak, alive)
+    return peak
+
+
+def test_a_third_recording_job_waits_for_one_of_two_across_processes(slot_stack):
+    stack = slot_stack
+    subjects = httpx.get(f"{stack.sim_url}/_sim/subjects").json()[:4]
+    ids = submit(stack, [{"ticket": f"SLOT-{n}", "emails": s["emails"][:1]} for n, s in enumerate(subjects)])
+    store = stack.runtime.store
+    wait_until(lambda: set(store.states(ids).values()) == {RequestState.AWAITING_APPROVAL}, timeout_s=60,
+               message="every request to wait for approval")
+    # Four approvals at once: four erasures reach three deletion processes together.
+    approvals = [subprocess.Popen([sys.executable, "-m", "services.cli", "approve", f"SLOT-{n}", "--by", "dpo"],
+                                  env=stack.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                 for n in range(len(ids))]
+    assert all(p.wait(timeout=60) == 0 for p in approvals)
+    states = wait_final(stack, ids, timeout_s=90)
+    assert set(states.values()) == {RequestState.COMPLETED}, states
+
+    jobs = httpx.get(f"{stack.sim_url}/_sim/recording-jobs").json()["jobs"]
+    assert len(jobs) == 4 and all(j["state"] == "FULFILLED" for j in jobs)
+    assert max_in_flight(jobs) == 2  # the cap was reached, never passed
+    first_two_end = min(j["finished_s"] for j in sorted(jobs, key=lambda j: j["created_s"])[:2])
+    assert sorted(j["created_s"] for j in jobs)[2] >= first_two_end  # the third waited for one of two
+
+    stats = httpx.get(f"{stack.sim_url}/_sim/stats").json()
+    refused = [r for r in stats["requests"] if r["path"] == "/api/v2/recording/jobs" and r["status"] == 429]
+    assert refused == []  # the platform never had to refuse a job
+    assert lease_pool(stack.runtime).held(LEASE_NAME) == 0  # every slot given back
+
+    created = [e for e in stack.runtime.audit.entries() if e["event"] == "deletion.recording_job_created"]
+    assert len(created) == 4
+    workers = {e["details"]["worker"] for e in created}
+    assert len(workers) >= 2, workers  # jobs came from more than one deletion process
+    for request_id in ids:
+        cert = json.loads(stack.runtime.redis.get(stack.runtime.keys.certificate(request_id)))
+        assert len(cert["platform"]["recording_job_ids"]) == 1 and cert["verification"]["ok"] is True

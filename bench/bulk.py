@@ -47,6 +47,8 @@ def run(mode: str, subjects: int, rate: float, window_s: float, gdpr_step_s: flo
         "ERASURE_DISCOVERY_LOOKBACK_DAYS": "90",
         "ERASURE_SYNC_QUERY_MAX_DAYS": "120",
         "ERASURE_VISIBILITY_TIMEOUT_S": "3600",
+        # Thousands of subjects: recordings go to the retention purge's packed jobs (2 per org).
+        "ERASURE_RECORDINGS": "deferred",
     }
     with BenchStack(_sim_config(subjects, rate, window_s, seed, gdpr_step_s), settings_env, log_dir / mode) as stack:
         os.environ.update(stack.env)

@@ -58,6 +58,7 @@ def build_certificate(record: ErasureRecord, subject_digest: str, audit_head: st
             "recordings_of_conversations": len(record.recording_conversation_ids),
             "users": record.users_deleted,
         },
+        "recordings_deferred_to_retention_purge": record.recordings_deferred,
         "failed_recordings": record.failed_recordings,
         "blocked": record.blocked,
         "withheld": withheld(record),

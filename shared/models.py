@@ -137,6 +137,7 @@ class ErasureRecord(BaseModel):
     excluded: Subject | None = None
     discovery_attempts: int = 0
     scrubbed: bool = False  # identifiers replaced by digests once final
+    recordings_deferred: bool = False  # recordings left to the retention purge (bulk runs)
     subject_digest: str | None = None  # fixed at intake, so it survives scrubbing
     transcripts_scanned: int = 0
     transcript_mentions: int = 0

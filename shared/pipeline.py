@@ -31,6 +31,7 @@ log = logging.getLogger("erasure.pipeline")
 
 MAX_DELIVERIES = 5
 MAX_RETRIES = 12
+LOCKED_RETRY_S = 2.0
 TRANSIENT = (ServerError, TransportError, LimiterUnavailable, RateLimitWait)
 
 
@@ -112,6 +113,12 @@ def erasure_task(name: str) -> Callable[[Callable[[Runtime, list[str]], None]], 
             if _too_many_deliveries(runtime, self, ids):
                 return
             with request_locks(runtime, ids) as mine:
+                busy = [i for i in ids if i not in mine]
+                if busy:
+                    # Locked by a task still running: usually the previous stage, which sends this
+                    # task just before it lets go. Look again shortly; by then the state says
+                    # whether there is anything left to do.
+                    app.send_task(name, args=[busy], countdown=LOCKED_RETRY_S)
                 if mine:
                     _run_guarded(self, runtime, fn, name, mine)
             _forget_deliveries(runtime, self)
@@ -125,9 +132,9 @@ def erasure_task(name: str) -> Callable[[Callable[[Runtime, list[str]], None]], 
 def request_locks(runtime: Runtime, request_ids: list[str]) -> Iterator[list[str]]:
     """Lock each request for the length of one task, so two deliveries never work on it at once.
 
-    Requests locked by another live task are left to it (their task is already running). A lock
-    dies with its holder after ``visibility_timeout_s``, the same moment Redis redelivers the
-    dead holder's message.
+    Requests locked by another live task are looked at again a moment later (see ``erasure_task``).
+    A lock dies with its holder after ``visibility_timeout_s``, the same moment Redis redelivers
+    the dead holder's message.
     """
     held = []
     for request_id in request_ids:
@@ -148,12 +155,11 @@ def _run_guarded(self: Task[Any, Any], runtime: Runtime, fn: Callable[[Runtime, 
     """Run a task body, turning platform waits and hiccups into Celery retries."""
     try:
         fn(runtime, ids)
-    except RateLimitWait as wait:
-        _forget_deliveries(runtime, self)
-        raise self.retry(countdown=wait.wait_s, max_retries=None) from None
-    except Reschedule as again:
-        _forget_deliveries(runtime, self)
-        raise self.retry(countdown=again.countdown_s, max_retries=None) from None
+    except (RateLimitWait, Reschedule) as later:
+        # Not a failure: the platform or the budget says "not yet". A fresh message with a
+        # countdown, so waiting never eats into the retry cap meant for errors.
+        countdown = later.wait_s if isinstance(later, RateLimitWait) else later.countdown_s
+        app.send_task(name, args=[ids], countdown=countdown)
     except (ServerError, TransportError, LimiterUnavailable) as exc:
         if self.request.retries >= MAX_RETRIES:
             _fail_batch(runtime, name, ids, f"platform kept failing ({type(exc).__name__})")

@@ -6,6 +6,7 @@ Kept beside the pool that uses them; every process reads the same environment as
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -16,6 +17,11 @@ class DeletionSettings(BaseSettings):
     # The platform allows 2 recording jobs PENDING/PROCESSING per organisation; we hold one lease
     # per job from before its creation until polling sees it final (renewed while polling).
     recording_job_slots: int = 2
+    # "per_request": each request deletes its conversations' recordings with its own jobs (the default).
+    # "deferred": a bulk run leaves recordings to `erasure purge`, which packs up to 100 conversations
+    # per job; with 2 jobs per organisation, one job per subject cannot keep up with thousands of them.
+    # The request's record and certificate say the recordings were deferred.
+    recordings: Literal["per_request", "deferred"] = "per_request"
     recording_lease_ttl_s: float = 300.0
     # No free slot: give the worker back and try again after this long.
     recording_slot_retry_s: float = 2.0

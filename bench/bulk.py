@@ -1,7 +1,7 @@
 """Bulk erasure benchmark: thousands of subjects end to end against the simulator, batched
 versus naive, under one rate budget.
 
-    python -m bench bulk [--subjects 10000] [--naive-subjects 1000] [--rate 200] [--quick]
+    python -m bench bulk [--subjects 10000] [--naive-subjects 1000] [--rate 100] [--quick]
 
 Both runs use the same synthetic organisation generator, rate limit and poll settings. The
 batched run is the default pipeline (batches of 25: one analytics query per batch, one list sweep
@@ -156,17 +156,18 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench bulk")
     parser.add_argument("--subjects", type=int, default=10_000)
     parser.add_argument("--naive-subjects", type=int, default=1_000)
-    parser.add_argument("--rate", type=float, default=200.0, help="simulator rate limit, requests per second")
+    parser.add_argument("--rate", type=float, default=100.0, help="simulator rate limit, requests per second")
     parser.add_argument("--window", type=float, default=60.0,
                         help="simulator rate window, seconds (the platform's is a minute)")
     parser.add_argument("--gdpr-step", type=float, default=8.0,
                         help="seconds a GDPR request spends in each platform state (3 states)")
-    parser.add_argument("--quick", action="store_true", help="smoke run: 60 subjects, nothing written")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 60 subjects; writes only to an --output given")
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--one", choices=["batched", "naive"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
-        args.subjects, args.naive_subjects, args.rate = 60, 30, 150.0
+        # Small and short: GDPR requests of 3 s and a 10 s rate window, so the smoke test takes about a minute.
+        args.subjects, args.naive_subjects, args.rate, args.window, args.gdpr_step = 60, 30, 150.0, 10.0, 1.0
     log_dir = Path("erasure-output") / "bench-bulk"
     runs = []
     if args.one:

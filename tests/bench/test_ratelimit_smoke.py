@@ -10,23 +10,16 @@ from __future__ import annotations
 import json
 
 import pytest
-import redis
 
 from bench import ratelimit
 
 pytestmark = pytest.mark.integration
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
 
 @pytest.fixture(scope="module")
-def result(tmp_path_factory):
-    try:
-        redis.Redis.from_url(REDIS_URL).ping()
-    except redis.ConnectionError:
-        pytest.fail("the benchmark smoke test needs Redis at 127.0.0.1:6379 (make redis)")
+def result(tmp_path_factory, redis_url):
     output = tmp_path_factory.mktemp("bench") / "ratelimit.json"
-    status = ratelimit.main(["--quick", "--output", str(output), "--redis-url", REDIS_URL])
+    status = ratelimit.main(["--quick", "--output", str(output), "--redis-url", redis_url])
     assert status == 0
     return json.loads(output.read_text())
 

@@ -20,6 +20,7 @@ import redis
 
 from services.simulator.config import SimConfig
 from services.workers import WorkerSet
+from shared.keys import Keys
 
 REDIS_URL = os.environ.get("ERASURE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -88,7 +89,7 @@ class BenchStack:
         client = redis.Redis.from_url(REDIS_URL)
         prefix = self.env.get("ERASURE_KEY_PREFIX")
         if prefix:
-            for pattern in (f"{{{prefix}}}*", f"{prefix}*"):
+            for pattern in Keys(prefix).all_patterns:
                 keys = list(client.scan_iter(pattern, count=1000))
                 for start in range(0, len(keys), 1000):
                     client.delete(*keys[start:start + 1000])

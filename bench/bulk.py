@@ -96,8 +96,12 @@ def run(mode: str, subjects: int, rate: float, window_s: float, gdpr_step_s: flo
     for row in before["requests"]:
         if str(row["path"]).startswith("/api/v2"):
             by_endpoint[f"{row['method']} {row['path']}"] -= int(row["count"])
-    deletes = Counter({row["subject"]: row["count"] for row in after["gdpr_requests"]
-                       if row["requestType"] == "GDPR_DELETE"})
+    # GDPR_DELETEs per subject during the measured run (the warm-up subject's is in `before`).
+    deletes: Counter[str] = Counter()
+    for snapshot, sign in ((after, 1), (before, -1)):
+        for row in snapshot["gdpr_requests"]:
+            if row["requestType"] == "GDPR_DELETE":
+                deletes[row["subject"]] += sign * int(row["count"])
     counts = Counter(states.values())
     ideal = api_calls / rate
     return {
@@ -190,6 +194,13 @@ def main(argv: list[str]) -> int:
         "command": "python -m bench bulk " + " ".join(argv),
         "machine": machine(),
     }
+    targets = {
+        "erased_all": batched["erased"] == batched["subjects"],
+        "no_duplicate_deletes": batched["duplicate_deletes"] == 0,
+        "time_ratio_at_most_1.10": (batched["time_ratio"] or 99) <= 1.10,
+        "calls_per_subject_at_most_half_naive": report["calls_per_subject_vs_naive"] <= 0.5,
+    }
+    report["targets"] = targets
     print(f"{'mode':8} {'subjects':>8} {'erased':>7} {'calls':>8} {'calls/subj':>10} {'wall_s':>8} "
           f"{'ideal_s':>8} {'ratio':>6} {'dup':>4}")
     for r in runs:
@@ -200,10 +211,9 @@ def main(argv: list[str]) -> int:
         args.output.write_text(json.dumps(report, indent=2) + "\n")
     elif args.output != RESULTS:
         args.output.write_text(json.dumps(report, indent=2) + "\n")
-    ok = (batched["erased"] == batched["subjects"] and batched["duplicate_deletes"] == 0
-          and report["calls_per_subject_vs_naive"] <= 0.5 and (batched["time_ratio"] or 99) <= 1.10)
-    print("targets met" if ok else "targets NOT met")
-    return 0
+    ok = all(targets.values())
+    print("targets met" if ok else "targets NOT met: " + ", ".join(k for k, v in targets.items() if not v))
+    return 0 if ok or args.quick else 1
 
 
 if __name__ == "__main__":

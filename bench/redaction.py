@@ -386,13 +386,15 @@ def main(argv: list[str]) -> int:
         "machine": machine(),
         "quick": bool(args.quick),
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    keep = not (args.quick and args.output == RESULTS)  # a quick run never replaces the committed results
+    if keep:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
 
     print(f"corpus: {len(corpus)} messages, {report['corpus']['bytes']} bytes, seed {args.seed}")
     print(table(ours, presidio))
     print(f"speed ratio ours/presidio: {ratio:.1f}x   targets met: {all(met.values())}")
-    print(f"wrote {args.output}")
+    print(f"wrote {args.output}" if keep else "quick run: nothing written (give --output to keep it)")
     if args.errors:
         for kind, t, span, text in errors(corpus, ours_predictions, types)[: args.errors]:
             print(f"  {kind} {t:<12} {span!r:<40} in {text!r}")

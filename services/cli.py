@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="GDPR Art. 17 erasure for Genesys Cloud: submit, follow and prove erasures.")
 audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident audit log.")
 app.add_typer(audit_app, name="audit")
@@ -131,22 +131,25 @@ def submit(
     accepted = refused = 0
     rows = _read_file(file)
     batch: list[str] = []
-    for line_no, row_payload, problem in track(rows, description="submitting", console=err):
-        try:
-            if row_payload is None:
-                raise IntakeError([problem or "unreadable"])
-            batch.append(submit_request(runtime, row_payload, enqueue=False).request_id)
-            accepted += 1
-            if len(batch) >= runtime.settings.batch_size:
-                enqueue_discovery(runtime, batch)
-                batch = []
-        except IntakeError as exc:
-            refused += 1
-            err.print(f"line {line_no}: refused: {'; '.join(exc.errors)}")
-        except DuplicateTicket as exc:
-            refused += 1
-            err.print(f"line {line_no}: refused: {exc}")
-    enqueue_discovery(runtime, batch)
+    try:
+        for line_no, row_payload, problem in track(rows, description="submitting", console=err):
+            try:
+                if row_payload is None:
+                    raise IntakeError([problem or "unreadable"])
+                batch.append(submit_request(runtime, row_payload, enqueue=False).request_id)
+                accepted += 1
+                if len(batch) >= runtime.settings.batch_size:
+                    enqueue_discovery(runtime, batch)
+                    batch = []
+            except IntakeError as exc:
+                refused += 1
+                err.print(f"line {line_no}: refused: {'; '.join(exc.errors)}")
+            except DuplicateTicket as exc:
+                refused += 1
+                err.print(f"line {line_no}: refused: {exc}")
+    finally:
+        if batch:  # stored requests are always enqueued, even when a later line stops the run
+            enqueue_discovery(runtime, batch)
     print(f"accepted {accepted}, refused {refused}")
     if refused:
         raise typer.Exit(2)
@@ -373,14 +376,35 @@ def audit_verify(file: Annotated[Path | None, typer.Option(help="an exported aud
 
 
 def main() -> None:
-    from shared.config import get_settings
-    from shared.observability import setup_observability
+    """Run the CLI; an error it can explain is one line on stderr and an exit code, not a traceback."""
+    import redis
 
-    setup_observability(get_settings())
+    from shared.config import ConfigError, get_settings
+    from shared.genesys import GenesysError
+    from shared.observability import setup_observability
+    from shared.pii.engine import scrub
+    from shared.ratelimit import RateLimitError
+
     try:
+        setup_observability(get_settings())
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except ConfigError as exc:
+        _fail(f"configuration: {exc}", 2)
+    except redis.exceptions.RedisError as exc:
+        _fail(f"Redis: {type(exc).__name__}; check ERASURE_REDIS_URL and that the server answers", 3)
+    except GenesysError as exc:
+        _fail(f"Genesys Cloud: {exc}", 4)
+    except RateLimitError as exc:
+        _fail(f"rate budget: {type(exc).__name__}; try again shortly", 4)
+    except (OSError, ValueError) as exc:  # unreadable files, malformed JSON lines, bad values
+        _fail(f"{type(exc).__name__}: {scrub(str(exc))}", 1)
+
+
+def _fail(message: str, code: int) -> None:
+    err.print(f"[red]error[/red] {message}", highlight=False, soft_wrap=True)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

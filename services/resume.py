@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from services.intake.approve import release_if_approved
 from services.polling.schedule import start_polling
 from shared.celery_app import app
 from shared.models import RequestState
@@ -27,10 +28,17 @@ def resume(runtime: Runtime) -> dict[str, int]:
     """Send every unfinished request to the task of its state; returns counts by state."""
     by_state: dict[RequestState, list[str]] = defaultdict(list)
     for record in runtime.store.iter_records():
+        if record.state is RequestState.AWAITING_APPROVAL:
+            # Waits for a person, unless it was approved and the release was lost in a crash.
+            if record.approval is not None and release_if_approved(runtime, record.request_id):
+                by_state[record.state].append(record.request_id)
+            continue
         # HELD waits for its legal hold to end: `erasure release-held` resumes it, not this.
-        if not record.state.is_final and record.state not in (RequestState.AWAITING_APPROVAL, RequestState.HELD):
+        if not record.state.is_final and record.state is not RequestState.HELD:
             by_state[record.state].append(record.request_id)
     for state, ids in by_state.items():
+        if state is RequestState.AWAITING_APPROVAL:
+            continue  # release_if_approved sent them already
         if state is RequestState.POLLING:
             start_polling(runtime, ids)
             continue

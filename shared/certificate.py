@@ -52,7 +52,7 @@ def build_certificate(record: ErasureRecord, subject_digest: str, audit_head: st
         "platform": {"gdpr_request_ids": record.gdpr_request_ids, "recording_job_ids": record.recording_job_ids},
         "retention_policy": record.purge_policy,
         "erased": {
-            "identifiers": len(record.effective_identity.values()),
+            "identifiers": len(record.erasable_identity.values()),  # reassigned numbers are withheld, not erased
             "conversations": len(record.conversation_ids),
             "external_contacts": len(record.contacts_deleted),
             "recordings_of_conversations": len(record.recording_conversation_ids),

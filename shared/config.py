@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     poll_mode: Literal["list", "each"] = "list"
     # A subject with a conversation still in progress is looked at again after this long.
     active_revisit_s: float = 300.0
+    # A conversation that never ends (a stuck session) must not hold a request past its deadline unseen.
+    active_max_revisits: int = 288
 
     poll_interval_s: float = 2.0
     poll_max_interval_s: float = 60.0
@@ -124,6 +126,17 @@ class Settings(BaseSettings):
     @property
     def rate_per_s(self) -> float:
         return self.rate_per_minute / 60.0
+
+    def require_webhook_secret(self) -> bytes:
+        """The signing secret shared with downstream receivers. Never the digest key: a receiver
+        holding that could compute the digest of any phone number and so unmask subjects."""
+        secret = self.webhook_secret.get_secret_value()
+        if len(secret) < 16:
+            raise ConfigError("ERASURE_WEBHOOK_SECRET must be set (at least 16 characters, not the HMAC key) "
+                              "when ERASURE_WEBHOOK_TARGETS is")
+        if secret == self.hmac_key.get_secret_value():
+            raise ConfigError("ERASURE_WEBHOOK_SECRET must differ from ERASURE_HMAC_KEY")
+        return secret.encode()
 
     def require_hmac_key(self) -> bytes:
         key = self.hmac_key.get_secret_value()

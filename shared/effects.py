@@ -15,6 +15,13 @@ from shared.keys import Keys
 from shared.models import utcnow
 
 
+class ReconcileIncomplete(Exception):
+    """The platform's list was searched as far as the budget allows without finding the end.
+
+    Not finding our earlier call there proves nothing, so nothing may be resubmitted: the request
+    fails with this reason and an operator checks the platform by hand."""
+
+
 @dataclass(frozen=True)
 class EffectRecord:
     state: str  # "intent" | "done"

@@ -16,6 +16,13 @@ class Keys:
     def _root(self) -> str:
         return "{" + self.prefix + "}"
 
+    @property
+    def all_patterns(self) -> tuple[str, ...]:
+        """SCAN patterns covering every key of this prefix: its records, Celery's queues
+        (``<prefix>:celery:``), the benchmarks' counters and the rate limiter's buckets and leases
+        (``erasure:rl:{<prefix>:...}``). For wiping a test or benchmark prefix."""
+        return (f"{self._root}*", f"{self.prefix}:celery:*", f"{self.prefix}:bench:*", f"erasure:rl:{{{self.prefix}:*")
+
     def request(self, request_id: str) -> str:
         return f"{self._root}:req:{request_id}"
 

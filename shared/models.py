@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 #: Art. 12(3) GDPR: one month; we use 30 days from the verified date.
 DEADLINE = timedelta(days=30)
@@ -55,6 +55,7 @@ FINAL_STATES = frozenset(
 class Subject(BaseModel):
     """Identifiers of one data subject, already normalised (emails lower-case, phones E.164)."""
 
+    model_config = ConfigDict(hide_input_in_errors=True)  # a validation error must not quote identifiers
     emails: list[str] = Field(default_factory=list)
     phones: list[str] = Field(default_factory=list)
     names: list[str] = Field(default_factory=list)
@@ -116,6 +117,7 @@ class ErasureRecord(BaseModel):
     """Everything known about one request. Identifiers in ``subject``/``identity`` are scrubbed
     to digests once the request is final (issue: scrub)."""
 
+    model_config = ConfigDict(hide_input_in_errors=True)
     request_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
     ticket: str
     subject: Subject

@@ -13,6 +13,7 @@ import sys
 from datetime import UTC, datetime
 
 from shared.config import Settings
+from shared.pii.engine import scrub
 from shared.pii.logging import PiiLogFilter, sentry_before_send
 
 _configured = False
@@ -26,8 +27,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+        if record.exc_info or record.exc_text:
+            # exc_text is what PiiLogFilter scrubbed; rendering exc_info again would undo it.
+            entry["exc"] = record.exc_text or scrub(self.formatException(record.exc_info))  # type: ignore[arg-type]
         return json.dumps(entry)
 
 
@@ -45,7 +47,10 @@ def setup_observability(settings: Settings, level: int | str = logging.WARNING) 
     dsn = settings.sentry_dsn.get_secret_value()
     if dsn:
         import sentry_sdk
+        from sentry_sdk.integrations.httpx import HttpxIntegration
 
+        # The httpx integration's breadcrumbs carry URLs whose query strings hold searched emails and phones.
         sentry_sdk.init(dsn=dsn, send_default_pii=False, include_local_variables=False,
                         before_send=sentry_before_send,  # type: ignore[arg-type]
+                        disabled_integrations=[HttpxIntegration()],
                         max_request_body_size="never")

@@ -11,6 +11,7 @@ so that one platform call can serve many subjects (one analytics query, one list
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -19,9 +20,10 @@ from typing import Any
 
 import redis
 from celery import Task
+from celery.exceptions import SoftTimeLimitExceeded
 
 from shared.celery_app import app
-from shared.genesys import ServerError, TransportError
+from shared.genesys import RateLimited, ServerError, TransportError
 from shared.models import ErasureRecord, RequestState
 from shared.ratelimit import LimiterUnavailable, RateLimitWait
 from shared.runtime import Runtime, get_runtime
@@ -32,7 +34,12 @@ log = logging.getLogger("erasure.pipeline")
 MAX_DELIVERIES = 5
 MAX_RETRIES = 12
 LOCKED_RETRY_S = 2.0
-TRANSIENT = (ServerError, TransportError, LimiterUnavailable, RateLimitWait)
+#: Trouble that retrying fixes: the platform's hiccups, the budget saying "wait", Redis restarting.
+RETRYABLE = (ServerError, TransportError, LimiterUnavailable, redis.exceptions.ConnectionError,
+             redis.exceptions.TimeoutError)
+WAITS = (RateLimitWait, RateLimited)
+#: What ``isolated`` lets through to the batch instead of failing one request.
+TRANSIENT = (*RETRYABLE, *WAITS, SoftTimeLimitExceeded)
 
 
 class Reschedule(Exception):
@@ -99,6 +106,21 @@ def isolated(runtime: Runtime, record: ErasureRecord, step: str) -> Iterator[Non
                           "request id, fix the cause, then resubmit under a new ticket")
 
 
+@contextmanager
+def handing_on(task_name: str, request_ids: list[str]) -> Iterator[None]:
+    """Send ``request_ids`` (filled inside the block) to the next stage on every way out.
+
+    A request appended here has already moved to the next stage's state; if a later request of the
+    batch raises (a rate-limit wait, a 5xx), the retry loads only the requests that did not move, so
+    these must be handed on now or nobody ever would.
+    """
+    try:
+        yield
+    finally:
+        if request_ids:
+            app.send_task(task_name, args=[list(request_ids)])
+
+
 def chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(items), max(1, size)):
         yield list(items[start:start + size])
@@ -112,16 +134,19 @@ def erasure_task(name: str) -> Callable[[Callable[[Runtime, list[str]], None]], 
             runtime = get_runtime()
             if _too_many_deliveries(runtime, self, ids):
                 return
-            with request_locks(runtime, ids) as mine:
-                busy = [i for i in ids if i not in mine]
-                if busy:
-                    # Locked by a task still running: usually the previous stage, which sends this
-                    # task just before it lets go. Look again shortly; by then the state says
-                    # whether there is anything left to do.
-                    app.send_task(name, args=[busy], countdown=LOCKED_RETRY_S)
-                if mine:
-                    _run_guarded(self, runtime, fn, name, mine)
-            _forget_deliveries(runtime, self)
+            try:
+                with request_locks(runtime, ids) as mine:
+                    busy = [i for i in ids if i not in mine]
+                    if busy:
+                        # Locked by a task still running: usually the previous stage, which sends this
+                        # task just before it lets go. Look again shortly; by then the state says
+                        # whether there is anything left to do.
+                        app.send_task(name, args=[busy], countdown=LOCKED_RETRY_S)
+                    if mine:
+                        _run_guarded(self, runtime, fn, name, mine)
+            finally:
+                # Reached on every way out but the worker's death, which is what the count is for.
+                _forget_deliveries(runtime, self, ids)
 
         return run
 
@@ -155,12 +180,13 @@ def _run_guarded(self: Task[Any, Any], runtime: Runtime, fn: Callable[[Runtime, 
     """Run a task body, turning platform waits and hiccups into Celery retries."""
     try:
         fn(runtime, ids)
-    except (RateLimitWait, Reschedule) as later:
+    except (*WAITS, Reschedule) as later:
         # Not a failure: the platform or the budget says "not yet". A fresh message with a
         # countdown, so waiting never eats into the retry cap meant for errors.
-        countdown = later.wait_s if isinstance(later, RateLimitWait) else later.countdown_s
+        countdown = (later.wait_s if isinstance(later, RateLimitWait)
+                     else later.retry_after_s if isinstance(later, RateLimited) else later.countdown_s)
         app.send_task(name, args=[ids], countdown=countdown)
-    except (ServerError, TransportError, LimiterUnavailable) as exc:
+    except RETRYABLE as exc:
         if self.request.retries >= MAX_RETRIES:
             _fail_batch(runtime, name, ids, f"platform kept failing ({type(exc).__name__})")
             return
@@ -179,12 +205,15 @@ def _fail_batch(runtime: Runtime, task_name: str, request_ids: list[str], why: s
                    reason=f"{task_name} failed ({why}); fix the cause, then resubmit under a new ticket")
 
 
-def _delivery_key(runtime: Runtime, task: Task[Any, Any]) -> str:
-    return runtime.keys.delivery(f"{task.request.id}:{task.request.retries}")
+def _delivery_key(runtime: Runtime, task: Task[Any, Any], request_ids: list[str]) -> str:
+    """Counted per task name and batch, not per message: a batch re-sent under a new message id
+    (after its worker died holding the locks) still adds up to MAX_DELIVERIES."""
+    batch = hashlib.sha256("\n".join(sorted(request_ids)).encode()).hexdigest()[:32]
+    return runtime.keys.delivery(f"{task.name}:{batch}")
 
 
 def _too_many_deliveries(runtime: Runtime, task: Task[Any, Any], request_ids: list[str]) -> bool:
-    key = _delivery_key(runtime, task)
+    key = _delivery_key(runtime, task, request_ids)
     count = int(runtime.redis.incr(key))
     runtime.redis.expire(key, 7 * 24 * 3600)
     if count <= MAX_DELIVERIES:
@@ -195,5 +224,5 @@ def _too_many_deliveries(runtime: Runtime, task: Task[Any, Any], request_ids: li
     return True
 
 
-def _forget_deliveries(runtime: Runtime, task: Task[Any, Any]) -> None:
-    runtime.redis.delete(_delivery_key(runtime, task))
+def _forget_deliveries(runtime: Runtime, task: Task[Any, Any], request_ids: list[str]) -> None:
+    runtime.redis.delete(_delivery_key(runtime, task, request_ids))

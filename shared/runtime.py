@@ -38,6 +38,7 @@ class Runtime:
     _clients: dict[str, GenesysClient] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _http: httpx.Client | None = None
+    _webhook_http: httpx.Client | None = None
     _tokens: TokenProvider | None = None
     _limiter: RateLimiter | None = None
 
@@ -85,9 +86,10 @@ class Runtime:
         return HoldRegister(self.redis, self.keys, self.settings.require_hmac_key())
 
     def webhooks(self) -> WebhookSender:
-        secret = self.settings.webhook_secret.get_secret_value() or self.settings.hmac_key.get_secret_value()
-        http = httpx.Client(timeout=self.settings.webhook_timeout_s)
-        return WebhookSender(self.redis, self.keys, secret.encode(), http)
+        with self._lock:
+            if self._webhook_http is None:
+                self._webhook_http = httpx.Client(timeout=self.settings.webhook_timeout_s)
+        return WebhookSender(self.redis, self.keys, self.settings.require_webhook_secret(), self._webhook_http)
 
     def digest(self, record: ErasureRecord) -> str:
         """The subject's keyed digest: fixed at intake, so it is the same before and after scrubbing."""

@@ -33,16 +33,27 @@ class RequestStore:
         self._keys = keys
 
     def create(self, record: ErasureRecord) -> ErasureRecord:
-        """Store a new request; raise ``DuplicateTicket`` if its ticket is already known."""
-        claimed = self._r.set(self._keys.ticket(record.ticket), record.request_id, nx=True)
-        if not claimed:
-            existing = self._r.get(self._keys.ticket(record.ticket))
-            raise DuplicateTicket(record.ticket, str(existing))
-        pipe = self._r.pipeline()
-        pipe.set(self._keys.request(record.request_id), record.model_dump_json())
-        pipe.zadd(self._keys.requests_index, {record.request_id: record.received_at.timestamp()})
-        pipe.execute()
-        return record
+        """Store a new request; raise ``DuplicateTicket`` if its ticket is already known.
+
+        Ticket, record and index entry are written in one transaction: a crash can never leave a
+        claimed ticket without its request (refused forever) or a request without its ticket.
+        """
+        ticket_key = self._keys.ticket(record.ticket)
+        with self._r.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(ticket_key)  # type: ignore[no-untyped-call]
+                    existing = pipe.get(ticket_key)
+                    if existing is not None:
+                        raise DuplicateTicket(record.ticket, str(existing))
+                    pipe.multi()
+                    pipe.set(ticket_key, record.request_id)
+                    pipe.set(self._keys.request(record.request_id), record.model_dump_json())
+                    pipe.zadd(self._keys.requests_index, {record.request_id: record.received_at.timestamp()})
+                    pipe.execute()
+                    return record
+                except redis.WatchError:
+                    continue  # another submission of this ticket: the next look sees it
 
     def get(self, request_id: str) -> ErasureRecord:
         raw = self._r.get(self._keys.request(request_id))
@@ -78,23 +89,26 @@ class RequestStore:
         allowed = expected if isinstance(expected, tuple) else (expected,)
         key = self._keys.request(request_id)
         with self._r.pipeline() as pipe:
-            try:
-                pipe.watch(key)  # type: ignore[no-untyped-call]
-                raw = pipe.get(key)
-                if raw is None:
-                    return None
-                record = ErasureRecord.model_validate_json(str(raw))
-                if record.state not in allowed:
-                    return None
-                for name, value in changes.items():
-                    setattr(record, name, value)
-                record.updated_at = utcnow()
-                pipe.multi()
-                pipe.set(key, record.model_dump_json())
-                pipe.execute()
-                return record
-            except redis.WatchError:
-                return None
+            while True:
+                try:
+                    pipe.watch(key)  # type: ignore[no-untyped-call]
+                    raw = pipe.get(key)
+                    if raw is None:
+                        return None
+                    record = ErasureRecord.model_validate_json(str(raw))
+                    if record.state not in allowed:
+                        return None
+                    for name, value in changes.items():
+                        setattr(record, name, value)
+                    record.updated_at = utcnow()
+                    pipe.multi()
+                    pipe.set(key, record.model_dump_json())
+                    pipe.execute()
+                    return record
+                except redis.WatchError:
+                    # Someone wrote the record meanwhile (maybe an unrelated field): read it again;
+                    # only the state check decides whether this change still applies.
+                    continue
 
     def claim_state(self, request_id: str, expected: RequestState, new: RequestState) -> bool:
         """Move from ``expected`` to ``new`` only if no one else did first."""

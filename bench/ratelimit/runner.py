@@ -26,6 +26,7 @@ from celery import Celery
 from services.simulator.config import SimConfig
 from services.simulator.server import RunningSimulator, start_in_thread
 from shared.config import POOLS
+from shared.keys import Keys
 
 from .tasks import TASK_NAME, counters_key, workers_key
 
@@ -177,7 +178,7 @@ def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
 
 
 def _cleanup(client: redis.Redis, prefix: str) -> None:
-    for pattern in (f"{prefix}:*", f"{{{prefix}}}:*", f"erasure:rl:{{{prefix}:*"):
+    for pattern in Keys(prefix).all_patterns:
         keys = list(client.scan_iter(match=pattern, count=1000))
         if keys:
             client.delete(*keys)

@@ -36,6 +36,7 @@ from services.deletion.crash import crash_point
 from services.deletion.holds import merge_withheld, withhold
 from services.deletion.settings import deletion_settings
 from services.polling.recordings import LEASE_NAME, follow_job, lease_pool
+from shared.effects import ReconcileIncomplete
 from shared.genesys import BadRequest, Conflict, GenesysClient, RateLimited
 from shared.genesys.models import RecordingJob
 from shared.models import ErasureRecord, utcnow
@@ -118,7 +119,7 @@ def reconcile_recording_job(client: GenesysClient, spec: Mapping[str, Any]) -> s
         oldest = listing.entities[-1].date_created
         if oldest and _parse(oldest) < since:
             return None
-    return None
+    raise ReconcileIncomplete(f"searched {RECONCILE_PAGES} pages of the platform's list without reaching its end")
 
 
 def job_interval(record: ErasureRecord, lookback_days: int) -> str:

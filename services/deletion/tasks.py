@@ -29,6 +29,7 @@ from services.deletion.recordings import BLOCKED, WaitForSlot, delete_recordings
 from services.deletion.settings import deletion_settings
 from services.polling.schedule import start_polling
 from shared.celery_app import app
+from shared.effects import ReconcileIncomplete
 from shared.genesys import Conflict, GenesysClient
 from shared.genesys.models import GdprSubject
 from shared.models import ErasureRecord, RequestState, utcnow
@@ -65,21 +66,25 @@ def erase(runtime: Runtime, request_ids: list[str]) -> None:
     submitted: list[str] = []
     waiting: list[str] = []
     countdown = 0.0
-    for record in load(runtime, request_ids, RequestState.DELETING):
-        with isolated(runtime, record, "deletion"):
-            if record.approval is None and runtime.settings.require_approval:
-                # The gate holds even if a task was sent here by mistake: nothing is deleted unapproved.
-                transition(runtime, record.request_id, RequestState.AWAITING_APPROVAL, "deletion.refused_unapproved")
-                continue
-            try:
-                if erase_one(runtime, client, record):
-                    submitted.append(record.request_id)
-            except WaitForSlot as wait:
-                waiting.append(record.request_id)
-                countdown = max(countdown, wait.countdown_s)
-    if submitted:
+    try:
+        for record in load(runtime, request_ids, RequestState.DELETING):
+            with isolated(runtime, record, "deletion"):
+                if record.approval is None and runtime.settings.require_approval:
+                    # The gate holds even if a task was sent here by mistake: nothing is deleted unapproved.
+                    transition(runtime, record.request_id, RequestState.AWAITING_APPROVAL,
+                               "deletion.refused_unapproved")
+                    continue
+                try:
+                    if erase_one(runtime, client, record):
+                        submitted.append(record.request_id)
+                except WaitForSlot as wait:
+                    waiting.append(record.request_id)
+                    countdown = max(countdown, wait.countdown_s)
+    finally:
+        # Even when a later request raises: these are in POLLING now, and a retry loads only DELETING.
         # GDPR requests go to their poller; requests without one go on once their recording jobs end.
-        start_polling(runtime, submitted)
+        if submitted:
+            start_polling(runtime, submitted)
     if waiting:
         if len(waiting) == len(request_ids):
             raise Reschedule(countdown)
@@ -252,4 +257,4 @@ def reconcile_gdpr_request(client: GenesysClient, name: str) -> str | None:
                 return request.id
         if not listing.entities or (listing.page_count or 0) <= page:
             return None
-    return None
+    raise ReconcileIncomplete(f"searched {RECONCILE_PAGES} pages of the platform's list without reaching its end")

@@ -18,7 +18,7 @@ from shared.genesys import GenesysClient
 from shared.genesys.models import AnalyticsConversation
 from shared.identifiers import phone_digits
 from shared.models import ErasureRecord, RequestState, Subject, utcnow
-from shared.pipeline import erasure_task, isolated, load, transition
+from shared.pipeline import erasure_task, handing_on, isolated, load, transition
 from shared.runtime import Runtime
 
 REDACT_TASK = "erasure.redaction.scan"
@@ -60,32 +60,31 @@ def discover(runtime: Runtime, request_ids: list[str]) -> None:
         found.update(assign(conversations, subjects))
 
     ready: list[str] = []
-    for request_id, (record, identity) in resolved.items():
-        with isolated(runtime, record, "discovery"):
-            conversations = found.get(request_id, [])
-            excluded = reassigned_numbers(client, record, identity.subject, now)
-            if _still_active(runtime, record, conversations):
-                continue
-            transition(
-                runtime, request_id, RequestState.REDACTING, "discovery.completed",
-                details={
-                    "identifiers": len(identity.subject.values()),
-                    "added_by_source": dict(identity.added_by_source),
-                    "rounds": identity.rounds,
-                    "truncated": identity.truncated,
-                    "conversations": len(conversations),
-                    "excluded_identifiers": len(excluded.values()),
-                },
-                identity=identity.subject,
-                identity_sources=dict(identity.added_by_source),
-                excluded=excluded if not excluded.is_empty() else None,
-                conversation_ids=[c.conversation_id for c in conversations],
-                message_conversation_ids=[c.conversation_id for c in conversations if "message" in c.media_types()],
-                active_conversation_ids=[],
-            )
-            ready.append(request_id)
-    if ready:
-        app.send_task(REDACT_TASK, args=[ready])
+    with handing_on(REDACT_TASK, ready):
+        for request_id, (record, identity) in resolved.items():
+            with isolated(runtime, record, "discovery"):
+                conversations = found.get(request_id, [])
+                excluded = reassigned_numbers(client, record, identity.subject, now)
+                if _still_active(runtime, record, conversations):
+                    continue
+                transition(
+                    runtime, request_id, RequestState.REDACTING, "discovery.completed",
+                    details={
+                        "identifiers": len(identity.subject.values()),
+                        "added_by_source": dict(identity.added_by_source),
+                        "rounds": identity.rounds,
+                        "truncated": identity.truncated,
+                        "conversations": len(conversations),
+                        "excluded_identifiers": len(excluded.values()),
+                    },
+                    identity=identity.subject,
+                    identity_sources=dict(identity.added_by_source),
+                    excluded=excluded if not excluded.is_empty() else None,
+                    conversation_ids=[c.conversation_id for c in conversations],
+                    message_conversation_ids=[c.conversation_id for c in conversations if "message" in c.media_types()],
+                    active_conversation_ids=[],
+                )
+                ready.append(request_id)
 
 
 def _still_active(runtime: Runtime, record: ErasureRecord, conversations: list[AnalyticsConversation]) -> bool:
@@ -93,6 +92,14 @@ def _still_active(runtime: Runtime, record: ErasureRecord, conversations: list[A
     active = [c.conversation_id for c in conversations if not c.conversation_end]
     if not active:
         return False
+    if record.discovery_attempts >= runtime.settings.active_max_revisits:
+        waited_h = record.discovery_attempts * runtime.settings.active_revisit_s / 3600
+        transition(runtime, record.request_id, RequestState.FAILED, "discovery.active_too_long",
+                   details={"active_conversations": len(active), "revisits": record.discovery_attempts},
+                   reason=f"{len(active)} conversation(s) of the subject were still in progress after {waited_h:.0f} h "
+                          "of revisits; nothing was erased: end or disconnect them in Genesys Cloud, then "
+                          "resubmit under a new ticket")
+        return True
     runtime.store.update(record.request_id, active_conversation_ids=active,
                          discovery_attempts=record.discovery_attempts + 1)
     runtime.audit.append("discovery.waiting_for_active_conversations", request_id=record.request_id,

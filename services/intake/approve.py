@@ -36,7 +36,33 @@ def approve(runtime: Runtime, ticket: str, by: str) -> ErasureRecord:
     if released is not None:
         app.send_task(DELETE_TASK, args=[[record.request_id]])
         return released
-    updated = runtime.store.update(record.request_id, approval=approval)
+    # Still on its way (discovery, redaction): record the approval atomically with a state check, so a
+    # request that reaches the gate meanwhile is not missed...
+    earlier = tuple(s for s in RequestState if not s.is_final and s is not RequestState.AWAITING_APPROVAL)
+    updated = runtime.store.update_if(record.request_id, earlier, approval=approval)
+    if updated is None:
+        current = runtime.store.get(record.request_id)
+        if current.state.is_final:
+            raise ApprovalError(f"ticket: request {ticket!r} is already {current.state.value}")
+        return approve(runtime, ticket, by)  # it reached the gate just now: release it there
     runtime.audit.append("approval.recorded", request_id=record.request_id, subject=runtime.digest(record),
                          details={**details, "state": updated.state.value})
-    return updated
+    # ...and if redaction parked it at the gate just before, having read no approval, release it now.
+    return release_if_approved(runtime, record.request_id) or updated
+
+
+def release_if_approved(runtime: Runtime, request_id: str) -> ErasureRecord | None:
+    """Send a request waiting at the gate on to deletion if it carries an approval.
+
+    Called by both sides of the gate (the approver and the redaction pool) after their own write,
+    so an approval recorded while redaction was deciding is never stranded; ``update_if`` lets
+    only one of them send the deletion task.
+    """
+    record = runtime.store.get(request_id)
+    if record.approval is None or record.state is not RequestState.AWAITING_APPROVAL:
+        return None
+    released = transition(runtime, request_id, RequestState.DELETING, "approval.released",
+                          details={"approved_by": record.approval.by}, expect=RequestState.AWAITING_APPROVAL)
+    if released is not None:
+        app.send_task(DELETE_TASK, args=[[request_id]])
+    return released

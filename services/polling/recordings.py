@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import json
 import logging
+from contextlib import suppress
 from datetime import datetime
 from typing import Any
+
+from redis.exceptions import LockError
 
 from services.deletion.holds import PLATFORM_PROTECTION, PLATFORM_PROTECTION_REASON, merge_withheld
 from services.deletion.settings import deletion_settings
@@ -92,9 +95,10 @@ def follow(self: Any) -> None:
     except Exception as exc:
         log.warning("recording job pass failed (%s); trying again", type(exc).__name__)
     finally:
-        lock.release()
         if runtime.redis.hlen(pending_key(runtime)):
             schedule_follow(runtime, runtime.settings.poll_interval_s)
+        with suppress(LockError):  # a pass that outlived its lock must still schedule the next one
+            lock.release()
 
 
 def follow_once(runtime: Runtime) -> None:

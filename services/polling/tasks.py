@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
+from contextlib import suppress
 from typing import Any
+
+from redis.exceptions import LockError
 
 from services.polling.recordings import fold_results, partial_reason, recordings_settled
 from services.polling.schedule import POLL_TASK, SWEEP_TASK, schedule_sweep
@@ -91,9 +94,10 @@ def sweep(self: Any) -> None:
     except Exception as exc:
         log.warning("sweep failed (%s); trying again", type(exc).__name__)
     finally:
-        lock.release()
         if runtime.redis.hlen(runtime.keys.pending_gdpr):
             schedule_sweep(runtime, runtime.settings.poll_interval_s)
+        with suppress(LockError):  # a pass that outlived its lock must still schedule the next one
+            lock.release()
 
 
 def _sweep_once(runtime: Runtime) -> None:
@@ -127,6 +131,12 @@ def _sweep_once(runtime: Runtime) -> None:
 
 @erasure_task(VERIFY_TASK)
 def verify(runtime: Runtime, request_ids: list[str]) -> None:
+    # A delivery that died between a request's final state and its certificate left it final but
+    # uncertified, with identifiers in clear: finish that first (issue_certificate is idempotent).
+    for record in load(runtime, request_ids, RequestState.COMPLETED, RequestState.COMPLETED_WITH_WITHHELD,
+                       RequestState.PARTIAL):
+        if not record.scrubbed:
+            issue_certificate(runtime, record.request_id)
     claimed = [rid for rid in request_ids
                if runtime.store.claim_state(rid, RequestState.POLLING, RequestState.VERIFYING)]
     records = load(runtime, request_ids, RequestState.VERIFYING)

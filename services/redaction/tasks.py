@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 
+from services.intake.approve import release_if_approved
 from services.redaction.scanner import scan_transcripts
-from shared.celery_app import app
 from shared.models import RequestState
-from shared.pipeline import erasure_task, isolated, load, transition
+from shared.pipeline import erasure_task, handing_on, isolated, load, transition
 from shared.runtime import Runtime
 
 DELETE_TASK = "erasure.deletion.erase"
@@ -26,31 +26,31 @@ def scan(runtime: Runtime, request_ids: list[str]) -> None:
     client = runtime.genesys("redaction")
     approved_ids: list[str] = []
     rediscover: list[str] = []
-    for record in load(runtime, request_ids, RequestState.REDACTING):
-        with isolated(runtime, record, "redaction"):
-            identity = record.effective_identity
-            result = scan_transcripts(client, identity, record.message_conversation_ids)
-            runtime.redis.set(runtime.keys.transcript(record.request_id), json.dumps(result.redacted))
-            details = {"messages_scanned": result.messages, "mentions": result.mentions,
-                       "new_identifiers": len(result.new_identifiers.values()),
-                       "sensitive_conversations": len(result.sensitive_conversation_ids)}
-            if not result.new_identifiers.is_empty() and record.redaction_rounds < MAX_ROUNDS:
-                # Back to discovery with the wider identity: its conversations and records too.
-                transition(runtime, record.request_id, RequestState.DISCOVERING, "redaction.identifiers_found",
-                           details=details, subject=record.subject.merge(result.new_identifiers),
-                           identity=None, redaction_rounds=record.redaction_rounds + 1)
-                rediscover.append(record.request_id)
-                continue
-            approved = record.approval is not None or not runtime.settings.require_approval
-            next_state = RequestState.DELETING if approved else RequestState.AWAITING_APPROVAL
-            transition(runtime, record.request_id, next_state, "redaction.completed",
-                       details={**details, "approved": approved},
-                       transcripts_scanned=result.messages, transcript_mentions=result.mentions,
-                       message_ids=result.message_ids,
-                       sensitive_conversation_ids=result.sensitive_conversation_ids)
-            if approved:
-                approved_ids.append(record.request_id)
-    if rediscover:
-        app.send_task(DISCOVER_TASK, args=[rediscover])
-    if approved_ids:
-        app.send_task(DELETE_TASK, args=[approved_ids])
+    with handing_on(DISCOVER_TASK, rediscover), handing_on(DELETE_TASK, approved_ids):
+        for record in load(runtime, request_ids, RequestState.REDACTING):
+            with isolated(runtime, record, "redaction"):
+                identity = record.effective_identity
+                result = scan_transcripts(client, identity, record.message_conversation_ids)
+                runtime.redis.set(runtime.keys.transcript(record.request_id), json.dumps(result.redacted))
+                details = {"messages_scanned": result.messages, "mentions": result.mentions,
+                           "new_identifiers": len(result.new_identifiers.values()),
+                           "sensitive_conversations": len(result.sensitive_conversation_ids)}
+                if not result.new_identifiers.is_empty() and record.redaction_rounds < MAX_ROUNDS:
+                    # Back to discovery with the wider identity: its conversations and records too.
+                    transition(runtime, record.request_id, RequestState.DISCOVERING, "redaction.identifiers_found",
+                               details=details, subject=record.subject.merge(result.new_identifiers),
+                               identity=None, redaction_rounds=record.redaction_rounds + 1)
+                    rediscover.append(record.request_id)
+                    continue
+                approved = record.approval is not None or not runtime.settings.require_approval
+                next_state = RequestState.DELETING if approved else RequestState.AWAITING_APPROVAL
+                transition(runtime, record.request_id, next_state, "redaction.completed",
+                           details={**details, "approved": approved},
+                           transcripts_scanned=result.messages, transcript_mentions=result.mentions,
+                           message_ids=result.message_ids,
+                           sensitive_conversation_ids=result.sensitive_conversation_ids)
+                if approved:
+                    approved_ids.append(record.request_id)
+                else:
+                    release_if_approved(runtime, record.request_id)  # approved while we were deciding
+

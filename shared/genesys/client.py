@@ -81,8 +81,14 @@ class GenesysClient:
     # -- transport -------------------------------------------------------------------------------
 
     def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-                json: Any = None) -> httpx.Response:
-        """Send one API call through the limiter, retrying 429, 5xx and one 401."""
+                json: Any = None, creates: bool = False) -> httpx.Response:
+        """Send one API call through the limiter, retrying 429, 5xx and one 401.
+
+        ``creates`` marks a call that makes something on the platform (a GDPR request, a recording
+        job). After a lost answer or a 5xx it may have been made anyway, so it is not sent again
+        here: the error goes up, and the caller's effect ledger reconciles against the platform's
+        list before anything is resubmitted. Only failures where nothing was sent are retried.
+        """
         renewed = False
         for attempt in range(1, self._max_attempts + 1):
             self._limiter.acquire(self.pool, max_block_s=self._max_block_s)
@@ -94,8 +100,9 @@ class GenesysClient:
                                               headers=headers)
             except httpx.HTTPError as exc:
                 API_CALLS.labels(self.pool, method, _template(path), "none").inc()
-                if attempt == self._max_attempts:
-                    raise TransportError(f"{method} {path}: no answer ({type(exc).__name__})") from exc
+                never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+                if attempt == self._max_attempts or (creates and not never_sent):
+                    raise TransportError(f"{method} {_template(path)}: no answer ({type(exc).__name__})") from exc
                 self._backoff(attempt)
                 continue
             API_LATENCY.labels(self.pool).observe(time.monotonic() - started)
@@ -114,11 +121,11 @@ class GenesysClient:
                 renewed = True
                 self._tokens.invalidate(token)
                 continue
-            if status >= 500 and attempt < self._max_attempts:
+            if status >= 500 and attempt < self._max_attempts and not creates:
                 self._backoff(attempt)
                 continue
             raise self._error(method, path, response)
-        raise GenesysError(f"{method} {path}: gave up after {self._max_attempts} attempts")
+        raise GenesysError(f"{method} {_template(path)}: gave up after {self._max_attempts} attempts")
 
     @staticmethod
     def _backoff(attempt: int) -> None:
@@ -158,7 +165,7 @@ class GenesysClient:
         if replacement_terms:
             body["replacementTerms"] = replacement_terms
         params = {"deleteConfirmed": "true"} if request_type == "GDPR_DELETE" else None
-        response = self.request("POST", "/api/v2/gdpr/requests", params=params, json=body)
+        response = self.request("POST", "/api/v2/gdpr/requests", params=params, json=body, creates=True)
         return GdprRequest.model_validate(response.json())
 
     def get_gdpr_request(self, request_id: str) -> GdprRequest:
@@ -266,7 +273,7 @@ class GenesysClient:
         At most 2 jobs may be PENDING/PROCESSING per organisation: callers take a lease first
         (``shared.ratelimit.LeasePool``) rather than provoke the platform's refusal.
         """
-        response = self.request("POST", "/api/v2/recording/jobs", json=dict(query))
+        response = self.request("POST", "/api/v2/recording/jobs", json=dict(query), creates=True)
         return RecordingJob.model_validate(response.json())
 
     def get_recording_job(self, job_id: str) -> RecordingJob | None:

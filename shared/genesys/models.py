@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    # hide_input_in_errors: a contact or user that fails validation must not put its fields in the error text.
+    model_config = ConfigDict(extra="allow", populate_by_name=True, hide_input_in_errors=True)
 
 
 class GdprSubject(_Model):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Final
+from urllib.parse import unquote
 
 from shared.pii import detectors
 from shared.pii.entities import (
@@ -137,7 +138,13 @@ def default_engine() -> PiiEngine:
 
 
 def scrub(text: str) -> str:
-    """``text`` with personal data replaced by type tokens (default engine, no subject)."""
+    """``text`` with personal data replaced by type tokens (default engine, no subject).
+
+    Percent-encoded text (a URL's query string: ``searchValue=jane%40example.com``) is decoded first,
+    so an encoded address or ``%2B44...`` number is found like a plain one.
+    """
     if not text:
         return text
+    if "%" in text:
+        text = unquote(text)
     return default_engine().redact(text)[0]

@@ -31,14 +31,15 @@ def test_report_has_the_documented_fields_for_both_runs(report):
     for run in (report, report["naive"]):
         for field in FIELDS:
             assert isinstance(run[field], int | float), field
-        assert run["ideal_s"] == pytest.approx(run["api_calls"] / report["rate_per_s"], abs=0.1)
+    assert set(report["targets"]) == {"erased_all", "no_duplicate_deletes", "time_ratio_at_most_1.10",
+                                      "calls_per_subject_at_most_half_naive"}
 
 
 def test_every_subject_erased_exactly_once_in_both_runs(report):
     for run in (report, report["naive"]):
         assert run["erased"] == run["subjects"] > 0, run["states"]
         assert run["duplicate_deletes"] == 0
-        assert run["gdpr_deletes"] >= run["subjects"]
+        assert run["gdpr_deletes"] == run["subjects"]  # one each, the warm-up subject's not counted
 
 
 def test_batching_spends_fewer_calls_per_subject_than_the_naive_run(report):

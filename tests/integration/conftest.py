@@ -20,6 +20,8 @@ from services.simulator.config import SimConfig
 from services.simulator.server import start_in_thread
 from services.workers import WorkerSet
 from shared.config import Settings
+from shared.keys import Keys
+from shared.models import RequestState
 from shared.runtime import Runtime
 
 REDIS_URL = os.environ.get("ERASURE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -97,7 +99,7 @@ def stack(tmp_path, redis_available):
 
 
 def _cleanup(client: redis.Redis, prefix: str) -> None:
-    for pattern in (f"{{{prefix}}}*", f"{prefix}*"):
+    for pattern in Keys(prefix).all_patterns:
         keys = list(client.scan_iter(pattern, count=1000))
         if keys:
             client.delete(*keys)
@@ -115,11 +117,16 @@ def submit(stack: Stack, payloads: list[dict]) -> list[str]:
 
 
 def wait_final(stack: Stack, ids: list[str], timeout_s: float = 90.0) -> dict:
+    """Every request final and, where the outcome is certified, its certificate issued and its record
+    scrubbed (both happen just after the final state)."""
     store = stack.runtime.store
+    uncertified = {RequestState.FAILED, RequestState.REJECTED}
 
     def all_final():
         states = store.states(ids)
-        return all(s.is_final for s in states.values()) and states
+        if len(states) < len(ids) or not all(s.is_final for s in states.values()):
+            return False
+        return all(states[i] in uncertified or store.get(i).scrubbed for i in ids) and states
 
     return wait_until(all_final, timeout_s=timeout_s, message="every request to reach a final state")
 

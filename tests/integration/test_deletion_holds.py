@@ -84,7 +84,9 @@ def test_held_conversations_keep_their_recordings_and_are_erased_after_release(h
     wait_until(lambda: stack.runtime.store.get(request_id).state is RequestState.COMPLETED, timeout_s=60,
                message="the released request to complete")
     assert live_recordings(stack, held) == [] and live_recordings(stack, protected) == []
-    cert = certificate(stack, request_id)
+    # The certificate is issued again just after the state changes: wait for the new one.
+    cert = wait_until(lambda: (c := certificate(stack, request_id))["withheld"] == [] and c, timeout_s=30,
+                      message="the re-issued certificate")
     assert cert["withheld"] == [] and cert["verification"]["ok"] is True
     assert len(cert["platform"]["recording_job_ids"]) == 2
     assert cert["platform"]["gdpr_request_ids"] and len(set(cert["platform"]["gdpr_request_ids"])) == 1

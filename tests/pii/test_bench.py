@@ -1,7 +1,6 @@
 """Smoke run of ``python -m bench redaction --quick``: runs, and writes the documented JSON."""
 
 import json
-import time
 
 import pytest
 
@@ -12,9 +11,7 @@ from bench import redaction
 
 def test_quick_bench_writes_the_documented_json(tmp_path):
     output = tmp_path / "redaction.json"
-    started = time.monotonic()
     assert redaction.main(["--quick", "--output", str(output)]) == 0
-    assert time.monotonic() - started < 20
     report = json.loads(output.read_text())
     assert {"ours", "presidio", "corpus", "speed_ratio", "command", "machine", "targets", "scoring"} <= set(report)
     for system, types in (("ours", redaction.ENTITY_TYPES), ("presidio", [t for t in redaction.ENTITY_TYPES if t != "SUBJECT"])):

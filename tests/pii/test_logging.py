@@ -93,3 +93,31 @@ def test_sentry_before_send_scrubs_and_drops():
     assert out["request"] == {"url": "https://x.test/?email=<EMAIL>"}
     assert out["user"] == {"id": "u1"}
     assert "jane" not in repr(out)
+
+
+def test_json_formatter_keeps_the_scrubbed_exception_text():
+    from shared.observability import JsonFormatter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(PiiLogFilter())
+    logger = logging.getLogger("pii-test-json-exc")
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    try:
+        raise ValueError("no account for jane@example.com")
+    except ValueError:
+        logger.exception("lookup failed")
+    output = stream.getvalue()
+    assert "ValueError: no account for <EMAIL>" in output.replace("\\n", "\n")
+    assert "jane@example.com" not in output
+
+
+def test_percent_encoded_identifiers_in_urls_are_scrubbed():
+    crumb_url = "https://api.example/api/v2/gdpr/subjects?searchType=EMAIL&searchValue=jane.doe%40example.com"
+    event = {"breadcrumbs": {"values": [{"message": "GET", "data": {"url": crumb_url,
+                                                                     "http.query": "searchValue=%2B4915112345678"}}]}}
+    crumb = sentry_before_send(event)["breadcrumbs"]["values"][0]
+    assert crumb["data"]["url"].endswith("searchValue=<EMAIL>")
+    assert crumb["data"]["http.query"] == "searchValue=<PHONE>"

@@ -83,7 +83,7 @@ SHAPED = SimConfig(
     linked_fraction=0.5,
     recycled=2,
     active=2,
-    active_for_s=1.5,
+    active_for_s=5.0,
     former_agents=2,
     analytics_job_s=0.2,
 )

@@ -76,13 +76,14 @@ def test_active_conversation_is_out_of_reach_until_it_ends(shaped: httpx.Client,
 
     # Erased while it is still going on: every other conversation is scrubbed, this one is not.
     request_id = gdpr_delete(shaped_api, subject_body(subject))
-    assert time.monotonic() - reset_at < 1.4, "the machine is too slow for this test's timing (active_for_s 1.5)"
+    assert time.monotonic() - reset_at < 4.5, "the machine is too slow for this test's timing (active_for_s 5)"
     wait_completed(shaped_api, request_id)
     left = find(shaped, [*subject["emails"], *subject["phones"], subject["name"]])
     assert left and {m.get("conversation_id", m["id"]) for m in left} == {active}
 
     # Once it has ended it carries a conversationEnd and a new request reaches it.
-    wait_for(lambda: "conversationEnd" in shaped_api.get(f"/api/v2/analytics/conversations/{active}/details").json())
+    wait_for(lambda: "conversationEnd" in shaped_api.get(f"/api/v2/analytics/conversations/{active}/details").json(),
+             timeout=10.0, interval=0.1)
     assert shaped_api.post(QUERY, json=ongoing).json() == {"totalHits": 0}
     wait_completed(shaped_api, gdpr_delete(shaped_api, subject_body(subject)))
     assert find(shaped, [*subject["emails"], *subject["phones"], subject["name"]]) == []

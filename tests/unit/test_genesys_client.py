@@ -121,3 +121,46 @@ def test_token_shared_through_redis_between_providers():
     first.invalidate("tok1")
     assert first.token() == "tok2"
     assert len(issued) == 2
+
+
+def _gdpr_created(request):
+    return httpx.Response(200, json={"id": "g1", "requestType": "GDPR_DELETE", "status": "INITIATED"})
+
+
+@pytest.mark.parametrize("first_answer", [
+    lambda request: httpx.Response(503, json={"code": "service.unavailable"}),
+    lambda request: (_ for _ in ()).throw(httpx.ReadTimeout("no answer", request=request)),
+])
+def test_a_creating_call_that_may_have_landed_is_not_sent_again(first_answer):
+    """A GDPR request whose answer was lost may exist: a second POST would be a second erasure."""
+    from shared.genesys import ServerError, TransportError
+
+    posts = []
+
+    def handler(request):
+        posts.append(request)
+        return first_answer(request) if len(posts) == 1 else _gdpr_created(request)
+
+    client, _ = make_client(token_or(handler))
+    with pytest.raises((ServerError, TransportError)) as raised:
+        client.create_gdpr_request("GDPR_DELETE", GdprSubject(emailAddresses=["a@example.org"]), name="n")
+    assert len(posts) == 1
+    assert "a@example.org" not in str(raised.value)
+
+
+def test_a_creating_call_that_never_left_is_retried_and_reads_are_retried_after_5xx():
+    posts, reads = [], []
+
+    def handler(request):
+        if request.method == "POST":
+            posts.append(request)
+            if len(posts) == 1:
+                raise httpx.ConnectError("refused", request=request)
+            return _gdpr_created(request)
+        reads.append(request)
+        return httpx.Response(503) if len(reads) == 1 else httpx.Response(200, json={"entities": []})
+
+    client, _ = make_client(token_or(handler))
+    assert client.create_gdpr_request("GDPR_DELETE", GdprSubject(emailAddresses=["a@example.org"]), name="n").id == "g1"
+    assert len(posts) == 2
+    assert client.search_gdpr_subjects("EMAIL", "a@example.org") == [] and len(reads) == 2

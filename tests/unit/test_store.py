@@ -28,3 +28,33 @@ def test_state_roundtrip():
     assert store.get(record.request_id).state is RequestState.DELETING
     assert store.states([record.request_id]) == {record.request_id: RequestState.DELETING}
     assert store.find_by_ticket("T-2").request_id == record.request_id
+
+
+def test_a_write_to_another_field_does_not_cost_a_state_change():
+    """update_if rereads after a concurrent write instead of reporting 'someone else moved it'."""
+    server = fakeredis.FakeServer()
+    client = fakeredis.FakeRedis(server=server, decode_responses=True)
+    other = RequestStore(fakeredis.FakeRedis(server=server, decode_responses=True), Keys("t"))
+    store = RequestStore(client, Keys("t"))
+    record = store.create(new_record("T-3"))
+    store.set_state(record.request_id, RequestState.REDACTING)
+    original_pipeline = client.pipeline
+
+    def pipeline(*args, **kwargs):
+        pipe = original_pipeline(*args, **kwargs)
+        real_multi = pipe.multi
+
+        def multi():  # between WATCH and MULTI, once: an unrelated writer updates the record
+            if not getattr(pipe, "interfered", False):
+                pipe.interfered = True
+                other.update(record.request_id, transcripts_scanned=7)
+            return real_multi()
+
+        pipe.multi = multi
+        return pipe
+
+    client.pipeline = pipeline
+    moved = store.update_if(record.request_id, RequestState.REDACTING, state=RequestState.DELETING)
+    assert moved is not None and moved.state is RequestState.DELETING
+    stored = store.get(record.request_id)
+    assert stored.state is RequestState.DELETING and stored.transcripts_scanned == 7

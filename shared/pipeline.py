@@ -27,6 +27,7 @@ from shared.genesys import RateLimited, ServerError, TransportError
 from shared.models import ErasureRecord, RequestState
 from shared.ratelimit import LimiterUnavailable, RateLimitWait
 from shared.runtime import Runtime, get_runtime
+from shared.scrub import scrub_record
 from shared.store import UnknownRequest
 
 log = logging.getLogger("erasure.pipeline")
@@ -40,6 +41,10 @@ RETRYABLE = (ServerError, TransportError, LimiterUnavailable, redis.exceptions.C
 WAITS = (RateLimitWait, RateLimited)
 #: What ``isolated`` lets through to the batch instead of failing one request.
 TRANSIENT = (*RETRYABLE, *WAITS, SoftTimeLimitExceeded)
+
+
+#: Final states that get no certificate; their records are scrubbed as they are entered.
+UNCERTIFIED_ENDS = frozenset({RequestState.FAILED, RequestState.REJECTED})
 
 
 class Reschedule(Exception):
@@ -71,6 +76,12 @@ def transition(runtime: Runtime, request_id: str, state: RequestState, event: st
         return None
     runtime.audit.append(event, request_id=request_id, subject=runtime.digest(record),
                          details={"state": state.value, **(details or {})})
+    if state in UNCERTIFIED_ENDS:
+        # No certificate follows these (the polling pool scrubs the others after certifying), and
+        # nothing needs the identifiers any more: a resubmission brings its own.
+        record = scrub_record(runtime.settings.require_hmac_key(), record)
+        runtime.store.save(record)
+        runtime.audit.append("request.scrubbed", request_id=request_id, subject=runtime.digest(record))
     return record
 
 

@@ -17,7 +17,7 @@ from redis.exceptions import LockError
 
 from services.polling.recordings import fold_results, partial_reason, recordings_settled
 from services.polling.schedule import POLL_TASK, SWEEP_TASK, schedule_sweep
-from services.polling.verify import verify_batch
+from services.polling.verify import read_back_conversations, verify_one
 from shared.celery_app import app
 from shared.certificate import build_certificate, certificate_json
 from shared.models import ErasureRecord, RequestState, utcnow
@@ -146,10 +146,11 @@ def verify(runtime: Runtime, request_ids: list[str]) -> None:
                                  subject=runtime.digest(record),
                                  details={"state": "verifying", "gdpr_request_ids": record.gdpr_request_ids})
     records = fold_results(runtime, records)  # failed recordings of the request's recording jobs
-    results = verify_batch(runtime.genesys("polling"), records)
+    client = runtime.genesys("polling")
+    conversations = read_back_conversations(client, records)
     for record in records:
-        with isolated(runtime, record, "verification"):
-            verification = results[record.request_id]
+        with isolated(runtime, record, "verification"):  # one request's trouble is not its batch's
+            verification = verify_one(client, record, conversations)
             refused = partial_reason(runtime, record)  # 409s and failed recording jobs
             if verification.ok and not refused:
                 held = record.excluded or record.withheld

@@ -1,16 +1,16 @@
 """Verification by reading back: after the platform says COMPLETED, look for the subjects again.
 
 For a batch: the known conversations are read back with one analytics query per hundred ids, the
-transcripts read during redaction are read again (one bulk call per conversation), the deleted
-contacts are asked for, and the GDPR subject search is asked once per subject. Anything still
-carrying an identifier is a remnant, reported by kind and id, never by value. The conversations sent
-to recording DELETE jobs must have no recording left (held ones are withheld, not remnants), and a
-step the platform refused (409) is a remnant too.
+transcripts read during redaction are read again (one bulk call per conversation; a conversation gone
+altogether counts as erased), the deleted contacts are asked for, and the GDPR subject search is asked
+once per subject. Anything still carrying an identifier is a remnant, reported by kind and id, never
+by value. The conversations sent to recording DELETE jobs must have no recording left (held ones are
+withheld, not remnants), and a step the platform refused (409) is a remnant too.
 """
 
 from __future__ import annotations
 
-from shared.genesys import GenesysClient
+from shared.genesys import GenesysClient, NotFound
 from shared.genesys.models import AnalyticsConversation
 from shared.identifiers import phone_digits
 from shared.models import ErasureRecord, Subject, Verification
@@ -60,34 +60,40 @@ def _recording_remnants(client: GenesysClient, record: ErasureRecord) -> list[st
     return out + [f"blocked:{b.split(':')[0]}" for b in record.blocked]
 
 
-def verify_batch(client: GenesysClient, records: list[ErasureRecord]) -> dict[str, Verification]:
-    all_ids = list(dict.fromkeys(cid for r in records for cid in r.conversation_ids))
-    conversations = _read_conversations(client, all_ids)
-    results: dict[str, Verification] = {}
-    for record in records:
-        identity = record.erasable_identity
-        matcher = _Matcher(identity)
-        remnants: list[str] = []
-        for conversation_id in record.conversation_ids:
-            conversation = conversations.get(conversation_id)
-            if conversation and any(matcher.holds(v) for v in conversation.identifying_values()):
-                remnants.append(f"conversation:{conversation_id}")
-        for conversation_id, message_ids in record.message_ids.items():
-            for message in client.get_messages_bulk(conversation_id, message_ids):
-                if matcher.holds(message.text):
-                    remnants.append(f"message:{conversation_id}/{message.id}")
-        for contact_id in identity.external_contact_ids:
-            if client.get_contact(contact_id) is not None:
-                remnants.append(f"external_contact:{contact_id}")
-        probe = (("EMAIL", identity.emails[0]) if identity.emails
-                 else ("PHONE", identity.phones[0]) if identity.phones else None)
-        if probe and client.search_gdpr_subjects(*probe):
-            remnants.append(f"gdpr_subject:{probe[0].lower()}")
-        remnants += _recording_remnants(client, record)
-        results[record.request_id] = Verification(
-            ok=not remnants,
-            checked_conversations=len(record.conversation_ids),
-            checked_identifiers=len(identity.values()),
-            remnants=list(dict.fromkeys(remnants)),
-        )
-    return results
+def read_back_conversations(client: GenesysClient, records: list[ErasureRecord]) -> dict[str, AnalyticsConversation]:
+    """The known conversations of a whole batch, read with one analytics query per hundred ids."""
+    return _read_conversations(client, list(dict.fromkeys(cid for r in records for cid in r.conversation_ids)))
+
+
+def verify_one(client: GenesysClient, record: ErasureRecord,
+               conversations: dict[str, AnalyticsConversation]) -> Verification:
+    """Read one request's data back; ``conversations`` comes from ``read_back_conversations``."""
+    identity = record.erasable_identity
+    matcher = _Matcher(identity)
+    remnants: list[str] = []
+    for conversation_id in record.conversation_ids:
+        conversation = conversations.get(conversation_id)
+        if conversation and any(matcher.holds(v) for v in conversation.identifying_values()):
+            remnants.append(f"conversation:{conversation_id}")
+    for conversation_id, message_ids in record.message_ids.items():
+        try:
+            messages = client.get_messages_bulk(conversation_id, message_ids)
+        except NotFound:
+            continue  # the conversation is gone altogether: nothing of the subject left in it
+        for message in messages:
+            if matcher.holds(message.text):
+                remnants.append(f"message:{conversation_id}/{message.id}")
+    for contact_id in identity.external_contact_ids:
+        if client.get_contact(contact_id) is not None:
+            remnants.append(f"external_contact:{contact_id}")
+    probe = (("EMAIL", identity.emails[0]) if identity.emails
+             else ("PHONE", identity.phones[0]) if identity.phones else None)
+    if probe and client.search_gdpr_subjects(*probe):
+        remnants.append(f"gdpr_subject:{probe[0].lower()}")
+    remnants += _recording_remnants(client, record)
+    return Verification(
+        ok=not remnants,
+        checked_conversations=len(record.conversation_ids),
+        checked_identifiers=len(identity.values()),
+        remnants=list(dict.fromkeys(remnants)),
+    )

@@ -33,14 +33,20 @@ def slot_stack(tmp_path, redis_available):
         command[command.index("-n") + 1] = f"deletion-{n}@%h"
         with (logs / f"worker-deletion-{n}.log").open("ab") as log:
             deleters.append(subprocess.Popen(command, env=stack.env, stdout=log, stderr=subprocess.STDOUT))
-    yield stack
-    for process in deleters:
-        process.terminate()
-    for process in deleters:
-        process.wait(timeout=15)
-    stack.workers.stop()
-    sim.stop()
-    _cleanup(redis_available, stack.env["ERASURE_KEY_PREFIX"])
+    try:
+        yield stack
+    finally:
+        for process in deleters:
+            process.terminate()
+        for process in deleters:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        stack.workers.stop()
+        sim.stop()
+        _cleanup(redis_available, stack.env["ERASURE_KEY_PREFIX"])
 
 
 def max_in_flight(jobs: list[dict]) -> int:

@@ -55,9 +55,16 @@ def _redis_now_us(client: redis.Redis) -> int:
 
 
 def _join(procs: Sequence[BaseProcess]) -> None:
-    for p in procs:
-        p.join(timeout=20)
-        assert p.exitcode == 0, f"worker exited with {p.exitcode}"
+    """Join every child; one that hangs is killed (so pytest can exit) and fails the test."""
+    try:
+        for p in procs:
+            p.join(timeout=20)
+            assert p.exitcode == 0, f"worker exited with {p.exitcode}"
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.kill()
+                p.join(5)
 
 
 # --- (a) concurrent acquirers never exceed rate x elapsed + burst -----------------------------

@@ -208,7 +208,7 @@ def test_scripts_run_on_the_embedded_tcp_server() -> None:
         client = redis.Redis(port=port)
         limiter = RateLimiter(client, KEY, BucketConfig(rate_per_s=1, burst=2))
         assert grants(limiter) == 2
-        assert 0.9 < limiter.paused_for() <= 1.0
+        assert 0.5 < limiter.paused_for() <= 1.0  # about one interval (less whatever time the calls took)
         client.close()
     finally:
         server.shutdown()

@@ -85,7 +85,7 @@ SHAPED = SimConfig(
     active=2,
     active_for_s=5.0,
     former_agents=2,
-    analytics_job_s=0.2,
+    analytics_job_s=1.0,
 )
 
 

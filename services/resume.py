@@ -10,9 +10,10 @@ from collections import defaultdict
 
 from services.intake.approve import release_if_approved
 from services.polling.schedule import start_polling
+from services.polling.tasks import issue_certificate
 from shared.celery_app import app
 from shared.models import RequestState
-from shared.pipeline import chunks
+from shared.pipeline import UNCERTIFIED_ENDS, chunks
 from shared.runtime import Runtime
 
 TASK_FOR_STATE = {
@@ -25,20 +26,27 @@ TASK_FOR_STATE = {
 
 
 def resume(runtime: Runtime) -> dict[str, int]:
-    """Send every unfinished request to the task of its state; returns counts by state."""
+    """Send every unfinished request to the task of its state, and certify final ones a crash left
+    uncertified; returns counts by state."""
     by_state: dict[RequestState, list[str]] = defaultdict(list)
     for record in runtime.store.iter_records():
+        if record.state.is_final:
+            # Certified ends whose certificate was lost in a crash: issue it (and scrub) now.
+            if not record.scrubbed and record.state not in UNCERTIFIED_ENDS:
+                issue_certificate(runtime, record.request_id)
+                by_state[record.state].append(record.request_id)
+            continue
         if record.state is RequestState.AWAITING_APPROVAL:
             # Waits for a person, unless it was approved and the release was lost in a crash.
             if record.approval is not None and release_if_approved(runtime, record.request_id):
                 by_state[record.state].append(record.request_id)
             continue
         # HELD waits for its legal hold to end: `erasure release-held` resumes it, not this.
-        if not record.state.is_final and record.state is not RequestState.HELD:
+        if record.state is not RequestState.HELD:
             by_state[record.state].append(record.request_id)
     for state, ids in by_state.items():
-        if state is RequestState.AWAITING_APPROVAL:
-            continue  # release_if_approved sent them already
+        if state is RequestState.AWAITING_APPROVAL or state.is_final:
+            continue  # released or certified above
         if state is RequestState.POLLING:
             start_polling(runtime, ids)
             continue

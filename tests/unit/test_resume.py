@@ -1,0 +1,31 @@
+"""`erasure resume` finishes what a crash interrupted, and only that."""
+
+from __future__ import annotations
+
+import json
+
+from services.resume import resume
+from shared.models import ErasureRecord, RequestState, Subject, Verification, utcnow
+
+
+def stored(runtime, ticket: str, state: RequestState, **fields) -> ErasureRecord:
+    record = runtime.store.create(ErasureRecord(ticket=ticket, subject=Subject(emails=[f"{ticket.lower()}@example.org"]),
+                                                verified_at=utcnow()))
+    return runtime.store.update(record.request_id, state=state, **fields)
+
+
+def test_a_final_request_left_without_certificate_is_certified_and_scrubbed(runtime, monkeypatch):
+    sent = []
+    monkeypatch.setattr("services.resume.app.send_task", lambda *a, **k: sent.append(a))
+    done = stored(runtime, "R-1", RequestState.COMPLETED, completed_at=utcnow(),
+                  verification=Verification(ok=True, checked_conversations=0, checked_identifiers=1))
+    failed = stored(runtime, "R-2", RequestState.FAILED, reason="boom")
+    counts = resume(runtime)
+    assert counts == {"completed": 1}
+    certificate = json.loads(runtime.redis.get(runtime.keys.certificate(done.request_id)))
+    assert certificate["ticket"] == "R-1" and certificate["complete"] is True
+    assert runtime.store.get(done.request_id).scrubbed
+    assert "r-1@example.org" not in runtime.redis.get(runtime.keys.request(done.request_id))
+    assert runtime.redis.get(runtime.keys.certificate(failed.request_id)) is None
+    assert sent == []  # nothing re-enqueued for final requests
+    assert resume(runtime) == {}  # and a second run finds nothing left to do

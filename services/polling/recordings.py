@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import json
 import logging
-from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
-from redis.exceptions import LockError
-
 from services.deletion.holds import PLATFORM_PROTECTION, PLATFORM_PROTECTION_REASON, merge_withheld
 from services.deletion.settings import deletion_settings
+from services.polling.schedule import run_pass, schedule_pass
 from shared.celery_app import app
 from shared.genesys import GenesysClient
 from shared.genesys.models import RecordingJob
@@ -76,29 +74,14 @@ def follow_job(runtime: Runtime, request_id: str, job_id: str, lease_id: str | N
 
 def schedule_follow(runtime: Runtime, countdown_s: float) -> bool:
     """Schedule the next follow pass unless one is already scheduled."""
-    ttl_ms = int((countdown_s + 120) * 1000)
-    if not runtime.redis.set(f"{_root(runtime)}:recjobs:scheduled", "1", nx=True, px=ttl_ms):
-        return False
-    app.send_task(FOLLOW_TASK, countdown=countdown_s)
-    return True
+    return schedule_pass(runtime, FOLLOW_TASK, f"{_root(runtime)}:recjobs:scheduled", countdown_s)
 
 
 @app.task(name=FOLLOW_TASK, bind=True, acks_late=True, max_retries=None)
 def follow(self: Any) -> None:
     runtime = get_runtime()
-    runtime.redis.delete(f"{_root(runtime)}:recjobs:scheduled")
-    lock = runtime.redis.lock(f"{_root(runtime)}:recjobs:lock", timeout=600, blocking=False)
-    if not lock.acquire():
-        return  # another pass is running; it schedules the next one
-    try:
-        follow_once(runtime)
-    except Exception as exc:
-        log.warning("recording job pass failed (%s); trying again", type(exc).__name__)
-    finally:
-        if runtime.redis.hlen(pending_key(runtime)):
-            schedule_follow(runtime, runtime.settings.poll_interval_s)
-        with suppress(LockError):  # a pass that outlived its lock must still schedule the next one
-            lock.release()
+    run_pass(runtime, task_name=FOLLOW_TASK, flag_key=f"{_root(runtime)}:recjobs:scheduled",
+             lock_key=f"{_root(runtime)}:recjobs:lock", pending_key=pending_key(runtime), work=follow_once)
 
 
 def follow_once(runtime: Runtime) -> None:

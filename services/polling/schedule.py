@@ -7,8 +7,16 @@ scheduled at a time. In ``each`` mode every batch polls its own requests with on
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from contextlib import suppress
+
+from redis.exceptions import LockError
+
 from shared.celery_app import app
 from shared.runtime import Runtime
+
+log = logging.getLogger("erasure.polling")
 
 POLL_TASK = "erasure.polling.poll"
 SWEEP_TASK = "erasure.polling.sweep"
@@ -33,8 +41,36 @@ def start_polling(runtime: Runtime, request_ids: list[str]) -> None:
 
 def schedule_sweep(runtime: Runtime, countdown_s: float) -> bool:
     """Schedule the next sweep unless one is already scheduled; True if this call scheduled it."""
+    return schedule_pass(runtime, SWEEP_TASK, runtime.keys.sweep_scheduled, countdown_s)
+
+
+def schedule_pass(runtime: Runtime, task_name: str, flag_key: str, countdown_s: float) -> bool:
+    """Send ``task_name`` with a countdown unless ``flag_key`` says one is already on its way."""
     ttl_ms = int((countdown_s + 120) * 1000)
-    if not runtime.redis.set(runtime.keys.sweep_scheduled, "1", nx=True, px=ttl_ms):
+    if not runtime.redis.set(flag_key, "1", nx=True, px=ttl_ms):
         return False
-    app.send_task(SWEEP_TASK, countdown=countdown_s)
+    app.send_task(task_name, countdown=countdown_s)
     return True
+
+
+def run_pass(runtime: Runtime, *, task_name: str, flag_key: str, lock_key: str, pending_key: str,
+             work: Callable[[Runtime], None]) -> None:
+    """Run one pass of a polling loop (the GDPR sweep, the recording-job follow), one at a time.
+
+    The next pass is scheduled while anything is pending, even after a pass that failed or
+    outlived its lock: a loop that stops scheduling itself would leave every request it follows
+    hanging.
+    """
+    runtime.redis.delete(flag_key)
+    lock = runtime.redis.lock(lock_key, timeout=600, blocking=False)
+    if not lock.acquire():
+        return  # another pass is running; it schedules the next one
+    try:
+        work(runtime)
+    except Exception as exc:
+        log.warning("%s failed (%s); trying again", task_name, type(exc).__name__)
+    finally:
+        if runtime.redis.hlen(pending_key):
+            schedule_pass(runtime, task_name, flag_key, runtime.settings.poll_interval_s)
+        with suppress(LockError):
+            lock.release()

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
-from contextlib import suppress
 from typing import Any
 
-from redis.exceptions import LockError
-
 from services.polling.recordings import fold_results, partial_reason, recordings_settled
-from services.polling.schedule import POLL_TASK, SWEEP_TASK, schedule_sweep
+from services.polling.schedule import POLL_TASK, SWEEP_TASK, run_pass
 from services.polling.verify import read_back_conversations, verify_one
 from shared.celery_app import app
 from shared.certificate import build_certificate, certificate_json
@@ -85,19 +82,8 @@ def _settle(runtime: Runtime, record: ErasureRecord, statuses: dict[str, str]) -
 def sweep(self: Any) -> None:
     """List mode: one pass over the platform's GDPR request list serves every pending request."""
     runtime = get_runtime()
-    runtime.redis.delete(runtime.keys.sweep_scheduled)
-    lock = runtime.redis.lock(runtime.keys.sweep_lock, timeout=600, blocking=False)
-    if not lock.acquire():
-        return  # another sweep is running; it schedules the next one
-    try:
-        _sweep_once(runtime)
-    except Exception as exc:
-        log.warning("sweep failed (%s); trying again", type(exc).__name__)
-    finally:
-        if runtime.redis.hlen(runtime.keys.pending_gdpr):
-            schedule_sweep(runtime, runtime.settings.poll_interval_s)
-        with suppress(LockError):  # a pass that outlived its lock must still schedule the next one
-            lock.release()
+    run_pass(runtime, task_name=SWEEP_TASK, flag_key=runtime.keys.sweep_scheduled, lock_key=runtime.keys.sweep_lock,
+             pending_key=runtime.keys.pending_gdpr, work=_sweep_once)
 
 
 def _sweep_once(runtime: Runtime) -> None:

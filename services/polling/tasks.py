@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from contextlib import suppress
 from typing import Any
 
 from services.polling.recordings import fold_results, partial_reason, recordings_settled
@@ -17,6 +18,7 @@ from services.polling.schedule import POLL_TASK, SWEEP_TASK, run_pass
 from services.polling.verify import read_back_conversations, verify_one
 from shared.celery_app import app
 from shared.certificate import build_certificate, certificate_json
+from shared.genesys import NotFound
 from shared.models import ErasureRecord, RequestState, utcnow
 from shared.pipeline import Reschedule, backoff_s, chunks, erasure_task, isolated, load, transition
 from shared.runtime import Runtime, get_runtime
@@ -28,6 +30,8 @@ log = logging.getLogger("erasure.polling")
 VERIFY_TASK = "erasure.polling.verify"
 NOTIFY_TASK = "erasure.polling.notify"
 LIST_PAGE_SIZE = 100
+SWEEP_EXTRA_PAGES = 3
+SWEEP_DIRECT_GETS = 10
 
 
 @erasure_task(POLL_TASK)
@@ -92,13 +96,21 @@ def _sweep_once(runtime: Runtime) -> None:
         return
     client = runtime.genesys("polling")
     statuses: dict[str, str] = {}
+    # The list is newest first, and ours are recent: they fit in about as many pages as there are of
+    # them. A few more pages allow for other requests made meanwhile; whatever is still missing (an
+    # old request, a list that orders otherwise) is asked for directly, a few per pass, rather than
+    # paging an organisation's whole GDPR history every few seconds.
+    max_pages = -(-len(pending) // LIST_PAGE_SIZE) + SWEEP_EXTRA_PAGES
     page = 1
-    while len(statuses) < len(pending):
+    while len(statuses) < len(pending) and page <= max_pages:
         listing = client.list_gdpr_requests(page_number=page, page_size=LIST_PAGE_SIZE)
         statuses.update({r.id: r.status for r in listing.entities if r.id in pending})
         if not listing.entities or (listing.page_count or 0) <= page:
             break
         page += 1
+    for gdpr_id in [g for g in pending if g not in statuses][:SWEEP_DIRECT_GETS]:
+        with suppress(NotFound):  # unknown to the platform: it stays pending until the GDPR timeout
+            statuses[gdpr_id] = client.get_gdpr_request(gdpr_id).status
     by_request: dict[str, dict[str, str]] = {}
     for gdpr_id, request_id in pending.items():
         by_request.setdefault(request_id, {})[gdpr_id] = statuses.get(gdpr_id, "UNKNOWN")

@@ -15,13 +15,14 @@ from shared.celery_app import app
 from shared.models import RequestState
 from shared.pipeline import UNCERTIFIED_ENDS, chunks
 from shared.runtime import Runtime
+from shared.task_names import DELETE_TASK, DISCOVER_TASK, REDACT_TASK, VERIFY_TASK
 
 TASK_FOR_STATE = {
-    RequestState.RECEIVED: "erasure.discovery.discover",
-    RequestState.DISCOVERING: "erasure.discovery.discover",
-    RequestState.REDACTING: "erasure.redaction.scan",
-    RequestState.DELETING: "erasure.deletion.erase",
-    RequestState.VERIFYING: "erasure.polling.verify",
+    RequestState.RECEIVED: DISCOVER_TASK,
+    RequestState.DISCOVERING: DISCOVER_TASK,
+    RequestState.REDACTING: REDACT_TASK,
+    RequestState.DELETING: DELETE_TASK,
+    RequestState.VERIFYING: VERIFY_TASK,
 }
 
 

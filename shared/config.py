@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: API host of each Genesys Cloud region (SDK ``PureCloudRegionHosts``); login is ``login.<domain>``.
@@ -55,7 +55,8 @@ class Settings(BaseSettings):
     genesys_client_secret: SecretStr = SecretStr("")
     genesys_timeout_s: float = 30.0
 
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    # repr=False: a URL may carry a password, a webhook path a token; neither belongs in a printed Settings.
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0", repr=False)
     key_prefix: str = "erasure"
 
     # Rate budget of the OAuth client (the platform allows 300/min per client-credentials token).
@@ -91,7 +92,7 @@ class Settings(BaseSettings):
 
     # Downstream systems told of each final request: a JSON list of URLs. Bodies carry no personal
     # data and are signed with HMAC-SHA256 under webhook_secret (header X-Erasure-Signature).
-    webhook_targets: list[str] = []
+    webhook_targets: list[str] = Field(default_factory=list, repr=False)
     webhook_secret: SecretStr = SecretStr("")
     webhook_attempts: int = 3
     webhook_timeout_s: float = 10.0

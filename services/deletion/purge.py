@@ -24,8 +24,8 @@ from shared.celery_app import app
 from shared.genesys import GenesysClient, ServerError
 from shared.models import Approval, DateWindow, ErasureRecord, RequestState, Subject, WithheldRecord, utcnow
 from shared.runtime import Runtime
+from shared.task_names import DELETE_TASK
 
-DELETE_TASK = "erasure.deletion.erase"
 JOB_POLL_S = 0.5
 
 

@@ -22,8 +22,7 @@ from shared.genesys import GenesysClient
 from shared.models import RequestState
 from shared.pipeline import transition
 from shared.runtime import Runtime
-
-DELETE_TASK = "erasure.deletion.erase"
+from shared.task_names import DELETE_TASK
 
 
 @dataclass

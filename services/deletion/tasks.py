@@ -35,10 +35,10 @@ from shared.genesys.models import GdprSubject
 from shared.models import ErasureRecord, RequestState, utcnow
 from shared.pipeline import Reschedule, erasure_task, isolated, load, transition
 from shared.runtime import Runtime
+from shared.task_names import DELETE_TASK
 
 log = logging.getLogger("erasure.deletion")
 
-DELETE_TASK = "erasure.deletion.erase"
 GDPR_DELETE = "gdpr_delete"
 USER_DELETE = "user_delete"
 RECONCILE_PAGES = 200

@@ -20,9 +20,7 @@ from shared.identifiers import phone_digits
 from shared.models import ErasureRecord, RequestState, Subject, utcnow
 from shared.pipeline import erasure_task, handing_on, isolated, load, transition
 from shared.runtime import Runtime
-
-REDACT_TASK = "erasure.redaction.scan"
-DISCOVER_TASK = "erasure.discovery.discover"
+from shared.task_names import DISCOVER_TASK, REDACT_TASK
 
 
 @erasure_task(DISCOVER_TASK)

@@ -10,8 +10,7 @@ from shared.celery_app import app
 from shared.models import Approval, ErasureRecord, RequestState
 from shared.pipeline import transition
 from shared.runtime import Runtime
-
-DELETE_TASK = "erasure.deletion.erase"
+from shared.task_names import DELETE_TASK
 
 
 class ApprovalError(ValueError):

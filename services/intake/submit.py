@@ -12,8 +12,7 @@ from shared.models import ErasureRecord
 from shared.pipeline import chunks
 from shared.runtime import Runtime
 from shared.store import DuplicateTicket
-
-DISCOVER_TASK = "erasure.discovery.discover"
+from shared.task_names import DISCOVER_TASK
 
 __all__ = ["DuplicateTicket", "IntakeError", "enqueue_discovery", "submit"]
 

@@ -29,11 +29,10 @@ from shared.holds import DEFAULT_BASIS
 from shared.models import ErasureRecord, RequestState, WithheldRecord, utcnow
 from shared.ratelimit import LeasePool
 from shared.runtime import Runtime, get_runtime
+from shared.task_names import FOLLOW_TASK, VERIFY_TASK
 
 log = logging.getLogger("erasure.polling.recordings")
 
-FOLLOW_TASK = "erasure.polling.recording_jobs"
-VERIFY_TASK = "erasure.polling.verify"
 LEASE_NAME = "recording-jobs"
 JOB_META_TTL_S = 30 * 24 * 3600
 FINAL = ("FULFILLED", "FAILED", "CANCELLED", "TIMEOUT", "MISSING")

@@ -15,11 +15,10 @@ from redis.exceptions import LockError
 
 from shared.celery_app import app
 from shared.runtime import Runtime
+from shared.task_names import POLL_TASK, SWEEP_TASK
 
 log = logging.getLogger("erasure.polling")
 
-POLL_TASK = "erasure.polling.poll"
-SWEEP_TASK = "erasure.polling.sweep"
 
 
 def start_polling(runtime: Runtime, request_ids: list[str]) -> None:

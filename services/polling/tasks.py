@@ -14,7 +14,7 @@ from contextlib import suppress
 from typing import Any
 
 from services.polling.recordings import fold_results, partial_reason, recordings_settled
-from services.polling.schedule import POLL_TASK, SWEEP_TASK, run_pass
+from services.polling.schedule import run_pass
 from services.polling.verify import read_back_conversations, verify_one
 from shared.celery_app import app
 from shared.certificate import build_certificate, certificate_json
@@ -23,12 +23,11 @@ from shared.models import ErasureRecord, RequestState, utcnow
 from shared.pipeline import Reschedule, backoff_s, chunks, erasure_task, isolated, load, transition
 from shared.runtime import Runtime, get_runtime
 from shared.scrub import scrub_record
+from shared.task_names import NOTIFY_TASK, POLL_TASK, SWEEP_TASK, VERIFY_TASK
 from shared.webhooks import event_body, target_label
 
 log = logging.getLogger("erasure.polling")
 
-VERIFY_TASK = "erasure.polling.verify"
-NOTIFY_TASK = "erasure.polling.notify"
 LIST_PAGE_SIZE = 100
 SWEEP_EXTRA_PAGES = 3
 SWEEP_DIRECT_GETS = 10

@@ -15,13 +15,12 @@ from services.redaction.scanner import scan_transcripts
 from shared.models import RequestState
 from shared.pipeline import erasure_task, handing_on, isolated, load, transition
 from shared.runtime import Runtime
+from shared.task_names import DELETE_TASK, DISCOVER_TASK, REDACT_TASK
 
-DELETE_TASK = "erasure.deletion.erase"
-DISCOVER_TASK = "erasure.discovery.discover"
 MAX_ROUNDS = 2
 
 
-@erasure_task("erasure.redaction.scan")
+@erasure_task(REDACT_TASK)
 def scan(runtime: Runtime, request_ids: list[str]) -> None:
     client = runtime.genesys("redaction")
     approved_ids: list[str] = []

@@ -1,0 +1,15 @@
+"""The names of the pools' Celery tasks: the contract between pools, which send work to each other by
+name (each pool's worker imports only its own code)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+DISCOVER_TASK: Final = "erasure.discovery.discover"
+REDACT_TASK: Final = "erasure.redaction.scan"
+DELETE_TASK: Final = "erasure.deletion.erase"
+POLL_TASK: Final = "erasure.polling.poll"
+SWEEP_TASK: Final = "erasure.polling.sweep"
+FOLLOW_TASK: Final = "erasure.polling.recording_jobs"
+VERIFY_TASK: Final = "erasure.polling.verify"
+NOTIFY_TASK: Final = "erasure.polling.notify"

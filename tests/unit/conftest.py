@@ -1,13 +1,15 @@
-"""A Runtime on fakeredis, for unit tests of code that takes one."""
+"""A Runtime on fakeredis, and the project's client on a module's own simulator (its ``sim`` fixture)."""
 
 from __future__ import annotations
 
 import fakeredis
+import httpx
 import pytest
 
 from shared.audit import AuditLog
 from shared.config import Settings
 from shared.effects import EffectLedger
+from shared.genesys import GenesysClient, TokenProvider
 from shared.keys import Keys
 from shared.runtime import Runtime
 from shared.store import RequestStore
@@ -20,3 +22,24 @@ def runtime() -> Runtime:
     settings = Settings(hmac_key="k" * 32, key_prefix="unit")
     return Runtime(settings=settings, redis=client, keys=keys, store=RequestStore(client, keys),
                    audit=AuditLog(client, keys), effects=EffectLedger(client, keys))
+
+
+class NoLimiter:
+    """The client's limiter, never waiting: these tests are about answers, not pacing."""
+
+    def acquire(self, pool="default", *, max_block_s=5.0):
+        return 0.0
+
+    def on_rate_limited(self, retry_after_s):
+        pass
+
+    def on_response_headers(self, headers):
+        pass
+
+
+@pytest.fixture()
+def client(sim):
+    http = httpx.Client(timeout=10)
+    tokens = TokenProvider(http, sim.url, "sim-client", "sim-secret")
+    yield GenesysClient(api_base_url=sim.url, tokens=tokens, limiter=NoLimiter(), http=http)
+    http.close()

@@ -11,21 +11,10 @@ import pytest
 from services.deletion.recordings import is_our_job, job_body, job_conversation_ids, reconcile_recording_job
 from services.simulator.config import SimConfig
 from services.simulator.server import start_in_thread
-from shared.genesys import BadRequest, GenesysClient, TokenProvider
+from shared.genesys import BadRequest
 from shared.genesys.models import RecordingJob
 
 ALL_TIME = "2000-01-01T00:00:00.000Z/2100-01-01T00:00:00.000Z"
-
-
-class NoLimiter:
-    def acquire(self, pool="default", *, max_block_s=5.0):
-        return 0.0
-
-    def on_rate_limited(self, retry_after_s):
-        pass
-
-    def on_response_headers(self, headers):
-        pass
 
 
 @pytest.fixture()
@@ -33,14 +22,6 @@ def sim():
     running = start_in_thread(SimConfig(subjects=3, seed=11, gdpr_step_s=0.2, rate_limit=6000))
     yield running
     running.stop()
-
-
-@pytest.fixture()
-def client(sim):
-    http = httpx.Client(timeout=10)
-    tokens = TokenProvider(http, sim.url, "sim-client", "sim-secret")
-    yield GenesysClient(api_base_url=sim.url, tokens=tokens, limiter=NoLimiter(), http=http)
-    http.close()
 
 
 def recorded(sim, client, count):

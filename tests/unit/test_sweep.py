@@ -9,11 +9,9 @@ import pytest
 from services.polling import tasks
 from services.simulator.config import SimConfig
 from services.simulator.server import start_in_thread
-from shared.genesys import GenesysClient, TokenProvider
 from shared.genesys.models import GdprSubject
 from shared.models import ErasureRecord, RequestState, Subject, utcnow
 from tests.simulator.conftest import wait_for
-from tests.unit.test_deletion_protection import NoLimiter
 
 
 @pytest.fixture()
@@ -21,14 +19,6 @@ def sim():
     running = start_in_thread(SimConfig(subjects=8, seed=5, gdpr_step_s=0.05, rate_limit=6000))
     yield running
     running.stop()
-
-
-@pytest.fixture()
-def client(sim):
-    http = httpx.Client(timeout=10)
-    yield GenesysClient(api_base_url=sim.url, tokens=TokenProvider(http, sim.url, "sim-client", "sim-secret"),
-                        limiter=NoLimiter(), http=http)
-    http.close()
 
 
 def calls(sim, method: str, path: str) -> int:

@@ -5,7 +5,8 @@ For each request of a batch, in this order:
 1. the approval gate (retention purges carry their standing policy as the approval);
 2. a legal hold on the subject keeps everything back: the request goes to HELD with the hold's
    reason and basis, nothing is submitted (``erasure release-held`` resumes it once the hold ends);
-3. external contacts deleted, a former agent's user deleted, one GDPR_DELETE with every identifier;
+3. external contacts deleted (the whole batch's in bulk calls, see ``services.deletion.contacts``), a
+   former agent's user deleted, one GDPR_DELETE with every identifier;
 4. recording DELETE jobs for the conversations that have recordings, minus held ones (register and
    platform deletion protection, read right before the call): see ``services.deletion.recordings``.
 
@@ -19,10 +20,10 @@ request goes ahead, and the request ends PARTIAL naming it.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
 
+from services.deletion.contacts import ContactsOutcome, delete_contacts
 from services.deletion.crash import crash_point
 from services.deletion.holds import hold_reason, subject_withheld
 from services.deletion.recordings import BLOCKED, WaitForSlot, delete_recordings, find_recording_scope
@@ -33,7 +34,7 @@ from shared.effects import ReconcileIncomplete
 from shared.genesys import Conflict, GenesysClient
 from shared.genesys.models import GdprSubject
 from shared.models import ErasureRecord, RequestState, utcnow
-from shared.pipeline import Reschedule, erasure_task, isolated, load, transition
+from shared.pipeline import TRANSIENT, Reschedule, erasure_task, isolated, load, transition
 from shared.runtime import Runtime
 from shared.task_names import DELETE_TASK
 
@@ -63,19 +64,29 @@ def gdpr_subject_for(record: ErasureRecord) -> GdprSubject:
 @erasure_task(DELETE_TASK)
 def erase(runtime: Runtime, request_ids: list[str]) -> None:
     client = runtime.genesys("deletion")
+    cleared: list[ErasureRecord] = []  # approved, and no hold on the subject
+    for record in load(runtime, request_ids, RequestState.DELETING):
+        with isolated(runtime, record, "deletion"):
+            if record.approval is None and runtime.settings.require_approval:
+                # The gate holds even if a task was sent here by mistake: nothing is deleted unapproved.
+                transition(runtime, record.request_id, RequestState.AWAITING_APPROVAL,
+                           "deletion.refused_unapproved")
+                continue
+            if record.recording_round == 0 and withhold_held_subject(runtime, record):
+                continue
+            cleared.append(record)
+    contacts, contacts_failure = _delete_batch_contacts(runtime, client, cleared)
     submitted: list[str] = []
     waiting: list[str] = []
     countdown = 0.0
     try:
-        for record in load(runtime, request_ids, RequestState.DELETING):
+        for record in cleared:
             with isolated(runtime, record, "deletion"):
-                if record.approval is None and runtime.settings.require_approval:
-                    # The gate holds even if a task was sent here by mistake: nothing is deleted unapproved.
-                    transition(runtime, record.request_id, RequestState.AWAITING_APPROVAL,
-                               "deletion.refused_unapproved")
-                    continue
+                outcome = contacts.get(record.request_id)
+                if outcome is None and record.recording_round == 0 and contacts_failure is not None:
+                    raise contacts_failure
                 try:
-                    if erase_one(runtime, client, record):
+                    if erase_one(runtime, client, record, outcome or ContactsOutcome()):
                         submitted.append(record.request_id)
                 except WaitForSlot as wait:
                     waiting.append(record.request_id)
@@ -91,24 +102,40 @@ def erase(runtime: Runtime, request_ids: list[str]) -> None:
         app.send_task(DELETE_TASK, args=[waiting], countdown=countdown)
 
 
-def erase_one(runtime: Runtime, client: GenesysClient, record: ErasureRecord) -> bool:
-    """Submit everything of one request; True once it is handed to polling, False if held."""
+def _delete_batch_contacts(runtime: Runtime, client: GenesysClient, records: list[ErasureRecord]
+                           ) -> tuple[dict[str, ContactsOutcome], Exception | None]:
+    """The first round's contacts of the whole batch in bulk calls. Transient trouble retries the
+    batch (every step is idempotent); a permanent failure is handed to each request it concerns."""
+    first_round = [r for r in records if r.recording_round == 0]
+    try:
+        return delete_contacts(runtime, client, first_round), None
+    except TRANSIENT:
+        raise
+    except Exception as exc:  # each request's isolation decides what it means
+        return {r.request_id: ContactsOutcome() for r in first_round
+                if not r.effective_identity.external_contact_ids}, exc
+
+
+def withhold_held_subject(runtime: Runtime, record: ErasureRecord) -> bool:
+    """A legal hold on the subject keeps everything back: the request goes to HELD, True."""
+    held = subject_withheld(runtime, record)
+    if held:
+        transition(runtime, record.request_id, RequestState.HELD, "deletion.withheld_subject_hold",
+                   details={"holds": [w.hold for w in held]}, expect=RequestState.DELETING, withheld=held,
+                   reason=hold_reason(held))
+    return bool(held)
+
+
+def erase_one(runtime: Runtime, client: GenesysClient, record: ErasureRecord, contacts: ContactsOutcome) -> bool:
+    """Submit everything else of one cleared request (its contacts are ``contacts``); True once it is
+    handed to polling."""
     request_id = record.request_id
     first_round = record.recording_round == 0
-    if first_round:
-        held = subject_withheld(runtime, record)
-        if held:
-            transition(runtime, request_id, RequestState.HELD, "deletion.withheld_subject_hold",
-                       details={"holds": [w.hold for w in held]}, expect=RequestState.DELETING, withheld=held,
-                       reason=hold_reason(held))
-            return False
-    blocked: list[str] = []
-    deleted: list[str] = []
+    blocked: list[str] = list(contacts.blocked)
+    deleted = contacts.deleted
     gdpr_ids = list(record.gdpr_request_ids)
     users = record.users_deleted
     if first_round:
-        deleted, contact_blocks = delete_contacts(runtime, client, record)
-        blocked += contact_blocks
         users, user_block = delete_user(runtime, client, record)
         blocked += user_block
         if _gdpr_identity(record):
@@ -171,29 +198,6 @@ def delete_once(runtime: Runtime, record: ErasureRecord, effect: str, call: Call
         crash_point(crash)
     runtime.effects.record_done(record.request_id, effect, result)
     return result, True
-
-
-def delete_contacts(runtime: Runtime, client: GenesysClient, record: ErasureRecord) -> tuple[list[str], list[str]]:
-    """Delete every external contact of the subject; 404 means already gone, which is success."""
-    done: list[str] = []
-    blocked: list[str] = []
-    for contact_id in record.effective_identity.external_contact_ids:
-        effect = f"contact:{hashlib.sha256(contact_id.encode()).hexdigest()[:24]}"
-
-        def call(contact_id: str = contact_id) -> str:
-            return "deleted" if client.delete_contact(contact_id) else "already_gone"
-
-        result, fresh = delete_once(runtime, record, effect, call)
-        if fresh:
-            runtime.audit.append("deletion.contact_deleted", request_id=record.request_id,
-                                 subject=runtime.digest(record),
-                                 details={"contact_id": contact_id, "already_gone": result == "already_gone",
-                                          "blocked": result.startswith(BLOCKED)})
-        if result.startswith(BLOCKED):
-            blocked.append(f"external contact {contact_id}: 409 {result.removeprefix(BLOCKED)}")
-        else:
-            done.append(contact_id)
-    return done, blocked
 
 
 def delete_user(runtime: Runtime, client: GenesysClient, record: ErasureRecord) -> tuple[int, list[str]]:

@@ -7,11 +7,17 @@ lookup when the search knows nothing. Every contact reached is read once, with i
 Whatever a record returns joins the identity and is explained by it: a value seen in a record
 needs no search of its own. This repeats until nothing new appears or the bound is reached.
 Provenance is kept as counts per source, never values.
+
+A batch is resolved together, round by round: the searches are each subject's own (the platform
+searches one value at a time), but the contacts every subject of the batch reached in a round are
+read in one bulk call, a hundred ids each.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 
 from shared.genesys import GenesysClient
@@ -48,6 +54,8 @@ def _from_contact(contact: ExternalContact) -> Subject:
 
 
 class _Resolver:
+    """One subject's resolution state across the rounds of its batch."""
+
     def __init__(self, client: GenesysClient, start: Subject, max_identifiers: int) -> None:
         self.client = client
         self.result = ResolvedIdentity(subject=start)
@@ -55,6 +63,7 @@ class _Resolver:
         self.explained: set[str] = set()
         self.searched: set[str] = set()
         self.contacts_read: set[str] = set()
+        self.finished = False
 
     def absorb(self, source: str, found: Subject) -> bool:
         """Merge a record into the identity; False when the bound would be exceeded."""
@@ -75,11 +84,20 @@ class _Resolver:
     def unread_contacts(self) -> list[str]:
         return [c for c in self.result.subject.external_contact_ids if c not in self.contacts_read]
 
-    def round(self) -> bool:
-        """One round of look-ups; False when there was nothing left to look up or the bound hit."""
-        searches, contacts = self.unexplained(), self.unread_contacts()
-        if not searches and not contacts:
-            return False
+    def add_user(self, user_id: str) -> None:
+        """A former agent: the user record's name and email join the identity."""
+        user = self.client.get_user(user_id)
+        if user is not None:
+            email = try_normalize_email(user.email) if user.email else None
+            self.absorb("user", Subject(names=[user.name] if user.name else [], emails=[email] if email else []))
+
+    def search(self) -> list[str]:
+        """The searches of one round; returns the contacts to read in it. Finishes the subject
+        when there is nothing left to look up or the bound was hit."""
+        searches = self.unexplained()
+        if not searches and not self.unread_contacts():
+            self.finished = True
+            return []
         for kind, value in searches:
             if value in self.explained:  # an earlier search of this round already returned it
                 continue
@@ -87,33 +105,94 @@ class _Resolver:
             found = self.client.search_gdpr_subjects(kind, value)
             for subject in found:
                 if not self.absorb("gdpr_subject_search", _from_gdpr_subject(subject)):
-                    return False
+                    self.finished = True
+                    return []
             if not found:
                 contact = self.client.lookup_contact("Email" if kind == "EMAIL" else "Phone", value)
                 if contact is not None:
                     self.contacts_read.add(contact.id)
                     if not self.absorb("external_contact_lookup", _from_contact(contact)):
-                        return False
-        for contact_id in self.unread_contacts():
-            self.contacts_read.add(contact_id)
-            contact = self.client.get_contact(contact_id)
+                        self.finished = True
+                        return []
+        wanted = self.unread_contacts()
+        self.contacts_read.update(wanted)
+        return wanted
+
+    def read(self, wanted: list[str], fetched: Mapping[str, ExternalContact]) -> None:
+        """Absorb the contacts this subject asked for in the round; ends the round."""
+        for contact_id in wanted:
+            contact = fetched.get(contact_id)
             if contact is not None and not self.absorb("external_contact", _from_contact(contact)):
-                return False
-        return True
+                self.finished = True
+                return
+        self.result.rounds += 1
+
+
+Guard = Callable[[str], AbstractContextManager[None]]
+
+
+@contextmanager
+def _unguarded(_key: str) -> Iterator[None]:
+    yield
+
+
+@contextmanager
+def _step(guard: Guard, key: str, failed: set[str]) -> Iterator[None]:
+    """One subject's step under its guard; a failure the guard swallowed puts the key in ``failed``."""
+    completed = False
+    with guard(key):
+        yield
+        completed = True
+    if not completed:
+        failed.add(key)
+
+
+def resolve_identities(client: GenesysClient, starts: Mapping[str, Subject], *, max_rounds: int,
+                       max_identifiers: int, guard: Guard = _unguarded) -> dict[str, ResolvedIdentity]:
+    """Resolve a batch of subjects, keyed as given.
+
+    ``guard(key)`` wraps each subject's own steps (the discovery task fails that request alone on a
+    permanent error); a key whose step failed is left out of the answer.
+    """
+    resolvers = {key: _Resolver(client, start, max_identifiers) for key, start in starts.items()}
+    failed: set[str] = set()
+    for key, resolver in resolvers.items():
+        user_id = resolver.result.subject.user_id
+        if user_id:
+            with _step(guard, key, failed):
+                resolver.add_user(user_id)
+    live = {k: r for k, r in resolvers.items() if k not in failed}
+    rounds = 0
+    while live and rounds < max_rounds:
+        rounds += 1
+        wanted: dict[str, list[str]] = {}
+        for key, resolver in live.items():
+            with _step(guard, key, failed):
+                wanted[key] = resolver.search()
+        contact_ids = list(dict.fromkeys(c for ids in wanted.values() for c in ids))
+        fetched: dict[str, ExternalContact] = {}
+        failure: Exception | None = None
+        if contact_ids:
+            try:
+                fetched = client.get_contacts_bulk(contact_ids)
+            except Exception as exc:  # each subject's guard decides what it means (transient: the batch retries)
+                failure = exc
+        for key, ids in wanted.items():
+            resolver = live[key]
+            if resolver.finished:
+                continue
+            with _step(guard, key, failed):
+                if failure is not None and ids:
+                    raise failure
+                resolver.read(ids, fetched)
+        live = {k: r for k, r in live.items() if k not in failed and not r.finished}
+    for resolver in live.values():  # out of rounds with work left: say so
+        resolver.result.truncated = bool(resolver.unexplained() or resolver.unread_contacts())
+    return {key: resolver.result for key, resolver in resolvers.items() if key not in failed}
 
 
 def resolve_identity(client: GenesysClient, start: Subject, *, max_rounds: int,
                      max_identifiers: int) -> ResolvedIdentity:
-    resolver = _Resolver(client, start, max_identifiers)
-    if start.user_id:
-        user = client.get_user(start.user_id)
-        if user is not None:
-            email = try_normalize_email(user.email) if user.email else None
-            resolver.absorb("user", Subject(names=[user.name] if user.name else [], emails=[email] if email else []))
-    for _ in range(max_rounds):
-        if not resolver.round():
-            break
-        resolver.result.rounds += 1
-    else:
-        resolver.result.truncated = bool(resolver.unexplained() or resolver.unread_contacts())
-    return resolver.result
+    """One subject alone (a batch of one)."""
+    return resolve_identities(client, {"subject": start}, max_rounds=max_rounds,
+                              max_identifiers=max_identifiers)["subject"]

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from services.discovery.conversations import assign, default_interval, predicates_for, query_conversations
 from services.discovery.details_jobs import run_details_job
-from services.discovery.identity import ResolvedIdentity, resolve_identity
+from services.discovery.identity import ResolvedIdentity, resolve_identities
 from shared.celery_app import app
 from shared.genesys import GenesysClient
 from shared.genesys.models import AnalyticsConversation
@@ -29,18 +29,25 @@ def discover(runtime: Runtime, request_ids: list[str]) -> None:
     client = runtime.genesys("discovery")
     settings = runtime.settings
     resolved: dict[str, tuple[ErasureRecord, ResolvedIdentity]] = {}
+    unresolved: dict[str, ErasureRecord] = {}
     for record in records:
         with isolated(runtime, record, "discovery"):
             if record.state is RequestState.RECEIVED:
                 transition(runtime, record.request_id, RequestState.DISCOVERING, "discovery.started")
             if record.identity is not None:  # resolved before this task was rescheduled
                 identity = ResolvedIdentity(subject=record.identity, added_by_source=Counter(record.identity_sources))
+                resolved[record.request_id] = (record, identity)
             else:
-                identity = resolve_identity(client, record.subject, max_rounds=settings.identity_max_rounds,
-                                            max_identifiers=settings.identity_max_identifiers)
-                runtime.store.update(record.request_id, identity=identity.subject,
-                                     identity_sources=dict(identity.added_by_source))
-            resolved[record.request_id] = (record, identity)
+                unresolved[record.request_id] = record
+    identities = resolve_identities(
+        client, {rid: r.subject for rid, r in unresolved.items()}, max_rounds=settings.identity_max_rounds,
+        max_identifiers=settings.identity_max_identifiers,
+        guard=lambda rid: isolated(runtime, unresolved[rid], "discovery"))
+    for request_id, identity in identities.items():
+        with isolated(runtime, unresolved[request_id], "discovery"):
+            runtime.store.update(request_id, identity=identity.subject,
+                                 identity_sources=dict(identity.added_by_source))
+            resolved[request_id] = (unresolved[request_id], identity)
 
     now = utcnow()
     groups: dict[tuple[datetime, datetime], dict[str, Subject]] = defaultdict(dict)

@@ -15,7 +15,7 @@ from typing import Any
 
 from services.polling.recordings import fold_results, partial_reason, recordings_settled
 from services.polling.schedule import run_pass
-from services.polling.verify import read_back_conversations, verify_one
+from services.polling.verify import read_back_contacts, read_back_conversations, verify_one
 from shared.celery_app import app
 from shared.certificate import build_certificate, certificate_json
 from shared.genesys import NotFound
@@ -145,9 +145,10 @@ def verify(runtime: Runtime, request_ids: list[str]) -> None:
     records = fold_results(runtime, records)  # failed recordings of the request's recording jobs
     client = runtime.genesys("polling")
     conversations = read_back_conversations(client, records)
+    contacts_left = read_back_contacts(client, records)
     for record in records:
         with isolated(runtime, record, "verification"):  # one request's trouble is not its batch's
-            verification = verify_one(client, record, conversations)
+            verification = verify_one(client, record, conversations, contacts_left)
             refused = partial_reason(runtime, record)  # 409s and failed recording jobs
             if verification.ok and not refused:
                 held = record.excluded or record.withheld

@@ -2,10 +2,11 @@
 
 For a batch: the known conversations are read back with one analytics query per hundred ids, the
 transcripts read during redaction are read again (one bulk call per conversation; a conversation gone
-altogether counts as erased), the deleted contacts are asked for, and the GDPR subject search is asked
-once per subject. Anything still carrying an identifier is a remnant, reported by kind and id, never
-by value. The conversations sent to recording DELETE jobs must have no recording left (held ones are
-withheld, not remnants), and a step the platform refused (409) is a remnant too.
+altogether counts as erased), the deleted contacts of the whole batch are asked for in one bulk
+read, and the GDPR subject search is asked once per subject. Anything still carrying an identifier
+is a remnant, reported by kind and id, never by value. The conversations sent to recording DELETE
+jobs must have no recording left (held ones are withheld, not remnants), and a step the platform
+refused (409) is a remnant too.
 """
 
 from __future__ import annotations
@@ -65,9 +66,16 @@ def read_back_conversations(client: GenesysClient, records: list[ErasureRecord])
     return _read_conversations(client, list(dict.fromkeys(cid for r in records for cid in r.conversation_ids)))
 
 
-def verify_one(client: GenesysClient, record: ErasureRecord,
-               conversations: dict[str, AnalyticsConversation]) -> Verification:
-    """Read one request's data back; ``conversations`` comes from ``read_back_conversations``."""
+def read_back_contacts(client: GenesysClient, records: list[ErasureRecord]) -> set[str]:
+    """The external contacts of a whole batch that still exist, read a hundred per call."""
+    ids = list(dict.fromkeys(c for r in records for c in r.erasable_identity.external_contact_ids))
+    return set(client.get_contacts_bulk(ids)) if ids else set()
+
+
+def verify_one(client: GenesysClient, record: ErasureRecord, conversations: dict[str, AnalyticsConversation],
+               contacts_left: set[str]) -> Verification:
+    """Read one request's data back; ``conversations`` and ``contacts_left`` come from
+    ``read_back_conversations`` and ``read_back_contacts`` for its batch."""
     identity = record.erasable_identity
     matcher = _Matcher(identity)
     remnants: list[str] = []
@@ -84,7 +92,7 @@ def verify_one(client: GenesysClient, record: ErasureRecord,
             if matcher.holds(message.text):
                 remnants.append(f"message:{conversation_id}/{message.id}")
     for contact_id in identity.external_contact_ids:
-        if client.get_contact(contact_id) is not None:
+        if contact_id in contacts_left:
             remnants.append(f"external_contact:{contact_id}")
     probe = (("EMAIL", identity.emails[0]) if identity.emails
              else ("PHONE", identity.phones[0]) if identity.phones else None)

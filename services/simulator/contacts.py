@@ -1,4 +1,4 @@
-"""External contacts: identifier lookup, keyword listing, read and delete.
+"""External contacts: identifier lookup, keyword listing, read and delete, one by one or in bulk.
 
 These are how a web-messaging guest is found by email or phone on the real platform (there is no
 "guests" API), so the simulator answers them with the same shapes and 404s.
@@ -8,6 +8,13 @@ merge links of the SDK's ExternalContact (`canonicalContact`, `mergeSet`, `merge
 `mergeOperation`). An identifier lookup answers the contact that holds the identifier, even when that
 contact was merged into another one (what the platform does there is UNCONFIRMED): reaching the rest of
 the person means following the links with `GET .../contacts/{contactId}`.
+
+Bulk fetch and bulk remove (`POST /api/v2/externalcontacts/bulk/contacts[/remove]`, SDK
+`post_externalcontacts_bulk_contacts[_remove]`) take a `BulkIdsRequest {entities: [{id}]}` and answer
+`BulkFetchContactsResponse` / `BulkDeleteResponse`: one result per id (`id`, `success`, the contact or
+an `error {code, message, status, retryable}`), `errorCount` and `errorIndexes`. An unknown id is a
+failed result with status 404, not a failed call. The real per-call maximum is UNCONFIRMED; the
+simulator refuses more than `MAX_BULK_IDS` with a 400 so a client that does not chunk is caught.
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ from .errors import genesys_error
 from .listing import BadParam, int_param, listing
 from .matching import digits, is_phone_like, same_value
 from .store import OrgStore
+
+MAX_BULK_IDS = 100
 
 IDENTIFIER_TYPES = (
     "SocialLine",
@@ -77,7 +86,55 @@ def identifier_match(contact: dict[str, Any], id_type: str, value: str) -> bool:
     return False
 
 
+def _bulk_ids(body: Any) -> list[str] | str:
+    """The ids of a `BulkIdsRequest`, or what is wrong with it."""
+    entities = body.get("entities") if isinstance(body, dict) else None
+    if not isinstance(entities, list) or not entities:
+        return "A BulkIdsRequest with a non-empty entities list is required."
+    if len(entities) > MAX_BULK_IDS:
+        return f"At most {MAX_BULK_IDS} entities per request."
+    ids = [e.get("id") if isinstance(e, dict) else None for e in entities]
+    if not all(isinstance(i, str) and i for i in ids):
+        return "Every entity needs an id."
+    return [str(i) for i in ids]
+
+
+def _not_found(contact_id: str) -> dict[str, Any]:
+    return {"id": contact_id, "success": False, "status": 404,
+            "error": {"code": "contact.not.found", "message": "Contact not found.", "status": 404, "retryable": False,
+                      "entity": {"id": contact_id}}}
+
+
+def _bulk_response(results: list[dict[str, Any]]) -> dict[str, Any]:
+    errors = [i for i, r in enumerate(results) if not r["success"]]
+    return {"results": results, "errorCount": len(errors), "errorIndexes": errors}
+
+
 def routes(store: OrgStore) -> list[Route]:
+    async def read_bulk_ids(request: Request) -> list[str] | Response:
+        try:
+            body = json.loads(await request.body() or b"null")
+        except json.JSONDecodeError:
+            return genesys_error(request, 400, "The request body is not valid JSON.")
+        ids = _bulk_ids(body)
+        return genesys_error(request, 400, ids) if isinstance(ids, str) else ids
+
+    async def bulk_fetch(request: Request) -> Response:
+        ids = await read_bulk_ids(request)
+        if isinstance(ids, Response):
+            return ids
+        found = store.contacts_by_id(ids)
+        return JSONResponse(_bulk_response([
+            {"id": c, "success": True, "entity": found[c]} if c in found else _not_found(c) for c in ids]))
+
+    async def bulk_remove(request: Request) -> Response:
+        ids = await read_bulk_ids(request)
+        if isinstance(ids, Response):
+            return ids
+        deleted = store.delete_contacts(ids)
+        return JSONResponse(_bulk_response([
+            {"id": c, "success": True, "status": 200} if c in deleted else _not_found(c) for c in ids]))
+
     async def identifier_lookup(request: Request) -> Response:
         try:
             body = json.loads(await request.body() or b"null")
@@ -131,4 +188,6 @@ def routes(store: OrgStore) -> list[Route]:
         Route("/api/v2/externalcontacts/contacts", list_contacts, methods=["GET"]),
         Route("/api/v2/externalcontacts/contacts/{contactId}", get_contact, methods=["GET"]),
         Route("/api/v2/externalcontacts/contacts/{contactId}", delete_contact, methods=["DELETE"]),
+        Route("/api/v2/externalcontacts/bulk/contacts", bulk_fetch, methods=["POST"]),
+        Route("/api/v2/externalcontacts/bulk/contacts/remove", bulk_remove, methods=["POST"]),
     ]

@@ -435,6 +435,19 @@ class OrgStore:
             self._advance()
             return self.data.seed.contacts.pop(contact_id, None) is not None
 
+    def contacts_by_id(self, contact_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The contacts among ``contact_ids`` that exist, copied (one lock for a bulk fetch)."""
+        with self.lock:
+            self._advance()
+            found = self.data.seed.contacts
+            return {c: copy.deepcopy(found[c]) for c in contact_ids if c in found}
+
+    def delete_contacts(self, contact_ids: list[str]) -> set[str]:
+        """Delete the contacts that exist; returns the ids that did (one lock for a bulk remove)."""
+        with self.lock:
+            self._advance()
+            return {c for c in contact_ids if self.data.seed.contacts.pop(c, None) is not None}
+
     # ----------------------------------------------------------------- users
     def user(self, user_id: str) -> dict[str, Any] | None:
         with self.lock:

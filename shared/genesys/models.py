@@ -110,6 +110,40 @@ class ContactListing(Listing):
     entities: list[ExternalContact] = Field(default_factory=list)
 
 
+class BulkItemError(_Model):
+    """SDK ``BulkErrorEntity`` / ``BulkEntityErrorEntity``: why one id of a bulk call failed."""
+
+    code: str | None = None
+    status: int | None = None
+    retryable: bool | None = None
+
+
+class BulkItemResult(_Model):
+    """One id's result in a bulk external-contacts answer (SDK ``BulkResponseResult...``)."""
+
+    id: str | None = None
+    success: bool = False
+    status: int | None = None
+    entity: dict[str, Any] | None = None
+    error: BulkItemError | None = None
+
+    @property
+    def status_code(self) -> int:
+        """The item's HTTP status: given, or the error's, or 200 for a success."""
+        if self.status is not None:
+            return self.status
+        if self.error is not None and self.error.status is not None:
+            return self.error.status
+        return 200 if self.success else 500
+
+
+class BulkResponse(_Model):
+    """SDK ``BulkFetchContactsResponse`` / ``BulkDeleteResponse``; results may come in any order."""
+
+    results: list[BulkItemResult] = Field(default_factory=list)
+    error_count: int | None = Field(default=None, alias="errorCount")
+
+
 class AnalyticsSession(_Model):
     session_id: str | None = Field(default=None, alias="sessionId")
     media_type: str | None = Field(default=None, alias="mediaType")

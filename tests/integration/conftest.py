@@ -25,6 +25,10 @@ from shared.models import RequestState
 from shared.runtime import Runtime
 
 REDIS_URL = os.environ.get("ERASURE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# Every platform call that deletes or submits deletion work, as the simulator's stats name them.
+DELETING_CALLS = {("POST", "/api/v2/gdpr/requests"), ("DELETE", "/api/v2/externalcontacts/contacts/{contactId}"),
+                  ("POST", "/api/v2/externalcontacts/bulk/contacts/remove"), ("POST", "/api/v2/recording/jobs"),
+                  ("DELETE", "/api/v2/users/{userId}")}
 
 
 def wait_until(predicate, timeout_s: float, interval_s: float = 0.2, message: str = "condition"):

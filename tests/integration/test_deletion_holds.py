@@ -11,11 +11,9 @@ import pytest
 
 from services.simulator.config import SimConfig
 from shared.models import RequestState
-from tests.integration.conftest import _cleanup, make_stack, sim_find, submit, wait_final, wait_until
+from tests.integration.conftest import DELETING_CALLS, _cleanup, make_stack, sim_find, submit, wait_final, wait_until
 
 FAST = {"ERASURE_RECORDING_POLL_S": "0.1", "ERASURE_RECORDING_LEASE_TTL_S": "30"}
-DELETING_CALLS = {("POST", "/api/v2/gdpr/requests"), ("DELETE", "/api/v2/externalcontacts/contacts/{contactId}"),
-                  ("POST", "/api/v2/recording/jobs"), ("DELETE", "/api/v2/users/{userId}")}
 
 
 @pytest.fixture()

@@ -86,3 +86,35 @@ def test_non_message_conversation_is_404(sim: RunningSimulator, api: httpx.Clien
     )
     assert api.get(f"/api/v2/conversations/messages/{voice}").status_code == 404
     assert api.get("/api/v2/conversations/messages/unknown-id").status_code == 404
+
+
+BULK_FETCH = "/api/v2/externalcontacts/bulk/contacts"
+BULK_REMOVE = "/api/v2/externalcontacts/bulk/contacts/remove"
+
+
+def test_bulk_fetch_and_remove_answer_per_id(api: httpx.Client, subjects: list[dict[str, Any]]) -> None:
+    known = [s["external_contact_id"] for s in subjects[3:6]]
+    unknown = "00000000-0000-4000-8000-000000000000"
+    r = api.post(BULK_FETCH, json={"entities": [{"id": c} for c in [*known, unknown]]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert [x["id"] for x in body["results"]] == [*known, unknown]
+    assert [x["entity"]["id"] for x in body["results"][:3]] == known and all(x["success"] for x in body["results"][:3])
+    assert body["results"][3]["success"] is False and body["results"][3]["error"]["status"] == 404
+    assert body["errorCount"] == 1 and body["errorIndexes"] == [3]
+
+    r = api.post(BULK_REMOVE, json={"entities": [{"id": known[0]}, {"id": unknown}]})
+    assert r.status_code == 200, r.text
+    assert [(x["id"], x["success"], x["status"]) for x in r.json()["results"]] == [(known[0], True, 200), (unknown, False, 404)]
+    assert api.get(f"/api/v2/externalcontacts/contacts/{known[0]}").status_code == 404
+    again = api.post(BULK_REMOVE, json={"entities": [{"id": known[0]}]}).json()
+    assert again["results"][0]["status"] == 404 and again["errorCount"] == 1  # already gone
+    assert api.get(f"/api/v2/externalcontacts/contacts/{known[1]}").status_code == 200  # only what was named
+
+
+def test_bulk_calls_refuse_bad_bodies(api: httpx.Client) -> None:
+    for path in (BULK_FETCH, BULK_REMOVE):
+        assert api.post(path, json={"entities": []}).status_code == 400
+        assert api.post(path, json={"entities": [{"name": "x"}]}).status_code == 400
+        assert api.post(path, json=["a", "b"]).status_code == 400
+        assert api.post(path, json={"entities": [{"id": f"c{i}"} for i in range(101)]}).status_code == 400

@@ -138,6 +138,24 @@ def test_sdk_messages_and_contacts(api_client: Any, subjects: list[dict[str, Any
     assert excinfo.value.status == 404
 
 
+def test_sdk_bulk_contacts(api_client: Any, subjects: list[dict[str, Any]]) -> None:
+    contacts = sdk.ExternalContactsApi(api_client)
+    ids = [s["external_contact_id"] for s in subjects[6:8]]
+    body = sdk.BulkIdsRequest()
+    body.entities = []
+    for contact_id in ids:
+        entity = sdk.ExternalContactsEntity()
+        entity.id = contact_id
+        body.entities.append(entity)
+    fetched = contacts.post_externalcontacts_bulk_contacts(body)
+    assert [r.entity.id for r in fetched.results] == ids and fetched.error_count == 0
+    assert fetched.results[0].entity.first_name and fetched.results[0].success
+    removed = contacts.post_externalcontacts_bulk_contacts_remove(body)
+    assert [(r.id, r.success) for r in removed.results] == [(c, True) for c in ids]
+    again = contacts.post_externalcontacts_bulk_contacts_remove(body)
+    assert again.error_count == 2 and {r.error.status for r in again.results} == {404}
+
+
 def test_sdk_recordings(api_client: Any, subjects: list[dict[str, Any]]) -> None:
     cid = subjects[0]["conversation_ids"][0]
     recording_api = sdk.RecordingApi(api_client)

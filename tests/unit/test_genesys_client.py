@@ -1,9 +1,11 @@
 """The client meters every call, pauses everyone on 429, renews tokens, and maps errors."""
 
+import json
+
 import httpx
 import pytest
 
-from shared.genesys import GenesysClient, NotFound, PermissionDenied, TokenProvider
+from shared.genesys import GenesysClient, GenesysError, NotFound, PermissionDenied, ServerError, TokenProvider
 from shared.genesys.models import GdprSubject
 
 
@@ -164,3 +166,59 @@ def test_a_creating_call_that_never_left_is_retried_and_reads_are_retried_after_
     assert client.create_gdpr_request("GDPR_DELETE", GdprSubject(emailAddresses=["a@example.org"]), name="n").id == "g1"
     assert len(posts) == 2
     assert client.search_gdpr_subjects("EMAIL", "a@example.org") == [] and len(reads) == 2
+
+
+def _bulk_answer(per_id):
+    """A bulk external-contacts handler answering each id with ``per_id(id)`` -> (status, entity)."""
+    calls = []
+
+    def handler(request):
+        ids = [e["id"] for e in json.loads(request.content)["entities"]]
+        calls.append(ids)
+        results = []
+        for contact_id in ids:
+            status, entity = per_id(contact_id)
+            if status == 200:
+                results.append({"id": contact_id, "success": True, "status": 200, "entity": entity})
+            else:
+                results.append({"id": contact_id, "success": False, "status": status,
+                                "error": {"code": f"e{status}", "status": status}})
+        return httpx.Response(200, json={"results": results[::-1]})  # order is not guaranteed
+
+    handler.calls = calls
+    return handler
+
+
+def test_bulk_contact_reads_go_a_hundred_ids_per_call_and_unknown_ids_are_absent():
+    handler = _bulk_answer(lambda c: (404, None) if c.endswith("7") else (200, {"id": c, "firstName": "X"}))
+    client, limiter = make_client(token_or(handler))
+    ids = [f"c{i}" for i in range(250)]
+    found = client.get_contacts_bulk([*ids, "c1"])  # a repeated id is asked for once
+    assert [len(c) for c in handler.calls] == [100, 100, 50]
+    assert set(found) == {c for c in ids if not c.endswith("7")}
+    assert limiter.acquired == 3
+
+
+def test_bulk_contact_removal_reports_each_id_and_raises_on_other_failures():
+    statuses = {"gone": 404, "held": 409, "ok": 200}
+    client, _ = make_client(token_or(_bulk_answer(lambda c: (statuses[c], {"id": c}))))
+    result = client.delete_contacts_bulk(["ok", "gone", "held"])
+    assert {c: (r.success, r.status_code) for c, r in result.items()} == {
+        "ok": (True, 200), "gone": (False, 404), "held": (False, 409)}
+    assert result["held"].error.code == "e409"
+
+    failing, _ = make_client(token_or(_bulk_answer(lambda c: (503, None) if c == "bad" else (200, {"id": c}))))
+    with pytest.raises(ServerError) as info:
+        failing.delete_contacts_bulk(["ok", "bad"])
+    assert "bad" not in str(info.value)
+    with pytest.raises(ServerError):  # "not readable" is never taken for "gone"
+        failing.get_contacts_bulk(["bad"])
+
+
+def test_a_bulk_answer_missing_an_id_raises():
+    def handler(request):
+        return httpx.Response(200, json={"results": []})
+
+    client, _ = make_client(token_or(handler))
+    with pytest.raises(GenesysError):
+        client.get_contacts_bulk(["c1"])

@@ -1,6 +1,9 @@
 """Identity resolution follows subject search and merged contacts to the whole identity."""
 
-from services.discovery.identity import resolve_identity
+from contextlib import contextmanager
+
+from services.discovery.identity import resolve_identities, resolve_identity
+from shared.genesys import PermissionDenied
 from shared.genesys.models import ExternalContact, GdprSubject
 from shared.models import Subject
 
@@ -30,9 +33,9 @@ class FakeOrg:
         self.calls.append(("lookup", kind))
         return None
 
-    def get_contact(self, contact_id):
-        self.calls.append(("contact", contact_id))
-        return self.contacts.get(contact_id)
+    def get_contacts_bulk(self, contact_ids):
+        self.calls.append(("contacts", tuple(contact_ids)))
+        return {c: self.contacts[c] for c in contact_ids if c in self.contacts}
 
     def get_user(self, user_id):
         return None
@@ -50,7 +53,7 @@ def test_merged_contacts_give_the_whole_identity():
     # Values explained by a fetched record are not searched again; each contact is read once.
     assert org.calls.count(("search", "EMAIL")) == 1
     assert ("search", "PHONE") not in org.calls
-    assert sorted(c for c in org.calls if c[0] == "contact") == [("contact", "A"), ("contact", "B")]
+    assert [c for c in org.calls if c[0] == "contacts"] == [("contacts", ("A",)), ("contacts", ("B",))]
 
 
 def test_bound_truncates():
@@ -63,3 +66,57 @@ def test_unknown_value_falls_back_to_contact_lookup():
     org = FakeOrg()
     resolve_identity(org, Subject(emails=["nobody@example.org"]), max_rounds=5, max_identifiers=40)
     assert org.calls == [("search", "EMAIL"), ("lookup", "Email")]
+
+
+class TwoPeople(FakeOrg):
+    """Jane as above, and Omar with one contact of his own."""
+
+    def __init__(self):
+        super().__init__()
+        self.contacts["O"] = ExternalContact.model_validate({
+            "id": "O", "firstName": "Omar", "lastName": "Haddad", "workEmail": "omar@example.com"})
+
+    def search_gdpr_subjects(self, kind, value):
+        if value == "omar@example.com":
+            self.calls.append(("search", kind))
+            return [GdprSubject(name="Omar Haddad", emailAddresses=["omar@example.com"], externalContactId="O")]
+        return super().search_gdpr_subjects(kind, value)
+
+
+def test_a_batch_reads_each_rounds_contacts_in_one_bulk_call():
+    org = TwoPeople()
+    resolved = resolve_identities(org, {"jane": Subject(emails=["jane@example.org"]),
+                                        "omar": Subject(emails=["omar@example.com"])},
+                                  max_rounds=5, max_identifiers=40)
+    assert set(resolved["jane"].subject.external_contact_ids) == {"A", "B"}
+    assert resolved["omar"].subject.external_contact_ids == ["O"]
+    assert set(resolved["omar"].subject.emails) == {"omar@example.com"}
+    bulk = [c for c in org.calls if c[0] == "contacts"]
+    assert [set(ids) for _, ids in bulk] == [{"A", "O"}, {"B"}]  # round one: both people; round two: the merged half
+
+
+def test_a_failed_subject_is_left_out_and_the_rest_resolved():
+    org = TwoPeople()
+    original = org.search_gdpr_subjects
+
+    def search(kind, value):
+        if value == "omar@example.com":
+            raise PermissionDenied("GET /api/v2/gdpr/subjects -> 403", status=403)
+        return original(kind, value)
+
+    org.search_gdpr_subjects = search
+    failures = []
+
+    @contextmanager
+    def guard(key):
+        try:
+            yield
+        except PermissionDenied:
+            failures.append(key)
+
+    resolved = resolve_identities(org, {"jane": Subject(emails=["jane@example.org"]),
+                                        "omar": Subject(emails=["omar@example.com"])},
+                                  max_rounds=5, max_identifiers=40, guard=guard)
+    assert failures == ["omar"]
+    assert set(resolved) == {"jane"}
+    assert set(resolved["jane"].subject.external_contact_ids) == {"A", "B"}

@@ -4,9 +4,10 @@ versus naive, under one rate budget.
     python -m bench bulk [--subjects 10000] [--naive-subjects 1000] [--rate 100] [--quick]
 
 Both runs use the same synthetic organisation generator, rate limit and poll settings. The
-batched run is the default pipeline (batches of 25: one analytics query per batch, one list sweep
-for all pending GDPR requests). The naive run handles each subject alone (batches of one) and
-GETs each GDPR request alone. Figures come from the simulator's own counters.
+batched run is the default pipeline (batches of 25: analytics queries and external-contact bulk
+reads and removals shared by the batch, one list sweep for all pending GDPR requests). The naive
+run is the same code with batches of one (so its bulk calls carry one subject's contacts) and GETs
+each GDPR request alone. Figures come from the simulator's own counters.
 """
 
 from __future__ import annotations

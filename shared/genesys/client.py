@@ -27,7 +27,6 @@ from shared.genesys.errors import (
 from shared.genesys.models import (
     BulkItemResult,
     BulkResponse,
-    ContactListing,
     ConversationQueryResponse,
     DetailsJobResults,
     DetailsJobStatus,
@@ -237,26 +236,6 @@ class GenesysClient:
         except NotFound:
             return None
         return ExternalContact.model_validate(response.json())
-
-    def search_contacts(self, query: str, page_size: int = 25) -> list[ExternalContact]:
-        response = self.request("GET", "/api/v2/externalcontacts/contacts",
-                                params={"q": query, "pageSize": page_size})
-        return ContactListing.model_validate(response.json()).entities
-
-    def get_contact(self, contact_id: str) -> ExternalContact | None:
-        try:
-            response = self.request("GET", f"/api/v2/externalcontacts/contacts/{contact_id}")
-        except NotFound:
-            return None
-        return ExternalContact.model_validate(response.json())
-
-    def delete_contact(self, contact_id: str) -> bool:
-        """Delete an external contact; True if we deleted it, False if it was already gone."""
-        try:
-            self.request("DELETE", f"/api/v2/externalcontacts/contacts/{contact_id}")
-        except NotFound:
-            return False
-        return True
 
     def get_contacts_bulk(self, contact_ids: Sequence[str]) -> dict[str, ExternalContact]:
         """Many contacts by id, a hundred per call; an id the platform does not know is absent.

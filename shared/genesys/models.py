@@ -106,10 +106,6 @@ class ExternalContact(_Model):
         return " ".join(parts) or None
 
 
-class ContactListing(Listing):
-    entities: list[ExternalContact] = Field(default_factory=list)
-
-
 class BulkItemError(_Model):
     """SDK ``BulkErrorEntity`` / ``BulkEntityErrorEntity``: why one id of a bulk call failed."""
 

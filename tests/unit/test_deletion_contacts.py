@@ -60,3 +60,22 @@ def test_one_bulk_call_for_a_batch_and_a_redelivery_sends_only_what_was_not_reco
     again = delete_contacts(runtime, client, records)  # the whole batch delivered twice
     assert calls == []
     assert again["r2"].deleted == [b, c]
+
+
+def test_a_5xx_on_the_bulk_removal_is_retried_and_each_contact_recorded_once(runtime, client, sim):
+    client._backoff = lambda attempt: None
+    subjects = _subjects(sim)
+    d, e = (s["external_contact_id"] for s in subjects[5:7])
+    records = [_record("r3", [d]), _record("r4", [e])]
+    path = "/api/v2/externalcontacts/bulk/contacts/remove"
+    fault = {"path": path, "method": "POST", "status": 503, "count": 1}
+    assert httpx.post(f"{sim.url}/_sim/faults", json=fault).status_code == 200
+
+    outcome = delete_contacts(runtime, client, records)
+
+    assert httpx.get(f"{sim.url}/_sim/stats").json()["faults_pending"] == []  # the 503 was served
+    assert outcome["r3"].deleted == [d] and outcome["r4"].deleted == [e]
+    assert runtime.effects.get("r3", contact_effect(d)).platform_id == "deleted"
+    assert client.get_contacts_bulk([d, e]) == {}
+    events = [x["event"] for x in runtime.audit.entries_for("r3")]
+    assert events.count("deletion.contact_deleted") == 1

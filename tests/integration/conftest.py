@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +20,7 @@ import redis
 
 from services.simulator.config import SimConfig
 from services.simulator.server import start_in_thread
-from services.workers import WorkerSet
+from services.workers import POOLS, WorkerSet
 from shared.config import Settings
 from shared.keys import Keys
 from shared.models import RequestState
@@ -92,14 +94,29 @@ def make_stack(tmp_path: Path, sim_config: SimConfig, **settings_env: str) -> tu
     return stack, sim
 
 
+@contextmanager
+def running_stack(tmp_path: Path, redis_client: redis.Redis, sim_config: SimConfig, *,
+                  pools: Iterable[str] = POOLS, concurrency: int = 2, **settings_env: str) -> Iterator[Stack]:
+    """A stack with a worker process per pool in ``pools`` (none: nothing consumes the queues).
+
+    On the way out, however the test ended: workers stopped, simulator stopped, the test's keys gone.
+    """
+    stack, sim = make_stack(tmp_path, sim_config, **settings_env)
+    try:
+        for pool in pools:
+            stack.workers.start(pool, stack.env, tmp_path / "logs", concurrency=concurrency)
+        yield stack
+    finally:
+        stack.workers.stop()
+        sim.stop()
+        _cleanup(redis_client, stack.env["ERASURE_KEY_PREFIX"])
+
+
 @pytest.fixture()
 def stack(tmp_path, redis_available):
-    stack, sim = make_stack(tmp_path, SimConfig(subjects=20, seed=7, gdpr_step_s=0.2, rate_limit=6000))
-    stack.workers.start_all(stack.env, tmp_path / "logs", concurrency=4)
-    yield stack
-    stack.workers.stop()
-    sim.stop()
-    _cleanup(redis_available, stack.env["ERASURE_KEY_PREFIX"])
+    config = SimConfig(subjects=20, seed=7, gdpr_step_s=0.2, rate_limit=6000)
+    with running_stack(tmp_path, redis_available, config, concurrency=4) as running:
+        yield running
 
 
 def _cleanup(client: redis.Redis, prefix: str) -> None:

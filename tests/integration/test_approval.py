@@ -7,17 +7,13 @@ import pytest
 
 from services.simulator.config import SimConfig
 from shared.models import RequestState
-from tests.integration.conftest import DELETING_CALLS, _cleanup, make_stack, sim_find, submit, wait_final, wait_until
+from tests.integration.conftest import DELETING_CALLS, running_stack, sim_find, submit, wait_final, wait_until
 
 
 @pytest.fixture()
 def gated_stack(tmp_path, redis_available):
-    stack, sim = make_stack(tmp_path, SimConfig(subjects=2, seed=5, gdpr_step_s=0.1, rate_limit=6000))
-    stack.workers.start_all(stack.env, tmp_path / "logs", concurrency=2)
-    yield stack
-    stack.workers.stop()
-    sim.stop()
-    _cleanup(redis_available, stack.env["ERASURE_KEY_PREFIX"])
+    with running_stack(tmp_path, redis_available, SimConfig(subjects=2, seed=5, gdpr_step_s=0.1, rate_limit=6000)) as stack:
+        yield stack
 
 
 def deleting_calls(stack) -> int:

@@ -10,7 +10,7 @@ import pytest
 
 from services.simulator.config import SimConfig
 from shared.models import RequestState
-from tests.integration.conftest import _cleanup, make_stack, sim_find, submit, wait_final
+from tests.integration.conftest import running_stack, sim_find, submit, wait_final
 
 USER_DELETE = ("DELETE", "/api/v2/users/{userId}")
 
@@ -20,12 +20,8 @@ def agent_stack(tmp_path, redis_available):
     # Seed 1: the former agents handled chats too, where customers typed their own addresses: none of
     # that may join the agent's identity (the test checks every customer's data is still there).
     config = SimConfig(subjects=2, seed=1, gdpr_step_s=0.2, rate_limit=6000, former_agents=3)
-    stack, sim = make_stack(tmp_path, config, ERASURE_RECORDING_POLL_S="0.1")
-    stack.workers.start_all(stack.env, tmp_path / "logs", concurrency=2)
-    yield stack
-    stack.workers.stop()
-    sim.stop()
-    _cleanup(redis_available, stack.env["ERASURE_KEY_PREFIX"])
+    with running_stack(tmp_path, redis_available, config, ERASURE_RECORDING_POLL_S="0.1") as stack:
+        yield stack
 
 
 def user_deletes(stack) -> dict[int, int]:

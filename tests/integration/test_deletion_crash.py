@@ -13,7 +13,7 @@ import pytest
 from services.deletion.tasks import GDPR_DELETE
 from services.simulator.config import SimConfig
 from shared.models import RequestState
-from tests.integration.conftest import _cleanup, make_stack, sim_find, submit, wait_final, wait_until
+from tests.integration.conftest import running_stack, sim_find, submit, wait_final, wait_until
 
 VISIBILITY_S = 4
 ENV = {"ERASURE_VISIBILITY_TIMEOUT_S": str(VISIBILITY_S), "ERASURE_RECORDING_POLL_S": "0.1",
@@ -22,13 +22,9 @@ ENV = {"ERASURE_VISIBILITY_TIMEOUT_S": str(VISIBILITY_S), "ERASURE_RECORDING_POL
 
 @pytest.fixture()
 def crash_stack(tmp_path, redis_available):
-    stack, sim = make_stack(tmp_path, SimConfig(subjects=2, seed=1, gdpr_step_s=0.3, rate_limit=6000), **ENV)
-    for pool in ("discovery", "redaction", "polling"):
-        stack.workers.start(pool, stack.env, tmp_path / "logs", concurrency=2)
-    yield stack
-    stack.workers.stop()
-    sim.stop()
-    _cleanup(redis_available, stack.env["ERASURE_KEY_PREFIX"])
+    config = SimConfig(subjects=2, seed=1, gdpr_step_s=0.3, rate_limit=6000)
+    with running_stack(tmp_path, redis_available, config, pools=("discovery", "redaction", "polling"), **ENV) as stack:
+        yield stack
 
 
 def start_deleter(stack, crash_after: str | None):

@@ -11,19 +11,16 @@ import pytest
 
 from services.simulator.config import SimConfig
 from shared.models import RequestState
-from tests.integration.conftest import DELETING_CALLS, _cleanup, make_stack, sim_find, submit, wait_final, wait_until
+from tests.integration.conftest import DELETING_CALLS, running_stack, sim_find, submit, wait_final, wait_until
 
 FAST = {"ERASURE_RECORDING_POLL_S": "0.1", "ERASURE_RECORDING_LEASE_TTL_S": "30"}
 
 
 @pytest.fixture()
 def hold_stack(tmp_path, redis_available):
-    stack, sim = make_stack(tmp_path, SimConfig(subjects=4, seed=1, gdpr_step_s=0.2, rate_limit=6000), **FAST)
-    stack.workers.start_all(stack.env, tmp_path / "logs", concurrency=2)
-    yield stack
-    stack.workers.stop()
-    sim.stop()
-    _cleanup(redis_available, stack.env["ERASURE_KEY_PREFIX"])
+    config = SimConfig(subjects=4, seed=1, gdpr_step_s=0.2, rate_limit=6000)
+    with running_stack(tmp_path, redis_available, config, **FAST) as stack:
+        yield stack
 
 
 def live_recordings(stack, conversation_id: str) -> list[dict]:
@@ -126,12 +123,9 @@ def test_a_subject_hold_withholds_the_whole_erasure_until_it_ends(hold_stack):
 
 @pytest.fixture()
 def slow_job_stack(tmp_path, redis_available):
-    stack, sim = make_stack(tmp_path, SimConfig(subjects=4, seed=1, gdpr_step_s=1.0, rate_limit=6000), **FAST)
-    stack.workers.start_all(stack.env, tmp_path / "logs", concurrency=2)
-    yield stack
-    stack.workers.stop()
-    sim.stop()
-    _cleanup(redis_available, stack.env["ERASURE_KEY_PREFIX"])
+    config = SimConfig(subjects=4, seed=1, gdpr_step_s=1.0, rate_limit=6000)
+    with running_stack(tmp_path, redis_available, config, **FAST) as stack:
+        yield stack
 
 
 def test_failed_recordings_are_read_and_a_late_platform_hold_is_reported(slow_job_stack):

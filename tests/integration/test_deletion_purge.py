@@ -14,7 +14,7 @@ import pytest
 
 from services.simulator.config import SimConfig
 from shared.models import RequestState
-from tests.integration.conftest import _cleanup, make_stack, wait_final
+from tests.integration.conftest import running_stack, wait_final
 from tests.integration.test_deletion_recording_slots import max_in_flight
 
 POLICY = "RET-7: contact-centre recordings are kept 30 days (DPO decision 2025-03)"
@@ -25,14 +25,9 @@ DAYS = 30
 
 @pytest.fixture()
 def purge_stack(tmp_path, redis_available):
-    stack, sim = make_stack(tmp_path, SimConfig(subjects=4, seed=1, gdpr_step_s=0.3, rate_limit=6000,
-                                                analytics_job_s=0.3), **ENV)
-    for pool in ("deletion", "polling"):
-        stack.workers.start(pool, stack.env, tmp_path / "logs", concurrency=2)
-    yield stack
-    stack.workers.stop()
-    sim.stop()
-    _cleanup(redis_available, stack.env["ERASURE_KEY_PREFIX"])
+    config = SimConfig(subjects=4, seed=1, gdpr_step_s=0.3, rate_limit=6000, analytics_job_s=0.3)
+    with running_stack(tmp_path, redis_available, config, pools=("deletion", "polling"), **ENV) as stack:
+        yield stack
 
 
 def recordings_by_conversation(stack) -> dict[str, int]:

@@ -15,7 +15,7 @@ from services.polling.recordings import LEASE_NAME, lease_pool
 from services.simulator.config import SimConfig
 from services.workers import worker_command
 from shared.models import RequestState
-from tests.integration.conftest import _cleanup, make_stack, submit, wait_final, wait_until
+from tests.integration.conftest import running_stack, submit, wait_final, wait_until
 
 ENV = {"ERASURE_BATCH_SIZE": "1", "ERASURE_RECORDING_POLL_S": "0.1", "ERASURE_RECORDING_LEASE_TTL_S": "30",
        "ERASURE_RECORDING_SLOT_RETRY_S": "0.3"}
@@ -23,30 +23,27 @@ ENV = {"ERASURE_BATCH_SIZE": "1", "ERASURE_RECORDING_POLL_S": "0.1", "ERASURE_RE
 
 @pytest.fixture()
 def slot_stack(tmp_path, redis_available):
-    stack, sim = make_stack(tmp_path, SimConfig(subjects=5, seed=1, gdpr_step_s=0.8, rate_limit=6000), **ENV)
-    logs = tmp_path / "logs"
-    for pool in ("discovery", "redaction", "polling"):
-        stack.workers.start(pool, stack.env, logs, concurrency=4)
-    deleters: list[subprocess.Popen[bytes]] = []
-    for n in range(3):
-        command = worker_command("deletion", concurrency=1)
-        command[command.index("-n") + 1] = f"deletion-{n}@%h"
-        with (logs / f"worker-deletion-{n}.log").open("ab") as log:
-            deleters.append(subprocess.Popen(command, env=stack.env, stdout=log, stderr=subprocess.STDOUT))
-    try:
-        yield stack
-    finally:
-        for process in deleters:
-            process.terminate()
-        for process in deleters:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        stack.workers.stop()
-        sim.stop()
-        _cleanup(redis_available, stack.env["ERASURE_KEY_PREFIX"])
+    config = SimConfig(subjects=5, seed=1, gdpr_step_s=0.8, rate_limit=6000)
+    with running_stack(tmp_path, redis_available, config, pools=("discovery", "redaction", "polling"),
+                       concurrency=4, **ENV) as stack:
+        logs = tmp_path / "logs"
+        deleters: list[subprocess.Popen[bytes]] = []
+        try:
+            for n in range(3):
+                command = worker_command("deletion", concurrency=1)
+                command[command.index("-n") + 1] = f"deletion-{n}@%h"
+                with (logs / f"worker-deletion-{n}.log").open("ab") as log:
+                    deleters.append(subprocess.Popen(command, env=stack.env, stdout=log, stderr=subprocess.STDOUT))
+            yield stack
+        finally:
+            for process in deleters:
+                process.terminate()
+            for process in deleters:
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
 
 
 def max_in_flight(jobs: list[dict]) -> int:

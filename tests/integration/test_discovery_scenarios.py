@@ -10,20 +10,17 @@ import pytest
 from services.simulator.config import SimConfig
 from shared.digest import digest_value
 from shared.models import RequestState
-from tests.integration.conftest import _cleanup, make_stack, sim_find, submit, wait_final, wait_until
+from tests.integration.conftest import running_stack, sim_find, submit, wait_final, wait_until
 
 
 @pytest.fixture(scope="module")
 def scenario_stack(tmp_path_factory, redis_available):
     config = SimConfig(subjects=12, seed=21, gdpr_step_s=0.2, rate_limit=6000, linked_fraction=0.5,
                        recycled=2, active=1, active_for_s=30.0)
-    stack, sim = make_stack(tmp_path_factory.mktemp("scenarios"), config, ERASURE_ACTIVE_REVISIT_S="1")
-    stack.workers.start_all(stack.env, stack.tmp / "logs", concurrency=4)
-    stack.subjects = httpx.get(f"{stack.sim_url}/_sim/subjects").json()
-    yield stack
-    stack.workers.stop()
-    sim.stop()
-    _cleanup(redis_available, stack.env["ERASURE_KEY_PREFIX"])
+    with running_stack(tmp_path_factory.mktemp("scenarios"), redis_available, config, concurrency=4,
+                       ERASURE_ACTIVE_REVISIT_S="1") as stack:
+        stack.subjects = httpx.get(f"{stack.sim_url}/_sim/subjects").json()
+        yield stack
 
 
 def all_values(subject):

@@ -8,16 +8,14 @@ import json
 import pytest
 
 from services.simulator.config import SimConfig
-from tests.integration.conftest import _cleanup, make_stack
+from tests.integration.conftest import running_stack
 
 
 @pytest.fixture()
 def idle_stack(tmp_path, redis_available):
     """Redis and settings, but no workers: whatever is enqueued stays in the queue to be counted."""
-    stack, sim = make_stack(tmp_path, SimConfig(subjects=1))
-    yield stack
-    sim.stop()
-    _cleanup(redis_available, stack.env["ERASURE_KEY_PREFIX"])
+    with running_stack(tmp_path, redis_available, SimConfig(subjects=1), pools=()) as stack:
+        yield stack
 
 
 def queued_request_ids(stack) -> list[str]:

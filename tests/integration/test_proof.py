@@ -11,17 +11,13 @@ import pytest
 
 from services.simulator.config import SimConfig
 from shared.models import RequestState, utcnow
-from tests.integration.conftest import _cleanup, make_stack, submit, wait_certificate, wait_final
+from tests.integration.conftest import running_stack, submit, wait_certificate, wait_final
 
 
 @pytest.fixture()
 def proof_stack(tmp_path, redis_available):
-    stack, sim = make_stack(tmp_path, SimConfig(subjects=3, seed=9, gdpr_step_s=0.1, rate_limit=6000))
-    stack.workers.start_all(stack.env, tmp_path / "logs", concurrency=2)
-    yield stack
-    stack.workers.stop()
-    sim.stop()
-    _cleanup(redis_available, stack.env["ERASURE_KEY_PREFIX"])
+    with running_stack(tmp_path, redis_available, SimConfig(subjects=3, seed=9, gdpr_step_s=0.1, rate_limit=6000)) as stack:
+        yield stack
 
 
 def gdpr_deletes(stack) -> int:

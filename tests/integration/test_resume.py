@@ -7,12 +7,12 @@ import httpx
 
 from services.simulator.config import SimConfig
 from shared.models import RequestState
-from tests.integration.conftest import _cleanup, make_stack, submit, wait_final
+from tests.integration.conftest import running_stack, submit, wait_final
 
 
 def test_resume_after_lost_queue_submits_each_erasure_once(tmp_path, redis_available):
-    stack, sim = make_stack(tmp_path, SimConfig(subjects=5, seed=17, gdpr_step_s=0.1, rate_limit=6000))
-    try:
+    config = SimConfig(subjects=5, seed=17, gdpr_step_s=0.1, rate_limit=6000)
+    with running_stack(tmp_path, redis_available, config, pools=()) as stack:
         subjects = httpx.get(f"{stack.sim_url}/_sim/subjects").json()
         ids = submit(stack, [{"ticket": f"RES-{n}", "emails": s["emails"][:1], "approved_by": "it"}
                              for n, s in enumerate(subjects)])
@@ -28,7 +28,3 @@ def test_resume_after_lost_queue_submits_each_erasure_once(tmp_path, redis_avail
         stats = httpx.get(f"{stack.sim_url}/_sim/stats").json()
         deletes = {r["subject"]: r["count"] for r in stats["gdpr_requests"] if r["requestType"] == "GDPR_DELETE"}
         assert deletes == {s["id"]: 1 for s in subjects}
-    finally:
-        stack.workers.stop()
-        sim.stop()
-        _cleanup(redis_available, stack.env["ERASURE_KEY_PREFIX"])

@@ -8,17 +8,14 @@ import pytest
 
 from services.simulator.config import SimConfig
 from shared.models import RequestState
-from tests.integration.conftest import _cleanup, make_stack, sim_find, submit, wait_certificate, wait_final
+from tests.integration.conftest import running_stack, sim_find, submit, wait_certificate, wait_final
 
 
 @pytest.fixture()
 def typed_stack(tmp_path, redis_available):
-    stack, sim = make_stack(tmp_path, SimConfig(subjects=4, seed=13, gdpr_step_s=0.1, rate_limit=6000, typed_emails=2))
-    stack.workers.start_all(stack.env, tmp_path / "logs", concurrency=2)
-    yield stack
-    stack.workers.stop()
-    sim.stop()
-    _cleanup(redis_available, stack.env["ERASURE_KEY_PREFIX"])
+    config = SimConfig(subjects=4, seed=13, gdpr_step_s=0.1, rate_limit=6000, typed_emails=2)
+    with running_stack(tmp_path, redis_available, config) as stack:
+        yield stack
 
 
 def test_second_email_typed_in_chat_is_added_and_erased(typed_stack):

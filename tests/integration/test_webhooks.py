@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from services.simulator.config import SimConfig
-from tests.integration.conftest import _cleanup, make_stack, submit, wait_certificate, wait_final, wait_until
+from tests.integration.conftest import running_stack, submit, wait_certificate, wait_final, wait_until
 
 SECRET = "webhook-secret-for-tests"
 
@@ -51,15 +51,13 @@ class FlakyTarget:
 @pytest.fixture()
 def hooked_stack(tmp_path, redis_available):
     target = FlakyTarget()
-    stack, sim = make_stack(tmp_path, SimConfig(subjects=2, seed=3, gdpr_step_s=0.1, rate_limit=6000),
-                            ERASURE_WEBHOOK_TARGETS=json.dumps([target.url]), ERASURE_WEBHOOK_SECRET=SECRET,
-                            ERASURE_WEBHOOK_ATTEMPTS="3")
-    stack.workers.start_all(stack.env, tmp_path / "logs", concurrency=2)
-    yield stack, target
-    stack.workers.stop()
-    sim.stop()
-    target.server.shutdown()
-    _cleanup(redis_available, stack.env["ERASURE_KEY_PREFIX"])
+    try:
+        with running_stack(tmp_path, redis_available, SimConfig(subjects=2, seed=3, gdpr_step_s=0.1, rate_limit=6000),
+                           ERASURE_WEBHOOK_TARGETS=json.dumps([target.url]), ERASURE_WEBHOOK_SECRET=SECRET,
+                           ERASURE_WEBHOOK_ATTEMPTS="3") as stack:
+            yield stack, target
+    finally:
+        target.server.shutdown()
 
 
 def test_failing_target_gets_event_on_replay_exactly_once(hooked_stack):

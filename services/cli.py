@@ -127,8 +127,9 @@ def submit(
     from rich.progress import track
 
     from services.intake.submit import enqueue_discovery
+    from shared.models import RequestState
 
-    accepted = refused = 0
+    accepted = refused = already = 0
     rows = _read_file(file)
     batch: list[str] = []
     try:
@@ -138,19 +139,26 @@ def submit(
                     raise IntakeError([problem or "unreadable"])
                 batch.append(submit_request(runtime, row_payload, enqueue=False).request_id)
                 accepted += 1
-                if len(batch) >= runtime.settings.batch_size:
-                    enqueue_discovery(runtime, batch)
-                    batch = []
             except IntakeError as exc:
                 refused += 1
                 err.print(f"line {line_no}: refused: {'; '.join(exc.errors)}")
             except DuplicateTicket as exc:
-                refused += 1
-                err.print(f"line {line_no}: refused: {exc}")
+                if not exc.same_subject:
+                    refused += 1
+                    err.print(f"line {line_no}: refused: {exc} for another subject")
+                    continue
+                # The same line again: a rerun after an interrupted one. Nothing new, unless the
+                # earlier run died between storing the request and enqueuing it.
+                already += 1
+                if runtime.store.get(exc.request_id).state is RequestState.RECEIVED:
+                    batch.append(exc.request_id)
+            if len(batch) >= runtime.settings.batch_size:
+                enqueue_discovery(runtime, batch)
+                batch = []
     finally:
         if batch:  # stored requests are always enqueued, even when a later line stops the run
             enqueue_discovery(runtime, batch)
-    print(f"accepted {accepted}, refused {refused}")
+    print(f"accepted {accepted}, refused {refused}" + (f", already submitted {already}" if already else ""))
     if refused:
         raise typer.Exit(2)
 

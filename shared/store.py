@@ -17,10 +17,14 @@ from shared.models import ErasureRecord, RequestState, utcnow
 
 
 class DuplicateTicket(Exception):
+    """The ticket is taken. ``same_subject`` (set by the intake) tells a resubmission of the same
+    request, which changes nothing, from a ticket reused for someone else, which is an error."""
+
     def __init__(self, ticket: str, request_id: str) -> None:
         super().__init__(f"ticket {ticket!r} was already submitted as request {request_id}")
         self.ticket = ticket
         self.request_id = request_id
+        self.same_subject = False
 
 
 class UnknownRequest(KeyError):

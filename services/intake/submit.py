@@ -28,7 +28,11 @@ def submit(runtime: Runtime, payload: Mapping[str, Any], *, enqueue: bool = True
     or ``DuplicateTicket`` otherwise."""
     record = parse_request(payload, runtime.settings.default_phone_region)
     record.subject_digest = runtime.digest(record)
-    runtime.store.create(record)
+    try:
+        runtime.store.create(record)
+    except DuplicateTicket as exc:
+        exc.same_subject = runtime.store.get(exc.request_id).subject_digest == record.subject_digest
+        raise
     runtime.audit.append(
         "request.received",
         request_id=record.request_id,

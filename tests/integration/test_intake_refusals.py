@@ -70,3 +70,27 @@ def test_bulk_file_reports_bad_lines_and_keeps_good_ones(idle_stack):
     assert "accepted 2, refused 1" in result.stdout
     assert sorted(queued_request_ids(idle_stack)) == sorted(idle_stack.runtime.store.ids())
     assert queued(idle_stack) == 2
+
+
+def test_rerunning_a_bulk_file_adds_nothing_and_refuses_a_ticket_reused_for_someone_else(idle_stack):
+    bulk = idle_stack.tmp / "bulk.jsonl"
+    lines = [f'{{"ticket": "R-{n}", "emails": ["r{n}@example.org"]}}' for n in range(3)]
+    bulk.write_text("\n".join(lines) + "\n")
+    first = idle_stack.cli("submit", "--file", str(bulk))
+    assert first.returncode == 0, first.stderr
+    assert "accepted 3, refused 0" in first.stdout
+    stored = sorted(idle_stack.runtime.store.ids())
+
+    # An interrupted run's rerun, with one line's ticket now pointing at another person.
+    lines[2] = '{"ticket": "R-2", "emails": ["someone.else@example.org"]}'
+    bulk.write_text("\n".join(lines) + "\n")
+    again = idle_stack.cli("submit", "--file", str(bulk))
+    assert again.returncode == 2
+    assert "accepted 0, refused 1, already submitted 2" in again.stdout
+    assert "line 3: refused: ticket 'R-2' was already submitted as request" in again.stderr
+    assert "someone.else" not in again.stderr
+    assert sorted(idle_stack.runtime.store.ids()) == stored  # nothing new stored
+    # The two still waiting for discovery are enqueued again (harmless if they already were).
+    queued_ids = queued_request_ids(idle_stack)
+    reruns = {i for i in queued_ids if queued_ids.count(i) == 2}
+    assert len(reruns) == 2 and reruns <= set(stored)

@@ -206,10 +206,14 @@ def redact(
 
 @app.command()
 def status(ticket: Annotated[str | None, typer.Argument(help="one ticket; all requests if omitted")] = None,
+           summary: Annotated[bool, typer.Option(
+               "--summary", help="requests per state and the deadline view, not a row each (bulk runs)")] = False,
            ) -> None:
     """Where requests stand: overdue first, then by deadline; days left, reason when not complete."""
+    from collections import Counter
+
     from shared.deadlines import deadline_view, describe
-    from shared.models import utcnow
+    from shared.models import RequestState, utcnow
     from shared.runtime import get_runtime
 
     runtime = get_runtime()
@@ -222,11 +226,19 @@ def status(ticket: Annotated[str | None, typer.Argument(help="one ticket; all re
     else:
         records = list(runtime.store.iter_records())
     now = utcnow()
-    records.sort(key=lambda r: (r.state.is_final, r.deadline))
-    table = Table("ticket", "state", "deadline", "reason")
-    for record in records:
-        table.add_row(record.ticket, record.state.value, describe(record, now), record.reason or "")
-    out.print(table)
+    if summary:
+        counts = Counter(record.state for record in records)
+        table = Table("state", "requests")
+        for state in RequestState:  # in the order a request moves through them
+            if counts[state]:
+                table.add_row(state.value, str(counts[state]))
+        out.print(table)
+    else:
+        records.sort(key=lambda r: (r.state.is_final, r.deadline))
+        table = Table("ticket", "state", "deadline", "reason")
+        for record in records:
+            table.add_row(record.ticket, record.state.value, describe(record, now), record.reason or "")
+        out.print(table)
     view = deadline_view(records, now)
     out.print(f"{view.open} open, {view.overdue} overdue, {view.at_risk} due within 7 days")
 

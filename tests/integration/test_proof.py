@@ -82,3 +82,14 @@ def test_status_lists_overdue_first(proof_stack):
     assert text.index("ST-OVERDUE") < text.index("ST-RECENT")
     assert "overdue" in text
     assert "recent.person" not in text and "old.person" not in text
+
+    summary = proof_stack.cli("status", "--summary")
+    assert summary.returncode == 0, summary.stderr
+    assert "ST-OVERDUE" not in summary.stdout  # counts, not a row per request
+    counted = {state.value: 0 for state in RequestState}
+    for line in summary.stdout.splitlines():
+        cells = [c.strip() for c in line.replace("│", "|").split("|") if c.strip()]
+        if len(cells) == 2 and cells[0] in counted:
+            counted[cells[0]] = int(cells[1])
+    assert sum(counted.values()) == len(proof_stack.runtime.store.ids()) == 2
+    assert "1 overdue" in summary.stdout

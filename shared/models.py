@@ -138,6 +138,9 @@ class ErasureRecord(BaseModel):
     # uses after the request's date window; counted in the certificate, never listed in clear.
     excluded: Subject | None = None
     discovery_attempts: int = 0
+    # When discovery last found a conversation in progress and scheduled the next look (see
+    # services.discovery.tasks: a second delivery soon after, from a resume or a rerun, adds no second chain).
+    last_revisit_at: datetime | None = None
     scrubbed: bool = False  # identifiers replaced by digests once final
     recordings_deferred: bool = False  # recordings left to the retention purge (bulk runs)
     subject_digest: str | None = None  # fixed at intake, so it survives scrubbing

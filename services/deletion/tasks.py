@@ -34,7 +34,7 @@ from shared.effects import ReconcileIncomplete
 from shared.genesys import Conflict, GenesysClient
 from shared.genesys.models import GdprSubject
 from shared.models import ErasureRecord, RequestState, utcnow
-from shared.pipeline import TRANSIENT, Reschedule, erasure_task, isolated, load, transition
+from shared.pipeline import Reschedule, erasure_task, isolated, load, transition
 from shared.runtime import Runtime
 from shared.task_names import DELETE_TASK
 
@@ -75,18 +75,19 @@ def erase(runtime: Runtime, request_ids: list[str]) -> None:
             if record.recording_round == 0 and withhold_held_subject(runtime, record):
                 continue
             cleared.append(record)
-    contacts, contacts_failure = _delete_batch_contacts(runtime, client, cleared)
+    # The first round's contacts of the whole batch, in bulk calls (transient trouble retries the batch).
+    contacts = delete_contacts(runtime, client, [r for r in cleared if r.recording_round == 0])
     submitted: list[str] = []
     waiting: list[str] = []
     countdown = 0.0
     try:
         for record in cleared:
             with isolated(runtime, record, "deletion"):
-                outcome = contacts.get(record.request_id)
-                if outcome is None and record.recording_round == 0 and contacts_failure is not None:
-                    raise contacts_failure
+                outcome = contacts.get(record.request_id, ContactsOutcome())
+                if outcome.error is not None:
+                    raise outcome.error  # one of its contacts could not be deleted: this request alone fails
                 try:
-                    if erase_one(runtime, client, record, outcome or ContactsOutcome()):
+                    if erase_one(runtime, client, record, outcome):
                         submitted.append(record.request_id)
                 except WaitForSlot as wait:
                     waiting.append(record.request_id)
@@ -100,20 +101,6 @@ def erase(runtime: Runtime, request_ids: list[str]) -> None:
         if len(waiting) == len(request_ids):
             raise Reschedule(countdown)
         app.send_task(DELETE_TASK, args=[waiting], countdown=countdown)
-
-
-def _delete_batch_contacts(runtime: Runtime, client: GenesysClient, records: list[ErasureRecord]
-                           ) -> tuple[dict[str, ContactsOutcome], Exception | None]:
-    """The first round's contacts of the whole batch in bulk calls. Transient trouble retries the
-    batch (every step is idempotent); a permanent failure is handed to each request it concerns."""
-    first_round = [r for r in records if r.recording_round == 0]
-    try:
-        return delete_contacts(runtime, client, first_round), None
-    except TRANSIENT:
-        raise
-    except Exception as exc:  # each request's isolation decides what it means
-        return {r.request_id: ContactsOutcome() for r in first_round
-                if not r.effective_identity.external_contact_ids}, exc
 
 
 def withhold_held_subject(runtime: Runtime, record: ErasureRecord) -> bool:

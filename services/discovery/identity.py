@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 
-from shared.genesys import GenesysClient
+from shared.genesys import ContactReads, GenesysClient
 from shared.genesys.models import ExternalContact, GdprSubject
 from shared.identifiers import try_normalize_email, try_normalize_phone
 from shared.models import Subject
@@ -148,11 +148,15 @@ def _step(guard: Guard, key: str, failed: set[str]) -> Iterator[None]:
 
 
 def resolve_identities(client: GenesysClient, starts: Mapping[str, Subject], *, max_rounds: int,
-                       max_identifiers: int, guard: Guard = _unguarded) -> dict[str, ResolvedIdentity]:
+                       max_identifiers: int, guard: Guard = _unguarded,
+                       on_resolved: Callable[[str, ResolvedIdentity], None] | None = None,
+                       ) -> dict[str, ResolvedIdentity]:
     """Resolve a batch of subjects, keyed as given.
 
     ``guard(key)`` wraps each subject's own steps (the discovery task fails that request alone on a
-    permanent error); a key whose step failed is left out of the answer.
+    permanent error); a key whose step failed is left out of the answer. ``on_resolved(key, result)``
+    is called, under the guard, as soon as a subject is done, so a batch interrupted later (a
+    rate-limit wait, a 5xx) keeps what it finished.
     """
     resolvers = {key: _Resolver(client, start, max_identifiers) for key, start in starts.items()}
     failed: set[str] = set()
@@ -170,11 +174,11 @@ def resolve_identities(client: GenesysClient, starts: Mapping[str, Subject], *, 
             with _step(guard, key, failed):
                 wanted[key] = resolver.search()
         contact_ids = list(dict.fromkeys(c for ids in wanted.values() for c in ids))
-        fetched: dict[str, ExternalContact] = {}
+        reads = ContactReads()
         failure: Exception | None = None
         if contact_ids:
             try:
-                fetched = client.get_contacts_bulk(contact_ids)
+                reads = client.get_contacts_bulk(contact_ids)
             except Exception as exc:  # each subject's guard decides what it means (transient: the batch retries)
                 failure = exc
         for key, ids in wanted.items():
@@ -184,11 +188,24 @@ def resolve_identities(client: GenesysClient, starts: Mapping[str, Subject], *, 
             with _step(guard, key, failed):
                 if failure is not None and ids:
                     raise failure
-                resolver.read(ids, fetched)
+                unreadable = [reads.errors[c] for c in ids if c in reads.errors]
+                if unreadable:  # one of its own contacts could not be read: this subject, not the batch
+                    raise unreadable[0]
+                resolver.read(ids, reads.found)
+        for key in [k for k, r in live.items() if k not in failed and r.finished]:
+            _resolved(guard, key, live[key], failed, on_resolved)
         live = {k: r for k, r in live.items() if k not in failed and not r.finished}
-    for resolver in live.values():  # out of rounds with work left: say so
+    for key, resolver in live.items():  # out of rounds with work left: say so
         resolver.result.truncated = bool(resolver.unexplained() or resolver.unread_contacts())
+        _resolved(guard, key, resolver, failed, on_resolved)
     return {key: resolver.result for key, resolver in resolvers.items() if key not in failed}
+
+
+def _resolved(guard: Guard, key: str, resolver: _Resolver, failed: set[str],
+              on_resolved: Callable[[str, ResolvedIdentity], None] | None) -> None:
+    if on_resolved is not None:
+        with _step(guard, key, failed):
+            on_resolved(key, resolver.result)
 
 
 def resolve_identity(client: GenesysClient, start: Subject, *, max_rounds: int,

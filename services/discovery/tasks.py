@@ -39,15 +39,15 @@ def discover(runtime: Runtime, request_ids: list[str]) -> None:
                 resolved[record.request_id] = (record, identity)
             else:
                 unresolved[record.request_id] = record
-    identities = resolve_identities(
-        client, {rid: r.subject for rid, r in unresolved.items()}, max_rounds=settings.identity_max_rounds,
-        max_identifiers=settings.identity_max_identifiers,
-        guard=lambda rid: isolated(runtime, unresolved[rid], "discovery"))
-    for request_id, identity in identities.items():
-        with isolated(runtime, unresolved[request_id], "discovery"):
-            runtime.store.update(request_id, identity=identity.subject,
-                                 identity_sources=dict(identity.added_by_source))
-            resolved[request_id] = (unresolved[request_id], identity)
+
+    def keep(request_id: str, identity: ResolvedIdentity) -> None:
+        # Stored as each subject finishes: a retry of this batch starts from it, not from scratch.
+        runtime.store.update(request_id, identity=identity.subject, identity_sources=dict(identity.added_by_source))
+        resolved[request_id] = (unresolved[request_id], identity)
+
+    resolve_identities(client, {rid: r.subject for rid, r in unresolved.items()},
+                       max_rounds=settings.identity_max_rounds, max_identifiers=settings.identity_max_identifiers,
+                       guard=lambda rid: isolated(runtime, unresolved[rid], "discovery"), on_resolved=keep)
 
     now = utcnow()
     groups: dict[tuple[datetime, datetime], dict[str, Subject]] = defaultdict(dict)
@@ -105,8 +105,12 @@ def _still_active(runtime: Runtime, record: ErasureRecord, conversations: list[A
                           "of revisits; nothing was erased: end or disconnect them in Genesys Cloud, then "
                           "resubmit under a new ticket")
         return True
+    now = utcnow()
+    if record.last_revisit_at is not None and (now - record.last_revisit_at).total_seconds() < \
+            runtime.settings.active_revisit_s / 2:
+        return True  # another delivery (a resume, a rerun) looked just now and scheduled the next look
     runtime.store.update(record.request_id, active_conversation_ids=active,
-                         discovery_attempts=record.discovery_attempts + 1)
+                         discovery_attempts=record.discovery_attempts + 1, last_revisit_at=now)
     runtime.audit.append("discovery.waiting_for_active_conversations", request_id=record.request_id,
                          subject=runtime.digest(record),
                          details={"active_conversations": len(active), "revisit_in_s": runtime.settings.active_revisit_s})

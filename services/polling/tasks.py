@@ -145,10 +145,10 @@ def verify(runtime: Runtime, request_ids: list[str]) -> None:
     records = fold_results(runtime, records)  # failed recordings of the request's recording jobs
     client = runtime.genesys("polling")
     conversations = read_back_conversations(client, records)
-    contacts_left = read_back_contacts(client, records)
+    contacts = read_back_contacts(client, records)
     for record in records:
         with isolated(runtime, record, "verification"):  # one request's trouble is not its batch's
-            verification = verify_one(client, record, conversations, contacts_left)
+            verification = verify_one(client, record, conversations, contacts)
             refused = partial_reason(runtime, record)  # 409s and failed recording jobs
             if verification.ok and not refused:
                 held = record.excluded or record.withheld

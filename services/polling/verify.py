@@ -11,10 +11,11 @@ refused (409) is a remnant too.
 
 from __future__ import annotations
 
-from shared.genesys import GenesysClient, NotFound
+from shared.genesys import ContactReads, GenesysClient, GenesysError, NotFound, bulk_chunks
 from shared.genesys.models import AnalyticsConversation
 from shared.identifiers import phone_digits
 from shared.models import ErasureRecord, Subject, Verification
+from shared.pipeline import TRANSIENT
 
 
 class _Matcher:
@@ -66,15 +67,25 @@ def read_back_conversations(client: GenesysClient, records: list[ErasureRecord])
     return _read_conversations(client, list(dict.fromkeys(cid for r in records for cid in r.conversation_ids)))
 
 
-def read_back_contacts(client: GenesysClient, records: list[ErasureRecord]) -> set[str]:
-    """The external contacts of a whole batch that still exist, read a hundred per call."""
-    ids = list(dict.fromkeys(c for r in records for c in r.erasable_identity.external_contact_ids))
-    return set(client.get_contacts_bulk(ids)) if ids else set()
+def read_back_contacts(client: GenesysClient, records: list[ErasureRecord]) -> ContactReads:
+    """The external contacts of a whole batch, read a hundred per call: those still there, and those
+    that could not be read (a call refused outright counts for every id it carried)."""
+    reads = ContactReads()
+    for chunk in bulk_chunks([c for r in records for c in r.erasable_identity.external_contact_ids]):
+        try:
+            part = client.get_contacts_bulk(chunk)
+        except TRANSIENT:
+            raise
+        except GenesysError as exc:
+            part = ContactReads(errors=dict.fromkeys(chunk, exc))
+        reads.found.update(part.found)
+        reads.errors.update(part.errors)
+    return reads
 
 
 def verify_one(client: GenesysClient, record: ErasureRecord, conversations: dict[str, AnalyticsConversation],
-               contacts_left: set[str]) -> Verification:
-    """Read one request's data back; ``conversations`` and ``contacts_left`` come from
+               contacts: ContactReads) -> Verification:
+    """Read one request's data back; ``conversations`` and ``contacts`` come from
     ``read_back_conversations`` and ``read_back_contacts`` for its batch."""
     identity = record.erasable_identity
     matcher = _Matcher(identity)
@@ -92,7 +103,9 @@ def verify_one(client: GenesysClient, record: ErasureRecord, conversations: dict
             if matcher.holds(message.text):
                 remnants.append(f"message:{conversation_id}/{message.id}")
     for contact_id in identity.external_contact_ids:
-        if contact_id in contacts_left:
+        if contact_id in contacts.errors:
+            raise contacts.errors[contact_id]  # unreadable is not gone: this request cannot be verified yet
+        if contact_id in contacts.found:
             remnants.append(f"external_contact:{contact_id}")
     probe = (("EMAIL", identity.emails[0]) if identity.emails
              else ("PHONE", identity.phones[0]) if identity.phones else None)

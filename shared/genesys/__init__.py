@@ -1,7 +1,7 @@
 """Genesys Cloud Platform API client (see ``client.GenesysClient``) and its errors."""
 
 from shared.genesys.auth import TokenProvider
-from shared.genesys.client import GenesysClient, Limiter
+from shared.genesys.client import BULK_CONTACT_IDS, ContactReads, GenesysClient, Limiter, bulk_chunks
 from shared.genesys.errors import (
     AuthenticationError,
     BadRequest,
@@ -15,9 +15,11 @@ from shared.genesys.errors import (
 )
 
 __all__ = [
+    "BULK_CONTACT_IDS",
     "AuthenticationError",
     "BadRequest",
     "Conflict",
+    "ContactReads",
     "GenesysClient",
     "GenesysError",
     "Limiter",
@@ -27,4 +29,5 @@ __all__ = [
     "ServerError",
     "TokenProvider",
     "TransportError",
+    "bulk_chunks",
 ]

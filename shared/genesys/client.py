@@ -12,6 +12,7 @@ import random
 import re
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
@@ -50,6 +51,22 @@ MAX_RETRY_AFTER_S = 120.0
 # not list these calls; the SDK has them as post_externalcontacts_bulk_contacts[_remove]); 100 stays
 # well inside what such bulk calls take elsewhere on the platform.
 BULK_CONTACT_IDS = 100
+_BULK_FETCH = "/api/v2/externalcontacts/bulk/contacts"
+_BULK_REMOVE = "/api/v2/externalcontacts/bulk/contacts/remove"
+
+
+def bulk_chunks(ids: Sequence[str]) -> list[list[str]]:
+    """Distinct ids in order, in chunks of at most ``BULK_CONTACT_IDS``: one bulk call each."""
+    unique = list(dict.fromkeys(ids))
+    return [unique[i:i + BULK_CONTACT_IDS] for i in range(0, len(unique), BULK_CONTACT_IDS)]
+
+
+@dataclass
+class ContactReads:
+    """A bulk read: the contacts found, and the ids that could not be read (not the same as gone)."""
+
+    found: dict[str, ExternalContact] = field(default_factory=dict)
+    errors: dict[str, GenesysError] = field(default_factory=dict)
 _WORD = re.compile(r"[a-z]*|v2")
 
 
@@ -237,40 +254,48 @@ class GenesysClient:
             return None
         return ExternalContact.model_validate(response.json())
 
-    def get_contacts_bulk(self, contact_ids: Sequence[str]) -> dict[str, ExternalContact]:
-        """Many contacts by id, a hundred per call; an id the platform does not know is absent.
+    def get_contacts_bulk(self, contact_ids: Sequence[str]) -> ContactReads:
+        """Many contacts by id, a hundred per call, keyed by the id asked for.
 
-        An id whose result is any other failure (or missing from the answer) raises, so a caller
-        checking that contacts are gone never takes "no answer" for "gone".
+        An id the platform does not know (404) is in neither ``found`` nor ``errors``: it is gone.
+        Any other failure of one id is in ``errors``, so a caller checking that contacts are gone never
+        takes "could not read" for "gone", and only the requests owning that id are affected.
         """
-        found: dict[str, ExternalContact] = {}
-        for item in self._bulk_contacts("/api/v2/externalcontacts/bulk/contacts", contact_ids, allowed=(404,)):
-            if item.success and item.entity is not None:
-                contact = ExternalContact.model_validate(item.entity)
-                found[contact.id] = contact
-        return found
+        reads = ContactReads()
+        for chunk in bulk_chunks(contact_ids):
+            items, errors = self._bulk_contacts(_BULK_FETCH, chunk, allowed=(404,))
+            reads.errors.update(errors)
+            for contact_id, item in items.items():
+                if item.success and item.entity is not None:
+                    reads.found[contact_id] = ExternalContact.model_validate(item.entity)
+        return reads
 
-    def delete_contacts_bulk(self, contact_ids: Sequence[str]) -> dict[str, BulkItemResult]:
-        """Delete many contacts, a hundred per call; the result per id says deleted (success),
-        already gone (404) or refused (409, with the platform's code). Other failures raise."""
-        return {str(item.id): item for item in
-                self._bulk_contacts("/api/v2/externalcontacts/bulk/contacts/remove", contact_ids, allowed=(404, 409))}
+    def delete_contacts_bulk(self, contact_ids: Sequence[str]) -> tuple[dict[str, BulkItemResult], dict[str, GenesysError]]:
+        """Delete up to a hundred contacts in one call (see ``bulk_chunks``).
 
-    def _bulk_contacts(self, path: str, contact_ids: Sequence[str], *, allowed: tuple[int, ...]) -> list[BulkItemResult]:
-        ids = list(dict.fromkeys(contact_ids))
-        out: list[BulkItemResult] = []
-        for start in range(0, len(ids), BULK_CONTACT_IDS):
-            chunk = ids[start:start + BULK_CONTACT_IDS]
-            response = self.request("POST", path, json={"entities": [{"id": c} for c in chunk]})
-            answered = {item.id: item for item in BulkResponse.model_validate(response.json()).results}
-            for contact_id in chunk:
-                item = answered.get(contact_id)
-                if item is None:
-                    raise GenesysError(f"POST {path}: the answer has no result for one of the ids sent")
-                if not item.success and item.status_code not in allowed:
-                    raise _bulk_item_error(path, item)
-                out.append(item)
-        return out
+        Returns the results per id that say what happened (success: deleted; 404: already gone;
+        409: refused, with the platform's code) and, apart, the ids whose result is any other failure,
+        as the error it means (a 5xx or 429 is transient).
+        """
+        if len(contact_ids) > BULK_CONTACT_IDS:
+            raise ValueError(f"at most {BULK_CONTACT_IDS} ids per bulk removal; split with bulk_chunks")
+        return self._bulk_contacts(_BULK_REMOVE, list(dict.fromkeys(contact_ids)), allowed=(404, 409))
+
+    def _bulk_contacts(self, path: str, chunk: list[str], *, allowed: tuple[int, ...]
+                       ) -> tuple[dict[str, BulkItemResult], dict[str, GenesysError]]:
+        response = self.request("POST", path, json={"entities": [{"id": c} for c in chunk]})
+        answered = {item.answered_id: item for item in BulkResponse.model_validate(response.json()).results}
+        items: dict[str, BulkItemResult] = {}
+        errors: dict[str, GenesysError] = {}
+        for contact_id in chunk:
+            item = answered.get(contact_id)
+            if item is None:  # the call's answer is not what was asked: trust none of it
+                raise GenesysError(f"POST {path}: the answer has no result for one of the ids sent")
+            if item.success or item.status_code in allowed:
+                items[contact_id] = item
+            else:
+                errors[contact_id] = _bulk_item_error(path, item)
+        return items, errors
 
     # -- recordings ------------------------------------------------------------------------------
 

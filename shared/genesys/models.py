@@ -112,6 +112,7 @@ class BulkItemError(_Model):
     code: str | None = None
     status: int | None = None
     retryable: bool | None = None
+    entity: EntityRef | None = None  # the entity of the request that failed
 
 
 class BulkItemResult(_Model):
@@ -122,6 +123,13 @@ class BulkItemResult(_Model):
     status: int | None = None
     entity: dict[str, Any] | None = None
     error: BulkItemError | None = None
+
+    @property
+    def answered_id(self) -> str | None:
+        """The id this result is for: its own, or (a failure may carry only that) its error's entity."""
+        if self.id:
+            return self.id
+        return self.error.entity.id if self.error is not None and self.error.entity is not None else None
 
     @property
     def status_code(self) -> int:

@@ -192,26 +192,41 @@ def test_bulk_contact_reads_go_a_hundred_ids_per_call_and_unknown_ids_are_absent
     handler = _bulk_answer(lambda c: (404, None) if c.endswith("7") else (200, {"id": c, "firstName": "X"}))
     client, limiter = make_client(token_or(handler))
     ids = [f"c{i}" for i in range(250)]
-    found = client.get_contacts_bulk([*ids, "c1"])  # a repeated id is asked for once
+    reads = client.get_contacts_bulk([*ids, "c1"])  # a repeated id is asked for once
     assert [len(c) for c in handler.calls] == [100, 100, 50]
-    assert set(found) == {c for c in ids if not c.endswith("7")}
+    assert set(reads.found) == {c for c in ids if not c.endswith("7")} and reads.errors == {}
     assert limiter.acquired == 3
 
 
-def test_bulk_contact_removal_reports_each_id_and_raises_on_other_failures():
-    statuses = {"gone": 404, "held": 409, "ok": 200}
-    client, _ = make_client(token_or(_bulk_answer(lambda c: (statuses[c], {"id": c}))))
-    result = client.delete_contacts_bulk(["ok", "gone", "held"])
-    assert {c: (r.success, r.status_code) for c, r in result.items()} == {
-        "ok": (True, 200), "gone": (False, 404), "held": (False, 409)}
-    assert result["held"].error.code == "e409"
+def test_a_contact_is_found_under_the_id_asked_for_even_when_the_platform_answers_its_merge_target():
+    client, _ = make_client(token_or(_bulk_answer(lambda c: (200, {"id": "canonical", "firstName": "X"}))))
+    reads = client.get_contacts_bulk(["merged-away"])
+    assert set(reads.found) == {"merged-away"} and reads.found["merged-away"].id == "canonical"
 
-    failing, _ = make_client(token_or(_bulk_answer(lambda c: (503, None) if c == "bad" else (200, {"id": c}))))
-    with pytest.raises(ServerError) as info:
-        failing.delete_contacts_bulk(["ok", "bad"])
-    assert "bad" not in str(info.value)
-    with pytest.raises(ServerError):  # "not readable" is never taken for "gone"
-        failing.get_contacts_bulk(["bad"])
+
+def test_bulk_contact_removal_reports_each_id_and_sets_other_failures_apart():
+    statuses = {"gone": 404, "held": 409, "ok": 200, "bad": 503, "denied": 403}
+    client, _ = make_client(token_or(_bulk_answer(lambda c: (statuses[c], {"id": c}))))
+    answered, errors = client.delete_contacts_bulk(["ok", "gone", "held", "bad", "denied"])
+    assert {c: (r.success, r.status_code) for c, r in answered.items()} == {
+        "ok": (True, 200), "gone": (False, 404), "held": (False, 409)}
+    assert answered["held"].error.code == "e409"
+    assert isinstance(errors["bad"], ServerError) and isinstance(errors["denied"], PermissionDenied)
+    assert "bad" not in str(errors["bad"]) and "denied" not in str(errors["denied"])
+    reads = client.get_contacts_bulk(["bad", "gone"])
+    assert reads.found == {} and set(reads.errors) == {"bad"}  # "not readable" is never taken for "gone"
+    with pytest.raises(ValueError):
+        client.delete_contacts_bulk([f"c{i}" for i in range(101)])
+
+
+def test_a_failed_result_that_names_its_id_only_in_the_error_is_matched():
+    def handler(request):
+        return httpx.Response(200, json={"results": [
+            {"success": False, "error": {"code": "contact.not.found", "status": 404, "entity": {"id": "c1"}}}]})
+
+    client, _ = make_client(token_or(handler))
+    reads = client.get_contacts_bulk(["c1"])
+    assert reads.found == {} and reads.errors == {}  # gone
 
 
 def test_a_bulk_answer_missing_an_id_raises():

@@ -3,7 +3,7 @@
 from contextlib import contextmanager
 
 from services.discovery.identity import resolve_identities, resolve_identity
-from shared.genesys import PermissionDenied
+from shared.genesys import ContactReads, PermissionDenied
 from shared.genesys.models import ExternalContact, GdprSubject
 from shared.models import Subject
 
@@ -33,9 +33,14 @@ class FakeOrg:
         self.calls.append(("lookup", kind))
         return None
 
+    unreadable: frozenset[str] = frozenset()
+
     def get_contacts_bulk(self, contact_ids):
         self.calls.append(("contacts", tuple(contact_ids)))
-        return {c: self.contacts[c] for c in contact_ids if c in self.contacts}
+        return ContactReads(
+            found={c: self.contacts[c] for c in contact_ids if c in self.contacts and c not in self.unreadable},
+            errors={c: PermissionDenied("POST bulk: one id -> 403", status=403) for c in contact_ids
+                    if c in self.unreadable})
 
     def get_user(self, user_id):
         return None
@@ -120,3 +125,23 @@ def test_a_failed_subject_is_left_out_and_the_rest_resolved():
     assert failures == ["omar"]
     assert set(resolved) == {"jane"}
     assert set(resolved["jane"].subject.external_contact_ids) == {"A", "B"}
+
+
+def test_a_contact_that_cannot_be_read_fails_its_subject_alone_and_finished_ones_are_kept():
+    org = TwoPeople()
+    org.unreadable = frozenset({"O"})
+    failures, kept = [], []
+
+    @contextmanager
+    def guard(key):
+        try:
+            yield
+        except PermissionDenied:
+            failures.append(key)
+
+    resolved = resolve_identities(org, {"jane": Subject(emails=["jane@example.org"]),
+                                        "omar": Subject(emails=["omar@example.com"])},
+                                  max_rounds=5, max_identifiers=40, guard=guard,
+                                  on_resolved=lambda key, result: kept.append((key, set(result.subject.external_contact_ids))))
+    assert failures == ["omar"] and set(resolved) == {"jane"}
+    assert kept == [("jane", {"A", "B"})]  # handed over once, when done

@@ -73,6 +73,19 @@ def test_unknown_value_falls_back_to_contact_lookup():
     assert org.calls == [("search", "EMAIL"), ("lookup", "Email")]
 
 
+def recording_guard(failures):
+    """What the discovery task's isolation does, in small: a 403 fails that subject alone."""
+
+    @contextmanager
+    def guard(key):
+        try:
+            yield
+        except PermissionDenied:
+            failures.append(key)
+
+    return guard
+
+
 class TwoPeople(FakeOrg):
     """Jane as above, and Omar with one contact of his own."""
 
@@ -112,16 +125,9 @@ def test_a_failed_subject_is_left_out_and_the_rest_resolved():
     org.search_gdpr_subjects = search
     failures = []
 
-    @contextmanager
-    def guard(key):
-        try:
-            yield
-        except PermissionDenied:
-            failures.append(key)
-
     resolved = resolve_identities(org, {"jane": Subject(emails=["jane@example.org"]),
                                         "omar": Subject(emails=["omar@example.com"])},
-                                  max_rounds=5, max_identifiers=40, guard=guard)
+                                  max_rounds=5, max_identifiers=40, guard=recording_guard(failures))
     assert failures == ["omar"]
     assert set(resolved) == {"jane"}
     assert set(resolved["jane"].subject.external_contact_ids) == {"A", "B"}
@@ -132,16 +138,9 @@ def test_a_contact_that_cannot_be_read_fails_its_subject_alone_and_finished_ones
     org.unreadable = frozenset({"O"})
     failures, kept = [], []
 
-    @contextmanager
-    def guard(key):
-        try:
-            yield
-        except PermissionDenied:
-            failures.append(key)
-
     resolved = resolve_identities(org, {"jane": Subject(emails=["jane@example.org"]),
                                         "omar": Subject(emails=["omar@example.com"])},
-                                  max_rounds=5, max_identifiers=40, guard=guard,
+                                  max_rounds=5, max_identifiers=40, guard=recording_guard(failures),
                                   on_resolved=lambda key, result: kept.append((key, set(result.subject.external_contact_ids))))
     assert failures == ["omar"] and set(resolved) == {"jane"}
     assert kept == [("jane", {"A", "B"})]  # handed over once, when done

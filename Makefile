@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint typecheck unit integration bench redis clean
+.PHONY: demo test lint typecheck unit integration bench redis clean mutation
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,4 +32,8 @@ bench: $(STAMP) redis
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) erasure-output .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) erasure-output .pytest_cache .mypy_cache .ruff_cache mutants
+
+# Mutation testing of the core (slow; not in `make test`): writes bench/results/mutation.json.
+mutation: $(STAMP)
+	$(PY) scripts/mutation.py

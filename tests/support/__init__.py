@@ -1,0 +1,1 @@
+"""Plain helpers the test tiers share (imported by tests, never through conftest magic)."""

@@ -28,6 +28,14 @@ typecheck: $(STAMP)
 test: $(STAMP) redis lint typecheck
 	$(VENV)/bin/pytest -q
 
+# The fast tier: no Redis, no worker processes (fakeredis and the in-process simulator).
+unit: $(STAMP)
+	$(VENV)/bin/pytest -q -m "not integration"
+
+# The real Redis, the simulator over HTTP and real Celery worker processes.
+integration: $(STAMP) redis
+	$(VENV)/bin/pytest -q -m integration
+
 bench: $(STAMP) redis
 	$(PY) -m bench
 

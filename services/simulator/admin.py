@@ -5,7 +5,8 @@ prove an erasure (`find`), read what the platform saw (`stats`, `stats?per_subje
 per-subject rows), list live recordings (`recordings`), make it misbehave (`faults`, including
 `{"gdpr_error": true}`, `{"gdpr_remnant": true}` (the next GDPR_DELETE misses one conversation)
 and `{"analytics_job_error": true}` for the next requests/jobs to fail), tune it at
-runtime (`config`) and start over (`reset`, which also restores the startup configuration; its body may
+runtime (`config`), end the conversations still in progress now (`end-active`, so a test need not race
+`active_for_s`) and start over (`reset`, which also restores the startup configuration; its body may
 override `seed`, `subjects` and the shape fields in `RESET_SHAPE` for that seeding).
 """
 
@@ -154,6 +155,9 @@ def routes(store: OrgStore) -> list[Route]:
         store.reset(seed=body.get("seed"), subjects=body.get("subjects"), **shape)
         return JSONResponse({"ok": True, "subjects": len(store.subjects_view())})
 
+    async def end_active(request: Request) -> Response:
+        return JSONResponse({"ended": store.end_active()})
+
     async def get_config(request: Request) -> Response:
         cfg = store.config
         return JSONResponse({k: getattr(cfg, k) for k in (*SHOWN, *TUNABLE)})
@@ -182,6 +186,7 @@ def routes(store: OrgStore) -> list[Route]:
         Route("/_sim/faults", faults, methods=["POST"]),
         Route("/_sim/faults", clear_faults, methods=["DELETE"]),
         Route("/_sim/reset", reset, methods=["POST"]),
+        Route("/_sim/end-active", end_active, methods=["POST"]),
         Route("/_sim/config", get_config, methods=["GET"]),
         Route("/_sim/config", set_config, methods=["POST"]),
     ]

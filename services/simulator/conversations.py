@@ -68,7 +68,7 @@ def message_conversation(conv: dict[str, Any], msgs: list[StoredMessage]) -> dic
             "purpose": part["purpose"],
             "state": "connected" if ongoing else "disconnected",
             "direction": "inbound",
-            "startTime": session.get("segments", [{}])[0].get("segmentStart", conv["conversationStart"]),
+            "startTime": (session.get("segments") or [{}])[0].get("segmentStart", conv["conversationStart"]),
             "endTime": conv.get("conversationEnd"),
             "type": session.get("messageType"),
             "messages": [

@@ -7,8 +7,9 @@ tests stay deterministic about *when* data changes (on the next request after th
 finish in the order they were made, so only a queue of the unfinished ones is looked at: an access costs
 nothing extra however many requests the organisation has seen.
 
-Conversations in progress (`SimConfig.active`) end `active_for_s` after seeding finished; a GDPR request
-made while one of them was still going on leaves it untouched (it was not in the store yet).
+Conversations in progress (`SimConfig.active`) end `active_for_s` after seeding finished, or when
+`end_active` is called (`POST /_sim/end-active`); a GDPR request made while one of them was still going on
+leaves it untouched (it was not in the store yet).
 """
 
 from __future__ import annotations
@@ -230,6 +231,22 @@ class OrgStore:
     def add_fault(self, fault: Fault) -> None:
         with self.lock:
             self.faults.append(fault)
+
+    def end_active(self) -> list[str]:
+        """End every conversation still in progress now instead of `active_for_s` after seeding, so a test
+        decides when "later" is rather than racing a clock. Their recorded end moves to now (never later);
+        returns the ids that were in progress."""
+        with self.lock:
+            now = time.monotonic()
+            ended = sorted(self.data.active_now(now))
+            self.data.active_until = min(self.data.active_until, now)
+            wall = datetime.now(UTC)
+            for cid in ended:
+                end = datetime.fromisoformat(self.data.seed.conversations[cid]["conversationEnd"].replace("Z", "+00:00"))
+                if end > wall:
+                    self.data._changing(cid)
+                    shift_conversation(self.data.seed, cid, wall - end)
+            return ended
 
     def add_gdpr_remnants(self, count: int) -> None:
         with self.lock:

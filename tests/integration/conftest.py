@@ -25,8 +25,9 @@ from shared.config import Settings
 from shared.keys import Keys
 from shared.models import RequestState
 from shared.runtime import Runtime
+from tests.support.redis_required import DEFAULT_URL, require_redis
 
-REDIS_URL = os.environ.get("ERASURE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_URL = os.environ.get("ERASURE_TEST_REDIS_URL", DEFAULT_URL)
 # Every platform call that deletes or submits deletion work, as the simulator's stats name them.
 DELETING_CALLS = {("POST", "/api/v2/gdpr/requests"), ("DELETE", "/api/v2/externalcontacts/contacts/{contactId}"),
                   ("POST", "/api/v2/externalcontacts/bulk/contacts/remove"), ("POST", "/api/v2/recording/jobs"),
@@ -59,13 +60,9 @@ class Stack:
 
 
 @pytest.fixture(scope="session")
-def redis_available():
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        pytest.fail("the integration tests need Redis at 127.0.0.1:6379 (make test starts it)")
-    return client
+def redis_available() -> redis.Redis:
+    """The real Redis (``require_redis``: fails in CI, skips with the reason elsewhere)."""
+    return require_redis(REDIS_URL)
 
 
 def make_stack(tmp_path: Path, sim_config: SimConfig, **settings_env: str) -> tuple[Stack, object]:

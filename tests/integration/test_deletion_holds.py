@@ -121,6 +121,14 @@ def test_a_subject_hold_withholds_the_whole_erasure_until_it_ends(hold_stack):
     assert certificate(stack, request_id)["withheld"] == []
 
 
+HELD_S = 24 * 3600.0  # a simulator step no test outlives: nothing moves on until the step is put back
+
+
+def set_step(stack, seconds: float) -> None:
+    """The simulator's step for GDPR requests and recording jobs; it applies to those already made too."""
+    httpx.post(f"{stack.sim_url}/_sim/config", json={"gdpr_step_s": seconds}).raise_for_status()
+
+
 @pytest.fixture()
 def slow_job_stack(tmp_path, redis_available):
     config = SimConfig(subjects=4, seed=1, gdpr_step_s=1.0, rate_limit=6000)
@@ -129,15 +137,20 @@ def slow_job_stack(tmp_path, redis_available):
 
 
 def test_failed_recordings_are_read_and_a_late_platform_hold_is_reported(slow_job_stack):
-    """Protection set on the platform after our check, while the job runs: the job cannot delete that
+    """Protection set on the platform after our check, before the job runs: the job cannot delete that
     recording, polling reads the job's failed recordings, and the certificate reports it as withheld."""
     stack = slow_job_stack
     subject, recorded = recorded_subject(stack, 2)
+    # Jobs (and GDPR requests) are held in their first step until the protection is set: the job is
+    # created after our check and cannot run before the platform hold, however slow the machine.
+    set_step(stack, HELD_S)
     [request_id] = submit(stack, [{"ticket": "HOLD-3", "emails": subject["emails"][:1], "approved_by": "dpo"}])
     jobs = wait_until(lambda: httpx.get(f"{stack.sim_url}/_sim/recording-jobs").json()["jobs"], timeout_s=60,
-                      interval_s=0.02, message="the recording job to be created")
+                      message="the recording job to be created")
+    assert [j["state"] for j in jobs] == ["PENDING"]
     late = jobs[0]["conversation_ids"][0]
     stack.runtime.genesys("deletion").set_deletion_protection([late], protect=True)
+    set_step(stack, 1.0)
     states = wait_final(stack, [request_id], timeout_s=60)
     assert states[request_id] is RequestState.COMPLETED_WITH_WITHHELD
 

@@ -21,9 +21,13 @@ ENV = {"ERASURE_BATCH_SIZE": "1", "ERASURE_RECORDING_POLL_S": "0.1", "ERASURE_RE
        "ERASURE_RECORDING_SLOT_RETRY_S": "0.3"}
 
 
+STEP_S = 0.8
+HELD_S = 24 * 3600.0  # a simulator step no test outlives: jobs stay PENDING until the step is put back
+
+
 @pytest.fixture()
 def slot_stack(tmp_path, redis_available):
-    config = SimConfig(subjects=5, seed=1, gdpr_step_s=0.8, rate_limit=6000)
+    config = SimConfig(subjects=5, seed=1, gdpr_step_s=STEP_S, rate_limit=6000)
     with running_stack(tmp_path, redis_available, config, pools=("discovery", "redaction", "polling"),
                        concurrency=4, **ENV) as stack:
         logs = tmp_path / "logs"
@@ -64,11 +68,17 @@ def test_a_third_recording_job_waits_for_one_of_two_across_processes(slot_stack)
     store = stack.runtime.store
     wait_until(lambda: set(store.states(ids).values()) == {RequestState.AWAITING_APPROVAL}, timeout_s=60,
                message="every request to wait for approval")
+    httpx.post(f"{stack.sim_url}/_sim/config", json={"gdpr_step_s": HELD_S}).raise_for_status()
     # Four approvals at once: four erasures reach three deletion processes together.
     approvals = [subprocess.Popen([sys.executable, "-m", "services.cli", "approve", f"SLOT-{n}", "--by", "dpo"],
                                   env=stack.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
                  for n in range(len(ids))]
     assert all(p.wait(timeout=60) == 0 for p in approvals)
+    # The jobs are held PENDING until two exist, so the cap is reached however the machine paces the four
+    # erasures; then the simulator's step is put back and every job runs.
+    wait_until(lambda: len(httpx.get(f"{stack.sim_url}/_sim/recording-jobs").json()["jobs"]) >= 2, timeout_s=90,
+               message="two recording jobs to be created")
+    httpx.post(f"{stack.sim_url}/_sim/config", json={"gdpr_step_s": STEP_S}).raise_for_status()
     states = wait_final(stack, ids, timeout_s=90)
     assert set(states.values()) == {RequestState.COMPLETED}, states
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 import uuid
@@ -17,6 +16,7 @@ import redis
 from services.simulator.config import SimConfig
 from services.simulator.server import start_in_thread
 from tests.integration.conftest import REDIS_URL, _cleanup
+from tests.support.chromium_required import require_chromium
 
 SUBJECTS = 6
 
@@ -96,19 +96,24 @@ def test_redis_holds_no_identifier_in_clear(demo_run):
     assert offending == {}
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is installed by .ci/run")
-def test_html_certificate_renders_in_chromium(demo_run, tmp_path):
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """Asked for before ``demo_run``: without a browser the test ends before the demo is run for it."""
+    return require_chromium()
+
+
+def test_html_certificate_renders_in_chromium(chromium, demo_run, tmp_path):
     page = sorted((demo_run["out"] / "certificates").glob("*.html"))[0]
     certificate = json.loads(page.with_suffix(".json").read_text())
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
              f"--user-data-dir={tmp_path / 'profile'}"]
     shot = tmp_path / "certificate.png"
-    subprocess.run(["chromium", *flags, f"--screenshot={shot}", "--window-size=1000,1400", page.as_uri()],
+    subprocess.run([chromium, *flags, f"--screenshot={shot}", "--window-size=1000,1400", page.as_uri()],
                    capture_output=True, timeout=90, check=True)
     assert shot.exists() and shot.stat().st_size > 10_000
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    dom = subprocess.run(["chromium", *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True,
+    dom = subprocess.run([chromium, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True,
                          timeout=90, check=True).stdout
     text = re.sub(r"<[^>]+>", " ", dom)
     assert certificate["ticket"] in text

@@ -1,6 +1,6 @@
 """Issue 4 scenarios on the real stack: identities spread over merged contacts, recycled numbers
-and conversations still in progress. The active-conversation test runs first: its conversation
-ends a fixed time after the simulator starts."""
+and conversations still in progress. The conversation in progress lasts until its test ends it
+(``POST /_sim/end-active``), so the tests pass in any order, each alone too."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from tests.integration.conftest import running_stack, sim_find, submit, wait_fin
 @pytest.fixture(scope="module")
 def scenario_stack(tmp_path_factory, redis_available):
     config = SimConfig(subjects=12, seed=21, gdpr_step_s=0.2, rate_limit=6000, linked_fraction=0.5,
-                       recycled=2, active=1, active_for_s=30.0)
+                       recycled=2, active=1, active_for_s=24 * 3600.0)
     with running_stack(tmp_path_factory.mktemp("scenarios"), redis_available, config, concurrency=4,
                        ERASURE_ACTIVE_REVISIT_S="1") as stack:
         stack.subjects = httpx.get(f"{stack.sim_url}/_sim/subjects").json()
@@ -37,11 +37,16 @@ def test_active_conversation_delays_that_subject_only(scenario_stack):
         {"ticket": "CALM-1", "emails": calm[0]["emails"][:1], "approved_by": "it"},
     ])
     store = scenario_stack.runtime.store
+    wait_until(lambda: store.get(ids[0]).active_conversation_ids, timeout_s=60,
+               message="discovery to see the conversation in progress")
     wait_final(scenario_stack, [ids[1]])
     waiting = store.get(ids[0])
     assert waiting.state is RequestState.DISCOVERING
     assert waiting.active_conversation_ids == active[0]["active_conversation_ids"]
     assert waiting.gdpr_request_ids == []
+    # The conversation ends only now: whatever the calm request's pace, the other one waited for this.
+    ended = httpx.post(f"{scenario_stack.sim_url}/_sim/end-active").json()["ended"]
+    assert ended == active[0]["active_conversation_ids"]
     wait_until(lambda: store.get(ids[0]).state.is_final, timeout_s=60, message="the active subject to finish")
     assert store.get(ids[0]).state is RequestState.COMPLETED
     assert sim_find(scenario_stack, all_values(active[0])) == []

@@ -49,8 +49,9 @@ def subjects(raw: httpx.Client) -> list[dict[str, Any]]:
     return list(raw.get("/_sim/subjects").json())
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 5.0, interval: float = 0.02) -> Any:
-    """Poll until `predicate()` is truthy; fail after `timeout` seconds."""
+def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, interval: float = 0.02) -> Any:
+    """Poll until `predicate()` is truthy; fail after `timeout` seconds (generous: the machine may be loaded,
+    and a passing test never waits for the deadline)."""
     deadline = time.monotonic() + timeout
     while True:
         result = predicate()
@@ -75,7 +76,8 @@ def subject_body(subject: dict[str, Any]) -> dict[str, Any]:
 
 
 # An organisation with every optional shape of issue 4: merged contacts, a recycled number, conversations
-# still in progress, former agents, and fast async analytics jobs.
+# still in progress, former agents, and fast async analytics jobs. The conversations in progress last
+# until a test ends them (`POST /_sim/end-active`), never until a clock runs out mid-test.
 SHAPED = SimConfig(
     subjects=16,
     seed=11,
@@ -83,7 +85,7 @@ SHAPED = SimConfig(
     linked_fraction=0.5,
     recycled=2,
     active=2,
-    active_for_s=5.0,
+    active_for_s=24 * 3600.0,
     former_agents=2,
     analytics_job_s=1.0,
 )
@@ -98,8 +100,8 @@ def shaped_sim() -> Iterator[RunningSimulator]:
 
 @pytest.fixture
 def shaped(shaped_sim: RunningSimulator) -> Iterator[httpx.Client]:
-    """Unauthenticated client on the shaped organisation, reset first (which also restarts the clock of the
-    conversations in progress)."""
+    """Unauthenticated client on the shaped organisation, reset first (which also puts the conversations in
+    progress back in progress)."""
     with httpx.Client(base_url=shaped_sim.url, timeout=10) as client:
         assert client.post("/_sim/reset").status_code == 200
         yield client

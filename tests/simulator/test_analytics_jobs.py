@@ -6,10 +6,11 @@ from typing import Any
 
 import httpx
 
-from .conftest import ALL_TIME, gdpr_delete, subject_body, wait_completed, wait_for
+from .conftest import ALL_TIME, SHAPED, gdpr_delete, subject_body, wait_completed, wait_for
 
 JOBS = "/api/v2/analytics/conversations/details/jobs"
 QUERY = "/api/v2/analytics/conversations/details/query"
+HELD_S = 24 * 3600.0  # a job no test outlives
 
 
 def _pred(dimension: str, value: str) -> dict[str, Any]:
@@ -54,10 +55,17 @@ def _all_results(api: httpx.Client, job_id: str, page_size: int) -> tuple[list[d
 def test_job_lifecycle_with_cursor_paging(shaped: httpx.Client, shaped_api: httpx.Client) -> None:
     subjects = shaped.get("/_sim/subjects").json()[:5]
     flt = {"type": "or", "predicates": [_pred("externalContactId", s["external_contact_id"]) for s in subjects]}
-    job_id = _submit(shaped_api, {"interval": ALL_TIME, "segmentFilters": [flt], "order": "desc"})
-    first = shaped_api.get(f"{JOBS}/{job_id}").json()
+    query = {"interval": ALL_TIME, "segmentFilters": [flt], "order": "desc"}
+    # A job's duration is fixed when it is submitted: one that outlives the test shows the states before
+    # FULFILLED however long the machine takes to ask (the next reset restores the duration).
+    shaped.post("/_sim/config", json={"analytics_job_s": HELD_S})
+    held = _submit(shaped_api, query)
+    first = shaped_api.get(f"{JOBS}/{held}").json()
     assert first["state"] in ("QUEUED", "PENDING") and first["submissionDate"].endswith("Z") and first["expirationDate"]
-    assert shaped_api.get(f"{JOBS}/{job_id}/results").status_code == 400  # not fulfilled yet
+    assert shaped_api.get(f"{JOBS}/{held}/results").status_code == 400  # not fulfilled yet
+    assert shaped_api.delete(f"{JOBS}/{held}").status_code == 204
+    shaped.post("/_sim/config", json={"analytics_job_s": SHAPED.analytics_job_s})
+    job_id = _submit(shaped_api, query)
     status = _fulfilled(shaped_api, job_id)
     assert status["completionDate"] >= status["submissionDate"]
 

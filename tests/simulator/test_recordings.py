@@ -6,9 +6,10 @@ from typing import Any
 
 import httpx
 
-from .conftest import ALL_TIME, wait_for
+from .conftest import ALL_TIME, STEP_S, wait_for
 
 JOBS = "/api/v2/recording/jobs"
+HELD_S = 24 * 3600.0  # a step no test outlives: a job stays where it is until the step is put back
 
 
 def _job_body(conversation_id: str) -> dict[str, Any]:
@@ -34,9 +35,14 @@ def test_delete_job_flow(api: httpx.Client, raw: httpx.Client, subjects: list[di
     recs = api.get(f"/api/v2/conversations/{cid}/recordings").json()
     assert len(recs) == 1 and recs[0]["fileState"] == "AVAILABLE" and recs[0]["conversationId"] == cid
 
+    # The job is held PENDING until the test lets it go, so the early start below is refused however long
+    # the machine takes to send it (the next reset restores the step).
+    raw.post("/_sim/config", json={"gdpr_step_s": HELD_S})
     job = api.post(JOBS, json=_job_body(cid)).json()
     assert job["state"] == "PENDING" and job["totalConversations"] == 1 and job["totalRecordings"] == 1
     assert api.put(f"{JOBS}/{job['id']}", json={"state": "PROCESSING"}).status_code == 400  # not READY yet
+    assert _state(api, job["id"]) == "PENDING"  # the refused start changed nothing
+    raw.post("/_sim/config", json={"gdpr_step_s": STEP_S})
     wait_for(lambda: _state(api, job["id"]) == "READY")
     r = api.put(f"{JOBS}/{job['id']}", json={"state": "PROCESSING"})
     assert r.status_code == 200 and r.json()["state"] == "PROCESSING"

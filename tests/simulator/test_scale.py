@@ -155,7 +155,9 @@ def test_same_seed_same_shapes() -> None:
 
 @pytest.fixture(scope="module")
 def big_sim() -> Iterator[RunningSimulator]:
-    config = SimConfig(subjects=2000, noise_people=1000, seed=21, gdpr_step_s=0.05, rate_limit=10**6, **SHAPE)  # type: ignore[arg-type]
+    # The conversations in progress stay so for the whole test: the query and `active_now()` below agree.
+    config = SimConfig(subjects=2000, noise_people=1000, seed=21, gdpr_step_s=0.05, rate_limit=10**6,
+                       active_for_s=24 * 3600.0, **SHAPE)  # type: ignore[arg-type]
     running = start_in_thread(config)
     yield running
     running.stop()

@@ -35,7 +35,7 @@ def spec_for(ids, action_date="2026-01-02T03:04:05.678Z"):
     return {"conversation_ids": ids, "interval": ALL_TIME, "action_date": action_date}
 
 
-def wait_state(client, job_id, *states, timeout_s=10.0):
+def wait_state(client, job_id, *states, timeout_s=60.0):
     deadline = time.monotonic() + timeout_s
     while True:
         job = client.get_recording_job(job_id)

@@ -131,15 +131,15 @@ def verify_chain(entries: Iterable[Mapping[str, Any]], head: str | None = None) 
     """
     prev = GENESIS
     expected_seq = 1
-    for position, entry in enumerate(entries, start=1):
-        seq = int(entry.get("seq", -1))
+    for entry in entries:
+        seq = entry.get("seq")  # compared as stored: a missing or non-numeric seq is named, not a crash
         body = {k: v for k, v in entry.items() if k != "hash"}
         if seq != expected_seq:
-            return ChainProblem(position, f"entry {position} has seq {seq}, expected {expected_seq}")
+            return ChainProblem(expected_seq, f"entry {expected_seq} has seq {seq}, expected {expected_seq}")
         if entry.get("prev") != prev:
-            return ChainProblem(seq, f"entry {seq} does not follow the entry before it (removed or reordered)")
+            return ChainProblem(expected_seq, f"entry {expected_seq} does not follow the entry before it (removed or reordered)")
         if _entry_hash(body) != entry.get("hash"):
-            return ChainProblem(seq, f"entry {seq} was edited: its hash does not match its content")
+            return ChainProblem(expected_seq, f"entry {expected_seq} was edited: its hash does not match its content")
         prev = str(entry["hash"])
         expected_seq += 1
     return None if head is None else _check_head(expected_seq - 1, prev, head)

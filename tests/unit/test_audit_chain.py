@@ -121,12 +121,12 @@ def test_two_writers_never_fork_the_chain():
     assert log.verify() == ChainCheck(2, None)
 
 
-def test_an_entry_without_a_seq_is_named_by_position():
+def test_an_entry_without_a_seq_or_with_a_garbled_one_is_named_by_position():
     entries = make_log().entries()
-    del entries[0]["seq"]
-    problem = verify_chain(entries)
-    assert problem is not None and problem.seq == 1
-    assert problem.reason.startswith("entry 1 has seq ") and problem.reason.endswith(", expected 1")
+    del entries[1]["seq"]
+    assert verify_chain(entries) == ChainProblem(2, "entry 2 has seq None, expected 2")
+    entries[1]["seq"] = "two"
+    assert verify_chain(entries) == ChainProblem(2, "entry 2 has seq two, expected 2")
 
 # --- Entries cut off or rewritten: only the stored head shows them (issue 12) ---------------------------
 
@@ -252,7 +252,8 @@ def test_a_head_that_names_another_last_entry_is_a_rewrite():
 def test_entries_past_the_stored_head_are_named():
     entries = make_log().entries()
     problem = verify_chain(entries, head=f"3:{entries[2]['hash']}")
-    assert problem is not None and problem.seq == 4 and "entry 4 lies past the stored head, entry 3" in problem.reason
+    assert problem == ChainProblem(4, "entry 4 lies past the stored head, entry 3 (written outside the log, or the head "
+                                      "replaced)")
 
 
 def test_a_later_append_moves_the_head_and_still_verifies():
@@ -345,6 +346,7 @@ def test_cli_refuses_a_malformed_head_and_a_head_without_a_file(cli, runtime, tm
     export = tmp_path / "audit.jsonl"
     export.write_text("".join(json.dumps(e) + "\n" for e in fill(runtime)))
     bad = cli("--file", str(export), "--head", "5")
-    assert bad.exit_code == 2 and "refused --head" in bad.stderr and "SEQ:HASH" in bad.stderr
+    assert bad.exit_code == 2 and bad.stdout == ""
+    assert bad.stderr.strip() == "refused --head: an audit head is SEQ:HASH, the last entry's seq and its 64 hex digit hash"
     alone = cli("--head", runtime.redis.get(runtime.keys.audit_head))
     assert alone.exit_code == 2 and "--head goes with --file" in alone.stderr

@@ -377,22 +377,36 @@ def webhooks_replay() -> None:
 
 
 @audit_app.command("verify")
-def audit_verify(file: Annotated[Path | None, typer.Option(help="an exported audit.jsonl; Redis if omitted")]
-                 = None) -> None:
-    """Check the hash chain; name the first edited, removed or reordered entry."""
-    from shared.audit import verify_chain
+def audit_verify(
+    file: Annotated[Path | None, typer.Option(help="an exported audit.jsonl; Redis if omitted")] = None,
+    head: Annotated[str | None, typer.Option(
+        help="with --file: the stored head SEQ:HASH the export must end at (detects entries cut off the end)")] = None,
+) -> None:
+    """Check the hash chain and that it ends at the stored head; name the first edited, removed or reordered entry."""
+    from shared.audit import parse_head, verify_chain
 
+    if head is not None and file is None:
+        err.print("[red]refused[/red] --head goes with --file; Redis is checked against its own stored head")
+        raise typer.Exit(2)
+    if head is not None:
+        try:
+            parse_head(head)
+        except ValueError as exc:
+            err.print(f"[red]refused[/red] --head: {exc}", soft_wrap=True)
+            raise typer.Exit(2) from None
     if file is not None:
         entries = [json.loads(line) for line in file.read_text().splitlines() if line.strip()]
+        count, problem = len(entries), verify_chain(entries, head=head)
+        scope = ", ending at the given head" if head else "; without --head, entries cut off the end cannot be detected"
     else:
         from shared.runtime import get_runtime
 
-        entries = get_runtime().audit.entries()
-    problem = verify_chain(entries)
+        check = get_runtime().audit.verify()
+        count, problem, scope = check.entries, check.problem, ", ending at the stored head"
     if problem is not None:
-        err.print(f"[red]audit chain broken[/red]: {problem.reason}")
+        err.print(f"[red]audit chain broken[/red]: {problem.reason}", soft_wrap=True)
         raise typer.Exit(1)
-    print(f"audit chain intact: {len(entries)} entries")
+    print(f"audit chain intact: {count} entries{scope}")
 
 
 def main() -> None:

@@ -1,18 +1,30 @@
-"""The audit chain detects edits, removals and reordering, and names the first bad entry."""
+"""The audit chain detects edits, removals and reordering, and names the first bad entry; entries cut
+off the end (which leave a valid chain) show against the stored head."""
 
+import hashlib
 import json
+from datetime import UTC, datetime
+from itertools import pairwise
 
 import fakeredis
+import pytest
+from typer.testing import CliRunner
 
-from shared.audit import AuditLog, verify_chain
+from shared.audit import AuditLog, ChainCheck, ChainProblem, parse_head, verify_chain
 from shared.keys import Keys
 
 
 def make_log():
-    log = AuditLog(fakeredis.FakeRedis(decode_responses=True), Keys("t"))
+    return stored_log()[0]
+
+
+def stored_log():
+    """A log of five entries, with the Redis client and keys under it (to tamper as a Redis writer could)."""
+    client, keys = fakeredis.FakeRedis(decode_responses=True), Keys("t")
+    log = AuditLog(client, keys)
     for n in range(5):
         log.append("step", request_id=f"r{n}", subject="hmac-sha256:abc", details={"n": n})
-    return log
+    return log, client, keys
 
 
 def test_intact_chain_verifies():
@@ -44,3 +56,297 @@ def test_removal_and_reorder_are_named():
     swapped = entries[:]
     swapped[1], swapped[2] = swapped[2], swapped[1]
     assert verify_chain(swapped) is not None
+
+
+
+def test_an_entry_records_when_it_was_written_and_the_subject_digest():
+    log = AuditLog(fakeredis.FakeRedis(decode_responses=True), Keys("t"))
+    before = datetime.now(UTC)
+    entry = log.append("request.received", request_id="r1", subject="hmac-sha256:abc", details={"n": 1})
+    after = datetime.now(UTC)
+    assert log.entries() == [entry]
+    assert before <= datetime.fromisoformat(entry["ts"]) <= after
+    assert (entry["event"], entry["request_id"], entry["subject"], entry["details"]) == (
+        "request.received", "r1", "hmac-sha256:abc", {"n": 1})
+
+
+def test_details_json_cannot_encode_are_kept_as_text_and_still_verify():
+    log = AuditLog(fakeredis.FakeRedis(decode_responses=True), Keys("t"))
+    at = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
+    log.append("hold.added", details={"expires_at": at, "n": 1})
+    [entry] = log.entries()
+    assert entry["details"] == {"expires_at": str(at), "n": 1}
+    assert verify_chain([entry]) is None
+
+
+def test_personal_data_in_details_is_scrubbed_before_it_is_written():
+    log = AuditLog(fakeredis.FakeRedis(decode_responses=True), Keys("t"))
+    log.append("oops", details={"note": "mail from jane.doe@example.org"})
+    assert "jane.doe@example.org" not in json.dumps(log.entries())
+
+
+def test_entries_for_one_request():
+    log = make_log()
+    assert [e["details"]["n"] for e in log.entries_for("r3")] == [3]
+    assert log.entries_for("r-none") == []
+
+
+def test_two_writers_never_fork_the_chain():
+    """Another writer appends between this one reading the head and writing: the append starts over on
+    the new head instead of writing a second entry with the same seq."""
+    server = fakeredis.FakeServer()
+    keys = Keys("t")
+    other = AuditLog(fakeredis.FakeRedis(server=server, decode_responses=True), keys)
+
+    class Interrupted(fakeredis.FakeRedis):
+        interrupted = False
+
+        def pipeline(self, *args, **kwargs):
+            pipe = super().pipeline(*args, **kwargs)
+            multi = pipe.multi
+
+            def interrupt_once():
+                if not Interrupted.interrupted:
+                    Interrupted.interrupted = True
+                    other.append("other.writer")
+                multi()
+
+            pipe.multi = interrupt_once
+            return pipe
+
+    log = AuditLog(Interrupted(server=server, decode_responses=True), keys)
+    entry = log.append("this.writer")
+    assert Interrupted.interrupted
+    assert entry["seq"] == 2 and [e["event"] for e in log.entries()] == ["other.writer", "this.writer"]
+    assert log.verify() == ChainCheck(2, None)
+
+
+def test_an_entry_without_a_seq_or_with_a_garbled_one_is_named_by_position():
+    entries = make_log().entries()
+    del entries[1]["seq"]
+    assert verify_chain(entries) == ChainProblem(2, "entry 2 has seq None, expected 2")
+    entries[1]["seq"] = "two"
+    assert verify_chain(entries) == ChainProblem(2, "entry 2 has seq two, expected 2")
+
+# --- Entries cut off or rewritten: only the stored head shows them (issue 12) ---------------------------
+
+def canonical_hash(entry):
+    """The chain's hash as the README's format defines it (sha256 of the sorted, compact JSON body),
+    written out here so a test can forge entries the way an attacker with write access would."""
+    body = {k: v for k, v in entry.items() if k != "hash"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
+
+
+def replace_entries(client, keys, entries):
+    client.delete(keys.audit_log)
+    if entries:
+        client.rpush(keys.audit_log, *(json.dumps(e, sort_keys=True) for e in entries))
+
+
+def renumbered_without(entries, removed_seq, *, relink):
+    """Drop one entry, renumber the later ones and rehash them; with ``relink`` also point each ``prev``
+    at the new entry before it (a full rewrite), otherwise keep the ``prev`` fields they had."""
+    out = [dict(e) for e in entries if e["seq"] != removed_seq]
+    prev = "0" * 64
+    for seq, entry in enumerate(out, start=1):
+        if entry["seq"] != seq or (relink and entry["prev"] != prev):
+            entry["seq"] = seq
+            if relink:
+                entry["prev"] = prev
+            entry["hash"] = canonical_hash(entry)
+        prev = entry["hash"]
+    return out
+
+
+def test_the_hash_is_the_documented_canonical_form():
+    """A log exported by one version must verify with another: the hash format is part of the contract."""
+    entries = make_log().entries()
+    assert all(e["hash"] == canonical_hash(e) for e in entries)
+    assert entries[0]["prev"] == "0" * 64
+    assert all(later["prev"] == earlier["hash"] for earlier, later in pairwise(entries))
+
+
+def test_removing_one_entry_names_it():
+    entries = make_log().entries()
+    problem = verify_chain(entries[:2] + entries[3:])
+    assert problem == ChainProblem(3, "entry 3 has seq 4, expected 3")
+
+
+def test_swapping_two_entries_names_the_first_out_of_place():
+    entries = make_log().entries()
+    entries[1], entries[2] = entries[2], entries[1]
+    problem = verify_chain(entries)
+    assert problem is not None and problem.seq == 2 and "entry 2 has seq 3, expected 2" in problem.reason
+
+
+def test_reordering_with_renumbered_and_rehashed_entries_breaks_the_links():
+    entries = make_log().entries()
+    entries[1], entries[2] = dict(entries[2]), dict(entries[1])
+    for seq, entry in enumerate(entries[1:3], start=2):
+        entry["seq"] = seq
+        entry["hash"] = canonical_hash(entry)
+    problem = verify_chain(entries)
+    assert problem is not None and problem.seq == 2 and "does not follow the entry before it" in problem.reason
+
+
+def test_removal_hidden_by_renumbering_and_rehashing_is_caught_by_the_links():
+    """Seq and hash are consistent again; only the kept ``prev`` field still points at the removed entry."""
+    rewritten = renumbered_without(make_log().entries(), 3, relink=False)
+    assert [e["seq"] for e in rewritten] == [1, 2, 3, 4]
+    assert all(e["hash"] == canonical_hash(e) for e in rewritten)
+    problem = verify_chain(rewritten)
+    assert problem == ChainProblem(3, "entry 3 does not follow the entry before it (removed or reordered)")
+
+
+def test_a_full_rewrite_after_removal_holds_as_a_chain_but_not_against_the_stored_head():
+    log, client, keys = stored_log()
+    head = client.get(keys.audit_head)
+    rewritten = renumbered_without(log.entries(), 3, relink=True)
+    assert verify_chain(rewritten) is None  # the chain alone cannot tell
+    problem = verify_chain(rewritten, head=head)
+    assert problem is not None and problem.seq == 5
+    assert "entry 5 is missing" in problem.reason and "cut off the end" in problem.reason
+
+    replace_entries(client, keys, rewritten)
+    assert log.verify() == ChainCheck(4, problem)
+
+
+@pytest.mark.parametrize("cut", [1, 3, 5])
+def test_truncating_the_last_entries_fails_against_the_stored_head(cut):
+    log, client, keys = stored_log()
+    head = client.get(keys.audit_head)
+    kept = log.entries()[:-cut]
+    assert verify_chain(kept) is None
+    first_missing = 5 - cut + 1
+    problem = verify_chain(kept, head=head)
+    assert problem == ChainProblem(first_missing, f"entry {first_missing} is missing: the log ends at entry {5 - cut} "
+                                                  "but the stored head is entry 5 (entries cut off the end)")
+    replace_entries(client, keys, kept)
+    assert log.verify() == ChainCheck(5 - cut, problem)
+
+
+def test_an_intact_chain_passes_with_its_head():
+    log, client, keys = stored_log()
+    assert client.get(keys.audit_head) == f"5:{log.head()}"
+    assert verify_chain(log.entries(), head=client.get(keys.audit_head)) is None
+    assert log.verify() == ChainCheck(5, None)
+
+
+def test_an_empty_log_passes_and_a_log_whose_head_was_deleted_does_not():
+    empty = AuditLog(fakeredis.FakeRedis(decode_responses=True), Keys("empty"))
+    assert empty.verify().entries == 0 and empty.verify().problem is None
+    log, client, keys = stored_log()
+    client.delete(keys.audit_head)
+    check = log.verify()
+    assert check.entries == 5 and check.problem is not None and check.problem.seq == 1
+    assert "head was deleted" in check.problem.reason
+
+
+def test_a_head_that_names_another_last_entry_is_a_rewrite():
+    entries = make_log().entries()
+    other = make_log().entries()  # same events, other timestamps: other hashes
+    problem = verify_chain(entries, head=f"5:{other[-1]['hash']}")
+    assert problem == ChainProblem(5, "entry 5 does not match the stored head: the log was rewritten (or the head replaced)")
+
+
+def test_entries_past_the_stored_head_are_named():
+    entries = make_log().entries()
+    problem = verify_chain(entries, head=f"3:{entries[2]['hash']}")
+    assert problem == ChainProblem(4, "entry 4 lies past the stored head, entry 3 (written outside the log, or the head "
+                                      "replaced)")
+
+
+def test_a_later_append_moves_the_head_and_still_verifies():
+    log, client, keys = stored_log()
+    log.append("later", request_id="r9")
+    assert client.get(keys.audit_head) == f"6:{log.head()}"
+    assert log.verify() == ChainCheck(6, None)
+
+
+@pytest.mark.parametrize("head", ["", "5", "five:" + "a" * 64, "5:" + "a" * 63, "5:" + "A" * 64, "-1:" + "a" * 64,
+                                  " 5:" + "a" * 64])
+def test_a_malformed_head_is_refused(head):
+    with pytest.raises(ValueError, match="SEQ:HASH"):
+        verify_chain(make_log().entries(), head=head)
+
+
+def test_parse_head_reads_what_append_stores():
+    log, client, keys = stored_log()
+    assert parse_head(client.get(keys.audit_head)) == (5, log.head())
+
+
+# --- `erasure audit verify`: exit status and message ---------------------------------------------------
+
+@pytest.fixture
+def cli(runtime, monkeypatch):
+    """Run the CLI in process against the fakeredis runtime (tests/unit/conftest.py)."""
+    import shared.runtime
+    from services.cli import app
+
+    monkeypatch.setattr(shared.runtime, "get_runtime", lambda: runtime)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(app, ["audit", "verify", *args])
+
+
+def fill(runtime, n=5):
+    for i in range(n):
+        runtime.audit.append("step", request_id=f"r{i}", details={"n": i})
+    return runtime.audit.entries()
+
+
+def test_cli_passes_an_intact_redis_log(cli, runtime):
+    fill(runtime)
+    result = cli()
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip() == "audit chain intact: 5 entries, ending at the stored head"
+
+
+def test_cli_fails_a_truncated_redis_log_naming_the_first_missing_entry(cli, runtime):
+    fill(runtime)
+    for _ in range(2):
+        runtime.redis.rpop(runtime.keys.audit_log)
+    result = cli()
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.strip() == ("audit chain broken: entry 4 is missing: the log ends at entry 3 but the stored "
+                                     "head is entry 5 (entries cut off the end)")
+
+
+def test_cli_still_names_an_edited_entry_in_redis(cli, runtime):
+    entries = fill(runtime)
+    entries[1]["event"] = "stop"
+    runtime.redis.lset(runtime.keys.audit_log, 1, json.dumps(entries[1], sort_keys=True))
+    result = cli()
+    assert result.exit_code == 1 and "entry 2 was edited" in result.stderr
+
+
+def test_cli_file_without_head_says_truncation_is_undetectable(cli, runtime, tmp_path):
+    export = tmp_path / "audit.jsonl"
+    export.write_text("".join(json.dumps(e) + "\n" for e in fill(runtime)[:3]))
+    result = cli("--file", str(export))
+    assert result.exit_code == 0, result.stderr
+    assert "audit chain intact: 3 entries" in result.stdout
+    assert "without --head, entries cut off the end cannot be detected" in result.stdout
+
+
+def test_cli_file_with_head_catches_truncation_and_passes_the_whole_export(cli, runtime, tmp_path):
+    entries = fill(runtime)
+    head = runtime.redis.get(runtime.keys.audit_head)
+    export = tmp_path / "audit.jsonl"
+    export.write_text("".join(json.dumps(e) + "\n" for e in entries[:3]))
+    cut = cli("--file", str(export), "--head", head)
+    assert cut.exit_code == 1 and "entry 4 is missing" in cut.stderr
+    export.write_text("".join(json.dumps(e) + "\n" for e in entries))
+    whole = cli("--file", str(export), "--head", head)
+    assert whole.exit_code == 0, whole.stderr
+    assert whole.stdout.strip() == "audit chain intact: 5 entries, ending at the given head"
+
+
+def test_cli_refuses_a_malformed_head_and_a_head_without_a_file(cli, runtime, tmp_path):
+    export = tmp_path / "audit.jsonl"
+    export.write_text("".join(json.dumps(e) + "\n" for e in fill(runtime)))
+    bad = cli("--file", str(export), "--head", "5")
+    assert bad.exit_code == 2 and bad.stdout == ""
+    assert bad.stderr.strip() == "refused --head: an audit head is SEQ:HASH, the last entry's seq and its 64 hex digit hash"
+    alone = cli("--head", runtime.redis.get(runtime.keys.audit_head))
+    assert alone.exit_code == 2 and "--head goes with --file" in alone.stderr

@@ -145,3 +145,8 @@ def _export(runtime: Runtime, request_ids: dict[str, str], output_dir: Path) -> 
     with (output_dir / "audit.jsonl").open("w") as audit:
         for entry in runtime.audit.entries():
             audit.write(json.dumps(entry, sort_keys=True) + "\n")
+    # The stored head, so `erasure audit verify --file audit.jsonl --head "$(cat audit.head)"` also
+    # catches entries cut off the end of the exported file.
+    head = runtime.redis.get(runtime.keys.audit_head)
+    if head is not None:
+        (output_dir / "audit.head").write_text(str(head) + "\n")

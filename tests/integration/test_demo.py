@@ -56,6 +56,18 @@ def test_demo_erases_every_subject(demo_run):
     assert result.stdout.strip().splitlines()[-1] == f"erased {SUBJECTS}/{SUBJECTS} subjects, withheld 0, failed 0"
 
 
+def test_exported_audit_log_verifies_against_its_head_and_a_cut_copy_does_not(demo_run, tmp_path):
+    out = demo_run["out"]
+    head = (out / "audit.head").read_text().strip()
+    verify = [sys.executable, "-m", "services.cli", "audit", "verify", "--head", head, "--file"]
+    whole = subprocess.run([*verify, str(out / "audit.jsonl")], capture_output=True, text=True, timeout=60)
+    assert whole.returncode == 0, whole.stdout + whole.stderr
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text("".join((out / "audit.jsonl").read_text().splitlines(keepends=True)[:-2]))
+    truncated = subprocess.run([*verify, str(cut)], capture_output=True, text=True, timeout=60)
+    assert truncated.returncode == 1 and "cut off the end" in truncated.stdout + truncated.stderr
+
+
 def test_no_identifier_in_logs_audit_or_certificates(demo_run):
     values = identifiers(demo_run["subjects"])
     result, out = demo_run["result"], demo_run["out"]

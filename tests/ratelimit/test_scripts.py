@@ -111,6 +111,16 @@ def test_gcra_ttl_rounds_up_to_whole_milliseconds(fake: fakeredis.FakeRedis, clo
     assert limiter.try_acquire().granted  # the TAT is now: full again, whether or not the key still exists
 
 
+def test_gcra_a_stale_tat_lends_no_credit_from_the_past(fake: fakeredis.FakeRedis, clock: FakeClock) -> None:
+    limiter = RateLimiter(fake, KEY, BucketConfig(rate_per_s=3))  # T = 333 333 µs, key kept 334 ms
+    assert limiter.try_acquire().granted
+    clock.advance(0.333_9)  # 567 µs past the TAT, its key not yet expired
+    assert fake.get(bucket(KEY)) is not None
+    assert limiter.try_acquire().granted
+    # Counted from now, not from the old TAT: the next token is a whole interval away.
+    assert limiter.try_acquire().wait_s == 0.333_333
+
+
 def test_gcra_pool_share_needs_both_buckets_and_refusal_spends_neither(
     fake: fakeredis.FakeRedis, clock: FakeClock
 ) -> None:

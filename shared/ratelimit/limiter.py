@@ -43,7 +43,6 @@ class RateLimiter:
         *,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._redis = redis
         self._key = key
         self._config = config
         self._sleep = sleep

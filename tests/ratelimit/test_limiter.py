@@ -192,7 +192,7 @@ def test_keys_keep_the_hash_tag_intact(fake: fakeredis.FakeRedis, bad: str) -> N
         RateLimiter(fake, bad, BucketConfig(rate_per_s=1))
 
 
-def test_scripts_run_on_the_embedded_tcp_server() -> None:
+def test_scripts_run_on_the_embedded_tcp_server(clock: FakeClock) -> None:
     import socket
     import threading
 
@@ -208,7 +208,10 @@ def test_scripts_run_on_the_embedded_tcp_server() -> None:
         client = redis.Redis(port=port)
         limiter = RateLimiter(client, KEY, BucketConfig(rate_per_s=1, burst=2))
         assert grants(limiter) == 2
-        assert 0.5 < limiter.paused_for() <= 1.0  # about one interval (less whatever time the calls took)
+        # The server thread answers TIME from the same fake clock: exactly one interval, however slow the calls.
+        assert limiter.paused_for() == 1.0
+        clock.advance(1.0)
+        assert limiter.try_acquire().granted
         client.close()
     finally:
         server.shutdown()
@@ -224,3 +227,88 @@ def test_works_with_decoded_responses(clock: FakeClock) -> None:
     pool = LeasePool(client, "erasure:0123abcd")
     lease = pool.try_acquire("recording", 1, 5)
     assert lease is not None and pool.renew("recording", lease, 5) and pool.held("recording") == 1
+
+
+# --- blocking, defaults, garbled inputs --------------------------------------------------------
+
+
+def test_acquire_blocks_up_to_max_block_inclusive(fake: fakeredis.FakeRedis, clock: FakeClock) -> None:
+    limiter = make(fake, clock, rate_per_s=0.5, burst=1)  # one token per 2 s
+    limiter.acquire()
+    assert limiter.acquire(max_block_s=2.0) == 2.0  # a wait of exactly the limit is still waited
+    with pytest.raises(RateLimitWait) as info:
+        limiter.acquire(max_block_s=1.999_999)
+    assert info.value.wait_s == 2.0
+    assert "next token in 2.000 s" in str(info.value)  # the log of a deferred task says how long
+
+
+def test_acquire_blocks_five_seconds_by_default(fake: fakeredis.FakeRedis, clock: FakeClock) -> None:
+    limiter = make(fake, clock, rate_per_s=0.2, burst=1)  # one token per 5 s
+    limiter.acquire()
+    assert limiter.acquire() == 5.0
+    limiter.on_rate_limited(0.5)  # next token in 5.5 s: more than the default will block
+    with pytest.raises(RateLimitWait) as info:
+        limiter.acquire()
+    assert info.value.wait_s == 5.5
+
+
+def test_acquire_keeps_the_pools_reserve_and_share(fake: fakeredis.FakeRedis, clock: FakeClock) -> None:
+    limiter = make(fake, clock, rate_per_s=10, burst=10, reserve=0.3)
+    for _ in range(7):
+        assert limiter.acquire("polling", max_block_s=0) == 0.0
+    with pytest.raises(RateLimitWait) as info:
+        limiter.acquire("polling", max_block_s=0)  # the last three tokens are deletion's reserve
+    assert info.value.wait_s == 0.1
+    assert limiter.acquire("deletion", max_block_s=0) == 0.0
+
+
+def test_default_pool_is_named_default(fake: fakeredis.FakeRedis, clock: FakeClock) -> None:
+    # A config may name the pool that callers without a pool use.
+    limiter = make(fake, clock, rate_per_s=10, burst=4, reserve=0.5, priority_pools={"default"})
+    for _ in range(4):
+        assert limiter.try_acquire().granted  # the reserve is open to "default"
+    clock.advance(0.4)
+    for _ in range(4):
+        assert limiter.acquire(max_block_s=0) == 0.0
+
+
+def test_paused_for_only_looks(fake: fakeredis.FakeRedis, clock: FakeClock) -> None:
+    limiter = make(fake, rate_per_s=10, burst=3)
+    for _ in range(5):
+        assert limiter.paused_for() == 0.0
+    assert grants(limiter) == 3
+    assert limiter.paused_for() == 0.1
+    assert limiter.paused_for() == 0.1
+
+
+def test_paused_for_ignores_reserve_and_shares(fake: fakeredis.FakeRedis, clock: FakeClock) -> None:
+    limiter = make(fake, rate_per_s=10, burst=10, reserve=0.3, pool_shares={"polling": 0.2})
+    assert grants(limiter, "polling") == 2
+    assert limiter.paused_for() == 0.0  # the org bucket still has 8 tokens
+
+
+@pytest.mark.parametrize("garbled", [float("nan"), float("inf"), float("-inf"), -5.0, 0.0])
+def test_garbled_retry_after_counts_as_zero(fake: fakeredis.FakeRedis, clock: FakeClock, garbled: float) -> None:
+    limiter = make(fake, rate_per_s=5, burst=4)
+    limiter.on_rate_limited(garbled)
+    # Still a pause: no burst after a 429, the first request one interval later.
+    assert limiter.paused_for() == 0.2
+    clock.advance(0.2)
+    assert grants(limiter) == 1
+
+
+def test_a_one_microsecond_correction_is_still_applied(fake: fakeredis.FakeRedis, clock: FakeClock) -> None:
+    limiter = make(fake, rate_per_s=1, burst=1)
+    # One request allowed, none spent, reset in 1 µs: the bucket may not grant before the reset.
+    limiter.on_response_headers(
+        {"inin-ratelimit-count": "0", "inin-ratelimit-allowed": "1", "inin-ratelimit-reset": "0.000001"}
+    )
+    assert limiter.paused_for() == 0.000_001
+
+
+def test_decision_reports_redis_time_since_1970(fake: fakeredis.FakeRedis, clock: FakeClock) -> None:
+    limiter = make(fake, rate_per_s=1, burst=1)
+    assert limiter.try_acquire().redis_time_us == clock.now_us
+    clock.advance(0.25)
+    denied = limiter.try_acquire()
+    assert (denied.granted, denied.wait_s, denied.redis_time_us) == (False, 0.75, clock.now_us)

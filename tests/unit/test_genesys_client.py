@@ -2,11 +2,14 @@
 
 import json
 
+import fakeredis
 import httpx
 import pytest
 
-from shared.genesys import GenesysClient, GenesysError, NotFound, PermissionDenied, ServerError, TokenProvider
+from shared.genesys import GenesysClient, GenesysError, NotFound, PermissionDenied, RateLimited, ServerError, TokenProvider
 from shared.genesys.models import GdprSubject
+from shared.ratelimit import BucketConfig, RateLimiter, RateLimitWait
+from tests.support.ratelimit_clock import install_fake_clock
 
 
 class RecordingLimiter:
@@ -64,6 +67,11 @@ def test_429_pauses_through_limiter_then_succeeds():
     assert created.id == "g1"
     assert limiter.pauses == [7.0]
     assert limiter.acquired == 2
+    # Every response's headers reach the limiter, the 429's first, then the answer's rate-limit window.
+    assert len(limiter.headers) == 2
+    assert limiter.headers[0]["retry-after"] == "7"
+    assert limiter.headers[1]["inin-ratelimit-count"] == "3"
+    assert limiter.headers[1]["inin-ratelimit-allowed"] == "300"
     assert calls[-1].url.params["deleteConfirmed"] == "true"
     assert calls[-1].headers["Authorization"] == "Bearer tok1"
 
@@ -236,3 +244,92 @@ def test_a_bulk_answer_missing_an_id_raises():
     client, _ = make_client(token_or(handler))
     with pytest.raises(GenesysError):
         client.get_contacts_bulk(["c1"])
+
+
+WINDOW = {"inin-ratelimit-count": "299", "inin-ratelimit-allowed": "300", "inin-ratelimit-reset": "30"}
+
+
+def test_every_answer_reports_its_rate_limit_window_to_the_limiter():
+    answers = iter([
+        httpx.Response(200, json={"entities": []}, headers={**WINDOW, "inin-ratelimit-count": "10"}),
+        httpx.Response(404, json={"code": "not.found"}, headers={**WINDOW, "inin-ratelimit-count": "11"}),
+        httpx.Response(429, json={"code": "too.many.requests"}, headers={**WINDOW, "Retry-After": "4"}),
+        httpx.Response(200, json={"id": "g1", "requestType": "GDPR_DELETE", "status": "INITIATED"}, headers=WINDOW),
+    ])
+    client, limiter = make_client(token_or(lambda request: next(answers)))
+    client.search_gdpr_subjects("EMAIL", "a@example.org")
+    with pytest.raises(NotFound):
+        client.get_gdpr_request("g0")
+    assert client.get_gdpr_request("g1").id == "g1"
+    assert [h["inin-ratelimit-count"] for h in limiter.headers] == ["10", "11", "299", "299"]
+    assert all(h["inin-ratelimit-allowed"] == "300" and h["inin-ratelimit-reset"] == "30" for h in limiter.headers)
+    assert limiter.pauses == [4.0]  # the 429's Retry-After, as seconds
+
+
+@pytest.mark.parametrize(("retry_after", "reported"), [("12.5", 12.5), ("soon", 1.0), ("-3", 0.0), ("600", 120.0)])
+def test_retry_after_reaches_the_limiter_read_and_capped(retry_after, reported):
+    answers = iter([httpx.Response(429, headers={"Retry-After": retry_after}),
+                    httpx.Response(200, json={"entities": []})])
+    client, limiter = make_client(token_or(lambda request: next(answers)))
+    client.search_gdpr_subjects("EMAIL", "a@example.org")
+    assert limiter.pauses == [reported]
+
+
+def test_the_last_429_is_raised_after_pausing_everyone():
+    client, limiter = make_client(token_or(lambda request: httpx.Response(429, headers={"Retry-After": "2"})))
+    with pytest.raises(RateLimited) as raised:
+        client.search_gdpr_subjects("EMAIL", "a@example.org")
+    assert raised.value.retry_after_s == 2.0
+    assert limiter.pauses == [2.0] * 5 and limiter.acquired == 5
+
+
+# --- with the real limiter on fakeredis ----------------------------------------------------------
+
+
+def metered_client(monkeypatch, handler, *, rate=5.0, burst=10, max_block_s=5.0):
+    """The client on a real RateLimiter whose Redis (fakeredis) and sleep run on one fake clock."""
+    clock = install_fake_clock(monkeypatch)
+    limiter = RateLimiter(fakeredis.FakeRedis(), "client-a", BucketConfig(rate_per_s=rate, burst=burst),
+                          sleep=clock.advance)
+    http = httpx.Client(transport=httpx.MockTransport(token_or(handler)))
+    tokens = TokenProvider(http, "https://login.mypurecloud.ie", "id", "secret")
+    client = GenesysClient(api_base_url="https://api.mypurecloud.ie", tokens=tokens, limiter=limiter, http=http,
+                           max_block_s=max_block_s)
+    return client, limiter, clock
+
+
+def test_a_nearly_spent_window_holds_the_next_call_until_the_reset(monkeypatch):
+    sent = []
+
+    def handler(request):
+        sent.append(request)
+        return httpx.Response(200, json={"entities": []}, headers=WINDOW)
+
+    client, limiter, clock = metered_client(monkeypatch, handler)
+    assert limiter.paused_for() == 0.0  # a fresh bucket would grant its burst of 10 at once
+    client.search_gdpr_subjects("EMAIL", "a@example.org")
+    # 1 request left in a window that resets in 30 s: the bucket now grants its next token at the reset.
+    assert limiter.paused_for() == 30.0
+    with pytest.raises(RateLimitWait) as info:
+        client.search_gdpr_subjects("EMAIL", "a@example.org")
+    assert info.value.wait_s == 30.0
+    assert len(sent) == 1  # the second call never left
+    clock.advance(30)
+    client.search_gdpr_subjects("EMAIL", "a@example.org")
+    assert len(sent) == 2
+
+
+def test_a_429_holds_the_retry_until_retry_after_then_one_interval(monkeypatch):
+    sent_at = []
+
+    def handler(request):
+        sent_at.append(clock.now_us)
+        if len(sent_at) == 1:
+            return httpx.Response(429, headers={"Retry-After": "7"})
+        return httpx.Response(200, json={"entities": []})
+
+    client, limiter, clock = metered_client(monkeypatch, handler, rate=5, burst=10, max_block_s=10)
+    assert client.search_gdpr_subjects("EMAIL", "a@example.org") == []
+    # The retry went out after Retry-After (7 s) plus one interval (1/5 s), never earlier, never a burst.
+    assert sent_at[1] - sent_at[0] == 7_200_000
+    assert limiter.paused_for() == 0.2

@@ -161,6 +161,8 @@ def test_verified_at_defaults_to_now_and_a_naive_one_is_utc():
     record = parse_request({"ticket": "T-21", "emails": ["a@example.org"], "verified_at": "2026-01-02T03:04:05"})
     assert record.verified_at == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     assert record.deadline == datetime(2026, 2, 1, 3, 4, 5, tzinfo=UTC)
+    record = parse_request({"ticket": "T-21", "emails": ["a@example.org"], "verified_at": "2026-01-02T03:04:05+02:00"})
+    assert record.verified_at == datetime(2026, 1, 2, 1, 4, 5, tzinfo=UTC)  # an offset given is kept, not overwritten
 
 
 def test_verified_at_in_the_future_is_refused_with_the_other_problems():

@@ -252,5 +252,10 @@ def test_states_of_many_requests_across_chunks(runtime):
     for index, state in stored.items():
         runtime.store.save(ErasureRecord(request_id=ids[index], ticket=f"T-{index}", state=state,
                                          subject=Subject(emails=["a@example.org"]), verified_at=utcnow()))
+    reads = []
+    mget = runtime.redis.mget
+    runtime.redis.mget = lambda keys: reads.append(len(keys)) or mget(keys)
+
     assert runtime.store.states(ids) == {ids[i]: state for i, state in stored.items()}
+    assert reads == [1000, 1000, 101]  # a progress display polls this: a few round trips, not one per request
     assert runtime.store.states([]) == {}

@@ -23,6 +23,7 @@ from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from shared.celery_app import app
+from shared.effects import ReconcileIncomplete
 from shared.genesys import RateLimited, ServerError, TransportError
 from shared.models import ErasureRecord, RequestState
 from shared.ratelimit import LimiterUnavailable, RateLimitWait
@@ -109,6 +110,13 @@ def isolated(runtime: Runtime, record: ErasureRecord, step: str) -> Iterator[Non
         yield
     except TRANSIENT:
         raise
+    except ReconcileIncomplete as exc:
+        # An earlier call may have reached the platform unseen: a resubmission could erase twice.
+        log.error("%s for request %s: %s", step, record.request_id, exc)
+        transition(runtime, record.request_id, RequestState.FAILED, "request.failed",
+                   details={"step": step, "error": type(exc).__name__},
+                   reason=f"{step} stopped: {exc}, so an earlier call may have reached the platform unseen; "
+                          "check the platform by hand for what this request id created before resubmitting")
     except Exception as exc:
         log.exception("%s failed for request %s", step, record.request_id)
         transition(runtime, record.request_id, RequestState.FAILED, "request.failed",

@@ -59,7 +59,8 @@ class ErasureRequestIn(BaseModel):
                              "external_contact_ids or user_id)")
         if bool(self.window_start) != bool(self.window_end):
             raise ValueError("window: give both window_start and window_end, or neither")
-        if self.window_start and self.window_end and self.window_start >= self.window_end:
+        # Compared as given at intake: a naive end is UTC (as in ``parse_request``), never a TypeError.
+        if self.window_start and self.window_end and _aware(self.window_start) >= _aware(self.window_end):
             raise ValueError("window: window_start must be before window_end")
         return self
 

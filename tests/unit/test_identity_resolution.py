@@ -1,11 +1,16 @@
 """Identity resolution follows subject search and merged contacts to the whole identity."""
 
-from contextlib import contextmanager
+from datetime import timedelta
 
+import pytest
+
+from services.discovery import tasks as discovery
 from services.discovery.identity import resolve_identities, resolve_identity
-from shared.genesys import ContactReads, PermissionDenied
-from shared.genesys.models import ExternalContact, GdprSubject
-from shared.models import Subject
+from shared import pipeline
+from shared.genesys import ContactReads, PermissionDenied, ServerError
+from shared.genesys.models import ConversationQueryResponse, ExternalContact, GdprSubject
+from shared.models import DateWindow, ErasureRecord, RequestState, Subject, utcnow
+from shared.task_names import REDACT_TASK
 
 
 class FakeOrg:
@@ -45,6 +50,9 @@ class FakeOrg:
     def get_user(self, user_id):
         return None
 
+    def query_conversation_details(self, query):
+        return ConversationQueryResponse.model_validate({"conversations": []})
+
 
 def test_merged_contacts_give_the_whole_identity():
     org = FakeOrg()
@@ -71,19 +79,6 @@ def test_unknown_value_falls_back_to_contact_lookup():
     org = FakeOrg()
     resolve_identity(org, Subject(emails=["nobody@example.org"]), max_rounds=5, max_identifiers=40)
     assert org.calls == [("search", "EMAIL"), ("lookup", "Email")]
-
-
-def recording_guard(failures):
-    """What the discovery task's isolation does, in small: a 403 fails that subject alone."""
-
-    @contextmanager
-    def guard(key):
-        try:
-            yield
-        except PermissionDenied:
-            failures.append(key)
-
-    return guard
 
 
 class TwoPeople(FakeOrg):
@@ -113,7 +108,43 @@ def test_a_batch_reads_each_rounds_contacts_in_one_bulk_call():
     assert [set(ids) for _, ids in bulk] == [{"A", "O"}, {"B"}]  # round one: both people; round two: the merged half
 
 
-def test_a_failed_subject_is_left_out_and_the_rest_resolved():
+# A subject whose own step fails permanently fails its request alone. These run the discovery task
+# itself, so the guard is the one the product passes to ``resolve_identities`` (``isolated``).
+
+@pytest.fixture
+def discover(runtime, monkeypatch):
+    """Run the discovery task eagerly for requests keyed ``jane`` and ``omar`` against ``org``."""
+    sent = []
+    monkeypatch.setattr(pipeline, "get_runtime", lambda: runtime)
+    monkeypatch.setattr(discovery.app, "send_task", lambda name, args=None, **kw: sent.append((name, args)))
+    identities = []
+    store_update = runtime.store.update
+
+    def update(request_id, **changes):  # what resolution hands over (not the state change after it)
+        if "identity" in changes and "state" not in changes:
+            identities.append((request_id, set(changes["identity"].external_contact_ids)))
+        return store_update(request_id, **changes)
+
+    monkeypatch.setattr(runtime.store, "update", update)
+
+    def run(org):
+        monkeypatch.setattr(runtime, "genesys", lambda pool: org)
+        now = utcnow()
+        for key, email in (("jane", "jane@example.org"), ("omar", "omar@example.com")):
+            runtime.store.create(ErasureRecord(request_id=key, ticket=f"T-{key}", subject=Subject(emails=[email]),
+                                               verified_at=now, window=DateWindow(start=now - timedelta(days=7),
+                                                                                  end=now + timedelta(days=1))))
+        discovery.discover.apply(args=[["jane", "omar"]])
+        return sent, identities
+
+    return run
+
+
+def states(runtime):
+    return {key: runtime.store.get(key).state for key in ("jane", "omar")}
+
+
+def test_a_failed_subject_is_left_out_and_the_rest_resolved(runtime, discover):
     org = TwoPeople()
     original = org.search_gdpr_subjects
 
@@ -123,24 +154,48 @@ def test_a_failed_subject_is_left_out_and_the_rest_resolved():
         return original(kind, value)
 
     org.search_gdpr_subjects = search
-    failures = []
 
-    resolved = resolve_identities(org, {"jane": Subject(emails=["jane@example.org"]),
-                                        "omar": Subject(emails=["omar@example.com"])},
-                                  max_rounds=5, max_identifiers=40, guard=recording_guard(failures))
-    assert failures == ["omar"]
-    assert set(resolved) == {"jane"}
-    assert set(resolved["jane"].subject.external_contact_ids) == {"A", "B"}
+    sent, identities = discover(org)
+
+    assert states(runtime) == {"jane": RequestState.REDACTING, "omar": RequestState.FAILED}
+    omar = runtime.store.get("omar")
+    assert omar.reason.startswith("discovery failed with PermissionDenied")
+    assert [e["details"] for e in runtime.audit.entries_for("omar") if e["event"] == "request.failed"] == [
+        {"state": "failed", "step": "discovery", "error": "PermissionDenied"}]
+    assert set(runtime.store.get("jane").identity.external_contact_ids) == {"A", "B"}
+    assert identities == [("jane", {"A", "B"})]
+    assert sent == [(REDACT_TASK, [["jane"]])]
 
 
-def test_a_contact_that_cannot_be_read_fails_its_subject_alone_and_finished_ones_are_kept():
+def test_a_contact_that_cannot_be_read_fails_its_subject_alone_and_finished_ones_are_kept(runtime, discover):
     org = TwoPeople()
     org.unreadable = frozenset({"O"})
-    failures, kept = [], []
 
-    resolved = resolve_identities(org, {"jane": Subject(emails=["jane@example.org"]),
-                                        "omar": Subject(emails=["omar@example.com"])},
-                                  max_rounds=5, max_identifiers=40, guard=recording_guard(failures),
-                                  on_resolved=lambda key, result: kept.append((key, set(result.subject.external_contact_ids))))
-    assert failures == ["omar"] and set(resolved) == {"jane"}
-    assert kept == [("jane", {"A", "B"})]  # handed over once, when done
+    sent, identities = discover(org)
+
+    assert states(runtime) == {"jane": RequestState.REDACTING, "omar": RequestState.FAILED}
+    assert runtime.store.get("omar").reason.startswith("discovery failed with PermissionDenied")
+    assert identities == [("jane", {"A", "B"})]  # handed over once, when done
+    assert sent == [(REDACT_TASK, [["jane"]])]
+
+
+def test_a_transient_error_of_one_subject_retries_the_batch_instead_of_failing_it(runtime, discover):
+    """The product's guard lets platform hiccups through: the batch is retried, nobody fails."""
+    org = TwoPeople()
+    original = org.search_gdpr_subjects
+    hiccups = []
+
+    def search(kind, value):
+        if value == "omar@example.com" and not hiccups:
+            hiccups.append(value)
+            raise ServerError("GET /api/v2/gdpr/subjects -> 503", status=503)
+        return original(kind, value)
+
+    org.search_gdpr_subjects = search
+
+    sent, identities = discover(org)
+
+    assert hiccups and states(runtime) == {"jane": RequestState.REDACTING, "omar": RequestState.REDACTING}
+    assert runtime.store.get("omar").identity.external_contact_ids == ["O"]
+    assert sorted(identities) == [("jane", {"A", "B"}), ("omar", {"O"})]  # each handed over once
+    assert [(name, sorted(args[0])) for name, args in sent] == [(REDACT_TASK, ["jane", "omar"])]

@@ -1,8 +1,11 @@
 """Intake validation: bad input is refused by field name, without echoing the value."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from services.intake.validation import IntakeError, parse_request
+from shared.models import DateWindow
 
 
 def refused(payload):
@@ -58,3 +61,158 @@ def test_window_must_be_ordered():
     errors = refused({"ticket": "T-7", "emails": ["a@example.org"],
                       "window_start": "2026-05-01T00:00:00Z", "window_end": "2026-04-01T00:00:00Z"})
     assert any("window_start must be before window_end" in e for e in errors)
+
+
+# --- what every door relies on (README: emails lower-cased, phones E.164, the refused field named) ---
+
+def test_intake_error_joins_its_lines():
+    error = IntakeError(["emails[0]: not a valid email address", "phones[0]: not a valid phone number"])
+    assert str(error) == "emails[0]: not a valid email address; phones[0]: not a valid phone number"
+    assert error.errors == ["emails[0]: not a valid email address", "phones[0]: not a valid phone number"]
+
+
+def test_every_bad_field_is_named_at_once():
+    errors = refused({"ticket": "T-10", "emails": ["jane.doe@example.org", "no-at-sign"],
+                      "phones": ["+1 555 0100", "+447911123456"]})
+    assert errors == ["emails[1]: not a valid email address", "phones[0]: not a valid phone number"]
+
+
+@pytest.mark.parametrize("field", ["emails", "phones", "names", "external_contact_ids", "user_id"])
+def test_one_identifier_of_any_kind_is_a_subject(field):
+    value = {"emails": ["a@example.org"], "phones": ["+447911123456"], "names": ["Jane Doe"],
+             "external_contact_ids": ["c-1"], "user_id": "u-1"}[field]
+    record = parse_request({"ticket": "T-11", field: value})
+    assert getattr(record.subject, field) == value
+    assert not record.subject.is_empty()
+
+
+def test_empty_subject_is_refused_with_that_one_line():
+    assert refused({"ticket": "T-12", "emails": [], "phones": "", "names": [], "user_id": None}) == [
+        "subject: give at least one identifier (emails, phones, names, external_contact_ids or user_id)"]
+
+
+def test_identifiers_are_normalised_and_each_kept_once():
+    record = parse_request({"ticket": " T-13 ", "emails": ["A@Example.org", "a@example.ORG", "b@example.org"],
+                            "phones": ["+44 7911 123456", "tel:+447911123456", "+14155552671"],
+                            "names": [" Jane Doe "], "external_contact_ids": ["c-1"], "user_id": "u-1"})
+    assert record.ticket == "T-13"
+    assert record.subject.emails == ["a@example.org", "b@example.org"]
+    assert record.subject.phones == ["+447911123456", "+14155552671"]
+    assert record.subject.names == ["Jane Doe"]
+    assert record.subject.external_contact_ids == ["c-1"] and record.subject.user_id == "u-1"
+
+
+def test_csv_cells_split_on_semicolons_and_commas_for_every_list():
+    record = parse_request({"ticket": "T-14", "emails": "a@example.org,b@example.org;;", "phones": "+447911123456 ; ",
+                            "names": "Jane Doe", "external_contact_ids": "c-1;c-2"})
+    assert record.subject.emails == ["a@example.org", "b@example.org"]
+    assert record.subject.phones == ["+447911123456"]
+    assert record.subject.names == ["Jane Doe"]
+    assert record.subject.external_contact_ids == ["c-1", "c-2"]
+
+
+def test_phone_region_from_the_request_any_case_wins_over_the_default():
+    record = parse_request({"ticket": "T-15", "phones": ["07911 123456"], "phone_region": "gb"},
+                           default_phone_region="US")
+    assert record.subject.phones == ["+447911123456"]
+    record = parse_request({"ticket": "T-15", "phones": ["(415) 555-2671"]}, default_phone_region="us")
+    assert record.subject.phones == ["+14155552671"]
+
+
+@pytest.mark.parametrize("region", ["G", "GBR"])
+def test_phone_region_is_two_letters(region):
+    errors = refused({"ticket": "T-16", "emails": ["a@example.org"], "phone_region": region})
+    assert len(errors) == 1 and errors[0].startswith("phone_region: ")
+
+
+def test_empty_name_is_refused_by_position():
+    assert refused({"ticket": "T-17", "names": ["Jane Doe", "   "]}) == ["names[1]: must not be empty"]
+
+
+@pytest.mark.parametrize("ticket", ["T 18", "T\t18", "T\n18", "T\u00a018"])
+def test_ticket_with_whitespace_inside_is_refused(ticket):
+    assert refused({"ticket": ticket, "emails": ["a@example.org"]}) == ["ticket: must not contain spaces"]
+
+
+def test_ticket_length_bounds():
+    assert parse_request({"ticket": "T" * 200, "emails": ["a@example.org"]}).ticket == "T" * 200
+    assert refused({"ticket": "T" * 201, "emails": ["a@example.org"]}) == [
+        "ticket: String should have at most 200 characters"]
+    assert refused({"ticket": "   ", "emails": ["a@example.org"]}) == ["ticket: String should have at least 1 character"]
+
+
+def test_ticket_with_invisible_or_control_characters_is_accepted_today():
+    """Pins today's behaviour (a later issue decides): only whitespace is refused in a ticket, so a
+    zero-width space or a control character makes a ticket that looks like another one."""
+    assert parse_request({"ticket": "T-19\u200b", "emails": ["a@example.org"]}).ticket == "T-19\u200b"
+    assert parse_request({"ticket": "T-19\x00", "emails": ["a@example.org"]}).ticket == "T-19\x00"
+
+
+def test_invisible_characters_in_identifiers_today():
+    """An email with a zero-width space is refused; a name of only a zero-width space is accepted (pinned)."""
+    assert refused({"ticket": "T-20", "emails": ["jane\u200b@example.org"]}) == ["emails[0]: not a valid email address"]
+    assert parse_request({"ticket": "T-20", "names": ["\u200b"]}).subject.names == ["\u200b"]
+
+
+def test_verified_at_defaults_to_now_and_a_naive_one_is_utc():
+    before = datetime.now(UTC)
+    record = parse_request({"ticket": "T-21", "emails": ["a@example.org"]})
+    assert before <= record.verified_at <= datetime.now(UTC)
+    record = parse_request({"ticket": "T-21", "emails": ["a@example.org"], "verified_at": "2026-01-02T03:04:05"})
+    assert record.verified_at == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert record.deadline == datetime(2026, 2, 1, 3, 4, 5, tzinfo=UTC)
+    record = parse_request({"ticket": "T-21", "emails": ["a@example.org"], "verified_at": "2026-01-02T03:04:05+02:00"})
+    assert record.verified_at == datetime(2026, 1, 2, 1, 4, 5, tzinfo=UTC)  # an offset given is kept, not overwritten
+
+
+def test_verified_at_in_the_future_is_refused_with_the_other_problems():
+    future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    assert refused({"ticket": "T-22", "emails": ["bad"], "verified_at": future}) == [
+        "emails[0]: not a valid email address", "verified_at: must not be in the future"]
+
+
+def test_an_unparseable_date_is_named_without_the_value():
+    errors = refused({"ticket": "T-23", "emails": ["a@example.org"], "verified_at": "last tuesday"})
+    assert len(errors) == 1 and errors[0].startswith("verified_at: Input should be a valid datetime")
+    assert "tuesday" not in errors[0]
+
+
+def test_a_non_string_list_item_is_named_by_its_path():
+    assert refused({"ticket": "T-24", "emails": [5]}) == ["emails.0: Input should be a valid string"]
+
+
+@pytest.mark.parametrize("half", [{"window_start": "2026-01-01T00:00:00Z"}, {"window_end": "2026-01-01T00:00:00Z"}])
+def test_a_window_needs_both_ends(half):
+    assert refused({"ticket": "T-25", "emails": ["a@example.org"], **half}) == [
+        "window: give both window_start and window_end, or neither"]
+
+
+def test_an_empty_window_is_refused():
+    errors = refused({"ticket": "T-26", "emails": ["a@example.org"],
+                      "window_start": "2026-01-01T00:00:00Z", "window_end": "2026-01-01T00:00:00Z"})
+    assert errors == ["window: window_start must be before window_end"]
+
+
+def test_a_window_is_kept_in_utc():
+    record = parse_request({"ticket": "T-27", "emails": ["a@example.org"],
+                            "window_start": "2026-01-01T00:00:00", "window_end": "2026-02-01T00:00:00+00:00"})
+    assert record.window == DateWindow(start=datetime(2026, 1, 1, tzinfo=UTC), end=datetime(2026, 2, 1, tzinfo=UTC))
+    assert parse_request({"ticket": "T-27", "emails": ["a@example.org"]}).window is None
+
+
+def test_approval_is_recorded_only_when_given():
+    record = parse_request({"ticket": "T-28", "emails": ["a@example.org"], "approved_by": "A. DPO"})
+    assert record.approval is not None and record.approval.by == "A. DPO"
+    assert parse_request({"ticket": "T-28", "emails": ["a@example.org"]}).approval is None
+
+
+def test_unknown_fields_are_named_without_their_values():
+    errors = refused({"ticket": "T-29", "emails": ["a@example.org"], "email": "jane@example.org"})
+    assert errors == ["email: unknown field"]
+
+
+def test_a_window_mixing_naive_and_aware_ends_is_judged_not_crashed():
+    """A naive end is UTC: comparing it with an aware one used to raise TypeError (a 500, not a refusal)."""
+    errors = refused({"ticket": "T-30", "emails": ["a@example.org"],
+                      "window_start": "2026-02-01T00:00:00", "window_end": "2026-01-01T00:00:00Z"})
+    assert errors == ["window: window_start must be before window_end"]

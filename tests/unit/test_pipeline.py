@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from shared import pipeline
+from shared.genesys import RateLimited, ServerError, TransportError
 from shared.models import ErasureRecord, RequestState, Subject, utcnow
+from shared.ratelimit import LimiterUnavailable, RateLimitWait
 
 
 @pytest.fixture
@@ -39,3 +43,214 @@ def test_a_failed_request_keeps_no_identifier_in_clear(runtime):
     assert "jane.doe@example.org" not in raw and "+447700900123" not in raw and "Jane Doe" not in raw
     assert runtime.store.get(record.request_id).state is RequestState.FAILED
     assert [e["event"] for e in runtime.audit.entries()][-2:] == ["request.failed", "request.scrubbed"]
+
+
+# --- erasure_task: retries, "later" signals and delivery counting, run eagerly on fakeredis ---
+
+@pytest.fixture
+def sent_kw(monkeypatch):
+    calls = []
+    monkeypatch.setattr(pipeline.app, "send_task", lambda name, args=None, **kw: calls.append((name, args, kw)))
+    return calls
+
+
+@pytest.fixture
+def wired(runtime, monkeypatch, sent_kw):
+    """Tasks run in this process against the fakeredis runtime; messages they send are recorded."""
+    monkeypatch.setattr(pipeline, "get_runtime", lambda: runtime)
+    return runtime
+
+
+def stored_request(runtime, ticket, state=RequestState.DISCOVERING):
+    record = ErasureRecord(ticket=ticket, subject=Subject(emails=[f"{ticket.lower()}@example.org"]),
+                           verified_at=utcnow(), state=state)
+    return runtime.store.create(record).request_id
+
+
+def make_task(body):
+    """A pool task around ``body``, under a name of its own (tasks register by name)."""
+    return pipeline.erasure_task(f"test.pipeline.{uuid.uuid4().hex}")(body)
+
+
+def failing(times, error):
+    """A body that raises ``error()`` on its first ``times`` runs, then moves its requests on."""
+    runs = []
+
+    def body(runtime, ids):
+        runs.append(list(ids))
+        if len(runs) <= times:
+            raise error()
+        for request_id in ids:
+            pipeline.transition(runtime, request_id, RequestState.REDACTING, "test.done")
+
+    return body, runs
+
+
+def test_the_retry_budget_is_small_and_bounded():
+    assert 3 <= pipeline.MAX_RETRIES <= 20
+    assert 2 <= pipeline.MAX_DELIVERIES <= 10
+
+
+def test_a_hiccup_on_every_try_but_the_last_allowed_one_is_retried_to_success(wired):
+    request_id = stored_request(wired, "P-1")
+    body, runs = failing(pipeline.MAX_RETRIES, lambda: ServerError("GET x -> 503", status=503))
+
+    make_task(body).apply(args=[[request_id]])
+
+    assert len(runs) == pipeline.MAX_RETRIES + 1
+    assert wired.store.get(request_id).state is RequestState.REDACTING
+
+
+@pytest.mark.parametrize("error", [lambda: ServerError("GET x -> 503", status=503),
+                                   lambda: TransportError("GET x: timed out"),
+                                   lambda: LimiterUnavailable("redis down")])
+def test_a_task_failing_retryably_every_time_fails_its_requests_after_the_retry_limit(wired, error):
+    ids = [stored_request(wired, "P-2"), stored_request(wired, "P-3")]
+    body, runs = failing(10 ** 6, error)
+
+    make_task(body).apply(args=[ids])
+
+    assert len(runs) == pipeline.MAX_RETRIES + 1  # the first try and every retry, then no more
+    name = type(error()).__name__
+    for request_id in ids:
+        record = wired.store.get(request_id)
+        assert record.state is RequestState.FAILED
+        assert f"platform kept failing ({name})" in record.reason and "resubmit under a new ticket" in record.reason
+        failed = [e for e in wired.audit.entries_for(request_id) if e["event"] == "request.failed"]
+        assert len(failed) == 1 and failed[0]["details"]["error"] == f"platform kept failing ({name})"
+
+
+def test_a_final_request_in_a_failing_batch_is_left_as_it_ended(wired):
+    done = stored_request(wired, "P-4", state=RequestState.COMPLETED)
+    open_ = stored_request(wired, "P-5")
+    body, _ = failing(10 ** 6, lambda: ServerError("GET x -> 503", status=503))
+
+    make_task(body).apply(args=[[done, open_]])
+
+    assert wired.store.get(done).state is RequestState.COMPLETED
+    assert wired.store.get(done).reason is None
+    assert wired.store.get(open_).state is RequestState.FAILED
+
+
+def test_a_bug_fails_the_batch_at_once_without_retrying(wired):
+    request_id = stored_request(wired, "P-6")
+    body, runs = failing(10 ** 6, lambda: KeyError("a bug"))
+
+    make_task(body).apply(args=[[request_id]])
+
+    assert len(runs) == 1
+    record = wired.store.get(request_id)
+    assert record.state is RequestState.FAILED and "KeyError: see the worker log" in record.reason
+
+
+@pytest.mark.parametrize(("later", "countdown"), [
+    (lambda: pipeline.Reschedule(42.0), 42.0),
+    (lambda: RateLimitWait(7.5), 7.5),
+    (lambda: RateLimited("POST x -> 429", retry_after_s=3.0), 3.0),
+])
+def test_a_later_signal_never_uses_the_retry_budget(wired, sent_kw, later, countdown):
+    request_id = stored_request(wired, "P-7")
+    body, runs = failing(1, later)
+    task = make_task(body)
+
+    # Even with every retry already spent on errors, "not yet" is no failure: a fresh message waits.
+    task.apply(args=[[request_id]], retries=pipeline.MAX_RETRIES)
+
+    assert len(runs) == 1
+    assert wired.store.get(request_id).state is RequestState.DISCOVERING
+    assert sent_kw == [(task.name, [[request_id]], {"countdown": countdown})]  # a new message: retries start at 0
+    task.apply(*sent_kw[0][1:2])  # ...which then runs the work
+    assert wired.store.get(request_id).state is RequestState.REDACTING
+
+
+def test_later_signals_then_hiccups_still_get_every_retry(wired, sent_kw):
+    request_id = stored_request(wired, "P-8")
+    outcomes = [pipeline.Reschedule(1.0)] * (pipeline.MAX_RETRIES + 2)
+    outcomes += [ServerError("GET x -> 503", status=503)] * pipeline.MAX_RETRIES
+    runs = []
+
+    def body(runtime, ids):
+        runs.append(1)
+        if len(runs) <= len(outcomes):
+            raise outcomes[len(runs) - 1]
+        pipeline.transition(runtime, ids[0], RequestState.REDACTING, "test.done")
+
+    task = make_task(body)
+    task.apply(args=[[request_id]])
+    while sent_kw:  # each "later" message delivered in turn
+        _, args, _ = sent_kw.pop(0)
+        task.apply(args=args)
+
+    assert len(runs) == len(outcomes) + 1
+    assert wired.store.get(request_id).state is RequestState.REDACTING
+
+
+class WorkerKilled:
+    """Deliveries whose worker dies inside the task: the task's own ``finally`` never runs."""
+
+    def __init__(self, monkeypatch):
+        monkeypatch.setattr(pipeline, "_forget_deliveries", lambda runtime, task, ids: None)
+
+
+def test_a_batch_that_keeps_killing_its_worker_fails_once_the_delivery_cap_is_reached(wired, monkeypatch):
+    ids = [stored_request(wired, "P-9"), stored_request(wired, "P-10")]
+    runs = []
+    task = make_task(lambda runtime, batch: runs.append(batch))
+    WorkerKilled(monkeypatch)
+
+    for delivery in range(1, pipeline.MAX_DELIVERIES + 1):  # up to the cap: each delivery runs the work
+        task.apply(args=[ids if delivery % 2 else ids[::-1]])  # a re-sent batch may list its ids in another order
+        assert len(runs) == delivery
+        assert all(wired.store.get(i).state is RequestState.DISCOVERING for i in ids)
+
+    task.apply(args=[ids])  # one more: the batch is failed instead of run again
+
+    assert len(runs) == pipeline.MAX_DELIVERIES
+    for request_id in ids:
+        record = wired.store.get(request_id)
+        assert record.state is RequestState.FAILED
+        assert f"delivered {pipeline.MAX_DELIVERIES + 1} times without finishing" in record.reason
+        [entry] = [e for e in wired.audit.entries_for(request_id) if e["event"] == "request.failed"]
+        assert entry["details"]["task"] == task.name
+
+
+def test_deliveries_are_counted_per_batch_and_task(wired, monkeypatch):
+    a, b = stored_request(wired, "P-11"), stored_request(wired, "P-12")
+    first = make_task(lambda runtime, batch: None)
+    second = make_task(lambda runtime, batch: None)
+    WorkerKilled(monkeypatch)
+
+    for _ in range(pipeline.MAX_DELIVERIES):
+        first.apply(args=[[a]])
+    second.apply(args=[[a]])  # another task of the same request: its own count
+    first.apply(args=[[a, b]])  # another batch: its own count
+
+    assert wired.store.get(a).state is RequestState.DISCOVERING
+    assert wired.store.get(b).state is RequestState.DISCOVERING
+
+
+def test_a_delivery_that_finishes_resets_the_count(wired):
+    request_id = stored_request(wired, "P-13")
+    runs = []
+    task = make_task(lambda runtime, batch: runs.append(batch))
+
+    for _ in range(3 * pipeline.MAX_DELIVERIES):  # a request handed back and forth many times, never crashing
+        task.apply(args=[[request_id]])
+
+    assert len(runs) == 3 * pipeline.MAX_DELIVERIES
+    assert wired.store.get(request_id).state is RequestState.DISCOVERING
+    assert wired.redis.keys(wired.keys.delivery("*")) == []
+
+
+def test_a_request_locked_by_a_running_task_is_looked_at_again_shortly(wired, sent_kw):
+    mine, busy = stored_request(wired, "P-14"), stored_request(wired, "P-15")
+    runs = []
+    task = make_task(lambda runtime, batch: runs.append(batch))
+    lock = wired.redis.lock(wired.keys.request_lock(busy), timeout=60)
+    assert lock.acquire(blocking=False)
+
+    task.apply(args=[[mine, busy]])
+
+    assert runs == [[mine]]
+    assert sent_kw == [(task.name, [[busy]], {"countdown": pipeline.LOCKED_RETRY_S})]
+    assert not wired.redis.exists(wired.keys.request_lock(mine))  # released when the task ended

@@ -1,0 +1,327 @@
+"""Exactly once across a lost answer: the deletion task reconciles an intent without a result against
+the platform's own list before it would create anything again (README, "Exactly once").
+
+The deletion task runs eagerly on fakeredis against a fake platform. A creating call whose answer is
+lost (timeout) raises ``TransportError`` after the platform acted; the task's retry then finds the
+intent in the ledger and searches the list. If the list cannot be searched to its end within the
+page limit, the request fails for a person to check, and nothing is created a second time.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+import pytest
+
+from services.deletion import recordings as deletion_recordings
+from services.deletion import tasks as deletion
+from services.deletion.settings import deletion_settings
+from services.polling.recordings import LEASE_NAME, lease_pool
+from shared import pipeline
+from shared.genesys import TransportError
+from shared.genesys.models import (
+    GdprRequest,
+    GdprRequestListing,
+    Recording,
+    RecordingJob,
+    RecordingJobListing,
+    User,
+)
+from shared.models import Approval, ErasureRecord, RequestState, Subject, utcnow
+
+PAGE = 100
+
+
+def iso_ms(moment):
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+class FakePlatform:
+    """The GenesysClient calls the deletion task makes, over lists kept newest first.
+
+    ``lose_answer`` makes the next creating call act on the platform and then time out;
+    ``newer_after_ours`` is how many other clients' entries arrive right after ours;
+    ``endless`` makes every list page full of others' entries and always announce another page.
+    """
+
+    def __init__(self):
+        self.gdpr: list[GdprRequest] = []
+        self.jobs: list[RecordingJob] = []
+        self.gdpr_created: list[str | None] = []
+        self.jobs_created: list[dict] = []
+        self.pages_read: list[tuple[str, int]] = []
+        self.lose_answer = False
+        self.newer_after_ours = 0
+        self.endless = False
+        self.users = {"u-1": User(id="u-1", name="Former Agent", state="inactive")}
+        self.users_deleted: list[str] = []
+        self._ids = itertools.count(1)
+
+    # GDPR requests
+    def create_gdpr_request(self, request_type, subject, *, name=None):
+        self.gdpr_created.append(name)
+        ours = GdprRequest(id=f"gdpr-{next(self._ids)}", name=name, requestType=request_type, status="INITIATED")
+        self.gdpr.insert(0, ours)
+        for _ in range(self.newer_after_ours):
+            self.gdpr.insert(0, GdprRequest(id=f"other-{next(self._ids)}", name="someone-else", requestType="GDPR_EXPORT",
+                                            status="COMPLETED"))
+        return self._answer(ours)
+
+    def list_gdpr_requests(self, page_number=1, page_size=PAGE):
+        self.pages_read.append(("gdpr", page_number))
+        if self.endless:
+            others = [GdprRequest(id=f"x-{page_number}-{n}", name="someone-else", requestType="GDPR_DELETE",
+                                  status="COMPLETED") for n in range(page_size)]
+            return GdprRequestListing(entities=others, pageNumber=page_number, pageCount=page_number + 1)
+        start = (page_number - 1) * page_size
+        return GdprRequestListing(entities=self.gdpr[start:start + page_size], pageNumber=page_number,
+                                  pageCount=-(-len(self.gdpr) // page_size))
+
+    # recording jobs
+    def conversation_recordings(self, conversation_id):
+        return [Recording(id=f"rec-{conversation_id}", conversationId=conversation_id)]
+
+    def protected_conversations(self, conversation_ids):
+        return set()
+
+    def create_recording_job(self, query):
+        self.jobs_created.append(dict(query))
+        ours = RecordingJob(id=f"job-{next(self._ids)}", state="READY", recordingJobsQuery=dict(query),
+                            dateCreated=iso_ms(utcnow()))
+        self.jobs.insert(0, ours)
+        for _ in range(self.newer_after_ours):
+            self.jobs.insert(0, self._other_job())
+        return self._answer(ours)
+
+    def list_recording_jobs(self, page_number=1, page_size=PAGE, state=None):
+        self.pages_read.append(("jobs", page_number))
+        if self.endless:
+            return RecordingJobListing(entities=[self._other_job() for _ in range(page_size)], pageNumber=page_number,
+                                       pageCount=page_number + 1)
+        start = (page_number - 1) * page_size
+        return RecordingJobListing(entities=self.jobs[start:start + page_size], pageNumber=page_number,
+                                   pageCount=-(-len(self.jobs) // page_size))
+
+    def get_recording_job(self, job_id):
+        return next((j for j in self.jobs if j.id == job_id), None)
+
+    def start_recording_job(self, job_id):
+        job = self.get_recording_job(job_id)
+        job.state = "PROCESSING"
+        return job
+
+    # users
+    def get_user(self, user_id):
+        return self.users.get(user_id)
+
+    def delete_user(self, user_id):
+        self.users_deleted.append(user_id)
+        gone = self.users.pop(user_id, None) is not None
+        if self.lose_answer:
+            self.lose_answer = False
+            raise TransportError("DELETE /api/v2/users/u-1: timed out")
+        return gone
+
+    def _other_job(self):
+        return RecordingJob(id=f"other-{next(self._ids)}", state="FULFILLED", dateCreated=iso_ms(utcnow()),
+                            recordingJobsQuery={"action": "DELETE", "actionDate": iso_ms(utcnow()),
+                                                "conversationQuery": {"conversationFilters": [{"predicates": [
+                                                    {"dimension": "conversationId", "value": "someone-elses"}]}]}})
+
+    def _answer(self, created):
+        if self.lose_answer:
+            self.lose_answer = False  # the platform acted; its answer never arrived
+            raise TransportError("POST: timed out")
+        return created
+
+
+@pytest.fixture
+def platform(runtime, monkeypatch):
+    fake = FakePlatform()
+    monkeypatch.setattr(pipeline, "get_runtime", lambda: runtime)
+    monkeypatch.setattr(runtime, "genesys", lambda pool: fake)
+    monkeypatch.setattr(pipeline.app, "send_task", lambda *args, **kwargs: None)
+    deletion_settings.cache_clear()
+    yield fake
+    deletion_settings.cache_clear()
+
+
+def deleting(runtime, *, conversations=(), user_id=None):
+    record = ErasureRecord(ticket="DSAR-R", subject=Subject(emails=["jane.doe@example.org"], user_id=user_id),
+                           verified_at=utcnow(), state=RequestState.DELETING, approval=Approval(by="A. DPO"),
+                           conversation_ids=list(conversations))
+    return runtime.store.create(record).request_id
+
+
+def erase(request_id, **options):
+    deletion.erase.apply(args=[[request_id]], **options)
+
+
+def events(runtime, request_id):
+    return [e["event"] for e in runtime.audit.entries_for(request_id)]
+
+
+# --- the GDPR_DELETE: reconciled by its name, erasure-<request id> ---
+
+def test_a_lost_answer_is_reconciled_on_page_two_without_a_second_request(runtime, platform):
+    request_id = deleting(runtime)
+    platform.lose_answer = True
+    platform.newer_after_ours = PAGE + 20  # others' requests push ours onto the second page
+
+    erase(request_id)
+
+    assert platform.gdpr_created == [deletion.gdpr_request_name(request_id)]  # one creating call in all
+    ours = next(r.id for r in platform.gdpr if r.name == f"erasure-{request_id}")
+    assert ("gdpr", 2) in platform.pages_read
+    record = runtime.store.get(request_id)
+    assert record.state is RequestState.POLLING and record.gdpr_request_ids == [ours]
+    assert runtime.effects.get(request_id, deletion.GDPR_DELETE).platform_id == ours
+    assert "deletion.gdpr_request_reconciled" in events(runtime, request_id)
+    assert "deletion.gdpr_request_submitted" not in events(runtime, request_id)
+
+
+def test_a_call_that_never_reached_the_platform_is_made_again_after_a_complete_search(runtime, platform):
+    request_id = deleting(runtime)
+    runtime.effects.record_intent(request_id, deletion.GDPR_DELETE)  # a worker died before its call went out
+    platform.gdpr = [GdprRequest(id=f"o-{n}", name="someone-else", requestType="GDPR_DELETE", status="COMPLETED")
+                     for n in range(PAGE + 5)]
+
+    erase(request_id)
+
+    assert [p for kind, p in platform.pages_read if kind == "gdpr"] == [1, 2]  # to the end, then no further
+    assert platform.gdpr_created == [f"erasure-{request_id}"]
+    record = runtime.store.get(request_id)
+    assert record.state is RequestState.POLLING and record.gdpr_request_ids == [platform.gdpr[0].id]
+
+
+def test_a_list_that_cannot_be_searched_to_its_end_fails_the_request_and_creates_nothing_again(runtime, platform):
+    request_id = deleting(runtime)
+    platform.lose_answer = True
+    platform.endless = True
+
+    erase(request_id)
+
+    assert platform.gdpr_created == [f"erasure-{request_id}"]  # the lost call only
+    assert max(p for kind, p in platform.pages_read if kind == "gdpr") == deletion.RECONCILE_PAGES
+    record = runtime.store.get(request_id)
+    assert record.state is RequestState.FAILED
+    assert f"searched {deletion.RECONCILE_PAGES} pages of the platform's list without reaching its end" in record.reason
+    assert "check the platform" in record.reason
+    assert runtime.effects.get(request_id, deletion.GDPR_DELETE).platform_id is None  # still unknown: not made up
+
+    erase(request_id)  # a later delivery of the same batch
+    assert platform.gdpr_created == [f"erasure-{request_id}"]
+
+
+def test_the_id_found_once_is_used_by_every_later_delivery(runtime, platform):
+    request_id = deleting(runtime)
+    platform.lose_answer = True
+    erase(request_id)
+    reads = len(platform.pages_read)
+    runtime.store.set_state(request_id, RequestState.DELETING)  # e.g. a resume re-sent it
+
+    erase(request_id)
+
+    assert len(platform.pages_read) == reads  # the ledger has the id: no second search
+    assert platform.gdpr_created == [f"erasure-{request_id}"]
+
+
+# --- recording DELETE jobs: reconciled by their query (conversation ids and actionDate) ---
+
+def test_a_lost_recording_job_is_found_on_page_two_and_started_not_created_again(runtime, platform):
+    request_id = deleting(runtime, conversations=["c-1", "c-2"])
+    platform.newer_after_ours = PAGE + 3
+    original = platform.create_recording_job
+
+    def lose_once(query):
+        platform.lose_answer = True
+        platform.create_recording_job = original
+        return original(query)
+
+    platform.create_recording_job = lose_once
+
+    erase(request_id)
+
+    assert len(platform.jobs_created) == 1
+    ours = next(j for j in platform.jobs if j.recording_jobs_query == platform.jobs_created[0])
+    assert ("jobs", 2) in platform.pages_read
+    assert ours.state == "PROCESSING"  # adopted and started
+    record = runtime.store.get(request_id)
+    assert record.state is RequestState.POLLING and record.recording_job_ids == [ours.id]
+    assert set(record.recording_conversation_ids) == {"c-1", "c-2"}
+    assert "deletion.recording_job_reconciled" in events(runtime, request_id)
+    assert "deletion.recording_job_created" not in events(runtime, request_id)
+
+
+def test_an_endless_recording_job_list_fails_the_request_and_creates_no_second_job(runtime, platform):
+    request_id = deleting(runtime, conversations=["c-1"])
+    original = platform.create_recording_job
+
+    def lose_once(query):
+        platform.lose_answer = True
+        platform.endless = True
+        platform.create_recording_job = original
+        return original(query)
+
+    platform.create_recording_job = lose_once
+
+    erase(request_id)
+
+    assert len(platform.jobs_created) == 1
+    assert max(p for kind, p in platform.pages_read if kind == "jobs") == deletion_recordings.RECONCILE_PAGES
+    record = runtime.store.get(request_id)
+    assert record.state is RequestState.FAILED
+    assert "without reaching its end" in record.reason and "check the platform" in record.reason
+
+
+def test_a_job_list_older_than_the_intent_ends_the_search(runtime, platform):
+    """Jobs are listed newest first: once a page reaches back before our intent, ours is not further down."""
+    old = iso_ms(utcnow() - timedelta(hours=1))
+    platform.jobs = [RecordingJob(id=f"old-{n}", state="FULFILLED", dateCreated=old, recordingJobsQuery={})
+                     for n in range(3 * PAGE)]
+    spec = {"conversation_ids": ["c-1"], "interval": "x", "action_date": iso_ms(utcnow())}
+
+    assert deletion_recordings.reconcile_recording_job(platform, spec) is None
+    assert platform.pages_read == [("jobs", 1)]
+
+
+# --- the "later" of the deletion pool: no free recording-job slot ---
+
+def test_no_free_recording_slot_waits_without_spending_retries_and_keeps_the_gdpr_request(runtime, platform, monkeypatch):
+    sent = []
+    monkeypatch.setattr(pipeline.app, "send_task", lambda name, args=None, **kw: sent.append((name, args, kw)))
+    request_id = deleting(runtime, conversations=["c-1"])
+    settings = deletion_settings()
+    pool = lease_pool(runtime)
+    taken = [pool.try_acquire(LEASE_NAME, settings.recording_job_slots, 60) for _ in range(settings.recording_job_slots)]
+    assert all(taken)  # another request's jobs hold both slots
+
+    erase(request_id, retries=pipeline.MAX_RETRIES)
+
+    record = runtime.store.get(request_id)
+    assert record.state is RequestState.DELETING and record.reason is None
+    assert platform.jobs_created == [] and platform.gdpr_created == [f"erasure-{request_id}"]
+    assert (deletion.DELETE_TASK, [[request_id]], {"countdown": settings.recording_slot_retry_s}) in sent
+
+    for lease in taken:
+        pool.release(LEASE_NAME, lease)
+    erase(request_id)  # the fresh message, once a slot is free
+
+    record = runtime.store.get(request_id)
+    assert record.state is RequestState.POLLING and len(platform.jobs_created) == 1
+    assert platform.gdpr_created == [f"erasure-{request_id}"]  # the ledger's id, not a second request
+
+
+# --- a DELETE is reconciled by making it again: gone means the first one went through ---
+
+def test_a_user_delete_whose_answer_was_lost_counts_once(runtime, platform):
+    request_id = deleting(runtime, user_id="u-1")
+    platform.lose_answer = True
+
+    erase(request_id)
+
+    assert platform.users_deleted == ["u-1"]  # the retry found the user gone and sent no second DELETE
+    assert runtime.effects.get(request_id, deletion.USER_DELETE).platform_id == "already_gone"
+    record = runtime.store.get(request_id)
+    assert record.state is RequestState.POLLING and record.users_deleted == 1 and record.blocked == []

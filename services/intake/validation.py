@@ -3,6 +3,7 @@ or refused with errors that name the field and never repeat the value."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -41,8 +42,12 @@ class ErasureRequestIn(BaseModel):
     @field_validator("ticket")
     @classmethod
     def _ticket(cls, value: str) -> str:
+        # The ticket is the idempotency key and is printed to operators: an invisible or control
+        # character would make a second ticket that looks like the first, or reach a terminal.
         if any(c.isspace() for c in value):
             raise ValueError("must not contain spaces")
+        if any(unicodedata.category(c).startswith("C") for c in value):
+            raise ValueError("must not contain control or invisible characters")
         return value
 
     @field_validator("emails", "phones", "names", "external_contact_ids", mode="before")
@@ -94,6 +99,10 @@ def parse_request(payload: Mapping[str, Any], default_phone_region: str | None =
     for i, name in enumerate(data.names):
         if not name:
             errors.append(f"names[{i}]: must not be empty")
+        elif any(unicodedata.category(c) == "Cc" for c in name):
+            errors.append(f"names[{i}]: must not contain control characters")
+        elif not any(unicodedata.category(c)[0] in "LMN" for c in name):
+            errors.append(f"names[{i}]: must contain a letter or digit")
     now = utcnow()
     verified_at = _aware(data.verified_at) if data.verified_at else now
     if verified_at > now:

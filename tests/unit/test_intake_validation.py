@@ -141,17 +141,26 @@ def test_ticket_length_bounds():
     assert refused({"ticket": "   ", "emails": ["a@example.org"]}) == ["ticket: String should have at least 1 character"]
 
 
-def test_ticket_with_invisible_or_control_characters_is_accepted_today():
-    """Pins today's behaviour (a later issue decides): only whitespace is refused in a ticket, so a
-    zero-width space or a control character makes a ticket that looks like another one."""
-    assert parse_request({"ticket": "T-19\u200b", "emails": ["a@example.org"]}).ticket == "T-19\u200b"
-    assert parse_request({"ticket": "T-19\x00", "emails": ["a@example.org"]}).ticket == "T-19\x00"
+@pytest.mark.parametrize("ticket", ["T-19\u200b", "T-19\x00", "T-19\x1b[31m", "\u202eT-19", "T-19\ufeff"])
+def test_ticket_with_invisible_or_control_characters_is_refused(ticket):
+    """A zero-width or control character would make a ticket that looks like another one (and get past
+    idempotency), or reach an operator's terminal as an escape sequence."""
+    assert refused({"ticket": ticket, "emails": ["a@example.org"]}) == [
+        "ticket: must not contain control or invisible characters"]
 
 
-def test_invisible_characters_in_identifiers_today():
-    """An email with a zero-width space is refused; a name of only a zero-width space is accepted (pinned)."""
+def test_ticket_in_other_scripts_is_accepted():
+    assert parse_request({"ticket": "DSAR-Ä-東京-42", "emails": ["a@example.org"]}).ticket == "DSAR-Ä-東京-42"
+
+
+def test_invisible_characters_in_identifiers():
+    """An email with a zero-width space is refused, so is a name with nothing visible or a control
+    character; a name that joins letters with a zero-width non-joiner (Persian) is a name."""
     assert refused({"ticket": "T-20", "emails": ["jane\u200b@example.org"]}) == ["emails[0]: not a valid email address"]
-    assert parse_request({"ticket": "T-20", "names": ["\u200b"]}).subject.names == ["\u200b"]
+    assert refused({"ticket": "T-20", "names": ["\u200b"]}) == ["names[0]: must contain a letter or digit"]
+    assert refused({"ticket": "T-20", "names": ["Jane\x1b[2J"]}) == [
+        "names[0]: must not contain control characters"]
+    assert parse_request({"ticket": "T-20", "names": ["\u0645\u06cc\u200c\u0631\u0648\u062f"]}).subject.names
 
 
 def test_verified_at_defaults_to_now_and_a_naive_one_is_utc():

@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.deletion.holds import withhold
-from services.deletion.settings import deletion_settings
 from shared.celery_app import app
 from shared.genesys import GenesysClient, ServerError
 from shared.models import Approval, DateWindow, ErasureRecord, RequestState, Subject, WithheldRecord, utcnow
@@ -102,7 +101,7 @@ def plan_purge(runtime: Runtime, client: GenesysClient, older_than_days: int,
                as_of: datetime | None = None) -> PurgePlan:
     if older_than_days < 1:
         raise PurgeRefused("older-than: the retention period must be at least 1 day")
-    settings = deletion_settings()
+    settings = runtime.settings
     as_of = as_of or utcnow()
     cutoff = as_of - timedelta(days=older_than_days)
     start = cutoff - timedelta(days=settings.purge_lookback_days)
@@ -115,7 +114,7 @@ def plan_purge(runtime: Runtime, client: GenesysClient, older_than_days: int,
 
 def start_purge(runtime: Runtime, plan: PurgePlan, ticket: str | None = None) -> ErasureRecord:
     """Record the purge as a request under the standing policy and send it to the deletion pool."""
-    policy = deletion_settings().retention_policy.strip()
+    policy = runtime.settings.retention_policy.strip()
     if not policy:
         raise PurgeRefused("no standing retention policy is configured: set ERASURE_RETENTION_POLICY (its "
                            "reference and summary) to run purges; --dry-run works without it")
@@ -130,7 +129,7 @@ def start_purge(runtime: Runtime, plan: PurgePlan, ticket: str | None = None) ->
         recording_scope=plan.conversations,
         withheld=plan.withheld,
         purge_policy=policy,
-        window=DateWindow(start=plan.cutoff - timedelta(days=deletion_settings().purge_lookback_days), end=plan.cutoff),
+        window=DateWindow(start=plan.cutoff - timedelta(days=runtime.settings.purge_lookback_days), end=plan.cutoff),
         subject_digest="retention-purge",
     )
     runtime.store.create(record)  # DuplicateTicket for the same ticket twice

@@ -34,7 +34,6 @@ from typing import Any
 
 from services.deletion.crash import crash_point
 from services.deletion.holds import merge_withheld, withhold
-from services.deletion.settings import deletion_settings
 from services.polling.recordings import LEASE_NAME, follow_job, lease_pool
 from shared.effects import ReconcileIncomplete
 from shared.genesys import BadRequest, Conflict, GenesysClient, RateLimited
@@ -149,7 +148,7 @@ def delete_recordings(runtime: Runtime, client: GenesysClient, record: ErasureRe
     next run picks up where this one stopped). A batch refused with 409 is recorded as blocked (effect
     result ``blocked:<code>``) and never resubmitted; the other batches go ahead.
     """
-    settings = deletion_settings()
+    settings = runtime.settings
     out = RecordingDeletion(record)
     for index, batch in enumerate(chunks(record.recording_scope or [], max(1, settings.recording_job_batch))):
         effect = f"recording_job:{record.recording_round}:{index}"
@@ -211,7 +210,7 @@ def ensure_job(runtime: Runtime, client: GenesysClient, record: ErasureRecord, e
     if not erasable:
         return record, None, []
 
-    settings = deletion_settings()
+    settings = runtime.settings
     pool = lease_pool(runtime)
     lease = stored.get("lease") or None
     if lease is None or not pool.renew(LEASE_NAME, lease, settings.recording_lease_ttl_s):
@@ -250,7 +249,7 @@ def start_job(runtime: Runtime, client: GenesysClient, record: ErasureRecord, ef
         raise Conflict("the platform refused to start this job", status=409,
                        code=(started.platform_id or "").removeprefix(BLOCKED))
     if started is None or started.state != "done":
-        settings = deletion_settings()
+        settings = runtime.settings
         pool = lease_pool(runtime)
         deadline = time.monotonic() + settings.recording_ready_wait_s
         while True:

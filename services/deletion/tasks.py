@@ -27,7 +27,6 @@ from services.deletion.contacts import ContactsOutcome, delete_contacts
 from services.deletion.crash import crash_point
 from services.deletion.holds import hold_reason, subject_withheld
 from services.deletion.recordings import BLOCKED, WaitForSlot, delete_recordings, find_recording_scope
-from services.deletion.settings import deletion_settings
 from services.polling.schedule import start_polling
 from shared.celery_app import app
 from shared.effects import ReconcileIncomplete
@@ -133,14 +132,14 @@ def erase_one(runtime: Runtime, client: GenesysClient, record: ErasureRecord, co
                 gdpr_ids = [gdpr_id]
     if record.recording_scope is None:
         wanted = list(dict.fromkeys([*record.conversation_ids, *record.sensitive_conversation_ids]))
-        if deletion_settings().recordings == "deferred" and not record.purge_policy:
-            scope: list[str] = []  # left to the retention purge (see DeletionSettings.recordings)
+        if runtime.settings.recordings == "deferred" and not record.purge_policy:
+            scope: list[str] = []  # left to the retention purge (see Settings.recordings)
             runtime.audit.append("deletion.recordings_deferred", request_id=request_id,
                                  subject=runtime.digest(record), details={"conversations": len(wanted)})
         else:
             scope = wanted if record.purge_policy else find_recording_scope(client, wanted)
         record = runtime.store.update(request_id, recording_scope=scope,
-                                      recordings_deferred=deletion_settings().recordings == "deferred")
+                                      recordings_deferred=runtime.settings.recordings == "deferred")
     deletion = delete_recordings(runtime, client, record, runtime.settings.discovery_lookback_days)
     record, job_ids, covered = deletion.record, deletion.job_ids, deletion.conversations
     blocked += deletion.blocked

@@ -20,7 +20,6 @@ from datetime import datetime
 from typing import Any
 
 from services.deletion.holds import PLATFORM_PROTECTION, PLATFORM_PROTECTION_REASON, merge_withheld
-from services.deletion.settings import deletion_settings
 from services.polling.schedule import run_pass, schedule_pass
 from shared.celery_app import app
 from shared.genesys import GenesysClient
@@ -88,7 +87,7 @@ def follow_once(runtime: Runtime) -> None:
     if not pending:
         return
     client = runtime.genesys("polling")
-    settings = deletion_settings()
+    settings = runtime.settings
     pool = lease_pool(runtime)
     finished: set[str] = set()
     for job_id, request_id in pending.items():

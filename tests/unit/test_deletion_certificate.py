@@ -11,7 +11,6 @@ import pytest
 
 from services.deletion.crash import crash_point
 from services.deletion.holds import hold_reason, merge_withheld
-from services.deletion.settings import deletion_settings
 from shared.certificate import build_certificate
 from shared.holds import DEFAULT_BASIS
 from shared.models import ErasureRecord, RequestState, Subject, WithheldRecord
@@ -52,14 +51,11 @@ def kills(monkeypatch):
     sent: list[tuple[int, int]] = []
     monkeypatch.setattr(os, "kill", lambda pid, sig: sent.append((pid, sig)))
     monkeypatch.delenv("ERASURE_TEST_CRASH_AFTER", raising=False)
-    deletion_settings.cache_clear()
-    yield sent
-    deletion_settings.cache_clear()  # the next test reads the environment monkeypatch restored
+    return sent
 
 
 def crash_after(monkeypatch, points: str) -> None:
     monkeypatch.setenv("ERASURE_TEST_CRASH_AFTER", points)
-    deletion_settings.cache_clear()
 
 
 def test_crash_point_is_inert_without_the_test_variable(kills):

@@ -16,7 +16,6 @@ import pytest
 
 from services.deletion import recordings as deletion_recordings
 from services.deletion import tasks as deletion
-from services.deletion.settings import deletion_settings
 from services.polling.recordings import LEASE_NAME, lease_pool
 from shared import pipeline
 from shared.genesys import TransportError
@@ -142,9 +141,7 @@ def platform(runtime, monkeypatch):
     monkeypatch.setattr(pipeline, "get_runtime", lambda: runtime)
     monkeypatch.setattr(runtime, "genesys", lambda pool: fake)
     monkeypatch.setattr(pipeline.app, "send_task", lambda *args, **kwargs: None)
-    deletion_settings.cache_clear()
     yield fake
-    deletion_settings.cache_clear()
 
 
 def deleting(runtime, *, conversations=(), user_id=None):
@@ -292,7 +289,7 @@ def test_no_free_recording_slot_waits_without_spending_retries_and_keeps_the_gdp
     sent = []
     monkeypatch.setattr(pipeline.app, "send_task", lambda name, args=None, **kw: sent.append((name, args, kw)))
     request_id = deleting(runtime, conversations=["c-1"])
-    settings = deletion_settings()
+    settings = runtime.settings
     pool = lease_pool(runtime)
     taken = [pool.try_acquire(LEASE_NAME, settings.recording_job_slots, 60) for _ in range(settings.recording_job_slots)]
     assert all(taken)  # another request's jobs hold both slots

@@ -11,3 +11,25 @@ def test_printing_settings_shows_no_secret():
     for secret in ("hunter2-password", "h" * 32, "w" * 32, "t0ken", "client-s3cret"):
         assert secret not in shown
     assert settings.redis_url.startswith("redis://:hunter2-password@")  # still usable
+
+
+def test_the_deletion_pool_reads_its_variables_from_the_one_settings(monkeypatch):
+    monkeypatch.setenv("ERASURE_RECORDINGS", "deferred")
+    monkeypatch.setenv("ERASURE_RECORDING_JOB_SLOTS", "1")
+    monkeypatch.setenv("ERASURE_RETENTION_POLICY", "RET-1: five years")
+    monkeypatch.setenv("ERASURE_TEST_CRASH_AFTER", "gdpr_delete")  # test-only, read by crash.py alone
+    settings = Settings()
+    assert (settings.recordings, settings.recording_job_slots, settings.retention_policy) == (
+        "deferred", 1, "RET-1: five years")
+    assert not hasattr(settings, "test_crash_after")
+
+
+def test_deletion_defaults_keep_within_the_platform_limits(monkeypatch):
+    for name in ("ERASURE_RECORDINGS", "ERASURE_RECORDING_JOB_SLOTS", "ERASURE_RECORDING_JOB_BATCH",
+                 "ERASURE_RETENTION_POLICY"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings()
+    assert settings.recordings == "per_request"
+    assert settings.recording_job_slots == 2  # the platform's PENDING/PROCESSING jobs per organisation
+    assert settings.recording_job_batch == 100  # conversations per recording DELETE job
+    assert settings.retention_policy == ""  # no policy: purges are dry runs only

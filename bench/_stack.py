@@ -19,7 +19,8 @@ import httpx
 import redis
 
 from services.simulator.config import SimConfig
-from services.workers import WorkerSet
+from services.workers import WorkerSet, worker_environ
+from shared.config import Settings
 from shared.keys import Keys
 
 REDIS_URL = os.environ.get("ERASURE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -40,10 +41,13 @@ def _serve(config: SimConfig, port: int) -> None:
 @dataclass
 class BenchStack:
     sim_config: SimConfig
-    settings_env: Mapping[str, str]
+    #: ``Settings`` fields of this run (batch size, rate budget...), on top of the stack's own.
+    overrides: Mapping[str, Any]
     log_dir: Path
     concurrency: int = 8
     url: str = ""
+    #: The run's settings (the simulator, a fresh key prefix on the real Redis); the workers get them as ``env``.
+    settings: Settings | None = None
     env: dict[str, str] = field(default_factory=dict)
     _sim: multiprocessing.Process | None = None
     workers: WorkerSet = field(default_factory=WorkerSet)
@@ -63,16 +67,11 @@ class BenchStack:
                 if time.monotonic() > deadline or not self._sim.is_alive():
                     raise RuntimeError("simulator did not start") from None
                 time.sleep(0.2)
-        self.env = {
-            **os.environ,
-            "ERASURE_REDIS_URL": REDIS_URL,
-            "ERASURE_GENESYS_BASE_URL": self.url,
-            "ERASURE_GENESYS_CLIENT_ID": self.sim_config.client_id,
-            "ERASURE_GENESYS_CLIENT_SECRET": self.sim_config.client_secret,
-            "ERASURE_HMAC_KEY": secrets.token_hex(32),
-            "ERASURE_KEY_PREFIX": f"bench-{uuid.uuid4().hex[:8]}",
-            **self.settings_env,
-        }
+        self.settings = Settings(
+            redis_url=REDIS_URL, genesys_base_url=self.url, genesys_client_id=self.sim_config.client_id,
+            genesys_client_secret=self.sim_config.client_secret, hmac_key=secrets.token_hex(32),
+            key_prefix=f"bench-{uuid.uuid4().hex[:8]}", **self.overrides)
+        self.env = worker_environ(self.settings)
         return self
 
     def start_workers(self) -> None:
@@ -87,9 +86,8 @@ class BenchStack:
             self._sim.terminate()
             self._sim.join(10)
         client = redis.Redis.from_url(REDIS_URL)
-        prefix = self.env.get("ERASURE_KEY_PREFIX")
-        if prefix:
-            for pattern in Keys(prefix).all_patterns:
+        if self.settings is not None:
+            for pattern in Keys(self.settings.key_prefix).all_patterns:
                 keys = list(client.scan_iter(pattern, count=1000))
                 for start in range(0, len(keys), 1000):
                     client.delete(*keys[start:start + 1000])

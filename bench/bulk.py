@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
@@ -25,7 +24,10 @@ from typing import Any
 import httpx
 
 from bench._stack import BenchStack, api_answers, machine
+from services.intake.submit import enqueue_discovery, submit
 from services.simulator.config import SimConfig
+from shared.celery_app import app, configure
+from shared.runtime import Runtime
 
 RESULTS = Path(__file__).parent / "results" / "bulk.json"
 
@@ -38,30 +40,23 @@ def _sim_config(subjects: int, rate: float, window_s: float, seed: int, gdpr_ste
 def run(mode: str, subjects: int, rate: float, window_s: float, gdpr_step_s: float, log_dir: Path,
         seed: int = 11) -> dict[str, Any]:
     batched = mode == "batched"
-    settings_env = {
-        "ERASURE_RATE_PER_MINUTE": str(rate * 60 * 0.97),
-        "ERASURE_RATE_BURST": "5",
-        "ERASURE_BATCH_SIZE": "25" if batched else "1",
-        "ERASURE_POLL_MODE": "list" if batched else "each",
-        "ERASURE_POLL_INTERVAL_S": "1",
-        "ERASURE_POLL_MAX_INTERVAL_S": "2",
-        "ERASURE_DISCOVERY_LOOKBACK_DAYS": "90",
-        "ERASURE_SYNC_QUERY_MAX_DAYS": "120",
-        "ERASURE_VISIBILITY_TIMEOUT_S": "3600",
+    overrides = {
+        "rate_per_minute": rate * 60 * 0.97,
+        "rate_burst": 5,
+        "batch_size": 25 if batched else 1,
+        "poll_mode": "list" if batched else "each",
+        "poll_interval_s": 1,
+        "poll_max_interval_s": 2,
+        "discovery_lookback_days": 90,
+        "sync_query_max_days": 120,
+        "visibility_timeout_s": 3600,
         # Thousands of subjects: recordings go to the retention purge's packed jobs (2 per org).
-        "ERASURE_RECORDINGS": "deferred",
+        "recordings": "deferred",
     }
-    with BenchStack(_sim_config(subjects, rate, window_s, seed, gdpr_step_s), settings_env, log_dir / mode) as stack:
-        os.environ.update(stack.env)
-        from shared.config import get_settings
-
-        get_settings.cache_clear()
-        import shared.runtime as runtime_module
-
-        runtime_module._runtime = None
-        from services.intake.submit import enqueue_discovery, submit
-
-        runtime = runtime_module.get_runtime()
+    with BenchStack(_sim_config(subjects, rate, window_s, seed, gdpr_step_s), overrides, log_dir / mode) as stack:
+        assert stack.settings is not None
+        configure(app, stack.settings)  # this process submits to the run's queues, as the workers read them
+        runtime = Runtime.from_settings(stack.settings)
         ground_truth = httpx.get(f"{stack.url}/_sim/subjects", timeout=120).json()
         stack.start_workers()
         # Warm-up: one subject through every pool, so worker start-up is not counted.
@@ -141,7 +136,7 @@ def _wait(runtime: Any, ids: list[str], started: float, timeout_s: float) -> dic
 
 
 def _run_in_subprocess(mode: str, subjects: int, rate: float, window: float, gdpr_step: float) -> dict[str, Any]:
-    """Each run in a fresh process: the Celery app binds its settings (key prefix) at import."""
+    """Each run in a fresh process: its own connections, caches and memory, nothing left over from the other run."""
     command = [sys.executable, "-m", "bench.bulk", "--one", mode, "--subjects", str(subjects),
                "--rate", str(rate), "--window", str(window), "--gdpr-step", str(gdpr_step)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)

@@ -9,7 +9,6 @@ dozen synthetic subjects are erased end to end. Certificates and the audit log l
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import threading
 import time
@@ -18,13 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from services.intake.submit import enqueue_discovery, submit
 from services.simulator.config import SimConfig
 from services.simulator.server import start_in_thread
-from services.workers import WorkerSet
+from services.workers import WorkerSet, worker_environ
+from shared.celery_app import app, configure
 from shared.certificate_html import render_certificate_html
+from shared.config import Settings
 from shared.models import FINAL_STATES
 from shared.runtime import Runtime
 
@@ -64,30 +67,16 @@ def run_demo(subjects: int = 30, output_dir: Path = Path("erasure-output"), time
     if redis_url is None:
         redis_url, redis_server = start_embedded_redis()
     sim = start_in_thread(SimConfig(subjects=subjects, gdpr_step_s=0.3, rate_limit=6000, rate_window_s=60))
-    env = {
-        **os.environ,
-        "ERASURE_REDIS_URL": redis_url,
-        "ERASURE_GENESYS_BASE_URL": sim.url,
-        "ERASURE_GENESYS_CLIENT_ID": "sim-client",
-        "ERASURE_GENESYS_CLIENT_SECRET": "sim-secret",
-        "ERASURE_HMAC_KEY": secrets.token_hex(32),
-        "ERASURE_KEY_PREFIX": key_prefix,
-        "ERASURE_RATE_PER_MINUTE": "5400",
-        "ERASURE_RATE_BURST": "20",
-        "ERASURE_POLL_INTERVAL_S": "0.3",
-        "ERASURE_POLL_MAX_INTERVAL_S": "2",
-        "ERASURE_OUTPUT_DIR": str(output_dir),
-    }
-    os.environ.update(env)  # this process submits and reads state through the same settings
-    from shared.config import get_settings
-
-    get_settings.cache_clear()
-    from services.intake.submit import enqueue_discovery, submit
-    from shared.runtime import get_runtime
-
-    runtime = get_runtime()
+    settings = Settings(
+        redis_url=redis_url, genesys_base_url=sim.url, genesys_client_id="sim-client",
+        genesys_client_secret=SecretStr("sim-secret"), hmac_key=SecretStr(secrets.token_hex(32)), key_prefix=key_prefix,
+        rate_per_minute=5400, rate_burst=20, poll_interval_s=0.3, poll_max_interval_s=2, output_dir=output_dir,
+    )
+    # This process submits with these settings; the workers read the same ones from their environment.
+    configure(app, settings)
+    runtime = Runtime.from_settings(settings)
     workers = WorkerSet()
-    workers.start_all(env, output_dir / "logs")
+    workers.start_all(worker_environ(settings), output_dir / "logs")
     try:
         ground_truth = httpx.get(f"{sim.url}/_sim/subjects", timeout=10).json()
         request_ids: dict[str, str] = {}

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shared.config import POOLS
+from shared.config import POOLS, Settings
 
 
 def worker_command(pool: str, concurrency: int = 4, worker_pool: str = "threads") -> list[str]:
@@ -22,6 +22,12 @@ def worker_command(pool: str, concurrency: int = 4, worker_pool: str = "threads"
         "-Q", pool, "-n", f"{pool}-{os.getpid()}@%h", "-P", worker_pool, "-c", str(concurrency),
         "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING",
     ]
+
+
+def worker_environ(settings: Settings) -> dict[str, str]:
+    """The environment of a worker process that must read ``settings``: this process's own, with every
+    ``ERASURE_*`` variable set from them (the demo's embedded Redis, simulator and key prefix)."""
+    return {**os.environ, **settings.to_environ()}
 
 
 @dataclass

@@ -3,15 +3,24 @@
 Workers start with the standard command, one pool per queue, e.g.
 ``celery -A shared.celery_app worker -Q deletion -c 8``.
 Tasks carry request ids only; state lives in Redis (``shared.store``).
+
+Importing this module reads no settings: ``app`` is configured on first use (sending a task,
+starting a worker) from the process's ``ERASURE_*`` environment, unless a process that builds its
+own ``Settings`` (the demo, a benchmark) has called ``configure(app, settings)`` first.
 """
 
 from __future__ import annotations
+
+import weakref
+from collections.abc import Iterator, Mapping
+from functools import cached_property
+from typing import Any
 
 from celery import Celery
 from celery.signals import setup_logging
 from kombu import Exchange, Queue
 
-from shared.config import POOLS, get_settings
+from shared.config import POOLS, Settings, get_settings
 
 TASK_MODULES = [
     "services.intake.tasks",
@@ -21,49 +30,99 @@ TASK_MODULES = [
     "services.polling.tasks",
 ]
 
+# Apps given their settings by ``configure``: the environment must not override them on first use.
+_configured: weakref.WeakSet[Celery] = weakref.WeakSet()
 
-def create_app() -> Celery:
-    settings = get_settings()
-    app = Celery("genesys_erasure", broker=settings.redis_url, include=TASK_MODULES)
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """The Celery settings of this project for one ``Settings``: broker, queues, routes, reliability."""
     exchange = Exchange("erasure", type="direct")
     transport = {
         # Longer than any task run time plus any countdown, or Redis redelivers running tasks.
         "visibility_timeout": settings.visibility_timeout_s,
         "global_keyprefix": f"{settings.key_prefix}:celery:",
     }
-    app.conf.update(
-        task_queues=[Queue(pool, exchange, routing_key=pool) for pool in POOLS],
-        task_routes={
+    return {
+        "broker_url": settings.redis_url,
+        "task_queues": [Queue(pool, exchange, routing_key=pool) for pool in POOLS],
+        "task_routes": {
             # The Celery door of the intake shares the discovery queue: it only validates and enqueues.
             "erasure.intake.*": {"queue": "discovery", "routing_key": "discovery"},
             **{f"erasure.{pool}.*": {"queue": pool, "routing_key": pool} for pool in POOLS},
         },
-        task_default_queue="discovery",
-        task_default_exchange="erasure",
-        task_default_routing_key="discovery",
-        task_create_missing_queues=False,
-        task_acks_late=True,
-        task_reject_on_worker_lost=True,
-        task_acks_on_failure_or_timeout=True,
-        worker_prefetch_multiplier=1,
-        task_serializer="json",
-        result_serializer="json",
-        accept_content=["json"],
-        task_ignore_result=True,
-        result_backend=None,
-        broker_transport_options=transport,
-        broker_connection_retry_on_startup=True,
-        worker_cancel_long_running_tasks_on_connection_loss=True,
-        worker_hijack_root_logger=False,
-        worker_send_task_events=False,
-        task_time_limit=900,
-        task_soft_time_limit=840,
-        enable_utc=True,
-    )
-    return app
+        "task_default_queue": "discovery",
+        "task_default_exchange": "erasure",
+        "task_default_routing_key": "discovery",
+        "task_create_missing_queues": False,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "task_acks_on_failure_or_timeout": True,
+        "worker_prefetch_multiplier": 1,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "task_ignore_result": True,
+        "result_backend": None,
+        "broker_transport_options": transport,
+        "broker_connection_retry_on_startup": True,
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "worker_hijack_root_logger": False,
+        "worker_send_task_events": False,
+        "task_time_limit": 900,
+        "task_soft_time_limit": 840,
+        "enable_utc": True,
+    }
 
 
-app = create_app()
+def configure(target: Celery, settings: Settings) -> Celery:
+    """Give ``target`` these settings (broker, key prefix, queues) instead of the environment's.
+
+    Only before the app's first use: a used app has read its settings and may hold connections to
+    its broker, and messages must not go to two brokers from one process.
+    """
+    if getattr(target, "configured", False):
+        raise RuntimeError("configure the Celery app before its first use (it has read its settings already)")
+    target.conf.update(celery_config(settings))
+    _configured.add(target)
+    return target
+
+
+class _EnvironmentConfig(Mapping[str, Any]):
+    """Celery's configuration source of an app: read on the app's first use, from the environment's
+    settings unless ``configure`` gave it some. A config source, not an ``on_configure`` handler:
+    Celery logs and swallows a handler's exception, and would then run on its default broker."""
+
+    def __init__(self, target: Celery) -> None:
+        self._target = weakref.ref(target)
+
+    @cached_property
+    def _values(self) -> dict[str, Any]:
+        target = self._target()
+        return {} if target is None or target in _configured else celery_config(get_settings())
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
+def new_app() -> Celery:
+    """An app with the project's tasks and no settings yet (see ``configure``)."""
+    created = Celery("genesys_erasure", include=TASK_MODULES)
+    created.config_from_object(_EnvironmentConfig(created))
+    return created
+
+
+def create_app(settings: Settings) -> Celery:
+    """A separate app bound to ``settings`` (a benchmark's producer for its own key prefix)."""
+    return configure(new_app(), settings)
+
+
+app = new_app()
 
 
 @setup_logging.connect

@@ -5,6 +5,7 @@ Secrets are ``SecretStr`` so that printing the settings never prints them.
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -165,6 +166,23 @@ class Settings(BaseSettings):
         if secret == self.hmac_key.get_secret_value():
             raise ConfigError("ERASURE_WEBHOOK_SECRET must differ from ERASURE_HMAC_KEY")
         return secret.encode()
+
+    def to_environ(self) -> dict[str, str]:
+        """These settings as ``ERASURE_*`` variables: a process started with them (a worker the demo
+        starts) reads the same settings. Secrets are in clear: for a child's environment only."""
+        environ: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            elif isinstance(value, bool):
+                value = "true" if value else "false"
+            elif isinstance(value, list | dict):
+                value = json.dumps(value)
+            environ[f"ERASURE_{name.upper()}"] = str(value)
+        return environ
 
     def require_hmac_key(self) -> bytes:
         key = self.hmac_key.get_secret_value()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
@@ -13,7 +12,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,28 +106,12 @@ def worker_command(name: str, queues: list[str], concurrency: int) -> list[str]:
     ]
 
 
-@contextlib.contextmanager
-def _environ(env: Mapping[str, str]) -> Iterator[None]:
-    saved = dict(os.environ)
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
 def _producer_app(env: Mapping[str, str]) -> Celery:
-    """The project's real app, built for this run's key prefix (so its queues are this run's)."""
+    """The project's real app, built for this run's broker and key prefix (so its queues are this run's)."""
     from shared.celery_app import create_app
-    from shared.config import get_settings
+    from shared.config import Settings
 
-    with _environ(env):
-        get_settings.cache_clear()
-        try:
-            return create_app()
-        finally:
-            get_settings.cache_clear()
+    return create_app(Settings(redis_url=env["ERASURE_REDIS_URL"], key_prefix=env["ERASURE_KEY_PREFIX"]))
 
 
 def enqueue(env: Mapping[str, str], count: int) -> None:

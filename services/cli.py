@@ -6,8 +6,6 @@ prints personal data: requests are shown by ticket, state and counts.
 
 from __future__ import annotations
 
-import csv
-import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -63,30 +61,6 @@ def sim(
     serve(config, host, port)
 
 
-def _read_file(path: Path) -> list[tuple[int, dict[str, Any] | None, str | None]]:
-    """Lines of a CSV (header row) or JSONL file as (line number, payload or None, parse error)."""
-    rows: list[tuple[int, dict[str, Any] | None, str | None]] = []
-    if path.suffix.lower() == ".csv":
-        with path.open(newline="") as handle:
-            for line_no, row in enumerate(csv.DictReader(handle), start=2):
-                rows.append((line_no, {k: v for k, v in row.items() if k and v not in (None, "")}, None))
-        return rows
-    with path.open() as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                payload = json.loads(line)
-            except json.JSONDecodeError:
-                rows.append((line_no, None, "not valid JSON"))
-                continue
-            if not isinstance(payload, dict):
-                rows.append((line_no, None, "each line must be a JSON object"))
-                continue
-            rows.append((line_no, payload, None))
-    return rows
-
-
 @app.command()
 def submit(
     ticket: Annotated[str | None, typer.Option(help="your ticket reference (idempotency key)")] = None,
@@ -126,40 +100,16 @@ def submit(
 
     from rich.progress import track
 
-    from services.intake.submit import enqueue_discovery
-    from shared.models import RequestState
+    from services.intake.bulk import LineResult, Outcome, read_lines, submit_lines
 
-    accepted = refused = already = 0
-    rows = _read_file(file)
-    batch: list[str] = []
-    try:
-        for line_no, row_payload, problem in track(rows, description="submitting", console=err):
-            try:
-                if row_payload is None:
-                    raise IntakeError([problem or "unreadable"])
-                batch.append(submit_request(runtime, row_payload, enqueue=False).request_id)
-                accepted += 1
-            except IntakeError as exc:
-                refused += 1
-                err.print(f"line {line_no}: refused: {'; '.join(exc.errors)}")
-            except DuplicateTicket as exc:
-                if not exc.same_subject:
-                    refused += 1
-                    err.print(f"line {line_no}: refused: {exc} for another subject")
-                    continue
-                # The same line again: a rerun after an interrupted one. Nothing new, unless the
-                # earlier run died between storing the request and enqueuing it.
-                already += 1
-                if runtime.store.get(exc.request_id).state is RequestState.RECEIVED:
-                    batch.append(exc.request_id)
-            if len(batch) >= runtime.settings.batch_size:
-                enqueue_discovery(runtime, batch)
-                batch = []
-    finally:
-        if batch:  # stored requests are always enqueued, even when a later line stops the run
-            enqueue_discovery(runtime, batch)
-    print(f"accepted {accepted}, refused {refused}" + (f", already submitted {already}" if already else ""))
-    if refused:
+    def report(result: LineResult) -> None:
+        if result.outcome is Outcome.REFUSED:
+            err.print(f"line {result.number}: refused: {result.reason}")
+
+    lines = read_lines(file)
+    summary = submit_lines(runtime, track(lines, description="submitting", console=err), on_line=report)
+    print(summary.text())
+    if summary.refused:
         raise typer.Exit(2)
 
 
@@ -210,36 +160,25 @@ def status(ticket: Annotated[str | None, typer.Argument(help="one ticket; all re
                "--summary", help="requests per state and the deadline view, not a row each (bulk runs)")] = False,
            ) -> None:
     """Where requests stand: overdue first, then by deadline; days left, reason when not complete."""
-    from collections import Counter
-
-    from shared.deadlines import deadline_view, describe
-    from shared.models import RequestState, utcnow
+    from services.operations import NotFound
+    from services.operations import status as request_status
     from shared.runtime import get_runtime
 
-    runtime = get_runtime()
-    if ticket:
-        found = runtime.store.find_by_ticket(ticket)
-        if found is None:
-            err.print(f"no request with ticket {ticket!r}")
-            raise typer.Exit(1)
-        records = [found]
-    else:
-        records = list(runtime.store.iter_records())
-    now = utcnow()
+    try:
+        report = request_status(get_runtime(), ticket)
+    except NotFound as exc:
+        err.print(str(exc))
+        raise typer.Exit(1) from None
     if summary:
-        counts = Counter(record.state for record in records)
         table = Table("state", "requests")
-        for state in RequestState:  # in the order a request moves through them
-            if counts[state]:
-                table.add_row(state.value, str(counts[state]))
-        out.print(table)
+        for state, count in report.counts():
+            table.add_row(state.value, str(count))
     else:
-        records.sort(key=lambda r: (r.state.is_final, r.deadline))
         table = Table("ticket", "state", "deadline", "reason")
-        for record in records:
-            table.add_row(record.ticket, record.state.value, describe(record, now), record.reason or "")
-        out.print(table)
-    view = deadline_view(records, now)
+        for row in report.rows():
+            table.add_row(*row)
+    out.print(table)
+    view = report.deadlines()
     out.print(f"{view.open} open, {view.overdue} overdue, {view.at_risk} due within 7 days")
 
 
@@ -249,25 +188,25 @@ def certificate(
     html: Annotated[Path | None, typer.Option(help="also write the human-readable page to this file")] = None,
 ) -> None:
     """Print the erasure certificate of a request as JSON (and write it as HTML with --html)."""
-    from shared.certificate_html import render_certificate_html
+    from services.operations import NotFound
+    from services.operations import certificate as stored_certificate
     from shared.runtime import get_runtime
 
-    runtime = get_runtime()
-    record = runtime.store.find_by_ticket(ticket)
-    raw = None if record is None else runtime.redis.get(runtime.keys.certificate(record.request_id))
-    if raw is None:
-        err.print(f"no certificate for ticket {ticket!r} (yet)")
-        raise typer.Exit(1)
+    try:
+        found = stored_certificate(get_runtime(), ticket)
+    except NotFound as exc:
+        err.print(str(exc))
+        raise typer.Exit(1) from None
     if html is not None:
-        html.write_text(render_certificate_html(json.loads(str(raw))))
+        html.write_text(found.html())
         err.print(f"wrote {html}")
-    print(raw)
+    print(found.text)
 
 
 hold_app = typer.Typer(no_args_is_help=True, help="The legal-hold register, checked before every deletion.")
 app.add_typer(hold_app, name="hold")
 
-from services.cli_ops import purge, release_held  # noqa: E402  (deletion-side operator commands)
+from services.cli_deletion import purge, release_held  # noqa: E402  (deletion-side operator commands)
 
 app.command("purge")(purge)
 app.command("release-held")(release_held)
@@ -285,12 +224,10 @@ def hold_add(
     """Hold a conversation, or a subject by one identifier (stored only as a keyed digest)."""
     from datetime import UTC, datetime
 
-    from shared.holds import DEFAULT_BASIS
-    from shared.identifiers import InvalidIdentifier, normalize_email, normalize_phone
+    from services.operations import Refused, add_hold
     from shared.runtime import get_runtime
 
-    given = [v for v in (conversation, email, phone) if v]
-    if len(given) != 1:
+    if len([v for v in (conversation, email, phone) if v]) != 1:
         err.print("[red]refused[/red] give exactly one of --conversation, --email, --phone")
         raise typer.Exit(2)
     expires_at = None
@@ -301,40 +238,37 @@ def hold_add(
             err.print("[red]refused[/red] expires: not an ISO date")
             raise typer.Exit(2) from None
         expires_at = expires_at if expires_at.tzinfo else expires_at.replace(tzinfo=UTC)
-    holds = get_runtime().holds()
     try:
-        if conversation:
-            hold = holds.add_conversation(conversation, reason, basis=basis or DEFAULT_BASIS, expires_at=expires_at)
-        else:
-            value = normalize_email(email) if email else normalize_phone(str(phone))
-            hold = holds.add_subject(value, reason, basis=basis or DEFAULT_BASIS, expires_at=expires_at)
-    except InvalidIdentifier as exc:
-        err.print(f"[red]refused[/red] {'email' if email else 'phone'}: {exc}")
+        hold = add_hold(get_runtime(), reason, conversation=conversation, email=email, phone=phone, basis=basis,
+                        expires_at=expires_at)
+    except Refused as exc:
+        err.print(f"[red]refused[/red] {exc}")
         raise typer.Exit(2) from None
-    get_runtime().audit.append("hold.added", details={"hold": hold.id, "kind": hold.kind, "reason": reason})
     print(f"hold {hold.id} added ({hold.kind})")
 
 
 @hold_app.command("remove")
 def hold_remove(hold_id: Annotated[str, typer.Argument(help="the hold's id (see hold list)")]) -> None:
     """Lift a hold: the next run erases what it kept."""
+    from services.operations import NotFound, remove_hold
     from shared.runtime import get_runtime
 
-    runtime = get_runtime()
-    if not runtime.holds().remove(hold_id):
-        err.print(f"no hold {hold_id!r}")
-        raise typer.Exit(1)
-    runtime.audit.append("hold.removed", details={"hold": hold_id})
+    try:
+        remove_hold(get_runtime(), hold_id)
+    except NotFound as exc:
+        err.print(str(exc))
+        raise typer.Exit(1) from None
     print(f"hold {hold_id} removed")
 
 
 @hold_app.command("list")
 def hold_list() -> None:
     """Every hold, active or expired (subjects appear as digests)."""
+    from services.operations import list_holds
     from shared.runtime import get_runtime
 
     table = Table("id", "kind", "target", "reason", "basis", "expires", "active")
-    for hold in get_runtime().holds().all():
+    for hold in list_holds(get_runtime()):
         table.add_row(hold.id, hold.kind, hold.target[:40], hold.reason, hold.basis,
                       hold.expires_at.isoformat() if hold.expires_at else "", "yes" if hold.active() else "no")
     out.print(table)
@@ -347,11 +281,12 @@ app.add_typer(webhooks_app, name="webhooks")
 @webhooks_app.command("list")
 def webhooks_list() -> None:
     """Events that could not be delivered (by request id and target host)."""
+    from services.operations import dead_letters
     from shared.runtime import get_runtime
     from shared.webhooks import target_label
 
     table = Table("request", "target", "attempts", "last error")
-    for entry in get_runtime().webhooks().dead_letters():
+    for entry in dead_letters(get_runtime()):
         table.add_row(entry["request_id"], target_label(entry["target"]), str(entry["attempts"]),
                       str(entry["last_error"]))
     out.print(table)
@@ -360,19 +295,12 @@ def webhooks_list() -> None:
 @webhooks_app.command("replay")
 def webhooks_replay() -> None:
     """Send every dead-lettered event again; one already delivered is never sent twice."""
-    from services.polling.tasks import mark_notified
+    from services.operations import replay_webhooks
     from shared.runtime import get_runtime
 
-    runtime = get_runtime()
-    sender = runtime.webhooks()
-    before = {e["event_id"]: e for e in sender.dead_letters()}
-    delivered, failing = sender.replay()
-    remaining = {e["event_id"] for e in sender.dead_letters()}
-    for event_id, entry in before.items():
-        if event_id not in remaining:
-            mark_notified(runtime, entry["request_id"], entry["target"])
-    print(f"replayed: {delivered} delivered, {failing} still failing")
-    if failing:
+    replay = replay_webhooks(get_runtime())
+    print(f"replayed: {replay.delivered} delivered, {replay.failing} still failing")
+    if replay.failing:
         raise typer.Exit(1)
 
 
@@ -383,7 +311,8 @@ def audit_verify(
         help="with --file: the stored head SEQ:HASH the export must end at (detects entries cut off the end)")] = None,
 ) -> None:
     """Check the hash chain and that it ends at the stored head; name the first edited, removed or reordered entry."""
-    from shared.audit import parse_head, verify_chain
+    from services.operations import verify_exported_audit, verify_stored_audit
+    from shared.audit import parse_head
 
     if head is not None and file is None:
         err.print("[red]refused[/red] --head goes with --file; Redis is checked against its own stored head")
@@ -395,14 +324,14 @@ def audit_verify(
             err.print(f"[red]refused[/red] --head: {exc}", soft_wrap=True)
             raise typer.Exit(2) from None
     if file is not None:
-        entries = [json.loads(line) for line in file.read_text().splitlines() if line.strip()]
-        count, problem = len(entries), verify_chain(entries, head=head)
+        check = verify_exported_audit(file, head)
         scope = ", ending at the given head" if head else "; without --head, entries cut off the end cannot be detected"
     else:
         from shared.runtime import get_runtime
 
-        check = get_runtime().audit.verify()
-        count, problem, scope = check.entries, check.problem, ", ending at the stored head"
+        check = verify_stored_audit(get_runtime())
+        scope = ", ending at the stored head"
+    count, problem = check.entries, check.problem
     if problem is not None:
         err.print(f"[red]audit chain broken[/red]: {problem.reason}", soft_wrap=True)
         raise typer.Exit(1)

@@ -1,4 +1,4 @@
-"""Operator commands of the deletion side: ``erasure purge`` and ``erasure release-held``.
+"""The deletion side of the CLI: ``erasure purge`` and ``erasure release-held``.
 
 Registered on the main ``erasure`` app in ``services.cli``. Output names conversations by platform id
 and holds by id and basis; never personal data.

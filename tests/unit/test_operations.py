@@ -1,0 +1,192 @@
+"""The operator's commands as functions: where requests stand, certificates, holds (audited), webhook
+replay (a delivery recorded once) and the audit check; none returns personal data."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from services import operations
+from services.operations import NotFound, Refused
+from shared.certificate import certificate_json
+from shared.digest import digest_value
+from shared.models import ErasureRecord, RequestState, Subject
+from shared.webhooks import EVENT_HEADER, event_id
+
+NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
+
+
+def stored(runtime, ticket: str, verified_days_ago: float, state: RequestState = RequestState.RECEIVED,
+           **fields) -> ErasureRecord:
+    record = ErasureRecord(ticket=ticket, subject=Subject(emails=[f"{ticket.lower()}@example.org"]),
+                           verified_at=NOW - timedelta(days=verified_days_ago), state=state, **fields)
+    return runtime.store.create(record)
+
+
+def audit_events(runtime) -> list[dict]:
+    return [{"event": e["event"], **e["details"]} for e in runtime.audit.entries()]
+
+
+# --- status ---
+
+def test_status_rows_put_open_requests_first_by_deadline_then_final_ones(runtime):
+    stored(runtime, "LATE", 40)  # overdue by 10 days
+    stored(runtime, "SOON", 25, reason="waiting for approval")
+    stored(runtime, "DONE", 50, RequestState.COMPLETED, completed_at=NOW - timedelta(days=25))
+    stored(runtime, "FRESH", 1)
+
+    report = operations.status(runtime, now=NOW)
+
+    assert report.rows() == [
+        ("LATE", "received", "overdue 10.0d", ""),
+        ("SOON", "received", "5.0d left", "waiting for approval"),
+        ("FRESH", "received", "29.0d left", ""),
+        ("DONE", "completed", "met", ""),
+    ]
+    view = report.deadlines()
+    assert (view.open, view.overdue, view.at_risk) == (3, 1, 1)
+
+
+def test_status_counts_requests_per_state_in_pipeline_order_leaving_out_empty_states(runtime):
+    for n in range(3):
+        stored(runtime, f"P-{n}", 2, RequestState.POLLING)
+    stored(runtime, "R-1", 2)
+    stored(runtime, "F-1", 2, RequestState.FAILED)
+    assert operations.status(runtime, now=NOW).counts() == [
+        (RequestState.RECEIVED, 1), (RequestState.POLLING, 3), (RequestState.FAILED, 1)]
+
+
+def test_status_of_one_ticket_or_none_known(runtime):
+    stored(runtime, "ONE", 3)
+    stored(runtime, "TWO", 3)
+    assert [row[0] for row in operations.status(runtime, "TWO", now=NOW).rows()] == ["TWO"]
+    with pytest.raises(NotFound, match="no request with ticket 'THREE'"):
+        operations.status(runtime, "THREE")
+
+
+# --- certificates ---
+
+def test_the_certificate_is_the_stored_json_and_its_page(runtime):
+    record = stored(runtime, "CERT-1", 3, RequestState.COMPLETED)
+    with pytest.raises(NotFound, match=r"no certificate for ticket 'CERT-1' \(yet\)"):
+        operations.certificate(runtime, "CERT-1")
+    text = certificate_json({"ticket": "CERT-1", "request_id": record.request_id})
+    runtime.redis.set(runtime.keys.certificate(record.request_id), text)
+
+    found = operations.certificate(runtime, "CERT-1")
+
+    assert found.text == text
+    assert "<strong id=\"ticket\">CERT-1</strong>" in found.html()
+    with pytest.raises(NotFound):
+        operations.certificate(runtime, "NOBODY")
+
+
+# --- holds ---
+
+def test_a_subject_hold_keeps_only_the_digest_of_the_normalised_identifier_and_is_audited(runtime):
+    hold = operations.add_hold(runtime, "litigation CASE-1", email="Jane.Doe@Example.org",
+                               expires_at=NOW + timedelta(days=90))
+    key = runtime.settings.require_hmac_key()
+    assert hold.kind == "subject" and hold.target == digest_value(key, "jane.doe@example.org")
+    assert hold.basis.startswith("Art. 17(3)(e)") and hold.expires_at == NOW + timedelta(days=90)
+    assert operations.list_holds(runtime) == [hold]
+    assert audit_events(runtime) == [{"event": "hold.added", "hold": hold.id, "kind": "subject",
+                                      "reason": "litigation CASE-1"}]
+    assert "jane" not in json.dumps(runtime.audit.entries()).lower()
+
+
+def test_a_conversation_hold_under_its_own_basis(runtime):
+    hold = operations.add_hold(runtime, "regulator inquiry", conversation="conv-9", basis="Art. 17(3)(b)")
+    assert (hold.kind, hold.target, hold.basis, hold.expires_at) == ("conversation", "conv-9", "Art. 17(3)(b)", None)
+
+
+def test_a_phone_hold_is_normalised_to_e164(runtime):
+    hold = operations.add_hold(runtime, "case", phone="+44 7911 123456")
+    assert hold.target == digest_value(runtime.settings.require_hmac_key(), "+447911123456")
+
+
+@pytest.mark.parametrize(("targets", "says"), [
+    ({}, "give exactly one of conversation, email, phone"),
+    ({"conversation": "c-1", "email": "a@example.org"}, "give exactly one of conversation, email, phone"),
+    ({"email": "not-an-email"}, "email: "),
+    ({"phone": "12"}, "phone: "),
+])
+def test_a_hold_on_nothing_or_on_a_bad_identifier_is_refused_and_nothing_is_stored(runtime, targets, says):
+    with pytest.raises(Refused, match=says) as refused:
+        operations.add_hold(runtime, "case", **targets)
+    assert "not-an-email" not in str(refused.value)
+    assert operations.list_holds(runtime) == [] and runtime.audit.entries() == []
+
+
+def test_removing_a_hold_is_audited_and_an_unknown_one_is_not_found(runtime):
+    hold = operations.add_hold(runtime, "case", conversation="c-1")
+    operations.remove_hold(runtime, hold.id)
+    assert operations.list_holds(runtime) == []
+    assert audit_events(runtime)[-1] == {"event": "hold.removed", "hold": hold.id}
+    with pytest.raises(NotFound, match=f"no hold '{hold.id}'"):
+        operations.remove_hold(runtime, hold.id)
+    assert len(runtime.audit.entries()) == 2
+
+
+# --- webhooks ---
+
+@pytest.fixture
+def receiver(runtime, monkeypatch):
+    """A downstream target answering with the status in ``answers["up"]``; ``calls`` are the event ids it got."""
+    answers = {"up": 500}
+    calls: list[str] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        calls.append(request.headers[EVENT_HEADER])
+        return httpx.Response(answers["up"])
+
+    monkeypatch.setattr(runtime.settings, "webhook_secret", SecretStr("w" * 32))
+    runtime._webhook_http = httpx.Client(transport=httpx.MockTransport(handle))
+    return answers, calls
+
+
+def test_a_replayed_event_is_recorded_as_delivered_once(runtime, receiver):
+    answers, calls = receiver
+    record = stored(runtime, "HOOK-1", 3, RequestState.COMPLETED)
+    runtime.redis.set(runtime.keys.certificate(record.request_id), certificate_json({"ticket": "HOOK-1"}))
+    sender = runtime.webhooks()
+    target = "https://crm.example/hook?token=t0ken"
+    sender.park(record.request_id, target, {"ticket": "HOOK-1"}, attempts=3, error="HTTP 500")
+
+    assert operations.replay_webhooks(runtime) == operations.Replay(delivered=0, failing=1)
+    assert operations.dead_letters(runtime)[0]["attempts"] == 4
+    assert [e["event"] for e in runtime.audit.entries()] == []
+
+    answers["up"] = 204
+    assert operations.replay_webhooks(runtime) == operations.Replay(delivered=1, failing=0)
+    assert operations.replay_webhooks(runtime) == operations.Replay(delivered=0, failing=0)
+
+    assert calls == [event_id(record.request_id, target)] * 2
+    assert operations.dead_letters(runtime) == []
+    assert audit_events(runtime) == [{"event": "webhook.delivered", "target": "https://crm.example"}]
+    certificate = json.loads(runtime.redis.get(runtime.keys.certificate(record.request_id)))
+    assert certificate["downstream_notified"] == ["https://crm.example"]
+
+
+# --- the audit log ---
+
+def test_the_stored_and_the_exported_log_are_checked_alike(runtime, tmp_path):
+    for n in range(3):
+        runtime.audit.append("step", request_id=f"r{n}", details={"n": n})
+    stored_check = operations.verify_stored_audit(runtime)
+    assert (stored_check.entries, stored_check.problem) == (3, None)
+
+    entries = runtime.audit.entries()
+    export = tmp_path / "audit.jsonl"
+    export.write_text("".join(json.dumps(e) + "\n" for e in entries) + "\n")
+    head = runtime.redis.get(runtime.keys.audit_head)
+    assert operations.verify_exported_audit(export, head) == stored_check
+
+    export.write_text("".join(json.dumps(e) + "\n" for e in entries[:2]))
+    cut = operations.verify_exported_audit(export, head)
+    assert cut.entries == 2 and cut.problem is not None and cut.problem.seq == 3
+    assert operations.verify_exported_audit(export).problem is None  # without the head a cut end cannot show

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from genesys_sim.config import SimConfig
 
 from bench._stack import BenchStack, api_answers, machine
-from services.simulator.config import SimConfig
 
 RESULTS = Path(__file__).parent / "results" / "bulk.json"
 

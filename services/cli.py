@@ -54,8 +54,8 @@ def sim(
     gdpr_step: Annotated[float, typer.Option(help="seconds a GDPR request spends in each state")] = 1.0,
 ) -> None:
     """Serve the Genesys Cloud simulator over HTTP."""
-    from services.simulator.config import SimConfig
-    from services.simulator.server import serve
+    from genesys_sim.config import SimConfig
+    from genesys_sim.server import serve
 
     config = SimConfig(subjects=subjects, seed=seed, rate_limit=rate_limit, rate_window_s=rate_window,
                        gdpr_step_s=gdpr_step)

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from genesys_sim.config import SimConfig
+from genesys_sim.server import start_in_thread
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from services.simulator.config import SimConfig
-from services.simulator.server import start_in_thread
 from services.workers import WorkerSet
 from shared.certificate_html import render_certificate_html
 from shared.models import FINAL_STATES

@@ -8,7 +8,7 @@ merged external contacts (`linked_fraction`), phone numbers recycled to a later 
 conversations still in progress (`active`, `active_for_s`), former agents (`former_agents`), and async
 analytics detail jobs (`analytics_job_s`, `analytics_jobs_max`). An organisation of 10,000 subjects (plus
 as many noise people) seeds in seconds and answers lookups in milliseconds: `python -m
-services.simulator.loadcheck --subjects 10000` measures it.
+genesys_sim.loadcheck --subjects 10000` measures it.
 
 Modules, one job each:
   config          SimConfig

@@ -16,15 +16,17 @@ Modules, one job each:
   phones          phonenumbers' validity check, fast enough to draw tens of thousands of numbers
   matching        how values compare (emails/names case-insensitive, phones by digits, text on word boundaries)
   index           value -> candidate records (word keys for conversations, whole values for the rest)
-  effects         what a finished GDPR_DELETE/GDPR_UPDATE does to the data, and `find` (where values remain)
-  store           the organisation's state behind one lock; GDPR requests and jobs advance lazily
-  ratelimit       per-token fixed windows
-  recording_jobs  recording bulk job lifecycle and effects
+  org_data        the organisation's records and indexes (OrgData), what a finished GDPR_DELETE/GDPR_UPDATE
+                  does to them, and `find` (where values remain)
+  organisation    OrgStore: the organisation's state behind one lock; GDPR requests and jobs advance lazily
+  rate_window     per-token fixed windows
+  recording_jobs  recording bulk job lifecycle and what a fulfilled job does to recordings
   analytics_jobs  async conversation detail jobs: lifecycle and snapshots
   gateway         ASGI middleware: correlation id, bearer auth, rate limit, fault injection, counters
-  errors          the platform's ErrorBody answers
+  error_body      the platform's ErrorBody answers
   listing         paged entity listings
-  oauth, gdpr, analytics, contacts, conversations, recordings, users   the Platform API routes
+  oauth, gdpr, analytics, external_contacts, message_conversations, recording_routes, protection, users
+                  the Platform API routes
   admin           /_sim/* control and inspection endpoints
   app, server     assembly and runners
   loadcheck       seeds a large organisation and times the requests an erasure run leans on

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .store import Fault, OrgStore
+from .organisation import Fault, OrgStore
 
 TUNABLE = {
     "rate_limit": int,

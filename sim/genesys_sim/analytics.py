@@ -41,12 +41,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .analytics_jobs import AnalyticsJob, Snapshot
-from .effects import INDEXED_DIMENSIONS, OrgData, conversation_view, live_view
-from .errors import genesys_error
+from .error_body import genesys_error
 from .listing import BadParam, int_param
 from .matching import is_phone_like, normalized, same_value
+from .org_data import INDEXED_DIMENSIONS, OrgData, conversation_view, live_view
+from .organisation import OrgStore
 from .seed import iso
-from .store import OrgStore
 
 MAX_PAGE_SIZE = 100
 MAX_RESULTS = 100_000

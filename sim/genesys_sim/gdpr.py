@@ -19,9 +19,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .errors import genesys_error
+from .error_body import genesys_error
 from .listing import BadParam, int_param, listing
-from .store import GDPR_TYPES, OrgStore
+from .organisation import GDPR_TYPES, OrgStore
 
 SEARCH_TYPES = (
     "NAME",

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from .store import OrgStore
+from .organisation import OrgStore
 
 
 def _oauth_error(status: int, error: str, description: str) -> JSONResponse:

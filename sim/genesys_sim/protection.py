@@ -21,8 +21,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .errors import genesys_error
-from .store import OrgStore
+from .error_body import genesys_error
+from .organisation import OrgStore
 
 MAX_IDS = 100
 

@@ -14,7 +14,9 @@ import httpx
 import pytest
 from genesys_sim.analytics import _eval_filter, _sessions, conversation_matches, run_query
 from genesys_sim.config import SimConfig
-from genesys_sim.effects import (
+from genesys_sim.index import stored_keys
+from genesys_sim.matching import same_value, text_contains
+from genesys_sim.org_data import (
     CONTACT_EMAIL_FIELDS,
     OrgData,
     _contact_matches,
@@ -24,8 +26,6 @@ from genesys_sim.effects import (
     find,
     message_strings,
 )
-from genesys_sim.index import stored_keys
-from genesys_sim.matching import same_value, text_contains
 from genesys_sim.seed import generate
 from genesys_sim.server import RunningSimulator, start_in_thread
 

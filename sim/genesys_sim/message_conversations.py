@@ -15,9 +15,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .errors import genesys_error
+from .error_body import genesys_error
+from .organisation import OrgStore
 from .seed import StoredMessage
-from .store import OrgStore
 
 MAX_BULK = 1000
 

@@ -25,11 +25,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .analytics import QueryError, select_conversations
-from .errors import genesys_error
+from .error_body import genesys_error
 from .listing import BadParam, int_param, listing
+from .organisation import OrgStore
 from .recording_jobs import ACTIONS, MAX_ACTIVE_JOBS, RecordingJob, apply_action
 from .seed import iso
-from .store import OrgStore
 
 
 def _validate_job(body: Any) -> str | None:

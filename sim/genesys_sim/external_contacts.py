@@ -27,10 +27,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .errors import genesys_error
+from .error_body import genesys_error
 from .listing import BadParam, int_param, listing
 from .matching import digits, is_phone_like, same_value
-from .store import OrgStore
+from .organisation import OrgStore
 
 MAX_BULK_IDS = 100
 

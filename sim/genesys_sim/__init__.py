@@ -30,4 +30,7 @@ Modules, one job each:
   admin           /_sim/* control and inspection endpoints
   app, server     assembly and runners
   loadcheck       seeds a large organisation and times the requests an erasure run leans on
+
+Every route module has one shape: each endpoint is a module-level `async def name(store, request)` and
+`routes(store)` is the table binding them to paths (`functools.partial(name, store)`).
 """

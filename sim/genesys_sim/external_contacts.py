@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import json
+from functools import partial
 from typing import Any
 
 from starlette.requests import Request
@@ -110,84 +111,94 @@ def _bulk_response(results: list[dict[str, Any]]) -> dict[str, Any]:
     return {"results": results, "errorCount": len(errors), "errorIndexes": errors}
 
 
+async def _read_bulk_ids(request: Request) -> list[str] | Response:
+    """The ids of a BulkIdsRequest body, or the 400 answer."""
+    try:
+        body = json.loads(await request.body() or b"null")
+    except json.JSONDecodeError:
+        return genesys_error(request, 400, "The request body is not valid JSON.")
+    ids = _bulk_ids(body)
+    return genesys_error(request, 400, ids) if isinstance(ids, str) else ids
+
+
+async def bulk_fetch(store: OrgStore, request: Request) -> Response:
+    ids = await _read_bulk_ids(request)
+    if isinstance(ids, Response):
+        return ids
+    found = store.contacts_by_id(ids)
+    return JSONResponse(_bulk_response([
+        {"id": c, "success": True, "entity": found[c]} if c in found else _not_found(c) for c in ids]))
+
+
+async def bulk_remove(store: OrgStore, request: Request) -> Response:
+    ids = await _read_bulk_ids(request)
+    if isinstance(ids, Response):
+        return ids
+    deleted = store.delete_contacts(ids)
+    return JSONResponse(_bulk_response([
+        {"id": c, "success": True, "status": 200} if c in deleted else _not_found(c) for c in ids]))
+
+
+async def identifier_lookup(store: OrgStore, request: Request) -> Response:
+    """The contact holding a ContactIdentifier (type and value), or 404."""
+    try:
+        body = json.loads(await request.body() or b"null")
+    except json.JSONDecodeError:
+        return genesys_error(request, 400, "The request body is not valid JSON.")
+    if not isinstance(body, dict) or body.get("type") not in IDENTIFIER_TYPES or not body.get("value"):
+        return genesys_error(request, 400, "A ContactIdentifier with a valid type and a value is required.")
+    value = str(body["value"])
+    if body["type"] == "Phone" and not value.strip().startswith("+"):
+        return genesys_error(request, 400, "Phone identifiers need a leading + and a country code.")
+    with store.session() as data:
+        contacts = data.seed.contacts
+        holders = (contacts[c] for c in data.contacts_for([value]))
+        found = next((c for c in holders if identifier_match(c, body["type"], value)), None)
+        if found is not None:
+            return JSONResponse(copy.deepcopy(found))
+    return genesys_error(request, 404, "No contact found for the identifier.", "contact.not.found")
+
+
+async def list_contacts(store: OrgStore, request: Request) -> Response:
+    """One page of contacts by last and first name, filtered by keywords (`q`)."""
+    try:
+        size = int_param(request.query_params, "pageSize", 20, 1, 200)
+        number = int_param(request.query_params, "pageNumber", 1, 1)
+    except BadParam as exc:
+        return genesys_error(request, 400, str(exc))
+    if size * number > 1000:
+        return genesys_error(request, 400, "pageSize times pageNumber must not exceed 1000.")
+    q = request.query_params.get("q", "")
+    with store.session() as data:
+        # Keyword search matches substrings, which the value index cannot answer: scan, copy only the page.
+        hits = [c for c in data.seed.contacts.values() if not q.strip() or keyword_match(c, q)]
+        hits.sort(key=lambda c: ((c.get("lastName") or "").lower(), (c.get("firstName") or "").lower(), c["id"]))
+        if request.query_params.get("sortOrder", "").lower().endswith("desc"):
+            hits.reverse()
+        page = copy.deepcopy(hits[(number - 1) * size : number * size])
+    extra = {"q": q} if q else {}
+    return JSONResponse(listing(page, len(hits), size, number, "/api/v2/externalcontacts/contacts", extra))
+
+
+async def get_contact(store: OrgStore, request: Request) -> Response:
+    contact = store.contact(request.path_params["contactId"])
+    if contact is None:
+        return genesys_error(request, 404, "Contact not found.", "contact.not.found")
+    return JSONResponse(contact)
+
+
+async def delete_contact(store: OrgStore, request: Request) -> Response:
+    if not store.delete_contact(request.path_params["contactId"]):
+        return genesys_error(request, 404, "Contact not found.", "contact.not.found")
+    return JSONResponse({})
+
+
 def routes(store: OrgStore) -> list[Route]:
-    async def read_bulk_ids(request: Request) -> list[str] | Response:
-        try:
-            body = json.loads(await request.body() or b"null")
-        except json.JSONDecodeError:
-            return genesys_error(request, 400, "The request body is not valid JSON.")
-        ids = _bulk_ids(body)
-        return genesys_error(request, 400, ids) if isinstance(ids, str) else ids
-
-    async def bulk_fetch(request: Request) -> Response:
-        ids = await read_bulk_ids(request)
-        if isinstance(ids, Response):
-            return ids
-        found = store.contacts_by_id(ids)
-        return JSONResponse(_bulk_response([
-            {"id": c, "success": True, "entity": found[c]} if c in found else _not_found(c) for c in ids]))
-
-    async def bulk_remove(request: Request) -> Response:
-        ids = await read_bulk_ids(request)
-        if isinstance(ids, Response):
-            return ids
-        deleted = store.delete_contacts(ids)
-        return JSONResponse(_bulk_response([
-            {"id": c, "success": True, "status": 200} if c in deleted else _not_found(c) for c in ids]))
-
-    async def identifier_lookup(request: Request) -> Response:
-        try:
-            body = json.loads(await request.body() or b"null")
-        except json.JSONDecodeError:
-            return genesys_error(request, 400, "The request body is not valid JSON.")
-        if not isinstance(body, dict) or body.get("type") not in IDENTIFIER_TYPES or not body.get("value"):
-            return genesys_error(request, 400, "A ContactIdentifier with a valid type and a value is required.")
-        value = str(body["value"])
-        if body["type"] == "Phone" and not value.strip().startswith("+"):
-            return genesys_error(request, 400, "Phone identifiers need a leading + and a country code.")
-        with store.session() as data:
-            contacts = data.seed.contacts
-            holders = (contacts[c] for c in data.contacts_for([value]))
-            found = next((c for c in holders if identifier_match(c, body["type"], value)), None)
-            if found is not None:
-                return JSONResponse(copy.deepcopy(found))
-        return genesys_error(request, 404, "No contact found for the identifier.", "contact.not.found")
-
-    async def list_contacts(request: Request) -> Response:
-        try:
-            size = int_param(request.query_params, "pageSize", 20, 1, 200)
-            number = int_param(request.query_params, "pageNumber", 1, 1)
-        except BadParam as exc:
-            return genesys_error(request, 400, str(exc))
-        if size * number > 1000:
-            return genesys_error(request, 400, "pageSize times pageNumber must not exceed 1000.")
-        q = request.query_params.get("q", "")
-        with store.session() as data:
-            # Keyword search matches substrings, which the value index cannot answer: scan, copy only the page.
-            hits = [c for c in data.seed.contacts.values() if not q.strip() or keyword_match(c, q)]
-            hits.sort(key=lambda c: ((c.get("lastName") or "").lower(), (c.get("firstName") or "").lower(), c["id"]))
-            if request.query_params.get("sortOrder", "").lower().endswith("desc"):
-                hits.reverse()
-            page = copy.deepcopy(hits[(number - 1) * size : number * size])
-        extra = {"q": q} if q else {}
-        return JSONResponse(listing(page, len(hits), size, number, "/api/v2/externalcontacts/contacts", extra))
-
-    async def get_contact(request: Request) -> Response:
-        contact = store.contact(request.path_params["contactId"])
-        if contact is None:
-            return genesys_error(request, 404, "Contact not found.", "contact.not.found")
-        return JSONResponse(contact)
-
-    async def delete_contact(request: Request) -> Response:
-        if not store.delete_contact(request.path_params["contactId"]):
-            return genesys_error(request, 404, "Contact not found.", "contact.not.found")
-        return JSONResponse({})
-
     return [
-        Route("/api/v2/externalcontacts/identifierlookup/contacts", identifier_lookup, methods=["POST"]),
-        Route("/api/v2/externalcontacts/contacts", list_contacts, methods=["GET"]),
-        Route("/api/v2/externalcontacts/contacts/{contactId}", get_contact, methods=["GET"]),
-        Route("/api/v2/externalcontacts/contacts/{contactId}", delete_contact, methods=["DELETE"]),
-        Route("/api/v2/externalcontacts/bulk/contacts", bulk_fetch, methods=["POST"]),
-        Route("/api/v2/externalcontacts/bulk/contacts/remove", bulk_remove, methods=["POST"]),
+        Route("/api/v2/externalcontacts/identifierlookup/contacts", partial(identifier_lookup, store), methods=["POST"]),
+        Route("/api/v2/externalcontacts/contacts", partial(list_contacts, store), methods=["GET"]),
+        Route("/api/v2/externalcontacts/contacts/{contactId}", partial(get_contact, store), methods=["GET"]),
+        Route("/api/v2/externalcontacts/contacts/{contactId}", partial(delete_contact, store), methods=["DELETE"]),
+        Route("/api/v2/externalcontacts/bulk/contacts", partial(bulk_fetch, store), methods=["POST"]),
+        Route("/api/v2/externalcontacts/bulk/contacts/remove", partial(bulk_remove, store), methods=["POST"]),
     ]

@@ -1,5 +1,9 @@
 """A Genesys Cloud organisation in one process, over real HTTP, for tests, demos and benchmarks.
 
+Test and demo support for genesys-erasure, not part of the product: a distribution of its own (sim/pyproject.toml,
+`pip install -e ./sim` from a checkout) that the product's wheel and image do not carry, and that imports nothing of
+the product. `genesys-sim` (or `python -m genesys_sim`) serves it on its own.
+
 Public API: `config.SimConfig`, `app.create_app(config)`, `server.start_in_thread(config, host, port)`
 (returns a `RunningSimulator` with `.url`, `.port`, `.store`, `.stop()`) and `server.serve(config, host, port)`.
 

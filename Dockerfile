@@ -1,8 +1,15 @@
-FROM python:3.11-slim
-WORKDIR /app
+# The product only: built into a wheel first, so the image holds exactly what the wheel packages
+# (shared/ and services/; the simulator in sim/ is a separate distribution with its own image).
+FROM python:3.11-slim AS wheel
+WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY shared ./shared
 COPY services ./services
-RUN pip install --no-cache-dir . && useradd --create-home erasure
+RUN pip wheel --no-cache-dir --no-deps . -w /wheels
+
+FROM python:3.11-slim
+WORKDIR /app
+COPY --from=wheel /wheels /wheels
+RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels && useradd --create-home erasure
 USER erasure
 ENTRYPOINT ["erasure"]

@@ -2,14 +2,15 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml sim/pyproject.toml | cksum | cut -d' ' -f1)
 
 .PHONY: demo test lint typecheck unit integration bench redis clean mutation
 
-$(STAMP): pyproject.toml
+# Installs the product and, from sim/, the Genesys simulator (test and demo support, a distribution of its own).
+$(STAMP): pyproject.toml sim/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev]" -e ./sim
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -20,10 +21,10 @@ redis:
 	@scripts/ensure-redis.sh
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check shared services tests bench
+	$(VENV)/bin/ruff check shared services tests bench sim
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy shared services
+	$(VENV)/bin/mypy shared services sim
 
 test: $(STAMP) redis lint typecheck
 	$(VENV)/bin/pytest -q

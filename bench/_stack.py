@@ -17,8 +17,8 @@ from typing import Any
 
 import httpx
 import redis
+from genesys_sim.config import SimConfig
 
-from services.simulator.config import SimConfig
 from services.workers import WorkerSet, worker_environ
 from shared.config import Settings
 from shared.keys import Keys
@@ -33,7 +33,7 @@ def free_port() -> int:
 
 
 def _serve(config: SimConfig, port: int) -> None:
-    from services.simulator.server import serve
+    from genesys_sim.server import serve
 
     serve(config, "127.0.0.1", port)
 

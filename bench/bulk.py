@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from genesys_sim.config import SimConfig
 
 from bench._stack import BenchStack, api_answers, machine
 from services.intake.submit import enqueue_discovery, submit
-from services.simulator.config import SimConfig
 from shared.celery_app import app, configure
 from shared.runtime import Runtime
 

@@ -22,6 +22,16 @@ out = Console()
 err = Console(stderr=True)
 
 
+def _require_simulator() -> None:
+    """The simulator (``genesys_sim``) is test and demo support, a distribution of its own that the product's
+    wheel and image do not carry: where it is missing, say how to get it instead of a traceback."""
+    import importlib.util
+
+    if importlib.util.find_spec("genesys_sim") is None:
+        typer.echo("erasure: the Genesys simulator is not installed (from a checkout: pip install -e ./sim)", err=True)
+        raise typer.Exit(2)
+
+
 @app.command()
 def demo(
     subjects: Annotated[int, typer.Option(min=1, max=500, help="synthetic subjects to erase")] = 30,
@@ -32,6 +42,7 @@ def demo(
     key_prefix: Annotated[str, typer.Option(help="key prefix in Redis (isolates runs)")] = "demo",
 ) -> None:
     """Run the whole job on an embedded Redis and simulator: no Redis, no credentials needed."""
+    _require_simulator()
     from services.demo import run_demo
 
     result = run_demo(subjects=subjects, output_dir=output_dir, timeout_s=timeout, console=err,
@@ -52,8 +63,9 @@ def sim(
     gdpr_step: Annotated[float, typer.Option(help="seconds a GDPR request spends in each state")] = 1.0,
 ) -> None:
     """Serve the Genesys Cloud simulator over HTTP."""
-    from services.simulator.config import SimConfig
-    from services.simulator.server import serve
+    _require_simulator()
+    from genesys_sim.config import SimConfig
+    from genesys_sim.server import serve
 
     config = SimConfig(subjects=subjects, seed=seed, rate_limit=rate_limit, rate_window_s=rate_window,
                        gdpr_step_s=gdpr_step)

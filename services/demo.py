@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from genesys_sim.config import SimConfig
+from genesys_sim.server import start_in_thread
 from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from services.intake.submit import enqueue_discovery, submit
-from services.simulator.config import SimConfig
-from services.simulator.server import start_in_thread
 from services.workers import WorkerSet, worker_environ
 from shared.celery_app import app, configure
 from shared.certificate_html import render_certificate_html

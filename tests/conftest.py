@@ -4,12 +4,19 @@ processes or needs the real Redis, and carries the ``integration`` marker, so
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 _TESTS = Path(__file__).parent
 INTEGRATION_FOLDERS = (_TESTS / "integration", _TESTS / "bench")
+
+# The simulator is a distribution of its own (sim/). The tests use this checkout's copy, installed or not:
+# pyproject's `pythonpath = ["sim"]` does it for pytest, PYTHONPATH for the processes tests start (the demo,
+# benchmark runs).
+_SIM = str(_TESTS.parent / "sim")
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_SIM, os.environ.get("PYTHONPATH")) if p)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

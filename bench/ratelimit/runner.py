@@ -21,9 +21,9 @@ from typing import Any
 import httpx
 import redis
 from celery import Celery
+from genesys_sim.config import SimConfig
+from genesys_sim.server import RunningSimulator, start_in_thread
 
-from services.simulator.config import SimConfig
-from services.simulator.server import RunningSimulator, start_in_thread
 from shared.config import POOLS
 from shared.keys import Keys
 

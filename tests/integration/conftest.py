@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 import redis
+from genesys_sim.config import SimConfig
+from genesys_sim.server import start_in_thread
 
-from services.simulator.config import SimConfig
-from services.simulator.server import start_in_thread
 from services.workers import POOLS, WorkerSet
 from shared.config import Settings
 from shared.keys import Keys

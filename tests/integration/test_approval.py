@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from genesys_sim.config import SimConfig
 
-from services.simulator.config import SimConfig
 from shared.models import RequestState
 from tests.integration.conftest import DELETING_CALLS, running_stack, sim_find, submit, wait_final, wait_until
 

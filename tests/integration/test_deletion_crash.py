@@ -10,9 +10,9 @@ import time
 
 import httpx
 import pytest
+from genesys_sim.config import SimConfig
 
 from services.deletion.tasks import GDPR_DELETE
-from services.simulator.config import SimConfig
 from shared.models import RequestState
 from tests.integration.conftest import running_stack, sim_find, submit, wait_final, wait_until
 

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from genesys_sim.config import SimConfig
 
-from services.simulator.config import SimConfig
 from shared.models import RequestState
 from tests.integration.conftest import running_stack, wait_final
 from tests.integration.test_deletion_recording_slots import max_in_flight

@@ -10,9 +10,9 @@ import sys
 
 import httpx
 import pytest
+from genesys_sim.config import SimConfig
 
 from services.polling.recordings import LEASE_NAME, lease_pool
-from services.simulator.config import SimConfig
 from services.workers import worker_command
 from shared.models import RequestState
 from tests.integration.conftest import running_stack, submit, wait_final, wait_until

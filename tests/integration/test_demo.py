@@ -12,9 +12,9 @@ import uuid
 
 import pytest
 import redis
+from genesys_sim.config import SimConfig
+from genesys_sim.server import start_in_thread
 
-from services.simulator.config import SimConfig
-from services.simulator.server import start_in_thread
 from tests.integration.conftest import REDIS_URL, _cleanup
 from tests.support.chromium_required import require_chromium
 

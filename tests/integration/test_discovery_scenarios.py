@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from genesys_sim.config import SimConfig
 
-from services.simulator.config import SimConfig
 from shared.digest import digest_value
 from shared.models import RequestState
 from tests.integration.conftest import running_stack, sim_find, submit, wait_final, wait_until

@@ -6,8 +6,8 @@ import base64
 import json
 
 import pytest
+from genesys_sim.config import SimConfig
 
-from services.simulator.config import SimConfig
 from tests.integration.conftest import running_stack
 
 

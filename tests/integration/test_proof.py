@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from genesys_sim.config import SimConfig
 
-from services.simulator.config import SimConfig
 from shared.models import RequestState, utcnow
 from tests.integration.conftest import running_stack, submit, wait_certificate, wait_final
 

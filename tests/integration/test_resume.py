@@ -4,8 +4,8 @@ re-enqueueing twice still submits each erasure once."""
 from __future__ import annotations
 
 import httpx
+from genesys_sim.config import SimConfig
 
-from services.simulator.config import SimConfig
 from shared.models import RequestState
 from tests.integration.conftest import running_stack, submit, wait_final
 

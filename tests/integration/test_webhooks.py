@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+from genesys_sim.config import SimConfig
 
-from services.simulator.config import SimConfig
 from tests.integration.conftest import running_stack, submit, wait_certificate, wait_final, wait_until
 
 SECRET = "webhook-secret-for-tests"

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-
-from services.simulator.server import RunningSimulator
+from genesys_sim.server import RunningSimulator
 
 LOOKUP = "/api/v2/externalcontacts/identifierlookup/contacts"
 

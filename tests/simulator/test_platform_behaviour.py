@@ -8,9 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-
-from services.simulator.config import SimConfig
-from services.simulator.server import RunningSimulator, start_in_thread
+from genesys_sim.config import SimConfig
+from genesys_sim.server import RunningSimulator, start_in_thread
 
 from .conftest import get_token
 

@@ -1,6 +1,6 @@
 """Scale: the value index never loses a match, and a 2,000-subject organisation answers correctly.
 
-Timings are a benchmark concern (`python -m services.simulator.loadcheck`); these tests only make sure the
+Timings are a benchmark concern (`python -m genesys_sim.loadcheck`); these tests only make sure the
 fast paths give the same answers as looking at everything.
 """
 
@@ -12,10 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
-
-from services.simulator.analytics import _eval_filter, _sessions, conversation_matches, run_query
-from services.simulator.config import SimConfig
-from services.simulator.effects import (
+from genesys_sim.analytics import _eval_filter, _sessions, conversation_matches, run_query
+from genesys_sim.config import SimConfig
+from genesys_sim.index import stored_keys
+from genesys_sim.matching import same_value, text_contains
+from genesys_sim.org_data import (
     CONTACT_EMAIL_FIELDS,
     OrgData,
     _contact_matches,
@@ -25,10 +26,8 @@ from services.simulator.effects import (
     find,
     message_strings,
 )
-from services.simulator.index import stored_keys
-from services.simulator.matching import same_value, text_contains
-from services.simulator.seed import generate
-from services.simulator.server import RunningSimulator, start_in_thread
+from genesys_sim.seed import generate
+from genesys_sim.server import RunningSimulator, start_in_thread
 
 from .conftest import ALL_TIME, get_token, wait_for
 

@@ -12,8 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-
-from services.simulator.server import RunningSimulator
+from genesys_sim.server import RunningSimulator
 
 from .conftest import ALL_TIME
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import phonenumbers
-
-from services.simulator.seed import generate
+from genesys_sim.seed import generate
 
 
 def test_same_seed_same_people() -> None:
@@ -39,8 +38,8 @@ def test_fast_phone_validity_and_timestamps_match_the_reference() -> None:
     import random
     from datetime import UTC, datetime, timedelta
 
-    from services.simulator.phones import valid_region
-    from services.simulator.seed import _us, iso, iso_us
+    from genesys_sim.phones import valid_region
+    from genesys_sim.seed import _us, iso, iso_us
 
     rng = random.Random(5)
     for _ in range(3000):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from genesys_sim.config import SimConfig
+from genesys_sim.server import start_in_thread
 
 from services.deletion.contacts import contact_effect, delete_contacts
-from services.simulator.config import SimConfig
-from services.simulator.server import start_in_thread
 from shared.genesys import PermissionDenied, ServerError
 from shared.genesys.models import BulkItemResult
 from shared.models import ErasureRecord, Subject, utcnow

@@ -7,10 +7,10 @@ import time
 
 import httpx
 import pytest
+from genesys_sim.config import SimConfig
+from genesys_sim.server import start_in_thread
 
 from services.deletion.recordings import is_our_job, job_body, job_conversation_ids, reconcile_recording_job
-from services.simulator.config import SimConfig
-from services.simulator.server import start_in_thread
 from shared.genesys import BadRequest
 from shared.genesys.models import RecordingJob
 

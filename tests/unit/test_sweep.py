@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from genesys_sim.config import SimConfig
+from genesys_sim.server import start_in_thread
 
 from services.polling import tasks
-from services.simulator.config import SimConfig
-from services.simulator.server import start_in_thread
 from shared.genesys.models import GdprSubject
 from shared.models import ErasureRecord, RequestState, Subject, utcnow
 from tests.simulator.conftest import wait_for

@@ -1,6 +1,6 @@
-"""What a finished GDPR request does to the organisation's data, and where values still appear.
+"""The organisation's records (`OrgData`), what a finished GDPR request does to them, and where values still appear.
 
-Pure functions over `OrgData`; the store calls them under its lock. Keeping the effects and the search
+Pure functions over `OrgData`; `organisation.OrgStore` calls them under its lock. Keeping the effects and the search
 (`find`) side by side makes it obvious that `/_sim/find` checks exactly the places an erasure scrubs.
 
 `OrgData` also keeps one `ValueIndex` per kind of record (conversations with their messages, external

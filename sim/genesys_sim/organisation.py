@@ -1,4 +1,4 @@
-"""The in-memory state of one simulated organisation, behind one lock.
+"""The in-memory state of one simulated organisation (`OrgStore`), behind one lock.
 
 Holds the seeded data, issued tokens, GDPR requests, recording and analytics jobs, injected faults and the
 counters `/_sim/stats` reports. GDPR requests advance lazily: every access first moves due requests along
@@ -30,9 +30,9 @@ from typing import Any
 
 from .analytics_jobs import AnalyticsJobs
 from .config import SIM_CLIENT_USER_ID, SimConfig
-from .effects import OrgData, apply_delete, apply_update, conversation_view, find
 from .matching import same_value
-from .ratelimit import FixedWindowLimiter
+from .org_data import OrgData, apply_delete, apply_update, conversation_view, find
+from .rate_window import FixedWindowLimiter
 from .recording_jobs import RecordingJobs
 from .seed import SeedData, generate, iso, shift_conversation
 

@@ -439,8 +439,14 @@ def gdpr_record(name: str | None, emails: list[str], phones: list[str], contact_
 _NOT_COPIED_TO_ACD = frozenset({"sessionId", "segments", "recording"})
 
 
-def _segment(start: datetime, end: datetime, seg_type: str, **extra: Any) -> dict[str, Any]:
-    return {"segmentStart": iso(start), "segmentEnd": iso(end), "segmentType": seg_type, **extra}
+@dataclass
+class _Parties:
+    """Ids of one conversation and of its three participants (customer, queue, agent)."""
+
+    conversation_id: str
+    customer: str
+    acd: str
+    agent: str
 
 
 def make_conversation(
@@ -463,23 +469,42 @@ def make_conversation(
     """
     rng = gen.rng
     conv_id = gen.uuid()
-    # The timeline in integer microseconds: formatting and arithmetic on datetimes dominated seeding.
+    start_us, end_us, messages_until = _timeline(gen, ages, start, end)
+    parties = _Parties(conv_id, gen.uuid(), gen.uuid(), gen.uuid())
+    email = rng.choice(emails)
+    phone = rng.choice(phones)
+    keys = _party_keys(gen, name, agent, contact_id)
+    messages: list[StoredMessage] = []
+    if media in ("webmessaging", "sms"):
+        cust_session, agent_session, messages = _messaging_sessions(
+            gen, media, parties, name, email, phone, start_us, messages_until, keys
+        )
+    elif media == "voice":
+        cust_session, agent_session = _voice_sessions(gen, name, phone, keys)
+    else:
+        cust_session, agent_session = _email_sessions(gen, name, email, keys)
+    gen.conv_keys[conv_id] = keys
+    conversation = _conversation(gen, parties, name, contact_id, agent, cust_session, agent_session, start_us, end_us)
+    return conversation, messages
+
+
+def _timeline(gen: _Gen, ages: tuple[int, int] | None, start: datetime | None, end: datetime | None) -> tuple[int, int, int]:
+    """(start, end, last moment a message may carry) in integer microseconds: formatting and arithmetic on
+    datetimes dominated seeding."""
+    rng = gen.rng
     if start is None:
         start_us = gen.now_us - 1_000_000 * (rng.randint(*ages) if ages else rng.randint(3600, 60 * 86400))
     else:
         start_us = _us(start)
     if end is None:
-        duration_us = 1_000_000 * rng.randint(120, 1800)
-        end_us = start_us + duration_us
-        messages_until = end_us
-    else:
-        end_us = _us(end)
-        duration_us = end_us - start_us
-        messages_until = min(end_us, _us(gen.wall_now))
-    customer_pid, acd_pid, agent_pid = gen.uuid(), gen.uuid(), gen.uuid()
-    email = rng.choice(emails)
-    phone = rng.choice(phones)
-    messages: list[StoredMessage] = []
+        end_us = start_us + 1_000_000 * rng.randint(120, 1800)
+        return start_us, end_us, end_us
+    end_us = _us(end)
+    return start_us, end_us, min(end_us, _us(gen.wall_now))
+
+
+def _party_keys(gen: _Gen, name: str, agent: dict[str, str], contact_id: str | None) -> set[str]:
+    """Index keys of the participants every conversation has: customer, agent, queue and linked contact."""
     k = gen.key_cache.get
     keys = set(k(name))
     keys |= k(agent["name"])
@@ -487,97 +512,145 @@ def make_conversation(
     keys |= k("Support Queue")
     if contact_id:
         keys |= k(contact_id)
+    return keys
 
-    if media in ("webmessaging", "sms"):
-        customer_addr = phone if media == "sms" else f"guest-{gen.uuid()}"
-        org_addr = ORG_SMS_NUMBER if media == "sms" else "webdeployment-acme-support"
-        cust_session: dict[str, Any] = {
-            "mediaType": "message",
-            "messageType": media,
-            "addressFrom": customer_addr,
-            "addressTo": org_addr,
-            "direction": "inbound",
-            "recording": True,
-        }
-        agent_session: dict[str, Any] = {
-            "mediaType": "message",
-            "messageType": media,
-            "addressFrom": org_addr,
-            "addressTo": customer_addr,
-            "direction": "inbound",
-        }
-        keys |= k(customer_addr)
-        keys |= k(org_addr)
-        keys |= k(email)
-        keys |= k(phone)
-        count = rng.randint(3, 6)
-        step_us = (messages_until - start_us) // (count + 1)
-        for i in range(count):
-            from_customer = i % 2 == 0
-            if from_customer:
-                # The first customer line always carries PII so every messaging transcript needs redaction.
-                template = CUSTOMER_LINES[0] if i == 0 else rng.choice(CUSTOMER_LINES)
-                shown = ""
-                if "{phone_display}" in template:
-                    shown = gen.display(phone)
-                    keys |= k(shown)
-                text = template.format(name=name, email=email, phone=phone, phone_display=shown)
-                keys |= gen.template_keys(template)
-            else:
-                text = rng.choice(AGENT_LINES)
-                keys |= k(text)
-            messages.append(
-                StoredMessage(
-                    id=f"{rng.getrandbits(128):032x}",
-                    conversation_id=conv_id,
-                    participant_id=customer_pid if from_customer else agent_pid,
-                    timestamp=iso_us(start_us + step_us * (i + 1)),
-                    from_address=customer_addr if from_customer else org_addr,
-                    to_address=org_addr if from_customer else customer_addr,
-                    direction="inbound" if from_customer else "outbound",
-                    messenger_type=media,
-                    text=text,
-                )
+
+def _messaging_sessions(
+    gen: _Gen,
+    media: str,
+    parties: _Parties,
+    name: str,
+    email: str,
+    phone: str,
+    start_us: int,
+    messages_until: int,
+    keys: set[str],
+) -> tuple[dict[str, Any], dict[str, Any], list[StoredMessage]]:
+    """Customer and agent sessions of a web-messaging or SMS conversation, and its transcript."""
+    customer_addr = phone if media == "sms" else f"guest-{gen.uuid()}"
+    org_addr = ORG_SMS_NUMBER if media == "sms" else "webdeployment-acme-support"
+    cust_session: dict[str, Any] = {
+        "mediaType": "message",
+        "messageType": media,
+        "addressFrom": customer_addr,
+        "addressTo": org_addr,
+        "direction": "inbound",
+        "recording": True,
+    }
+    agent_session: dict[str, Any] = {
+        "mediaType": "message",
+        "messageType": media,
+        "addressFrom": org_addr,
+        "addressTo": customer_addr,
+        "direction": "inbound",
+    }
+    k = gen.key_cache.get
+    keys |= k(customer_addr)
+    keys |= k(org_addr)
+    keys |= k(email)
+    keys |= k(phone)
+    messages = _transcript(gen, media, parties, (customer_addr, org_addr), name, email, phone, start_us, messages_until, keys)
+    return cust_session, agent_session, messages
+
+
+def _transcript(
+    gen: _Gen,
+    media: str,
+    parties: _Parties,
+    addresses: tuple[str, str],
+    name: str,
+    email: str,
+    phone: str,
+    start_us: int,
+    messages_until: int,
+    keys: set[str],
+) -> list[StoredMessage]:
+    """Three to six messages, customer and agent in turn, spread evenly up to `messages_until`."""
+    rng = gen.rng
+    k = gen.key_cache.get
+    customer_addr, org_addr = addresses
+    messages: list[StoredMessage] = []
+    count = rng.randint(3, 6)
+    step_us = (messages_until - start_us) // (count + 1)
+    for i in range(count):
+        from_customer = i % 2 == 0
+        if from_customer:
+            # The first customer line always carries PII so every messaging transcript needs redaction.
+            template = CUSTOMER_LINES[0] if i == 0 else rng.choice(CUSTOMER_LINES)
+            shown = ""
+            if "{phone_display}" in template:
+                shown = gen.display(phone)
+                keys |= k(shown)
+            text = template.format(name=name, email=email, phone=phone, phone_display=shown)
+            keys |= gen.template_keys(template)
+        else:
+            text = rng.choice(AGENT_LINES)
+            keys |= k(text)
+        messages.append(
+            StoredMessage(
+                id=f"{rng.getrandbits(128):032x}",
+                conversation_id=parties.conversation_id,
+                participant_id=parties.customer if from_customer else parties.agent,
+                timestamp=iso_us(start_us + step_us * (i + 1)),
+                from_address=customer_addr if from_customer else org_addr,
+                to_address=org_addr if from_customer else customer_addr,
+                direction="inbound" if from_customer else "outbound",
+                messenger_type=media,
+                text=text,
             )
-    elif media == "voice":
-        keys |= k(f"tel:{phone}")
-        keys |= k(f"tel:{ORG_VOICE_NUMBER}")
-        cust_session = {
-            "mediaType": "voice",
-            "ani": f"tel:{phone}",
-            "dnis": f"tel:{ORG_VOICE_NUMBER}",
-            "remote": name,
-            "direction": "inbound",
-            "recording": True,
-        }
-        agent_session = {
-            "mediaType": "voice",
-            "ani": f"tel:{phone}",
-            "dnis": f"tel:{ORG_VOICE_NUMBER}",
-            "remote": name,
-            "direction": "inbound",
-            "recording": True,
-        }
-    else:  # email
-        keys |= k(email)
-        keys |= k(ORG_SUPPORT_EMAIL)
-        cust_session = {
-            "mediaType": "email",
-            "addressFrom": email,
-            "addressTo": ORG_SUPPORT_EMAIL,
-            "remote": name,
-            "direction": "inbound",
-        }
-        agent_session = {
-            "mediaType": "email",
-            "addressFrom": ORG_SUPPORT_EMAIL,
-            "addressTo": email,
-            "remote": name,
-            "direction": "inbound",
-        }
+        )
+    return messages
 
-    gen.conv_keys[conv_id] = keys
-    mid_us = start_us + duration_us // 10
+
+def _voice_sessions(gen: _Gen, name: str, phone: str, keys: set[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Customer and agent sessions of an inbound call from `phone` (both recorded)."""
+    keys |= gen.key_cache.get(f"tel:{phone}")
+    keys |= gen.key_cache.get(f"tel:{ORG_VOICE_NUMBER}")
+    session = {
+        "mediaType": "voice",
+        "ani": f"tel:{phone}",
+        "dnis": f"tel:{ORG_VOICE_NUMBER}",
+        "remote": name,
+        "direction": "inbound",
+        "recording": True,
+    }
+    return dict(session), dict(session)
+
+
+def _email_sessions(gen: _Gen, name: str, email: str, keys: set[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Customer and agent sessions of an email from `email` to the support address."""
+    keys |= gen.key_cache.get(email)
+    keys |= gen.key_cache.get(ORG_SUPPORT_EMAIL)
+    cust_session = {
+        "mediaType": "email",
+        "addressFrom": email,
+        "addressTo": ORG_SUPPORT_EMAIL,
+        "remote": name,
+        "direction": "inbound",
+    }
+    agent_session = {
+        "mediaType": "email",
+        "addressFrom": ORG_SUPPORT_EMAIL,
+        "addressTo": email,
+        "remote": name,
+        "direction": "inbound",
+    }
+    return cust_session, agent_session
+
+
+def _conversation(
+    gen: _Gen,
+    parties: _Parties,
+    name: str,
+    contact_id: str | None,
+    agent: dict[str, str],
+    cust_session: dict[str, Any],
+    agent_session: dict[str, Any],
+    start_us: int,
+    end_us: int,
+) -> dict[str, Any]:
+    """The analytics-shaped conversation: customer, queue and agent participants with their segments."""
+    mid_us = start_us + (end_us - start_us) // 10
     start_s, mid_s, end_s = iso_us(start_us), iso_us(mid_us), iso_us(end_us)
     alert_end = iso_us(mid_us + 5_000_000)
     wrap_end = iso_us(end_us + 30_000_000)
@@ -601,15 +674,15 @@ def make_conversation(
         ],
     }
     customer: dict[str, Any] = {
-        "participantId": customer_pid,
+        "participantId": parties.customer,
         "participantName": name,
         "purpose": "customer",
         "sessions": [cust_session],
     }
     if contact_id:
         customer["externalContactId"] = contact_id
-    conversation = {
-        "conversationId": conv_id,
+    return {
+        "conversationId": parties.conversation_id,
         "conversationStart": start_s,
         "conversationEnd": wrap_end,
         "originatingDirection": "inbound",
@@ -617,13 +690,13 @@ def make_conversation(
         "participants": [
             customer,
             {
-                "participantId": acd_pid,
+                "participantId": parties.acd,
                 "participantName": "Support Queue",
                 "purpose": "acd",
                 "sessions": [acd_session],
             },
             {
-                "participantId": agent_pid,
+                "participantId": parties.agent,
                 "participantName": agent["name"],
                 "purpose": "agent",
                 "userId": agent["id"],
@@ -631,7 +704,6 @@ def make_conversation(
             },
         ],
     }
-    return conversation, messages
 
 
 def _extra_names(seed: int, firsts: list[str], lasts: list[str]) -> list[tuple[str, str]]:
@@ -664,6 +736,50 @@ def _agent_email(name: str, n: int | None = None) -> str:
     return f"{local}{n if n is not None else ''}@{AGENT_DOMAIN}"
 
 
+# One side of a person's identity: (emails, phones, external contact). A linked subject has two.
+_Half = tuple[list[str], list[str], dict[str, Any]]
+
+
+@dataclass
+class _Org:
+    """What `generate` has built so far."""
+
+    truths: list[SubjectTruth] = field(default_factory=list)
+    contacts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    conversations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    messages: dict[str, list[StoredMessage]] = field(default_factory=dict)
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    owners: dict[str, str] = field(default_factory=dict)
+    active_ids: set[str] = field(default_factory=set)
+    # (subject, recycled number, age of the change of owner D in seconds): their later owners come after the noise.
+    later_owners: list[tuple[SubjectTruth, str, int]] = field(default_factory=list)
+
+    def add_conversation(self, conv: dict[str, Any], msgs: list[StoredMessage]) -> str:
+        self.conversations[conv["conversationId"]] = conv
+        if msgs:
+            self.messages[conv["conversationId"]] = msgs
+        return str(conv["conversationId"])
+
+    def add_record(self, record_id: str, owner: str, record: dict[str, Any]) -> None:
+        self.records[record_id] = record
+        self.owners[record_id] = owner
+
+
+@dataclass(frozen=True)
+class _Shapes:
+    """Which subjects (by position) get which optional shape, and the RNG stream those shapes draw from."""
+
+    pick: random.Random
+    recycled: frozenset[int]
+    active: frozenset[int]
+    linked: frozenset[int]
+
+    def plain(self, truths: list[SubjectTruth]) -> list[SubjectTruth]:
+        """The subjects with none of the shapes."""
+        shaped = self.recycled | self.active | self.linked
+        return [t for n, t in enumerate(truths) if n not in shaped]
+
+
 def generate(
     subjects: int,
     seed: int,
@@ -678,131 +794,200 @@ def generate(
 ) -> SeedData:
     """Build a whole organisation from `seed`."""
     gen = _Gen(seed)
-    rng = gen.rng
     agents = [{"id": gen.uuid(), "name": n} for n in AGENT_NAMES]
+    names = _subject_names(gen, seed, subjects)
+    shapes = _choose_shapes(seed, subjects, linked_fraction, recycled, active)
+    org = _Org()
+    for i in range(subjects):
+        first, last = names[i % len(names)]
+        _add_subject(gen, org, shapes, i, first, last, agents, active_for_s)
+    _add_noise_people(gen, org, noise_people or subjects, agents)
+    _add_later_owners(gen, org, agents)
+    for n, truth in enumerate(shapes.plain(org.truths)[:typed_emails], start=1):
+        _add_typed_email(gen, org, truth, n, gen.rng.choice(agents))
+    # Recordings come last so adding them did not change any earlier draw of the RNG.
+    recordings = {cid: make_recordings(gen, conv) for cid, conv in org.conversations.items()}
+    users = {a["id"]: make_user(a["id"], a["name"], _agent_email(a["name"]), "active") for a in agents}
+    former = _former_agents(seed, former_agents, org.conversations, org.active_ids, users)
+    _file_former_agent_keys(gen, former)
+    return SeedData(
+        subjects=org.truths,
+        contacts=org.contacts,
+        conversations=org.conversations,
+        messages=org.messages,
+        agents=agents,
+        recordings={cid: recs for cid, recs in recordings.items() if recs},
+        gdpr_records=org.records,
+        record_owner=org.owners,
+        users=users,
+        former_agents=former,
+        active_conversation_ids=org.active_ids,
+        generated_at=gen.wall_now,
+        conv_keys=gen.conv_keys,
+        key_cache=gen.key_cache,
+    )
+
+
+def _subject_names(gen: _Gen, seed: int, subjects: int) -> list[tuple[str, str]]:
+    """(first, last) names for the subjects, shuffled; double-barrelled ones follow when simple ones run out."""
     combos = [(f, l_) for f in FIRST_NAMES for l_ in LAST_NAMES]
-    rng.shuffle(combos)
+    gen.rng.shuffle(combos)
     if subjects > len(combos):
         combos += _extra_names(seed, FIRST_NAMES, LAST_NAMES)
+    return combos
 
-    # Which subjects get which optional shape: a separate stream, so plain organisations draw as before.
+
+def _choose_shapes(seed: int, subjects: int, linked_fraction: float, recycled: int, active: int) -> _Shapes:
+    """Which subjects get which optional shape: a separate stream, so plain organisations draw as before."""
     pick = random.Random(seed * 1_000_003 + 17)
     recycled = max(0, min(recycled, subjects))
     active = max(0, min(active, subjects - recycled))  # an ongoing call cannot sit inside a closed window
     order = pick.sample(range(subjects), subjects) if (recycled or active) else []
-    recycled_idx = set(order[:recycled])
-    active_idx = set(order[recycled : recycled + active])
     n_linked = max(0, min(subjects, round(subjects * linked_fraction)))
-    linked_idx = set(pick.sample(range(subjects), n_linked)) if n_linked else set()
+    linked = frozenset(pick.sample(range(subjects), n_linked)) if n_linked else frozenset()
+    return _Shapes(pick, frozenset(order[:recycled]), frozenset(order[recycled : recycled + active]), linked)
 
-    truths: list[SubjectTruth] = []
-    contacts: dict[str, dict[str, Any]] = {}
-    conversations: dict[str, dict[str, Any]] = {}
-    messages: dict[str, list[StoredMessage]] = {}
-    records: dict[str, dict[str, Any]] = {}
-    owners: dict[str, str] = {}
-    active_ids: set[str] = set()
-    later_owners: list[tuple[SubjectTruth, str, int]] = []  # (subject, recycled number, age of D in seconds)
 
-    def add_conversation(conv: dict[str, Any], msgs: list[StoredMessage]) -> str:
-        conversations[conv["conversationId"]] = conv
-        if msgs:
-            messages[conv["conversationId"]] = msgs
-        return str(conv["conversationId"])
+def _add_subject(
+    gen: _Gen, org: _Org, shapes: _Shapes, i: int, first: str, last: str, agents: list[dict[str, str]], active_for_s: float
+) -> None:
+    """The `i`-th data subject: identity, past conversations and, by shape, a recycled number or a conversation
+    still in progress."""
+    truth, halves = _subject_identity(gen, org, i, first, last, linked=i in shapes.linked)
+    ages: tuple[int, int] | None = None
+    recycled_number: str | None = None
+    if i in shapes.recycled:
+        ages, recycled_number = _recycle_number(gen, shapes.pick, org, truth)
+    _add_past_conversations(gen, org, truth, halves, agents, ages, recycled_number)
+    if i in shapes.active:
+        _add_active_conversation(gen, org, shapes.pick, truth, halves[0], agents, active_for_s)
+    if recycled_number:
+        own = [org.conversations[c] for c in truth.conversation_ids]
+        truth.window = {
+            "start": min(c["conversationStart"] for c in own),
+            "end": max(c["conversationEnd"] for c in own),
+        }
+    org.truths.append(truth)
 
-    for i in range(subjects):
-        first, last = combos[i % len(combos)]
-        name = f"{first} {last}"
-        is_linked = i in linked_idx
-        n_emails = rng.randint(1, 3)
-        if is_linked:
-            n_emails = max(n_emails, 2)
-        emails = gen.emails(first, last, n_emails, ["example.org", "mail.example.org", "example.org"])
-        phones = [gen.phone() for _ in range(rng.randint(1, 2))]
-        # Halves of the identity: (emails, phones, contact); one half unless the subject is linked.
-        halves: list[tuple[list[str], list[str], dict[str, Any]]] = []
-        if is_linked:
-            a_emails, a_phones = emails[:1], phones[:1]
-            b_emails, b_phones = emails[1:], phones[1:]
-            contact_a = make_contact(gen, first, last, a_emails, a_phones)
-            contact_b = make_contact(gen, first, last, b_emails, b_phones)
-            merge_contacts(contact_a, contact_b)
-            halves = [(a_emails, a_phones, contact_a), (b_emails, b_phones or a_phones, contact_b)]
-            records[f"subject-{i + 1:04d}"] = gdpr_record(name, a_emails, a_phones, contact_a["id"])
-            records[f"subject-{i + 1:04d}/b"] = gdpr_record(name, b_emails, b_phones, contact_b["id"])
-            owners[f"subject-{i + 1:04d}"] = owners[f"subject-{i + 1:04d}/b"] = f"subject-{i + 1:04d}"
-        else:
-            contact_a = make_contact(gen, first, last, emails, phones)
-            halves = [(emails, phones, contact_a)]
-            records[f"subject-{i + 1:04d}"] = gdpr_record(name, emails, phones, contact_a["id"])
-            owners[f"subject-{i + 1:04d}"] = f"subject-{i + 1:04d}"
-        for _, _, contact in halves:
-            contacts[contact["id"]] = contact
-        truth = SubjectTruth(
-            id=f"subject-{i + 1:04d}",
-            name=name,
-            first_name=first,
-            last_name=last,
-            emails=emails,
-            phones=list(phones),
-            external_contact_id=contact_a["id"],
-            external_contact_ids=[c["id"] for _, _, c in halves],
+
+def _subject_identity(
+    gen: _Gen, org: _Org, i: int, first: str, last: str, *, linked: bool
+) -> tuple[SubjectTruth, list[_Half]]:
+    """A subject's emails and phones, external contacts and GDPR subject records: one of each, or for a linked
+    subject two halves whose contacts are merged."""
+    rng = gen.rng
+    sid = f"subject-{i + 1:04d}"
+    name = f"{first} {last}"
+    n_emails = rng.randint(1, 3)
+    if linked:
+        n_emails = max(n_emails, 2)
+    emails = gen.emails(first, last, n_emails, ["example.org", "mail.example.org", "example.org"])
+    phones = [gen.phone() for _ in range(rng.randint(1, 2))]
+    halves: list[_Half]
+    if linked:
+        a_emails, a_phones = emails[:1], phones[:1]
+        b_emails, b_phones = emails[1:], phones[1:]
+        contact_a = make_contact(gen, first, last, a_emails, a_phones)
+        contact_b = make_contact(gen, first, last, b_emails, b_phones)
+        merge_contacts(contact_a, contact_b)
+        halves = [(a_emails, a_phones, contact_a), (b_emails, b_phones or a_phones, contact_b)]
+        org.add_record(sid, sid, gdpr_record(name, a_emails, a_phones, contact_a["id"]))
+        org.add_record(f"{sid}/b", sid, gdpr_record(name, b_emails, b_phones, contact_b["id"]))
+    else:
+        contact_a = make_contact(gen, first, last, emails, phones)
+        halves = [(emails, phones, contact_a)]
+        org.add_record(sid, sid, gdpr_record(name, emails, phones, contact_a["id"]))
+    for _, _, contact in halves:
+        org.contacts[contact["id"]] = contact
+    truth = SubjectTruth(
+        id=sid,
+        name=name,
+        first_name=first,
+        last_name=last,
+        emails=emails,
+        phones=list(phones),
+        external_contact_id=contact_a["id"],
+        external_contact_ids=[c["id"] for _, _, c in halves],
+    )
+    return truth, halves
+
+
+def _recycle_number(gen: _Gen, pick: random.Random, org: _Org, truth: SubjectTruth) -> tuple[tuple[int, int], str]:
+    """Give the subject a number that changed owner D ago (20 to 40 days); returns the age bounds of the
+    subject's conversations (all at least a day before D) and the number."""
+    d_age = pick.randint(20 * 86400, 40 * 86400)
+    number = gen.phone()
+    truth.phones.append(number)
+    truth.recycled_phones = [number]
+    truth.recycled_at = iso(gen.now - timedelta(seconds=d_age))
+    org.later_owners.append((truth, number, d_age))
+    return (d_age + 86400, 60 * 86400), number
+
+
+def _add_past_conversations(
+    gen: _Gen,
+    org: _Org,
+    truth: SubjectTruth,
+    halves: list[_Half],
+    agents: list[dict[str, str]],
+    ages: tuple[int, int] | None,
+    recycled_number: str | None,
+) -> None:
+    """Two to four finished conversations, the first a web chat; a linked subject's second one shows the
+    merged-in half, and a recycled number's owner calls once from it."""
+    rng = gen.rng
+    n_conv = rng.randint(2, 4)
+    kinds = ["webmessaging"] + [rng.choice(["webmessaging", "sms", "voice", "email"]) for _ in range(n_conv - 1)]
+    if recycled_number:
+        kinds[1] = "voice"  # at least one call from the number that is someone else's now
+    for k, kind in enumerate(kinds):
+        with_contact = kind == "webmessaging" or rng.random() < 0.7
+        half = halves[0]
+        if len(halves) > 1 and (k == 1 or (k > 1 and rng.random() < 0.5)):
+            half = halves[1]  # the second conversation always shows the merged-in half
+        h_emails, h_phones, h_contact = half
+        if recycled_number and k == 1:
+            h_phones = [recycled_number]
+        conv, msgs = make_conversation(
+            gen, kind, truth.name, h_emails, h_phones, h_contact["id"] if with_contact else None, rng.choice(agents), ages=ages
         )
-        ages: tuple[int, int] | None = None
-        recycled_number: str | None = None
-        if i in recycled_idx:
-            # The number changed owner D ago (20 to 40 days); everything of this subject is at least a day older.
-            d_age = pick.randint(20 * 86400, 40 * 86400)
-            ages = (d_age + 86400, 60 * 86400)
-            recycled_number = gen.phone()
-            truth.phones.append(recycled_number)
-            truth.recycled_phones = [recycled_number]
-            truth.recycled_at = iso(gen.now - timedelta(seconds=d_age))
-            later_owners.append((truth, recycled_number, d_age))
-        n_conv = rng.randint(2, 4)
-        kinds = ["webmessaging"] + [rng.choice(["webmessaging", "sms", "voice", "email"]) for _ in range(n_conv - 1)]
-        if recycled_number:
-            kinds[1] = "voice"  # at least one call from the number that is someone else's now
-        for k, kind in enumerate(kinds):
-            linked = kind == "webmessaging" or rng.random() < 0.7
-            half = halves[0]
-            if is_linked and (k == 1 or (k > 1 and rng.random() < 0.5)):
-                half = halves[1]  # the second conversation always shows the merged-in half
-            h_emails, h_phones, h_contact = half
-            if recycled_number and k == 1:
-                h_phones = [recycled_number]
-            conv, msgs = make_conversation(
-                gen, kind, name, h_emails, h_phones, h_contact["id"] if linked else None, rng.choice(agents), ages=ages
-            )
-            truth.conversation_ids.append(add_conversation(conv, msgs))
-        if i in active_idx:
-            h_emails, h_phones, h_contact = halves[0]
-            started = gen.wall_now - timedelta(seconds=pick.randint(60, 900))
-            ends = gen.wall_now + timedelta(seconds=active_for_s) - timedelta(seconds=30)
-            conv, msgs = make_conversation(
-                gen,
-                "webmessaging",
-                name,
-                h_emails,
-                h_phones,
-                h_contact["id"],
-                rng.choice(agents),
-                start=started,
-                end=max(ends, started + timedelta(seconds=1)),
-            )
-            cid = add_conversation(conv, msgs)
-            truth.conversation_ids.append(cid)
-            truth.active_conversation_ids.append(cid)
-            active_ids.add(cid)
-        if recycled_number:
-            own = [conversations[c] for c in truth.conversation_ids]
-            truth.window = {
-                "start": min(c["conversationStart"] for c in own),
-                "end": max(c["conversationEnd"] for c in own),
-            }
-        truths.append(truth)
+        truth.conversation_ids.append(org.add_conversation(conv, msgs))
 
-    for j in range(noise_people or subjects):
+
+def _add_active_conversation(
+    gen: _Gen,
+    org: _Org,
+    pick: random.Random,
+    truth: SubjectTruth,
+    half: _Half,
+    agents: list[dict[str, str]],
+    active_for_s: float,
+) -> None:
+    """A web chat that started minutes ago and is still going on (it ends `active_for_s` after seeding)."""
+    h_emails, h_phones, h_contact = half
+    started = gen.wall_now - timedelta(seconds=pick.randint(60, 900))
+    ends = gen.wall_now + timedelta(seconds=active_for_s) - timedelta(seconds=30)
+    conv, msgs = make_conversation(
+        gen,
+        "webmessaging",
+        truth.name,
+        h_emails,
+        h_phones,
+        h_contact["id"],
+        gen.rng.choice(agents),
+        start=started,
+        end=max(ends, started + timedelta(seconds=1)),
+    )
+    cid = org.add_conversation(conv, msgs)
+    truth.conversation_ids.append(cid)
+    truth.active_conversation_ids.append(cid)
+    org.active_ids.add(cid)
+
+
+def _add_noise_people(gen: _Gen, org: _Org, count: int, agents: list[dict[str, str]]) -> None:
+    """People who are never subjects (surnames no subject has): every other one has an external contact."""
+    rng = gen.rng
+    for j in range(count):
         first = rng.choice(FIRST_NAMES)
         last = rng.choice(NOISE_LAST_NAMES)
         emails = gen.emails(first, last, rng.randint(1, 2), ["example.com", "example.net"])
@@ -810,67 +995,45 @@ def generate(
         contact_id = None
         if j % 2 == 0:
             contact = make_contact(gen, first, last, emails, phones)
-            contacts[contact["id"]] = contact
+            org.contacts[contact["id"]] = contact
             contact_id = contact["id"]
         for _ in range(rng.randint(1, 2)):
             kind = rng.choice(["webmessaging", "sms", "voice", "email"])
             conv, msgs = make_conversation(gen, kind, f"{first} {last}", emails, phones, contact_id, rng.choice(agents))
-            add_conversation(conv, msgs)
+            org.add_conversation(conv, msgs)
 
-    # New owners of recycled numbers: noise people whose current contact and subject record hold the number,
-    # with calls and texts from it only after it changed hands.
-    for n, (truth, number, d_age) in enumerate(later_owners, start=1):
+
+def _add_later_owners(gen: _Gen, org: _Org, agents: list[dict[str, str]]) -> None:
+    """New owners of recycled numbers: noise people whose current contact and subject record hold the number,
+    with calls and texts from it only after it changed hands."""
+    rng = gen.rng
+    for n, (truth, number, d_age) in enumerate(org.later_owners, start=1):
         first = rng.choice(FIRST_NAMES)
         last = rng.choice(NOISE_LAST_NAMES)
         emails = gen.emails(first, last, 1, ["example.com"])
         contact = make_contact(gen, first, last, emails, [number])
-        contacts[contact["id"]] = contact
-        records[f"noise-{n:04d}"] = gdpr_record(f"{first} {last}", emails, [number], contact["id"])
-        owners[f"noise-{n:04d}"] = f"noise-{n:04d}"
+        org.contacts[contact["id"]] = contact
+        org.add_record(f"noise-{n:04d}", f"noise-{n:04d}", gdpr_record(f"{first} {last}", emails, [number], contact["id"]))
         for kind in ("voice", rng.choice(["voice", "sms"])):
             conv, msgs = make_conversation(
                 gen, kind, f"{first} {last}", emails, [number], contact["id"], rng.choice(agents), ages=(3600, d_age - 86400)
             )
-            truth.later_owner_conversation_ids.append(add_conversation(conv, msgs))
+            truth.later_owner_conversation_ids.append(org.add_conversation(conv, msgs))
 
-    plain = [t for n, t in enumerate(truths) if n not in linked_idx and n not in recycled_idx and n not in active_idx]
-    for n, truth in enumerate(plain[:typed_emails], start=1):
-        _add_typed_email(gen, truth, n, conversations, messages, rng.choice(agents), add_conversation)
 
-    # Recordings come last so adding them did not change any earlier draw of the RNG.
-    recordings = {cid: make_recordings(gen, conv) for cid, conv in conversations.items()}
-
-    users = {a["id"]: make_user(a["id"], a["name"], _agent_email(a["name"]), "active") for a in agents}
-    former = _former_agents(seed, former_agents, conversations, active_ids, users)
+def _file_former_agent_keys(gen: _Gen, former: list[AgentTruth]) -> None:
+    """A former agent's name and user id now appear in the conversations they handled: file them there."""
     for agent_truth in former:
         added = gen.key_cache.get(agent_truth.name) | gen.key_cache.get(agent_truth.user_id)
         for cid in agent_truth.conversation_ids:
             gen.conv_keys[cid] |= added
-    return SeedData(
-        subjects=truths,
-        contacts=contacts,
-        conversations=conversations,
-        messages=messages,
-        agents=agents,
-        recordings={cid: recs for cid, recs in recordings.items() if recs},
-        gdpr_records=records,
-        record_owner=owners,
-        users=users,
-        former_agents=former,
-        active_conversation_ids=active_ids,
-        generated_at=gen.wall_now,
-        conv_keys=gen.conv_keys,
-        key_cache=gen.key_cache,
-    )
 
 
-def _add_typed_email(gen: _Gen, truth: SubjectTruth, n: int, conversations: dict[str, dict[str, Any]],
-                     messages: dict[str, list[StoredMessage]], agent: dict[str, str],
-                     add_conversation: Any) -> None:
+def _add_typed_email(gen: _Gen, org: _Org, truth: SubjectTruth, n: int, agent: dict[str, str]) -> None:
     """The subject writes "my other email is X" in a chat, and once wrote from X by email."""
     typed = f"{_ascii(truth.first_name).lower()}.{_ascii(truth.last_name).lower()}.{n}@typed.example.net"
-    chat = next(c for c in truth.conversation_ids if c in messages)
-    thread = messages[chat]
+    chat = next(c for c in truth.conversation_ids if c in org.messages)
+    thread = org.messages[chat]
     first = next(m for m in thread if m.direction == "inbound")
     text = f"My other email is {typed}, please remove that one as well"
     thread.append(StoredMessage(id=f"{gen.rng.getrandbits(128):032x}", conversation_id=chat,
@@ -881,7 +1044,7 @@ def _add_typed_email(gen: _Gen, truth: SubjectTruth, n: int, conversations: dict
     stored_keys(text, keys)
     keys |= gen.key_cache.get(typed)
     conv, msgs = make_conversation(gen, "email", truth.name, [typed], truth.phones[:1], None, agent)
-    truth.conversation_ids.append(add_conversation(conv, msgs))
+    truth.conversation_ids.append(org.add_conversation(conv, msgs))
     truth.emails.append(typed)
     truth.typed_emails = [typed]
 

@@ -11,7 +11,7 @@ import uvicorn
 
 from .app import create_app
 from .config import SimConfig
-from .store import OrgStore
+from .organisation import OrgStore
 
 
 @dataclass

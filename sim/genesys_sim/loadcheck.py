@@ -1,6 +1,6 @@
 """Seed a large organisation and time the requests an erasure run leans on, over real HTTP.
 
-    python -m services.simulator.loadcheck --subjects 10000 [--repeat 30] [--json]
+    python -m genesys_sim.loadcheck --subjects 10000 [--repeat 30] [--json]
 
 Reports the seeding time (wall and CPU) and per-request latency (median, p95, max) for: a details query
 with 100 predicates, GDPR subject search, identifier lookup, `/_sim/find` with a few values, an async

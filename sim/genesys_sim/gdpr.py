@@ -13,15 +13,16 @@ anonymises that user's agent participants (name and user id) when it completes.
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .errors import genesys_error
+from .error_body import genesys_error
 from .listing import BadParam, int_param, listing
-from .store import GDPR_TYPES, OrgStore
+from .organisation import GDPR_TYPES, OrgStore
 
 SEARCH_TYPES = (
     "NAME",
@@ -74,49 +75,53 @@ def _validate(body: Any, delete_confirmed: bool) -> str | None:
     return None
 
 
+async def post_request(store: OrgStore, request: Request) -> Response:
+    try:
+        body = json.loads(await request.body() or b"null")
+    except json.JSONDecodeError:
+        return genesys_error(request, 400, "The request body is not valid JSON.")
+    confirmed = request.query_params.get("deleteConfirmed", "false").lower() == "true"
+    problem = _validate(body, confirmed)
+    if problem:
+        return genesys_error(request, 400, problem)
+    return JSONResponse(store.create_gdpr_request(body, store.config.client_id))
+
+
+async def list_requests(store: OrgStore, request: Request) -> Response:
+    try:
+        size = int_param(request.query_params, "pageSize", 25, 1, 500)
+        number = int_param(request.query_params, "pageNumber", 1, 1)
+    except BadParam as exc:
+        return genesys_error(request, 400, str(exc))
+    entities, total = store.list_gdpr_requests(size, number)
+    return JSONResponse(listing(entities, total, size, number, "/api/v2/gdpr/requests"))
+
+
+async def get_request(store: OrgStore, request: Request) -> Response:
+    found = store.get_gdpr_request(request.path_params["requestId"])
+    if found is None:
+        return genesys_error(request, 404, "GDPR request not found.")
+    return JSONResponse(found)
+
+
+async def search_subjects(store: OrgStore, request: Request) -> Response:
+    search_type = request.query_params.get("searchType", "")
+    value = request.query_params.get("searchValue", "")
+    if search_type not in SEARCH_TYPES:
+        return genesys_error(request, 400, f"searchType must be one of {', '.join(SEARCH_TYPES)}.")
+    if not value.strip():
+        return genesys_error(request, 400, "searchValue is required.")
+    entities = store.search_subjects(search_type, value)
+    size = max(25, len(entities))
+    return JSONResponse(
+        listing(entities, len(entities), size, 1, "/api/v2/gdpr/subjects", {"searchType": search_type, "searchValue": value})
+    )
+
+
 def routes(store: OrgStore) -> list[Route]:
-    async def post_request(request: Request) -> Response:
-        try:
-            body = json.loads(await request.body() or b"null")
-        except json.JSONDecodeError:
-            return genesys_error(request, 400, "The request body is not valid JSON.")
-        confirmed = request.query_params.get("deleteConfirmed", "false").lower() == "true"
-        problem = _validate(body, confirmed)
-        if problem:
-            return genesys_error(request, 400, problem)
-        return JSONResponse(store.create_gdpr_request(body, store.config.client_id))
-
-    async def list_requests(request: Request) -> Response:
-        try:
-            size = int_param(request.query_params, "pageSize", 25, 1, 500)
-            number = int_param(request.query_params, "pageNumber", 1, 1)
-        except BadParam as exc:
-            return genesys_error(request, 400, str(exc))
-        entities, total = store.list_gdpr_requests(size, number)
-        return JSONResponse(listing(entities, total, size, number, "/api/v2/gdpr/requests"))
-
-    async def get_request(request: Request) -> Response:
-        found = store.get_gdpr_request(request.path_params["requestId"])
-        if found is None:
-            return genesys_error(request, 404, "GDPR request not found.")
-        return JSONResponse(found)
-
-    async def search_subjects(request: Request) -> Response:
-        search_type = request.query_params.get("searchType", "")
-        value = request.query_params.get("searchValue", "")
-        if search_type not in SEARCH_TYPES:
-            return genesys_error(request, 400, f"searchType must be one of {', '.join(SEARCH_TYPES)}.")
-        if not value.strip():
-            return genesys_error(request, 400, "searchValue is required.")
-        entities = store.search_subjects(search_type, value)
-        size = max(25, len(entities))
-        return JSONResponse(
-            listing(entities, len(entities), size, 1, "/api/v2/gdpr/subjects", {"searchType": search_type, "searchValue": value})
-        )
-
     return [
-        Route("/api/v2/gdpr/requests", post_request, methods=["POST"]),
-        Route("/api/v2/gdpr/requests", list_requests, methods=["GET"]),
-        Route("/api/v2/gdpr/requests/{requestId}", get_request, methods=["GET"]),
-        Route("/api/v2/gdpr/subjects", search_subjects, methods=["GET"]),
+        Route("/api/v2/gdpr/requests", partial(post_request, store), methods=["POST"]),
+        Route("/api/v2/gdpr/requests", partial(list_requests, store), methods=["GET"]),
+        Route("/api/v2/gdpr/requests/{requestId}", partial(get_request, store), methods=["GET"]),
+        Route("/api/v2/gdpr/subjects", partial(search_subjects, store), methods=["GET"]),
     ]

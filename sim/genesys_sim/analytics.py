@@ -34,6 +34,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from starlette.requests import Request
@@ -41,12 +42,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .analytics_jobs import AnalyticsJob, Snapshot
-from .effects import INDEXED_DIMENSIONS, OrgData, conversation_view, live_view
-from .errors import genesys_error
+from .error_body import genesys_error
 from .listing import BadParam, int_param
 from .matching import is_phone_like, normalized, same_value
+from .org_data import INDEXED_DIMENSIONS, OrgData, conversation_view, live_view
+from .organisation import OrgStore
 from .seed import iso
-from .store import OrgStore
 
 MAX_PAGE_SIZE = 100
 MAX_RESULTS = 100_000
@@ -471,150 +472,181 @@ def job_status(job: AnalyticsJob, now: float) -> dict[str, Any]:
     return out
 
 
-def routes(store: OrgStore) -> list[Route]:
-    async def details_query(request: Request) -> Response:
+async def details_query(store: OrgStore, request: Request) -> Response:
+    """POST .../details/query: the synchronous query."""
+    try:
+        query = json.loads(await request.body() or b"null")
+    except json.JSONDecodeError:
+        return genesys_error(request, 400, "The request body is not valid JSON.")
+    try:
+        # Evaluated on the live data under the lock; only the answered page is copied.
+        with store.session() as data:
+            result = copy.deepcopy(run_query(data, query))
+    except QueryError as exc:
+        return genesys_error(request, 400, str(exc))
+    return JSONResponse(result)
+
+
+async def one_conversation(store: OrgStore, request: Request) -> Response:
+    with store.session() as data:
+        conv = conversation_view(data, request.path_params["conversationId"])
+    if conv is None:
+        return genesys_error(request, 404, "Conversation not found.")
+    return JSONResponse(conv)
+
+
+async def many_conversations(store: OrgStore, request: Request) -> Response:
+    """GET .../details?id=a,b: the conversations found among the first 100 ids."""
+    ids = [i for i in request.query_params.get("id", "").split(",") if i]
+    if not ids:
+        return genesys_error(request, 400, "id is required.")
+    with store.session() as data:
+        found = [c for c in (conversation_view(data, i) for i in ids[:100]) if c is not None]
+    return JSONResponse({"conversations": found} if found else {})
+
+
+def _jobs_full(request: Request, cap: int, running: list[AnalyticsJob], now: float) -> Response:
+    """The 429 of a submission while `cap` jobs are queued or running; Retry-After is when the first ends."""
+    wait = max(1, math.ceil(min(j.submitted_mono + j.duration_s for j in running) - now))
+    resp = genesys_error(
+        request,
+        429,
+        f"At most {cap} analytics jobs may be queued or running. Retry the request in [{wait}] seconds",
+        "too.many.requests.retry.after",
+    )
+    resp.headers["Retry-After"] = str(wait)
+    return resp
+
+
+def _job_hits(data: OrgData, query: Any) -> list[dict[str, Any]]:
+    """The conversations a job query selects, ordered and limited; raises QueryError."""
+    check_job_query(query)
+    overlap = not query.get("startOfDayIntervalMatching")
+    hits = select_conversations(data, query, overlap=overlap)
+    order, sort_key = _ordering(query)
+    sort_conversations(hits, order, sort_key)
+    return hits[: query["limit"]] if query.get("limit") else hits
+
+
+def _snapshot(data: OrgData, hits: list[dict[str, Any]]) -> Snapshot:
+    """The job's result set: ids, plus the view as of now of the ongoing conversations among them."""
+    snapshot = Snapshot([c["conversationId"] for c in hits])
+    for conv in hits:
+        if conv is not data.seed.conversations.get(conv["conversationId"]):
+            snapshot.frozen[conv["conversationId"]] = conv  # an ongoing one: its view as of now
+    return snapshot
+
+
+async def submit_job(store: OrgStore, request: Request) -> Response:
+    """POST .../jobs: fix the result set now (a snapshot) and answer the job id (202)."""
+    try:
+        query = json.loads(await request.body() or b"null")
+    except json.JSONDecodeError:
+        return genesys_error(request, 400, "The request body is not valid JSON.")
+    with store.session() as data:
+        now = time.monotonic()
+        jobs = store.analytics_jobs
+        cap = store.config.analytics_jobs_max
+        running = jobs.running(now)
+        if cap > 0 and len(running) >= cap:
+            jobs.rejected += 1
+            return _jobs_full(request, cap, running, now)
         try:
-            query = json.loads(await request.body() or b"null")
-        except json.JSONDecodeError:
-            return genesys_error(request, 400, "The request body is not valid JSON.")
-        try:
-            # Evaluated on the live data under the lock; only the answered page is copied.
-            with store.session() as data:
-                result = copy.deepcopy(run_query(data, query))
+            hits = _job_hits(data, query)
         except QueryError as exc:
             return genesys_error(request, 400, str(exc))
-        return JSONResponse(result)
+        will_fail = jobs.failures_pending > 0
+        if will_fail:
+            jobs.failures_pending -= 1
+        stamp = iso(datetime.now(UTC))
+        job = AnalyticsJob(
+            id=str(uuid.uuid4()),
+            query=copy.deepcopy(query),
+            submitted_mono=now,
+            submitted_iso=stamp,
+            duration_s=max(0.0, store.config.analytics_job_s),
+            snapshot=_snapshot(data, hits),
+            will_fail=will_fail,
+            availability_iso=stamp,
+        )
+        jobs.jobs[job.id] = job
+        jobs.submitted += 1
+    return JSONResponse({"jobId": job.id}, status_code=202)
 
-    async def one_conversation(request: Request) -> Response:
-        with store.session() as data:
-            conv = conversation_view(data, request.path_params["conversationId"])
-        if conv is None:
-            return genesys_error(request, 404, "Conversation not found.")
-        return JSONResponse(conv)
 
-    async def many_conversations(request: Request) -> Response:
-        ids = [i for i in request.query_params.get("id", "").split(",") if i]
-        if not ids:
-            return genesys_error(request, 400, "id is required.")
-        with store.session() as data:
-            found = [c for c in (conversation_view(data, i) for i in ids[:100]) if c is not None]
-        return JSONResponse({"conversations": found} if found else {})
+def _job(store: OrgStore, request: Request) -> AnalyticsJob | None:
+    return store.analytics_jobs.jobs.get(request.path_params["jobId"])
 
-    async def submit_job(request: Request) -> Response:
+
+async def job_state(store: OrgStore, request: Request) -> Response:
+    with store.session():
+        job = _job(store, request)
+        if job is None:
+            return genesys_error(request, 404, "Analytics job not found.")
+        return JSONResponse(job_status(job, time.monotonic()))
+
+
+def _results_page(data: OrgData, job: AnalyticsJob, offset: int, size: int) -> dict[str, Any]:
+    """One page of a job's results as of its submission, with the cursor of the next page when there is one."""
+    snap = job.snapshot
+    page = []
+    for cid in snap.ids[offset : offset + size]:
+        conv = snap.frozen.get(cid) or data.seed.conversations.get(cid)
+        if conv is not None:
+            page.append(copy.deepcopy(conv))
+    out: dict[str, Any] = {}
+    if page:
+        out["conversations"] = page
+    if offset + size < len(snap.ids):
+        out["cursor"] = encode_cursor(job.id, offset + size)
+    out["dataAvailabilityDate"] = job.availability_iso
+    return out
+
+
+async def job_results(store: OrgStore, request: Request) -> Response:
+    """GET .../jobs/{jobId}/results: a page of a FULFILLED job, from its cursor."""
+    try:
+        size = int_param(request.query_params, "pageSize", JOB_PAGE_SIZE, 1, JOB_PAGE_SIZE)
+    except BadParam as exc:
+        return genesys_error(request, 400, str(exc))
+    with store.session() as data:
+        job = _job(store, request)
+        if job is None:
+            return genesys_error(request, 404, "Analytics job not found.")
+        state = job.state(time.monotonic())
+        if state != "FULFILLED":
+            return genesys_error(request, 400, f"The job is {state}; results are available once it is FULFILLED.")
         try:
-            query = json.loads(await request.body() or b"null")
-        except json.JSONDecodeError:
-            return genesys_error(request, 400, "The request body is not valid JSON.")
-        with store.session() as data:
-            now = time.monotonic()
-            jobs = store.analytics_jobs
-            cap = store.config.analytics_jobs_max
-            running = jobs.running(now)
-            if cap > 0 and len(running) >= cap:
-                jobs.rejected += 1
-                wait = max(1, math.ceil(min(j.submitted_mono + j.duration_s for j in running) - now))
-                resp = genesys_error(
-                    request,
-                    429,
-                    f"At most {cap} analytics jobs may be queued or running. Retry the request in [{wait}] seconds",
-                    "too.many.requests.retry.after",
-                )
-                resp.headers["Retry-After"] = str(wait)
-                return resp
-            try:
-                check_job_query(query)
-                overlap = not query.get("startOfDayIntervalMatching")
-                hits = select_conversations(data, query, overlap=overlap)
-                order, sort_key = _ordering(query)
-            except QueryError as exc:
-                return genesys_error(request, 400, str(exc))
-            sort_conversations(hits, order, sort_key)
-            if query.get("limit"):
-                hits = hits[: query["limit"]]
-            snapshot = Snapshot([c["conversationId"] for c in hits])
-            for conv in hits:
-                if conv is not data.seed.conversations.get(conv["conversationId"]):
-                    snapshot.frozen[conv["conversationId"]] = conv  # an ongoing one: its view as of now
-            will_fail = jobs.failures_pending > 0
-            if will_fail:
-                jobs.failures_pending -= 1
-            stamp = iso(datetime.now(UTC))
-            job = AnalyticsJob(
-                id=str(uuid.uuid4()),
-                query=copy.deepcopy(query),
-                submitted_mono=now,
-                submitted_iso=stamp,
-                duration_s=max(0.0, store.config.analytics_job_s),
-                snapshot=snapshot,
-                will_fail=will_fail,
-                availability_iso=stamp,
-            )
-            jobs.jobs[job.id] = job
-            jobs.submitted += 1
-        return JSONResponse({"jobId": job.id}, status_code=202)
-
-    def _job(request: Request) -> AnalyticsJob | None:
-        job = store.analytics_jobs.jobs.get(request.path_params["jobId"])
-        return job
-
-    async def job_state(request: Request) -> Response:
-        with store.session():
-            job = _job(request)
-            if job is None:
-                return genesys_error(request, 404, "Analytics job not found.")
-            return JSONResponse(job_status(job, time.monotonic()))
-
-    async def job_results(request: Request) -> Response:
-        try:
-            size = int_param(request.query_params, "pageSize", JOB_PAGE_SIZE, 1, JOB_PAGE_SIZE)
-        except BadParam as exc:
+            offset = decode_cursor(job.id, request.query_params.get("cursor") or encode_cursor(job.id, 0))
+        except QueryError as exc:
             return genesys_error(request, 400, str(exc))
-        with store.session() as data:
-            job = _job(request)
-            if job is None:
-                return genesys_error(request, 404, "Analytics job not found.")
-            state = job.state(time.monotonic())
-            if state != "FULFILLED":
-                return genesys_error(request, 400, f"The job is {state}; results are available once it is FULFILLED.")
-            try:
-                offset = decode_cursor(job.id, request.query_params.get("cursor") or encode_cursor(job.id, 0))
-            except QueryError as exc:
-                return genesys_error(request, 400, str(exc))
-            snap = job.snapshot
-            ids = snap.ids[offset : offset + size]
-            page = []
-            for cid in ids:
-                conv = snap.frozen.get(cid) or data.seed.conversations.get(cid)
-                if conv is not None:
-                    page.append(copy.deepcopy(conv))
-            out: dict[str, Any] = {}
-            if page:
-                out["conversations"] = page
-            if offset + size < len(snap.ids):
-                out["cursor"] = encode_cursor(job.id, offset + size)
-            out["dataAvailabilityDate"] = job.availability_iso
-        return JSONResponse(out)
+        out = _results_page(data, job, offset, size)
+    return JSONResponse(out)
 
-    async def delete_job(request: Request) -> Response:
-        with store.session():
-            job = _job(request)
-            if job is None:
-                return genesys_error(request, 404, "Analytics job not found.")
-            job.cancelled = True
-            store.analytics_jobs.forget(job.id)
-        return Response(status_code=204)
 
-    async def availability(request: Request) -> Response:
-        return JSONResponse({"dataAvailabilityDate": iso(datetime.now(UTC))})
+async def delete_job(store: OrgStore, request: Request) -> Response:
+    with store.session():
+        job = _job(store, request)
+        if job is None:
+            return genesys_error(request, 404, "Analytics job not found.")
+        job.cancelled = True
+        store.analytics_jobs.forget(job.id)
+    return Response(status_code=204)
 
+
+async def availability(request: Request) -> Response:
+    return JSONResponse({"dataAvailabilityDate": iso(datetime.now(UTC))})
+
+
+def routes(store: OrgStore) -> list[Route]:
     jobs = "/api/v2/analytics/conversations/details/jobs"
     return [
-        Route("/api/v2/analytics/conversations/details/query", details_query, methods=["POST"]),
-        Route(jobs, submit_job, methods=["POST"]),
+        Route("/api/v2/analytics/conversations/details/query", partial(details_query, store), methods=["POST"]),
+        Route(jobs, partial(submit_job, store), methods=["POST"]),
         Route(f"{jobs}/availability", availability, methods=["GET"]),
-        Route(f"{jobs}/{{jobId}}", job_state, methods=["GET"]),
-        Route(f"{jobs}/{{jobId}}", delete_job, methods=["DELETE"]),
-        Route(f"{jobs}/{{jobId}}/results", job_results, methods=["GET"]),
-        Route("/api/v2/analytics/conversations/details", many_conversations, methods=["GET"]),
-        Route("/api/v2/analytics/conversations/{conversationId}/details", one_conversation, methods=["GET"]),
+        Route(f"{jobs}/{{jobId}}", partial(job_state, store), methods=["GET"]),
+        Route(f"{jobs}/{{jobId}}", partial(delete_job, store), methods=["DELETE"]),
+        Route(f"{jobs}/{{jobId}}/results", partial(job_results, store), methods=["GET"]),
+        Route("/api/v2/analytics/conversations/details", partial(many_conversations, store), methods=["GET"]),
+        Route("/api/v2/analytics/conversations/{conversationId}/details", partial(one_conversation, store), methods=["GET"]),
     ]

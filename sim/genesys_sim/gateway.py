@@ -16,9 +16,9 @@ from typing import Any
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import error_body
-from .ratelimit import Verdict
-from .store import OrgStore
+from .error_body import error_body
+from .organisation import OrgStore
+from .rate_window import Verdict
 
 API_PREFIX = "/api/v2"
 

@@ -9,15 +9,16 @@ readers in this project look at first).
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .errors import genesys_error
+from .error_body import genesys_error
+from .organisation import OrgStore
 from .seed import StoredMessage
-from .store import OrgStore
 
 MAX_BULK = 1000
 
@@ -97,44 +98,50 @@ def message_conversation(conv: dict[str, Any], msgs: list[StoredMessage]) -> dic
     return {"id": conv_id, "participants": participants, "selfUri": f"/api/v2/conversations/messages/{conv_id}"}
 
 
+def _load(store: OrgStore, request: Request) -> tuple[dict[str, Any] | None, list[StoredMessage] | None]:
+    conv_id = request.path_params["conversationId"]
+    conv = store.conversation(conv_id)
+    msgs = store.messages(conv_id)
+    return conv, msgs
+
+
+async def get_conversation(store: OrgStore, request: Request) -> Response:
+    conv, msgs = _load(store, request)
+    if conv is None or msgs is None:
+        return genesys_error(request, 404, "Message conversation not found.")
+    return JSONResponse(message_conversation(conv, msgs))
+
+
+async def get_message(store: OrgStore, request: Request) -> Response:
+    _, msgs = _load(store, request)
+    wanted = request.path_params["messageId"]
+    for m in msgs or []:
+        if m.id == wanted:
+            return JSONResponse(message_data(m))
+    return genesys_error(request, 404, "Message not found.")
+
+
+async def bulk(store: OrgStore, request: Request) -> Response:
+    """POST .../messages/bulk: the messages named by a JSON array of ids (unknown ids are left out)."""
+    try:
+        ids = json.loads(await request.body() or b"null")
+    except json.JSONDecodeError:
+        return genesys_error(request, 400, "The request body is not valid JSON.")
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        return genesys_error(request, 400, "The body must be a JSON array of message ids.")
+    if len(ids) > MAX_BULK:
+        return genesys_error(request, 400, f"At most {MAX_BULK} message ids per request.")
+    conv, msgs = _load(store, request)
+    if conv is None or msgs is None:
+        return genesys_error(request, 404, "Message conversation not found.")
+    by_id = {m.id: m for m in msgs}
+    return JSONResponse({"entities": [message_data(by_id[i]) for i in ids if i in by_id]})
+
+
 def routes(store: OrgStore) -> list[Route]:
-    def _load(request: Request) -> tuple[dict[str, Any] | None, list[StoredMessage] | None]:
-        conv_id = request.path_params["conversationId"]
-        conv = store.conversation(conv_id)
-        msgs = store.messages(conv_id)
-        return conv, msgs
-
-    async def get_conversation(request: Request) -> Response:
-        conv, msgs = _load(request)
-        if conv is None or msgs is None:
-            return genesys_error(request, 404, "Message conversation not found.")
-        return JSONResponse(message_conversation(conv, msgs))
-
-    async def get_message(request: Request) -> Response:
-        _, msgs = _load(request)
-        wanted = request.path_params["messageId"]
-        for m in msgs or []:
-            if m.id == wanted:
-                return JSONResponse(message_data(m))
-        return genesys_error(request, 404, "Message not found.")
-
-    async def bulk(request: Request) -> Response:
-        try:
-            ids = json.loads(await request.body() or b"null")
-        except json.JSONDecodeError:
-            return genesys_error(request, 400, "The request body is not valid JSON.")
-        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-            return genesys_error(request, 400, "The body must be a JSON array of message ids.")
-        if len(ids) > MAX_BULK:
-            return genesys_error(request, 400, f"At most {MAX_BULK} message ids per request.")
-        conv, msgs = _load(request)
-        if conv is None or msgs is None:
-            return genesys_error(request, 404, "Message conversation not found.")
-        by_id = {m.id: m for m in msgs}
-        return JSONResponse({"entities": [message_data(by_id[i]) for i in ids if i in by_id]})
-
     return [
-        Route("/api/v2/conversations/messages/{conversationId}", get_conversation, methods=["GET"]),
-        Route("/api/v2/conversations/messages/{conversationId}/messages/bulk", bulk, methods=["POST"]),
-        Route("/api/v2/conversations/messages/{conversationId}/messages/{messageId}", get_message, methods=["GET"]),
+        Route("/api/v2/conversations/messages/{conversationId}", partial(get_conversation, store), methods=["GET"]),
+        Route("/api/v2/conversations/messages/{conversationId}/messages/bulk", partial(bulk, store), methods=["POST"]),
+        Route("/api/v2/conversations/messages/{conversationId}/messages/{messageId}", partial(get_message, store),
+              methods=["GET"]),
     ]

@@ -8,11 +8,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from . import admin, analytics, contacts, conversations, gdpr, oauth, protection, recordings, users
+from . import admin, analytics, external_contacts, gdpr, message_conversations, oauth, protection, recording_routes, users
 from .config import SimConfig
-from .errors import genesys_error
+from .error_body import genesys_error
 from .gateway import Gateway
-from .store import OrgStore
+from .organisation import OrgStore
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
@@ -34,9 +34,9 @@ def create_app(config: SimConfig) -> Starlette:
         *oauth.routes(store),
         *gdpr.routes(store),
         *analytics.routes(store),
-        *contacts.routes(store),
-        *conversations.routes(store),
-        *recordings.routes(store),
+        *external_contacts.routes(store),
+        *message_conversations.routes(store),
+        *recording_routes.routes(store),
         *protection.routes(store),
         *users.routes(store),
         *admin.routes(store),

@@ -1,0 +1,277 @@
+"""Recordings and recording bulk jobs, including the platform's two-jobs-per-organisation rule.
+
+Jobs follow the real flow: POST evaluates the conversation query (PENDING, then READY after one step),
+PUT `{"state": "PROCESSING"}` starts it, and one step later it is FULFILLED and its action is applied
+once (DELETE removes the recordings, ARCHIVE/EXPORT mark them). At most two jobs may be PENDING or
+PROCESSING at once; a third POST answers 429 with Retry-After (the exact status the platform uses is
+UNCONFIRMED). `PUT /api/v2/conversations/{id}/recordings/{rid}` with a past `deleteDate` deletes one
+recording. GDPR requests do not touch recordings here: that is what these jobs are for. Recordings of
+conversations under deletion protection (`protection.py`) survive a DELETE job and are listed by
+`GET .../jobs/{id}/failedrecordings` (UNCONFIRMED: whether the platform reports them as failed or skipped).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .analytics import QueryError, select_conversations
+from .error_body import genesys_error
+from .listing import BadParam, int_param, listing
+from .organisation import OrgStore
+from .recording_jobs import ACTIONS, MAX_ACTIVE_JOBS, RecordingJob, apply_action
+from .seed import iso
+
+
+def _validate_job(body: Any) -> str | None:
+    if not isinstance(body, dict):
+        return "The body must be a RecordingJobsQuery object."
+    if body.get("action") not in ACTIONS:
+        return f"action must be one of {', '.join(ACTIONS)}."
+    if body["action"] in ("DELETE", "ARCHIVE") and not (body.get("actionDate") or body.get("actionAge") is not None):
+        return "actionDate or actionAge is required."
+    if body["action"] == "EXPORT" and not body.get("integrationId"):
+        return "integrationId is required for EXPORT."
+    if not body.get("conversationQuery") and not body.get("agedConversationInterval"):
+        return "conversationQuery is required."
+    if body.get("conversationQuery") and body.get("agedConversationInterval"):
+        return "conversationQuery and agedConversationInterval are mutually exclusive."
+    return None
+
+
+def _select(store: OrgStore, query: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """Conversations (overlapping the interval, matching the filters, finished) and their live recordings."""
+    cq = query.get("conversationQuery") or {"interval": query.get("agedConversationInterval")}
+    if not isinstance(cq, dict):
+        raise QueryError("conversationQuery must be an AsyncConversationQuery object.")
+    data = store.data
+    hits = select_conversations(data, cq, overlap=True)
+    hits.sort(key=lambda c: data.conv_pos.get(c["conversationId"], 0))
+    conv_ids, rec_ids = [], []
+    for conv in hits:
+        cid = conv["conversationId"]
+        if data.is_active(cid):
+            continue  # an ongoing conversation's recording is not there yet
+        recs = data.seed.recordings.get(cid, [])
+        if recs:
+            conv_ids.append(cid)
+            rec_ids += [r["id"] for r in recs]
+    return conv_ids, rec_ids
+
+
+def _step(store: OrgStore) -> float:
+    return store.config.gdpr_step_s
+
+
+async def _json_body(request: Request) -> Any:
+    """The parsed body; raises json.JSONDecodeError."""
+    return json.loads(await request.body() or b"null")
+
+
+def _job_slots_full(request: Request, step_s: float) -> Response:
+    """The 429 of a POST while MAX_ACTIVE_JOBS jobs are pending or processing."""
+    resp = genesys_error(
+        request,
+        429,
+        f"At most {MAX_ACTIVE_JOBS} recording jobs may be pending or processing.",
+        "too.many.requests.retry.after",
+    )
+    resp.headers["Retry-After"] = str(max(1, math.ceil(step_s)))
+    return resp
+
+
+async def create_job(store: OrgStore, request: Request) -> Response:
+    """POST: evaluate the query now; the job is PENDING, then READY one step later."""
+    try:
+        body = await _json_body(request)
+    except json.JSONDecodeError:
+        return genesys_error(request, 400, "The request body is not valid JSON.")
+    problem = _validate_job(body)
+    if problem:
+        return genesys_error(request, 400, problem)
+    with store.session():
+        now = time.monotonic()
+        jobs = store.recording_jobs
+        if jobs.active(now, _step(store)) >= MAX_ACTIVE_JOBS:
+            return _job_slots_full(request, _step(store))
+        try:
+            conv_ids, rec_ids = _select(store, body)
+        except QueryError as exc:
+            return genesys_error(request, 400, str(exc))
+        job = RecordingJob(
+            id=str(uuid.uuid4()),
+            query=copy.deepcopy(body),
+            created_mono=now,
+            created_iso=iso(datetime.now(UTC)),
+            conversation_ids=conv_ids,
+            recording_ids=rec_ids,
+        )
+        jobs.add(job)
+        return JSONResponse(job.view(now, _step(store)))
+
+
+async def execute_job(store: OrgStore, request: Request) -> Response:
+    """PUT `{"state": "PROCESSING"}`: start a READY job (it is FULFILLED one step later)."""
+    try:
+        body = await _json_body(request)
+    except json.JSONDecodeError:
+        return genesys_error(request, 400, "The request body is not valid JSON.")
+    if not isinstance(body, dict) or body.get("state") != "PROCESSING":
+        return genesys_error(request, 400, 'The body must be {"state": "PROCESSING"}.')
+    with store.session():
+        now = time.monotonic()
+        job = store.recording_jobs.jobs.get(request.path_params["jobId"])
+        if job is None:
+            return genesys_error(request, 404, "Recording job not found.")
+        state = job.state(now, _step(store))
+        if state != "READY":
+            return genesys_error(request, 400, f"The job is {state}; only a READY job can be executed.")
+        if store.recording_jobs.active(now, _step(store)) >= MAX_ACTIVE_JOBS:
+            return genesys_error(request, 429, "Too many recording jobs are processing.")
+        job.started_mono = now
+        if job.id not in store.recording_jobs.open:
+            store.recording_jobs.open.append(job.id)
+        return JSONResponse(job.view(now, _step(store)))
+
+
+async def get_job(store: OrgStore, request: Request) -> Response:
+    with store.session():
+        job = store.recording_jobs.jobs.get(request.path_params["jobId"])
+        if job is None:
+            return genesys_error(request, 404, "Recording job not found.")
+        return JSONResponse(job.view(time.monotonic(), _step(store)))
+
+
+async def cancel_job(store: OrgStore, request: Request) -> Response:
+    """DELETE: a job that has not finished is cancelled; any job answers 204."""
+    with store.session():
+        job = store.recording_jobs.jobs.get(request.path_params["jobId"])
+        if job is None:
+            return genesys_error(request, 404, "Recording job not found.")
+        if job.state(time.monotonic(), _step(store)) in ("PENDING", "READY", "PROCESSING"):
+            job.cancelled = True
+        return Response(status_code=204)
+
+
+async def list_jobs(store: OrgStore, request: Request) -> Response:
+    """GET: one page of jobs, newest first, optionally in one state."""
+    try:
+        size = int_param(request.query_params, "pageSize", 25, 1, 100)
+        number = int_param(request.query_params, "pageNumber", 1, 1)
+    except BadParam as exc:
+        return genesys_error(request, 400, str(exc))
+    wanted = request.query_params.get("state")
+    with store.session():
+        now = time.monotonic()
+        views = [store.recording_jobs.jobs[j].view(now, _step(store)) for j in reversed(store.recording_jobs.order)]
+    if wanted:
+        views = [v for v in views if v["state"] == wanted.upper()]
+    page = views[(number - 1) * size : number * size]
+    return JSONResponse(listing(page, len(views), size, number, "/api/v2/recording/jobs"))
+
+
+async def failed_recordings(store: OrgStore, request: Request) -> Response:
+    """GET .../failedrecordings: the recordings a DELETE job left in place (deletion protection)."""
+    try:
+        size = int_param(request.query_params, "pageSize", 25, 1, 100)
+        number = int_param(request.query_params, "pageNumber", 1, 1)
+    except BadParam as exc:
+        return genesys_error(request, 400, str(exc))
+    with store.session():
+        job = store.recording_jobs.jobs.get(request.path_params["jobId"])
+        if job is None:
+            return genesys_error(request, 404, "Recording job not found.")
+        failed = [
+            {
+                "conversation": {"id": cid, "selfUri": f"/api/v2/conversations/{cid}"},
+                "recording": {"id": rid, "selfUri": f"/api/v2/conversations/{cid}/recordings/{rid}"},
+            }
+            for cid, rid in job.failed
+        ]
+    page = failed[(number - 1) * size : number * size]
+    return JSONResponse(listing(page, len(failed), size, number, f"/api/v2/recording/jobs/{job.id}/failedrecordings"))
+
+
+async def conversation_recordings(store: OrgStore, request: Request) -> Response:
+    cid = request.path_params["conversationId"]
+    with store.session() as data:
+        if cid not in data.seed.conversations:
+            return genesys_error(request, 404, "Conversation not found.")
+        if data.is_active(cid):
+            return JSONResponse([])  # recorded media appears once the conversation has ended
+        return JSONResponse(copy.deepcopy(data.seed.recordings.get(cid, [])))
+
+
+def _live_recording(store: OrgStore, cid: str, rid: str) -> dict[str, Any] | None:
+    """The recording, unless it is deleted or its conversation is still going on (called under the lock)."""
+    if store.data.is_active(cid):
+        return None
+    return next((r for r in store.data.seed.recordings.get(cid, []) if r["id"] == rid), None)
+
+
+async def get_recording(store: OrgStore, request: Request) -> Response:
+    with store.session():
+        rec = _live_recording(store, request.path_params["conversationId"], request.path_params["recordingId"])
+        if rec is None:
+            return genesys_error(request, 404, "Recording not found.")
+        return JSONResponse(copy.deepcopy(rec))
+
+
+def _due(delete_date: Any) -> bool:
+    """Whether a `deleteDate` is now (or past); raises ValueError when it is not an ISO-8601 datetime."""
+    when = datetime.fromisoformat(str(delete_date).replace("Z", "+00:00"))
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when <= datetime.now(UTC) + timedelta(seconds=1)
+
+
+async def put_recording(store: OrgStore, request: Request) -> Response:
+    """PUT: set the recording's delete/archive/export dates; a deleteDate that is due deletes it now."""
+    try:
+        body = await _json_body(request)
+    except json.JSONDecodeError:
+        return genesys_error(request, 400, "The request body is not valid JSON.")
+    if not isinstance(body, dict):
+        return genesys_error(request, 400, "The body must be a Recording object.")
+    cid, rid = request.path_params["conversationId"], request.path_params["recordingId"]
+    with store.session() as data:
+        rec = _live_recording(store, cid, rid)
+        if rec is None:
+            return genesys_error(request, 404, "Recording not found.")
+        for key in ("deleteDate", "archiveDate", "exportDate"):
+            if key in body:
+                rec[key] = body[key]
+        answer = copy.deepcopy(rec)
+        delete_date = body.get("deleteDate")
+        if delete_date:
+            try:
+                due = _due(delete_date)
+            except ValueError:
+                return genesys_error(request, 400, "deleteDate must be an ISO-8601 datetime.")
+            if due:
+                apply_action(data.seed.recordings, "DELETE", {rid}, {}, [cid])
+        return JSONResponse(answer)
+
+
+def routes(store: OrgStore) -> list[Route]:
+    return [
+        Route("/api/v2/recording/jobs", partial(create_job, store), methods=["POST"]),
+        Route("/api/v2/recording/jobs", partial(list_jobs, store), methods=["GET"]),
+        Route("/api/v2/recording/jobs/{jobId}", partial(get_job, store), methods=["GET"]),
+        Route("/api/v2/recording/jobs/{jobId}", partial(execute_job, store), methods=["PUT"]),
+        Route("/api/v2/recording/jobs/{jobId}", partial(cancel_job, store), methods=["DELETE"]),
+        Route("/api/v2/recording/jobs/{jobId}/failedrecordings", partial(failed_recordings, store), methods=["GET"]),
+        Route("/api/v2/conversations/{conversationId}/recordings", partial(conversation_recordings, store), methods=["GET"]),
+        Route("/api/v2/conversations/{conversationId}/recordings/{recordingId}", partial(get_recording, store), methods=["GET"]),
+        Route("/api/v2/conversations/{conversationId}/recordings/{recordingId}", partial(put_recording, store), methods=["PUT"]),
+    ]

@@ -36,8 +36,8 @@ from services.deletion.crash import crash_point
 from services.deletion.holds import merge_withheld, withhold
 from services.deletion.settings import deletion_settings
 from services.polling.recordings import LEASE_NAME, follow_job, lease_pool
-from shared.effects import ReconcileIncomplete
-from shared.genesys import BadRequest, Conflict, GenesysClient, RateLimited
+from shared.effects import Blocked, Done, EffectRecord, Outcome, Via, reconcile_pages
+from shared.genesys import BadRequest, GenesysClient, RateLimited
 from shared.genesys.models import RecordingJob
 from shared.models import ErasureRecord, utcnow
 from shared.pipeline import chunks
@@ -45,8 +45,10 @@ from shared.runtime import Runtime
 
 log = logging.getLogger("erasure.deletion.recordings")
 
-RECONCILE_PAGES = 50
-BLOCKED = "blocked:"
+#: How many pages (of 100) of the platform's recording-job list a reconciliation reads before it gives up
+#: (``ReconcileIncomplete``). The list holds only our OAuth client's jobs, newest first, and the search
+#: stops anyway at jobs older than our intent: 5,000 jobs is far more than ten minutes can create.
+RECORDING_JOB_RECONCILE_PAGES = 50
 STARTED = ("PROCESSING", "FULFILLED", "FAILED", "CANCELLED")
 
 
@@ -109,17 +111,13 @@ def is_our_job(job: RecordingJob, spec: Mapping[str, Any]) -> bool:
 def reconcile_recording_job(client: GenesysClient, spec: Mapping[str, Any]) -> str | None:
     """Our job in the platform's list (newest first), or None; stops at jobs older than our intent."""
     since = _parse(spec["action_date"]) - timedelta(minutes=10)
-    for page in range(1, RECONCILE_PAGES + 1):
-        listing = client.list_recording_jobs(page_number=page, page_size=100)
-        for job in listing.entities:
-            if is_our_job(job, spec):
-                return job.id
-        if not listing.entities or (listing.page_count or 0) <= page:
-            return None
-        oldest = listing.entities[-1].date_created
-        if oldest and _parse(oldest) < since:
-            return None
-    raise ReconcileIncomplete(f"searched {RECONCILE_PAGES} pages of the platform's list without reaching its end")
+
+    def older(job: RecordingJob) -> bool:
+        return bool(job.date_created) and _parse(str(job.date_created)) < since
+
+    found = reconcile_pages(lambda page: client.list_recording_jobs(page_number=page, page_size=100),
+                            lambda job: is_our_job(job, spec), RECORDING_JOB_RECONCILE_PAGES, older=older)
+    return found.id if found is not None else None
 
 
 def job_interval(record: ErasureRecord, lookback_days: int) -> str:
@@ -146,64 +144,72 @@ def delete_recordings(runtime: Runtime, client: GenesysClient, record: ErasureRe
     """Create, start and hand to polling the DELETE jobs of this round's scope.
 
     Raises ``WaitForSlot`` when a job must wait (effects already made are kept in the ledger, so the
-    next run picks up where this one stopped). A batch refused with 409 is recorded as blocked (effect
-    result ``blocked:<code>``) and never resubmitted; the other batches go ahead.
+    next run picks up where this one stopped). A batch refused with 409 (its creation, or the start of
+    the job it created) is recorded as blocked and never resubmitted; the other batches go ahead.
     """
     settings = deletion_settings()
     out = RecordingDeletion(record)
     for index, batch in enumerate(chunks(record.recording_scope or [], max(1, settings.recording_job_batch))):
         effect = f"recording_job:{record.recording_round}:{index}"
-        try:
-            out.record, job_id, conversations = ensure_job(runtime, client, out.record, effect, batch, lookback_days)
-            if job_id is not None and not job_id.startswith(BLOCKED):
-                start_job(runtime, client, out.record, effect, job_id)
-        except Conflict as exc:
-            job_id = BLOCKED + (exc.code or "conflict")
-            created = runtime.effects.get(record.request_id, effect)
-            refused = effect  # the creation, or the start of a job that exists (its id stays recorded)
-            if created is not None and created.platform_id and not created.platform_id.startswith(BLOCKED):
-                refused = f"{effect}:start"
-            runtime.effects.record_done(record.request_id, refused, job_id)
-            _release_lease(runtime, record.request_id, effect)
-            runtime.audit.append("deletion.blocked", request_id=record.request_id, subject=runtime.digest(record),
-                                 details={"effect": "recording_job", "status": 409, "code": exc.code})
-        if job_id is None:
+        out.record, created, conversations = ensure_job(runtime, client, out.record, effect, batch, lookback_days)
+        if created is None:
             continue  # every conversation of the batch is held
-        if job_id.startswith(BLOCKED):
-            out.blocked.append(f"recording DELETE job: 409 {job_id.removeprefix(BLOCKED)}")
-            continue
-        out.job_ids.append(job_id)
-        out.conversations += conversations
+        outcome = start_job(runtime, client, out.record, effect, created.platform_id) if isinstance(created, Done) \
+            else created
+        if isinstance(outcome, Blocked):
+            if outcome.via is Via.CALL:
+                _release_lease(runtime, record.request_id, effect)  # no job runs: its slot is free
+                runtime.audit.append("deletion.blocked", request_id=record.request_id, subject=runtime.digest(record),
+                                     details={"effect": "recording_job", "status": 409, "code": outcome.code})
+            out.blocked.append(f"recording DELETE job: 409 {outcome.code}")
+        elif isinstance(created, Done):
+            out.job_ids.append(created.platform_id)
+            out.conversations += conversations
     return out
 
 
+def _lease_of(runtime: Runtime, request_id: str, effect: str) -> str | None:
+    """The slot lease stored beside the job's intent (None before one was taken)."""
+    stored = runtime.effects.get(request_id, effect)
+    return (stored.notes.get("lease") or None) if stored is not None else None
+
+
 def _release_lease(runtime: Runtime, request_id: str, effect: str) -> None:
-    lease = runtime.redis.hget(runtime.keys.effect(request_id, effect), "lease")
+    lease = _lease_of(runtime, request_id, effect)
     if lease:
-        lease_pool(runtime).release(LEASE_NAME, str(lease))
+        lease_pool(runtime).release(LEASE_NAME, lease)
+
+
+def _spec_of(stored: EffectRecord | None) -> dict[str, Any] | None:
+    """The job's spec (conversation ids, interval, actionDate) stored beside its intent."""
+    raw = stored.notes.get("spec") if stored is not None else None
+    return dict(json.loads(raw)) if raw else None
 
 
 def ensure_job(runtime: Runtime, client: GenesysClient, record: ErasureRecord, effect: str,
-               batch: list[str], lookback_days: int) -> tuple[ErasureRecord, str | None, list[str]]:
+               batch: list[str], lookback_days: int) -> tuple[ErasureRecord, Outcome | None, list[str]]:
+    """The batch's job as the ledger knows it (created, reconciled, or refused), else created now.
+
+    Returns the record (with the holds found on the way), the outcome (None: every conversation of the
+    batch is held, nothing was created) and the conversations the job covers."""
     request_id = record.request_id
-    key = runtime.keys.effect(request_id, effect)
-    existing = runtime.effects.get(request_id, effect)
-    stored = {str(k): str(v) for k, v in runtime.redis.hgetall(key).items()}
-    spec = json.loads(stored["spec"]) if stored.get("spec") else None
-    if existing and existing.platform_id:
-        return record, existing.platform_id, list(spec["conversation_ids"]) if spec else list(batch)
-    if existing is not None and spec is not None:
-        found = reconcile_recording_job(client, spec)
-        if found is not None:
-            log.warning("request %s: found recording job %s created before a crash", request_id, found)
-            runtime.effects.record_done(request_id, effect, found)
+
+    def reconcile(intent: EffectRecord) -> str | None:
+        spec = _spec_of(intent)
+        return reconcile_recording_job(client, spec) if spec is not None else None  # died before the spec
+
+    known = runtime.effects.recall(request_id, effect, reconcile)
+    if known is not None:
+        spec = _spec_of(runtime.effects.get(request_id, effect))
+        if isinstance(known, Done) and known.via is Via.RECONCILE:
+            log.warning("request %s: found recording job %s created before a crash", request_id, known.platform_id)
             runtime.audit.append("deletion.recording_job_reconciled", request_id=request_id,
-                                 subject=runtime.digest(record), details={"recording_job_id": found})
-            return record, found, list(spec["conversation_ids"])
+                                 subject=runtime.digest(record), details={"recording_job_id": known.platform_id})
+        return record, known, list(spec["conversation_ids"]) if spec else list(batch)
 
     # (Re)submit. Holds are read immediately before the call.
-    known = {w.id for w in record.withheld if w.kind == "conversation"}
-    erasable, held = withhold(runtime, client, [c for c in batch if c not in known])
+    known_held = {w.id for w in record.withheld if w.kind == "conversation"}
+    erasable, held = withhold(runtime, client, [c for c in batch if c not in known_held])
     if held:
         record = runtime.store.update(request_id, withheld=merge_withheld(record.withheld, held))
         runtime.audit.append("deletion.recordings_withheld", request_id=request_id, subject=runtime.digest(record),
@@ -213,43 +219,45 @@ def ensure_job(runtime: Runtime, client: GenesysClient, record: ErasureRecord, e
 
     settings = deletion_settings()
     pool = lease_pool(runtime)
-    lease = stored.get("lease") or None
+    lease = _lease_of(runtime, request_id, effect)
     if lease is None or not pool.renew(LEASE_NAME, lease, settings.recording_lease_ttl_s):
         lease = pool.try_acquire(LEASE_NAME, settings.recording_job_slots, settings.recording_lease_ttl_s)
     if lease is None:
         raise WaitForSlot(settings.recording_slot_retry_s, "both recording-job slots are taken")
-    runtime.effects.record_intent(request_id, effect)
+    taken = lease
     spec = {"conversation_ids": erasable, "interval": job_interval(record, lookback_days),
             "action_date": _iso_ms(utcnow())}
-    runtime.redis.hset(key, mapping={"lease": lease, "spec": json.dumps(spec)})
-    try:
-        job = client.create_recording_job(job_body(spec))
-    except BadRequest:
-        pool.release(LEASE_NAME, lease)  # refused outright: no job, no slot used
-        raise
-    except RateLimited as exc:
-        # Someone else's jobs fill the platform's two places: nothing was created; try again later.
-        raise WaitForSlot(max(settings.recording_slot_retry_s, exc.retry_after_s),
-                          "the platform refused a third recording job") from None
-    crash_point("recording_job")
-    runtime.effects.record_done(request_id, effect, job.id)
-    runtime.audit.append("deletion.recording_job_created", request_id=request_id, subject=runtime.digest(record),
-                         details={"recording_job_id": job.id, "conversations": len(erasable), "worker": worker_label()})
-    return record, job.id, erasable
+
+    def create() -> Outcome:
+        try:
+            job = client.create_recording_job(job_body(spec))
+        except BadRequest:
+            pool.release(LEASE_NAME, taken)  # refused outright: no job, no slot used
+            raise
+        except RateLimited as exc:
+            # Someone else's jobs fill the platform's two places: nothing was created; try again later.
+            raise WaitForSlot(max(settings.recording_slot_retry_s, exc.retry_after_s),
+                              "the platform refused a third recording job") from None
+        crash_point("recording_job")
+        return Done(job.id)
+
+    # The spec is stored with the intent: a reconciliation looks for exactly this job.
+    created = runtime.effects.perform(request_id, effect, create, notes={"lease": taken, "spec": json.dumps(spec)})
+    if isinstance(created, Done):
+        runtime.audit.append("deletion.recording_job_created", request_id=request_id, subject=runtime.digest(record),
+                             details={"recording_job_id": created.platform_id, "conversations": len(erasable),
+                                      "worker": worker_label()})
+    return record, created, erasable
 
 
-def start_job(runtime: Runtime, client: GenesysClient, record: ErasureRecord, effect: str, job_id: str) -> None:
-    """Wait (briefly) for READY, start the job, hand it to polling. Idempotent."""
+def start_job(runtime: Runtime, client: GenesysClient, record: ErasureRecord, effect: str, job_id: str) -> Outcome:
+    """Wait (briefly) for READY, start the job, hand it to polling: effect ``<effect>:start``. Idempotent.
+
+    Raises ``WaitForSlot`` when the job is not READY within ``recording_ready_wait_s``."""
     request_id = record.request_id
-    start_effect = f"{effect}:start"
-    key = runtime.keys.effect(request_id, effect)
-    lease = runtime.redis.hget(key, "lease")
-    lease_id = str(lease) if lease else None
-    started = runtime.effects.get(request_id, start_effect)
-    if started is not None and (started.platform_id or "").startswith(BLOCKED):
-        raise Conflict("the platform refused to start this job", status=409,
-                       code=(started.platform_id or "").removeprefix(BLOCKED))
-    if started is None or started.state != "done":
+    lease_id = _lease_of(runtime, request_id, effect)
+
+    def start() -> Outcome:
         settings = deletion_settings()
         pool = lease_pool(runtime)
         deadline = time.monotonic() + settings.recording_ready_wait_s
@@ -257,7 +265,6 @@ def start_job(runtime: Runtime, client: GenesysClient, record: ErasureRecord, ef
             job = client.get_recording_job(job_id)
             state = job.state if job is not None else "MISSING"
             if state == "READY":
-                runtime.effects.record_intent(request_id, start_effect)
                 try:
                     client.start_recording_job(job_id)
                 except BadRequest:
@@ -273,13 +280,16 @@ def start_job(runtime: Runtime, client: GenesysClient, record: ErasureRecord, ef
             if time.monotonic() >= deadline:
                 raise WaitForSlot(settings.recording_poll_s * 2, f"recording job {job_id} is not READY yet")
             time.sleep(settings.recording_poll_s)
-        runtime.effects.record_intent(request_id, start_effect)
         follow_job(runtime, request_id, job_id, lease_id)
-        runtime.effects.record_done(request_id, start_effect, job_id)
+        return Done(job_id)
+
+    outcome = runtime.effects.once(request_id, f"{effect}:start", start)
+    if isinstance(outcome, Done) and outcome.via is Via.CALL:
         runtime.audit.append("deletion.recording_job_started", request_id=request_id,
                              subject=runtime.digest(record), details={"recording_job_id": job_id})
-    else:
+    elif isinstance(outcome, Done):
         follow_job(runtime, request_id, job_id, lease_id)  # no-op unless the hand-over was lost
+    return outcome
 
 
 def find_recording_scope(client: GenesysClient, conversation_ids: list[str]) -> list[str]:

@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.deletion.crash import crash_point
 from services.deletion.holds import merge_withheld, withhold
 from services.deletion.settings import deletion_settings
 from services.polling.recordings import LEASE_NAME, follow_job, lease_pool
@@ -238,7 +237,6 @@ def ensure_job(runtime: Runtime, client: GenesysClient, record: ErasureRecord, e
             # Someone else's jobs fill the platform's two places: nothing was created; try again later.
             raise WaitForSlot(max(settings.recording_slot_retry_s, exc.retry_after_s),
                               "the platform refused a third recording job") from None
-        crash_point("recording_job")
         return Done(job.id)
 
     # The spec is stored with the intent: a reconciliation looks for exactly this job.

@@ -40,11 +40,6 @@ class DeletionSettings(BaseSettings):
     purge_lookback_days: int = 5 * 365
     purge_job_wait_s: float = 120.0
 
-    # TEST ONLY: comma-separated crash points ("gdpr_delete", "recording_job", "user_delete"). The
-    # deletion code SIGKILLs its own process right after that platform call returned and before the
-    # platform's id is recorded, so tests can prove reconciliation. Never set it in production.
-    test_crash_after: str = ""
-
 
 @lru_cache(maxsize=1)
 def deletion_settings() -> DeletionSettings:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 
 from services.deletion.contacts import ContactsOutcome, delete_contacts
-from services.deletion.crash import crash_point
 from services.deletion.holds import hold_reason, subject_withheld
 from services.deletion.recordings import WaitForSlot, delete_recordings, find_recording_scope
 from services.deletion.settings import deletion_settings
@@ -183,7 +182,6 @@ def delete_user(runtime: Runtime, client: GenesysClient, record: ErasureRecord) 
         if (user.state or "").lower() == "active":
             return Blocked(USER_ACTIVE)
         gone = client.delete_user(user_id)
-        crash_point("user_delete")
         return Done(DELETED) if gone else AlreadyGone()
 
     outcome = runtime.effects.once(record.request_id, USER_DELETE, call)
@@ -205,7 +203,6 @@ def submit_gdpr_delete(runtime: Runtime, client: GenesysClient, record: ErasureR
 
     def call() -> Outcome:
         created = client.create_gdpr_request("GDPR_DELETE", gdpr_subject_for(record), name=gdpr_request_name(request_id))
-        crash_point("gdpr_delete")
         return Done(created.id)
 
     outcome = runtime.effects.once(request_id, GDPR_DELETE, call,

@@ -19,8 +19,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.deletion.holds import withhold
-from services.deletion.settings import deletion_settings
 from shared.celery_app import app
+from shared.deletion_settings import deletion_settings
 from shared.genesys import GenesysClient, ServerError
 from shared.models import Approval, DateWindow, ErasureRecord, RequestState, Subject, WithheldRecord, utcnow
 from shared.runtime import Runtime

@@ -8,10 +8,11 @@ For each request of a batch, in this order:
 3. external contacts deleted (the whole batch's in bulk calls, see ``services.deletion.contacts``), a
    former agent's user deleted, one GDPR_DELETE with every identifier;
 4. recording DELETE jobs for the conversations that have recordings, minus held ones (register and
-   platform deletion protection, read right before the call): see ``services.deletion.recordings``.
+   platform deletion protection, read right before the call): see ``services.deletion.recording_deletion``.
+5. the requests now in POLLING are handed to the polling pool by task name (``POLL_START_TASK``).
 
-Each platform side effect is bracketed by the effect ledger: an intent before the call, the
-platform's id after it. A redelivered task that finds an intent without an id reconciles against the
+Each platform side effect goes through the effect ledger (``EffectLedger.once``): an intent before the
+call, the platform's id after it. A redelivered task that finds an intent without an id reconciles against the
 platform's own list (GDPR requests by our name, recording jobs by their query) before it would submit
 again; a DELETE is reconciled by making it again (404 means the first one went through: success).
 A 409 is never retried: what blocked it (the platform's error code) is recorded, the rest of the
@@ -24,17 +25,16 @@ import logging
 
 from services.deletion.contacts import ContactsOutcome, delete_contacts
 from services.deletion.holds import hold_reason, subject_withheld
-from services.deletion.recordings import WaitForSlot, delete_recordings, find_recording_scope
-from services.deletion.settings import deletion_settings
-from services.polling.schedule import start_polling
+from services.deletion.recording_deletion import WaitForSlot, delete_recordings, find_recording_scope
 from shared.celery_app import app
+from shared.deletion_settings import deletion_settings
 from shared.effects import DELETED, AlreadyGone, Blocked, Done, Outcome, Via, reconcile_pages
 from shared.genesys import GenesysClient
 from shared.genesys.models import GdprSubject
 from shared.models import ErasureRecord, RequestState, utcnow
-from shared.pipeline import Reschedule, erasure_task, isolated, load, transition
+from shared.pipeline import Reschedule, erasure_task, handing_on, isolated, load, transition
 from shared.runtime import Runtime
-from shared.task_names import DELETE_TASK
+from shared.task_names import DELETE_TASK, POLL_START_TASK
 
 log = logging.getLogger("erasure.deletion")
 
@@ -83,7 +83,9 @@ def erase(runtime: Runtime, request_ids: list[str]) -> None:
     submitted: list[str] = []
     waiting: list[str] = []
     countdown = 0.0
-    try:
+    # Even when a later request raises, the submitted ones go to the polling pool: they are in POLLING now,
+    # and a retry loads only DELETING. It follows their GDPR requests and recording jobs.
+    with handing_on(POLL_START_TASK, submitted):
         for record in cleared:
             with isolated(runtime, record, "deletion"):
                 outcome = contacts.get(record.request_id, ContactsOutcome())
@@ -95,11 +97,6 @@ def erase(runtime: Runtime, request_ids: list[str]) -> None:
                 except WaitForSlot as wait:
                     waiting.append(record.request_id)
                     countdown = max(countdown, wait.countdown_s)
-    finally:
-        # Even when a later request raises: these are in POLLING now, and a retry loads only DELETING.
-        # GDPR requests go to their poller; requests without one go on once their recording jobs end.
-        if submitted:
-            start_polling(runtime, submitted)
     if waiting:
         if len(waiting) == len(request_ids):
             raise Reschedule(countdown)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from services.deletion.holds import hold_reason, merge_withheld
+from services.deletion.holds import hold_reason
 from shared.certificate import build_certificate
-from shared.holds import DEFAULT_BASIS
+from shared.holds import DEFAULT_BASIS, merge_withheld
 from shared.models import ErasureRecord, RequestState, Subject, WithheldRecord
 
 

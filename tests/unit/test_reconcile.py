@@ -14,11 +14,9 @@ from datetime import timedelta
 
 import pytest
 
-from services.deletion import recordings as deletion_recordings
 from services.deletion import tasks as deletion
-from services.deletion.settings import deletion_settings
-from services.polling.recordings import LEASE_NAME, lease_pool
-from shared import pipeline
+from shared import pipeline, recording_jobs
+from shared.deletion_settings import deletion_settings
 from shared.genesys import Conflict, TransportError
 from shared.genesys.models import (
     GdprRequest,
@@ -29,6 +27,7 @@ from shared.genesys.models import (
     User,
 )
 from shared.models import Approval, ErasureRecord, RequestState, Subject, utcnow
+from shared.recording_jobs import LEASE_NAME, lease_pool
 
 PAGE = 100
 
@@ -269,7 +268,7 @@ def test_an_endless_recording_job_list_fails_the_request_and_creates_no_second_j
     erase(request_id)
 
     assert len(platform.jobs_created) == 1
-    assert max(p for kind, p in platform.pages_read if kind == "jobs") == deletion_recordings.RECORDING_JOB_RECONCILE_PAGES
+    assert max(p for kind, p in platform.pages_read if kind == "jobs") == recording_jobs.RECORDING_JOB_RECONCILE_PAGES
     record = runtime.store.get(request_id)
     assert record.state is RequestState.FAILED
     assert "without reaching its end" in record.reason and "check the platform" in record.reason
@@ -282,7 +281,7 @@ def test_a_job_list_older_than_the_intent_ends_the_search(runtime, platform):
                      for n in range(3 * PAGE)]
     spec = {"conversation_ids": ["c-1"], "interval": "x", "action_date": iso_ms(utcnow())}
 
-    assert deletion_recordings.reconcile_recording_job(platform, spec) is None
+    assert recording_jobs.reconcile_recording_job(platform, spec) is None
     assert platform.pages_read == [("jobs", 1)]
 
 
@@ -390,3 +389,26 @@ def test_an_active_user_is_blocked_by_our_rule_and_a_409_by_the_platform(runtime
     assert runtime.store.get(refused).blocked == ["user: user.legal.hold"]
     [blocked] = [e for e in runtime.audit.entries_for(refused) if e["event"] == "deletion.blocked"]
     assert blocked["details"] == {"effect": "user_delete", "status": 409, "code": "user.legal.hold"}
+
+
+# --- the hand-over to the polling pool goes by task name ---
+
+def test_submitted_requests_are_handed_to_the_polling_pool_by_task_name(runtime, platform, monkeypatch):
+    from services.polling import tasks as polling
+    from shared.task_names import POLL_START_TASK, SWEEP_TASK
+
+    sent = []
+    monkeypatch.setattr(pipeline.app, "send_task", lambda name, args=None, **kw: sent.append((name, args)))
+    monkeypatch.setattr(polling, "get_runtime", lambda: runtime)
+    request_id = deleting(runtime)
+
+    erase(request_id)
+
+    assert sent == [(POLL_START_TASK, [[request_id]])]  # nothing of the polling pool's own runs here
+    assert runtime.redis.hgetall(runtime.keys.pending_gdpr) == {}
+
+    polling.start.apply(args=[[request_id]])  # the polling pool's side
+
+    [gdpr_id] = runtime.store.get(request_id).gdpr_request_ids
+    assert runtime.redis.hgetall(runtime.keys.pending_gdpr) == {gdpr_id: request_id}
+    assert sent[1:] == [(SWEEP_TASK, None)]

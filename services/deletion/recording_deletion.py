@@ -1,4 +1,5 @@
-"""Recording DELETE jobs for a request's conversations, exactly once, at most 2 per organisation.
+"""Creating and starting the recording DELETE jobs of a request's conversations, exactly once, at most 2
+per organisation (what both pools share about the jobs is in ``shared.recording_jobs``).
 
 For each batch of at most ``recording_job_batch`` conversations (effect ``recording_job:<round>:<n>``):
 
@@ -27,28 +28,30 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 
-from services.deletion.holds import merge_withheld, withhold
-from services.deletion.settings import deletion_settings
-from services.polling.recordings import LEASE_NAME, follow_job, lease_pool
-from shared.effects import Blocked, Done, EffectRecord, Outcome, Via, reconcile_pages
+from services.deletion.holds import withhold
+from shared.deletion_settings import deletion_settings
+from shared.effects import Blocked, Done, EffectRecord, Outcome, Via
 from shared.genesys import BadRequest, GenesysClient, RateLimited
-from shared.genesys.models import RecordingJob
+from shared.holds import merge_withheld
 from shared.models import ErasureRecord, utcnow
 from shared.pipeline import chunks
+from shared.recording_jobs import (
+    LEASE_NAME,
+    STARTED,
+    follow_job,
+    iso_ms,
+    job_body,
+    job_interval,
+    lease_pool,
+    reconcile_recording_job,
+)
 from shared.runtime import Runtime
 
 log = logging.getLogger("erasure.deletion.recordings")
 
-#: How many pages (of 100) of the platform's recording-job list a reconciliation reads before it gives up
-#: (``ReconcileIncomplete``). The list holds only our OAuth client's jobs, newest first, and the search
-#: stops anyway at jobs older than our intent: 5,000 jobs is far more than ten minutes can create.
-RECORDING_JOB_RECONCILE_PAGES = 50
-STARTED = ("PROCESSING", "FULFILLED", "FAILED", "CANCELLED")
 
 
 class WaitForSlot(Exception):
@@ -59,75 +62,8 @@ class WaitForSlot(Exception):
         self.countdown_s = countdown_s
 
 
-def _iso_ms(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def _parse(stamp: str) -> datetime:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-
-
 def worker_label() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def job_body(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``RecordingJobsQuery`` of one spec: DELETE the recordings of exactly these conversations."""
-    return {
-        "action": "DELETE",
-        "actionDate": spec["action_date"],
-        "includeScreenRecordings": True,
-        "conversationQuery": {
-            "interval": spec["interval"],
-            "conversationFilters": [{"type": "or", "predicates": [
-                {"type": "dimension", "dimension": "conversationId", "operator": "matches", "value": cid}
-                for cid in spec["conversation_ids"]]}],
-        },
-    }
-
-
-def job_conversation_ids(job: RecordingJob) -> set[str]:
-    query = (job.recording_jobs_query or {}).get("conversationQuery") or {}
-    out: set[str] = set()
-    for flt in query.get("conversationFilters") or []:
-        for pred in flt.get("predicates") or []:
-            if pred.get("dimension") == "conversationId" and pred.get("value"):
-                out.add(str(pred["value"]))
-    return out
-
-
-def is_our_job(job: RecordingJob, spec: Mapping[str, Any]) -> bool:
-    query = job.recording_jobs_query or {}
-    if query.get("action") != "DELETE" or job_conversation_ids(job) != set(spec["conversation_ids"]):
-        return False
-    try:
-        theirs = _parse(str(query.get("actionDate")))
-    except ValueError:
-        return False
-    return abs((theirs - _parse(spec["action_date"])).total_seconds()) < 0.001
-
-
-def reconcile_recording_job(client: GenesysClient, spec: Mapping[str, Any]) -> str | None:
-    """Our job in the platform's list (newest first), or None; stops at jobs older than our intent."""
-    since = _parse(spec["action_date"]) - timedelta(minutes=10)
-
-    def older(job: RecordingJob) -> bool:
-        return bool(job.date_created) and _parse(str(job.date_created)) < since
-
-    found = reconcile_pages(lambda page: client.list_recording_jobs(page_number=page, page_size=100),
-                            lambda job: is_our_job(job, spec), RECORDING_JOB_RECONCILE_PAGES, older=older)
-    return found.id if found is not None else None
-
-
-def job_interval(record: ErasureRecord, lookback_days: int) -> str:
-    """The conversationQuery interval: the request's window, or every conversation discovery could see."""
-    now = utcnow()
-    if record.window is not None:  # a retention purge's window is the interval it searched
-        start, end = record.window.start - timedelta(days=1), record.window.end + timedelta(days=1)
-    else:
-        start = min(record.verified_at, now) - timedelta(days=lookback_days + 1)
-        end = now + timedelta(hours=1)
-    return f"{_iso_ms(start)}/{_iso_ms(end)}"
 
 
 @dataclass
@@ -225,7 +161,7 @@ def ensure_job(runtime: Runtime, client: GenesysClient, record: ErasureRecord, e
         raise WaitForSlot(settings.recording_slot_retry_s, "both recording-job slots are taken")
     taken = lease
     spec = {"conversation_ids": erasable, "interval": job_interval(record, lookback_days),
-            "action_date": _iso_ms(utcnow())}
+            "action_date": iso_ms(utcnow())}
 
     def create() -> Outcome:
         try:

@@ -6,7 +6,7 @@ For each batch of at most ``recording_job_batch`` conversations (effect ``record
 1. holds are checked right before the call (register, then the platform's deletion protection);
    held conversations become withheld records and leave the batch;
 2. a slot is taken: a lease on ``recording-jobs`` (limit 2) in ``LeasePool``. None free: the task
-   gives its worker back (``WaitForSlot`` -> retry with a short countdown). That is how a third job
+   gives its worker back (``RunLater`` for this request alone -> again with a short countdown). That is how a third job
    waits for one of two to finish, across all workers of all processes;
 3. intent in the effect ledger, with the job's *spec* (conversation ids, interval, actionDate) and
    the lease id stored beside it, then ``POST /api/v2/recording/jobs``, then the job id;
@@ -34,6 +34,7 @@ from typing import Any
 from services.deletion.holds import withhold
 from shared.deletion_settings import deletion_settings
 from shared.effects import Blocked, Done, EffectRecord, Outcome, Via
+from shared.errors import RunLater
 from shared.genesys import BadRequest, GenesysClient, RateLimited
 from shared.holds import merge_withheld
 from shared.models import ErasureRecord, utcnow
@@ -54,14 +55,6 @@ log = logging.getLogger("erasure.deletion.recordings")
 
 
 
-class WaitForSlot(Exception):
-    """No recording-job slot is free, or a job is not READY yet: run this request again later."""
-
-    def __init__(self, countdown_s: float, why: str) -> None:
-        super().__init__(f"{why}; again in {countdown_s:.1f}s")
-        self.countdown_s = countdown_s
-
-
 def worker_label() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -78,7 +71,7 @@ def delete_recordings(runtime: Runtime, client: GenesysClient, record: ErasureRe
                       lookback_days: int) -> RecordingDeletion:
     """Create, start and hand to polling the DELETE jobs of this round's scope.
 
-    Raises ``WaitForSlot`` when a job must wait (effects already made are kept in the ledger, so the
+    Raises ``RunLater`` (for this request alone) when a job must wait (effects already made are kept in the ledger, so the
     next run picks up where this one stopped). A batch refused with 409 (its creation, or the start of
     the job it created) is recorded as blocked and never resubmitted; the other batches go ahead.
     """
@@ -158,7 +151,7 @@ def ensure_job(runtime: Runtime, client: GenesysClient, record: ErasureRecord, e
     if lease is None or not pool.renew(LEASE_NAME, lease, settings.recording_lease_ttl_s):
         lease = pool.try_acquire(LEASE_NAME, settings.recording_job_slots, settings.recording_lease_ttl_s)
     if lease is None:
-        raise WaitForSlot(settings.recording_slot_retry_s, "both recording-job slots are taken")
+        raise RunLater(settings.recording_slot_retry_s, "both recording-job slots are taken", request_id=request_id)
     taken = lease
     spec = {"conversation_ids": erasable, "interval": job_interval(record, lookback_days),
             "action_date": iso_ms(utcnow())}
@@ -171,8 +164,8 @@ def ensure_job(runtime: Runtime, client: GenesysClient, record: ErasureRecord, e
             raise
         except RateLimited as exc:
             # Someone else's jobs fill the platform's two places: nothing was created; try again later.
-            raise WaitForSlot(max(settings.recording_slot_retry_s, exc.retry_after_s),
-                              "the platform refused a third recording job") from None
+            raise RunLater(max(settings.recording_slot_retry_s, exc.defer_s), "the platform refused a third recording job",
+                           request_id=request_id) from None
         return Done(job.id)
 
     # The spec is stored with the intent: a reconciliation looks for exactly this job.
@@ -187,7 +180,7 @@ def ensure_job(runtime: Runtime, client: GenesysClient, record: ErasureRecord, e
 def start_job(runtime: Runtime, client: GenesysClient, record: ErasureRecord, effect: str, job_id: str) -> Outcome:
     """Wait (briefly) for READY, start the job, hand it to polling: effect ``<effect>:start``. Idempotent.
 
-    Raises ``WaitForSlot`` when the job is not READY within ``recording_ready_wait_s``."""
+    Raises ``RunLater`` (for this request alone) when the job is not READY within ``recording_ready_wait_s``."""
     request_id = record.request_id
     lease_id = _lease_of(runtime, request_id, effect)
 
@@ -212,7 +205,8 @@ def start_job(runtime: Runtime, client: GenesysClient, record: ErasureRecord, ef
             if lease_id:
                 pool.renew(LEASE_NAME, lease_id, settings.recording_lease_ttl_s)
             if time.monotonic() >= deadline:
-                raise WaitForSlot(settings.recording_poll_s * 2, f"recording job {job_id} is not READY yet")
+                raise RunLater(settings.recording_poll_s * 2, f"recording job {job_id} is not READY yet",
+                               request_id=request_id)
             time.sleep(settings.recording_poll_s)
         follow_job(runtime, request_id, job_id, lease_id)
         return Done(job_id)

@@ -25,14 +25,15 @@ import logging
 
 from services.deletion.contacts import ContactsOutcome, delete_contacts
 from services.deletion.holds import hold_reason, subject_withheld
-from services.deletion.recording_deletion import WaitForSlot, delete_recordings, find_recording_scope
+from services.deletion.recording_deletion import delete_recordings, find_recording_scope
 from shared.celery_app import app
 from shared.deletion_settings import deletion_settings
 from shared.effects import DELETED, AlreadyGone, Blocked, Done, Outcome, Via, reconcile_pages
+from shared.errors import RunLater
 from shared.genesys import GenesysClient
 from shared.genesys.models import GdprSubject
 from shared.models import ErasureRecord, RequestState, utcnow
-from shared.pipeline import Reschedule, erasure_task, handing_on, isolated, load, transition
+from shared.pipeline import erasure_task, handing_on, isolated, load, transition
 from shared.runtime import Runtime
 from shared.task_names import DELETE_TASK, POLL_START_TASK
 
@@ -94,12 +95,15 @@ def erase(runtime: Runtime, request_ids: list[str]) -> None:
                 try:
                     if erase_one(runtime, client, record, outcome):
                         submitted.append(record.request_id)
-                except WaitForSlot as wait:
+                except RunLater as wait:
+                    if wait.request_id != record.request_id:
+                        raise  # the whole batch waits (the rate budget): the pipeline sends it again
+                    # This request alone waits (a recording-job slot): the others go on meanwhile.
                     waiting.append(record.request_id)
-                    countdown = max(countdown, wait.countdown_s)
+                    countdown = max(countdown, wait.defer_s)
     if waiting:
         if len(waiting) == len(request_ids):
-            raise Reschedule(countdown)
+            raise RunLater(countdown, "every request of the batch waits for a recording-job slot")
         app.send_task(DELETE_TASK, args=[waiting], countdown=countdown)
 
 

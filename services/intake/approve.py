@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from shared.approval_gate import release_if_approved
 from shared.celery_app import app
+from shared.errors import ErasureError
 from shared.models import Approval, ErasureRecord, RequestState
 from shared.pipeline import transition
 from shared.runtime import Runtime
 from shared.task_names import DELETE_TASK
 
 
-class ApprovalError(ValueError):
+class ApprovalError(ErasureError, ValueError):
     pass
 
 

@@ -18,10 +18,11 @@ from services.polling.schedule import start_polling
 from services.polling.verify import read_back_contacts, read_back_conversations, verify_one
 from shared.celery_app import app
 from shared.certificate import build_certificate, certificate_json
+from shared.errors import RunLater
 from shared.genesys import NotFound
 from shared.models import ErasureRecord, RequestState, utcnow
 from shared.passes import run_pass
-from shared.pipeline import RETRYABLE, Reschedule, backoff_s, chunks, erasure_task, isolated, load, transition
+from shared.pipeline import RETRYABLE, backoff_s, chunks, erasure_task, isolated, load, transition
 from shared.recording_jobs import recordings_settled
 from shared.runtime import Runtime, get_runtime
 from shared.scrub import scrub_record
@@ -67,7 +68,8 @@ def poll(runtime: Runtime, request_ids: list[str]) -> None:
             runtime.store.update(record.request_id, poll_attempts=record.poll_attempts + 1)
         settings = runtime.settings
         if len(waiting) == len(request_ids):
-            raise Reschedule(min(settings.poll_max_interval_s, settings.poll_interval_s * 1.5**attempts))
+            raise RunLater(min(settings.poll_max_interval_s, settings.poll_interval_s * 1.5**attempts),
+                           "the platform is still working on the batch's GDPR requests")
         app.send_task(POLL_TASK, args=[[r.request_id for r in waiting]], countdown=settings.poll_interval_s)
 
 

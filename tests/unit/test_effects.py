@@ -195,6 +195,14 @@ def test_recall_without_anything_recorded_is_none_and_calls_no_reconcile(runtime
     assert runtime.effects.get("r1", "gdpr_delete").outcome is None
 
 
+def test_once_stores_the_calls_notes_with_its_intent(runtime):
+    call = Calls(runtime, "recording_job:0:0", Done("job-1"))
+
+    runtime.effects.once("r1", "recording_job:0:0", call, notes={"lease": "l-1", "spec": "s"})
+
+    assert call.seen == [EffectRecord(state="intent", platform_id=None, notes={"lease": "l-1", "spec": "s"})]
+
+
 def test_the_notes_of_the_latest_intent_replace_the_earlier_ones(runtime):
     runtime.effects.record_intent("r1", "recording_job:0:0", {"lease": "l-1", "spec": "a"})
     assert runtime.effects.record_intent("r1", "recording_job:0:0", {"spec": "b"}) is False
@@ -218,6 +226,7 @@ def test_notes_cannot_overwrite_the_ledgers_own_fields(runtime, name):
 ])
 def test_every_outcome_reads_back_as_it_was_recorded(runtime, recorded, outcome):
     assert outcome_of(recorded) == outcome and outcome.recorded == recorded
+    assert outcome_of(recorded, Via.RECONCILE).via is Via.RECONCILE
     runtime.effects.record_outcome("r1", "e", outcome_of(recorded, Via.CALL))
     assert runtime.effects.get("r1", "e").outcome == outcome
 
@@ -273,7 +282,7 @@ def test_reconcile_pages_that_cannot_reach_the_end_raise():
 def test_reconcile_pages_stops_once_a_page_reaches_back_before_our_call():
     listing = Listing([5, 4, 3, 2, 1, 0, -1, -2, -3])  # newest first; ours would be newer than 2
 
-    assert reconcile_pages(listing, lambda entry: entry == 99, max_pages=10, older=lambda entry: entry < 2) is None
+    assert reconcile_pages(listing, lambda entry: entry == 99, max_pages=10, older=lambda entry: entry < 1) is None
     assert listing.read == [1, 2]  # page 2 ends with 0: nothing further down can be ours
     assert reconcile_pages(listing, lambda entry: entry == 99, max_pages=10, older=lambda entry: entry < -5) is None
     assert listing.read[2:] == [1, 2, 3]
@@ -291,7 +300,8 @@ def test_once_bulk_sends_each_id_once_and_skips_what_is_recorded(runtime):
         sent.append(list(ids))
         intents = [runtime.effects.get(*key).state for key in targets if key != ("r2", "contact:b")]
         assert intents == ["intent"] * 3  # every effect about to be sent has its intent
-        return {cid: AlreadyGone() if cid == "c" else Done("deleted") for cid in ids}
+        answers = {cid: AlreadyGone() if cid == "c" else Done("deleted") for cid in ids}
+        return {**answers, "z": Done("deleted")}  # an id nobody asked about is ignored
 
     outcomes = runtime.effects.once_bulk(targets, send, chunk_size=100, on_result=lambda key, o: told.append((key, o)))
 

@@ -54,7 +54,6 @@ from shared.runtime import Runtime
 log = logging.getLogger("erasure.deletion.recordings")
 
 
-
 def worker_label() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -71,9 +70,9 @@ def delete_recordings(runtime: Runtime, client: GenesysClient, record: ErasureRe
                       lookback_days: int) -> RecordingDeletion:
     """Create, start and hand to polling the DELETE jobs of this round's scope.
 
-    Raises ``RunLater`` (for this request alone) when a job must wait (effects already made are kept in the ledger, so the
-    next run picks up where this one stopped). A batch refused with 409 (its creation, or the start of
-    the job it created) is recorded as blocked and never resubmitted; the other batches go ahead.
+    Raises ``RunLater`` (for this request alone) when a job must wait (effects already made are kept in
+    the ledger, so the next run picks up where this one stopped). A batch refused with 409 (its creation,
+    or the start of the job it created) is recorded as blocked and never resubmitted; the others go ahead.
     """
     settings = deletion_settings()
     out = RecordingDeletion(record)
@@ -82,8 +81,9 @@ def delete_recordings(runtime: Runtime, client: GenesysClient, record: ErasureRe
         out.record, created, conversations = ensure_job(runtime, client, out.record, effect, batch, lookback_days)
         if created is None:
             continue  # every conversation of the batch is held
-        outcome = start_job(runtime, client, out.record, effect, created.platform_id) if isinstance(created, Done) \
-            else created
+        outcome = created
+        if isinstance(created, Done):
+            outcome = start_job(runtime, client, out.record, effect, created.platform_id)
         if isinstance(outcome, Blocked):
             if outcome.via is Via.CALL:
                 _release_lease(runtime, record.request_id, effect)  # no job runs: its slot is free

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from services.intake.approve import release_if_approved
 from services.polling.schedule import start_polling
 from services.polling.tasks import issue_certificate
+from shared.approval_gate import release_if_approved
 from shared.celery_app import app
 from shared.models import RequestState
 from shared.pipeline import UNCERTIFIED_ENDS, chunks

@@ -9,16 +9,19 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.config import POOLS, Settings
 
 
-def worker_command(pool: str, concurrency: int = 4, worker_pool: str = "threads") -> list[str]:
+def worker_command(pool: str, concurrency: int = 4, worker_pool: str = "threads",
+                   program: Sequence[str] = ("-m", "celery")) -> list[str]:
+    """The worker command line; ``program`` is what Python runs it with (``celery``'s own entry point,
+    or a wrapper taking the same arguments, as the crash tests' ``tests.support.crashing_worker``)."""
     return [
-        sys.executable, "-m", "celery", "-A", "shared.celery_app", "worker",
+        sys.executable, *program, "-A", "shared.celery_app", "worker",
         "-Q", pool, "-n", f"{pool}-{os.getpid()}@%h", "-P", worker_pool, "-c", str(concurrency),
         "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING",
     ]
@@ -35,10 +38,10 @@ class WorkerSet:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def start(self, pool: str, env: Mapping[str, str], log_dir: Path, concurrency: int = 4,
-              worker_pool: str = "threads") -> subprocess.Popen[bytes]:
+              worker_pool: str = "threads", program: Sequence[str] = ("-m", "celery")) -> subprocess.Popen[bytes]:
         log_dir.mkdir(parents=True, exist_ok=True)
         with (log_dir / f"worker-{pool}.log").open("ab") as log:
-            process = subprocess.Popen(worker_command(pool, concurrency, worker_pool), env=dict(env),
+            process = subprocess.Popen(worker_command(pool, concurrency, worker_pool, program), env=dict(env),
                                        stdout=log, stderr=subprocess.STDOUT)
         self.processes[pool] = process
         return process

@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.errors import ErasureError
+
 #: API host of each Genesys Cloud region (SDK ``PureCloudRegionHosts``); login is ``login.<domain>``.
 REGION_DOMAINS: dict[str, str] = {
     "us_east_1": "mypurecloud.com",
@@ -38,7 +40,7 @@ REGION_DOMAINS: dict[str, str] = {
 POOLS: tuple[str, ...] = ("discovery", "redaction", "deletion", "polling")
 
 
-class ConfigError(ValueError):
+class ConfigError(ErasureError, ValueError):
     """The configuration cannot work; the message names the variable to set."""
 
 

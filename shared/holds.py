@@ -18,9 +18,23 @@ from pydantic import BaseModel, Field
 
 from shared.digest import digest_value
 from shared.keys import Keys
-from shared.models import Subject, utcnow
+from shared.models import Subject, WithheldRecord, utcnow
 
 DEFAULT_BASIS = "Art. 17(3)(e) GDPR: establishment, exercise or defence of legal claims"
+#: The ``hold`` of a record kept because the platform protects its recordings from deletion.
+PLATFORM_PROTECTION = "platform:deletionprotection"
+PLATFORM_PROTECTION_REASON = "recording deletion protection (legal hold) is set on the platform"
+
+
+def merge_withheld(current: list[WithheldRecord], new: list[WithheldRecord]) -> list[WithheldRecord]:
+    """``current`` plus the entries of ``new`` not already there (one entry per kind and id)."""
+    seen = {(w.kind, w.id) for w in current}
+    out = list(current)
+    for entry in new:
+        if (entry.kind, entry.id) not in seen:
+            seen.add((entry.kind, entry.id))
+            out.append(entry)
+    return out
 
 
 class Hold(BaseModel):

@@ -10,12 +10,14 @@ import re
 
 import phonenumbers
 
+from shared.errors import ErasureError
+
 # Deliberately plain: one @, a dotted domain, no spaces. Full RFC 5322 is not what people type.
 _EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
                        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
 
 
-class InvalidIdentifier(ValueError):
+class InvalidIdentifier(ErasureError, ValueError):
     """An identifier could not be understood. The message never repeats the value."""
 
 

@@ -4,7 +4,8 @@ Tasks take a *batch* of request ids: a single request is a batch of one, a bulk 
 so that one platform call can serve many subjects (one analytics query, one list call).
 ``erasure_task`` wraps a function of ``(runtime, request_ids)`` into a Celery task that
 - retries platform hiccups (5xx, no answer, limiter unreachable) with exponential backoff and jitter;
-- gives the worker back when the rate budget says wait (``RateLimitWait``), with that countdown;
+- gives the worker back when the work says "not yet" (``shared.errors.RunLater``: the rate budget,
+  a 429, a platform job still running), sending the batch again with that countdown;
 - counts deliveries in Redis (Redis has no redelivered flag), so a batch that kills its worker
   every time ends as FAILED instead of looping forever.
 """
@@ -24,9 +25,10 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from shared.celery_app import app
 from shared.effects import ReconcileIncomplete
-from shared.genesys import RateLimited, ServerError, TransportError
+from shared.errors import RunLater
+from shared.genesys import ServerError, TransportError
 from shared.models import ErasureRecord, RequestState
-from shared.ratelimit import LimiterUnavailable, RateLimitWait
+from shared.ratelimit import LimiterUnavailable
 from shared.runtime import Runtime, get_runtime
 from shared.scrub import scrub_record
 from shared.store import UnknownRequest
@@ -39,21 +41,12 @@ LOCKED_RETRY_S = 2.0
 #: Trouble that retrying fixes: the platform's hiccups, the budget saying "wait", Redis restarting.
 RETRYABLE = (ServerError, TransportError, LimiterUnavailable, redis.exceptions.ConnectionError,
              redis.exceptions.TimeoutError)
-WAITS = (RateLimitWait, RateLimited)
 #: What ``isolated`` lets through to the batch instead of failing one request.
-TRANSIENT = (*RETRYABLE, *WAITS, SoftTimeLimitExceeded)
+TRANSIENT = (*RETRYABLE, RunLater, SoftTimeLimitExceeded)
 
 
 #: Final states that get no certificate; their records are scrubbed as they are entered.
 UNCERTIFIED_ENDS = frozenset({RequestState.FAILED, RequestState.REJECTED})
-
-
-class Reschedule(Exception):
-    """Raised by a task to run again later (a platform job still running): no error, no retry cap."""
-
-    def __init__(self, countdown_s: float) -> None:
-        super().__init__(f"again in {countdown_s:.1f}s")
-        self.countdown_s = countdown_s
 
 
 def backoff_s(retries: int, base: float = 1.0, cap: float = 300.0) -> float:
@@ -199,12 +192,10 @@ def _run_guarded(self: Task[Any, Any], runtime: Runtime, fn: Callable[[Runtime, 
     """Run a task body, turning platform waits and hiccups into Celery retries."""
     try:
         fn(runtime, ids)
-    except (*WAITS, Reschedule) as later:
+    except RunLater as later:
         # Not a failure: the platform or the budget says "not yet". A fresh message with a
         # countdown, so waiting never eats into the retry cap meant for errors.
-        countdown = (later.wait_s if isinstance(later, RateLimitWait)
-                     else later.retry_after_s if isinstance(later, RateLimited) else later.countdown_s)
-        app.send_task(name, args=[ids], countdown=countdown)
+        app.send_task(name, args=[ids], countdown=later.defer_s)
     except RETRYABLE as exc:
         if self.request.retries >= MAX_RETRIES:
             _fail_batch(runtime, name, ids, f"platform kept failing ({type(exc).__name__})")

@@ -12,11 +12,12 @@ from typing import Any
 
 import redis
 
+from shared.errors import ErasureError
 from shared.keys import Keys
 from shared.models import ErasureRecord, RequestState, utcnow
 
 
-class DuplicateTicket(Exception):
+class DuplicateTicket(ErasureError):
     """The ticket is taken. ``same_subject`` (set by the intake) tells a resubmission of the same
     request, which changes nothing, from a ticket reused for someone else, which is an error."""
 
@@ -27,7 +28,7 @@ class DuplicateTicket(Exception):
         self.same_subject = False
 
 
-class UnknownRequest(KeyError):
+class UnknownRequest(ErasureError, KeyError):
     pass
 
 

@@ -9,6 +9,8 @@ DISCOVER_TASK: Final = "erasure.discovery.discover"
 REDACT_TASK: Final = "erasure.redaction.scan"
 DELETE_TASK: Final = "erasure.deletion.erase"
 POLL_TASK: Final = "erasure.polling.poll"
+#: Requests the deletion pool moved to POLLING, handed to the polling pool (which follows them).
+POLL_START_TASK: Final = "erasure.polling.start"
 SWEEP_TASK: Final = "erasure.polling.sweep"
 FOLLOW_TASK: Final = "erasure.polling.recording_jobs"
 VERIFY_TASK: Final = "erasure.polling.verify"

@@ -12,8 +12,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from services.deletion.recordings import BLOCKED
-from shared.genesys import GenesysClient, GenesysError, bulk_chunks
+from shared.effects import DELETED, AlreadyGone, Blocked, Done, EffectKey, Outcome
+from shared.genesys import BULK_CONTACT_IDS, GenesysClient, GenesysError
 from shared.genesys.models import BulkItemResult
 from shared.models import ErasureRecord
 from shared.pipeline import TRANSIENT
@@ -43,60 +43,57 @@ def delete_contacts(runtime: Runtime, client: GenesysClient,
     A transient failure of one id (5xx, 429) is raised once everything else is recorded: the batch is
     retried and sends only what has no result yet.
     """
-    results: dict[tuple[str, str], str] = {}  # (request id, contact id) -> recorded result
-    to_send: dict[str, list[str]] = {}  # contact id -> the requests that own it
-    for record in records:
-        for contact_id in record.effective_identity.external_contact_ids:
-            effect = contact_effect(contact_id)
-            existing = runtime.effects.get(record.request_id, effect)
-            if existing is not None and existing.state == "done" and existing.platform_id:
-                results[(record.request_id, contact_id)] = existing.platform_id
-            else:
-                runtime.effects.record_intent(record.request_id, effect)
-                to_send.setdefault(contact_id, []).append(record.request_id)
+    targets = {(record.request_id, contact_effect(contact_id)): contact_id
+               for record in records for contact_id in record.effective_identity.external_contact_ids}
     by_id = {record.request_id: record for record in records}
-    outcomes = {record.request_id: ContactsOutcome() for record in records}
-    transient: GenesysError | None = None
-    for chunk in bulk_chunks(list(to_send)):
+    errors: dict[str, GenesysError] = {}  # contact id -> the first failure to read an answer for it
+
+    def send(chunk: list[str]) -> dict[str, Outcome]:
         try:
-            answered, errors = client.delete_contacts_bulk(chunk)
+            answered, failed = client.delete_contacts_bulk(chunk)
         except TRANSIENT:
             raise  # what earlier chunks did is recorded; the retry sends the rest
         except GenesysError as exc:  # the whole call refused (403, 400): its requests fail, not the batch
-            answered, errors = {}, dict.fromkeys(chunk, exc)
-        for contact_id, item in answered.items():
-            result = _result_of(item)
-            for request_id in to_send[contact_id]:
-                _record(runtime, by_id[request_id], contact_id, result)
-                results[(request_id, contact_id)] = result
-        for contact_id, error in errors.items():
+            answered, failed = {}, dict.fromkeys(chunk, exc)
+        for contact_id, error in failed.items():
+            errors.setdefault(contact_id, error)
+        return {contact_id: _outcome_of(item) for contact_id, item in answered.items()}
+
+    def audit(key: EffectKey, outcome: Outcome) -> None:
+        _audit(runtime, by_id[key[0]], targets[key], outcome)
+
+    results = runtime.effects.once_bulk(targets, send, BULK_CONTACT_IDS, on_result=audit)
+    outcomes = {record.request_id: ContactsOutcome() for record in records}
+    transient: GenesysError | None = None
+    for key, contact_id in targets.items():
+        request_id = key[0]
+        result = results.get(key)
+        if result is None:  # no answer read: it keeps its intent and is sent again next time
+            error = errors.get(contact_id)
             if isinstance(error, TRANSIENT):
                 transient = transient or error
-            for request_id in to_send[contact_id]:
-                outcomes[request_id].error = outcomes[request_id].error or error
-    if transient is not None:
-        raise transient
-    for (request_id, contact_id), result in results.items():
-        if result.startswith(BLOCKED):
-            outcomes[request_id].blocked.append(f"external contact {contact_id}: 409 {result.removeprefix(BLOCKED)}")
+            outcomes[request_id].error = outcomes[request_id].error or error
+        elif isinstance(result, Blocked):
+            outcomes[request_id].blocked.append(f"external contact {contact_id}: 409 {result.code}")
         else:
             outcomes[request_id].deleted.append(contact_id)
+    if transient is not None:
+        raise transient
     return outcomes
 
 
-def _result_of(item: BulkItemResult) -> str:
+def _outcome_of(item: BulkItemResult) -> Outcome:
     if item.success:
-        return "deleted"
+        return Done(DELETED)
     if item.status_code == 404:
-        return "already_gone"
-    return BLOCKED + ((item.error.code if item.error else None) or "conflict")  # 409: never retried
+        return AlreadyGone()
+    return Blocked((item.error.code if item.error else None) or "conflict")  # 409: never retried
 
 
-def _record(runtime: Runtime, record: ErasureRecord, contact_id: str, result: str) -> None:
-    runtime.effects.record_done(record.request_id, contact_effect(contact_id), result)
+def _audit(runtime: Runtime, record: ErasureRecord, contact_id: str, outcome: Outcome) -> None:
     runtime.audit.append("deletion.contact_deleted", request_id=record.request_id, subject=runtime.digest(record),
-                         details={"contact_id": contact_id, "already_gone": result == "already_gone",
-                                  "blocked": result.startswith(BLOCKED)})
-    if result.startswith(BLOCKED):
+                         details={"contact_id": contact_id, "already_gone": isinstance(outcome, AlreadyGone),
+                                  "blocked": isinstance(outcome, Blocked)})
+    if isinstance(outcome, Blocked):
         runtime.audit.append("deletion.blocked", request_id=record.request_id, subject=runtime.digest(record),
-                             details={"effect": "contact", "status": 409, "code": result.removeprefix(BLOCKED)})
+                             details={"effect": "contact", "status": 409, "code": outcome.code})

@@ -8,13 +8,9 @@ never with personal data. A subject-level hold keeps the whole erasure back (``s
 from __future__ import annotations
 
 from shared.genesys import GenesysClient
-from shared.holds import DEFAULT_BASIS
+from shared.holds import DEFAULT_BASIS, PLATFORM_PROTECTION, PLATFORM_PROTECTION_REASON
 from shared.models import ErasureRecord, WithheldRecord
 from shared.runtime import Runtime
-
-#: The ``hold`` of a record kept because the platform protects its recordings from deletion.
-PLATFORM_PROTECTION = "platform:deletionprotection"
-PLATFORM_PROTECTION_REASON = "recording deletion protection (legal hold) is set on the platform"
 
 
 def withhold(runtime: Runtime, client: GenesysClient,
@@ -38,17 +34,6 @@ def subject_withheld(runtime: Runtime, record: ErasureRecord) -> list[WithheldRe
         return []
     return [WithheldRecord(kind="subject", hold=h.id, reason=h.reason, basis=h.basis)
             for h in runtime.holds().for_subject(record.effective_identity)]
-
-
-def merge_withheld(current: list[WithheldRecord], new: list[WithheldRecord]) -> list[WithheldRecord]:
-    """``current`` plus the entries of ``new`` not already there (one entry per kind and id)."""
-    seen = {(w.kind, w.id) for w in current}
-    out = list(current)
-    for entry in new:
-        if (entry.kind, entry.id) not in seen:
-            seen.add((entry.kind, entry.id))
-            out.append(entry)
-    return out
 
 
 def hold_reason(entries: list[WithheldRecord]) -> str:

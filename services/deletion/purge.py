@@ -20,6 +20,7 @@ from typing import Any
 
 from services.deletion.holds import withhold
 from shared.celery_app import app
+from shared.errors import ErasureError
 from shared.genesys import GenesysClient, ServerError
 from shared.models import Approval, DateWindow, ErasureRecord, RequestState, Subject, WithheldRecord, utcnow
 from shared.runtime import Runtime
@@ -28,7 +29,7 @@ from shared.task_names import DELETE_TASK
 JOB_POLL_S = 0.5
 
 
-class PurgeRefused(Exception):
+class PurgeRefused(ErasureError):
     """The purge cannot run as asked; the message says why and what to do."""
 
 

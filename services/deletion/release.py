@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from services.deletion.holds import PLATFORM_PROTECTION, subject_withheld
+from services.deletion.holds import subject_withheld
 from shared.celery_app import app
 from shared.genesys import GenesysClient
+from shared.holds import PLATFORM_PROTECTION
 from shared.models import RequestState
 from shared.pipeline import transition
 from shared.runtime import Runtime

@@ -8,10 +8,11 @@ For each request of a batch, in this order:
 3. external contacts deleted (the whole batch's in bulk calls, see ``services.deletion.contacts``), a
    former agent's user deleted, one GDPR_DELETE with every identifier;
 4. recording DELETE jobs for the conversations that have recordings, minus held ones (register and
-   platform deletion protection, read right before the call): see ``services.deletion.recordings``.
+   platform deletion protection, read right before the call): see ``services.deletion.recording_deletion``.
+5. the requests now in POLLING are handed to the polling pool by task name (``POLL_START_TASK``).
 
-Each platform side effect is bracketed by the effect ledger: an intent before the call, the
-platform's id after it. A redelivered task that finds an intent without an id reconciles against the
+Each platform side effect goes through the effect ledger (``EffectLedger.once``): an intent before the
+call, the platform's id after it. A redelivered task that finds an intent without an id reconciles against the
 platform's own list (GDPR requests by our name, recording jobs by their query) before it would submit
 again; a DELETE is reconciled by making it again (404 means the first one went through: success).
 A 409 is never retried: what blocked it (the platform's error code) is recorded, the rest of the
@@ -21,27 +22,30 @@ request goes ahead, and the request ends PARTIAL naming it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from services.deletion.contacts import ContactsOutcome, delete_contacts
-from services.deletion.crash import crash_point
 from services.deletion.holds import hold_reason, subject_withheld
-from services.deletion.recordings import BLOCKED, WaitForSlot, delete_recordings, find_recording_scope
-from services.polling.schedule import start_polling
+from services.deletion.recording_deletion import delete_recordings, find_recording_scope
 from shared.celery_app import app
-from shared.effects import ReconcileIncomplete
-from shared.genesys import Conflict, GenesysClient
+from shared.effects import DELETED, AlreadyGone, Blocked, Done, Outcome, Via, reconcile_pages
+from shared.errors import RunLater
+from shared.genesys import GenesysClient
 from shared.genesys.models import GdprSubject
 from shared.models import ErasureRecord, RequestState, utcnow
-from shared.pipeline import Reschedule, erasure_task, isolated, load, transition
+from shared.pipeline import erasure_task, handing_on, isolated, load, transition
 from shared.runtime import Runtime
-from shared.task_names import DELETE_TASK
+from shared.task_names import DELETE_TASK, POLL_START_TASK
 
 log = logging.getLogger("erasure.deletion")
 
 GDPR_DELETE = "gdpr_delete"
 USER_DELETE = "user_delete"
-RECONCILE_PAGES = 200
+#: Our own rule, not the platform's: an active user is never deleted (the request ends PARTIAL naming it).
+USER_ACTIVE = "user.still.active"
+#: How many pages (of 100) of the platform's GDPR request list a reconciliation reads before it gives up
+#: (``ReconcileIncomplete``: the request fails for a person to check). The list is newest first and holds
+#: every GDPR request of the organisation: 20,000 entries reach far past any crash we recover from.
+GDPR_RECONCILE_PAGES = 200
 
 
 def gdpr_request_name(request_id: str) -> str:
@@ -79,7 +83,9 @@ def erase(runtime: Runtime, request_ids: list[str]) -> None:
     submitted: list[str] = []
     waiting: list[str] = []
     countdown = 0.0
-    try:
+    # Even when a later request raises, the submitted ones go to the polling pool: they are in POLLING now,
+    # and a retry loads only DELETING. It follows their GDPR requests and recording jobs.
+    with handing_on(POLL_START_TASK, submitted):
         for record in cleared:
             with isolated(runtime, record, "deletion"):
                 outcome = contacts.get(record.request_id, ContactsOutcome())
@@ -88,17 +94,15 @@ def erase(runtime: Runtime, request_ids: list[str]) -> None:
                 try:
                     if erase_one(runtime, client, record, outcome):
                         submitted.append(record.request_id)
-                except WaitForSlot as wait:
+                except RunLater as wait:
+                    if wait.request_id != record.request_id:
+                        raise  # the whole batch waits (the rate budget): the pipeline sends it again
+                    # This request alone waits (a recording-job slot): the others go on meanwhile.
                     waiting.append(record.request_id)
-                    countdown = max(countdown, wait.countdown_s)
-    finally:
-        # Even when a later request raises: these are in POLLING now, and a retry loads only DELETING.
-        # GDPR requests go to their poller; requests without one go on once their recording jobs end.
-        if submitted:
-            start_polling(runtime, submitted)
+                    countdown = max(countdown, wait.defer_s)
     if waiting:
         if len(waiting) == len(request_ids):
-            raise Reschedule(countdown)
+            raise RunLater(countdown, "every request of the batch waits for a recording-job slot")
         app.send_task(DELETE_TASK, args=[waiting], countdown=countdown)
 
 
@@ -125,11 +129,11 @@ def erase_one(runtime: Runtime, client: GenesysClient, record: ErasureRecord, co
         users, user_block = delete_user(runtime, client, record)
         blocked += user_block
         if _gdpr_identity(record):
-            gdpr_id = submit_gdpr_delete(runtime, client, record)
-            if gdpr_id.startswith(BLOCKED):
-                blocked.append(f"GDPR_DELETE: 409 {gdpr_id.removeprefix(BLOCKED)}")
+            gdpr = submit_gdpr_delete(runtime, client, record)
+            if isinstance(gdpr, Blocked):
+                blocked.append(f"GDPR_DELETE: 409 {gdpr.code}")
             else:
-                gdpr_ids = [gdpr_id]
+                gdpr_ids = [gdpr.recorded]
     if record.recording_scope is None:
         wanted = list(dict.fromkeys([*record.conversation_ids, *record.sensitive_conversation_ids]))
         if runtime.settings.recordings == "deferred" and not record.purge_policy:
@@ -162,89 +166,59 @@ def _gdpr_identity(record: ErasureRecord) -> bool:
                 or subject.external_contact_id)
 
 
-def delete_once(runtime: Runtime, record: ErasureRecord, effect: str, call: Callable[[], str],
-                crash: str | None = None) -> tuple[str, bool]:
-    """One idempotent platform DELETE, exactly once in the ledger: intent, call, result.
-
-    A redelivery that finds the intent without a result simply makes the DELETE again: the platform's
-    404 then says the first call went through. A 409 is recorded as ``blocked:<code>``, never retried.
-    Returns the result and whether this call made it (False: an earlier delivery did).
-    """
-    existing = runtime.effects.get(record.request_id, effect)
-    if existing is not None and existing.state == "done" and existing.platform_id:
-        return existing.platform_id, False
-    runtime.effects.record_intent(record.request_id, effect)
-    try:
-        result = call()
-    except Conflict as exc:
-        result = BLOCKED + (exc.code or "conflict")
-        runtime.audit.append("deletion.blocked", request_id=record.request_id, subject=runtime.digest(record),
-                             details={"effect": effect.split(":")[0], "status": 409, "code": exc.code})
-    if crash:
-        crash_point(crash)
-    runtime.effects.record_done(record.request_id, effect, result)
-    return result, True
-
-
 def delete_user(runtime: Runtime, client: GenesysClient, record: ErasureRecord) -> tuple[int, list[str]]:
-    """A former agent's user is deleted besides the GDPR request; an *active* user is never deleted."""
+    """A former agent's user is deleted besides the GDPR request; an *active* user is never deleted.
+
+    A DELETE is reconciled by making it again: a redelivery that finds the intent without a result
+    deletes again, and the platform's 404 then says the first call went through."""
     user_id = record.effective_identity.user_id
     if not user_id:
         return 0, []
 
-    def call() -> str:
+    def call() -> Outcome:
         user = client.get_user(user_id)
         if user is None:
-            return "already_gone"
+            return AlreadyGone()
         if (user.state or "").lower() == "active":
-            return BLOCKED + "user.still.active"
-        return "deleted" if client.delete_user(user_id) else "already_gone"
+            return Blocked(USER_ACTIVE)
+        gone = client.delete_user(user_id)
+        return Done(DELETED) if gone else AlreadyGone()
 
-    result, fresh = delete_once(runtime, record, USER_DELETE, call, crash="user_delete")
-    if fresh:
+    outcome = runtime.effects.once(record.request_id, USER_DELETE, call)
+    if outcome.via is Via.CALL:
+        if isinstance(outcome, Blocked) and outcome.code != USER_ACTIVE:  # the platform's 409, not our rule
+            runtime.audit.append("deletion.blocked", request_id=record.request_id, subject=runtime.digest(record),
+                                 details={"effect": USER_DELETE, "status": 409, "code": outcome.code})
         runtime.audit.append("deletion.user_deleted", request_id=record.request_id, subject=runtime.digest(record),
-                             details={"result": result})
-    if result.startswith(BLOCKED):
-        return 0, [f"user: {result.removeprefix(BLOCKED)}"]
+                             details={"result": outcome.recorded})
+    if isinstance(outcome, Blocked):
+        return 0, [f"user: {outcome.code}"]
     return 1, []
 
 
-def submit_gdpr_delete(runtime: Runtime, client: GenesysClient, record: ErasureRecord) -> str:
-    """Submit the one GDPR_DELETE of this request, or find the one already submitted."""
+def submit_gdpr_delete(runtime: Runtime, client: GenesysClient, record: ErasureRecord) -> Outcome:
+    """Submit the one GDPR_DELETE of this request, or find the one already submitted (by its name in the
+    platform's list, when an earlier delivery died between the call and its record)."""
     request_id = record.request_id
-    existing = runtime.effects.get(request_id, GDPR_DELETE)
-    if existing and existing.platform_id:
-        return existing.platform_id
-    if existing is not None:
-        found = reconcile_gdpr_request(client, gdpr_request_name(request_id))
-        if found is not None:
-            log.warning("request %s: found GDPR request %s submitted before a crash", request_id, found)
-            runtime.effects.record_done(request_id, GDPR_DELETE, found)
-            runtime.audit.append("deletion.gdpr_request_reconciled", request_id=request_id,
-                                 subject=runtime.digest(record), details={"gdpr_request_id": found})
-            return found
-    else:
-        runtime.effects.record_intent(request_id, GDPR_DELETE)
-    try:
-        created = client.create_gdpr_request("GDPR_DELETE", gdpr_subject_for(record),
-                                             name=gdpr_request_name(request_id))
-    except Conflict as exc:
-        runtime.effects.record_done(request_id, GDPR_DELETE, BLOCKED + (exc.code or "conflict"))
-        return BLOCKED + (exc.code or "conflict")
-    crash_point("gdpr_delete")
-    runtime.effects.record_done(request_id, GDPR_DELETE, created.id)
-    runtime.audit.append("deletion.gdpr_request_submitted", request_id=request_id,
-                         subject=runtime.digest(record), details={"gdpr_request_id": created.id})
-    return created.id
+
+    def call() -> Outcome:
+        created = client.create_gdpr_request("GDPR_DELETE", gdpr_subject_for(record), name=gdpr_request_name(request_id))
+        return Done(created.id)
+
+    outcome = runtime.effects.once(request_id, GDPR_DELETE, call,
+                                   reconcile=lambda _: reconcile_gdpr_request(client, gdpr_request_name(request_id)))
+    if isinstance(outcome, Done) and outcome.via is Via.RECONCILE:
+        log.warning("request %s: found GDPR request %s submitted before a crash", request_id, outcome.platform_id)
+        runtime.audit.append("deletion.gdpr_request_reconciled", request_id=request_id,
+                             subject=runtime.digest(record), details={"gdpr_request_id": outcome.platform_id})
+    elif isinstance(outcome, Done) and outcome.via is Via.CALL:
+        runtime.audit.append("deletion.gdpr_request_submitted", request_id=request_id,
+                             subject=runtime.digest(record), details={"gdpr_request_id": outcome.platform_id})
+    return outcome
 
 
 def reconcile_gdpr_request(client: GenesysClient, name: str) -> str | None:
     """Search the platform's list of GDPR requests (newest first) for one with our name."""
-    for page in range(1, RECONCILE_PAGES + 1):
-        listing = client.list_gdpr_requests(page_number=page, page_size=100)
-        for request in listing.entities:
-            if request.name == name:
-                return request.id
-        if not listing.entities or (listing.page_count or 0) <= page:
-            return None
-    raise ReconcileIncomplete(f"searched {RECONCILE_PAGES} pages of the platform's list without reaching its end")
+    found = reconcile_pages(lambda page: client.list_gdpr_requests(page_number=page, page_size=100),
+                            lambda request: request.name == name, GDPR_RECONCILE_PAGES)
+    return found.id if found is not None else None

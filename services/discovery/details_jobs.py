@@ -1,7 +1,7 @@
 """Long intervals through the async conversation details jobs (submit, wait, cursor-paged results).
 
 The job id is kept in Redis under a fingerprint of the query, so a task that hands its worker
-back while the platform works (``Reschedule``) finds the same job when it runs again instead of
+back while the platform works (``RunLater``) finds the same job when it runs again instead of
 starting another one.
 """
 
@@ -13,9 +13,9 @@ import time
 from datetime import datetime
 from typing import Any
 
+from shared.errors import RunLater
 from shared.genesys import GenesysClient, ServerError
 from shared.genesys.models import AnalyticsConversation
-from shared.pipeline import Reschedule
 from shared.runtime import Runtime
 
 JOB_POLL_S = 0.5
@@ -50,7 +50,7 @@ def run_details_job(runtime: Runtime, client: GenesysClient, predicates: list[di
     status = client.get_details_job(job_id)
     while not status.is_final:
         if time.monotonic() >= deadline:
-            raise Reschedule(max(JOB_POLL_S, runtime.settings.details_job_wait_s))
+            raise RunLater(max(JOB_POLL_S, runtime.settings.details_job_wait_s), f"analytics details job {job_id} still running")
         time.sleep(JOB_POLL_S)  # short waits only; longer ones give the worker back above
         status = client.get_details_job(job_id)
     if status.state != "FULFILLED":

@@ -6,14 +6,16 @@ in discovery records the approval so it goes straight through when it gets there
 
 from __future__ import annotations
 
+from shared.approval_gate import release_if_approved
 from shared.celery_app import app
+from shared.errors import ErasureError
 from shared.models import Approval, ErasureRecord, RequestState
 from shared.pipeline import transition
 from shared.runtime import Runtime
 from shared.task_names import DELETE_TASK
 
 
-class ApprovalError(ValueError):
+class ApprovalError(ErasureError, ValueError):
     pass
 
 
@@ -48,20 +50,3 @@ def approve(runtime: Runtime, ticket: str, by: str) -> ErasureRecord:
                          details={**details, "state": updated.state.value})
     # ...and if redaction parked it at the gate just before, having read no approval, release it now.
     return release_if_approved(runtime, record.request_id) or updated
-
-
-def release_if_approved(runtime: Runtime, request_id: str) -> ErasureRecord | None:
-    """Send a request waiting at the gate on to deletion if it carries an approval.
-
-    Called by both sides of the gate (the approver and the redaction pool) after their own write,
-    so an approval recorded while redaction was deciding is never stranded; ``update_if`` lets
-    only one of them send the deletion task.
-    """
-    record = runtime.store.get(request_id)
-    if record.approval is None or record.state is not RequestState.AWAITING_APPROVAL:
-        return None
-    released = transition(runtime, request_id, RequestState.DELETING, "approval.released",
-                          details={"approved_by": record.approval.by}, expect=RequestState.AWAITING_APPROVAL)
-    if released is not None:
-        app.send_task(DELETE_TASK, args=[[request_id]])
-    return released

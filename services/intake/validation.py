@@ -10,11 +10,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from shared.errors import ErasureError
 from shared.identifiers import InvalidIdentifier, normalize_email, normalize_phone
 from shared.models import Approval, DateWindow, ErasureRecord, Subject, utcnow
 
 
-class IntakeError(ValueError):
+class IntakeError(ErasureError, ValueError):
     """The request was refused; ``errors`` lists ``field: problem`` lines."""
 
     def __init__(self, errors: list[str]) -> None:

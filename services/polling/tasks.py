@@ -13,17 +13,20 @@ import logging
 from contextlib import suppress
 from typing import Any
 
-from services.polling.recordings import fold_results, partial_reason, recordings_settled
-from services.polling.schedule import run_pass
+from services.polling.recording_follow import fold_results, partial_reason
+from services.polling.schedule import start_polling
 from services.polling.verify import read_back_contacts, read_back_conversations, verify_one
 from shared.celery_app import app
 from shared.certificate import build_certificate, certificate_json
+from shared.errors import RunLater
 from shared.genesys import NotFound
 from shared.models import ErasureRecord, RequestState, utcnow
-from shared.pipeline import Reschedule, backoff_s, chunks, erasure_task, isolated, load, transition
+from shared.passes import run_pass
+from shared.pipeline import RETRYABLE, backoff_s, chunks, erasure_task, isolated, load, transition
+from shared.recording_jobs import recordings_settled
 from shared.runtime import Runtime, get_runtime
 from shared.scrub import scrub_record
-from shared.task_names import NOTIFY_TASK, POLL_TASK, SWEEP_TASK, VERIFY_TASK
+from shared.task_names import NOTIFY_TASK, POLL_START_TASK, POLL_TASK, SWEEP_TASK, VERIFY_TASK
 from shared.webhooks import event_body, target_label
 
 log = logging.getLogger("erasure.polling")
@@ -31,6 +34,17 @@ log = logging.getLogger("erasure.polling")
 LIST_PAGE_SIZE = 100
 SWEEP_EXTRA_PAGES = 3
 SWEEP_DIRECT_GETS = 10
+
+
+@app.task(name=POLL_START_TASK, bind=True, acks_late=True, max_retries=None)
+def start(self: Any, request_ids: list[str]) -> None:
+    """Requests the deletion pool moved to POLLING: follow their GDPR requests and recording jobs.
+
+    Idempotent (a pending entry set twice, a pass already scheduled), so Redis trouble retries it."""
+    try:
+        start_polling(get_runtime(), request_ids)
+    except RETRYABLE:
+        raise self.retry(countdown=backoff_s(self.request.retries)) from None
 
 
 @erasure_task(POLL_TASK)
@@ -54,7 +68,8 @@ def poll(runtime: Runtime, request_ids: list[str]) -> None:
             runtime.store.update(record.request_id, poll_attempts=record.poll_attempts + 1)
         settings = runtime.settings
         if len(waiting) == len(request_ids):
-            raise Reschedule(min(settings.poll_max_interval_s, settings.poll_interval_s * 1.5**attempts))
+            raise RunLater(min(settings.poll_max_interval_s, settings.poll_interval_s * 1.5**attempts),
+                           "the platform is still working on the batch's GDPR requests")
         app.send_task(POLL_TASK, args=[[r.request_id for r in waiting]], countdown=settings.poll_interval_s)
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 
-from services.intake.approve import release_if_approved
 from services.redaction.scanner import scan_transcripts
+from shared.approval_gate import release_if_approved
 from shared.models import RequestState
 from shared.pipeline import erasure_task, handing_on, isolated, load, transition
 from shared.runtime import Runtime

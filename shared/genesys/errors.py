@@ -1,12 +1,13 @@
 """Errors from the Genesys Cloud API, each saying what the caller should do.
 
-    GenesysError
+    GenesysError                 (a ``shared.errors.ErasureError``)
     ├── AuthenticationError      401: credentials wrong or token revoked; renew the token
     ├── PermissionDenied         403: the OAuth client lacks a permission (named when the platform says)
     ├── NotFound                 404: gone; for a delete this is success
     ├── Conflict                 409: something blocks the change (e.g. a legal hold)
     ├── BadRequest               400: our request is wrong; do not retry
-    ├── RateLimited              429: wait ``retry_after_s`` (all workers pause through the limiter)
+    ├── RateLimited              429: wait ``retry_after_s`` (all workers pause through the limiter);
+    │                            also a ``RunLater``: the pipeline sends the work again after that
     ├── ServerError              5xx: retry with backoff
     └── TransportError           no answer at all (timeout, connection refused)
 
@@ -16,8 +17,10 @@ response body: those may echo personal data.
 
 from __future__ import annotations
 
+from shared.errors import ErasureError, RunLater
 
-class GenesysError(Exception):
+
+class GenesysError(ErasureError):
     status: int = 0
 
     def __init__(self, message: str, *, status: int = 0, code: str | None = None,
@@ -48,12 +51,15 @@ class BadRequest(GenesysError):
     status = 400
 
 
-class RateLimited(GenesysError):
+class RateLimited(RunLater, GenesysError):
     status = 429
 
     def __init__(self, message: str, *, retry_after_s: float, code: str | None = None,
                  correlation_id: str | None = None) -> None:
-        super().__init__(message, status=429, code=code, correlation_id=correlation_id)
+        # RunLater's __init__ hands ``message`` on to GenesysError's (the next class of this one's MRO).
+        super().__init__(retry_after_s, "the platform answered 429", message=message)
+        self.code = code
+        self.correlation_id = correlation_id
         self.retry_after_s = retry_after_s
 
 

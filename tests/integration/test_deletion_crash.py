@@ -1,7 +1,9 @@
 """Exactly once through SIGKILL: the deletion worker is killed right after the platform accepted a
 GDPR_DELETE (and, on its second life, right after it accepted a recording job) and before the
 platform's id was recorded. Restarted, the redelivered task reconciles against the platform's own
-lists: the simulator shows exactly one GDPR_DELETE and one recording job, and the erasure completes."""
+lists: the simulator shows exactly one GDPR_DELETE and one recording job, and the erasure completes.
+
+The crashing worker is ``tests.support.crashing_worker``: production code has no crash point."""
 
 from __future__ import annotations
 
@@ -29,11 +31,9 @@ def crash_stack(tmp_path, redis_available):
 
 
 def start_deleter(stack, crash_after: str | None):
-    env = dict(stack.env)
-    env.pop("ERASURE_TEST_CRASH_AFTER", None)
-    if crash_after:
-        env["ERASURE_TEST_CRASH_AFTER"] = crash_after
-    return stack.workers.start("deletion", env, stack.tmp / "logs", concurrency=1)
+    """A deletion worker; with ``crash_after``, one that kills itself after that platform call (test harness)."""
+    program = ("-m", "tests.support.crashing_worker", "--crash-after", crash_after) if crash_after else ("-m", "celery")
+    return stack.workers.start("deletion", stack.env, stack.tmp / "logs", concurrency=1, program=program)
 
 
 def killed(process, what: str) -> None:

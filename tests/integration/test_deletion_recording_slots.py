@@ -12,9 +12,9 @@ import httpx
 import pytest
 from genesys_sim.config import SimConfig
 
-from services.polling.recordings import LEASE_NAME, lease_pool
 from services.workers import worker_command
 from shared.models import RequestState
+from shared.recording_jobs import LEASE_NAME, lease_pool
 from tests.integration.conftest import running_stack, submit, wait_final, wait_until
 
 ENV = {"ERASURE_BATCH_SIZE": "1", "ERASURE_RECORDING_POLL_S": "0.1", "ERASURE_RECORDING_LEASE_TTL_S": "30",

@@ -1,18 +1,13 @@
-"""Withheld records in the certificate carry the hold and its basis, never personal data; the test-only
-crash point does nothing unless asked for."""
+"""Withheld records in the certificate carry the hold and its basis, never personal data. (The crash
+point's tests moved with it to the test harness: tests/unit/test_crashing_worker.py.)"""
 
 from __future__ import annotations
 
-import os
-import signal
 from datetime import UTC, datetime
 
-import pytest
-
-from services.deletion.crash import crash_point
-from services.deletion.holds import hold_reason, merge_withheld
+from services.deletion.holds import hold_reason
 from shared.certificate import build_certificate
-from shared.holds import DEFAULT_BASIS
+from shared.holds import DEFAULT_BASIS, merge_withheld
 from shared.models import ErasureRecord, RequestState, Subject, WithheldRecord
 
 
@@ -43,34 +38,3 @@ def test_subject_hold_reason_and_merging():
     assert "h9" in reason and DEFAULT_BASIS in reason and "erasure release-held" in reason
     merged = merge_withheld([held("c-1")], [held("c-1", "h2"), held("c-2")])
     assert [(w.id, w.hold) for w in merged] == [("c-1", "h1"), ("c-2", "h1")]
-
-
-@pytest.fixture
-def kills(monkeypatch):
-    """Signals the crash point sends, recorded instead of delivered: the test process is never killed."""
-    sent: list[tuple[int, int]] = []
-    monkeypatch.setattr(os, "kill", lambda pid, sig: sent.append((pid, sig)))
-    monkeypatch.delenv("ERASURE_TEST_CRASH_AFTER", raising=False)
-    return sent
-
-
-def crash_after(monkeypatch, points: str) -> None:
-    monkeypatch.setenv("ERASURE_TEST_CRASH_AFTER", points)
-
-
-def test_crash_point_is_inert_without_the_test_variable(kills):
-    for point in ("gdpr_delete", "recording_job", "user_delete"):
-        crash_point(point)
-    assert kills == []
-
-
-def test_crash_point_is_inert_when_another_point_is_named(kills, monkeypatch):
-    crash_after(monkeypatch, "recording_job,user_delete")
-    crash_point("gdpr_delete")
-    assert kills == []
-
-
-def test_the_named_crash_point_kills_its_own_process_outright(kills, monkeypatch):
-    crash_after(monkeypatch, " recording_job , gdpr_delete ")
-    crash_point("gdpr_delete")
-    assert kills == [(os.getpid(), signal.SIGKILL)]  # SIGKILL: no handler, no cleanup, as a lost worker

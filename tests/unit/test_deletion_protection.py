@@ -10,9 +10,9 @@ import pytest
 from genesys_sim.config import SimConfig
 from genesys_sim.server import start_in_thread
 
-from services.deletion.recordings import is_our_job, job_body, job_conversation_ids, reconcile_recording_job
 from shared.genesys import BadRequest
 from shared.genesys.models import RecordingJob
+from shared.recording_jobs import is_our_job, job_body, job_conversation_ids, reconcile_recording_job
 
 ALL_TIME = "2000-01-01T00:00:00.000Z/2100-01-01T00:00:00.000Z"
 

@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from shared import pipeline
+from shared.errors import RunLater
 from shared.genesys import RateLimited, ServerError, TransportError
 from shared.models import ErasureRecord, RequestState, Subject, utcnow
 from shared.ratelimit import LimiterUnavailable, RateLimitWait
@@ -144,7 +145,7 @@ def test_a_bug_fails_the_batch_at_once_without_retrying(wired):
 
 
 @pytest.mark.parametrize(("later", "countdown"), [
-    (lambda: pipeline.Reschedule(42.0), 42.0),
+    (lambda: RunLater(42.0, "a platform job still running"), 42.0),
     (lambda: RateLimitWait(7.5), 7.5),
     (lambda: RateLimited("POST x -> 429", retry_after_s=3.0), 3.0),
 ])
@@ -165,7 +166,7 @@ def test_a_later_signal_never_uses_the_retry_budget(wired, sent_kw, later, count
 
 def test_later_signals_then_hiccups_still_get_every_retry(wired, sent_kw):
     request_id = stored_request(wired, "P-8")
-    outcomes = [pipeline.Reschedule(1.0)] * (pipeline.MAX_RETRIES + 2)
+    outcomes = [RunLater(1.0, "not yet")] * (pipeline.MAX_RETRIES + 2)
     outcomes += [ServerError("GET x -> 503", status=503)] * pipeline.MAX_RETRIES
     runs = []
 

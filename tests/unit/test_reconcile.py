@@ -14,11 +14,9 @@ from datetime import timedelta
 
 import pytest
 
-from services.deletion import recordings as deletion_recordings
 from services.deletion import tasks as deletion
-from services.polling.recordings import LEASE_NAME, lease_pool
-from shared import pipeline
-from shared.genesys import TransportError
+from shared import pipeline, recording_jobs
+from shared.genesys import Conflict, TransportError
 from shared.genesys.models import (
     GdprRequest,
     GdprRequestListing,
@@ -28,6 +26,7 @@ from shared.genesys.models import (
     User,
 )
 from shared.models import Approval, ErasureRecord, RequestState, Subject, utcnow
+from shared.recording_jobs import LEASE_NAME, lease_pool
 
 PAGE = 100
 
@@ -144,8 +143,8 @@ def platform(runtime, monkeypatch):
     yield fake
 
 
-def deleting(runtime, *, conversations=(), user_id=None):
-    record = ErasureRecord(ticket="DSAR-R", subject=Subject(emails=["jane.doe@example.org"], user_id=user_id),
+def deleting(runtime, *, conversations=(), user_id=None, ticket="DSAR-R"):
+    record = ErasureRecord(ticket=ticket, subject=Subject(emails=["jane.doe@example.org"], user_id=user_id),
                            verified_at=utcnow(), state=RequestState.DELETING, approval=Approval(by="A. DPO"),
                            conversation_ids=list(conversations))
     return runtime.store.create(record).request_id
@@ -200,10 +199,10 @@ def test_a_list_that_cannot_be_searched_to_its_end_fails_the_request_and_creates
     erase(request_id)
 
     assert platform.gdpr_created == [f"erasure-{request_id}"]  # the lost call only
-    assert max(p for kind, p in platform.pages_read if kind == "gdpr") == deletion.RECONCILE_PAGES
+    assert max(p for kind, p in platform.pages_read if kind == "gdpr") == deletion.GDPR_RECONCILE_PAGES
     record = runtime.store.get(request_id)
     assert record.state is RequestState.FAILED
-    assert f"searched {deletion.RECONCILE_PAGES} pages of the platform's list without reaching its end" in record.reason
+    assert f"searched {deletion.GDPR_RECONCILE_PAGES} pages of the platform's list without reaching its end" in record.reason
     assert "check the platform" in record.reason
     assert runtime.effects.get(request_id, deletion.GDPR_DELETE).platform_id is None  # still unknown: not made up
 
@@ -266,7 +265,7 @@ def test_an_endless_recording_job_list_fails_the_request_and_creates_no_second_j
     erase(request_id)
 
     assert len(platform.jobs_created) == 1
-    assert max(p for kind, p in platform.pages_read if kind == "jobs") == deletion_recordings.RECONCILE_PAGES
+    assert max(p for kind, p in platform.pages_read if kind == "jobs") == recording_jobs.RECORDING_JOB_RECONCILE_PAGES
     record = runtime.store.get(request_id)
     assert record.state is RequestState.FAILED
     assert "without reaching its end" in record.reason and "check the platform" in record.reason
@@ -279,7 +278,7 @@ def test_a_job_list_older_than_the_intent_ends_the_search(runtime, platform):
                      for n in range(3 * PAGE)]
     spec = {"conversation_ids": ["c-1"], "interval": "x", "action_date": iso_ms(utcnow())}
 
-    assert deletion_recordings.reconcile_recording_job(platform, spec) is None
+    assert recording_jobs.reconcile_recording_job(platform, spec) is None
     assert platform.pages_read == [("jobs", 1)]
 
 
@@ -322,3 +321,91 @@ def test_a_user_delete_whose_answer_was_lost_counts_once(runtime, platform):
     assert runtime.effects.get(request_id, deletion.USER_DELETE).platform_id == "already_gone"
     record = runtime.store.get(request_id)
     assert record.state is RequestState.POLLING and record.users_deleted == 1 and record.blocked == []
+
+
+# --- a 409 is recorded as blocked, never retried, and frees the recording-job slot ---
+
+def free_slots(runtime):
+    settings = runtime.settings
+    pool = lease_pool(runtime)
+    taken = [pool.try_acquire(LEASE_NAME, settings.recording_job_slots, 60) for _ in range(settings.recording_job_slots)]
+    for lease in taken:
+        if lease:
+            pool.release(LEASE_NAME, lease)
+    return sum(1 for lease in taken if lease)
+
+
+def refuse(code):
+    def call(*args, **kwargs):
+        raise Conflict("-> 409", status=409, code=code)
+    return call
+
+
+@pytest.mark.parametrize("step", ["create", "start"])
+def test_a_refused_recording_job_is_blocked_once_and_its_slot_freed(runtime, platform, step):
+    request_id = deleting(runtime, conversations=["c-1"])
+    refused = []
+    if step == "create":
+        platform.create_recording_job = lambda query: refused.append(query) or refuse("recording.hold")()
+    else:
+        platform.start_recording_job = lambda job_id: refused.append(job_id) or refuse("recording.hold")()
+
+    erase(request_id)
+
+    record = runtime.store.get(request_id)
+    assert record.state is RequestState.POLLING
+    assert record.blocked == ["recording DELETE job: 409 recording.hold"] and record.recording_job_ids == []
+    assert len(refused) == 1 and free_slots(runtime) == runtime.settings.recording_job_slots
+    effect = "recording_job:0:0" if step == "create" else "recording_job:0:0:start"
+    assert runtime.effects.get(request_id, effect).platform_id == "blocked:recording.hold"
+    assert events(runtime, request_id).count("deletion.blocked") == 1
+
+    runtime.store.set_state(request_id, RequestState.DELETING)  # e.g. a resume re-sent it
+    erase(request_id)
+
+    assert len(refused) == 1  # never retried
+    assert runtime.store.get(request_id).blocked == ["recording DELETE job: 409 recording.hold"]
+    assert events(runtime, request_id).count("deletion.blocked") == 1
+
+
+def test_an_active_user_is_blocked_by_our_rule_and_a_409_by_the_platform(runtime, platform):
+    platform.users["u-2"] = User(id="u-2", name="Current Agent", state="active")
+    active = deleting(runtime, user_id="u-2")
+
+    erase(active)
+
+    assert platform.users_deleted == [] and runtime.store.get(active).blocked == ["user: user.still.active"]
+    assert "deletion.blocked" not in events(runtime, active)  # no 409: our own rule kept it
+    [entry] = [e for e in runtime.audit.entries_for(active) if e["event"] == "deletion.user_deleted"]
+    assert entry["details"]["result"] == "blocked:user.still.active"
+
+    refused = deleting(runtime, user_id="u-1", ticket="DSAR-R2")
+    platform.delete_user = refuse("user.legal.hold")
+    erase(refused)
+
+    assert runtime.store.get(refused).blocked == ["user: user.legal.hold"]
+    [blocked] = [e for e in runtime.audit.entries_for(refused) if e["event"] == "deletion.blocked"]
+    assert blocked["details"] == {"effect": "user_delete", "status": 409, "code": "user.legal.hold"}
+
+
+# --- the hand-over to the polling pool goes by task name ---
+
+def test_submitted_requests_are_handed_to_the_polling_pool_by_task_name(runtime, platform, monkeypatch):
+    from services.polling import tasks as polling
+    from shared.task_names import POLL_START_TASK, SWEEP_TASK
+
+    sent = []
+    monkeypatch.setattr(pipeline.app, "send_task", lambda name, args=None, **kw: sent.append((name, args)))
+    monkeypatch.setattr(polling, "get_runtime", lambda: runtime)
+    request_id = deleting(runtime)
+
+    erase(request_id)
+
+    assert sent == [(POLL_START_TASK, [[request_id]])]  # nothing of the polling pool's own runs here
+    assert runtime.redis.hgetall(runtime.keys.pending_gdpr) == {}
+
+    polling.start.apply(args=[[request_id]])  # the polling pool's side
+
+    [gdpr_id] = runtime.store.get(request_id).gdpr_request_ids
+    assert runtime.redis.hgetall(runtime.keys.pending_gdpr) == {gdpr_id: request_id}
+    assert sent[1:] == [(SWEEP_TASK, None)]

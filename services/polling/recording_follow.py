@@ -1,15 +1,12 @@
-"""Following recording DELETE jobs to their end, and the 2-jobs-per-organisation slots they hold.
+"""Following recording DELETE jobs to their end (the polling pool's side of ``shared.recording_jobs``).
 
-The deletion pool takes a slot (a lease in ``LeasePool``, name ``recording-jobs``) *before* it
-creates a job, starts the job, and hands it here with ``follow_job``. One ``follow`` task at a time
-(like the GDPR sweep) GETs every followed job, renews its lease while it runs, and once it is
-FULFILLED, FAILED or CANCELLED reads its failed recordings, releases the lease and marks it final.
-A request is ready for verification when all its jobs are final and its GDPR requests completed
-(``recordings_settled`` is the hook the GDPR follower asks; ``maybe_complete`` sends requests that
-have no GDPR request of their own, e.g. retention purges and releases of held records).
-
-Redis keys (under the deployment's hash tag): ``recjobs:pending`` (job id -> request id, the jobs
-being followed), ``recjobs:job:<id>`` (request, lease, final state, error, failed recordings).
+The deletion pool takes a slot before it creates a job, starts the job and hands it over with
+``shared.recording_jobs.follow_job``. One ``follow`` task at a time (like the GDPR sweep) GETs every
+followed job, renews its lease while it runs, and once it is FULFILLED, FAILED or CANCELLED reads its
+failed recordings, releases the lease and marks it final. A request is ready for verification when all
+its jobs are final and its GDPR requests completed (``recordings_settled`` is the hook the GDPR follower
+asks; ``maybe_complete`` sends requests that have no GDPR request of their own, e.g. retention purges
+and releases of held records).
 """
 
 from __future__ import annotations
@@ -19,67 +16,36 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from services.deletion.holds import PLATFORM_PROTECTION, PLATFORM_PROTECTION_REASON, merge_withheld
-from services.polling.schedule import run_pass, schedule_pass
 from shared.celery_app import app
 from shared.genesys import GenesysClient
 from shared.genesys.models import RecordingJob
-from shared.holds import DEFAULT_BASIS
+from shared.holds import DEFAULT_BASIS, PLATFORM_PROTECTION, PLATFORM_PROTECTION_REASON, merge_withheld
 from shared.models import ErasureRecord, RequestState, WithheldRecord, utcnow
+from shared.passes import run_pass
 from shared.ratelimit import LeasePool
+from shared.recording_jobs import (
+    JOB_META_TTL_S,
+    LEASE_NAME,
+    follow_flag_key,
+    follow_lock_key,
+    job_key,
+    job_meta,
+    lease_pool,
+    pending_key,
+    recordings_settled,
+    schedule_follow,
+)
 from shared.runtime import Runtime, get_runtime
 from shared.task_names import FOLLOW_TASK, VERIFY_TASK
 
 log = logging.getLogger("erasure.polling.recordings")
 
-LEASE_NAME = "recording-jobs"
-JOB_META_TTL_S = 30 * 24 * 3600
-FINAL = ("FULFILLED", "FAILED", "CANCELLED", "TIMEOUT", "MISSING")
-
-
-def lease_pool(runtime: Runtime) -> LeasePool:
-    """The organisation's recording-job slots (one lease set per OAuth client, like the rate bucket)."""
-    return LeasePool(runtime.redis, runtime.limiter_key)
-
-
-def _root(runtime: Runtime) -> str:
-    return "{" + runtime.settings.key_prefix + "}"
-
-
-def pending_key(runtime: Runtime) -> str:
-    return f"{_root(runtime)}:recjobs:pending"
-
-
-def job_key(runtime: Runtime, job_id: str) -> str:
-    return f"{_root(runtime)}:recjobs:job:{job_id}"
-
-
-def job_meta(runtime: Runtime, job_id: str) -> dict[str, str]:
-    return {str(k): str(v) for k, v in runtime.redis.hgetall(job_key(runtime, job_id)).items()}
-
-
-def follow_job(runtime: Runtime, request_id: str, job_id: str, lease_id: str | None) -> None:
-    """Hand a started job to polling (idempotent; a job already final is left alone)."""
-    key = job_key(runtime, job_id)
-    if runtime.redis.hget(key, "final"):
-        return
-    runtime.redis.hset(key, mapping={"request_id": request_id, "lease": lease_id or "",
-                                     "since": utcnow().isoformat()})
-    runtime.redis.expire(key, JOB_META_TTL_S)
-    runtime.redis.hset(pending_key(runtime), job_id, request_id)
-    schedule_follow(runtime, runtime.settings.poll_interval_s)
-
-
-def schedule_follow(runtime: Runtime, countdown_s: float) -> bool:
-    """Schedule the next follow pass unless one is already scheduled."""
-    return schedule_pass(runtime, FOLLOW_TASK, f"{_root(runtime)}:recjobs:scheduled", countdown_s)
-
 
 @app.task(name=FOLLOW_TASK, bind=True, acks_late=True, max_retries=None)
 def follow(self: Any) -> None:
     runtime = get_runtime()
-    run_pass(runtime, task_name=FOLLOW_TASK, flag_key=f"{_root(runtime)}:recjobs:scheduled",
-             lock_key=f"{_root(runtime)}:recjobs:lock", pending_key=pending_key(runtime), work=follow_once)
+    run_pass(runtime, task_name=FOLLOW_TASK, flag_key=follow_flag_key(runtime), lock_key=follow_lock_key(runtime),
+             pending_key=pending_key(runtime), work=follow_once)
 
 
 def follow_once(runtime: Runtime) -> None:
@@ -139,11 +105,6 @@ def _finalize(runtime: Runtime, pool: LeasePool, job_id: str, request_id: str, s
     runtime.redis.hdel(pending_key(runtime), job_id)
     runtime.audit.append("polling.recording_job_final", request_id=request_id,
                          details={"recording_job_id": job_id, "state": state, "failed_recordings": len(failed)})
-
-
-def recordings_settled(runtime: Runtime, record: ErasureRecord) -> bool:
-    """True when every recording job of the request is final (trivially, when it has none)."""
-    return all(runtime.redis.hget(job_key(runtime, job_id), "final") for job_id in record.recording_job_ids)
 
 
 def maybe_complete(runtime: Runtime, request_id: str) -> None:

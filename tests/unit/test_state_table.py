@@ -269,8 +269,9 @@ def test_update_and_set_state_of_an_unknown_request(runtime):
     with pytest.raises(UnknownRequest) as info:
         runtime.store.update("r-none", reason="x")
     assert info.value.args == ("r-none",)
-    with pytest.raises(UnknownRequest):
+    with pytest.raises(UnknownRequest) as info:
         runtime.store.set_state("r-none", S.FAILED)
+    assert info.value.args == ("r-none",)
     assert runtime.redis.get(runtime.keys.request("r-none")) is None
 
 

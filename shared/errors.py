@@ -7,7 +7,8 @@
      ├── GenesysError            the platform's answers (``shared.genesys.errors``)
      ├── RateLimitError          the limiter (``shared.ratelimit.errors``)
      ├── ReconcileIncomplete     an earlier call may have reached the platform unseen (``shared.effects``)
-     └── IntakeError, ApprovalError, PurgeRefused, DuplicateTicket, UnknownRequest, InvalidIdentifier, ConfigError
+     └── IntakeError, ApprovalError, PurgeRefused, DuplicateTicket, UnknownRequest, InvalidIdentifier, ConfigError,
+                                 IllegalTransition (a move the state table in ``shared.models`` refuses)
 
 A task body raises ``RunLater`` and ``shared.pipeline`` sends the same batch again with that countdown,
 without spending the retry budget meant for errors (what arq calls ``Retry(defer=...)``).

@@ -6,8 +6,11 @@ A request is stored as one JSON document in Redis (see ``store``); tasks pass on
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from types import MappingProxyType
+from typing import TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -38,6 +41,7 @@ class RequestState(StrEnum):
 
     @property
     def is_final(self) -> bool:
+        """No task works on the request any more (its certificate is due); see ``ALLOWED`` for the one way out."""
         return self in FINAL_STATES
 
 
@@ -50,6 +54,49 @@ FINAL_STATES = frozenset(
         RequestState.REJECTED,
     }
 )
+
+_S = RequestState
+ALLOWED: Mapping[RequestState, frozenset[RequestState]] = MappingProxyType({
+    _S.RECEIVED: frozenset({_S.DISCOVERING, _S.FAILED}),
+    _S.DISCOVERING: frozenset({_S.REDACTING, _S.FAILED}),
+    _S.REDACTING: frozenset({_S.DISCOVERING, _S.AWAITING_APPROVAL, _S.DELETING, _S.FAILED}),
+    _S.AWAITING_APPROVAL: frozenset({_S.DELETING, _S.FAILED}),
+    _S.DELETING: frozenset({_S.AWAITING_APPROVAL, _S.HELD, _S.POLLING, _S.FAILED}),
+    _S.HELD: frozenset({_S.DELETING, _S.FAILED}),
+    _S.POLLING: frozenset({_S.VERIFYING, _S.PARTIAL, _S.FAILED}),
+    _S.VERIFYING: frozenset({_S.COMPLETED, _S.COMPLETED_WITH_WITHHELD, _S.PARTIAL, _S.FAILED}),
+    _S.COMPLETED: frozenset(),
+    _S.COMPLETED_WITH_WITHHELD: frozenset({_S.DELETING}),
+    _S.PARTIAL: frozenset(),
+    _S.FAILED: frozenset(),
+    _S.REJECTED: frozenset(),
+})
+"""Every state change the product makes, in one place: ``RequestStore`` refuses any other. ::
+
+    main path:  RECEIVED -> DISCOVERING -> REDACTING -> DELETING -> POLLING -> VERIFYING -> COMPLETED
+    back:                   DISCOVERING <- REDACTING                       (transcripts named new identifiers)
+    gate:                                  REDACTING -> AWAITING_APPROVAL <-> DELETING      (approve; no approval)
+    hold:                                               HELD <-> DELETING     (hold on the subject; release-held)
+    reopen:     COMPLETED_WITH_WITHHELD -> DELETING          (release-held: held conversations are free now)
+    other ends: POLLING -> PARTIAL (GDPR ERROR/timeout); VERIFYING -> COMPLETED_WITH_WITHHELD | PARTIAL
+    failure:    every state that is not final -> FAILED; REJECTED: no code path enters it today
+
+Final states (``RequestState.is_final``: COMPLETED, COMPLETED_WITH_WITHHELD, PARTIAL, FAILED, REJECTED)
+have no way out but one: ``erasure release-held`` reopens a COMPLETED_WITH_WITHHELD request for the
+conversations whose hold ended. HELD is not final: its request waits for ``release-held``.
+
+A request enters the table where it is created (``RequestStore.create`` takes the state the record
+carries): RECEIVED by the intake, DELETING by a retention purge, already approved by the standing policy.
+
+No state moves to itself. Redeliveries are filtered by state before they write (``pipeline.load``, the
+``expect=`` guards, ``claim_state``), so no caller re-sets the state a request is already in; such a
+write would hide a bug, and the store refuses it like any other move not in the table.
+"""
+
+
+def may_move(old: RequestState, new: RequestState) -> bool:
+    """Whether ``ALLOWED`` has ``old -> new``; a state never moves to itself."""
+    return new in ALLOWED[old]
 
 
 class Subject(BaseModel):
@@ -189,3 +236,46 @@ class ErasureRecord(BaseModel):
             "emails": [e for e in identity.emails if e not in excluded.emails],
             "phones": [p for p in identity.phones if p not in excluded.phones],
         })
+
+
+class RecordChanges(TypedDict, total=False):
+    """The fields a write may change in a stored request (``RequestStore.update``, ``update_if``,
+    ``set_state``, ``pipeline.transition``), typed as on ``ErasureRecord`` so strict mypy checks each call.
+
+    Not here: ``state``, which only moves through the table (``set_state``, ``update_if``, ``claim_state``);
+    what the intake fixed (``request_id``, ``ticket``, ``verified_at``, ``window``, ``received_at``,
+    ``subject_digest``, ``purge_policy``); ``updated_at``, which the store sets on every write; and
+    ``scrubbed``, which only ``shared.scrub`` sets, with the digests.
+    """
+
+    subject: Subject
+    approval: Approval | None
+    identity: Subject | None
+    identity_sources: dict[str, int]
+    conversation_ids: list[str]
+    message_conversation_ids: list[str]
+    message_ids: dict[str, list[str]]
+    active_conversation_ids: list[str]
+    excluded: Subject | None
+    discovery_attempts: int
+    last_revisit_at: datetime | None
+    recordings_deferred: bool
+    transcripts_scanned: int
+    transcript_mentions: int
+    sensitive_conversation_ids: list[str]
+    redaction_rounds: int
+    gdpr_request_ids: list[str]
+    contacts_deleted: list[str]
+    submitted_at: datetime | None
+    completed_at: datetime | None
+    poll_attempts: int
+    verification: Verification | None
+    reason: str | None
+    withheld: list[WithheldRecord]
+    recording_scope: list[str] | None
+    recording_conversation_ids: list[str]
+    recording_job_ids: list[str]
+    recording_round: int
+    failed_recordings: list[str]
+    users_deleted: int
+    blocked: list[str]

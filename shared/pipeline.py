@@ -17,7 +17,7 @@ import logging
 import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from typing import Any
+from typing import Any, Unpack
 
 import redis
 from celery import Task
@@ -27,7 +27,7 @@ from shared.celery_app import app
 from shared.effects import ReconcileIncomplete
 from shared.errors import RunLater
 from shared.genesys import ServerError, TransportError
-from shared.models import ErasureRecord, RequestState
+from shared.models import ErasureRecord, RecordChanges, RequestState
 from shared.ratelimit import LimiterUnavailable
 from shared.runtime import Runtime, get_runtime
 from shared.scrub import scrub_record
@@ -47,6 +47,9 @@ TRANSIENT = (*RETRYABLE, RunLater, SoftTimeLimitExceeded)
 
 #: Final states that get no certificate; their records are scrubbed as they are entered.
 UNCERTIFIED_ENDS = frozenset({RequestState.FAILED, RequestState.REJECTED})
+#: Where a failure may still take a request: a request that ended meanwhile (a step failing after its
+#: request became final, an unlocked sweep getting there first) keeps its end, since the table has no way out.
+OPEN_STATES = tuple(s for s in RequestState if not s.is_final)
 
 
 def backoff_s(retries: int, base: float = 1.0, cap: float = 300.0) -> float:
@@ -56,11 +59,13 @@ def backoff_s(retries: int, base: float = 1.0, cap: float = 300.0) -> float:
 
 def transition(runtime: Runtime, request_id: str, state: RequestState, event: str,
                details: dict[str, Any] | None = None, *,
-               expect: RequestState | tuple[RequestState, ...] | None = None, **changes: Any) -> ErasureRecord | None:
+               expect: RequestState | tuple[RequestState, ...] | None = None,
+               **changes: Unpack[RecordChanges]) -> ErasureRecord | None:
     """Change a request's state and write the audit entry for it (before the task acks).
 
     With ``expect``, the change happens only while the request is still in that state; None means
-    a concurrent delivery of the same task already moved it, and the caller stops there.
+    a concurrent delivery of the same task already moved it, and the caller stops there. A move that
+    the table (``shared.models.ALLOWED``) does not have raises ``IllegalTransition`` and writes nothing.
     """
     if expect is None:
         record: ErasureRecord | None = runtime.store.set_state(request_id, state, **changes)
@@ -107,13 +112,13 @@ def isolated(runtime: Runtime, record: ErasureRecord, step: str) -> Iterator[Non
         # An earlier call may have reached the platform unseen: a resubmission could erase twice.
         log.error("%s for request %s: %s", step, record.request_id, exc)
         transition(runtime, record.request_id, RequestState.FAILED, "request.failed",
-                   details={"step": step, "error": type(exc).__name__},
+                   details={"step": step, "error": type(exc).__name__}, expect=OPEN_STATES,
                    reason=f"{step} stopped: {exc}, so an earlier call may have reached the platform unseen; "
                           "check the platform by hand for what this request id created before resubmitting")
     except Exception as exc:
         log.exception("%s failed for request %s", step, record.request_id)
         transition(runtime, record.request_id, RequestState.FAILED, "request.failed",
-                   details={"step": step, "error": type(exc).__name__},
+                   details={"step": step, "error": type(exc).__name__}, expect=OPEN_STATES,
                    reason=f"{step} failed with {type(exc).__name__}; see the worker log for this "
                           "request id, fix the cause, then resubmit under a new ticket")
 
@@ -209,9 +214,9 @@ def _run_guarded(self: Task[Any, Any], runtime: Runtime, fn: Callable[[Runtime, 
 
 
 def _fail_batch(runtime: Runtime, task_name: str, request_ids: list[str], why: str) -> None:
-    for record in load(runtime, request_ids, *(s for s in RequestState if not s.is_final)):
+    for record in load(runtime, request_ids, *OPEN_STATES):
         transition(runtime, record.request_id, RequestState.FAILED, "request.failed",
-                   details={"task": task_name, "error": why.split(":")[0]},
+                   details={"task": task_name, "error": why.split(":")[0]}, expect=OPEN_STATES,
                    reason=f"{task_name} failed ({why}); fix the cause, then resubmit under a new ticket")
 
 

@@ -1,20 +1,22 @@
 """Request state in Redis: one JSON document per request, a ticket index, an ordered list.
 
 The ticket is the idempotency key: ``create`` claims it with SET NX, so the same ticket sent
-twice, even by two intake processes at once, makes one request.
+twice, even by two intake processes at once, makes one request. Every write of a stored request
+reads it and writes it in one optimistic transaction, and every change of its state is checked there
+against the table of allowed moves (``shared.models.ALLOWED``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Unpack
 
 import redis
 
 from shared.errors import ErasureError
 from shared.keys import Keys
-from shared.models import ErasureRecord, RequestState, utcnow
+from shared.models import ErasureRecord, RecordChanges, RequestState, may_move, utcnow
 
 
 class DuplicateTicket(ErasureError):
@@ -30,6 +32,20 @@ class DuplicateTicket(ErasureError):
 
 class UnknownRequest(ErasureError, KeyError):
     pass
+
+
+class IllegalTransition(ErasureError, ValueError):
+    """A state change that ``shared.models.ALLOWED`` does not have; nothing was written.
+
+    A bug in the caller, not a race (a concurrent delivery shows as ``update_if`` returning None).
+    The message names the request id and the two states only: no personal data.
+    """
+
+    def __init__(self, request_id: str, old: RequestState, new: RequestState) -> None:
+        super().__init__(f"request {request_id}: {old.value} -> {new.value} is not an allowed state change")
+        self.request_id = request_id
+        self.old = old
+        self.new = new
 
 
 class RequestStore:
@@ -71,53 +87,108 @@ class RequestStore:
         return None if request_id is None else self.get(str(request_id))
 
     def save(self, record: ErasureRecord) -> None:
-        record.updated_at = utcnow()
-        self._r.set(self._keys.request(record.request_id), record.model_dump_json())
+        """Write a whole record (a scrubbed copy of a final request, a test's fixture).
 
-    def update(self, request_id: str, **changes: Any) -> ErasureRecord:
-        record = self.get(request_id)
-        for name, value in changes.items():
-            setattr(record, name, value)
-        self.save(record)
-        return record
+        A state other than the stored one is a move like any other: checked against the table in the
+        same transaction as the write. A record not stored yet is written in the state it carries.
+        """
+        def whole(raw: str | None) -> ErasureRecord:
+            stored = None if raw is None else RequestState(json.loads(raw)["state"])
+            if stored is not None and stored is not record.state:
+                self._check_move(record.request_id, stored, record.state)
+            return record
 
-    def set_state(self, request_id: str, state: RequestState, **changes: Any) -> ErasureRecord:
-        return self.update(request_id, state=state, **changes)
+        self._rewrite(record.request_id, whole)
 
-    def update_if(self, request_id: str, expected: RequestState | tuple[RequestState, ...],
-                  **changes: Any) -> ErasureRecord | None:
-        """Apply ``changes`` only while the request is in ``expected`` (optimistic transaction).
+    def update(self, request_id: str, **changes: Unpack[RecordChanges]) -> ErasureRecord:
+        """Change fields of a stored request (never its state: see ``set_state``); ``UnknownRequest`` if none.
+
+        The read and the write are one optimistic transaction (WATCH), so a concurrent writer's fields
+        (an approval recorded by ``erasure approve``) are not overwritten with what was read before it.
+        Values the caller derived from an earlier read (``poll_attempts + 1``, a merged ``withheld`` list)
+        are only right while it holds the request's lock: ``pipeline.request_locks`` (key
+        ``Keys.request_lock``), taken by every ``erasure_task`` for the length of the task. Writers
+        without that lock (the approve and release-held commands, the GDPR sweep) guard their writes
+        with the request's state instead (``update_if``, ``transition(expect=...)``).
+        """
+        return self._known(request_id, self._change(request_id, None, None, changes))
+
+    def set_state(self, request_id: str, state: RequestState, **changes: Unpack[RecordChanges]) -> ErasureRecord:
+        """Move a request to ``state`` with ``changes``; ``IllegalTransition`` (nothing written) if the
+        table (``shared.models.ALLOWED``) has no move from its current state, checked in the write's
+        transaction. For a move a concurrent delivery may have made first, use ``update_if``."""
+        return self._known(request_id, self._change(request_id, None, state, changes))
+
+    def update_if(self, request_id: str, expected: RequestState | tuple[RequestState, ...], *,
+                  state: RequestState | None = None, **changes: Unpack[RecordChanges]) -> ErasureRecord | None:
+        """Apply ``changes`` (and move to ``state``) only while the request is in ``expected`` (optimistic transaction).
 
         Returns the updated record, or None when another delivery of the same task got there
-        first: the caller must then not repeat what follows (audit, next task).
+        first: the caller must then not repeat what follows (audit, next task). A move from an
+        expected state that the table does not allow raises ``IllegalTransition``: that is a bug, not a race.
         """
         allowed = expected if isinstance(expected, tuple) else (expected,)
+        return self._change(request_id, allowed, state, changes)
+
+    def claim_state(self, request_id: str, expected: RequestState, new: RequestState) -> bool:
+        """Move from ``expected`` to ``new`` only if no one else did first."""
+        return self.update_if(request_id, expected, state=new) is not None
+
+    def _change(self, request_id: str, expected: tuple[RequestState, ...] | None, state: RequestState | None,
+                changes: RecordChanges) -> ErasureRecord | None:
+        """The one way fields and states are changed: None if the request is missing or not in ``expected``."""
+        for name in changes:
+            if name not in RecordChanges.__optional_keys__:
+                raise TypeError(f"{name!r} is not a field a write may change (see shared.models.RecordChanges)")
+
+        def changed(raw: str | None) -> ErasureRecord | None:
+            if raw is None:
+                return None
+            record = ErasureRecord.model_validate_json(raw)
+            if expected is not None and record.state not in expected:
+                return None
+            if state is not None:
+                self._check_move(request_id, record.state, state)
+                record.state = state
+            for name, value in changes.items():
+                setattr(record, name, value)
+            return record
+
+        return self._rewrite(request_id, changed)
+
+    def _rewrite(self, request_id: str, rewrite: Callable[[str | None], ErasureRecord | None]) -> ErasureRecord | None:
+        """Read the stored record, write what ``rewrite`` makes of it (None: nothing), as one transaction.
+
+        A concurrent write between the read and the write (maybe of an unrelated field) makes it read
+        again and decide afresh: a state check never passes on a state that is no longer there.
+        """
         key = self._keys.request(request_id)
         with self._r.pipeline() as pipe:
             while True:
                 try:
                     pipe.watch(key)  # type: ignore[no-untyped-call]
                     raw = pipe.get(key)
-                    if raw is None:
+                    record = rewrite(None if raw is None else str(raw))
+                    if record is None:
                         return None
-                    record = ErasureRecord.model_validate_json(str(raw))
-                    if record.state not in allowed:
-                        return None
-                    for name, value in changes.items():
-                        setattr(record, name, value)
                     record.updated_at = utcnow()
                     pipe.multi()
                     pipe.set(key, record.model_dump_json())
                     pipe.execute()
                     return record
                 except redis.WatchError:
-                    # Someone wrote the record meanwhile (maybe an unrelated field): read it again;
-                    # only the state check decides whether this change still applies.
                     continue
 
-    def claim_state(self, request_id: str, expected: RequestState, new: RequestState) -> bool:
-        """Move from ``expected`` to ``new`` only if no one else did first."""
-        return self.update_if(request_id, expected, state=new) is not None
+    @staticmethod
+    def _check_move(request_id: str, old: RequestState, new: RequestState) -> None:
+        if not may_move(old, new):
+            raise IllegalTransition(request_id, old, new)
+
+    @staticmethod
+    def _known(request_id: str, record: ErasureRecord | None) -> ErasureRecord:
+        if record is None:
+            raise UnknownRequest(request_id)
+        return record
 
     def ids(self) -> list[str]:
         return [str(i) for i in self._r.zrange(self._keys.requests_index, 0, -1)]

@@ -215,7 +215,10 @@ def test_the_id_found_once_is_used_by_every_later_delivery(runtime, platform):
     platform.lose_answer = True
     erase(request_id)
     reads = len(platform.pages_read)
-    runtime.store.set_state(request_id, RequestState.DELETING)  # e.g. a resume re-sent it
+    # A later delivery that finds it still in DELETING, as if its worker died after the platform call
+    # and before the move to POLLING. No move leads back there, so the state is written raw.
+    rewound = runtime.store.get(request_id).model_copy(update={"state": RequestState.DELETING})
+    runtime.redis.set(runtime.keys.request(request_id), rewound.model_dump_json())
 
     erase(request_id)
 

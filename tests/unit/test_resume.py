@@ -9,9 +9,9 @@ from shared.models import ErasureRecord, RequestState, Subject, Verification, ut
 
 
 def stored(runtime, ticket: str, state: RequestState, **fields) -> ErasureRecord:
-    record = runtime.store.create(ErasureRecord(ticket=ticket, subject=Subject(emails=[f"{ticket.lower()}@example.org"]),
-                                                verified_at=utcnow()))
-    return runtime.store.update(record.request_id, state=state, **fields)
+    """A request stored in ``state`` (created there: RECEIVED has no direct move to a final state)."""
+    return runtime.store.create(ErasureRecord(ticket=ticket, subject=Subject(emails=[f"{ticket.lower()}@example.org"]),
+                                              verified_at=utcnow(), state=state, **fields))
 
 
 def test_a_final_request_left_without_certificate_is_certified_and_scrubbed(runtime, monkeypatch):

@@ -32,9 +32,8 @@ def test_an_old_pending_request_is_asked_for_directly(sim, client, runtime, monk
     for subject in subjects[1:7]:  # newer requests of somebody else push ours off the first page
         client.create_gdpr_request("GDPR_EXPORT", GdprSubject(emailAddresses=subject["emails"][:1]))
     record = runtime.store.create(ErasureRecord(ticket="SW-1", subject=Subject(emails=subjects[0]["emails"][:1]),
-                                                verified_at=utcnow()))
-    runtime.store.update(record.request_id, state=RequestState.POLLING, gdpr_request_ids=[ours.id],
-                         submitted_at=utcnow())
+                                                verified_at=utcnow(), state=RequestState.POLLING,
+                                                gdpr_request_ids=[ours.id], submitted_at=utcnow()))
     runtime.redis.hset(runtime.keys.pending_gdpr, ours.id, record.request_id)
     monkeypatch.setattr(runtime, "genesys", lambda pool: client)
     monkeypatch.setattr(tasks, "LIST_PAGE_SIZE", 2)

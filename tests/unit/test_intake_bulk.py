@@ -11,6 +11,7 @@ from services.intake import submit as intake
 from services.intake.bulk import FileLine, Outcome, read_lines, submit_line, submit_lines
 from shared.models import RequestState
 from shared.task_names import DISCOVER_TASK
+from tests.support.records import put_state
 
 
 @pytest.fixture
@@ -48,7 +49,7 @@ def test_the_same_ticket_for_the_same_subject_is_already_in_and_requeued_while_i
 @pytest.mark.parametrize("state", [RequestState.DISCOVERING, RequestState.AWAITING_APPROVAL, RequestState.COMPLETED])
 def test_the_same_ticket_past_discovery_is_already_in_and_not_requeued(runtime, sent, state):
     first = submit_line(runtime, line(1, "B-1", "b1@example.org"))
-    runtime.store.set_state(first.request_id, state)
+    put_state(runtime, first.request_id, state)
     again = submit_line(runtime, line(1, "B-1", "b1@example.org"))
     assert again.outcome is Outcome.ALREADY_SUBMITTED and again.requeued is False
 

@@ -27,6 +27,7 @@ from shared.genesys.models import (
 )
 from shared.models import Approval, ErasureRecord, RequestState, Subject, utcnow
 from shared.recording_jobs import LEASE_NAME, lease_pool
+from tests.support.records import put_state
 
 PAGE = 100
 
@@ -217,8 +218,7 @@ def test_the_id_found_once_is_used_by_every_later_delivery(runtime, platform):
     reads = len(platform.pages_read)
     # A later delivery that finds it still in DELETING, as if its worker died after the platform call
     # and before the move to POLLING. No move leads back there, so the state is written raw.
-    rewound = runtime.store.get(request_id).model_copy(update={"state": RequestState.DELETING})
-    runtime.redis.set(runtime.keys.request(request_id), rewound.model_dump_json())
+    put_state(runtime, request_id, RequestState.DELETING)
 
     erase(request_id)
 
@@ -363,7 +363,7 @@ def test_a_refused_recording_job_is_blocked_once_and_its_slot_freed(runtime, pla
     assert runtime.effects.get(request_id, effect).platform_id == "blocked:recording.hold"
     assert events(runtime, request_id).count("deletion.blocked") == 1
 
-    runtime.store.set_state(request_id, RequestState.DELETING)  # e.g. a resume re-sent it
+    put_state(runtime, request_id, RequestState.DELETING)  # redelivered, as if its worker died before the move on
     erase(request_id)
 
     assert len(refused) == 1  # never retried

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml sim/pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint typecheck unit integration bench redis clean mutation
+.PHONY: demo test lint typecheck contracts unit integration bench redis clean mutation replant
 
 # Installs the product and, from sim/, the Genesys simulator (test and demo support, a distribution of its own).
 $(STAMP): pyproject.toml sim/pyproject.toml
@@ -26,7 +26,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy shared services sim
 
-test: $(STAMP) redis lint typecheck
+# The architecture's import contracts ([tool.importlinter] in pyproject.toml).
+contracts: $(STAMP)
+	$(VENV)/bin/lint-imports
+
+test: $(STAMP) redis lint typecheck contracts
 	$(VENV)/bin/pytest -q
 
 # The fast tier: no Redis, no worker processes (fakeredis and the in-process simulator).
@@ -46,3 +50,7 @@ clean:
 # Mutation testing of the core (slow; not in `make test`): writes bench/results/mutation.json.
 mutation: $(STAMP)
 	$(PY) scripts/mutation.py
+
+# The one-line bugs issue 12 found surviving, planted again one at a time: each must fail a fast test.
+replant: $(STAMP)
+	$(PY) scripts/replant.py

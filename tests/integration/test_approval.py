@@ -7,7 +7,7 @@ import pytest
 from genesys_sim.config import SimConfig
 
 from shared.models import RequestState
-from tests.integration.conftest import DELETING_CALLS, running_stack, sim_find, submit, wait_final, wait_until
+from tests.support.stack import DELETING_CALLS, running_stack, sim_find, submit, wait_final, wait_until
 
 
 @pytest.fixture()

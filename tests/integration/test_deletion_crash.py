@@ -16,7 +16,7 @@ from genesys_sim.config import SimConfig
 
 from services.deletion.tasks import GDPR_DELETE
 from shared.models import RequestState
-from tests.integration.conftest import running_stack, sim_find, submit, wait_final, wait_until
+from tests.support.stack import running_stack, sim_find, submit, wait_final, wait_until
 
 VISIBILITY_S = 4
 ENV = {"ERASURE_VISIBILITY_TIMEOUT_S": str(VISIBILITY_S), "ERASURE_RECORDING_POLL_S": "0.1",

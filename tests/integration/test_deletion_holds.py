@@ -11,7 +11,7 @@ import pytest
 from genesys_sim.config import SimConfig
 
 from shared.models import RequestState
-from tests.integration.conftest import DELETING_CALLS, running_stack, sim_find, submit, wait_final, wait_until
+from tests.support.stack import DELETING_CALLS, running_stack, sim_find, submit, wait_final, wait_until
 
 FAST = {"ERASURE_RECORDING_POLL_S": "0.1", "ERASURE_RECORDING_LEASE_TTL_S": "30"}
 

@@ -14,8 +14,8 @@ import pytest
 from genesys_sim.config import SimConfig
 
 from shared.models import RequestState
-from tests.integration.conftest import running_stack, wait_final
 from tests.integration.test_deletion_recording_slots import max_in_flight
+from tests.support.stack import running_stack, wait_final
 
 POLICY = "RET-7: contact-centre recordings are kept 30 days (DPO decision 2025-03)"
 ENV = {"ERASURE_RETENTION_POLICY": POLICY, "ERASURE_RECORDING_JOB_BATCH": "3", "ERASURE_RECORDING_POLL_S": "0.1",

@@ -15,7 +15,7 @@ from genesys_sim.config import SimConfig
 from services.workers import worker_command
 from shared.models import RequestState
 from shared.recording_jobs import LEASE_NAME, lease_pool
-from tests.integration.conftest import running_stack, submit, wait_final, wait_until
+from tests.support.stack import running_stack, submit, wait_final, wait_until
 
 ENV = {"ERASURE_BATCH_SIZE": "1", "ERASURE_RECORDING_POLL_S": "0.1", "ERASURE_RECORDING_LEASE_TTL_S": "30",
        "ERASURE_RECORDING_SLOT_RETRY_S": "0.3"}

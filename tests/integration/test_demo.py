@@ -15,8 +15,8 @@ import redis
 from genesys_sim.config import SimConfig
 from genesys_sim.server import start_in_thread
 
-from tests.integration.conftest import REDIS_URL, _cleanup
 from tests.support.chromium_required import require_chromium
+from tests.support.stack import REDIS_URL, cleanup_prefix
 
 SUBJECTS = 6
 
@@ -34,7 +34,7 @@ def demo_run(tmp_path_factory, redis_available):
 
         subjects = httpx.get(f"{sim.url}/_sim/subjects").json()
     yield {"result": result, "out": out, "prefix": prefix, "subjects": subjects}
-    _cleanup(redis_available, prefix)
+    cleanup_prefix(redis_available, prefix)
 
 
 def identifiers(subjects) -> list[str]:

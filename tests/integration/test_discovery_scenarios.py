@@ -10,7 +10,7 @@ from genesys_sim.config import SimConfig
 
 from shared.digest import digest_value
 from shared.models import RequestState
-from tests.integration.conftest import running_stack, sim_find, submit, wait_final, wait_until
+from tests.support.stack import running_stack, sim_find, submit, wait_final, wait_until
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import httpx
 
 from shared.audit import verify_chain
 from shared.models import RequestState
-from tests.integration.conftest import wait_certificate, wait_until
+from tests.support.stack import wait_certificate, wait_until
 
 
 def test_twenty_subjects_erased_by_four_pools(stack):

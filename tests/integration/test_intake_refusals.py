@@ -8,7 +8,7 @@ import json
 import pytest
 from genesys_sim.config import SimConfig
 
-from tests.integration.conftest import running_stack
+from tests.support.stack import running_stack
 
 
 @pytest.fixture()

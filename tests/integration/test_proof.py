@@ -11,7 +11,7 @@ import pytest
 from genesys_sim.config import SimConfig
 
 from shared.models import RequestState, utcnow
-from tests.integration.conftest import running_stack, submit, wait_certificate, wait_final
+from tests.support.stack import running_stack, submit, wait_certificate, wait_final
 
 
 @pytest.fixture()

@@ -7,7 +7,7 @@ import httpx
 from genesys_sim.config import SimConfig
 
 from shared.models import RequestState
-from tests.integration.conftest import running_stack, submit, wait_final
+from tests.support.stack import running_stack, submit, wait_final
 
 
 def test_resume_after_lost_queue_submits_each_erasure_once(tmp_path, redis_available):

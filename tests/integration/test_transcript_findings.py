@@ -8,7 +8,7 @@ import pytest
 from genesys_sim.config import SimConfig
 
 from shared.models import RequestState
-from tests.integration.conftest import running_stack, sim_find, submit, wait_certificate, wait_final
+from tests.support.stack import running_stack, sim_find, submit, wait_certificate, wait_final
 
 
 @pytest.fixture()

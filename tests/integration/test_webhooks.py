@@ -12,7 +12,7 @@ import httpx
 import pytest
 from genesys_sim.config import SimConfig
 
-from tests.integration.conftest import running_stack, submit, wait_certificate, wait_final, wait_until
+from tests.support.stack import running_stack, submit, wait_certificate, wait_final, wait_until
 
 SECRET = "webhook-secret-for-tests"
 

@@ -18,8 +18,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from shared.ratelimit import BucketConfig, LeasePool, LimiterUnavailable, RateLimiter
-
-from .conftest import FakeClock
+from tests.support.ratelimit_clock import FakeClock
 
 SPENT = {"inin-ratelimit-count": "300", "inin-ratelimit-allowed": "300", "inin-ratelimit-reset": "5"}
 

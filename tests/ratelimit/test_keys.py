@@ -22,8 +22,7 @@ from shared.ratelimit import LeasePool, RateLimiter, RateLimitWait
 from shared.ratelimit import keys as rl_keys
 from shared.runtime import Runtime
 from shared.store import RequestStore
-
-from .conftest import FakeClock
+from tests.support.ratelimit_clock import FakeClock
 
 SECRET_A = "s3cret-of-client-a-0123456789"
 

@@ -4,8 +4,7 @@ import fakeredis
 import pytest
 
 from shared.ratelimit import LeasePool
-
-from .conftest import FakeClock
+from tests.support.ratelimit_clock import FakeClock
 
 
 def test_limit_release_and_held(fake: fakeredis.FakeRedis, clock: FakeClock) -> None:

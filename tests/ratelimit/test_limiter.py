@@ -8,8 +8,7 @@ from prometheus_client import REGISTRY
 
 from shared.ratelimit import BucketConfig, LeasePool, RateLimiter, RateLimitWait
 from shared.ratelimit.keys import EPOCH_S, bucket
-
-from .conftest import FakeClock
+from tests.support.ratelimit_clock import FakeClock
 
 KEY = "client-a"
 

@@ -11,8 +11,7 @@ from prometheus_client import REGISTRY
 
 from shared.ratelimit import BucketConfig, RateLimiter, RateLimitWait
 from shared.ratelimit.keys import bucket
-
-from .conftest import FakeClock
+from tests.support.ratelimit_clock import FakeClock
 
 KEY = "client-metrics"
 SPENT_30S = {"inin-ratelimit-count": "299", "inin-ratelimit-allowed": "300", "inin-ratelimit-reset": "30"}

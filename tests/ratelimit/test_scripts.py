@@ -15,8 +15,7 @@ import redis
 from shared.ratelimit import BucketConfig, LeasePool, RateLimiter
 from shared.ratelimit import keys as rl_keys
 from shared.ratelimit.keys import EPOCH_S, bucket, lease_set, pool_bucket
-
-from .conftest import FakeClock
+from tests.support.ratelimit_clock import FakeClock
 
 KEY = "client-lua"
 RATE, BURST = 4, 3  # interval T = 1/4 s = 250 000 µs; tolerance = 3 T = 750 000 µs

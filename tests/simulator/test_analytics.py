@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 from genesys_sim.server import RunningSimulator
 
-from .conftest import ALL_TIME
+from tests.support.sim_api import ALL_TIME
 
 QUERY = "/api/v2/analytics/conversations/details/query"
 

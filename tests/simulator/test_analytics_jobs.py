@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from .conftest import ALL_TIME, SHAPED, gdpr_delete, subject_body, wait_completed, wait_for
+from tests.support.sim_api import ALL_TIME, SHAPED, gdpr_delete, subject_body, wait_completed, wait_for
 
 JOBS = "/api/v2/analytics/conversations/details/jobs"
 QUERY = "/api/v2/analytics/conversations/details/query"

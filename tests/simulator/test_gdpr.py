@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from .conftest import ALL_TIME, STEP_S, subject_body, wait_for
+from tests.support.sim_api import ALL_TIME, STEP_S, subject_body, wait_for
 
 HELD_S = 24 * 3600.0  # a step no test outlives: the request stays where it is until the step is put back
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from .conftest import find, gdpr_delete, wait_completed
+from tests.support.sim_api import find, gdpr_delete, wait_completed
 
 LOOKUP = "/api/v2/externalcontacts/identifierlookup/contacts"
 

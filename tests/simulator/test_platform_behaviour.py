@@ -11,7 +11,7 @@ import pytest
 from genesys_sim.config import SimConfig
 from genesys_sim.server import RunningSimulator, start_in_thread
 
-from .conftest import get_token
+from tests.support.sim_api import get_token
 
 HEADERS = ("inin-ratelimit-count", "inin-ratelimit-allowed", "inin-ratelimit-reset", "ININ-Correlation-Id")
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from .conftest import ALL_TIME, STEP_S, wait_for
+from tests.support.sim_api import ALL_TIME, STEP_S, wait_for
 
 JOBS = "/api/v2/recording/jobs"
 HELD_S = 24 * 3600.0  # a step no test outlives: a job stays where it is until the step is put back

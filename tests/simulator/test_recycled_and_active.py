@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from .conftest import ALL_TIME, find, gdpr_delete, subject_body, wait_completed
+from tests.support.sim_api import ALL_TIME, find, gdpr_delete, subject_body, wait_completed
 
 QUERY = "/api/v2/analytics/conversations/details/query"
 

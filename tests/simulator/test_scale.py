@@ -29,7 +29,7 @@ from genesys_sim.org_data import (
 from genesys_sim.seed import generate
 from genesys_sim.server import RunningSimulator, start_in_thread
 
-from .conftest import ALL_TIME, get_token, wait_for
+from tests.support.sim_api import ALL_TIME, get_token, wait_for
 
 SHAPE = {"linked_fraction": 0.3, "recycled": 3, "active": 3, "former_agents": 3}
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from genesys_sim.server import RunningSimulator
 
-from .conftest import ALL_TIME
+from tests.support.sim_api import ALL_TIME
 
 sdk = pytest.importorskip("PureCloudPlatformClientV2")
 DEADLINE_S = 60.0  # generous: a passing run never waits for it, and the machine may be loaded

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from .conftest import find, gdpr_delete, wait_completed
+from tests.support.sim_api import find, gdpr_delete, wait_completed
 
 
 def test_former_agents_ground_truth_and_user(shaped: httpx.Client, shaped_api: httpx.Client) -> None:

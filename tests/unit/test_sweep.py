@@ -11,7 +11,7 @@ from genesys_sim.server import start_in_thread
 from services.polling import tasks
 from shared.genesys.models import GdprSubject
 from shared.models import ErasureRecord, RequestState, Subject, utcnow
-from tests.simulator.conftest import wait_for
+from tests.support.sim_api import wait_for
 
 
 @pytest.fixture()

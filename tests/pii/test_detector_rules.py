@@ -421,3 +421,29 @@ def test_regions_sharing_a_country_code_are_compiled_when_the_finder_is_made():
         detectors._region_rules(region)
     after = detectors._region_rules.cache_info()
     assert (after.hits - before.hits, after.misses - before.misses) == (4, 0)
+
+
+def _all_example_numbers() -> list[tuple[str, phonenumbers.PhoneNumber]]:
+    examples = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE):
+            number = phonenumbers.example_number_for_type(region, kind)
+            if number is not None:
+                examples.append((region, number))
+    return examples
+
+
+def test_the_fast_path_says_yes_by_itself_to_plain_valid_numbers():
+    # phonenumbers.parse costs tens of microseconds; the fast path exists to answer the plain cases
+    # without it. Every example number of every region, with its country code or (where the region
+    # has one) its trunk prefix, must be answered there and then.
+    missed = []
+    for region, number in _all_example_numbers():
+        nsn = phonenumbers.national_significant_number(number)
+        if not detectors._fast_valid_international(f"{number.country_code}{nsn}"):
+            missed.append(f"+{number.country_code} {nsn}")
+        national = phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL)
+        digits = "".join(char for char in national if char.isdigit())
+        if region in DEFAULT_REGIONS and not detectors._fast_valid_in_region(digits, region):
+            missed.append(f"{region} {national}")
+    assert missed == []

@@ -51,6 +51,10 @@ def test_words_before_read_nothing_after_the_start():
     assert detectors.words_before(text, 1) == []
 
 
+def test_words_before_gives_four_words_unless_asked():
+    assert detectors.words_before("a b c d e f 1", 12) == ["f", "e", "d", "c"]
+
+
 @pytest.mark.parametrize(
     ("text", "reference"),
     [
@@ -100,6 +104,9 @@ def test_blockers_in_the_whole_text(text, blocked):
         ("€12 and 50 EUR", 4, 14, ["50 EUR"]),
         ("ab v2.10.3", 0, 3, []),
         ("v2.10.3 ab.", 7, 11, []),
+        ("a:b 14:30", 0, 4, []),  # the window has a colon, the time is after it
+        ("€ ab 12 EUR", 0, 4, []),
+        (". v2.10.3", 0, 2, []),
     ],
 )
 def test_blockers_only_inside_the_window(text, start, end, blocked):
@@ -170,6 +177,8 @@ def test_card_shaped(lengths, shaped):
     ("text", "cards", "rejected"),
     [
         ("order 4111 1111 1111 1111, card 5555 5555 5555 4444", ["5555 5555 5555 4444"], []),
+        ("4111 1111 1111 1111 and 5555 5555 5555 4444", ["4111 1111 1111 1111", "5555 5555 5555 4444"], []),
+        ("4111 1111 1111 1111 or 5555 5555 5555 4444 04/27", ["4111 1111 1111 1111", "5555 5555 5555 4444"], []),
         ("4111 1111 1111 1112, 5555 5555 5555 4444", ["5555 5555 5555 4444"], ["4111 1111 1111 1112"]),
         ("0111 1111 1111 1112", [], []),  # a leading 0: more likely a phone number than a mistyped card
         ("ids 1234 56789012345678 and 4111 1111 1111 1111", ["4111 1111 1111 1111"], []),
@@ -313,8 +322,10 @@ def test_example_numbers_one_digit_short_or_long_are_judged_as_phonenumbers_judg
         # Niue's example fixed line: seven digits with the country code, the fewest accepted.
         ("call +683 7012", "+683 7012"),
         # The trunk 0 typed after the country code, in a region that rewrites numbers when
-        # dropping its prefix (Argentina), so that only the retry without the 0 accepts it.
+        # dropping its prefix (Argentina): the fast path cannot strip it, phonenumbers can.
         ("llamar al +54 011 2345-6789", "+54 011 2345-6789"),
+        # A trunk 0 where the region has none (Spain): only the retry without the 0 accepts it.
+        ("call +34 0612 34 56 78", "+34 0612 34 56 78"),
         # Italy keeps its leading 0 after the country code.
         ("chiama +39 06 1234 5678", "+39 06 1234 5678"),
     ],
@@ -346,7 +357,9 @@ def test_international_non_numbers(text):
         ("0161 496 0000 / 020 7946 0958, room 12 / 5", ["0161 496 0000", "020 7946 0958"]),
         ("0044 20 7946 0958 / 0161 496 0000", ["0044 20 7946 0958", "0161 496 0000"]),
         ("Niue +683 7012 / +683 7290", ["+683 7012", "+683 7290"]),  # seven digits each, split apart
+        ("0161 496 0000 /(+4930) 1234 5678", ["0161 496 0000", "(+4930) 1234 5678"]),
         ("tel 030 123456", ["030 123456"]),  # eight digits with the trunk 0
+        ("tel 030 12345", ["030 12345"]),  # eight digits with the trunk 0: enough
         ("tel 030 1234", []),  # seven
         ("Telefon 030123456", ["030123456"]),
         ("llámeme al 612345678", ["612345678"]),
@@ -355,6 +368,7 @@ def test_international_non_numbers(text):
         ("(612345678).", ["612345678"]),
         ("you can reach me at 612345678", ["612345678"]),
         ("call me back later on 612345678", ["612345678"]),  # "call" five words back
+        ("ring me back much later on 612345678", []),  # six words back: too far
         ("612345678 was the booking", []),
         ("the code was 612345678", []),
         ("mobile 06.12.34.56.78", ["06.12.34.56.78"]),

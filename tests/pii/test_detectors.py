@@ -151,3 +151,13 @@ def test_card_followed_by_a_short_number_is_still_found(text, card):
 
 def test_mistyped_card_followed_by_a_short_number_is_still_nobodys_phone():
     assert default_engine().find("card 4111 1111 1111 1112 04/27") == []
+
+
+def test_phone_number_then_card_number_on_one_line_are_both_found():
+    # 27 digits in one run: the card candidate used to stop at 25 digits, inside the card.
+    text = "call 0161 496 0000 4111 1111 1111 1111"
+    assert _found_types(text) == [("PHONE", "0161 496 0000"), ("CREDIT_CARD", "4111 1111 1111 1111")]
+
+
+def _found_types(text):
+    return [(e.type, text[e.start : e.end]) for e in default_engine().find(text)]

@@ -228,7 +228,7 @@ def find_ibans(text: str, rejected: list[Span] | None = None) -> list[Span]:
 # --------------------------------------------------------------------------------------------
 
 _CARD_CAND: Final = re.compile(
-    r"(?<![\w.,+\-])(?:\d(?:(?:[ \-\u00a0]|[ ]-[ ])?\d){11,24}|\d{4}(?:,[ ]\d{4}){2,3}(?:,[ ]\d{1,4})?)(?![\w]|[.,\-]\d)"
+    r"(?<![\w.,+\-])(?:\d(?:(?:[ \-\u00a0]|[ ]-[ ])?\d){11,39}|\d{4}(?:,[ ]\d{4}){2,3}(?:,[ ]\d{1,4})?)(?![\w]|[.,\-]\d)"
 )
 _GROUP: Final = re.compile(r"\d+")
 
@@ -246,8 +246,8 @@ def card_shaped(lengths: Sequence[int]) -> bool:
 def find_cards(text: str, rejected: list[Span] | None = None) -> list[Span]:
     """Luhn-valid numbers of a known card network, written the way card numbers are written.
 
-    Card-shaped runs that fail the checks are added to ``rejected`` (when given): a mistyped card
-    number is not then mistaken for a phone number.
+    Card-shaped runs that fail the checks and hold no card are added to ``rejected`` (when given):
+    a mistyped card number is not then mistaken for a phone number.
     """
     spans: list[Span] = []
     for match in _CARD_CAND.finditer(text):
@@ -256,34 +256,42 @@ def find_cards(text: str, rejected: list[Span] | None = None) -> list[Span]:
             continue
         groups = [m.span() for m in _GROUP.finditer(text, start, end)]
         lengths = [e - s for s, e in groups]
-        if card_shaped(lengths):
-            if validators.credit_card_ok(text[start:end]):
-                spans.append((start, end))
-            elif rejected is not None and text[start] != "0":
-                rejected.append((start, end))
+        shaped = card_shaped(lengths)
+        if shaped and validators.credit_card_ok(text[start:end]):
+            spans.append((start, end))
             continue
-        if len(groups) < 3:
-            continue
-        # A longer run of digit groups: look for a card-shaped window inside it
-        # ("4111 1111 1111 1111 0161 496 0000", or a number read out digit by digit then more digits).
-        # Windows must start or end with the run (or the run is read out one digit at a time): a
-        # card-shaped window in the middle of a longer number is part of that number.
-        one_by_one = all(length == 1 for length in lengths)
-        index = 0
-        while index < len(groups):
-            found = False
-            for last in range(min(len(groups) - 1, index + 19), index, -1):
-                if not (one_by_one or index == 0 or last == len(groups) - 1):
-                    continue
-                if not card_shaped(lengths[index : last + 1]):
-                    continue
-                if validators.credit_card_ok(text[groups[index][0] : groups[last][1]]):
-                    spans.append((groups[index][0], groups[last][1]))
-                    index = last + 1
-                    found = True
-                    break
-            if not found:
-                index += 1
+        # A card-shaped run can still hold a card: "4111 1111 1111 1111 04/27" runs into the expiry.
+        found = _cards_in_run(text, groups, lengths) if len(groups) >= 3 else []
+        spans += found
+        if shaped and not found and rejected is not None and text[start] != "0":
+            rejected.append((start, end))
+    return spans
+
+
+def _cards_in_run(text: str, groups: Sequence[Span], lengths: Sequence[int]) -> list[Span]:
+    """Card-shaped windows of a run of digit groups that are cards.
+
+    For "4111 1111 1111 1111 0161 496 0000", or a number read out digit by digit then more digits.
+    Windows must start or end with the run (or the run is read out one digit at a time): a
+    card-shaped window in the middle of a longer number is part of that number.
+    """
+    spans: list[Span] = []
+    one_by_one = all(length == 1 for length in lengths)
+    index = 0
+    while index < len(groups):
+        found = False
+        for last in range(min(len(groups) - 1, index + 19), index, -1):
+            if not (one_by_one or index == 0 or last == len(groups) - 1):
+                continue
+            if not card_shaped(lengths[index : last + 1]):
+                continue
+            if validators.credit_card_ok(text[groups[index][0] : groups[last][1]]):
+                spans.append((groups[index][0], groups[last][1]))
+                index = last + 1
+                found = True
+                break
+        if not found:
+            index += 1
     return spans
 
 

@@ -133,3 +133,31 @@ def test_phone_regions_are_configurable():
 def test_empty_and_plain_text():
     assert default_engine().find("") == []
     assert default_engine().find("Thanks, have a lovely day!") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "card"),
+    [
+        ("card 4111 1111 1111 1111 04/27", "4111 1111 1111 1111"),  # the expiry runs into the number
+        ("Visa 4242 4242 4242 4242 12 thanks", "4242 4242 4242 4242"),
+        ("amex 3782 822463 10005 12/26", "3782 822463 10005"),
+    ],
+)
+def test_card_followed_by_a_short_number_is_still_found(text, card):
+    # The run "4111 1111 1111 1111 04" is card-shaped (4-4-4-4-2) but no card; the card inside it is.
+    found = [(e.type, text[e.start : e.end]) for e in default_engine().find(text)]
+    assert ("CREDIT_CARD", card) in found
+
+
+def test_mistyped_card_followed_by_a_short_number_is_still_nobodys_phone():
+    assert default_engine().find("card 4111 1111 1111 1112 04/27") == []
+
+
+def test_phone_number_then_card_number_on_one_line_are_both_found():
+    # 27 digits in one run: the card candidate used to stop at 25 digits, inside the card.
+    text = "call 0161 496 0000 4111 1111 1111 1111"
+    assert _found_types(text) == [("PHONE", "0161 496 0000"), ("CREDIT_CARD", "4111 1111 1111 1111")]
+
+
+def _found_types(text):
+    return [(e.type, text[e.start : e.end]) for e in default_engine().find(text)]

@@ -91,3 +91,49 @@ def test_ip_addresses():
     assert not v.ipv6_ok("14:30:00")
     assert not v.ipv6_ok("::")
     assert not v.ipv6_ok("00:1A:2B:3C:4D:5E")
+
+
+def test_luhn_refuses_digits_outside_ascii():
+    # Fullwidth digits (U+FF10..) are str.isdigit(), but no card number is made of them.
+    fullwidth = str.maketrans("0123456789", "".join(chr(0xFF10 + d) for d in range(10)))
+    stripe_visa = "4242 4242 4242 4242"
+    assert v.luhn_ok(stripe_visa.replace(" ", ""))
+    assert not v.luhn_ok(stripe_visa.replace(" ", "").translate(fullwidth))
+    assert not v.credit_card_ok(stripe_visa.translate(fullwidth))
+
+
+@pytest.mark.parametrize("number", ["4111, 1111, 1111, 1111", "4111,1111,1111,1111"])
+def test_card_numbers_grouped_with_commas(number):
+    # How transcripts and chat write a number read out in groups.
+    assert v.credit_card_ok(number)
+
+
+@pytest.mark.parametrize(
+    ("number", "is_card"),
+    [
+        ("5018 0000 0009", True),  # 12 digits: the shortest Maestro number
+        ("5018 0000 0000 0000 007", True),  # 19 digits: the longest
+        ("5018 0000 0000 0000 0009", False),  # 20 digits (Luhn-valid): no network issues them
+        ("4111 1111 111", False),  # 11 digits
+    ],
+)
+def test_card_length_limits(number, is_card):
+    assert v.credit_card_ok(number) is is_card
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["x111 1111 1111 1111", "4111 1111 1111 111x", "", "- - -", "DE89 3704 0044 0532 0130 0@", "GB82 WEST 1234 5698 7654 3Ä"],
+)
+def test_odd_input_is_refused_without_raising(text):
+    assert v.credit_card_ok(text) is False
+    assert v.iban_ok(text) is False
+    assert v.us_ssn_ok(text) is False
+    assert v.ipv4_ok(text) is False
+    assert v.ipv6_ok(text) is False
+
+
+def test_ssn_with_two_distinct_digits_is_valid():
+    # Only a number that is one digit repeated is refused for being a placeholder.
+    assert v.us_ssn_ok("122-12-1212")
+    assert not v.us_ssn_ok("222-22-2222")

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FAST_TIERS = ["tests/unit", "tests/pii", "tests/ratelimit", "tests/simulator"]
+FAST_TIERS = ["tests/unit", "tests/simulator"]
 
 
 @dataclass(frozen=True)

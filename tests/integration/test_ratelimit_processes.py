@@ -1,6 +1,6 @@
 """Several worker processes against the real Redis at 127.0.0.1:6379 (db 15, one key per test).
 
-The arithmetic of the scripts is pinned exactly in tests/ratelimit on fakeredis with a controllable
+The arithmetic of the scripts is pinned exactly in tests/unit/ratelimit on fakeredis with a controllable
 clock; these tests prove what only real processes and a real Redis can: one budget across processes,
 a 429 seen by one pausing the others, and a killed lease holder's slot coming back. They assert safety
 bounds (never more than the budget) and loose progress, never a wall-clock window: throughput on a busy

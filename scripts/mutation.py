@@ -7,6 +7,11 @@ fast test tiers against each mutant. This script runs it (or only reads a finish
 module: killed, survived, equivalent, the killed share, and each survivor's diff. It exits 1 when a
 module is under the threshold (85 % killed, equivalents excluded) or a mutant was left unchecked.
 
+mutmut numbers mutants within a function, so an edit to the function renumbers them and a listed name
+can come to mean another mutant. Each equivalent therefore records its mutated line; a listed mutant
+whose line no longer matches is reported as a survivor (``stale equivalent``), never hidden.
+``--record-equivalents`` fills in the mutated line of entries that have none (after reading each diff).
+
     python scripts/mutation.py [--max-children N] [--report-only] [--output PATH] [PATTERN ...]
 """
 
@@ -21,6 +26,7 @@ import subprocess
 import sys
 import tomllib
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -65,21 +71,69 @@ def module_path(name: str) -> str:
     return dotted.replace(".", "/") + ".py"
 
 
-def load_equivalent() -> dict[str, str]:
+@dataclass(frozen=True)
+class Equivalent:
+    reason: str
+    mutated: str | None  # the mutant's changed line, as ``mutmut show`` prints it after "+"
+
+
+def load_equivalent() -> dict[str, Equivalent]:
     if not EQUIVALENT_FILE.exists():
         return {}
     data = tomllib.loads(EQUIVALENT_FILE.read_text())
-    return {str(k): str(v) for k, v in data.get("equivalent", {}).items()}
+    out = {}
+    for name, entry in data.get("equivalent", {}).items():
+        if isinstance(entry, str):
+            out[str(name)] = Equivalent(entry, None)
+        else:
+            out[str(name)] = Equivalent(str(entry["reason"]), entry.get("mutated"))
+    return out
 
 
-def build_report(verdicts: dict[str, str], equivalent: dict[str, str], command: str) -> dict[str, object]:
+def mutated_line(name: str) -> str:
+    """The mutant's changed line (the first "+" line of its diff), stripped."""
+    for line in diff_of(name).splitlines():
+        if line.startswith("+"):
+            return line[1:].strip()
+    return ""
+
+
+def still_matches(name: str, entry: Equivalent) -> bool:
+    return entry.mutated is not None and mutated_line(name) == entry.mutated.strip()
+
+
+def record_equivalents() -> int:
+    """Rewrite the equivalents file, in place and in order, giving each entry without a mutated line the
+    mutant's current one (run it after reading each diff: it records what the reason was written for)."""
+    out, recorded = [], 0
+    for line in EQUIVALENT_FILE.read_text().splitlines():
+        if line.startswith('"'):
+            ((name, value),) = tomllib.loads(line).items()
+            entry = Equivalent(value, None) if isinstance(value, str) else Equivalent(str(value["reason"]),
+                                                                                          value.get("mutated"))
+            mutated = entry.mutated if entry.mutated is not None else mutated_line(name)
+            recorded += entry.mutated is None
+            line = (f"{json.dumps(name, ensure_ascii=False)} = {{ reason = {json.dumps(entry.reason, ensure_ascii=False)}, "
+                    f"mutated = {json.dumps(mutated, ensure_ascii=False)} }}")
+        out.append(line)
+    EQUIVALENT_FILE.write_text("\n".join(out) + "\n")
+    print(f"recorded the mutated line of {recorded} equivalents in {EQUIVALENT_FILE}")
+    return 0
+
+
+def build_report(verdicts: dict[str, str], equivalent: dict[str, Equivalent], command: str) -> dict[str, object]:
     modules: dict[str, dict[str, object]] = defaultdict(
         lambda: {"killed": 0, "survived": 0, "equivalent": 0, "unchecked": 0, "survivors": [], "equivalents": []})
     for name, status in sorted(verdicts.items()):
         entry = modules[module_path(name)]
-        if name in equivalent:
+        if name in equivalent and still_matches(name, equivalent[name]):
             entry["equivalent"] = int(entry["equivalent"]) + 1  # type: ignore[call-overload]
-            entry["equivalents"].append({"mutant": name, "reason": equivalent[name]})  # type: ignore[attr-defined]
+            entry["equivalents"].append({"mutant": name, "reason": equivalent[name].reason,  # type: ignore[attr-defined]
+                                         "mutated": equivalent[name].mutated})
+        elif name in equivalent:
+            entry["survived"] = int(entry["survived"]) + 1  # type: ignore[call-overload]
+            entry["survivors"].append({"mutant": name, "status": "stale equivalent (its line changed: read it again)",  # type: ignore[attr-defined]
+                                       "diff": diff_of(name)})
         elif status in KILLED:
             entry["killed"] = int(entry["killed"]) + 1  # type: ignore[call-overload]
         elif status in SURVIVED:
@@ -118,7 +172,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--report-only", action="store_true", help="read the last run instead of running")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument("--record-equivalents", action="store_true",
+                        help="write each listed equivalent's current mutated line into the equivalents file")
     args = parser.parse_args(argv)
+    if args.record_equivalents:
+        return record_equivalents()
     if not args.report_only:
         run_mutmut(args.patterns, args.max_children)
     verdicts = read_results()

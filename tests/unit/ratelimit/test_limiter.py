@@ -6,6 +6,7 @@ import fakeredis
 import pytest
 from prometheus_client import REGISTRY
 
+from shared.errors import RunLater
 from shared.ratelimit import BucketConfig, LeasePool, RateLimiter, RateLimitWait
 from shared.ratelimit.keys import EPOCH_S, bucket
 from tests.support.ratelimit_clock import FakeClock
@@ -311,3 +312,16 @@ def test_decision_reports_redis_time_since_1970(fake: fakeredis.FakeRedis, clock
     clock.advance(0.25)
     denied = limiter.try_acquire()
     assert (denied.granted, denied.wait_s, denied.redis_time_us) == (False, 0.75, clock.now_us)
+
+
+def test_a_long_wait_is_the_projects_one_later_signal_with_its_reason(fake: fakeredis.FakeRedis, clock: FakeClock) -> None:
+    """The pipeline handles one "not yet" type: the limiter's wait is a RunLater deferring exactly the wait,
+    and says why (what an operator reads when a batch is sent again)."""
+    limiter = make(fake, clock, rate_per_s=1, burst=1)
+    limiter.acquire()
+    with pytest.raises(RunLater) as info:
+        limiter.acquire(max_block_s=0.5)
+    later = info.value
+    assert isinstance(later, RateLimitWait) and later.defer_s == later.wait_s == 1.0
+    assert later.reason == "rate budget exhausted" and later.request_id is None
+    assert str(later) == "rate budget exhausted, next token in 1.000 s"

@@ -24,6 +24,7 @@ from shared.models import (
     may_move,
 )
 from shared.store import IllegalTransition, UnknownRequest
+from tests.support.redis_races import interfere_once
 
 S = RequestState
 LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
@@ -287,23 +288,3 @@ def test_a_step_failing_after_its_request_ended_leaves_the_end_as_it_is(runtime)
     assert runtime.audit.entries() == []
 
 
-def interfere_once(client, write):
-    """Run ``write`` once between a transaction's WATCH and its MULTI (what a second process may do)."""
-    original_pipeline = client.pipeline
-    done = []
-
-    def pipeline_(*args, **kwargs):
-        pipe = original_pipeline(*args, **kwargs)
-        real_multi = pipe.multi
-
-        def multi():
-            if not done:
-                done.append(True)
-                write()
-            return real_multi()
-
-        pipe.multi = multi
-        return pipe
-
-    client.pipeline = pipeline_
-    return done

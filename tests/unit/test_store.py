@@ -9,6 +9,7 @@ from shared import pipeline
 from shared.keys import Keys
 from shared.models import ALLOWED, FINAL_STATES, ErasureRecord, RequestState, Subject, utcnow
 from shared.store import DuplicateTicket, RequestStore, UnknownRequest
+from tests.support.redis_races import interfere_once
 
 
 def new_record(ticket):
@@ -174,28 +175,6 @@ def test_a_concurrent_state_change_wins_over_a_guarded_one(runtime):
 
     assert store.update_if(record.request_id, RequestState.REDACTING, state=RequestState.FAILED) is None
     assert store.get(record.request_id).state is RequestState.DELETING
-
-
-def interfere_once(client, write):
-    """Run ``write`` once between a transaction's WATCH and its MULTI (what a second process may do)."""
-    original_pipeline = client.pipeline
-    done = []
-
-    def pipeline_(*args, **kwargs):
-        pipe = original_pipeline(*args, **kwargs)
-        real_multi = pipe.multi
-
-        def multi():
-            if not done:
-                done.append(True)
-                write()
-            return real_multi()
-
-        pipe.multi = multi
-        return pipe
-
-    client.pipeline = pipeline_
-    return done
 
 
 def test_set_state_and_update_write_the_changes_and_the_time(runtime):

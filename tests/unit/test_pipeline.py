@@ -215,6 +215,24 @@ def test_a_batch_that_keeps_killing_its_worker_fails_once_the_delivery_cap_is_re
         assert entry["details"]["task"] == task.name
 
 
+#: What an operator can live with: a batch that crashes its worker every time is given up within this
+#: many deliveries (each one costs a worker restart and a visibility timeout), not left to loop.
+POISON_BATCH_GIVEN_UP_WITHIN = 10
+
+
+def test_a_batch_that_crashes_every_worker_is_given_up_within_a_handful_of_deliveries(wired, monkeypatch):
+    request_id = stored_request(wired, "P-11")
+    runs = []
+    task = make_task(lambda runtime, batch: runs.append(batch))
+    WorkerKilled(monkeypatch)
+
+    for _ in range(POISON_BATCH_GIVEN_UP_WITHIN):
+        task.apply(args=[[request_id]])
+
+    assert wired.store.get(request_id).state is RequestState.FAILED
+    assert 1 < len(runs) < POISON_BATCH_GIVEN_UP_WITHIN  # redelivery is tried, and then it stops
+
+
 def test_deliveries_are_counted_per_batch_and_task(wired, monkeypatch):
     a, b = stored_request(wired, "P-11"), stored_request(wired, "P-12")
     first = make_task(lambda runtime, batch: None)

@@ -22,7 +22,7 @@ from shared.errors import RunLater
 from shared.genesys import NotFound
 from shared.models import ErasureRecord, RequestState, utcnow
 from shared.passes import run_pass
-from shared.pipeline import RETRYABLE, backoff_s, chunks, erasure_task, isolated, load, transition
+from shared.pipeline import backoff_s, chunks, erasure_task, isolated, load, transition
 from shared.recording_jobs import recordings_settled
 from shared.runtime import Runtime, get_runtime
 from shared.scrub import scrub_record
@@ -36,15 +36,16 @@ SWEEP_EXTRA_PAGES = 3
 SWEEP_DIRECT_GETS = 10
 
 
-@app.task(name=POLL_START_TASK, bind=True, acks_late=True, max_retries=None)
-def start(self: Any, request_ids: list[str]) -> None:
+@erasure_task(POLL_START_TASK)
+def start(runtime: Runtime, request_ids: list[str]) -> None:
     """Requests the deletion pool moved to POLLING: follow their GDPR requests and recording jobs.
 
-    Idempotent (a pending entry set twice, a pass already scheduled), so Redis trouble retries it."""
-    try:
-        start_polling(get_runtime(), request_ids)
-    except RETRYABLE:
-        raise self.retry(countdown=backoff_s(self.request.retries)) from None
+    Idempotent (a pending entry set twice, a pass already scheduled). As an ``erasure_task`` it gets the
+    pipeline's guarantees: hiccups retried, and a failure that retrying cannot fix fails the requests
+    with a reason instead of dropping the message and leaving them in POLLING with nothing to move them."""
+    waiting = [record.request_id for record in load(runtime, request_ids, RequestState.POLLING)]
+    if waiting:
+        start_polling(runtime, waiting)
 
 
 @erasure_task(POLL_TASK)

@@ -87,11 +87,6 @@ def failing(times, error):
     return body, runs
 
 
-def test_the_retry_budget_is_small_and_bounded():
-    assert 3 <= pipeline.MAX_RETRIES <= 20
-    assert 2 <= pipeline.MAX_DELIVERIES <= 10
-
-
 def test_a_hiccup_on_every_try_but_the_last_allowed_one_is_retried_to_success(wired):
     request_id = stored_request(wired, "P-1")
     body, runs = failing(pipeline.MAX_RETRIES, lambda: ServerError("GET x -> 503", status=503))
@@ -273,3 +268,31 @@ def test_a_request_locked_by_a_running_task_is_looked_at_again_shortly(wired, se
     assert runs == [[mine]]
     assert sent_kw == [(task.name, [[busy]], {"countdown": pipeline.LOCKED_RETRY_S})]
     assert not wired.redis.exists(wired.keys.request_lock(mine))  # released when the task ended
+
+
+# --- the polling pool's hand-over: a message that cannot be carried out fails its request, never vanishes ---
+
+def test_a_hand_over_to_polling_that_keeps_breaking_fails_its_request_with_a_reason(wired, monkeypatch):
+    from services.polling import tasks as polling
+
+    request_id = stored_request(wired, "H-1", state=RequestState.POLLING)
+    monkeypatch.setattr(polling, "start_polling", lambda runtime, ids: (_ for _ in ()).throw(KeyError("gdpr ids")))
+
+    polling.start.apply(args=[[request_id]])
+
+    record = wired.store.get(request_id)
+    assert record.state is RequestState.FAILED and "erasure.polling.start failed" in record.reason
+
+
+def test_a_hand_over_to_polling_follows_only_requests_still_in_polling(wired, monkeypatch):
+    from services.polling import tasks as polling
+
+    started = []
+    monkeypatch.setattr(polling, "start_polling", lambda runtime, ids: started.append(ids))
+    polling_id = stored_request(wired, "H-2", state=RequestState.POLLING)
+    ended_id = stored_request(wired, "H-3", state=RequestState.COMPLETED)
+
+    polling.start.apply(args=[[polling_id, ended_id]])
+
+    assert started == [[polling_id]]
+    assert wired.store.get(ended_id).state is RequestState.COMPLETED

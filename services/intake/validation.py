@@ -3,6 +3,7 @@ or refused with errors that name the field and never repeat the value."""
 
 from __future__ import annotations
 
+import difflib
 import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -131,7 +132,11 @@ def _describe(error: Mapping[str, Any]) -> str:
     message = str(error.get("msg", "invalid"))
     message = message.removeprefix("Value error, ")
     if error.get("type") == "extra_forbidden":
-        message = "unknown field"
+        # The key comes from the file or body and may itself be a value (a CSV without a header row,
+        # a JSON key holding an address): never repeat it; point to the field it was probably meant as.
+        close = difflib.get_close_matches(loc, list(ErasureRequestIn.model_fields), n=1, cutoff=0.75)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; the fields are {', '.join(ErasureRequestIn.model_fields)}"
+        return f"request: an unknown field (its name is not repeated){hint}"
     if not loc and ":" in message:
         return message
     return f"{loc or 'request'}: {message}"

@@ -161,3 +161,14 @@ def test_phone_number_then_card_number_on_one_line_are_both_found():
 
 def _found_types(text):
     return [(e.type, text[e.start : e.end]) for e in default_engine().find(text)]
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    ("4111 1111 1111 1111", "5500 0000 0000 0004"),
+    ("3782 822463 10005", "4242 4242 4242 4242"),
+])
+def test_two_cards_written_one_after_the_other_are_both_found(first, second):
+    """One digit run holding two cards: finding the first must not swallow the start of the second."""
+    text = f"cards {first} {second} thanks"
+    found = [(e.type, text[e.start : e.end]) for e in default_engine().find(text)]
+    assert found == [("CREDIT_CARD", first), ("CREDIT_CARD", second)]

@@ -2,8 +2,8 @@
 
 Each bug is a literal edit of one product file. For each, the committed tree is copied to a temporary
 folder, the edit applied (the script stops if the line it edits is no longer there, so it cannot pass
-by editing nothing), and the fast tier (``pytest -m "not integration"``) run against it. A bug that no
-test notices is a failure of this script. The result goes to ``bench/results/replant.json``.
+by editing nothing), and the fast tier (``pytest -m "not integration"``) run against it. The unplanted
+copy must pass first. A bug that no test notices is a failure of this script. The result goes to ``bench/results/replant.json``.
 
     python scripts/replant.py [--only NAME ...] [--output PATH]
 """
@@ -95,6 +95,12 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="replant-") as tmp:
         base = Path(tmp) / "base"
         copy_tree(base)
+        # Without this, any failure of the tree as it is would count as every planted bug "caught".
+        baseline, seconds = failing_tests(base)
+        if baseline:
+            print(f"the unplanted tree already fails {len(baseline)} test(s) ({seconds:.0f} s): {baseline[:5]}", file=sys.stderr)
+            return 2
+        print(f"baseline  the unplanted tree passes the fast tier ({seconds:.0f} s)", flush=True)
         for bug in bugs:
             tree = Path(tmp) / "tree"
             shutil.rmtree(tree, ignore_errors=True)

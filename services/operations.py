@@ -17,17 +17,18 @@ from typing import Any
 from shared.audit import ChainCheck, verify_chain
 from shared.certificate_html import render_certificate_html
 from shared.deadlines import DeadlineView, deadline_view, describe
+from shared.errors import ErasureError
 from shared.holds import DEFAULT_BASIS, Hold
 from shared.identifiers import InvalidIdentifier, normalize_email, normalize_phone
 from shared.models import ErasureRecord, RequestState, utcnow
 from shared.runtime import Runtime
 
 
-class NotFound(LookupError):
+class NotFound(ErasureError, LookupError):
     """What the operator named does not exist (yet); the message says what was looked for."""
 
 
-class Refused(ValueError):
+class Refused(ErasureError, ValueError):
     """The operation cannot be done as asked; the message names the field, never its value."""
 
 

@@ -1,5 +1,5 @@
 """The names of the pools' Celery tasks: the contract between pools, which send work to each other by
-name (each pool's worker imports only its own code)."""
+name and never by importing each other (import-linter checks that in `make test`)."""
 
 from __future__ import annotations
 

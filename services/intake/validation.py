@@ -134,7 +134,7 @@ def _describe(error: Mapping[str, Any]) -> str:
     if error.get("type") == "extra_forbidden":
         # The key comes from the file or body and may itself be a value (a CSV without a header row,
         # a JSON key holding an address): never repeat it; point to the field it was probably meant as.
-        close = difflib.get_close_matches(loc, list(ErasureRequestIn.model_fields), n=1, cutoff=0.75)
+        close = difflib.get_close_matches(loc, list(ErasureRequestIn.model_fields), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else f"; the fields are {', '.join(ErasureRequestIn.model_fields)}"
         return f"request: an unknown field (its name is not repeated){hint}"
     if not loc and ":" in message:

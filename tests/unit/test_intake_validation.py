@@ -222,6 +222,11 @@ def test_unknown_fields_point_to_the_field_meant_without_their_values():
     assert errors == ["request: an unknown field (its name is not repeated); did you mean 'emails'?"]
 
 
+def test_a_shortened_field_name_is_pointed_to_its_field():
+    errors = refused({"ticket": "T-29", "user": "u-1", "emails": ["a@example.org"]})
+    assert errors == ["request: an unknown field (its name is not repeated); did you mean 'user_id'?"]
+
+
 def test_an_unknown_field_whose_name_is_a_value_is_not_repeated():
     """A CSV without a header row, or a JSON key holding an address: the key itself is personal data."""
     errors = refused({"ticket": "T-29", "emails": ["a@example.org"], "jane.doe@example.org": "x"})

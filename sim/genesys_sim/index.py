@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from typing import Protocol
 
 from .matching import _PHONE_IN_TEXT, digits, is_phone_like, normalized, strip_tel
 
@@ -56,6 +57,21 @@ def stored_keys(text: str, out: set[str]) -> None:
         # A phone-like text's digits are those of its one run, unless it is too short to be a run.
         if not runs and _phone_like(text):
             out.add("tel:" + digits(text))
+
+
+class Narrowing(Protocol):
+    def candidates(self, value: str) -> set[str] | None: ...
+
+
+def union_of_candidates(index: Narrowing, values: Iterable[str]) -> set[str] | None:
+    """Union of ``index.candidates`` over several values; None as soon as one of them cannot be narrowed."""
+    out: set[str] = set()
+    for value in values:
+        found = index.candidates(value)
+        if found is None:
+            return None
+        out |= found
+    return out
 
 
 class KeyCache:
@@ -192,13 +208,7 @@ class ValueIndex:
 
     def candidates_any(self, values: Iterable[str]) -> set[str] | None:
         """Union of `candidates` over several values; None as soon as one of them cannot be narrowed."""
-        out: set[str] = set()
-        for value in values:
-            found = self.candidates(value)
-            if found is None:
-                return None
-            out |= found
-        return out
+        return union_of_candidates(self, values)
 
 
 class ExactIndex:
@@ -244,13 +254,7 @@ class ExactIndex:
         return set(self.postings.get(normalized(value), ()))
 
     def candidates_any(self, values: Iterable[str]) -> set[str] | None:
-        out: set[str] = set()
-        for value in values:
-            found = self.candidates(value)
-            if found is None:
-                return None
-            out |= found
-        return out
+        return union_of_candidates(self, values)
 
 
 def _normalized(value: str) -> str:

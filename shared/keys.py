@@ -36,6 +36,16 @@ class Keys:
     def requests_index(self) -> str:
         return f"{self._root}:requests"
 
+    @property
+    def progress(self) -> str:
+        """Sorted set: open request id -> when it last made progress (``shared.progress``)."""
+        return f"{self._root}:progress"
+
+    @property
+    def watchdog_lease(self) -> str:
+        """Held by the worker whose watchdog runs this interval's pass (``services.watchdog_thread``)."""
+        return f"{self._root}:watchdog:lease"
+
     def effect(self, request_id: str, effect: str) -> str:
         return f"{self._root}:effect:{request_id}:{effect}"
 

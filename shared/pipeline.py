@@ -95,6 +95,7 @@ def load(runtime: Runtime, request_ids: Iterable[str], *states: RequestState) ->
             continue
         if record.state in states:
             out.append(record)
+    runtime.store.progress.touch(r.request_id for r in out)  # taken up: progress (see shared.progress)
     return out
 
 

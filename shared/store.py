@@ -3,7 +3,8 @@
 The ticket is the idempotency key: ``create`` claims it with SET NX, so the same ticket sent
 twice, even by two intake processes at once, makes one request. Every write of a stored request
 reads it and writes it in one optimistic transaction, and every change of its state is checked there
-against the table of allowed moves (``shared.models.ALLOWED``).
+against the table of allowed moves (``shared.models.ALLOWED``). The same transaction keeps the
+progress index (``shared.progress``) that the watchdog reads: every write is progress.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import redis
 from shared.errors import ErasureError
 from shared.keys import Keys
 from shared.models import ErasureRecord, RecordChanges, RequestState, may_move, utcnow
+from shared.progress import ProgressIndex
 
 
 class DuplicateTicket(ErasureError):
@@ -52,6 +54,7 @@ class RequestStore:
     def __init__(self, client: redis.Redis, keys: Keys) -> None:
         self._r = client
         self._keys = keys
+        self.progress = ProgressIndex(client, keys)
 
     def create(self, record: ErasureRecord) -> ErasureRecord:
         """Store a new request; raise ``DuplicateTicket`` if its ticket is already known.
@@ -71,6 +74,7 @@ class RequestStore:
                     pipe.set(ticket_key, record.request_id)
                     pipe.set(self._keys.request(record.request_id), record.model_dump_json())
                     pipe.zadd(self._keys.requests_index, {record.request_id: record.received_at.timestamp()})
+                    self.progress.stage(pipe, record)
                     pipe.execute()
                     return record
                 except redis.WatchError:
@@ -174,6 +178,7 @@ class RequestStore:
                     record.updated_at = utcnow()
                     pipe.multi()
                     pipe.set(key, record.model_dump_json())
+                    self.progress.stage(pipe, record, record.updated_at.timestamp())
                     pipe.execute()
                     return record
                 except redis.WatchError:

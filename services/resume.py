@@ -1,20 +1,26 @@
-"""Re-enqueueing unfinished requests after a crash, a lost queue or a Redis restart.
+"""Sending unfinished requests on again after a crash, a lost queue or a Redis restart.
 
-Every task acts only on requests in the state it handles, so sending a request to the task of its
-current state is always safe: a request whose task is still queued is simply handled once.
+``redrive`` is the one way: ``erasure resume`` gives it every stored request, the watchdog
+(``services.watchdog``) the ones that made no progress for too long. Every task acts only on requests
+in the state it handles, so sending a request to the task of its current state is always safe: a
+request whose task is still queued is simply handled once.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 
-from services.polling.schedule import start_polling
+from services.polling.schedule import schedule_sweep, start_polling
 from services.polling.tasks import issue_certificate
 from shared.approval_gate import release_if_approved
 from shared.celery_app import app
-from shared.models import RequestState
+from shared.models import ErasureRecord, RequestState
 from shared.pipeline import UNCERTIFIED_ENDS, chunks
+from shared.progress import needs_watching
+from shared.recording_jobs import pending_key, schedule_follow
 from shared.runtime import Runtime
+from shared.scrub import scrub_record
 from shared.task_names import DELETE_TASK, DISCOVER_TASK, REDACT_TASK, VERIFY_TASK
 
 TASK_FOR_STATE = {
@@ -27,30 +33,61 @@ TASK_FOR_STATE = {
 
 
 def resume(runtime: Runtime) -> dict[str, int]:
-    """Send every unfinished request to the task of its state, and certify final ones a crash left
-    uncertified; returns counts by state."""
+    """Send every unfinished request to the task of its state, and finish final ones a crash left
+    uncertified or unscrubbed; returns counts by state."""
+    redriven = redrive(runtime, runtime.store.iter_records())
+    return {state.value: len(ids) for state, ids in redriven.items()}
+
+
+def redrive(runtime: Runtime, records: Iterable[ErasureRecord], now: float | None = None) -> dict[RequestState, list[str]]:
+    """Send each request on from where it stands; returns the ids acted on, by state.
+
+    Left alone: what waits for a person or for nothing (``shared.progress.needs_watching``): a HELD
+    request (``erasure release-held`` resumes it), one at the approval gate without an approval, a
+    final one already scrubbed. Each one acted on counts as progress (at ``now``, epoch seconds) in the
+    watchdog's index.
+    """
     by_state: dict[RequestState, list[str]] = defaultdict(list)
-    for record in runtime.store.iter_records():
-        if record.state.is_final:
-            # Certified ends whose certificate was lost in a crash: issue it (and scrub) now.
-            if not record.scrubbed and record.state not in UNCERTIFIED_ENDS:
-                issue_certificate(runtime, record.request_id)
-                by_state[record.state].append(record.request_id)
-            continue
-        if record.state is RequestState.AWAITING_APPROVAL:
-            # Waits for a person, unless it was approved and the release was lost in a crash.
-            if record.approval is not None and release_if_approved(runtime, record.request_id):
-                by_state[record.state].append(record.request_id)
-            continue
-        # HELD waits for its legal hold to end: `erasure release-held` resumes it, not this.
-        if record.state is not RequestState.HELD:
+    for record in records:
+        if needs_watching(record):
             by_state[record.state].append(record.request_id)
+    # Before acting: a request that the action finishes at once (a certificate) then leaves the index.
+    runtime.store.progress.track((i for ids in by_state.values() for i in ids), now)
+    done: dict[RequestState, list[str]] = {}
     for state, ids in by_state.items():
-        if state is RequestState.AWAITING_APPROVAL or state.is_final:
-            continue  # released or certified above
-        if state is RequestState.POLLING:
+        if state.is_final:
+            for request_id in ids:
+                _finish(runtime, request_id, state)
+        elif state is RequestState.AWAITING_APPROVAL:
+            # Approved, and the release was lost in a crash.
+            ids = [i for i in ids if release_if_approved(runtime, i) is not None]
+        elif state is RequestState.POLLING:
             start_polling(runtime, ids)
-            continue
-        for batch in chunks(ids, runtime.settings.batch_size):
-            app.send_task(TASK_FOR_STATE[state], args=[batch])
-    return {state.value: len(ids) for state, ids in by_state.items()}
+            _restart_passes(runtime)
+        else:
+            for batch in chunks(ids, runtime.settings.batch_size):
+                app.send_task(TASK_FOR_STATE[state], args=[batch])
+        if ids:
+            done[state] = ids
+    return done
+
+
+def _finish(runtime: Runtime, request_id: str, state: RequestState) -> None:
+    """A final request a crash left with identifiers in clear: certify it (which scrubs), or scrub it
+    where no certificate follows (FAILED, REJECTED), as ``pipeline.transition`` would have."""
+    if state not in UNCERTIFIED_ENDS:
+        issue_certificate(runtime, request_id)
+        return
+    record = runtime.store.get(request_id)
+    runtime.store.save(scrub_record(runtime.settings.require_hmac_key(), record))
+    runtime.audit.append("request.scrubbed", request_id=request_id, subject=runtime.digest(record))
+
+
+def _restart_passes(runtime: Runtime) -> None:
+    """The polling loops may be what stopped (their message lost with its flag still set): send their
+    next pass whatever the flag says (``shared.passes.schedule_pass``)."""
+    interval = runtime.settings.poll_interval_s
+    if runtime.settings.poll_mode == "list" and runtime.redis.hlen(runtime.keys.pending_gdpr):
+        schedule_sweep(runtime, interval, force=True)
+    if runtime.redis.hlen(pending_key(runtime)):
+        schedule_follow(runtime, interval, force=True)

@@ -160,9 +160,9 @@ def follow_job(runtime: Runtime, request_id: str, job_id: str, lease_id: str | N
     schedule_follow(runtime, runtime.settings.poll_interval_s)
 
 
-def schedule_follow(runtime: Runtime, countdown_s: float) -> bool:
-    """Schedule the next follow pass unless one is already scheduled."""
-    return schedule_pass(runtime, FOLLOW_TASK, follow_flag_key(runtime), countdown_s)
+def schedule_follow(runtime: Runtime, countdown_s: float, *, force: bool = False) -> bool:
+    """Schedule the next follow pass unless one is already scheduled (``force``: even then, for a re-drive)."""
+    return schedule_pass(runtime, FOLLOW_TASK, follow_flag_key(runtime), countdown_s, force=force)
 
 
 def recordings_settled(runtime: Runtime, record: ErasureRecord) -> bool:

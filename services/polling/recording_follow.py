@@ -42,16 +42,18 @@ log = logging.getLogger("erasure.polling.recordings")
 
 
 @app.task(name=FOLLOW_TASK, bind=True, acks_late=True, max_retries=None)
-def follow(self: Any) -> None:
+def follow(self: Any, token: str | None = None) -> None:
     runtime = get_runtime()
     run_pass(runtime, task_name=FOLLOW_TASK, flag_key=follow_flag_key(runtime), lock_key=follow_lock_key(runtime),
-             pending_key=pending_key(runtime), work=follow_once)
+             pending_key=pending_key(runtime), work=follow_once, token=token)
 
 
 def follow_once(runtime: Runtime) -> None:
     pending = {str(k): str(v) for k, v in runtime.redis.hgetall(pending_key(runtime)).items()}
     if not pending:
         return
+    # Followed is progress: a request waiting only for its jobs is loaded by no task meanwhile.
+    runtime.store.progress.touch(set(pending.values()))
     client = runtime.genesys("polling")
     settings = runtime.settings
     pool = lease_pool(runtime)

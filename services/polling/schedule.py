@@ -31,6 +31,7 @@ def start_polling(runtime: Runtime, request_ids: list[str]) -> None:
     schedule_sweep(runtime, settings.poll_interval_s)
 
 
-def schedule_sweep(runtime: Runtime, countdown_s: float) -> bool:
-    """Schedule the next sweep unless one is already scheduled; True if this call scheduled it."""
-    return schedule_pass(runtime, SWEEP_TASK, runtime.keys.sweep_scheduled, countdown_s)
+def schedule_sweep(runtime: Runtime, countdown_s: float, *, force: bool = False) -> bool:
+    """Schedule the next sweep unless one is already scheduled (``force``: even then, for a re-drive);
+    True if this call scheduled it."""
+    return schedule_pass(runtime, SWEEP_TASK, runtime.keys.sweep_scheduled, countdown_s, force=force)

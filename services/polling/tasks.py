@@ -98,11 +98,11 @@ def _settle(runtime: Runtime, record: ErasureRecord, statuses: dict[str, str]) -
 
 
 @app.task(name=SWEEP_TASK, bind=True, acks_late=True, max_retries=None)
-def sweep(self: Any) -> None:
+def sweep(self: Any, token: str | None = None) -> None:
     """List mode: one pass over the platform's GDPR request list serves every pending request."""
     runtime = get_runtime()
     run_pass(runtime, task_name=SWEEP_TASK, flag_key=runtime.keys.sweep_scheduled, lock_key=runtime.keys.sweep_lock,
-             pending_key=runtime.keys.pending_gdpr, work=_sweep_once)
+             pending_key=runtime.keys.pending_gdpr, work=_sweep_once, token=token)
 
 
 def _sweep_once(runtime: Runtime) -> None:

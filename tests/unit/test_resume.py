@@ -19,13 +19,16 @@ def test_a_final_request_left_without_certificate_is_certified_and_scrubbed(runt
     monkeypatch.setattr("services.resume.app.send_task", lambda *a, **k: sent.append(a))
     done = stored(runtime, "R-1", RequestState.COMPLETED, completed_at=utcnow(),
                   verification=Verification(ok=True, checked_conversations=0, checked_identifiers=1))
+    # FAILED with identifiers in clear: a crash between the move and its scrub (pipeline.transition).
     failed = stored(runtime, "R-2", RequestState.FAILED, reason="boom")
     counts = resume(runtime)
-    assert counts == {"completed": 1}
+    assert counts == {"completed": 1, "failed": 1}
     certificate = json.loads(runtime.redis.get(runtime.keys.certificate(done.request_id)))
     assert certificate["ticket"] == "R-1" and certificate["complete"] is True
     assert runtime.store.get(done.request_id).scrubbed
     assert "r-1@example.org" not in runtime.redis.get(runtime.keys.request(done.request_id))
-    assert runtime.redis.get(runtime.keys.certificate(failed.request_id)) is None
+    assert runtime.redis.get(runtime.keys.certificate(failed.request_id)) is None  # FAILED gets no certificate...
+    assert runtime.store.get(failed.request_id).scrubbed  # ...but is scrubbed, as the move would have done
+    assert "r-2@example.org" not in runtime.redis.get(runtime.keys.request(failed.request_id))
     assert sent == []  # nothing re-enqueued for final requests
     assert resume(runtime) == {}  # and a second run finds nothing left to do

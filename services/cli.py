@@ -156,6 +156,19 @@ def resume() -> None:
 
 
 @app.command()
+def watchdog() -> None:
+    """Run one watchdog pass now: re-drive requests with no progress for ERASURE_STALL_AFTER_S (the workers
+    do this every ERASURE_WATCHDOG_INTERVAL_S by themselves)."""
+    from services.operations import watchdog_pass
+    from shared.runtime import get_runtime
+
+    report = watchdog_pass(get_runtime())
+    detail = ", ".join(f"{n} {state}" for state, n in sorted(report.redriven.items()))
+    print(f"re-drove {report.total} request(s){': ' + detail if detail else ''}; "
+          f"{report.busy} busy (a task holds them), {report.closed} needing nobody any more")
+
+
+@app.command()
 def redact(
     json_lines: Annotated[bool, typer.Option("--json", help='JSON lines {"text": ...} in, text and entities out')]
     = False,

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.audit import ChainCheck, verify_chain
 from shared.certificate_html import render_certificate_html
@@ -22,6 +22,9 @@ from shared.holds import DEFAULT_BASIS, Hold
 from shared.identifiers import InvalidIdentifier, normalize_email, normalize_phone
 from shared.models import ErasureRecord, RequestState, utcnow
 from shared.runtime import Runtime
+
+if TYPE_CHECKING:
+    from services.watchdog import WatchReport
 
 
 class NotFound(ErasureError, LookupError):
@@ -144,6 +147,15 @@ def replay_webhooks(runtime: Runtime) -> Replay:
         if event_id not in remaining:
             mark_notified(runtime, entry["request_id"], entry["target"])
     return Replay(delivered, failing)
+
+
+# --- the watchdog -------------------------------------------------------------------------------------
+
+def watchdog_pass(runtime: Runtime) -> WatchReport:
+    """One watchdog pass now (the workers run one every ``watchdog_interval_s``): counts only."""
+    from services.watchdog import watch_once
+
+    return watch_once(runtime)
 
 
 # --- the audit log -----------------------------------------------------------------------------------

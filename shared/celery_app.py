@@ -28,6 +28,8 @@ TASK_MODULES = [
     "services.redaction.tasks",
     "services.deletion.tasks",
     "services.polling.tasks",
+    # Not tasks: the watchdog's thread, started in every worker by its worker_ready signal.
+    "services.watchdog_thread",
 ]
 
 # Apps given their settings by ``configure``: the environment must not override them on first use.

@@ -39,6 +39,9 @@ REGION_DOMAINS: dict[str, str] = {
 
 POOLS: tuple[str, ...] = ("discovery", "redaction", "deletion", "polling")
 
+#: The longest backoff before a retry of a task that failed transiently (``shared.pipeline.backoff_s``).
+RETRY_BACKOFF_CAP_S = 300.0
+
 
 class ConfigError(ErasureError, ValueError):
     """The configuration cannot work; the message names the variable to set."""
@@ -129,6 +132,14 @@ class Settings(BaseSettings):
 
     output_dir: Path = Path("erasure-output")
 
+    # The watchdog (services.watchdog): every worker process looks this often (0: never) for requests
+    # that made no progress (no write, no task taking them up) for stall_after_s, and sends them on
+    # again the way `erasure resume` does, once per stall. One worker's pass runs per interval.
+    watchdog_interval_s: float = 60.0
+    # Longer than any wait a deferred task may have (checked below), or a request that is only
+    # waiting would be sent again. Also bounds how long a lost message can strand a request.
+    stall_after_s: float = 900.0
+
     @model_validator(mode="after")
     def _check_region(self) -> Settings:
         region = self.genesys_region
@@ -136,6 +147,33 @@ class Settings(BaseSettings):
             raise ConfigError("ERASURE_GENESYS_REGION must be a region name (e.g. eu_west_1) "
                               "or domain (e.g. mypurecloud.ie)")
         return self
+
+    @model_validator(mode="after")
+    def _check_watchdog(self) -> Settings:
+        if self.watchdog_interval_s < 0:
+            raise ConfigError("ERASURE_WATCHDOG_INTERVAL_S must be 0 (watchdog off) or a positive number of seconds")
+        name, longest = self.longest_deferral()
+        needed = longest + self.watchdog_interval_s
+        if self.stall_after_s <= needed:
+            raise ConfigError(
+                f"ERASURE_STALL_AFTER_S ({self.stall_after_s:g}) must be greater than {needed:g}: the longest wait "
+                f"a deferred task may have ({name}, {longest:g} s) plus ERASURE_WATCHDOG_INTERVAL_S "
+                f"({self.watchdog_interval_s:g} s); otherwise the watchdog re-sends requests that are only waiting")
+        return self
+
+    def longest_deferral(self) -> tuple[str, float]:
+        """The longest countdown a task may give its request before it is loaded again, and what sets it."""
+        waits = {
+            "ERASURE_POLL_INTERVAL_S": self.poll_interval_s,
+            "ERASURE_POLL_MAX_INTERVAL_S": self.poll_max_interval_s,
+            "ERASURE_ACTIVE_REVISIT_S": self.active_revisit_s,
+            "ERASURE_DETAILS_JOB_WAIT_S": self.details_job_wait_s,
+            "ERASURE_RECORDING_SLOT_RETRY_S": self.recording_slot_retry_s,
+            "2 x ERASURE_RECORDING_POLL_S": 2 * self.recording_poll_s,
+            "the retry backoff cap": RETRY_BACKOFF_CAP_S,
+        }
+        name = max(waits, key=lambda n: waits[n])
+        return name, waits[name]
 
     @property
     def api_base_url(self) -> str:

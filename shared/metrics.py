@@ -1,4 +1,4 @@
-"""Prometheus metrics of the pools. Labels carry pool names, endpoint templates and statuses only:
+"""Prometheus metrics of the pools. Labels carry pool names, endpoint templates, statuses and states only:
 never an identifier, a ticket or a request id."""
 
 from __future__ import annotations
@@ -10,3 +10,6 @@ API_CALLS = Counter("erasure_genesys_api_calls_total", "Genesys API answers by e
 API_LATENCY = Histogram("erasure_genesys_api_seconds", "Genesys API call latency", ["pool"])
 TASKS = Counter("erasure_tasks_total", "Pipeline task runs by outcome", ["task", "outcome"])
 REQUESTS_AT_RISK = Gauge("erasure_requests_at_risk", "Open requests within 7 days of their deadline or past it")
+WATCHDOG_REDRIVES = Counter("erasure_watchdog_redrives_total",
+                            "Requests the watchdog sent on again after no progress for stall_after_s, by state",
+                            ["state"])

@@ -21,6 +21,7 @@ from celery.signals import setup_logging
 from kombu import Exchange, Queue
 
 from shared.config import POOLS, Settings, get_settings
+from shared.redis_sentinel import broker_sentinel_options, broker_url
 
 TASK_MODULES = [
     "services.intake.tasks",
@@ -45,7 +46,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "global_keyprefix": f"{settings.key_prefix}:celery:",
     }
     return {
-        "broker_url": settings.redis_url,
+        "broker_url": broker_url(settings),
         "task_queues": [Queue(pool, exchange, routing_key=pool) for pool in POOLS],
         "task_routes": {
             # The Celery door of the intake shares the discovery queue: it only validates and enqueues.
@@ -65,7 +66,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "accept_content": ["json"],
         "task_ignore_result": True,
         "result_backend": None,
-        "broker_transport_options": transport,
+        "broker_transport_options": {**transport, **broker_sentinel_options(settings)},
         "broker_connection_retry_on_startup": True,
         "worker_cancel_long_running_tasks_on_connection_loss": True,
         "worker_hijack_root_logger": False,

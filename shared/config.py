@@ -50,7 +50,8 @@ class ConfigError(ErasureError, ValueError):
 class Settings(BaseSettings):
     """Everything a process of this project needs to know, from ``ERASURE_*`` variables."""
 
-    model_config = SettingsConfigDict(env_prefix="ERASURE_", extra="ignore")
+    # hide_input_in_errors: a refused setting's error would otherwise quote every value given, secrets too.
+    model_config = SettingsConfigDict(env_prefix="ERASURE_", extra="ignore", hide_input_in_errors=True)
 
     # Genesys Cloud: either a region (enum name like ``eu_west_1`` or a domain like ``mypurecloud.ie``)
     # or an explicit base URL (the simulator). The login host is derived like the SDK does.
@@ -64,6 +65,18 @@ class Settings(BaseSettings):
     # repr=False: a URL may carry a password, a webhook path a token; neither belongs in a printed Settings.
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", repr=False)
     key_prefix: str = "erasure"
+
+    # Redis Sentinel (high availability), instead of redis_url: a JSON list of the sentinels' "host:port"
+    # and the name they monitor the master under. The store, the ledgers, the limiter and the Celery broker
+    # then ask the sentinels for the master and ask again after a failover. All sentinels of the group:
+    # any one that answers is enough to find the master.
+    redis_sentinels: list[str] = Field(default_factory=list)
+    redis_sentinel_master: str = ""
+    # With sentinels only (a URL carries its own): the master's database and password (its requirepass),
+    # and the sentinels' own password (their requirepass), which is often a different one.
+    redis_db: int = 0
+    redis_password: SecretStr = SecretStr("")
+    redis_sentinel_password: SecretStr = SecretStr("")
 
     # Rate budget of the OAuth client (the platform allows 300/min per client-credentials token).
     rate_per_minute: float = 300.0
@@ -175,6 +188,20 @@ class Settings(BaseSettings):
         name = max(waits, key=lambda n: waits[n])
         return name, waits[name]
 
+    @model_validator(mode="after")
+    def _check_sentinels(self) -> Settings:
+        if bool(self.redis_sentinels) != bool(self.redis_sentinel_master):
+            raise ConfigError("ERASURE_REDIS_SENTINELS and ERASURE_REDIS_SENTINEL_MASTER go together: "
+                              "set both to use Redis Sentinel, or neither to use ERASURE_REDIS_URL")
+        for address in self.redis_sentinels:
+            _sentinel_address(address)
+        return self
+
+    @property
+    def sentinel_addresses(self) -> list[tuple[str, int]]:
+        """The sentinels as (host, port); empty when Redis is one URL."""
+        return [_sentinel_address(address) for address in self.redis_sentinels]
+
     @property
     def api_base_url(self) -> str:
         """The API root, e.g. ``https://api.mypurecloud.ie`` or the simulator's URL."""
@@ -229,6 +256,15 @@ class Settings(BaseSettings):
         if len(key) < 16:
             raise ConfigError("ERASURE_HMAC_KEY must be set to a secret of at least 16 characters")
         return key.encode()
+
+
+def _sentinel_address(address: str) -> tuple[str, int]:
+    """``host:port`` (``[v6]:port`` too) as a pair; a sentinel has no default port worth guessing."""
+    host, _, port = address.strip().rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"ERASURE_REDIS_SENTINELS: {address!r} is not host:port (e.g. sentinel-1:26379)")
+    return host, int(port)
 
 
 @lru_cache(maxsize=1)

@@ -22,7 +22,7 @@ from shared.holds import HoldRegister
 from shared.keys import Keys
 from shared.models import ErasureRecord
 from shared.ratelimit import BucketConfig, RateLimiter
-from shared.redis_conn import get_redis
+from shared.redis_sentinel import redis_for
 from shared.store import RequestStore
 from shared.webhooks import WebhookSender
 
@@ -44,7 +44,7 @@ class Runtime:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
-        client = get_redis(settings.redis_url)
+        client = redis_for(settings)
         keys = Keys(settings.key_prefix)
         return cls(settings=settings, redis=client, keys=keys, store=RequestStore(client, keys),
                    audit=AuditLog(client, keys), effects=EffectLedger(client, keys))

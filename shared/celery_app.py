@@ -33,6 +33,19 @@ TASK_MODULES = [
     "services.watchdog_thread",
 ]
 
+# The broker's sockets (kombu's Redis transport options). A read timeout bounds every wait on a
+# connection whose peer went silent (a failover, a dropped NAT entry), including the read of a
+# pending BRPOP when the worker closes a lost connection (celery/celery#9705, a worker hung there);
+# it must exceed the 1 s BRPOP timeout. Keepalive lets the kernel notice a dead peer too. Every
+# ``health_check_interval`` seconds kombu pings the pub/sub connection and (kombu >= 5.7) drops a
+# BRPOP whose answer is overdue, so a half-open consumer recovers within about 21 s.
+BROKER_SOCKET_OPTIONS: dict[str, Any] = {
+    "socket_timeout": 10.0,
+    "socket_connect_timeout": 5.0,
+    "socket_keepalive": True,
+    "health_check_interval": 10,
+}
+
 # Apps given their settings by ``configure``: the environment must not override them on first use.
 _configured: weakref.WeakSet[Celery] = weakref.WeakSet()
 
@@ -44,6 +57,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # Longer than any task run time plus any countdown, or Redis redelivers running tasks.
         "visibility_timeout": settings.visibility_timeout_s,
         "global_keyprefix": f"{settings.key_prefix}:celery:",
+        **BROKER_SOCKET_OPTIONS,
     }
     return {
         "broker_url": broker_url(settings),
@@ -67,8 +81,21 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_ignore_result": True,
         "result_backend": None,
         "broker_transport_options": {**transport, **broker_sentinel_options(settings)},
+        # A worker that loses Redis reconnects with backoff (kombu: 2 s, then 2 s more per attempt, up
+        # to 30 s) for as long as Redis is away: a worker that gave up would leave its pool down.
         "broker_connection_retry_on_startup": True,
-        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "broker_connection_retry": True,
+        "broker_connection_max_retries": None,
+        # A message sent while Redis restarts (a hand-on to the next stage, a submission) is retried
+        # for about 16 s (0.5, 1.5, 2.5, 3.5, 4, 4 s) instead of Celery's default 0.6 s.
+        "task_publish_retry_policy": {"max_retries": 6, "interval_start": 0.5, "interval_step": 1.0, "interval_max": 4.0},
+        # Tasks running when the connection is lost finish (their Redis calls wait out a restart, see
+        # shared.redis_conn) and acknowledge their messages once Redis is back. Cancelling them instead
+        # would kill prefork children mid-batch, and with the threads pool it ends the worker on
+        # celery < 5.7 (NotImplementedError from terminate_job; celery/celery#7185). A message put back
+        # on its queue when the lost connection is closed (Redis up, the network blipped) meets the
+        # request's lock and the ledger, as any redelivery does.
+        "worker_cancel_long_running_tasks_on_connection_loss": False,
         "worker_hijack_root_logger": False,
         "worker_send_task_events": False,
         "task_time_limit": 900,

@@ -16,7 +16,7 @@ import redis
 from redis.sentinel import Sentinel
 
 from shared.config import Settings
-from shared.redis_conn import get_redis
+from shared.redis_conn import CONNECT_TIMEOUT_S, SOCKET_TIMEOUT_S, get_redis, retry_policy
 
 # Talking to a sentinel is one short question; a sentinel that hangs must not hang the caller.
 SENTINEL_TIMEOUT_S = 5.0
@@ -36,17 +36,18 @@ def get_sentinel_redis(sentinels: tuple[tuple[str, int], ...], master: str, db: 
                        sentinel_password: str = "") -> redis.Redis:
     """A client of the master ``master``: every new connection asks the sentinels where it is, and a
     connection that finds the master gone or demoted (READONLY) is dropped, so the next try reaches the
-    new one. Same timeouts as ``get_redis``: fail fast, and the callers' retries carry over the switch."""
+    new one. Same timeouts and bounded retries as ``get_redis``, which carry the callers over the switch."""
     manager = Sentinel(list(sentinels), sentinel_kwargs=_sentinel_kwargs(sentinel_password))  # type: ignore[no-untyped-call]
     client: redis.Redis = manager.master_for(  # type: ignore[no-untyped-call]
         master,
         db=db,
         password=password or None,
         decode_responses=True,
-        socket_timeout=10,
-        socket_connect_timeout=5,
+        socket_timeout=SOCKET_TIMEOUT_S,
+        socket_connect_timeout=CONNECT_TIMEOUT_S,
+        socket_keepalive=True,
         health_check_interval=30,
-        retry_on_timeout=True,
+        retry=retry_policy(),
     )
     return client
 

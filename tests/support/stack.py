@@ -88,15 +88,18 @@ def make_stack(tmp_path: Path, sim_config: SimConfig, **settings_env: str) -> tu
 
 @contextmanager
 def running_stack(tmp_path: Path, redis_client: redis.Redis, sim_config: SimConfig, *,
-                  pools: Iterable[str] = POOLS, concurrency: int = 2, **settings_env: str) -> Iterator[Stack]:
-    """A stack with a worker process per pool in ``pools`` (none: nothing consumes the queues).
+                  pools: Iterable[str] = POOLS, concurrency: int = 2, worker_pool: str = "threads",
+                  **settings_env: str) -> Iterator[Stack]:
+    """A stack with a worker process per pool in ``pools`` (none: nothing consumes the queues), each with
+    Celery's execution pool ``worker_pool``: ``threads``, or ``prefork`` (``celery worker``'s default, as
+    production runs it).
 
     On the way out, however the test ended: workers stopped, simulator stopped, the test's keys gone.
     """
     stack, sim = make_stack(tmp_path, sim_config, **settings_env)
     try:
         for pool in pools:
-            stack.workers.start(pool, stack.env, tmp_path / "logs", concurrency=concurrency)
+            stack.workers.start(pool, stack.env, tmp_path / "logs", concurrency=concurrency, worker_pool=worker_pool)
         yield stack
     finally:
         stack.workers.stop()

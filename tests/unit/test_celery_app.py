@@ -58,3 +58,19 @@ def test_every_pool_has_its_queue_and_work_is_kept_until_done():
     # A worker lost mid-task gives its message back; a message is acknowledged only when done.
     assert app.conf.task_acks_late and app.conf.task_reject_on_worker_lost
     assert app.conf.worker_prefetch_multiplier == 1 and app.conf.task_create_missing_queues is False
+
+
+def test_a_worker_keeps_reconnecting_while_redis_is_away():
+    conf = create_app(Settings()).conf
+    # No retry limit: a worker that gave up would leave its pool down after a long outage.
+    assert conf.broker_connection_retry and conf.broker_connection_max_retries is None
+    # Running tasks finish across a reconnection (cancelling them ends a threads-pool worker on celery 5.6).
+    assert conf.worker_cancel_long_running_tasks_on_connection_loss is False
+    # A read on a silent connection times out, and never before a BRPOP (1 s server-side) can answer.
+    transport = conf.broker_transport_options
+    assert transport["socket_timeout"] > 1 and transport["health_check_interval"] > 0
+    # A message sent while Redis restarts is retried for seconds, not Celery's default 0.6 s.
+    policy = conf.task_publish_retry_policy
+    waits = [min(policy["interval_start"] + n * policy["interval_step"], policy["interval_max"])
+             for n in range(policy["max_retries"])]
+    assert 10 <= sum(waits) <= 20

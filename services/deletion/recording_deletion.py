@@ -19,6 +19,16 @@ platform's own list ``GET /api/v2/recording/jobs`` (newest first, our OAuth clie
 for a DELETE job whose conversationQuery names exactly our conversation ids and whose actionDate is
 the one we chose (to the millisecond) and stored before the call. Found: its id is recorded and
 nothing is resubmitted. Not found: the call never reached the platform, and it is made again.
+
+Before any creation, even with no ledger entry at all, the same list is read once more for an
+*unclaimed* DELETE job over this batch's conversations created since the request arrived
+(``find_unclaimed_job``): found, it is adopted (``EffectLedger.adopt``) and nothing is created. That is
+what covers an intent Redis never kept (``appendfsync everysec`` loses up to a second, a failover more;
+see ``shared.effects``), so ``appendfsync always`` is not needed for this effect. It costs one page of
+the list per job created (more only when more than 100 of our jobs were created since the request
+arrived: the list holds our client's jobs only, at most 2 running at a time). Every job is claimed by
+the effect that holds it (``claim_job``, before the ledger records it), so two requests over the same
+conversations never share one job.
 """
 
 from __future__ import annotations
@@ -39,14 +49,20 @@ from shared.holds import merge_withheld
 from shared.models import ErasureRecord, utcnow
 from shared.pipeline import chunks
 from shared.recording_jobs import (
+    CLOCK_SKEW,
     LEASE_NAME,
     STARTED,
+    claim_job,
+    claimed_elsewhere,
+    find_unclaimed_job,
     follow_job,
     iso_ms,
     job_body,
     job_interval,
     lease_pool,
+    owner_of,
     reconcile_recording_job,
+    spec_of_job,
 )
 from shared.runtime import Runtime
 
@@ -120,10 +136,14 @@ def ensure_job(runtime: Runtime, client: GenesysClient, record: ErasureRecord, e
     Returns the record (with the holds found on the way), the outcome (None: every conversation of the
     batch is held, nothing was created) and the conversations the job covers."""
     request_id = record.request_id
+    owner = owner_of(request_id, effect)
 
     def reconcile(intent: EffectRecord) -> str | None:
         spec = _spec_of(intent)
-        return reconcile_recording_job(client, spec) if spec is not None else None  # died before the spec
+        if spec is None:
+            return None  # died before the spec (or Redis lost it): the search below, before any creation
+        found = reconcile_recording_job(client, spec, lambda job: not claimed_elsewhere(runtime, job.id, owner))
+        return found if found is not None and claim_job(runtime, found, owner) else None
 
     known = runtime.effects.recall(request_id, effect, reconcile)
     if known is not None:
@@ -143,6 +163,17 @@ def ensure_job(runtime: Runtime, client: GenesysClient, record: ErasureRecord, e
                              details={"conversations": [w.id for w in held], "holds": sorted({w.hold for w in held})})
     if not erasable:
         return record, None, []
+
+    # A job an earlier delivery created whose intent (and claim) Redis lost: adopted, not made twice.
+    lost = find_unclaimed_job(runtime, client, owner, batch, erasable, record.received_at - CLOCK_SKEW)
+    if lost is not None and claim_job(runtime, lost.id, owner):
+        spec_found = spec_of_job(lost)
+        adopted = runtime.effects.adopt(request_id, effect, lost.id, notes={"spec": json.dumps(spec_found)})
+        log.warning("request %s: adopted recording job %s that no record of ours named", request_id, lost.id)
+        runtime.audit.append("deletion.recording_job_reconciled", request_id=request_id,
+                             subject=runtime.digest(record),
+                             details={"recording_job_id": lost.id, "found_by": "conversations"})
+        return record, adopted, list(spec_found["conversation_ids"])
 
     settings = runtime.settings
     pool = lease_pool(runtime)
@@ -165,6 +196,11 @@ def ensure_job(runtime: Runtime, client: GenesysClient, record: ErasureRecord, e
             # Someone else's jobs fill the platform's two places: nothing was created; try again later.
             raise RunLater(max(settings.recording_slot_retry_s, exc.defer_s), "the platform refused a third recording job",
                            request_id=request_id) from None
+        if not claim_job(runtime, job.id, owner):
+            # Another request over the same conversations adopted it in the instant before this claim:
+            # the job is its now. The intent stays; the next run finds no free job and creates one.
+            raise RunLater(settings.recording_slot_retry_s, "the new recording job was adopted by another request",
+                           request_id=request_id)
         return Done(job.id)
 
     # The spec is stored with the intent: a reconciliation looks for exactly this job.

@@ -30,10 +30,11 @@ of the write stream: the AOF is replayed in order (an unfinished MULTI is droppe
 holds a prefix of its master's stream, and every key of a deployment shares one hash tag, so one node.
 Whatever survived was written before whatever was lost, so the index state that survived was read from
 the platform before the lost intent, hence before the call it announced. ``appendfsync always`` is
-therefore not required. A Redis with no persistence at all loses more than the ledger: the queues,
-the records and the requests themselves. Nothing is then submitted twice by a redelivery (there is none),
-but the requests in flight are gone and must be resubmitted from their tickets; their earlier platform
-calls are found again by the same searches (by the GDPR request's name, by a job's conversations).
+therefore not required. A Redis with no persistence at all is another matter: a restart loses the
+records, the ledger and (a broker on it) the queues, so nothing is redelivered and the requests in
+flight are simply gone. An operator resubmits them from their tickets as new requests with new ids:
+a GDPR_DELETE or recording job made before the loss is not recognised as theirs, so a subject may get
+a second one (the same erasure done twice, never one skipped). Run Redis with AOF (everysec suffices).
 """
 
 from __future__ import annotations

@@ -24,18 +24,19 @@ sync raises ``ReconcileIncomplete``: nothing is submitted, and the batch's first
 person to check the platform (``shared.pipeline.isolated``), as an unfinished reconciliation always has.
 
 Why a lost write cannot fool it. Redis loses a *suffix* of its writes (``shared.effects`` says why).
-Names and marker are written together, so they revert together; and whatever index survived was read
-from the platform before any lost intent was written, so before the call that intent announced: that
-call is newer than the surviving marker, and the next sync reads it. ``appendfsync always`` is therefore
-not required. Deleting the index keys is safe as well: the next sync reads down to the horizon.
+Names and marker are written together, so they revert together. If a request's intent was lost, every
+later write was too: the index that survived was read from the platform before that intent, so before
+the call it announced, and the next sync reads the call (it is newer than the marker). If only its
+result was lost, the surviving index was read either before the call (likewise) or after it, and then
+holds its name. ``appendfsync always`` is therefore not required. Deleting the index keys is safe as
+well: the next sync reads down to the horizon.
 
 UNCONFIRMED on the real platform, relied on as the earlier reconciliation already did: that the list
 echoes the ``name`` we set and is newest first (each page is checked: a page out of order, or an entry
-without ``createdDate``, raises ``ReconcileIncomplete``); and that a request is listed once its POST has
-answered. If listing lagged behind the POST, a sync inside the lag could move the marker past a request
-not yet listed; that request would be missed only if its ledger result were then lost as well (its
-intent kept, or not), so the guarantee would hold only for a lag shorter than the time between our
-POST's answer and the next sync.
+without ``createdDate``, raises ``ReconcileIncomplete``); and that a request is listed as soon as its
+POST has answered. If listing lagged, a sync within the lag after our POST could move the marker past
+our request before it is listed; were the request's result then lost, a redelivery would not find it.
+The guarantee holds for a lag shorter than the time from a POST's answer to the next sync.
 """
 
 from __future__ import annotations

@@ -20,9 +20,10 @@ for a DELETE job whose conversationQuery names exactly our conversation ids and 
 the one we chose (to the millisecond) and stored before the call. Found: its id is recorded and
 nothing is resubmitted. Not found: the call never reached the platform, and it is made again.
 
-Before any creation, even with no ledger entry at all, the same list is read once more for an
-*unclaimed* DELETE job over this batch's conversations created since the request arrived
-(``find_unclaimed_job``): found, it is adopted (``EffectLedger.adopt``) and nothing is created. That is
+Before any creation, even with no ledger entry at all, the same list is read once more (with a slot
+in hand) for an *unclaimed* DELETE job over this batch's conversations created since the request
+arrived (``find_unclaimed_job``): found, it is adopted (``EffectLedger.adopt``) with that slot, and
+nothing is created. That is
 what covers an intent Redis never kept (``appendfsync everysec`` loses up to a second, a failover more;
 see ``shared.effects``), so ``appendfsync always`` is not needed for this effect. It costs one page of
 the list per job created (more only when more than 100 of our jobs were created since the request
@@ -42,7 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.deletion.holds import withhold
-from shared.effects import Blocked, Done, EffectRecord, Outcome, Via
+from shared.effects import Blocked, Done, EffectRecord, Outcome, ReconcileIncomplete, Via
 from shared.errors import RunLater
 from shared.genesys import BadRequest, GenesysClient, RateLimited
 from shared.holds import merge_withheld
@@ -164,17 +165,6 @@ def ensure_job(runtime: Runtime, client: GenesysClient, record: ErasureRecord, e
     if not erasable:
         return record, None, []
 
-    # A job an earlier delivery created whose intent (and claim) Redis lost: adopted, not made twice.
-    lost = find_unclaimed_job(runtime, client, owner, batch, erasable, record.received_at - CLOCK_SKEW)
-    if lost is not None and claim_job(runtime, lost.id, owner):
-        spec_found = spec_of_job(lost)
-        adopted = runtime.effects.adopt(request_id, effect, lost.id, notes={"spec": json.dumps(spec_found)})
-        log.warning("request %s: adopted recording job %s that no record of ours named", request_id, lost.id)
-        runtime.audit.append("deletion.recording_job_reconciled", request_id=request_id,
-                             subject=runtime.digest(record),
-                             details={"recording_job_id": lost.id, "found_by": "conversations"})
-        return record, adopted, list(spec_found["conversation_ids"])
-
     settings = runtime.settings
     pool = lease_pool(runtime)
     lease = _lease_of(runtime, request_id, effect)
@@ -183,6 +173,24 @@ def ensure_job(runtime: Runtime, client: GenesysClient, record: ErasureRecord, e
     if lease is None:
         raise RunLater(settings.recording_slot_retry_s, "both recording-job slots are taken", request_id=request_id)
     taken = lease
+
+    # A job an earlier delivery created whose intent (and claim) Redis lost: adopted, not made twice. Looked
+    # for only with a slot in hand, so a request waiting for one reads no list; an adopted job runs on the
+    # platform all the same, and the slot is its own until polling sees it end.
+    try:
+        lost = find_unclaimed_job(runtime, client, owner, batch, erasable, record.received_at - CLOCK_SKEW)
+    except ReconcileIncomplete:
+        pool.release(LEASE_NAME, taken)  # the request fails for a person to check; nothing runs on this slot
+        raise
+    if lost is not None and claim_job(runtime, lost.id, owner):
+        found = spec_of_job(lost)
+        adopted = runtime.effects.adopt(request_id, effect, lost.id, notes={"lease": taken, "spec": json.dumps(found)})
+        log.warning("request %s: adopted recording job %s that no record of ours named", request_id, lost.id)
+        runtime.audit.append("deletion.recording_job_reconciled", request_id=request_id,
+                             subject=runtime.digest(record),
+                             details={"recording_job_id": lost.id, "found_by": "conversations"})
+        return record, adopted, list(found["conversation_ids"])
+
     spec = {"conversation_ids": erasable, "interval": job_interval(record, lookback_days),
             "action_date": iso_ms(utcnow())}
 

@@ -345,6 +345,15 @@ def test_a_new_job_adopted_by_another_request_before_its_claim_is_left_to_it(run
     assert runtime.store.get(request_id).recording_job_ids == [calls[1]]
 
 
+def test_a_job_followed_before_claims_existed_counts_as_its_requests(runtime, monkeypatch):
+    monkeypatch.setattr(recording_jobs, "schedule_follow", lambda runtime, countdown_s: True)
+    recording_jobs.follow_job(runtime, "req-a", "job-1", None)  # registered by a deployment without claims
+
+    assert recording_jobs.claimed_elsewhere(runtime, "job-1", recording_jobs.owner_of("req-b", "recording_job:0:0"))
+    assert not recording_jobs.claimed_elsewhere(runtime, "job-1", recording_jobs.owner_of("req-a", "recording_job:0:0"))
+    assert not recording_jobs.claimed_elsewhere(runtime, "job-2", recording_jobs.owner_of("req-b", "recording_job:0:0"))
+
+
 # --- the "later" of the deletion pool: no free recording-job slot ---
 
 def test_no_free_recording_slot_waits_without_spending_retries_and_keeps_the_gdpr_request(runtime, platform, monkeypatch):

@@ -8,21 +8,42 @@ job created or started) is one *effect* in its request's ledger, and goes throug
    before it wrote the answer down: ``reconcile`` searches the platform's own list (through
    ``reconcile_pages``); found, its id is recorded and nothing is called again. Without a
    ``reconcile`` (an idempotent DELETE) the call is simply made again: 404 then means it went through;
-3. otherwise: intent, call, result. A 409 is recorded as ``Blocked`` and never retried.
+3. *no entry at all*, for an effect given an ``unrecorded`` search: the same search first (see below);
+4. otherwise: intent, call, result. A 409 is recorded as ``Blocked`` and never retried.
 
-``recall`` (1 and 2) and ``perform`` (3) are the two halves of ``once``, for a call site that must do
+``recall`` (1 to 3) and ``perform`` (4) are the two halves of ``once``, for a call site that must do
 something in between (the recording job checks holds and takes a slot only when it will call).
 Outcomes are typed: ``Done(platform_id)``, ``AlreadyGone()``, ``Blocked(code)``, each saying how it was
 learnt (``Via``). The stored form is a Redis hash per effect (``state``, ``platform_id``, timestamps and
 the call's notes) and is what operators list; ``record_outcome`` is the one step between the platform's
 answer and our record of it (the crash tests kill a worker there: ``tests/support/crashing_worker.py``).
+
+**Writes Redis never kept.** With ``appendfsync everysec`` a killed Redis loses up to a second of
+acknowledged writes, and a replica promoted by a failover lacks whatever it had not received yet. The
+intent itself may be among them: a redelivered task then finds *no entry* for a call the platform did
+make, and step 4 alone would make it twice. So the effects that must never happen twice (a GDPR_DELETE,
+a recording DELETE job) search before a *first* call too (``unrecorded``, or ``adopt`` after a search
+of the call site's own): the GDPR request through an incremental index of the platform's list
+(``services.deletion.gdpr_index``), the recording job through the platform's job list
+(``shared.recording_jobs.find_unclaimed_job``). What makes this sound is that such a loss is a *suffix*
+of the write stream: the AOF is replayed in order (an unfinished MULTI is dropped whole), a replica
+holds a prefix of its master's stream, and every key of a deployment shares one hash tag, so one node.
+Whatever survived was written before whatever was lost, so the index state that survived was read from
+the platform before the lost intent, hence before the call it announced. ``appendfsync always`` is
+therefore not required. A Redis with no persistence at all is another matter: a restart loses the
+records, the ledger and (a broker on it) the queues, so nothing is redelivered and the requests in
+flight are simply gone. An operator resubmits them from their tickets as new requests with new ids:
+a GDPR_DELETE or recording job made before the loss is not recognised as theirs, so a subject may get
+a second one (the same erasure done twice, never one skipped). Run Redis with AOF (everysec suffices).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from enum import Enum
+from itertools import pairwise
 from typing import Protocol, TypeAlias, TypeVar
 
 import redis
@@ -136,15 +157,20 @@ class Page(Protocol[T_co]):
 
 
 def reconcile_pages(list_page: Callable[[int], Page[T]], matches: Callable[[T], bool], max_pages: int, *,
-                    older: Callable[[T], bool] | None = None) -> T | None:
+                    older: Callable[[T], bool] | None = None,
+                    created: Callable[[T], datetime | None] | None = None) -> T | None:
     """Search a platform list, page 1 first, for the entry ``matches`` accepts.
 
     None once the list's end is reached without it (or, with ``older``, a page ends with an entry older
     than anything we could have created: the list is newest first). Raises ``ReconcileIncomplete`` when
-    ``max_pages`` pages were read and the list goes on: our call may be further down.
+    ``max_pages`` pages were read and the list goes on: our call may be further down; and, with
+    ``created``, when a page is not newest first by it (``newest_first``): stopping early would then prove
+    nothing.
     """
     for number in range(1, max_pages + 1):
         page = list_page(number)
+        if created is not None:
+            newest_first([created(entity) for entity in page.entities])
         for entity in page.entities:
             if matches(entity):
                 return entity
@@ -153,6 +179,17 @@ def reconcile_pages(list_page: Callable[[int], Page[T]], matches: Callable[[T], 
         if older is not None and older(page.entities[-1]):
             return None
     raise ReconcileIncomplete(f"searched {max_pages} pages of the platform's list without reaching its end")
+
+
+def newest_first(stamps: Sequence[datetime | None]) -> None:
+    """Check that one page of a list is newest first, as every search that stops early relies on
+    (the platform documents no order for its GDPR request list, and the recording job list only asked
+    ``sortBy=dateCreated``): ``ReconcileIncomplete`` otherwise, and for an entry without a date."""
+    dated = [stamp for stamp in stamps if stamp is not None]
+    if len(dated) != len(stamps):
+        raise ReconcileIncomplete("the platform's list gave an entry without its creation date")
+    if any(older > newer for newer, older in pairwise(dated)):
+        raise ReconcileIncomplete("the platform's list is not newest first")
 
 
 class EffectLedger:
@@ -164,31 +201,42 @@ class EffectLedger:
 
     def once(self, request_id: str, effect: str, call: Callable[[], Outcome],
              reconcile: Callable[[EffectRecord], str | None] | None = None, *,
+             unrecorded: Callable[[], str | None] | None = None,
              notes: Mapping[str, str] | None = None) -> Outcome:
         """The effect's outcome, calling the platform only if no delivery has (see the module doc)."""
-        known = self.recall(request_id, effect, reconcile)
+        known = self.recall(request_id, effect, reconcile, unrecorded=unrecorded)
         if known is not None:
             return known
         return self.perform(request_id, effect, call, notes=notes)
 
     def recall(self, request_id: str, effect: str,
-               reconcile: Callable[[EffectRecord], str | None] | None = None) -> Outcome | None:
+               reconcile: Callable[[EffectRecord], str | None] | None = None, *,
+               unrecorded: Callable[[], str | None] | None = None) -> Outcome | None:
         """What is known without calling: the recorded result, or an earlier call found by ``reconcile``
-        (given the intent as stored, its notes included). None: the call is still to be made.
+        (given the intent as stored, its notes included), or with no entry at all by ``unrecorded`` (a
+        call whose intent Redis lost). None: the call is still to be made.
 
-        ``reconcile`` may raise ``ReconcileIncomplete``; nothing is recorded then."""
+        Either search may raise ``ReconcileIncomplete``; nothing is recorded then."""
         existing = self.get(request_id, effect)
         if existing is None:
-            return None
+            if unrecorded is None:
+                return None
+            lost = unrecorded()
+            return self.adopt(request_id, effect, lost) if lost is not None else None
         if existing.outcome is not None:
             return existing.outcome
         if reconcile is None:
             return None
         found = reconcile(existing)
-        if found is None:
-            return None
-        self.record_done(request_id, effect, found)
-        return Done(found, Via.RECONCILE)
+        return self.adopt(request_id, effect, found) if found is not None else None
+
+    def adopt(self, request_id: str, effect: str, platform_id: str, notes: Mapping[str, str] | None = None) -> Done:
+        """Record as this effect's result a call found on the platform that an earlier delivery made
+        (its intent lost with writes Redis never kept, or never followed by a result); ``notes`` describe
+        it as an intent's would. Nothing is called."""
+        self.record_intent(request_id, effect, notes)
+        self.record_done(request_id, effect, platform_id)
+        return Done(platform_id, Via.RECONCILE)
 
     def perform(self, request_id: str, effect: str, call: Callable[[], Outcome], *,
                 notes: Mapping[str, str] | None = None) -> Outcome:

@@ -8,18 +8,27 @@ them) share, so that neither imports the other.
   the millisecond before the call (``job_body``). The spec is stored with the ledger's intent, so an
   intent without a job id is reconciled by finding exactly that job in the platform's list
   (``reconcile_recording_job``) instead of creating a second one.
+- **Claims.** Every job we create or adopt is claimed by one effect (``claim_job``: job id ->
+  ``<request id>/<effect>``), written before the ledger records the job. Before any creation the
+  deletion pool looks for an *unclaimed* DELETE job over exactly the batch's conversations
+  (``find_unclaimed_job``) and adopts it: that is how a job survives the loss of its intent itself (a
+  Redis killed with ``appendfsync everysec`` loses up to a second of writes, a failover more; such a
+  loss is a suffix of the writes, so the claim went with the intent). No spec is left to match then,
+  so the search matches by conversations, among jobs created since the request arrived (minus
+  ``CLOCK_SKEW``); a claim keeps two requests over the same conversations from sharing one job.
 - **Hand-over.** ``follow_job`` registers a started job and schedules the polling pool's follow pass
   by task name (``FOLLOW_TASK``); that pass renews the job's lease, and once the job is final records
   how it ended, releases the lease and sends the request on.
 - **Settled.** ``recordings_settled``: every job of a request is final.
 
 Redis keys (under the deployment's hash tag): ``recjobs:pending`` (job id -> request id, the jobs
-being followed), ``recjobs:job:<id>`` (request, lease, final state, error, failed recordings).
+being followed), ``recjobs:job:<id>`` (request, lease, final state, error, failed recordings),
+``recjobs:owners`` (job id -> the effect that claimed it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,8 +49,11 @@ FINAL = ("FULFILLED", "FAILED", "CANCELLED", "TIMEOUT", "MISSING")
 STARTED = ("PROCESSING", "FULFILLED", "FAILED", "CANCELLED")
 #: How many pages (of 100) of the platform's recording-job list a reconciliation reads before it gives up
 #: (``ReconcileIncomplete``). The list holds only our OAuth client's jobs, newest first, and the search
-#: stops anyway at jobs older than our intent: 5,000 jobs is far more than ten minutes can create.
+#: stops anyway at jobs older than our intent (or, before a first creation, than the request): at most
+#: 2 run at once, so 5,000 jobs is far more than the life of a request creates.
 RECORDING_JOB_RECONCILE_PAGES = 50
+#: How far the platform's clock may be behind ours when a search stops at "older than we could have made".
+CLOCK_SKEW = timedelta(minutes=10)
 
 
 # -- slots ---------------------------------------------------------------------------------------
@@ -109,22 +121,88 @@ def job_interval(record: ErasureRecord, lookback_days: int) -> str:
     return f"{iso_ms(start)}/{iso_ms(end)}"
 
 
-def reconcile_recording_job(client: GenesysClient, spec: Mapping[str, Any]) -> str | None:
-    """Our job in the platform's list (newest first), or None; stops at jobs older than our intent."""
-    since = parse_stamp(spec["action_date"]) - timedelta(minutes=10)
+def created_at(job: RecordingJob) -> datetime | None:
+    """When the platform created the job (None when it does not say, or says it in another form)."""
+    try:
+        return parse_stamp(str(job.date_created)) if job.date_created else None
+    except ValueError:
+        return None
+
+
+def reconcile_recording_job(client: GenesysClient, spec: Mapping[str, Any],
+                            free: Callable[[RecordingJob], bool] | None = None) -> str | None:
+    """Our job in the platform's list (newest first), or None; stops at jobs older than our intent.
+    With ``free``, a job it refuses (claimed by another effect) is not ours to take."""
+    since = parse_stamp(spec["action_date"]) - CLOCK_SKEW
 
     def older(job: RecordingJob) -> bool:
-        return bool(job.date_created) and parse_stamp(str(job.date_created)) < since
+        stamp = created_at(job)
+        return stamp is not None and stamp < since
 
     found = reconcile_pages(lambda page: client.list_recording_jobs(page_number=page, page_size=100),
-                            lambda job: is_our_job(job, spec), RECORDING_JOB_RECONCILE_PAGES, older=older)
+                            lambda job: is_our_job(job, spec) and (free is None or free(job)),
+                            RECORDING_JOB_RECONCILE_PAGES, older=older, created=created_at)
     return found.id if found is not None else None
+
+
+def find_unclaimed_job(runtime: Runtime, client: GenesysClient, owner: str, batch: Sequence[str],
+                       erasable: Sequence[str], since: datetime) -> RecordingJob | None:
+    """A DELETE job created since ``since`` over exactly ``erasable`` (or, if a hold came since, over
+    part of ``batch`` that still covers all of ``erasable``) that no other effect claims: a job whose
+    intent, spec and claim were lost. Read before every creation; ``ReconcileIncomplete`` when the list
+    cannot be searched back to ``since``."""
+    wanted, allowed = set(erasable), set(batch)
+
+    def matches(job: RecordingJob) -> bool:
+        if (job.recording_jobs_query or {}).get("action") != "DELETE":
+            return False
+        return wanted <= job_conversation_ids(job) <= allowed and not claimed_elsewhere(runtime, job.id, owner)
+
+    def older(job: RecordingJob) -> bool:
+        stamp = created_at(job)
+        return stamp is not None and stamp < since
+
+    return reconcile_pages(lambda page: client.list_recording_jobs(page_number=page, page_size=100), matches,
+                           RECORDING_JOB_RECONCILE_PAGES, older=older, created=created_at)
+
+
+def spec_of_job(job: RecordingJob) -> dict[str, Any]:
+    """The spec a job was created with, read back from the platform (for a job adopted without one)."""
+    query = job.recording_jobs_query or {}
+    return {"conversation_ids": sorted(job_conversation_ids(job)),
+            "interval": str((query.get("conversationQuery") or {}).get("interval") or ""),
+            "action_date": str(query.get("actionDate") or "")}
+
+
+# -- claims: one effect per job ------------------------------------------------------------------
+
+def owner_of(request_id: str, effect: str) -> str:
+    return f"{request_id}/{effect}"
+
+
+def claim_job(runtime: Runtime, job_id: str, owner: str) -> bool:
+    """Make ``owner`` the one effect holding this job; False if another effect already does."""
+    runtime.redis.hsetnx(owners_key(runtime), job_id, owner)
+    return str(runtime.redis.hget(owners_key(runtime), job_id)) == owner
+
+
+def claimed_elsewhere(runtime: Runtime, job_id: str, owner: str) -> bool:
+    """True when another effect holds the job (a job followed before claims existed counts as its request's)."""
+    holder = runtime.redis.hget(owners_key(runtime), job_id)
+    if holder is not None:
+        return str(holder) != owner
+    followed_for = runtime.redis.hget(job_key(runtime, job_id), "request_id")
+    return bool(followed_for) and str(followed_for) != owner.split("/", 1)[0]
 
 
 # -- the hand-over to polling, and what it records -----------------------------------------------
 
 def _root(runtime: Runtime) -> str:
     return "{" + runtime.settings.key_prefix + "}"
+
+
+def owners_key(runtime: Runtime) -> str:
+    return f"{_root(runtime)}:recjobs:owners"
 
 
 def pending_key(runtime: Runtime) -> str:

@@ -19,6 +19,17 @@ platform's own list ``GET /api/v2/recording/jobs`` (newest first, our OAuth clie
 for a DELETE job whose conversationQuery names exactly our conversation ids and whose actionDate is
 the one we chose (to the millisecond) and stored before the call. Found: its id is recorded and
 nothing is resubmitted. Not found: the call never reached the platform, and it is made again.
+
+Before any creation, even with no ledger entry at all, the same list is read once more (with a slot
+in hand) for an *unclaimed* DELETE job over this batch's conversations created since the request
+arrived (``find_unclaimed_job``): found, it is adopted (``EffectLedger.adopt``) with that slot, and
+nothing is created. That is
+what covers an intent Redis never kept (``appendfsync everysec`` loses up to a second, a failover more;
+see ``shared.effects``), so ``appendfsync always`` is not needed for this effect. It costs one page of
+the list per job created (more only when more than 100 of our jobs were created since the request
+arrived: the list holds our client's jobs only, at most 2 running at a time). Every job is claimed by
+the effect that holds it (``claim_job``, before the ledger records it), so two requests over the same
+conversations never share one job.
 """
 
 from __future__ import annotations
@@ -32,21 +43,27 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.deletion.holds import withhold
-from shared.effects import Blocked, Done, EffectRecord, Outcome, Via
+from shared.effects import Blocked, Done, EffectRecord, Outcome, ReconcileIncomplete, Via
 from shared.errors import RunLater
 from shared.genesys import BadRequest, GenesysClient, RateLimited
 from shared.holds import merge_withheld
 from shared.models import ErasureRecord, utcnow
 from shared.pipeline import chunks
 from shared.recording_jobs import (
+    CLOCK_SKEW,
     LEASE_NAME,
     STARTED,
+    claim_job,
+    claimed_elsewhere,
+    find_unclaimed_job,
     follow_job,
     iso_ms,
     job_body,
     job_interval,
     lease_pool,
+    owner_of,
     reconcile_recording_job,
+    spec_of_job,
 )
 from shared.runtime import Runtime
 
@@ -120,10 +137,14 @@ def ensure_job(runtime: Runtime, client: GenesysClient, record: ErasureRecord, e
     Returns the record (with the holds found on the way), the outcome (None: every conversation of the
     batch is held, nothing was created) and the conversations the job covers."""
     request_id = record.request_id
+    owner = owner_of(request_id, effect)
 
     def reconcile(intent: EffectRecord) -> str | None:
         spec = _spec_of(intent)
-        return reconcile_recording_job(client, spec) if spec is not None else None  # died before the spec
+        if spec is None:
+            return None  # died before the spec (or Redis lost it): the search below, before any creation
+        found = reconcile_recording_job(client, spec, lambda job: not claimed_elsewhere(runtime, job.id, owner))
+        return found if found is not None and claim_job(runtime, found, owner) else None
 
     known = runtime.effects.recall(request_id, effect, reconcile)
     if known is not None:
@@ -152,6 +173,24 @@ def ensure_job(runtime: Runtime, client: GenesysClient, record: ErasureRecord, e
     if lease is None:
         raise RunLater(settings.recording_slot_retry_s, "both recording-job slots are taken", request_id=request_id)
     taken = lease
+
+    # A job an earlier delivery created whose intent (and claim) Redis lost: adopted, not made twice. Looked
+    # for only with a slot in hand, so a request waiting for one reads no list; an adopted job runs on the
+    # platform all the same, and the slot is its own until polling sees it end.
+    try:
+        lost = find_unclaimed_job(runtime, client, owner, batch, erasable, record.received_at - CLOCK_SKEW)
+    except ReconcileIncomplete:
+        pool.release(LEASE_NAME, taken)  # the request fails for a person to check; nothing runs on this slot
+        raise
+    if lost is not None and claim_job(runtime, lost.id, owner):
+        found = spec_of_job(lost)
+        adopted = runtime.effects.adopt(request_id, effect, lost.id, notes={"lease": taken, "spec": json.dumps(found)})
+        log.warning("request %s: adopted recording job %s that no record of ours named", request_id, lost.id)
+        runtime.audit.append("deletion.recording_job_reconciled", request_id=request_id,
+                             subject=runtime.digest(record),
+                             details={"recording_job_id": lost.id, "found_by": "conversations"})
+        return record, adopted, list(found["conversation_ids"])
+
     spec = {"conversation_ids": erasable, "interval": job_interval(record, lookback_days),
             "action_date": iso_ms(utcnow())}
 
@@ -165,6 +204,11 @@ def ensure_job(runtime: Runtime, client: GenesysClient, record: ErasureRecord, e
             # Someone else's jobs fill the platform's two places: nothing was created; try again later.
             raise RunLater(max(settings.recording_slot_retry_s, exc.defer_s), "the platform refused a third recording job",
                            request_id=request_id) from None
+        if not claim_job(runtime, job.id, owner):
+            # Another request over the same conversations adopted it in the instant before this claim:
+            # the job is its now. The intent stays; the next run finds no free job and creates one.
+            raise RunLater(settings.recording_slot_retry_s, "the new recording job was adopted by another request",
+                           request_id=request_id)
         return Done(job.id)
 
     # The spec is stored with the intent: a reconciliation looks for exactly this job.

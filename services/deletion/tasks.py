@@ -15,6 +15,10 @@ Each platform side effect goes through the effect ledger (``EffectLedger.once``)
 call, the platform's id after it. A redelivered task that finds an intent without an id reconciles against the
 platform's own list (GDPR requests by our name, recording jobs by their query) before it would submit
 again; a DELETE is reconciled by making it again (404 means the first one went through: success).
+A *first* GDPR_DELETE or recording job is looked for on the platform too, since Redis may have lost
+its intent with the last second of writes: the batch syncs an index of the platform's GDPR requests
+once before its loop (``services.deletion.gdpr_index``), recording jobs are looked for by their
+conversations (``services.deletion.recording_deletion``).
 A 409 is never retried: what blocked it (the platform's error code) is recorded, the rest of the
 request goes ahead, and the request ends PARTIAL naming it.
 """
@@ -24,10 +28,11 @@ from __future__ import annotations
 import logging
 
 from services.deletion.contacts import ContactsOutcome, delete_contacts
+from services.deletion.gdpr_index import GdprRequests, gdpr_request_name
 from services.deletion.holds import hold_reason, subject_withheld
 from services.deletion.recording_deletion import delete_recordings, find_recording_scope
 from shared.celery_app import app
-from shared.effects import DELETED, AlreadyGone, Blocked, Done, Outcome, Via, reconcile_pages
+from shared.effects import DELETED, AlreadyGone, Blocked, Done, Outcome, Via
 from shared.errors import RunLater
 from shared.genesys import GenesysClient
 from shared.genesys.models import GdprSubject
@@ -42,15 +47,6 @@ GDPR_DELETE = "gdpr_delete"
 USER_DELETE = "user_delete"
 #: Our own rule, not the platform's: an active user is never deleted (the request ends PARTIAL naming it).
 USER_ACTIVE = "user.still.active"
-#: How many pages (of 100) of the platform's GDPR request list a reconciliation reads before it gives up
-#: (``ReconcileIncomplete``: the request fails for a person to check). The list is newest first and holds
-#: every GDPR request of the organisation: 20,000 entries reach far past any crash we recover from.
-GDPR_RECONCILE_PAGES = 200
-
-
-def gdpr_request_name(request_id: str) -> str:
-    """The platform-side name of our GDPR request: how we find it again, without personal data."""
-    return f"erasure-{request_id}"
 
 
 def gdpr_subject_for(record: ErasureRecord) -> GdprSubject:
@@ -80,6 +76,7 @@ def erase(runtime: Runtime, request_ids: list[str]) -> None:
             cleared.append(record)
     # The first round's contacts of the whole batch, in bulk calls (transient trouble retries the batch).
     contacts = delete_contacts(runtime, client, [r for r in cleared if r.recording_round == 0])
+    listed = gdpr_requests(runtime, client, cleared)  # one sync of the platform's GDPR requests for the batch
     submitted: list[str] = []
     waiting: list[str] = []
     countdown = 0.0
@@ -92,7 +89,7 @@ def erase(runtime: Runtime, request_ids: list[str]) -> None:
                 if outcome.error is not None:
                     raise outcome.error  # one of its contacts could not be deleted: this request alone fails
                 try:
-                    if erase_one(runtime, client, record, outcome):
+                    if erase_one(runtime, client, record, outcome, listed):
                         submitted.append(record.request_id)
                 except RunLater as wait:
                     if wait.request_id != record.request_id:
@@ -116,9 +113,10 @@ def withhold_held_subject(runtime: Runtime, record: ErasureRecord) -> bool:
     return bool(held)
 
 
-def erase_one(runtime: Runtime, client: GenesysClient, record: ErasureRecord, contacts: ContactsOutcome) -> bool:
-    """Submit everything else of one cleared request (its contacts are ``contacts``); True once it is
-    handed to polling."""
+def erase_one(runtime: Runtime, client: GenesysClient, record: ErasureRecord, contacts: ContactsOutcome,
+              listed: GdprRequests) -> bool:
+    """Submit everything else of one cleared request (its contacts are ``contacts``, the platform's GDPR
+    requests as the batch synced them ``listed``); True once it is handed to polling."""
     request_id = record.request_id
     first_round = record.recording_round == 0
     blocked: list[str] = list(contacts.blocked)
@@ -129,7 +127,7 @@ def erase_one(runtime: Runtime, client: GenesysClient, record: ErasureRecord, co
         users, user_block = delete_user(runtime, client, record)
         blocked += user_block
         if _gdpr_identity(record):
-            gdpr = submit_gdpr_delete(runtime, client, record)
+            gdpr = submit_gdpr_delete(runtime, client, record, listed)
             if isinstance(gdpr, Blocked):
                 blocked.append(f"GDPR_DELETE: 409 {gdpr.code}")
             else:
@@ -196,17 +194,33 @@ def delete_user(runtime: Runtime, client: GenesysClient, record: ErasureRecord) 
     return 1, []
 
 
-def submit_gdpr_delete(runtime: Runtime, client: GenesysClient, record: ErasureRecord) -> Outcome:
-    """Submit the one GDPR_DELETE of this request, or find the one already submitted (by its name in the
-    platform's list, when an earlier delivery died between the call and its record)."""
+def gdpr_requests(runtime: Runtime, client: GenesysClient, records: list[ErasureRecord]) -> GdprRequests:
+    """The platform's GDPR requests, synced once for every request of the batch that has no GDPR_DELETE
+    recorded yet (about one list page; none when every one has)."""
+    requests = GdprRequests(runtime, client)
+    requests.prepare([r for r in records if r.recording_round == 0 and _gdpr_identity(r)
+                      and _recorded(runtime, r.request_id, GDPR_DELETE) is None])
+    return requests
+
+
+def _recorded(runtime: Runtime, request_id: str, effect: str) -> Outcome | None:
+    stored = runtime.effects.get(request_id, effect)
+    return stored.outcome if stored is not None else None
+
+
+def submit_gdpr_delete(runtime: Runtime, client: GenesysClient, record: ErasureRecord,
+                       listed: GdprRequests) -> Outcome:
+    """Submit the one GDPR_DELETE of this request, or find the one already submitted: by its name in the
+    platform's list (``listed``), when an earlier delivery died between the call and its record, and also
+    when there is no record at all (Redis lost the intent with its last second of writes)."""
     request_id = record.request_id
 
     def call() -> Outcome:
         created = client.create_gdpr_request("GDPR_DELETE", gdpr_subject_for(record), name=gdpr_request_name(request_id))
         return Done(created.id)
 
-    outcome = runtime.effects.once(request_id, GDPR_DELETE, call,
-                                   reconcile=lambda _: reconcile_gdpr_request(client, gdpr_request_name(request_id)))
+    outcome = runtime.effects.once(request_id, GDPR_DELETE, call, reconcile=lambda _: listed.find(record),
+                                   unrecorded=lambda: listed.find(record))
     if isinstance(outcome, Done) and outcome.via is Via.RECONCILE:
         log.warning("request %s: found GDPR request %s submitted before a crash", request_id, outcome.platform_id)
         runtime.audit.append("deletion.gdpr_request_reconciled", request_id=request_id,
@@ -215,10 +229,3 @@ def submit_gdpr_delete(runtime: Runtime, client: GenesysClient, record: ErasureR
         runtime.audit.append("deletion.gdpr_request_submitted", request_id=request_id,
                              subject=runtime.digest(record), details={"gdpr_request_id": outcome.platform_id})
     return outcome
-
-
-def reconcile_gdpr_request(client: GenesysClient, name: str) -> str | None:
-    """Search the platform's list of GDPR requests (newest first) for one with our name."""
-    found = reconcile_pages(lambda page: client.list_gdpr_requests(page_number=page, page_size=100),
-                            lambda request: request.name == name, GDPR_RECONCILE_PAGES)
-    return found.id if found is not None else None

@@ -335,7 +335,9 @@ class GenesysClient:
 
     def list_recording_jobs(self, page_number: int = 1, page_size: int = 100,
                             state: str | None = None) -> RecordingJobListing:
-        params: dict[str, Any] = {"pageSize": page_size, "pageNumber": page_number, "showOnlyMyJobs": "true"}
+        # Newest first and with a page count: the platform sorts by userId and pages by cursor otherwise.
+        params: dict[str, Any] = {"pageSize": page_size, "pageNumber": page_number, "showOnlyMyJobs": "true",
+                                  "sortBy": "dateCreated", "includeTotal": "true"}
         if state:
             params["state"] = state
         response = self.request("GET", "/api/v2/recording/jobs", params=params)

@@ -182,6 +182,9 @@ def test_list_requests_pages_newest_first(api: httpx.Client, subjects: list[dict
     page2 = api.get("/api/v2/gdpr/requests", params={"pageSize": 2, "pageNumber": 2}).json()
     assert [e["id"] for e in page2["entities"]] == [ids[0]]
     assert "previousUri" in page2 and "nextUri" not in page2
+    # Each listed with its createdDate, newest first: the deletion pool's index stops at a date (gdpr_index).
+    dates = [e["createdDate"] for e in page1["entities"] + page2["entities"]]
+    assert dates == sorted(dates, reverse=True) and all(d.endswith("Z") for d in dates)
     assert api.get("/api/v2/gdpr/requests", params={"pageSize": "x"}).status_code == 400
 
 

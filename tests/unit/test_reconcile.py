@@ -15,6 +15,7 @@ from datetime import timedelta
 import pytest
 
 from services.deletion import tasks as deletion
+from services.deletion.gdpr_index import GDPR_RECONCILE_PAGES
 from shared import pipeline, recording_jobs
 from shared.genesys import Conflict, TransportError
 from shared.genesys.models import (
@@ -41,7 +42,8 @@ class FakePlatform:
 
     ``lose_answer`` makes the next creating call act on the platform and then time out;
     ``newer_after_ours`` is how many other clients' entries arrive right after ours;
-    ``endless`` makes every list page full of others' entries and always announce another page.
+    ``endless`` makes every list page full of others' entries and always announce another page
+    (``endless_after_create``: from the first GDPR request made on).
     """
 
     def __init__(self):
@@ -53,6 +55,7 @@ class FakePlatform:
         self.lose_answer = False
         self.newer_after_ours = 0
         self.endless = False
+        self.endless_after_create = False
         self.users = {"u-1": User(id="u-1", name="Former Agent", state="inactive")}
         self.users_deleted: list[str] = []
         self._ids = itertools.count(1)
@@ -60,18 +63,22 @@ class FakePlatform:
     # GDPR requests
     def create_gdpr_request(self, request_type, subject, *, name=None):
         self.gdpr_created.append(name)
-        ours = GdprRequest(id=f"gdpr-{next(self._ids)}", name=name, requestType=request_type, status="INITIATED")
+        ours = GdprRequest(id=f"gdpr-{next(self._ids)}", name=name, requestType=request_type, status="INITIATED",
+                           createdDate=iso_ms(utcnow()))
         self.gdpr.insert(0, ours)
         for _ in range(self.newer_after_ours):
             self.gdpr.insert(0, GdprRequest(id=f"other-{next(self._ids)}", name="someone-else", requestType="GDPR_EXPORT",
-                                            status="COMPLETED"))
+                                            status="COMPLETED", createdDate=iso_ms(utcnow())))
+        if self.endless_after_create:
+            self.endless = True
         return self._answer(ours)
 
     def list_gdpr_requests(self, page_number=1, page_size=PAGE):
         self.pages_read.append(("gdpr", page_number))
         if self.endless:
+            now = iso_ms(utcnow())
             others = [GdprRequest(id=f"x-{page_number}-{n}", name="someone-else", requestType="GDPR_DELETE",
-                                  status="COMPLETED") for n in range(page_size)]
+                                  status="COMPLETED", createdDate=now) for n in range(page_size)]
             return GdprRequestListing(entities=others, pageNumber=page_number, pageCount=page_number + 1)
         start = (page_number - 1) * page_size
         return GdprRequestListing(entities=self.gdpr[start:start + page_size], pageNumber=page_number,
@@ -96,7 +103,8 @@ class FakePlatform:
     def list_recording_jobs(self, page_number=1, page_size=PAGE, state=None):
         self.pages_read.append(("jobs", page_number))
         if self.endless:
-            return RecordingJobListing(entities=[self._other_job() for _ in range(page_size)], pageNumber=page_number,
+            now = iso_ms(utcnow())
+            return RecordingJobListing(entities=[self._other_job(now) for _ in range(page_size)], pageNumber=page_number,
                                        pageCount=page_number + 1)
         start = (page_number - 1) * page_size
         return RecordingJobListing(entities=self.jobs[start:start + page_size], pageNumber=page_number,
@@ -122,8 +130,8 @@ class FakePlatform:
             raise TransportError("DELETE /api/v2/users/u-1: timed out")
         return gone
 
-    def _other_job(self):
-        return RecordingJob(id=f"other-{next(self._ids)}", state="FULFILLED", dateCreated=iso_ms(utcnow()),
+    def _other_job(self, created=None):
+        return RecordingJob(id=f"other-{next(self._ids)}", state="FULFILLED", dateCreated=created or iso_ms(utcnow()),
                             recordingJobsQuery={"action": "DELETE", "actionDate": iso_ms(utcnow()),
                                                 "conversationQuery": {"conversationFilters": [{"predicates": [
                                                     {"dimension": "conversationId", "value": "someone-elses"}]}]}})
@@ -181,8 +189,9 @@ def test_a_lost_answer_is_reconciled_on_page_two_without_a_second_request(runtim
 def test_a_call_that_never_reached_the_platform_is_made_again_after_a_complete_search(runtime, platform):
     request_id = deleting(runtime)
     runtime.effects.record_intent(request_id, deletion.GDPR_DELETE)  # a worker died before its call went out
-    platform.gdpr = [GdprRequest(id=f"o-{n}", name="someone-else", requestType="GDPR_DELETE", status="COMPLETED")
-                     for n in range(PAGE + 5)]
+    now = iso_ms(utcnow())
+    platform.gdpr = [GdprRequest(id=f"o-{n}", name="someone-else", requestType="GDPR_DELETE", status="COMPLETED",
+                                 createdDate=now) for n in range(PAGE + 5)]
 
     erase(request_id)
 
@@ -195,15 +204,15 @@ def test_a_call_that_never_reached_the_platform_is_made_again_after_a_complete_s
 def test_a_list_that_cannot_be_searched_to_its_end_fails_the_request_and_creates_nothing_again(runtime, platform):
     request_id = deleting(runtime)
     platform.lose_answer = True
-    platform.endless = True
+    platform.endless_after_create = True
 
     erase(request_id)
 
     assert platform.gdpr_created == [f"erasure-{request_id}"]  # the lost call only
-    assert max(p for kind, p in platform.pages_read if kind == "gdpr") == deletion.GDPR_RECONCILE_PAGES
+    assert max(p for kind, p in platform.pages_read if kind == "gdpr") == GDPR_RECONCILE_PAGES
     record = runtime.store.get(request_id)
     assert record.state is RequestState.FAILED
-    assert f"searched {deletion.GDPR_RECONCILE_PAGES} pages of the platform's list without reaching its end" in record.reason
+    assert f"searched {GDPR_RECONCILE_PAGES} pages of the platform's list without reaching its end" in record.reason
     assert "check the platform" in record.reason
     assert runtime.effects.get(request_id, deletion.GDPR_DELETE).platform_id is None  # still unknown: not made up
 
@@ -283,6 +292,66 @@ def test_a_job_list_older_than_the_intent_ends_the_search(runtime, platform):
 
     assert recording_jobs.reconcile_recording_job(platform, spec) is None
     assert platform.pages_read == [("jobs", 1)]
+
+
+# --- claims: a job found by its conversations is adopted only if no other request holds it ---
+
+def test_two_requests_over_the_same_conversation_never_share_a_job(runtime, platform):
+    """The second request's search before its first creation sees the first's job (same conversation,
+    created since it arrived, not yet started so not yet followed): claimed, it is not adopted."""
+    runtime.settings = runtime.settings.model_copy(update={"recording_ready_wait_s": 0.0, "recording_poll_s": 0.0})
+    original = platform.create_recording_job
+
+    def pending(query):
+        job = original(query)
+        job.state = "PENDING"  # not READY yet: its request waits, the job unstarted
+        return job
+
+    platform.create_recording_job = pending
+    first = deleting(runtime, conversations=["c-1"], ticket="DSAR-A")
+    second = deleting(runtime, conversations=["c-1"], ticket="DSAR-B")
+
+    erase(first)
+    erase(second)
+
+    assert len(platform.jobs_created) == 2
+    job_a = runtime.effects.get(first, "recording_job:0:0").platform_id
+    job_b = runtime.effects.get(second, "recording_job:0:0").platform_id
+    assert job_a != job_b
+    assert recording_jobs.claimed_elsewhere(runtime, job_a, recording_jobs.owner_of(second, "recording_job:0:0"))
+    assert "deletion.recording_job_reconciled" not in events(runtime, second)
+
+
+def test_a_new_job_adopted_by_another_request_before_its_claim_is_left_to_it(runtime, platform):
+    request_id = deleting(runtime, conversations=["c-1"])
+    original = platform.create_recording_job
+    calls = []
+
+    def adopted_at_once(query):
+        job = original(query)
+        calls.append(job.id)
+        if len(calls) == 1:  # another request over c-1 claims it in the instant before ours
+            assert recording_jobs.claim_job(runtime, job.id, "other-request/recording_job:0:0")
+        return job
+
+    platform.create_recording_job = adopted_at_once
+
+    erase(request_id)  # the claim fails: this request alone waits (RunLater), its intent kept
+    assert runtime.store.get(request_id).state is RequestState.DELETING
+    erase(request_id)
+
+    assert len(calls) == 2  # the first job is the other request's; this one has its own
+    assert runtime.effects.get(request_id, "recording_job:0:0").platform_id == calls[1]
+    assert runtime.store.get(request_id).recording_job_ids == [calls[1]]
+
+
+def test_a_job_followed_before_claims_existed_counts_as_its_requests(runtime, monkeypatch):
+    monkeypatch.setattr(recording_jobs, "schedule_follow", lambda runtime, countdown_s: True)
+    recording_jobs.follow_job(runtime, "req-a", "job-1", None)  # registered by a deployment without claims
+
+    assert recording_jobs.claimed_elsewhere(runtime, "job-1", recording_jobs.owner_of("req-b", "recording_job:0:0"))
+    assert not recording_jobs.claimed_elsewhere(runtime, "job-1", recording_jobs.owner_of("req-a", "recording_job:0:0"))
+    assert not recording_jobs.claimed_elsewhere(runtime, "job-2", recording_jobs.owner_of("req-b", "recording_job:0:0"))
 
 
 # --- the "later" of the deletion pool: no free recording-job slot ---

@@ -56,6 +56,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     transport = {
         # Longer than any task run time plus any countdown, or Redis redelivers running tasks.
         "visibility_timeout": settings.visibility_timeout_s,
+        # How often each worker looks for messages held past the visibility timeout (a dead worker's):
+        # kombu's default (every 10th call of a 10 s timer) adds up to 100 s to every redelivery.
+        "unacked_restore_interval": restore_sweep_s(settings),
+        "unacked_restore_throttle": 1,
         "global_keyprefix": f"{settings.key_prefix}:celery:",
         **BROKER_SOCKET_OPTIONS,
     }
@@ -73,7 +77,12 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_create_missing_queues": False,
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
-        "task_acks_on_failure_or_timeout": True,
+        # A failure that reaches Celery is final: the tasks turn every failure that retrying may fix into a
+        # retry, or into ``Reject(requeue=True)`` when Redis is unreachable (``shared.pipeline``). With this
+        # False, Celery (5.6) rejects a failed message without requeue, which on Redis deletes it as an ack
+        # would, and puts a task killed at its hard time limit back on its queue; the delivery count fails a
+        # batch that keeps getting killed (``shared.pipeline.MAX_DELIVERIES``).
+        "task_acks_on_failure_or_timeout": False,
         "worker_prefetch_multiplier": 1,
         "task_serializer": "json",
         "result_serializer": "json",
@@ -98,10 +107,18 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_cancel_long_running_tasks_on_connection_loss": False,
         "worker_hijack_root_logger": False,
         "worker_send_task_events": False,
-        "task_time_limit": 900,
-        "task_soft_time_limit": 840,
+        # Below the visibility timeout (``Settings._check_redelivery``), and the request locks' lifetime.
+        # Enforced by the prefork pool (the default); the threads pool has no time limits.
+        "task_time_limit": settings.task_time_limit_s,
+        "task_soft_time_limit": settings.task_soft_time_limit_s,
         "enable_utc": True,
     }
+
+
+def restore_sweep_s(settings: Settings) -> int:
+    """Seconds between two looks for unacknowledged messages past the visibility timeout: a thirtieth of
+    it (1 to 30 s), so a dead worker's message comes back within about 1.03 visibility timeouts."""
+    return max(1, min(30, settings.visibility_timeout_s // 30))
 
 
 def configure(target: Celery, settings: Settings) -> Celery:

@@ -107,7 +107,15 @@ class Settings(BaseSettings):
     poll_interval_s: float = 2.0
     poll_max_interval_s: float = 60.0
     gdpr_timeout_s: float = 7 * 24 * 3600.0
-    visibility_timeout_s: int = 3600
+
+    # How long work may sit with a worker before Redis hands it to another (see ``_check_redelivery``).
+    # A message of a worker that died comes back after this long; a request lock lasts a task's time
+    # limit, so a dead holder's locks are gone by then.
+    visibility_timeout_s: int = 900
+    # A task's hard time limit (the prefork pool kills it then; its soft limit comes a little earlier).
+    task_time_limit_s: int = 600
+    # The longest backoff between retries of a platform hiccup (with full jitter below it).
+    retry_backoff_cap_s: float = 120.0
 
     # Downstream systems told of each final request: a JSON list of URLs. Bodies carry no personal
     # data and are signed with HMAC-SHA256 under webhook_secret (header X-Erasure-Signature).
@@ -152,6 +160,45 @@ class Settings(BaseSettings):
     # Longer than any wait a deferred task may have (checked below), or a request that is only
     # waiting would be sent again. Also bounds how long a lost message can strand a request.
     stall_after_s: float = 900.0
+
+    @model_validator(mode="after")
+    def _check_redelivery(self) -> Settings:
+        """Nothing may wait with a worker longer than the visibility timeout.
+
+        Redis has no acknowledgement timer of its own: kombu puts a message back on its queue once it
+        has been unacknowledged for ``visibility_timeout_s``, whether its worker died or is still busy.
+        Messages are acknowledged late (after the task), so a task running past it runs twice, and a
+        message sent with a countdown (a Celery ETA task) is held unacknowledged by the worker while it
+        waits: a countdown past it is handed out again, and again, while it waits. So the task time
+        limit and every countdown must stay below it; the defaults also leave room for a task's run
+        after its countdown (300 s + 600 s within 900 s).
+        """
+        limit = self.visibility_timeout_s
+        waits = {"task_time_limit_s": self.task_time_limit_s, "active_revisit_s": self.active_revisit_s,
+                 "poll_interval_s": self.poll_interval_s, "poll_max_interval_s": self.poll_max_interval_s,
+                 "retry_backoff_cap_s": self.retry_backoff_cap_s,
+                 "recording_slot_retry_s": self.recording_slot_retry_s, "details_job_wait_s": self.details_job_wait_s}
+        too_long = [f"ERASURE_{name.upper()}={value:g}" for name, value in waits.items() if value >= limit]
+        if too_long:
+            raise ConfigError(f"ERASURE_VISIBILITY_TIMEOUT_S={limit} must be longer than {', '.join(too_long)}: "
+                              "Redis hands a message out again once it has waited that long with a worker, "
+                              "so a longer task or countdown would run twice; raise the visibility timeout "
+                              "or lower these")
+        if self.task_time_limit_s < 2:
+            raise ConfigError("ERASURE_TASK_TIME_LIMIT_S must be at least 2 (seconds)")
+        return self
+
+    @property
+    def task_soft_time_limit_s(self) -> int:
+        """The soft limit: a tenth (at most a minute) before the hard one, so a task can fail its batch
+        with a reason before it is killed."""
+        return self.task_time_limit_s - max(1, min(60, self.task_time_limit_s // 10))
+
+    @property
+    def request_lock_s(self) -> int:
+        """How long a request lock lives: a task's time limit, since no task (in the prefork pool) runs
+        longer, so the locks of a killed holder are gone within minutes and before Redis redelivers."""
+        return self.task_time_limit_s
 
     @model_validator(mode="after")
     def _check_region(self) -> Settings:

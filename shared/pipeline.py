@@ -3,11 +3,19 @@
 Tasks take a *batch* of request ids: a single request is a batch of one, a bulk run sends batches
 so that one platform call can serve many subjects (one analytics query, one list call).
 ``erasure_task`` wraps a function of ``(runtime, request_ids)`` into a Celery task that
-- retries platform hiccups (5xx, no answer, limiter unreachable) with exponential backoff and jitter;
+- retries platform hiccups with exponential backoff and jitter: one request's own call (inside
+  ``isolated``) for that request alone, a call the whole batch shares (a query, the limiter) for the batch;
 - gives the worker back when the work says "not yet" (``shared.errors.RunLater``: the rate budget,
   a 429, a platform job still running), sending the batch again with that countdown;
 - counts deliveries in Redis (Redis has no redelivered flag), so a batch that kills its worker
-  every time ends as FAILED instead of looping forever.
+  every time ends as FAILED instead of looping forever;
+- never lets a message go while Redis is unreachable: the message goes back to its queue
+  (``Reject(requeue=True)``), or stays unacknowledged until Redis redelivers it.
+
+A task moves each request on to the next stage's state and sends the next stage's message at the
+end of its batch (``handing_on``). A worker killed in between leaves requests moved on with no
+message; so a task also hands on again the requests of its batch it finds already in the state it
+hands on from (``moved_on``): a redelivered batch re-drives what its dead delivery moved.
 """
 
 from __future__ import annotations
@@ -17,11 +25,14 @@ import logging
 import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any, Unpack
 
+import kombu.exceptions
 import redis
 from celery import Task
-from celery.exceptions import SoftTimeLimitExceeded
+from celery.exceptions import Reject, SoftTimeLimitExceeded
 
 from shared.celery_app import app
 from shared.effects import ReconcileIncomplete
@@ -38,11 +49,16 @@ log = logging.getLogger("erasure.pipeline")
 MAX_DELIVERIES = 5
 MAX_RETRIES = 12
 LOCKED_RETRY_S = 2.0
+#: Redis unreachable, as the store, the locks or the broker: a message must not be let go then.
+#: (redis-py's BusyLoadingError, Redis reading its AOF back after a restart, is a ConnectionError.)
+REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, kombu.exceptions.OperationalError)
 #: Trouble that retrying fixes: the platform's hiccups, the budget saying "wait", Redis restarting.
-RETRYABLE = (ServerError, TransportError, LimiterUnavailable, redis.exceptions.ConnectionError,
-             redis.exceptions.TimeoutError)
-#: What ``isolated`` lets through to the batch instead of failing one request.
+RETRYABLE = (ServerError, TransportError, LimiterUnavailable, *REDIS_DOWN)
+#: What ``isolated`` lets through to the batch instead of failing one request (in an ``erasure_task``,
+#: a hiccup of the request's own call is retried for that request alone: see ``isolated``).
 TRANSIENT = (*RETRYABLE, RunLater, SoftTimeLimitExceeded)
+#: A platform hiccup: the 5xx or the lost answer of one call.
+HICCUPS = (ServerError, TransportError)
 
 
 #: Final states that get no certificate; their records are scrubbed as they are entered.
@@ -55,6 +71,18 @@ OPEN_STATES = tuple(s for s in RequestState if not s.is_final)
 def backoff_s(retries: int, base: float = 1.0, cap: float = 300.0) -> float:
     """Exponential backoff with full jitter."""
     return float(random.uniform(base / 2, min(cap, base * 2**retries)))
+
+
+@dataclass
+class _Delivery:
+    """The delivery of a batch that is running in this context: where ``isolated`` leaves the requests
+    whose own call hit a hiccup, to be retried alone once the batch is done."""
+
+    retries: int
+    hiccups: dict[str, tuple[str, str]] = field(default_factory=dict)  # request id -> (step, error type)
+
+
+_delivery: ContextVar[_Delivery | None] = ContextVar("erasure_delivery", default=None)
 
 
 def transition(runtime: Runtime, request_id: str, state: RequestState, event: str,
@@ -99,14 +127,37 @@ def load(runtime: Runtime, request_ids: Iterable[str], *states: RequestState) ->
     return out
 
 
+def moved_on(runtime: Runtime, request_ids: Iterable[str], state: RequestState) -> list[str]:
+    """The requests of a batch already in ``state``, the one this task moves them to and hands on from.
+
+    A delivery that moved them and was killed before its hand-on left them there with no message; the
+    redelivered batch (which loads only requests still in its own state) hands them on again. A request
+    handed on twice is handled once: the next task loads only requests in its own state, and a
+    duplicate re-drives at most one request once per stage, so nothing multiplies.
+    """
+    ids = list(request_ids)
+    states = runtime.store.states(ids)
+    return [request_id for request_id in ids if states.get(request_id) is state]
+
+
 @contextmanager
 def isolated(runtime: Runtime, record: ErasureRecord, step: str) -> Iterator[None]:
-    """A non-transient failure of one request fails that request, not its whole batch.
+    """A failure of one request's own work stays with that request, not its whole batch.
 
-    Transient platform trouble propagates, so the batch is retried (every step is idempotent).
+    A hiccup of its own call (5xx, no answer) retries that request alone once the batch is done
+    (see ``_retry_hiccups``); the rest of the batch goes on. Anything else transient (the
+    rate budget, the limiter or Redis unreachable, a time limit) propagates, so the batch is retried
+    (every step is idempotent); outside an ``erasure_task`` (the sweep) hiccups propagate too.
+    A permanent failure fails the request.
     """
     try:
         yield
+    except HICCUPS as exc:
+        delivery = _delivery.get()
+        if delivery is None:
+            raise
+        log.warning("%s for request %s: %s; it is retried alone", step, record.request_id, type(exc).__name__)
+        delivery.hiccups[record.request_id] = (step, type(exc).__name__)
     except TRANSIENT:
         raise
     except ReconcileIncomplete as exc:
@@ -126,11 +177,13 @@ def isolated(runtime: Runtime, record: ErasureRecord, step: str) -> Iterator[Non
 
 @contextmanager
 def handing_on(task_name: str, request_ids: list[str]) -> Iterator[None]:
-    """Send ``request_ids`` (filled inside the block) to the next stage on every way out.
+    """Send ``request_ids`` (filled inside the block) to the next stage on every way out but a kill.
 
     A request appended here has already moved to the next stage's state; if a later request of the
     batch raises (a rate-limit wait, a 5xx), the retry loads only the requests that did not move, so
-    these must be handed on now or nobody ever would.
+    these must be handed on now. A killed worker runs no ``finally``: the redelivered batch sends them
+    (start ``request_ids`` with ``moved_on``). If the message cannot be sent (Redis down), the error
+    goes up and the batch's message is kept (``erasure_task``), so its redelivery sends them.
     """
     try:
         yield
@@ -149,22 +202,8 @@ def erasure_task(name: str) -> Callable[[Callable[[Runtime, list[str]], None]], 
         @app.task(name=name, bind=True, max_retries=MAX_RETRIES, acks_late=True)
         def run(self: Task[Any, Any], request_ids: list[str] | str) -> None:
             ids = [request_ids] if isinstance(request_ids, str) else list(request_ids)
-            runtime = get_runtime()
-            if _too_many_deliveries(runtime, self, ids):
-                return
-            try:
-                with request_locks(runtime, ids) as mine:
-                    busy = [i for i in ids if i not in mine]
-                    if busy:
-                        # Locked by a task still running: usually the previous stage, which sends this
-                        # task just before it lets go. Look again shortly; by then the state says
-                        # whether there is anything left to do.
-                        app.send_task(name, args=[busy], countdown=LOCKED_RETRY_S)
-                    if mine:
-                        _run_guarded(self, runtime, fn, name, mine)
-            finally:
-                # Reached on every way out but the worker's death, which is what the count is for.
-                _forget_deliveries(runtime, self, ids)
+            with kept_while_redis_is_down(name, len(ids)):
+                _deliver(self, name, fn, ids)
 
         return run
 
@@ -172,30 +211,79 @@ def erasure_task(name: str) -> Callable[[Callable[[Runtime, list[str]], None]], 
 
 
 @contextmanager
+def kept_while_redis_is_down(task_name: str, size: int) -> Iterator[None]:
+    """Redis unreachable anywhere in a task (the store, a lock, the delivery count, sending a message):
+    its message goes back to its queue instead of being acknowledged.
+
+    ``Reject(requeue=True)`` puts it back at once when Redis answers again by the time the worker
+    rejects it; while Redis is still down the reject fails too, and the message stays in kombu's
+    unacknowledged set (Redis keeps it) until the visibility timeout hands it out again. Either way
+    it comes back; an acknowledged failure would have lost it.
+    """
+    try:
+        yield
+    except REDIS_DOWN as exc:
+        log.warning("%s for %d request(s): Redis unreachable (%s); the message is kept for redelivery",
+                    task_name, size, type(exc).__name__)
+        raise Reject(f"Redis unreachable ({type(exc).__name__})", requeue=True) from None
+
+
+def _deliver(self: Task[Any, Any], name: str, fn: Callable[[Runtime, list[str]], None], ids: list[str]) -> None:
+    runtime = get_runtime()
+    if _too_many_deliveries(runtime, self, ids):
+        return
+    mine: list[str] = []
+    try:
+        with request_locks(runtime, ids) as mine:
+            busy = [i for i in ids if i not in mine]
+            if busy:
+                # Locked by a task still running: usually the previous stage, which sends this
+                # task just before it lets go. Look again shortly; by then the state says
+                # whether there is anything left to do.
+                app.send_task(name, args=[busy], countdown=LOCKED_RETRY_S)
+            if mine:
+                _run_guarded(self, runtime, fn, name, mine)
+    finally:
+        # Reached on every way out but the worker's death, which is what the count is for. Best
+        # effort: with Redis down the count stays, as if this delivery had died.
+        with suppress(*REDIS_DOWN):
+            if mine:
+                _forget_deliveries(runtime, self, ids)
+            else:
+                # Nothing was ours to run (all locked): not an attempt, so the count is left as found.
+                # A batch requeued at once after its worker was killed holding the locks (a killed pool
+                # child, a hard time limit) keeps counting toward MAX_DELIVERIES while it waits for them.
+                _undo_delivery(runtime, self, ids)
+
+
+@contextmanager
 def request_locks(runtime: Runtime, request_ids: list[str]) -> Iterator[list[str]]:
     """Lock each request for the length of one task, so two deliveries never work on it at once.
 
     Requests locked by another live task are looked at again a moment later (see ``erasure_task``).
-    A lock dies with its holder after ``visibility_timeout_s``, the same moment Redis redelivers
-    the dead holder's message.
+    A lock lives as long as a task may run (``Settings.request_lock_s``, the task time limit): a
+    killed holder's locks are gone within minutes, before Redis redelivers its message (the
+    visibility timeout is longer). Releasing is best effort: a lock Redis could not release expires.
     """
     held = []
     for request_id in request_ids:
         lock = runtime.redis.lock(runtime.keys.request_lock(request_id),
-                                  timeout=runtime.settings.visibility_timeout_s, blocking=False)
+                                  timeout=runtime.settings.request_lock_s, blocking=False)
         if lock.acquire():
             held.append((request_id, lock))
     try:
         yield [request_id for request_id, _ in held]
     finally:
         for _, lock in held:
-            with suppress(redis.exceptions.LockError):
+            with suppress(redis.exceptions.LockError, *REDIS_DOWN):
                 lock.release()
 
 
 def _run_guarded(self: Task[Any, Any], runtime: Runtime, fn: Callable[[Runtime, list[str]], None], name: str,
-         ids: list[str]) -> None:
+                 ids: list[str]) -> None:
     """Run a task body, turning platform waits and hiccups into Celery retries."""
+    delivery = _Delivery(int(self.request.retries or 0))
+    token = _delivery.set(delivery)
     try:
         fn(runtime, ids)
     except RunLater as later:
@@ -203,15 +291,46 @@ def _run_guarded(self: Task[Any, Any], runtime: Runtime, fn: Callable[[Runtime, 
         # countdown, so waiting never eats into the retry cap meant for errors.
         app.send_task(name, args=[ids], countdown=later.defer_s)
     except RETRYABLE as exc:
+        # Something the whole batch shares (a query, the limiter, Redis): the batch is retried.
         if self.request.retries >= MAX_RETRIES:
             _fail_batch(runtime, name, ids, f"platform kept failing ({type(exc).__name__})")
             return
         log.warning("%s for %d request(s): %s; retrying", name, len(ids), type(exc).__name__)
-        raise self.retry(countdown=backoff_s(self.request.retries)) from None
+        _retry_batch(self, backoff_s(self.request.retries, cap=runtime.settings.retry_backoff_cap_s))
     except Exception as exc:
         # A bug or a refusal that retrying cannot fix: no request may be left hanging.
         log.exception("%s failed for %d request(s)", name, len(ids))
         _fail_batch(runtime, name, ids, f"{type(exc).__name__}: see the worker log")
+    else:
+        _retry_hiccups(self, runtime, delivery)
+    finally:
+        _delivery.reset(token)
+
+
+def _retry_batch(self: Task[Any, Any], countdown: float, ids: list[str] | None = None) -> None:
+    """Celery's retry (of ``ids`` only, if given), except when it cannot publish (Redis down): Celery
+    then raises ``Reject(requeue=False)``, which would drop the message; it is kept instead."""
+    try:
+        retry = self.retry(args=None if ids is None else (ids,), countdown=countdown, throw=False)
+    except Reject as unsent:
+        raise Reject(unsent.args[0] if unsent.args else "retry not published", requeue=True) from None
+    raise retry
+
+
+def _retry_hiccups(self: Task[Any, Any], runtime: Runtime, delivery: _Delivery) -> None:
+    """Retry the requests whose own call hit a hiccup, alone, with the batch's retry count plus one;
+    past ``MAX_RETRIES`` they fail with the reason. The rest of their batch went on (and was handed
+    on) in this delivery, and its calls are not made again."""
+    if not delivery.hiccups:
+        return
+    if delivery.retries >= MAX_RETRIES:
+        for request_id, (step, error) in delivery.hiccups.items():
+            transition(runtime, request_id, RequestState.FAILED, "request.failed",
+                       details={"step": step, "error": f"platform kept failing ({error})"}, expect=OPEN_STATES,
+                       reason=f"{step} failed: the platform kept failing ({error}) after {MAX_RETRIES} retries; "
+                              "check the platform's status, then resubmit under a new ticket")
+        return
+    _retry_batch(self, backoff_s(delivery.retries, cap=runtime.settings.retry_backoff_cap_s), list(delivery.hiccups))
 
 
 def _fail_batch(runtime: Runtime, task_name: str, request_ids: list[str], why: str) -> None:
@@ -242,3 +361,9 @@ def _too_many_deliveries(runtime: Runtime, task: Task[Any, Any], request_ids: li
 
 def _forget_deliveries(runtime: Runtime, task: Task[Any, Any], request_ids: list[str]) -> None:
     runtime.redis.delete(_delivery_key(runtime, task, request_ids))
+
+
+def _undo_delivery(runtime: Runtime, task: Task[Any, Any], request_ids: list[str]) -> None:
+    key = _delivery_key(runtime, task, request_ids)
+    if int(runtime.redis.decr(key)) <= 0:
+        runtime.redis.delete(key)

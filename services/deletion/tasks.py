@@ -37,7 +37,7 @@ from shared.errors import RunLater
 from shared.genesys import GenesysClient
 from shared.genesys.models import GdprSubject
 from shared.models import ErasureRecord, RequestState, utcnow
-from shared.pipeline import erasure_task, handing_on, isolated, load, transition
+from shared.pipeline import erasure_task, handing_on, isolated, load, moved_on, transition
 from shared.runtime import Runtime
 from shared.task_names import DELETE_TASK, POLL_START_TASK
 
@@ -77,11 +77,12 @@ def erase(runtime: Runtime, request_ids: list[str]) -> None:
     # The first round's contacts of the whole batch, in bulk calls (transient trouble retries the batch).
     contacts = delete_contacts(runtime, client, [r for r in cleared if r.recording_round == 0])
     listed = gdpr_requests(runtime, client, cleared)  # one sync of the platform's GDPR requests for the batch
-    submitted: list[str] = []
+    # Even when a later request raises, the submitted ones go to the polling pool: they are in POLLING now,
+    # and a retry loads only DELETING. It follows their GDPR requests and recording jobs. Those a killed
+    # delivery of this batch moved to POLLING and never handed on go with them.
+    submitted = moved_on(runtime, request_ids, RequestState.POLLING)
     waiting: list[str] = []
     countdown = 0.0
-    # Even when a later request raises, the submitted ones go to the polling pool: they are in POLLING now,
-    # and a retry loads only DELETING. It follows their GDPR requests and recording jobs.
     with handing_on(POLL_START_TASK, submitted):
         for record in cleared:
             with isolated(runtime, record, "deletion"):

@@ -18,7 +18,7 @@ from shared.genesys import GenesysClient
 from shared.genesys.models import AnalyticsConversation
 from shared.identifiers import phone_digits
 from shared.models import ErasureRecord, RequestState, Subject, utcnow
-from shared.pipeline import erasure_task, handing_on, isolated, load, transition
+from shared.pipeline import erasure_task, handing_on, isolated, load, moved_on, transition
 from shared.runtime import Runtime
 from shared.task_names import DISCOVER_TASK, REDACT_TASK
 
@@ -64,7 +64,7 @@ def discover(runtime: Runtime, request_ids: list[str]) -> None:
             conversations = query_conversations(client, predicates, start, end)
         found.update(assign(conversations, subjects))
 
-    ready: list[str] = []
+    ready = moved_on(runtime, request_ids, RequestState.REDACTING)  # a killed delivery moved, never handed on
     with handing_on(REDACT_TASK, ready):
         for request_id, (record, identity) in resolved.items():
             with isolated(runtime, record, "discovery"):
@@ -109,12 +109,14 @@ def _still_active(runtime: Runtime, record: ErasureRecord, conversations: list[A
     if record.last_revisit_at is not None and (now - record.last_revisit_at).total_seconds() < \
             runtime.settings.active_revisit_s / 2:
         return True  # another delivery (a resume, a rerun) looked just now and scheduled the next look
+    # The next look is sent before it is recorded: a worker killed in between leaves a redelivery that
+    # sends it again (one look too many, skipped by the guard above), never a request nobody looks at.
+    app.send_task(DISCOVER_TASK, args=[[record.request_id]], countdown=runtime.settings.active_revisit_s)
     runtime.store.update(record.request_id, active_conversation_ids=active,
                          discovery_attempts=record.discovery_attempts + 1, last_revisit_at=now)
     runtime.audit.append("discovery.waiting_for_active_conversations", request_id=record.request_id,
                          subject=runtime.digest(record),
                          details={"active_conversations": len(active), "revisit_in_s": runtime.settings.active_revisit_s})
-    app.send_task(DISCOVER_TASK, args=[[record.request_id]], countdown=runtime.settings.active_revisit_s)
     return True
 
 

@@ -22,7 +22,7 @@ from shared.errors import RunLater
 from shared.genesys import NotFound
 from shared.models import ErasureRecord, RequestState, utcnow
 from shared.passes import run_pass
-from shared.pipeline import backoff_s, chunks, erasure_task, isolated, load, transition
+from shared.pipeline import backoff_s, chunks, erasure_task, isolated, kept_while_redis_is_down, load, transition
 from shared.recording_jobs import recordings_settled
 from shared.runtime import Runtime, get_runtime
 from shared.scrub import scrub_record
@@ -61,6 +61,7 @@ def poll(runtime: Runtime, request_ids: list[str]) -> None:
                 finished.append(record.request_id)
             else:
                 waiting.append(record)
+    finished += _uncertified(runtime, request_ids)
     for batch in chunks(finished, runtime.settings.batch_size):
         app.send_task(VERIFY_TASK, args=[batch])
     if waiting:
@@ -72,6 +73,14 @@ def poll(runtime: Runtime, request_ids: list[str]) -> None:
             raise RunLater(min(settings.poll_max_interval_s, settings.poll_interval_s * 1.5**attempts),
                            "the platform is still working on the batch's GDPR requests")
         app.send_task(POLL_TASK, args=[[r.request_id for r in waiting]], countdown=settings.poll_interval_s)
+
+
+def _uncertified(runtime: Runtime, request_ids: list[str]) -> list[str]:
+    """Requests ended (ERROR, timeout) by a delivery killed before their certificate: the verify task
+    certifies them (and scrubs their identifiers), which this pass would otherwise never look at again."""
+    ended = load(runtime, request_ids, RequestState.COMPLETED, RequestState.COMPLETED_WITH_WITHHELD,
+                 RequestState.PARTIAL)
+    return [record.request_id for record in ended if not record.scrubbed]
 
 
 def _settle(runtime: Runtime, record: ErasureRecord, statuses: dict[str, str]) -> bool:
@@ -100,9 +109,10 @@ def _settle(runtime: Runtime, record: ErasureRecord, statuses: dict[str, str]) -
 @app.task(name=SWEEP_TASK, bind=True, acks_late=True, max_retries=None)
 def sweep(self: Any, token: str | None = None) -> None:
     """List mode: one pass over the platform's GDPR request list serves every pending request."""
-    runtime = get_runtime()
-    run_pass(runtime, task_name=SWEEP_TASK, flag_key=runtime.keys.sweep_scheduled, lock_key=runtime.keys.sweep_lock,
-             pending_key=runtime.keys.pending_gdpr, work=_sweep_once, token=token)
+    with kept_while_redis_is_down(SWEEP_TASK, 0):  # the one pass on its way: losing it would stop the loop
+        runtime = get_runtime()
+        run_pass(runtime, task_name=SWEEP_TASK, flag_key=runtime.keys.sweep_scheduled,
+                 lock_key=runtime.keys.sweep_lock, pending_key=runtime.keys.pending_gdpr, work=_sweep_once, token=token)
 
 
 def _sweep_once(runtime: Runtime) -> None:
@@ -134,6 +144,7 @@ def _sweep_once(runtime: Runtime) -> None:
         with isolated(runtime, record, "polling"):
             if _settle(runtime, record, by_request[record.request_id]):
                 finished.append(record.request_id)
+    finished += _uncertified(runtime, list(by_request))
     for batch in chunks(finished, runtime.settings.batch_size):
         app.send_task(VERIFY_TASK, args=[batch])
     done = [gid for gid, rid in pending.items()
@@ -209,7 +220,7 @@ def notify(self: Any, request_id: str, target_index: int) -> None:
             mark_notified(runtime, request_id, target)
         return
     if attempts < runtime.settings.webhook_attempts:
-        raise self.retry(countdown=backoff_s(self.request.retries, base=2.0, cap=600.0))
+        raise self.retry(countdown=backoff_s(self.request.retries, base=2.0, cap=runtime.settings.retry_backoff_cap_s))
     sender.park(request_id, target, event_body(certificate), attempts, result.error or "failed")
     runtime.audit.append("webhook.dead_lettered", request_id=request_id,
                          subject=certificate.get("subject_digest"),

@@ -13,7 +13,7 @@ import json
 from services.redaction.scanner import scan_transcripts
 from shared.approval_gate import release_if_approved
 from shared.models import RequestState
-from shared.pipeline import erasure_task, handing_on, isolated, load, transition
+from shared.pipeline import erasure_task, handing_on, isolated, load, moved_on, transition
 from shared.runtime import Runtime
 from shared.task_names import DELETE_TASK, DISCOVER_TASK, REDACT_TASK
 
@@ -23,8 +23,9 @@ MAX_ROUNDS = 2
 @erasure_task(REDACT_TASK)
 def scan(runtime: Runtime, request_ids: list[str]) -> None:
     client = runtime.genesys("redaction")
-    approved_ids: list[str] = []
-    rediscover: list[str] = []
+    # What a killed delivery of this batch moved on and never handed on goes with this delivery's own.
+    approved_ids = moved_on(runtime, request_ids, RequestState.DELETING)
+    rediscover = moved_on(runtime, request_ids, RequestState.DISCOVERING)
     with handing_on(DISCOVER_TASK, rediscover), handing_on(DELETE_TASK, approved_ids):
         for record in load(runtime, request_ids, RequestState.REDACTING):
             with isolated(runtime, record, "redaction"):

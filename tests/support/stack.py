@@ -76,6 +76,10 @@ def make_stack(tmp_path: Path, sim_config: SimConfig, **settings_env: str) -> tu
         "ERASURE_POLL_INTERVAL_S": "0.2",
         "ERASURE_POLL_MAX_INTERVAL_S": "1",
         "ERASURE_VISIBILITY_TIMEOUT_S": "30",
+        # Below the visibility timeout, as Settings requires (a task's time limit and every countdown).
+        "ERASURE_TASK_TIME_LIMIT_S": "20",
+        "ERASURE_ACTIVE_REVISIT_S": "10",
+        "ERASURE_RETRY_BACKOFF_CAP_S": "5",
         **settings_env,
     }
     settings = Settings(**{

@@ -26,9 +26,9 @@ def test_the_worker_module_reads_the_environment_on_first_use_not_at_import():
             "print(app.conf.broker_url, app.conf.broker_transport_options['global_keyprefix'],"
             " app.conf.broker_transport_options['visibility_timeout'])\n")
     used = run_python(code, ERASURE_REDIS_URL="redis://127.0.0.1:6399/4", ERASURE_KEY_PREFIX="from-env",
-                      ERASURE_VISIBILITY_TIMEOUT_S="120")
+                      ERASURE_VISIBILITY_TIMEOUT_S="1200")
     assert used.returncode == 0, used.stderr
-    assert used.stdout.splitlines() == ["imported", "redis://127.0.0.1:6399/4 from-env:celery: 120"]
+    assert used.stdout.splitlines() == ["imported", "redis://127.0.0.1:6399/4 from-env:celery: 1200"]
     broken = run_python(code, ERASURE_GENESYS_REGION="nowhere")  # settings that cannot load
     assert broken.stdout.splitlines() == ["imported"]  # the import read nothing...
     assert broken.returncode != 0 and "ERASURE_GENESYS_REGION" in broken.stderr  # ...the first use did

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import uuid
 
+import kombu.exceptions
 import pytest
+import redis
+from celery.exceptions import Reject
 
 from shared import pipeline
 from shared.errors import RunLater
@@ -256,6 +259,29 @@ def test_a_delivery_that_finishes_resets_the_count(wired):
     assert wired.redis.keys(wired.keys.delivery("*")) == []
 
 
+def test_a_batch_whose_killed_worker_still_holds_its_locks_keeps_counting_toward_the_cap(wired, monkeypatch, sent_kw):
+    """A killed pool child (or one killed at the hard time limit) leaves its locks, and its message comes back
+    at once: the deliveries that find every lock held are no attempts and leave the count as they found it,
+    so a batch that kills its worker every time still ends FAILED."""
+    request_id = stored_request(wired, "P-16")
+    runs = []
+    task = make_task(lambda runtime, batch: runs.append(batch))
+    WorkerKilled(monkeypatch)
+
+    for _ in range(pipeline.MAX_DELIVERIES):
+        task.apply(args=[[request_id]])  # runs, and its worker dies
+        dead_holder = wired.redis.lock(wired.keys.request_lock(request_id), timeout=60)
+        assert dead_holder.acquire(blocking=False)
+        for _ in range(3):
+            task.apply(args=[[request_id]])  # requeued at once: locked, looked at again later
+        dead_holder.release()  # the lock expired
+
+    task.apply(args=[[request_id]])
+
+    assert len(runs) == pipeline.MAX_DELIVERIES
+    assert wired.store.get(request_id).state is RequestState.FAILED
+
+
 def test_a_request_locked_by_a_running_task_is_looked_at_again_shortly(wired, sent_kw):
     mine, busy = stored_request(wired, "P-14"), stored_request(wired, "P-15")
     runs = []
@@ -296,3 +322,87 @@ def test_a_hand_over_to_polling_follows_only_requests_still_in_polling(wired, mo
 
     assert started == [[polling_id]]
     assert wired.store.get(ended_id).state is RequestState.COMPLETED
+
+
+# --- Redis unreachable (issue 14): a task's message is never acknowledged then, wherever Redis fails ---
+
+def connection_refused(*_args, **_kwargs):
+    raise redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+
+def kept(result) -> bool:
+    """The eager run's outcome: the worker would reject the message back onto its queue."""
+    return result.state == "REJECTED" and isinstance(result.result, Reject) and result.result.requeue
+
+
+def moving_on(runtime, ids):
+    for request_id in ids:
+        pipeline.transition(runtime, request_id, RequestState.REDACTING, "test.done")
+
+
+def test_redis_unreachable_for_the_delivery_count_keeps_the_message(wired, monkeypatch):
+    request_id = stored_request(wired, "K-1")
+    monkeypatch.setattr(wired.redis, "incr", connection_refused)
+    assert kept(make_task(moving_on).apply(args=[[request_id]]))
+
+
+def test_redis_unreachable_for_the_request_locks_keeps_the_message(wired, monkeypatch):
+    request_id = stored_request(wired, "K-2")
+    monkeypatch.setattr(wired.redis, "lock", lambda *a, **kw: type("Lock", (), {"acquire": connection_refused})())
+    assert kept(make_task(moving_on).apply(args=[[request_id]]))
+
+
+def unpublishable(*_args, **_kwargs):
+    """Celery's ``Task.retry`` when the broker cannot take the new message: it rejects without requeue."""
+    raise Reject("OperationalError: connection refused", requeue=False)
+
+
+def test_a_retry_that_cannot_be_published_keeps_the_message(wired, monkeypatch):
+    request_id = stored_request(wired, "K-3")
+    body, runs = failing(10 ** 6, lambda: redis.exceptions.ConnectionError("Connection refused."))
+    task = make_task(body)
+    monkeypatch.setattr(task, "retry", unpublishable)
+    assert kept(task.apply(args=[[request_id]]))
+    assert len(runs) == 1 and wired.store.get(request_id).state is RequestState.DISCOVERING
+
+
+def test_a_hand_on_that_cannot_be_sent_keeps_the_message(wired, monkeypatch):
+    request_id = stored_request(wired, "K-4")
+
+    def body(runtime, ids):
+        with pipeline.handing_on("next.stage", moved := []):
+            moving_on(runtime, ids)
+            moved.extend(ids)
+
+    def broker_down(*_args, **_kwargs):
+        raise kombu.exceptions.OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(pipeline.app, "send_task", broker_down)
+    task = make_task(body)
+    monkeypatch.setattr(task, "retry", unpublishable)
+    assert kept(task.apply(args=[[request_id]]))  # its redelivery hands the request on (moved_on)
+
+
+def test_forgetting_deliveries_with_redis_gone_does_not_fail_a_finished_task(wired, monkeypatch):
+    request_id = stored_request(wired, "K-5")
+    monkeypatch.setattr(wired.redis, "delete", connection_refused)
+    result = make_task(moving_on).apply(args=[[request_id]])
+    assert result.state == "SUCCESS"
+    assert wired.store.get(request_id).state is RequestState.REDACTING
+
+
+def test_a_request_lock_lives_as_long_as_a_task_may_run(wired):
+    """Not the visibility timeout: a killed holder's locks are gone before Redis redelivers its message."""
+    request_id = stored_request(wired, "L-1")
+    ttls = []
+    make_task(lambda runtime, ids: ttls.append(runtime.redis.ttl(runtime.keys.request_lock(ids[0])))).apply(
+        args=[[request_id]])
+    assert 0 < ttls[0] <= wired.settings.task_time_limit_s < wired.settings.visibility_timeout_s
+
+
+def test_a_redelivered_batch_hands_on_what_its_killed_delivery_moved(wired):
+    """What ``moved_on`` finds: the requests of the batch already in the state the task hands on from."""
+    moved, left, elsewhere = (stored_request(wired, f"M-{n}") for n in range(3))
+    pipeline.transition(wired, moved, RequestState.REDACTING, "test.moved")
+    pipeline.transition(wired, elsewhere, RequestState.FAILED, "test.failed", reason="x")
+    assert pipeline.moved_on(wired, [left, moved, elsewhere, "unknown"], RequestState.REDACTING) == [moved]

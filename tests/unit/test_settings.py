@@ -2,6 +2,9 @@
 
 import os
 
+import pytest
+
+from shared.celery_app import celery_config
 from shared.config import Settings
 
 
@@ -49,3 +52,32 @@ def test_a_child_started_with_the_settings_environment_reads_the_same_settings(m
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
     assert Settings() == given
+
+
+def test_redelivery_and_request_locks_are_bounded_to_minutes(monkeypatch):
+    """Issue 14, cause "redelivery is slow": a killed worker's messages came back after the visibility
+    timeout (an hour by default) and its request locks lived as long. Now both are bounded to minutes:
+    a lock lives a task's time limit, the time limits and every countdown stay below the visibility
+    timeout (or Redis hands out a running or waiting message again), and a setting that breaks this is
+    refused with the names of what to change."""
+    for name in [n for n in os.environ if n.upper().startswith("ERASURE_")]:
+        monkeypatch.delenv(name)
+    settings = Settings()
+    assert settings.visibility_timeout_s <= 15 * 60
+    assert settings.task_soft_time_limit_s < settings.task_time_limit_s < settings.visibility_timeout_s
+    assert settings.request_lock_s == settings.task_time_limit_s
+    assert max(settings.active_revisit_s, settings.poll_max_interval_s, settings.retry_backoff_cap_s,
+               settings.recording_slot_retry_s, settings.details_job_wait_s) < settings.visibility_timeout_s
+    conf = celery_config(settings)
+    assert conf["broker_transport_options"]["visibility_timeout"] == settings.visibility_timeout_s
+    assert (conf["task_time_limit"], conf["task_soft_time_limit"]) == (settings.task_time_limit_s,
+                                                                        settings.task_soft_time_limit_s)
+    assert conf["task_acks_on_failure_or_timeout"] is False  # a task killed at its time limit goes back to its queue
+
+    with pytest.raises(ValueError, match=r"ERASURE_VISIBILITY_TIMEOUT_S=120 must be longer than "
+                                         r"ERASURE_ACTIVE_REVISIT_S=300, ERASURE_RETRY_BACKOFF_CAP_S=120"):
+        Settings(visibility_timeout_s=120, task_time_limit_s=60)
+    with pytest.raises(ValueError, match=r"longer than ERASURE_TASK_TIME_LIMIT_S=900"):
+        Settings(task_time_limit_s=900)
+    assert Settings(visibility_timeout_s=60, task_time_limit_s=30, active_revisit_s=20, retry_backoff_cap_s=20,
+                    poll_max_interval_s=20).request_lock_s == 30

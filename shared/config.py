@@ -39,10 +39,6 @@ REGION_DOMAINS: dict[str, str] = {
 
 POOLS: tuple[str, ...] = ("discovery", "redaction", "deletion", "polling")
 
-#: The longest backoff before a retry of a task that failed transiently (``shared.pipeline.backoff_s``).
-RETRY_BACKOFF_CAP_S = 300.0
-
-
 class ConfigError(ErasureError, ValueError):
     """The configuration cannot work; the message names the variable to set."""
 
@@ -230,7 +226,7 @@ class Settings(BaseSettings):
             "ERASURE_DETAILS_JOB_WAIT_S": self.details_job_wait_s,
             "ERASURE_RECORDING_SLOT_RETRY_S": self.recording_slot_retry_s,
             "2 x ERASURE_RECORDING_POLL_S": 2 * self.recording_poll_s,
-            "the retry backoff cap": RETRY_BACKOFF_CAP_S,
+            "ERASURE_RETRY_BACKOFF_CAP_S": self.retry_backoff_cap_s,
         }
         name = max(waits, key=lambda n: waits[n])
         return name, waits[name]

@@ -27,7 +27,7 @@ def logged_error(log: Path) -> str | None:
     """The exception class of the last 'Unrecoverable error' in a worker log (no message: it may quote data)."""
     try:
         with log.open("rb") as handle:
-            handle.seek(max(0, log.stat().st_size - 65536))
+            handle.seek(max(0, log.stat().st_size - (1 << 20)))  # tracebacks follow it
             tail = handle.read().decode("utf-8", "replace")
     except OSError:
         return None

@@ -4,9 +4,9 @@ kill and restart, 5xx bursts, dropped connections and slow answers, GDPR ERRORs,
 
 20 subjects and a 25 s fault window at a low rate limit, so the work is still going on while the faults
 fire; deadlines everywhere (the bench's cap is 55 s after submission). Checks the result file's shape,
-that the faults were fired and reached the client, the invariants (at most one GDPR_DELETE per subject,
-no remnant, the audit chain verified, GDPR ERRORs PARTIAL with a reason), and that no request is left
-stuck for an operator: the system must heal itself (the watchdog's job).
+that every kind of fault was fired and that faults reached the pipeline, the invariants (at most one
+GDPR_DELETE per subject, no remnant, the audit chain verified, GDPR ERRORs PARTIAL with a reason), and
+that no request is left stuck for an operator: the system must heal itself (the watchdog's job).
 """
 
 from __future__ import annotations
@@ -55,12 +55,11 @@ def test_report_has_the_documented_fields(report):
                                       "audit_ok", "no_manual_resume", "gdpr_errors_partial_with_reason"}
 
 
-def test_the_schedule_killed_workers_and_redis_and_the_platform_answered_faults(report):
+def test_the_schedule_fired_every_kind_of_fault(report):
     faults = report["faults"]
     assert faults.get("worker_kill_main", 0) + faults.get("worker_kill_child", 0) >= 1, faults
-    assert faults["redis_kill"] == 1 and faults["http_5xx"] >= 1, faults
-    answered = {kind for kinds in report["fault_answers"].values() for kind in kinds}
-    assert answered & {"500", "502", "503", "504"}, report["fault_answers"]
+    assert faults["redis_kill"] == 1 and faults["platform_unreachable"] == 1 and faults["gdpr_error"] == 1, faults
+    assert faults["http_5xx"] == faults["http_drop"] == faults["http_timeout"] == 6, faults  # one per family
     assert report["last_fault_to_last_final_s"] is not None
 
 
@@ -72,8 +71,15 @@ def test_no_subject_erased_twice_none_left_behind_and_the_audit_chain_holds(repo
 
 def test_gdpr_errors_end_partial_with_a_reason(report):
     errored = report["gdpr_error_subjects"]
-    assert errored, "the GDPR ERROR fault reached no request of the run"
     assert all(row["partial_with_reason"] for row in errored), errored
+
+
+def test_the_faults_reached_the_pipeline(report):
+    """The bench's own check: 5xx answers reached a worker, a GDPR request of the run ended in ERROR. (Needs
+    the requests to get to the platform: requests stranded early never meet the later faults.)"""
+    answered = {kind for kinds in report["fault_answers"].values() for kind in kinds}
+    assert answered & {"500", "502", "503", "504"}, (report["fault_answers"], report["final_by_state"])
+    assert report["gdpr_error_subjects"], report["final_by_state"]
 
 
 def test_no_request_is_left_stuck_for_an_operator(report):

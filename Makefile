@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml sim/pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint typecheck contracts unit integration bench redis clean mutation replant
+.PHONY: demo test lint typecheck contracts unit integration bench chaos redis clean mutation replant
 
 # Installs the product and, from sim/, the Genesys simulator (test and demo support, a distribution of its own).
 $(STAMP): pyproject.toml sim/pyproject.toml
@@ -43,6 +43,11 @@ integration: $(STAMP) redis
 
 bench: $(STAMP) redis
 	$(PY) -m bench
+
+# One benchmark alone: killed workers, a Redis restart and platform faults on a seeded schedule, with a
+# Redis of its own (needs redis-server on PATH); writes bench/results/chaos.json.
+chaos: $(STAMP)
+	$(PY) -m bench chaos
 
 clean:
 	rm -rf $(VENV) erasure-output .pytest_cache .mypy_cache .ruff_cache mutants

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,24 @@ def _serve(config: SimConfig, port: int) -> None:
     serve(config, "127.0.0.1", port)
 
 
+def start_simulator(config: SimConfig, timeout_s: float = 120.0) -> tuple[BaseProcess, str]:
+    """The simulator in a process of its own (its CPU is not the workers'), and its URL once it answers."""
+    port = free_port()
+    process = multiprocessing.get_context("spawn").Process(target=_serve, args=(config, port), daemon=True)
+    process.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            httpx.get(f"{url}/_sim/stats", timeout=2).raise_for_status()
+            return process, url
+        except httpx.HTTPError:
+            if time.monotonic() > deadline or not process.is_alive():
+                process.terminate()
+                raise RuntimeError("simulator did not start") from None
+            time.sleep(0.2)
+
+
 @dataclass
 class BenchStack:
     sim_config: SimConfig
@@ -49,24 +68,11 @@ class BenchStack:
     #: The run's settings (the simulator, a fresh key prefix on the real Redis); the workers get them as ``env``.
     settings: Settings | None = None
     env: dict[str, str] = field(default_factory=dict)
-    _sim: multiprocessing.Process | None = None
+    _sim: BaseProcess | None = None
     workers: WorkerSet = field(default_factory=WorkerSet)
 
     def __enter__(self) -> BenchStack:
-        port = free_port()
-        self._sim = multiprocessing.get_context("spawn").Process(target=_serve, args=(self.sim_config, port),
-                                                                 daemon=True)
-        self._sim.start()
-        self.url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                httpx.get(f"{self.url}/_sim/stats", timeout=2).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or not self._sim.is_alive():
-                    raise RuntimeError("simulator did not start") from None
-                time.sleep(0.2)
+        self._sim, self.url = start_simulator(self.sim_config)
         self.settings = Settings(
             redis_url=REDIS_URL, genesys_base_url=self.url, genesys_client_id=self.sim_config.client_id,
             genesys_client_secret=self.sim_config.client_secret, hmac_key=secrets.token_hex(32),

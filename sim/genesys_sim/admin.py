@@ -2,8 +2,11 @@
 
 Tests and benchmarks use them to learn the ground truth (`subjects`, `subjects?kind=agent` = `agents`),
 prove an erasure (`find`), read what the platform saw (`stats`, `stats?per_subject=false` without the
-per-subject rows), list live recordings (`recordings`), make it misbehave (`faults`, including
-`{"gdpr_error": true}`, `{"gdpr_remnant": true}` (the next GDPR_DELETE misses one conversation)
+per-subject rows; `faulted` counts the answers faults shaped), list live recordings (`recordings`), make it
+misbehave (`faults`: a status, delay or dropped connection for the next `count` requests matching `path`
+(template or literal), `path_prefix` (an endpoint family) and `method`; with `for_s`, for that many seconds
+instead (every matching request, or at most `count` of them): a burst while traffic is there, an outage;
+also `{"gdpr_error": true}`, `{"gdpr_remnant": true}` (the next GDPR_DELETE misses one conversation)
 and `{"analytics_job_error": true}` for the next requests/jobs to fail), tune it at
 runtime (`config`), end the conversations still in progress now (`end-active`, so a test need not race
 `active_for_s`) and start over (`reset`, which also restores the startup configuration; its body may
@@ -13,6 +16,7 @@ override `seed`, `subjects` and the shape fields in `RESET_SHAPE` for that seedi
 from __future__ import annotations
 
 import json
+import time
 from functools import partial
 from typing import Any
 
@@ -109,9 +113,9 @@ def _counted_fault(store: OrgStore, body: dict[str, Any], count: int) -> Respons
     return None
 
 
-def _request_fault(body: dict[str, Any], count: int) -> Fault | str:
-    """A misbehaviour of the next `count` matching requests (status, delay or dropped connection), or the 400
-    message."""
+def _request_fault(body: dict[str, Any], count: int | None) -> Fault | str:
+    """A misbehaviour of matching requests (status, delay or dropped connection): the next `count` of them, or
+    every one for `for_s` seconds (at most `count` when both are given); or the 400 message."""
     status = body.get("status")
     delay = float(body.get("delay_s") or 0)
     drop = bool(body.get("drop"))
@@ -119,15 +123,23 @@ def _request_fault(body: dict[str, Any], count: int) -> Fault | str:
         return "a fault needs status, delay_s, drop or gdpr_error"
     if status is not None and not (isinstance(status, int) and 400 <= status <= 599):
         return "status must be an HTTP error status (400-599)"
+    prefix = body.get("path_prefix")
+    if prefix is not None and not (isinstance(prefix, str) and prefix.startswith("/")):
+        return "path_prefix must be a path starting with /"
+    for_s = body.get("for_s")
+    if for_s is not None and not (isinstance(for_s, int | float) and not isinstance(for_s, bool) and for_s > 0):
+        return "for_s must be a positive number of seconds"
     retry_after = body.get("retry_after")
     return Fault(
         path=body.get("path"),
         method=(body.get("method") or None),
         status=status,
-        count=count,
+        count=count if count is not None or for_s is not None else 1,
         delay_s=delay,
         drop=drop,
         retry_after=int(retry_after) if retry_after is not None else None,
+        path_prefix=prefix,
+        until=None if for_s is None else time.monotonic() + float(for_s),
     )
 
 
@@ -138,13 +150,15 @@ async def faults(store: OrgStore, request: Request) -> Response:
         return _bad("body must be JSON")
     if not isinstance(body, dict):
         return _bad("body must be an object")
-    try:
-        count = int(body.get("count", 1))
-    except (TypeError, ValueError):
-        return _bad("count must be an integer")
-    if count < 1:
-        return _bad("count must be at least 1")
-    counted = _counted_fault(store, body, count)
+    count: int | None = None
+    if body.get("count") is not None:
+        try:
+            count = int(body["count"])
+        except (TypeError, ValueError):
+            return _bad("count must be an integer")
+        if count < 1:
+            return _bad("count must be at least 1")
+    counted = _counted_fault(store, body, count or 1)
     if counted is not None:
         return counted
     fault = _request_fault(body, count)

@@ -76,30 +76,48 @@ class GdprRecord:
 
 @dataclass
 class Fault:
-    """An injected misbehaviour for the next `count` requests matching `path`/`method`."""
+    """An injected misbehaviour for the next `count` requests matching `path`/`path_prefix`/`method`.
+
+    `until` (monotonic) bounds it in time instead of, or as well as, by uses: a fault that lasts `for_s`
+    seconds (an outage, a burst while traffic is there) has `count` None and ends on the clock."""
 
     path: str | None
     method: str | None
     status: int | None
-    count: int
+    count: int | None  # None: every matching request until `until`
     delay_s: float = 0.0
     drop: bool = False
     retry_after: int | None = None
+    path_prefix: str | None = None  # the literal path starts with it (a whole endpoint family)
+    until: float | None = None
+
+    def live(self, now: float) -> bool:
+        return (self.count is None or self.count > 0) and (self.until is None or now < self.until)
 
     def matches(self, method: str, template: str, path: str) -> bool:
-        return (self.path is None or self.path in (template, path)) and (
-            self.method is None or self.method.upper() == method.upper()
+        return (
+            (self.path is None or self.path in (template, path))
+            and (self.path_prefix is None or path.startswith(self.path_prefix))
+            and (self.method is None or self.method.upper() == method.upper())
         )
+
+    @property
+    def kind(self) -> str:
+        """What the client sees, for the counters: ``delay``, ``drop``, the status, or a combination (``delay+503``)."""
+        parts = (["delay"] if self.delay_s > 0 else []) + (["drop"] if self.drop else [])
+        return "+".join(parts + ([str(self.status)] if self.status is not None else []))
 
     def public(self) -> dict[str, Any]:
         return {
             "path": self.path,
+            "path_prefix": self.path_prefix,
             "method": self.method,
             "status": self.status,
             "count": self.count,
             "delay_s": self.delay_s,
             "drop": self.drop,
             "retry_after": self.retry_after,
+            "expires_in_s": None if self.until is None else round(max(0.0, self.until - time.monotonic()), 3),
         }
 
 
@@ -110,6 +128,10 @@ class Stats:
     requests: Counter[tuple[str, str, int]] = field(default_factory=Counter)
     rate_limited: int = 0
     gdpr: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # GDPR requests decided at submission to end in ERROR: (request type, matched subject) per request.
+    gdpr_errored: list[tuple[str, str]] = field(default_factory=list)
+    # Answers an injected fault shaped: (method, route template, Fault.kind) -> count.
+    faulted: Counter[tuple[str, str, str]] = field(default_factory=Counter)
 
 
 class OrgStore:
@@ -265,18 +287,23 @@ class OrgStore:
             self.gdpr_errors_pending += count
 
     def take_fault(self, method: str, template: str, path: str) -> Fault | None:
-        """Consume one use of the first fault matching this request (by route template or literal path)."""
+        """Consume one use of the first live fault matching this request (by route template, literal path or
+        path prefix); counted under `faulted`. Used-up and expired faults are dropped."""
         with self.lock:
+            now = time.monotonic()
             for fault in self.faults:
-                if fault.count > 0 and fault.matches(method, template, path):
-                    fault.count -= 1
+                if fault.live(now) and fault.matches(method, template, path):
+                    if fault.count is not None:
+                        fault.count -= 1
                     taken = copy.copy(fault)
-                    self.faults = [f for f in self.faults if f.count > 0]
+                    self.faults = [f for f in self.faults if f.live(now)]
+                    self.stats.faulted[(method, template, taken.kind)] += 1
                     return taken
             return None
 
     def stats_view(self, per_subject: bool = True) -> dict[str, Any]:
-        """Counters; `per_subject=False` leaves out the one-row-per-subject `gdpr_requests` list."""
+        """Counters; `per_subject=False` leaves out the per-subject lists (`gdpr_requests`, and `gdpr_errored`: the
+        subjects whose GDPR requests were made to end in ERROR)."""
         with self.lock:
             requests = [{"method": m, "path": p, "status": s, "count": c} for (m, p, s), c in sorted(self.stats.requests.items())]
             totals: Counter[str] = Counter()
@@ -291,7 +318,9 @@ class OrgStore:
                 "gdpr_requests": [{"requestType": t, "subject": s, "count": c} for (t, s), c in sorted(self.stats.gdpr.items())],
                 "gdpr_totals": dict(sorted(totals.items())),
                 "gdpr_unfinished": len(self.gdpr_pending),
-                "faults_pending": [f.public() for f in self.faults],
+                "faults_pending": [f.public() for f in self.faults if f.live(now)],
+                "faulted": [{"method": m, "path": p, "kind": k, "count": c}
+                            for (m, p, k), c in sorted(self.stats.faulted.items())],
                 "gdpr_errors_pending": self.gdpr_errors_pending,
                 "analytics_jobs": {
                     "submitted": jobs.submitted,
@@ -301,7 +330,9 @@ class OrgStore:
                 },
                 "active_conversations": len(self.data.active_now(now)),
             }
-            if not per_subject:
+            if per_subject:
+                out["gdpr_errored"] = [{"requestType": t, "subject": s} for t, s in self.stats.gdpr_errored]
+            else:
                 del out["gdpr_requests"]
             return out
 
@@ -370,6 +401,8 @@ class OrgStore:
             self.gdpr_order.append(rid)
             self.gdpr_pending.append(rid)
             self.stats.gdpr[(body["requestType"], matched)] += 1
+            if will_error:
+                self.stats.gdpr_errored.append((body["requestType"], matched))
             view = rec.view(rec.created_mono, self.config.gdpr_step_s)
             view["status"] = "INITIATED"
             return view

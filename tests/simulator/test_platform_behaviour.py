@@ -11,7 +11,7 @@ import pytest
 from genesys_sim.config import SimConfig
 from genesys_sim.server import RunningSimulator, start_in_thread
 
-from tests.support.sim_api import get_token
+from tests.support.sim_api import get_token, wait_for
 
 HEADERS = ("inin-ratelimit-count", "inin-ratelimit-allowed", "inin-ratelimit-reset", "ININ-Correlation-Id")
 
@@ -104,10 +104,62 @@ def test_delay_and_drop_faults(api: httpx.Client, raw: httpx.Client) -> None:
     assert api.get("/api/v2/gdpr/requests").status_code == 200
 
 
+def test_timed_fault_on_a_path_prefix_hits_the_whole_family_until_it_expires(api: httpx.Client, raw: httpx.Client) -> None:
+    """An outage of one endpoint family: every request under the prefix, however many, until for_s runs out."""
+    r = raw.post("/_sim/faults", json={"path_prefix": "/api/v2/gdpr", "status": 503, "for_s": 1.0})
+    assert r.status_code == 200 and r.json()["fault"]["count"] is None
+    assert 0 < r.json()["fault"]["expires_in_s"] <= 1.0
+    assert [api.get("/api/v2/gdpr/requests").status_code for _ in range(5)] == [503] * 5  # not used up
+    assert api.get("/api/v2/gdpr/subjects", params={"searchType": "EMAIL", "searchValue": "x@y.z"}).status_code == 503
+    assert api.get("/api/v2/externalcontacts/contacts").status_code == 200  # another family
+    # Expires on the clock (polled: the fault lasts 1 s).
+    wait_for(lambda: api.get("/api/v2/gdpr/requests").status_code == 200, timeout=30)
+    assert raw.get("/_sim/stats").json()["faults_pending"] == []
+
+
+def test_timed_fault_with_a_count_stops_at_the_count(api: httpx.Client, raw: httpx.Client) -> None:
+    raw.post("/_sim/faults", json={"path_prefix": "/api/v2/gdpr", "drop": True, "for_s": 600, "count": 2})
+    for _ in range(2):
+        with pytest.raises(httpx.TransportError):
+            api.get("/api/v2/gdpr/requests")
+    assert api.get("/api/v2/gdpr/requests").status_code == 200
+
+
+def test_stats_count_the_answers_faults_shaped_by_kind(api: httpx.Client, raw: httpx.Client) -> None:
+    raw.post("/_sim/faults", json={"path": "/api/v2/gdpr/requests", "status": 503, "count": 2})
+    raw.post("/_sim/faults", json={"path_prefix": "/api/v2/externalcontacts", "delay_s": 0.05, "status": 502})
+    for _ in range(3):
+        api.get("/api/v2/gdpr/requests")
+    api.get("/api/v2/externalcontacts/contacts")
+    faulted = raw.get("/_sim/stats").json()["faulted"]
+    assert faulted == [
+        {"method": "GET", "path": "/api/v2/externalcontacts/contacts", "kind": "delay+502", "count": 1},
+        {"method": "GET", "path": "/api/v2/gdpr/requests", "kind": "503", "count": 2},
+    ]
+
+
+def test_stats_name_the_subjects_whose_gdpr_requests_were_made_to_fail(
+    api: httpx.Client, raw: httpx.Client, subjects: list[dict[str, Any]]
+) -> None:
+    raw.post("/_sim/faults", json={"gdpr_error": True, "count": 1})
+    for subject in subjects[:2]:
+        r = api.post("/api/v2/gdpr/requests", params={"deleteConfirmed": "true"},
+                     json={"requestType": "GDPR_DELETE", "subject": {"emailAddresses": subject["emails"]}})
+        assert r.status_code == 200, r.text
+    stats = raw.get("/_sim/stats").json()
+    assert stats["gdpr_errored"] == [{"requestType": "GDPR_DELETE", "subject": subjects[0]["id"]}]
+    assert "gdpr_errored" not in raw.get("/_sim/stats", params={"per_subject": "false"}).json()
+
+
 def test_fault_validation(raw: httpx.Client) -> None:
     assert raw.post("/_sim/faults", json={"path": "/x"}).status_code == 400
     assert raw.post("/_sim/faults", json={"path": "/x", "status": 200}).status_code == 400
     assert raw.post("/_sim/faults", json={"status": 500, "count": 0}).status_code == 400
+    assert raw.post("/_sim/faults", json={"status": 500, "for_s": 0}).status_code == 400
+    assert raw.post("/_sim/faults", json={"status": 500, "for_s": "soon"}).status_code == 400
+    assert raw.post("/_sim/faults", json={"status": 500, "path_prefix": "api/v2"}).status_code == 400
+    # Without for_s a fault still lasts one use by default.
+    assert raw.post("/_sim/faults", json={"status": 500}).json()["fault"]["count"] == 1
 
 
 def test_reset_clears_counters_and_requests(api: httpx.Client, raw: httpx.Client, subjects: list[dict[str, Any]]) -> None:

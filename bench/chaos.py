@@ -139,9 +139,9 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
         "poll_max_interval_s": 2,
         "discovery_lookback_days": 90,
         "sync_query_max_days": 120,
-        "visibility_timeout_s": args.visibility_timeout,
         "genesys_timeout_s": args.client_timeout,
         "recordings": args.recordings,
+        **_timings(args.visibility_timeout),
     }
     for item in args.settings:
         name, sep, value = item.partition("=")
@@ -149,6 +149,24 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
             raise SystemExit(f"--set takes FIELD=VALUE, not {item!r}")
         overrides[name] = value
     return overrides
+
+
+def _timings(visibility_timeout_s: int) -> dict[str, Any]:
+    """Every wait scaled to the run's visibility timeout, as Settings requires (time limits and countdowns
+    below it) and the watchdog needs (a stall longer than the longest countdown plus its interval), so that
+    a compressed run heals as fast as its redelivery, by the same rules production runs by."""
+    vis = visibility_timeout_s
+    timings: dict[str, Any] = {
+        "visibility_timeout_s": vis,
+        "task_time_limit_s": max(5, int(vis * 0.75)),
+        "retry_backoff_cap_s": max(1.0, vis / 5),
+        "active_revisit_s": max(1.0, vis / 4),
+        "details_job_wait_s": min(5.0, max(0.5, vis / 10)),
+        "watchdog_interval_s": max(1.0, vis / 10),
+    }
+    longest = max(2.0, timings["retry_backoff_cap_s"], timings["active_revisit_s"], timings["details_job_wait_s"])
+    timings["stall_after_s"] = longest + timings["watchdog_interval_s"] + 2.0
+    return timings
 
 
 def _submit(runtime: Runtime, stack: ChaosStack, args: argparse.Namespace, workdir: Path) -> Submitted:

@@ -290,8 +290,10 @@ def _run_guarded(self: Task[Any, Any], runtime: Runtime, fn: Callable[[Runtime, 
         # Not a failure: the platform or the budget says "not yet". A fresh message with a
         # countdown, so waiting never eats into the retry cap meant for errors.
         app.send_task(name, args=[ids], countdown=later.defer_s)
-    except RETRYABLE as exc:
-        # Something the whole batch shares (a query, the limiter, Redis): the batch is retried.
+    except (*RETRYABLE, SoftTimeLimitExceeded) as exc:
+        # Something the whole batch shares (a query, the limiter, Redis), or the batch ran out of its time
+        # limit (a slow platform, a small budget): the batch is retried. What it finished stays done, and
+        # every step is idempotent, so the retry picks up where this delivery stopped.
         if self.request.retries >= MAX_RETRIES:
             _fail_batch(runtime, name, ids, f"platform kept failing ({type(exc).__name__})")
             return

@@ -7,7 +7,7 @@ import uuid
 import kombu.exceptions
 import pytest
 import redis
-from celery.exceptions import Reject
+from celery.exceptions import Reject, SoftTimeLimitExceeded
 
 from shared import pipeline
 from shared.errors import RunLater
@@ -117,6 +117,18 @@ def test_a_task_failing_retryably_every_time_fails_its_requests_after_the_retry_
         assert f"platform kept failing ({name})" in record.reason and "resubmit under a new ticket" in record.reason
         failed = [e for e in wired.audit.entries_for(request_id) if e["event"] == "request.failed"]
         assert len(failed) == 1 and failed[0]["details"]["error"] == f"platform kept failing ({name})"
+
+
+def test_a_batch_that_runs_out_of_its_soft_time_limit_is_retried_not_failed(wired):
+    """A slow platform or a small rate budget can make a batch outlive its time limit: what it did stays
+    done and the rest is retried, instead of failing requests that nothing is wrong with."""
+    request_id = stored_request(wired, "P-7")
+    body, runs = failing(2, SoftTimeLimitExceeded)
+
+    make_task(body).apply(args=[[request_id]])
+
+    assert len(runs) == 3
+    assert wired.store.get(request_id).state is RequestState.REDACTING
 
 
 def test_a_final_request_in_a_failing_batch_is_left_as_it_ended(wired):

@@ -20,7 +20,7 @@ from bench._redis_server import redis_server_binary
 from tests.support.redis_required import in_ci
 
 ARGS = ["--subjects", "20", "--seed", "7", "--fault-window", "25", "--kill-every", "5", "--redis-down", "3",
-        "--outage", "4", "--gdpr-errors", "2", "--cap-s", "55", "--visibility-timeout", "10", "--gdpr-step", "1",
+        "--outage", "4", "--gdpr-errors", "2", "--cap-s", "80", "--visibility-timeout", "10", "--gdpr-step", "1",
         "--rate", "10", "--progress-s", "5"]
 FIELDS = ("subjects", "final_by_state", "stuck", "lost", "max_gdpr_deletes_per_subject", "remnants", "audit_ok",
           "redrives", "manual_resume_needed", "faults", "last_fault_to_last_final_s", "gdpr_error_subjects",

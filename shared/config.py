@@ -154,8 +154,10 @@ class Settings(BaseSettings):
     # again the way `erasure resume` does, once per stall. One worker's pass runs per interval.
     watchdog_interval_s: float = 60.0
     # Longer than any wait a deferred task may have (checked below), or a request that is only
-    # waiting would be sent again. Also bounds how long a lost message can strand a request.
-    stall_after_s: float = 900.0
+    # waiting would be sent again; by default also longer than Redis's own redelivery of a dead
+    # worker's messages (the visibility timeout plus kombu's sweep), so the watchdog acts on what
+    # nothing else will. Bounds how long a lost message can strand a request.
+    stall_after_s: float = 1200.0
 
     @model_validator(mode="after")
     def _check_redelivery(self) -> Settings:

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Unpack
+from typing import Any, NoReturn, Unpack
 
 import kombu.exceptions
 import redis
@@ -79,6 +79,9 @@ class _Delivery:
     whose own call hit a hiccup, to be retried alone once the batch is done."""
 
     retries: int
+    #: An earlier delivery of this very batch started and never finished (its worker died): what it moved
+    #: on may never have been handed on (see ``moved_on``).
+    redelivered: bool = False
     hiccups: dict[str, tuple[str, str]] = field(default_factory=dict)  # request id -> (step, error type)
 
 
@@ -131,10 +134,15 @@ def moved_on(runtime: Runtime, request_ids: Iterable[str], state: RequestState) 
     """The requests of a batch already in ``state``, the one this task moves them to and hands on from.
 
     A delivery that moved them and was killed before its hand-on left them there with no message; the
-    redelivered batch (which loads only requests still in its own state) hands them on again. A request
-    handed on twice is handled once: the next task loads only requests in its own state, and a
-    duplicate re-drives at most one request once per stage, so nothing multiplies.
+    redelivered batch (which loads only requests still in its own state) hands them on again. Only a
+    redelivery does (the batch's delivery count says an earlier delivery died): an ordinary re-run (a
+    "not yet", a retry, a duplicate) finds them handed on already, and handing them on again would make
+    every later stage run twice. A request handed on twice is still handled once: the next task loads
+    only requests in its own state.
     """
+    delivery = _delivery.get()
+    if delivery is not None and not delivery.redelivered:
+        return []
     ids = list(request_ids)
     states = runtime.store.states(ids)
     return [request_id for request_id in ids if states.get(request_id) is state]
@@ -230,9 +238,11 @@ def kept_while_redis_is_down(task_name: str, size: int) -> Iterator[None]:
 
 def _deliver(self: Task[Any, Any], name: str, fn: Callable[[Runtime, list[str]], None], ids: list[str]) -> None:
     runtime = get_runtime()
-    if _too_many_deliveries(runtime, self, ids):
+    count = _count_delivery(runtime, self, ids)
+    if _too_many_deliveries(runtime, self, ids, count):
         return
     mine: list[str] = []
+    kept = False  # the message goes back to its queue: this delivery counts as one that never finished
     try:
         with request_locks(runtime, ids) as mine:
             busy = [i for i in ids if i not in mine]
@@ -242,14 +252,18 @@ def _deliver(self: Task[Any, Any], name: str, fn: Callable[[Runtime, list[str]],
                 # whether there is anything left to do.
                 app.send_task(name, args=[busy], countdown=LOCKED_RETRY_S)
             if mine:
-                _run_guarded(self, runtime, fn, name, mine)
+                _run_guarded(self, runtime, fn, name, mine, redelivered=count > 1)
+    except (*REDIS_DOWN, Reject):
+        kept = True
+        raise
     finally:
-        # Reached on every way out but the worker's death, which is what the count is for. Best
-        # effort: with Redis down the count stays, as if this delivery had died.
+        # Reached on every way out but the worker's death, which is what the count is for. A message
+        # kept for redelivery (Redis down) keeps its count too: its redelivery must hand on what this
+        # delivery moved but could not send (``moved_on``). Best effort: with Redis down the count stays.
         with suppress(*REDIS_DOWN):
-            if mine:
+            if mine and not kept:
                 _forget_deliveries(runtime, self, ids)
-            else:
+            elif not mine:
                 # Nothing was ours to run (all locked): not an attempt, so the count is left as found.
                 # A batch requeued at once after its worker was killed holding the locks (a killed pool
                 # child, a hard time limit) keeps counting toward MAX_DELIVERIES while it waits for them.
@@ -266,12 +280,12 @@ def request_locks(runtime: Runtime, request_ids: list[str]) -> Iterator[list[str
     visibility timeout is longer). Releasing is best effort: a lock Redis could not release expires.
     """
     held = []
-    for request_id in request_ids:
-        lock = runtime.redis.lock(runtime.keys.request_lock(request_id),
-                                  timeout=runtime.settings.request_lock_s, blocking=False)
-        if lock.acquire():
-            held.append((request_id, lock))
     try:
+        for request_id in request_ids:  # inside the try: Redis failing half-way releases those taken
+            lock = runtime.redis.lock(runtime.keys.request_lock(request_id),
+                                      timeout=runtime.settings.request_lock_s, blocking=False)
+            if lock.acquire():
+                held.append((request_id, lock))
         yield [request_id for request_id, _ in held]
     finally:
         for _, lock in held:
@@ -280,9 +294,9 @@ def request_locks(runtime: Runtime, request_ids: list[str]) -> Iterator[list[str
 
 
 def _run_guarded(self: Task[Any, Any], runtime: Runtime, fn: Callable[[Runtime, list[str]], None], name: str,
-                 ids: list[str]) -> None:
+                 ids: list[str], *, redelivered: bool = False) -> None:
     """Run a task body, turning platform waits and hiccups into Celery retries."""
-    delivery = _Delivery(int(self.request.retries or 0))
+    delivery = _Delivery(int(self.request.retries or 0), redelivered=redelivered)
     token = _delivery.set(delivery)
     try:
         fn(runtime, ids)
@@ -298,7 +312,7 @@ def _run_guarded(self: Task[Any, Any], runtime: Runtime, fn: Callable[[Runtime, 
             _fail_batch(runtime, name, ids, f"platform kept failing ({type(exc).__name__})")
             return
         log.warning("%s for %d request(s): %s; retrying", name, len(ids), type(exc).__name__)
-        _retry_batch(self, backoff_s(self.request.retries, cap=runtime.settings.retry_backoff_cap_s))
+        retry_or_keep(self, backoff_s(self.request.retries, cap=runtime.settings.retry_backoff_cap_s))
     except Exception as exc:
         # A bug or a refusal that retrying cannot fix: no request may be left hanging.
         log.exception("%s failed for %d request(s)", name, len(ids))
@@ -309,7 +323,7 @@ def _run_guarded(self: Task[Any, Any], runtime: Runtime, fn: Callable[[Runtime, 
         _delivery.reset(token)
 
 
-def _retry_batch(self: Task[Any, Any], countdown: float, ids: list[str] | None = None) -> None:
+def retry_or_keep(self: Task[Any, Any], countdown: float, ids: list[str] | None = None) -> NoReturn:
     """Celery's retry (of ``ids`` only, if given), except when it cannot publish (Redis down): Celery
     then raises ``Reject(requeue=False)``, which would drop the message; it is kept instead."""
     try:
@@ -332,7 +346,7 @@ def _retry_hiccups(self: Task[Any, Any], runtime: Runtime, delivery: _Delivery) 
                        reason=f"{step} failed: the platform kept failing ({error}) after {MAX_RETRIES} retries; "
                               "check the platform's status, then resubmit under a new ticket")
         return
-    _retry_batch(self, backoff_s(delivery.retries, cap=runtime.settings.retry_backoff_cap_s), list(delivery.hiccups))
+    retry_or_keep(self, backoff_s(delivery.retries, cap=runtime.settings.retry_backoff_cap_s), list(delivery.hiccups))
 
 
 def _fail_batch(runtime: Runtime, task_name: str, request_ids: list[str], why: str) -> None:
@@ -349,10 +363,15 @@ def _delivery_key(runtime: Runtime, task: Task[Any, Any], request_ids: list[str]
     return runtime.keys.delivery(f"{task.name}:{batch}")
 
 
-def _too_many_deliveries(runtime: Runtime, task: Task[Any, Any], request_ids: list[str]) -> bool:
+def _count_delivery(runtime: Runtime, task: Task[Any, Any], request_ids: list[str]) -> int:
+    """Count this delivery of the batch; more than one means an earlier one never finished."""
     key = _delivery_key(runtime, task, request_ids)
     count = int(runtime.redis.incr(key))
     runtime.redis.expire(key, 7 * 24 * 3600)
+    return count
+
+
+def _too_many_deliveries(runtime: Runtime, task: Task[Any, Any], request_ids: list[str], count: int) -> bool:
     if count <= MAX_DELIVERIES:
         return False
     log.error("%s delivered %d times; failing its %d request(s)", task.name, count, len(request_ids))

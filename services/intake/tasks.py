@@ -12,6 +12,7 @@ from typing import Any
 from services.intake.submit import submit
 from services.intake.validation import IntakeError
 from shared.celery_app import app
+from shared.pipeline import kept_while_redis_is_down
 from shared.runtime import get_runtime
 from shared.store import DuplicateTicket
 
@@ -21,7 +22,9 @@ log = logging.getLogger("erasure.intake")
 @app.task(name="erasure.intake.submit", acks_late=True)
 def submit_task(payload: dict[str, Any]) -> dict[str, Any]:
     try:
-        record = submit(get_runtime(), payload)
+        # Redis down: the message goes back to its queue (the ticket makes a second try idempotent).
+        with kept_while_redis_is_down("erasure.intake.submit", 1):
+            record = submit(get_runtime(), payload)
     except IntakeError as exc:
         log.warning("request refused: %s", "; ".join(exc.errors))
         return {"accepted": False, "errors": exc.errors}

@@ -22,6 +22,7 @@ from shared.genesys.models import RecordingJob
 from shared.holds import DEFAULT_BASIS, PLATFORM_PROTECTION, PLATFORM_PROTECTION_REASON, merge_withheld
 from shared.models import ErasureRecord, RequestState, WithheldRecord, utcnow
 from shared.passes import run_pass
+from shared.pipeline import kept_while_redis_is_down
 from shared.ratelimit import LeasePool
 from shared.recording_jobs import (
     JOB_META_TTL_S,
@@ -43,9 +44,10 @@ log = logging.getLogger("erasure.polling.recordings")
 
 @app.task(name=FOLLOW_TASK, bind=True, acks_late=True, max_retries=None)
 def follow(self: Any, token: str | None = None) -> None:
-    runtime = get_runtime()
-    run_pass(runtime, task_name=FOLLOW_TASK, flag_key=follow_flag_key(runtime), lock_key=follow_lock_key(runtime),
-             pending_key=pending_key(runtime), work=follow_once, token=token)
+    with kept_while_redis_is_down(FOLLOW_TASK, 0):  # the one pass on its way: losing it would stop the loop
+        runtime = get_runtime()
+        run_pass(runtime, task_name=FOLLOW_TASK, flag_key=follow_flag_key(runtime),
+                 lock_key=follow_lock_key(runtime), pending_key=pending_key(runtime), work=follow_once, token=token)
 
 
 def follow_once(runtime: Runtime) -> None:

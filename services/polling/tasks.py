@@ -22,7 +22,7 @@ from shared.errors import RunLater
 from shared.genesys import NotFound
 from shared.models import ErasureRecord, RequestState, utcnow
 from shared.passes import run_pass
-from shared.pipeline import backoff_s, chunks, erasure_task, isolated, kept_while_redis_is_down, load, transition
+from shared.pipeline import backoff_s, chunks, erasure_task, isolated, kept_while_redis_is_down, load, retry_or_keep, transition
 from shared.recording_jobs import recordings_settled
 from shared.runtime import Runtime, get_runtime
 from shared.scrub import scrub_record
@@ -206,25 +206,27 @@ def issue_certificate(runtime: Runtime, request_id: str) -> None:
 @app.task(name=NOTIFY_TASK, bind=True, acks_late=True, max_retries=None)
 def notify(self: Any, request_id: str, target_index: int) -> None:
     """Tell one downstream system; after the configured attempts, park the event for replay."""
-    runtime = get_runtime()
-    target = runtime.settings.webhook_targets[target_index]
-    raw = runtime.redis.get(runtime.keys.certificate(request_id))
-    if raw is None:
-        return
-    certificate = json.loads(str(raw))
-    sender = runtime.webhooks()
-    result = sender.send(request_id, target, event_body(certificate))
-    attempts = self.request.retries + 1
-    if result.delivered:
-        if not result.already:
-            mark_notified(runtime, request_id, target)
-        return
-    if attempts < runtime.settings.webhook_attempts:
-        raise self.retry(countdown=backoff_s(self.request.retries, base=2.0, cap=runtime.settings.retry_backoff_cap_s))
-    sender.park(request_id, target, event_body(certificate), attempts, result.error or "failed")
-    runtime.audit.append("webhook.dead_lettered", request_id=request_id,
-                         subject=certificate.get("subject_digest"),
-                         details={"target": target_label(target), "attempts": attempts, "error": result.error})
+    with kept_while_redis_is_down(NOTIFY_TASK, 1):  # Redis down: the event waits with its message
+        runtime = get_runtime()
+        target = runtime.settings.webhook_targets[target_index]
+        raw = runtime.redis.get(runtime.keys.certificate(request_id))
+        if raw is None:
+            return
+        certificate = json.loads(str(raw))
+        sender = runtime.webhooks()
+        result = sender.send(request_id, target, event_body(certificate))
+        attempts = self.request.retries + 1
+        if result.delivered:
+            if not result.already:
+                mark_notified(runtime, request_id, target)
+            return
+        if attempts < runtime.settings.webhook_attempts:
+            # A retry Celery cannot publish (Redis down) keeps the message instead of dropping the event.
+            retry_or_keep(self, backoff_s(self.request.retries, base=2.0, cap=runtime.settings.retry_backoff_cap_s))
+        sender.park(request_id, target, event_body(certificate), attempts, result.error or "failed")
+        runtime.audit.append("webhook.dead_lettered", request_id=request_id,
+                             subject=certificate.get("subject_digest"),
+                             details={"target": target_label(target), "attempts": attempts, "error": result.error})
 
 
 def mark_notified(runtime: Runtime, request_id: str, target: str) -> None:

@@ -418,3 +418,52 @@ def test_a_redelivered_batch_hands_on_what_its_killed_delivery_moved(wired):
     pipeline.transition(wired, moved, RequestState.REDACTING, "test.moved")
     pipeline.transition(wired, elsewhere, RequestState.FAILED, "test.failed", reason="x")
     assert pipeline.moved_on(wired, [left, moved, elsewhere, "unknown"], RequestState.REDACTING) == [moved]
+
+
+def test_a_hand_on_lost_with_redis_is_made_by_the_redelivery_and_only_by_it(wired, monkeypatch, sent_kw):
+    """A delivery that moved a request and could not send its hand-on (Redis down) keeps its message and
+    its delivery count, so the redelivery hands the request on; an ordinary re-run later sends nothing
+    again (every later stage would otherwise run twice)."""
+    request_id = stored_request(wired, "K-6")
+
+    def body(runtime, ids):
+        moved = pipeline.moved_on(runtime, ids, RequestState.REDACTING)
+        with pipeline.handing_on("next.stage", moved):
+            for record in pipeline.load(runtime, ids, RequestState.DISCOVERING):
+                pipeline.transition(runtime, record.request_id, RequestState.REDACTING, "test.done")
+                moved.append(record.request_id)
+
+    def broker_down(*_args, **_kwargs):
+        raise kombu.exceptions.OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    task = make_task(body)
+    monkeypatch.setattr(task, "retry", unpublishable)
+    with monkeypatch.context() as down:
+        down.setattr(pipeline.app, "send_task", broker_down)
+        assert kept(task.apply(args=[[request_id]]))
+    assert wired.store.get(request_id).state is RequestState.REDACTING and not sent_kw
+
+    redelivery = task.apply(args=[[request_id]])  # the redelivery
+    assert redelivery.state == "SUCCESS", redelivery.traceback
+    assert [(name, args) for name, args, _ in sent_kw] == [("next.stage", [[request_id]])]
+
+    sent_kw.clear()
+    task.apply(args=[[request_id]])  # a later ordinary run (a duplicate, a "not yet")
+    assert sent_kw == []
+
+
+def test_redis_failing_half_way_through_the_locks_releases_those_taken(wired, monkeypatch):
+    first, second = stored_request(wired, "K-7"), stored_request(wired, "K-8")
+    real_lock = wired.redis.lock
+    calls = []
+
+    def lock(name, **kwargs):
+        calls.append(name)
+        if len(calls) == 2:
+            raise redis.exceptions.ConnectionError("Connection refused.")
+        return real_lock(name, **kwargs)
+
+    monkeypatch.setattr(wired.redis, "lock", lock)
+    with pytest.raises(redis.exceptions.ConnectionError), pipeline.request_locks(wired, [first, second]):
+        pass
+    assert not wired.redis.exists(wired.keys.request_lock(first))

@@ -236,4 +236,4 @@ def test_a_stall_shorter_than_a_deferral_is_refused_naming_what_to_set():
         Settings(stall_after_s=400, active_revisit_s=600)
     with pytest.raises(ValueError, match="ERASURE_WATCHDOG_INTERVAL_S"):
         Settings(watchdog_interval_s=-1)
-    assert Settings(stall_after_s=400, watchdog_interval_s=0).stall_after_s == 400  # the longest deferral (active revisit, 300 s) < 400
+    assert Settings(stall_after_s=400, watchdog_interval_s=0).stall_after_s == 400  # longest deferral: 300 s

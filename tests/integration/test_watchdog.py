@@ -31,9 +31,9 @@ def test_the_workers_watchdog_finishes_requests_whose_deletion_message_was_lost(
 
         wait_until(handed_to_deletion, timeout_s=60, message="every request handed to the deletion pool")
         assert redis_available.delete(f"{prefix}:celery:deletion") == 1  # the hand-on is lost
-        # As if stall_after_s (900 s) had passed with nothing moving them (the one thing this test fakes).
-        assert redis_available.zadd(runtime.keys.progress, dict.fromkeys(ids, time.time() - 1000), xx=True, ch=True) == len(ids)
-        assert all(runtime.store.progress.last_progress(i) < time.time() - 900 for i in ids)
+        # As if stall_after_s (1,200 s) had passed with nothing moving them (the one thing this test fakes).
+        assert redis_available.zadd(runtime.keys.progress, dict.fromkeys(ids, time.time() - 2000), xx=True, ch=True) == len(ids)
+        assert all(runtime.store.progress.last_progress(i) < time.time() - 1200 for i in ids)
         # The pools that finish them run the watchdog, as prefork workers (the production pool): its thread
         # lives in the worker's main process.
         watching = {**stack.env, "ERASURE_WATCHDOG_INTERVAL_S": "1"}
@@ -46,7 +46,7 @@ def test_the_workers_watchdog_finishes_requests_whose_deletion_message_was_lost(
         redriven = [e for e in runtime.audit.entries() if e["event"] == "watchdog.redriven"]
         assert sorted(e["request_id"] for e in redriven) == sorted(ids)  # each once
         assert {e["details"]["state"] for e in redriven} == {"deleting"}
-        assert all(e["details"]["idle_s"] >= 900 for e in redriven)
+        assert all(e["details"]["idle_s"] >= 1200 for e in redriven)
         stats = httpx.get(f"{stack.sim_url}/_sim/stats").json()
         deletes = {r["subject"]: r["count"] for r in stats["gdpr_requests"] if r["requestType"] == "GDPR_DELETE"}
         assert deletes == {s["id"]: 1 for s in subjects}

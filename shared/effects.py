@@ -48,7 +48,7 @@ from typing import Protocol, TypeAlias, TypeVar
 
 import redis
 
-from shared.errors import ErasureError
+from shared.errors import ErasureError, RunLater
 from shared.genesys.errors import Conflict
 from shared.keys import Keys
 from shared.models import utcnow
@@ -59,6 +59,8 @@ DELETED = "deleted"
 ALREADY_GONE = "already_gone"
 #: The prefix of a refusal's record, followed by the platform's error code.
 BLOCKED = "blocked:"
+#: How soon a delivery that met another's fresh intent looks again (see ``EffectLedger.perform``).
+CONCURRENT_INTENT_RETRY_S = 2.0
 #: The ledger's own fields of an effect's hash; a call's notes may not use them.
 RESERVED = frozenset({"state", "platform_id", "intent_at", "done_at"})
 
@@ -204,10 +206,14 @@ class EffectLedger:
              unrecorded: Callable[[], str | None] | None = None,
              notes: Mapping[str, str] | None = None) -> Outcome:
         """The effect's outcome, calling the platform only if no delivery has (see the module doc)."""
+        unseen = self.get(request_id, effect) is None
         known = self.recall(request_id, effect, reconcile, unrecorded=unrecorded)
         if known is not None:
             return known
-        return self.perform(request_id, effect, call, notes=notes)
+        # A call that creates (it has a search) is not made beside an intent another delivery wrote
+        # while this one searched; an intent that was there before (a dead delivery's) was searched for.
+        return self.perform(request_id, effect, call, notes=notes,
+                            exclusive=unseen and (reconcile is not None or unrecorded is not None))
 
     def recall(self, request_id: str, effect: str,
                reconcile: Callable[[EffectRecord], str | None] | None = None, *,
@@ -239,10 +245,15 @@ class EffectLedger:
         return Done(platform_id, Via.RECONCILE)
 
     def perform(self, request_id: str, effect: str, call: Callable[[], Outcome], *,
-                notes: Mapping[str, str] | None = None) -> Outcome:
+                notes: Mapping[str, str] | None = None, exclusive: bool = False) -> Outcome:
         """Intent (with ``notes``), call, result. A 409 becomes ``Blocked``; any other exception leaves
-        the intent for the next delivery to reconcile."""
-        self.record_intent(request_id, effect, notes)
+        the intent for the next delivery to reconcile.
+
+        ``exclusive``: an intent written since ``recall`` looked (a second delivery running beside
+        this one, its request lock expired) means that delivery makes the call: this one makes none and
+        looks again shortly (``RunLater`` for this request), when the intent is there to reconcile."""
+        if not self.record_intent(request_id, effect, notes) and exclusive:
+            raise RunLater(CONCURRENT_INTENT_RETRY_S, "another delivery is making this call", request_id=request_id)
         try:
             outcome = replace(call(), via=Via.CALL)
         except Conflict as exc:

@@ -335,3 +335,27 @@ def test_once_bulk_records_chunk_by_chunk_and_leaves_unanswered_ids_as_intents(r
     assert sent[3:] == [["2", "4"]]  # only what has no result
     assert again == {("r1", "contact:0"): Done("deleted"), ("r1", "contact:1"): Blocked("legal.hold"),
                      ("r1", "contact:3"): Done("deleted")}
+
+
+def test_a_creating_call_is_not_made_beside_another_deliverys_fresh_intent(runtime):
+    """Two deliveries of one request (its lock expired under a slow one): the one that finds the other's
+    intent written since it looked makes no call and looks again (then reconciles that intent)."""
+    from shared.errors import RunLater
+
+    calls = []
+    ledger = runtime.effects
+
+    def search():
+        ledger.record_intent("R-9", "gdpr_delete")  # the other delivery writes its intent meanwhile
+        return None
+
+    def create():
+        calls.append("POST")
+        return Done("g-1")
+
+    with pytest.raises(RunLater) as wait:
+        ledger.once("R-9", "gdpr_delete", create, reconcile=lambda _: None, unrecorded=search)
+    assert calls == [] and wait.value.request_id == "R-9"
+    # An idempotent DELETE (no search) is simply made again: its 404 says the first one went through.
+    ledger.record_intent("R-9", "user_delete")
+    assert ledger.once("R-9", "user_delete", lambda: Done("deleted")).platform_id == "deleted"

@@ -20,6 +20,9 @@ from shared.models import Subject
 
 PAGE_SIZE = 100
 PREDICATES_PER_QUERY = 100
+# Longest interval of one synchronous query; the platform's cap is unconfirmed and shared/config.py's
+# sync_query_max_days (same default) is what discovery passes.
+SYNC_WINDOW_DAYS = 31
 
 
 def _iso(moment: datetime) -> str:
@@ -45,9 +48,22 @@ def predicates_for(subject: Subject) -> list[dict[str, str]]:
 
 
 def query_conversations(client: GenesysClient, predicates: list[dict[str, str]], start: datetime,
-                        end: datetime) -> list[AnalyticsConversation]:
-    """Every conversation started in [start, end) matching any predicate, across pages."""
+                        end: datetime, *, max_days: int = SYNC_WINDOW_DAYS) -> list[AnalyticsConversation]:
+    """Every conversation started in [start, end) matching any predicate, across pages, asked in
+    windows of at most ``max_days`` (the synchronous query refuses long intervals)."""
     found: dict[str, AnalyticsConversation] = {}
+    window_start = start
+    while window_start < end:
+        window_end = min(end, window_start + timedelta(days=max_days))
+        for conversation in _query_window(client, predicates, window_start, window_end):
+            found.setdefault(conversation.conversation_id, conversation)
+        window_start = window_end
+    return list(found.values())
+
+
+def _query_window(client: GenesysClient, predicates: list[dict[str, str]], start: datetime,
+                  end: datetime) -> list[AnalyticsConversation]:
+    found: list[AnalyticsConversation] = []
     for chunk_start in range(0, len(predicates), PREDICATES_PER_QUERY):
         chunk = predicates[chunk_start:chunk_start + PREDICATES_PER_QUERY]
         page = 1
@@ -60,12 +76,11 @@ def query_conversations(client: GenesysClient, predicates: list[dict[str, str]],
                 "paging": {"pageSize": PAGE_SIZE, "pageNumber": page},
             }
             response = client.query_conversation_details(query)
-            for conversation in response.conversations:
-                found.setdefault(conversation.conversation_id, conversation)
+            found += response.conversations
             if len(response.conversations) < PAGE_SIZE:
                 break
             page += 1
-    return list(found.values())
+    return found
 
 
 def belongs_to(conversation: AnalyticsConversation, subject: Subject) -> bool:

@@ -10,7 +10,13 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 
-from services.discovery.conversations import assign, default_interval, predicates_for, query_conversations
+from services.discovery.conversations import (
+    SYNC_WINDOW_DAYS,
+    assign,
+    default_interval,
+    predicates_for,
+    query_conversations,
+)
 from services.discovery.details_jobs import run_details_job
 from services.discovery.identity import ResolvedIdentity, resolve_identities
 from shared.celery_app import app
@@ -61,7 +67,8 @@ def discover(runtime: Runtime, request_ids: list[str]) -> None:
         if end - start > timedelta(days=settings.sync_query_max_days):
             conversations = run_details_job(runtime, client, predicates, start, end)
         else:
-            conversations = query_conversations(client, predicates, start, end)
+            conversations = query_conversations(client, predicates, start, end,
+                                                max_days=settings.sync_query_max_days)
         found.update(assign(conversations, subjects))
 
     ready = moved_on(runtime, request_ids, RequestState.REDACTING)  # a killed delivery moved, never handed on
@@ -69,7 +76,8 @@ def discover(runtime: Runtime, request_ids: list[str]) -> None:
         for request_id, (record, identity) in resolved.items():
             with isolated(runtime, record, "discovery"):
                 conversations = found.get(request_id, [])
-                excluded = reassigned_numbers(client, record, identity.subject, now)
+                excluded = reassigned_numbers(client, record, identity.subject, now,
+                                              max_days=settings.sync_query_max_days)
                 if _still_active(runtime, record, conversations):
                     continue
                 transition(
@@ -120,15 +128,18 @@ def _still_active(runtime: Runtime, record: ErasureRecord, conversations: list[A
     return True
 
 
-def reassigned_numbers(client: GenesysClient, record: ErasureRecord, identity: Subject, now: datetime) -> Subject:
+def reassigned_numbers(client: GenesysClient, record: ErasureRecord, identity: Subject, now: datetime, *,
+                       max_days: int = SYNC_WINDOW_DAYS) -> Subject:
     """Phone numbers someone else uses after the request's window: keep them out of the GDPR request.
 
     The GDPR API erases a value everywhere, with no date bound; sending a recycled number would
-    erase its next owner's conversations too.
+    erase its next owner's conversations too. The window's end may be years ago: the query is asked in
+    windows of ``max_days``, which the synchronous query accepts.
     """
     if record.window is None or not identity.phones or record.window.end >= now:
         return Subject()
-    later = query_conversations(client, predicates_for(Subject(phones=identity.phones)), record.window.end, now)
+    later = query_conversations(client, predicates_for(Subject(phones=identity.phones)), record.window.end, now,
+                                max_days=max_days)
     reused: list[str] = []
     for phone in identity.phones:
         digits = phone_digits(phone)

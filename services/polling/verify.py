@@ -1,6 +1,6 @@
 """Verification by reading back: after the platform says COMPLETED, look for the subjects again.
 
-For a batch: the known conversations are read back with one analytics query per hundred ids, the
+For a batch: the known conversations are read back by id (a hundred per call, no interval), the
 transcripts read during redaction are read again (one bulk call per conversation; a conversation gone
 altogether counts as erased), the deleted contacts of the whole batch are asked for in one bulk
 read, and the GDPR subject search is asked once per subject. Anything still carrying an identifier
@@ -33,19 +33,8 @@ class _Matcher:
 
 
 def _read_conversations(client: GenesysClient, ids: list[str]) -> dict[str, AnalyticsConversation]:
-    out: dict[str, AnalyticsConversation] = {}
-    for start in range(0, len(ids), 100):
-        chunk = ids[start:start + 100]
-        query = {
-            "interval": "2000-01-01T00:00:00.000Z/2100-01-01T00:00:00.000Z",
-            "conversationFilters": [{"type": "or", "predicates": [
-                {"type": "dimension", "dimension": "conversationId", "operator": "matches", "value": cid}
-                for cid in chunk]}],
-            "paging": {"pageSize": 100, "pageNumber": 1},
-        }
-        for conversation in client.query_conversation_details(query).conversations:
-            out[conversation.conversation_id] = conversation
-    return out
+    # By id, not by a query over all time: the synchronous query refuses long intervals.
+    return {c.conversation_id: c for c in client.get_conversation_details(ids)}
 
 
 def _recording_remnants(client: GenesysClient, record: ErasureRecord) -> list[str]:
@@ -63,7 +52,7 @@ def _recording_remnants(client: GenesysClient, record: ErasureRecord) -> list[st
 
 
 def read_back_conversations(client: GenesysClient, records: list[ErasureRecord]) -> dict[str, AnalyticsConversation]:
-    """The known conversations of a whole batch, read with one analytics query per hundred ids."""
+    """The known conversations of a whole batch, read by id a hundred per call."""
     return _read_conversations(client, list(dict.fromkeys(cid for r in records for cid in r.conversation_ids)))
 
 

@@ -26,8 +26,10 @@ from shared.genesys.errors import (
     error_for_status,
 )
 from shared.genesys.models import (
+    AnalyticsConversation,
     BulkItemResult,
     BulkResponse,
+    ConversationMultiGetResponse,
     ConversationQueryResponse,
     DetailsJobResults,
     DetailsJobStatus,
@@ -51,6 +53,10 @@ MAX_RETRY_AFTER_S = 120.0
 # not list these calls; the SDK has them as post_externalcontacts_bulk_contacts[_remove]); 100 stays
 # well inside what such bulk calls take elsewhere on the platform.
 BULK_CONTACT_IDS = 100
+# Ids per by-id conversation details read (GET /api/v2/analytics/conversations/details?id=...). The SDK
+# documents `id` as "Comma-separated conversation ids" with no maximum: 100 is an ASSUMPTION, as for the
+# contacts above.
+DETAILS_IDS_PER_CALL = 100
 _BULK_FETCH = "/api/v2/externalcontacts/bulk/contacts"
 _BULK_REMOVE = "/api/v2/externalcontacts/bulk/contacts/remove"
 
@@ -204,6 +210,17 @@ class GenesysClient:
     def query_conversation_details(self, query: Mapping[str, Any]) -> ConversationQueryResponse:
         response = self.request("POST", "/api/v2/analytics/conversations/details/query", json=dict(query))
         return ConversationQueryResponse.model_validate(response.json())
+
+    def get_conversation_details(self, conversation_ids: Sequence[str]) -> list[AnalyticsConversation]:
+        """Conversations by id, ``DETAILS_IDS_PER_CALL`` per call, with no interval (so no interval limit);
+        ids the platform does not know are absent from the answer."""
+        unique = list(dict.fromkeys(conversation_ids))
+        out: list[AnalyticsConversation] = []
+        for start in range(0, len(unique), DETAILS_IDS_PER_CALL):
+            chunk = unique[start:start + DETAILS_IDS_PER_CALL]
+            response = self.request("GET", "/api/v2/analytics/conversations/details", params={"id": ",".join(chunk)})
+            out += ConversationMultiGetResponse.model_validate(response.json()).conversations
+        return out
 
     def submit_details_job(self, query: Mapping[str, Any]) -> str:
         """Start an async conversation details job (bulk, long intervals); returns its job id."""

@@ -191,6 +191,13 @@ class ConversationQueryResponse(_Model):
     total_hits: int = Field(default=0, alias="totalHits")
 
 
+class ConversationMultiGetResponse(_Model):
+    """SDK `AnalyticsConversationWithoutAttributesMultiGetResponse`: the conversations found by id (unknown
+    ids are simply absent)."""
+
+    conversations: list[AnalyticsConversation] = Field(default_factory=list)
+
+
 class MessageDetails(_Model):
     message_id: str | None = Field(default=None, alias="messageId")
 

@@ -472,6 +472,14 @@ def job_status(job: AnalyticsJob, now: float) -> dict[str, Any]:
     return out
 
 
+def check_sync_interval(query: Any, max_days: int) -> None:
+    """A synchronous query's interval may span at most `max_days` (0: any); see `limits`."""
+    if max_days and isinstance(query, dict):
+        start, end = parse_interval(query.get("interval"))
+        if end - start > timedelta(days=max_days):
+            raise QueryError(f"The interval may not exceed {max_days} days for a synchronous query.")
+
+
 async def details_query(store: OrgStore, request: Request) -> Response:
     """POST .../details/query: the synchronous query."""
     try:
@@ -480,6 +488,7 @@ async def details_query(store: OrgStore, request: Request) -> Response:
         return genesys_error(request, 400, "The request body is not valid JSON.")
     try:
         # Evaluated on the live data under the lock; only the answered page is copied.
+        check_sync_interval(query, store.config.sync_query_max_days)
         with store.session() as data:
             result = copy.deepcopy(run_query(data, query))
     except QueryError as exc:
@@ -496,12 +505,16 @@ async def one_conversation(store: OrgStore, request: Request) -> Response:
 
 
 async def many_conversations(store: OrgStore, request: Request) -> Response:
-    """GET .../details?id=a,b: the conversations found among the first 100 ids."""
-    ids = [i for i in request.query_params.get("id", "").split(",") if i]
+    """GET .../details?id=a,b (or id=a&id=b): the conversations found; unknown ids are left out. More
+    ids than `details_ids_max` are refused (the platform's maximum is unknown, see `limits`)."""
+    ids = list(dict.fromkeys(i for raw in request.query_params.getlist("id") for i in raw.split(",") if i))
     if not ids:
         return genesys_error(request, 400, "id is required.")
+    cap = store.config.details_ids_max
+    if cap and len(ids) > cap:
+        return genesys_error(request, 400, f"At most {cap} conversation ids may be requested at once.")
     with store.session() as data:
-        found = [c for c in (conversation_view(data, i) for i in ids[:100]) if c is not None]
+        found = [c for c in (conversation_view(data, i) for i in ids) if c is not None]
     return JSONResponse({"conversations": found} if found else {})
 
 

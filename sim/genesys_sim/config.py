@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .limits import DETAILS_IDS_MAX
+
 # The user the simulated OAuth client acts as (createdBy of GDPR requests, user of recording jobs).
 SIM_CLIENT_USER_ID = "0a1b2c3d-0000-4000-8000-00000000c11e"
 
@@ -39,6 +41,11 @@ class SimConfig:
     # or running at once (0 = no limit; above it the submission is answered 429 with Retry-After).
     analytics_job_s: float = 0.5
     analytics_jobs_max: int = 0
+    # Longest interval a synchronous details query may ask for, in days (0 = no limit; off by default as
+    # older tests query all time; `limits.SYNC_QUERY_MAX_DAYS` is the value to turn on), and most ids one
+    # by-id details read takes (0 = no limit); values and their sources in `limits`.
+    sync_query_max_days: int = 0
+    details_ids_max: int = DETAILS_IDS_MAX
     # Former agents: inactive users who handled some of the seeded conversations.
     former_agents: int = 0
     # Subjects who typed a second email into a chat that no contact or subject record knows, and wrote

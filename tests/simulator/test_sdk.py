@@ -112,6 +112,13 @@ def test_sdk_analytics_query(api_client: Any, subjects: list[dict[str, Any]]) ->
         assert session.segments[0].segment_type == "interact"
 
 
+def test_sdk_reads_conversations_by_id(api_client: Any, subjects: list[dict[str, Any]]) -> None:
+    wanted = subjects[0]["conversation_ids"][:2] + subjects[1]["conversation_ids"][:1]
+    result = sdk.AnalyticsApi(api_client).get_analytics_conversations_details(id=[*wanted, "no-such-conversation"])
+    assert sorted(c.conversation_id for c in result.conversations) == sorted(wanted)
+    assert all(c.conversation_start is not None and c.participants for c in result.conversations)
+
+
 def test_sdk_messages_and_contacts(api_client: Any, subjects: list[dict[str, Any]]) -> None:
     subject = subjects[2]
     cid = subject["conversation_ids"][0]

@@ -1,0 +1,19 @@
+"""Platform limits the simulator enforces, each with where it comes from.
+
+Kept apart from the client's own constants (shared/config.py, shared/genesys/client.py) on purpose: a test
+can set the simulator to disagree with the client, and a value here is never "whatever the client does".
+Where the platform's value is not published, the default is a guess, marked so, and configurable in
+`SimConfig`.
+"""
+
+from __future__ import annotations
+
+# Longest interval of a synchronous conversation details query (POST .../details/query), in days.
+# Source: unknown: configurable (SimConfig.sync_query_max_days). The SDK (269.0.0) documents none;
+# Genesys says only that the query is for "shorter intervals" than the async jobs (genesys-api.md).
+SYNC_QUERY_MAX_DAYS = 31
+
+# Most conversation ids one by-id read takes (GET /api/v2/analytics/conversations/details?id=...).
+# Source: unknown: configurable (SimConfig.details_ids_max). The SDK documents `id` only as
+# "Comma-separated conversation ids" (get_analytics_conversations_details), with no maximum.
+DETAILS_IDS_MAX = 100

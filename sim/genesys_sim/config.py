@@ -39,6 +39,9 @@ class SimConfig:
     # or running at once (0 = no limit; above it the submission is answered 429 with Retry-After).
     analytics_job_s: float = 0.5
     analytics_jobs_max: int = 0
+    # Predicates allowed in one filter (or one clause) of an async details job; more is answered 400.
+    # UNKNOWN on the real platform (no public source states it): configurable, 0 = no limit.
+    analytics_job_predicates_max: int = 100
     # Former agents: inactive users who handled some of the seeded conversations.
     former_agents: int = 0
     # Subjects who typed a second email into a chat that no contact or subject record knows, and wrote

@@ -41,7 +41,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .analytics_jobs import AnalyticsJob, Snapshot
+from .analytics_jobs import AnalyticsJob, Snapshot, oversized_filter
 from .error_body import genesys_error
 from .listing import BadParam, int_param
 from .matching import is_phone_like, normalized, same_value
@@ -564,6 +564,9 @@ async def submit_job(store: OrgStore, request: Request) -> Response:
         if cap > 0 and len(running) >= cap:
             jobs.rejected += 1
             return _jobs_full(request, cap, running, now)
+        oversized = oversized_filter(query, store.config.analytics_job_predicates_max)
+        if oversized:
+            return genesys_error(request, 400, oversized)
         try:
             hits = _job_hits(data, query)
         except QueryError as exc:

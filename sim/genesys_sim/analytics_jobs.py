@@ -59,6 +59,28 @@ class AnalyticsJob:
         return self.state(now) in ("QUEUED", "PENDING")
 
 
+def oversized_filter(query: Any, limit: int) -> str | None:
+    """Why a job's query has a filter or clause with more than ``limit`` predicates, or None (0 = no limit).
+
+    The platform's value is unknown (see `SimConfig.analytics_job_predicates_max`); the client must split.
+    """
+    if limit <= 0 or not isinstance(query, dict):
+        return None
+    for field_name in ("segmentFilters", "conversationFilters"):
+        filters = query.get(field_name)
+        if not isinstance(filters, list):
+            continue
+        for flt in filters:
+            if not isinstance(flt, dict):
+                continue
+            groups = [flt] + [c for c in flt.get("clauses") or [] if isinstance(c, dict)]
+            for group in groups:
+                count = len(group.get("predicates") or [])
+                if count > limit:
+                    return f"A filter in {field_name} has {count} predicates; at most {limit} are allowed."
+    return None
+
+
 class AnalyticsJobs:
     """Job bookkeeping for one organisation; every method is called with the store lock held."""
 

@@ -46,6 +46,9 @@ class SimConfig:
     # by-id details read takes (0 = no limit); values and their sources in `limits`.
     sync_query_max_days: int = 0
     details_ids_max: int = DETAILS_IDS_MAX
+    # Predicates allowed in one filter (or one clause) of an async details job; more is answered 400.
+    # UNKNOWN on the real platform (no public source states it): configurable, 0 = no limit.
+    analytics_job_predicates_max: int = 100
     # Former agents: inactive users who handled some of the seeded conversations.
     former_agents: int = 0
     # Subjects who typed a second email into a chat that no contact or subject record knows, and wrote

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from genesys_sim.config import SimConfig
 
 from tests.support.sim_api import ALL_TIME, SHAPED, gdpr_delete, subject_body, wait_completed, wait_for
 
@@ -140,3 +141,20 @@ def test_validation_limits_and_faults(shaped: httpx.Client, shaped_api: httpx.Cl
     stats = shaped.get("/_sim/stats", params={"per_subject": "false"}).json()
     assert stats["analytics_jobs"]["rejected"] == 1 and stats["analytics_jobs"]["running"] == 1
     assert "gdpr_requests" not in stats
+
+
+def test_a_filter_over_the_predicate_limit_is_refused(shaped_api: httpx.Client) -> None:
+    limit = SimConfig().analytics_job_predicates_max
+    preds = [_pred("addressFrom", f"p{i}@example.org") for i in range(limit + 1)]
+
+    def body(flt: dict[str, Any]) -> dict[str, Any]:
+        return {"interval": ALL_TIME, "segmentFilters": [flt]}
+
+    for flt in ({"type": "or", "predicates": preds},
+                {"type": "and", "clauses": [{"type": "or", "predicates": preds}]}):
+        refused = shaped_api.post(JOBS, json=body(flt))
+        assert refused.status_code == 400, refused.text
+        error = refused.json()
+        assert error["status"] == 400 and error["code"] == "bad.request" and error["contextId"]
+        assert str(limit) in error["message"]
+    _submit(shaped_api, body({"type": "or", "predicates": preds[:limit]}))  # at the limit: accepted

@@ -33,6 +33,8 @@ TUNABLE = {
     "token_ttl_s": int,
     "analytics_job_s": float,
     "analytics_jobs_max": int,
+    "sensitive_recording_share": float,
+    "sensitive_always_skipped": bool,
 }
 # Fields `/_sim/reset` may override for one seeding, and how to read them.
 RESET_SHAPE = {

@@ -23,7 +23,8 @@ them) share, so that neither imports the other.
 
 Redis keys (under the deployment's hash tag): ``recjobs:pending`` (job id -> request id, the jobs
 being followed), ``recjobs:job:<id>`` (request, lease, final state, error, failed recordings),
-``recjobs:owners`` (job id -> the effect that claimed it).
+``recjobs:owners`` (job id -> the effect that claimed it). A job's ``skipped`` is its
+``totalSkippedRecordings``: recordings it left in place, remnants of the request.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ from shared.task_names import FOLLOW_TASK
 
 LEASE_NAME = "recording-jobs"
 JOB_META_TTL_S = 30 * 24 * 3600
+#: The permission without which the platform keeps sensitive recordings from a job.
+SENSITIVE_PERMISSION = "recording:recording:viewSensitiveData"
 #: How a followed job can end (TIMEOUT and MISSING are ours: not final in time, unknown to the platform).
 FINAL = ("FULFILLED", "FAILED", "CANCELLED", "TIMEOUT", "MISSING")
 #: The platform's states of a job that was started (by us, maybe by a delivery whose answer was lost).
@@ -75,11 +78,14 @@ def parse_stamp(stamp: str) -> datetime:
 
 
 def job_body(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``RecordingJobsQuery`` of one spec: DELETE the recordings of exactly these conversations."""
+    """The ``RecordingJobsQuery`` of one spec: DELETE the recordings of exactly these conversations.
+    Sensitive (PCI/PII) recordings are skipped unless asked for (the platform's default is false), and
+    they are exactly the ones an erasure must not leave behind (needs recording:recording:viewSensitiveData)."""
     return {
         "action": "DELETE",
         "actionDate": spec["action_date"],
         "includeScreenRecordings": True,
+        "includeRecordingsWithSensitiveData": True,
         "conversationQuery": {
             "interval": spec["interval"],
             "conversationFilters": [{"type": "or", "predicates": [

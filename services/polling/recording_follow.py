@@ -3,10 +3,11 @@
 The deletion pool takes a slot before it creates a job, starts the job and hands it over with
 ``shared.recording_jobs.follow_job``. One ``follow`` task at a time (like the GDPR sweep) GETs every
 followed job, renews its lease while it runs, and once it is FULFILLED, FAILED or CANCELLED reads its
-failed recordings, releases the lease and marks it final. A request is ready for verification when all
-its jobs are final and its GDPR requests completed (``recordings_settled`` is the hook the GDPR follower
-asks; ``maybe_complete`` sends requests that have no GDPR request of their own, e.g. retention purges
-and releases of held records).
+failed recordings and its count of skipped ones, releases the lease and marks it final. Skipped
+recordings (sensitive data the job did not reach) are remnants: the request ends PARTIAL. A request is
+ready for verification when all its jobs are final and its GDPR requests completed
+(``recordings_settled`` is the hook the GDPR follower asks; ``maybe_complete`` sends requests that have
+no GDPR request of their own, e.g. retention purges and releases of held records).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from shared.ratelimit import LeasePool
 from shared.recording_jobs import (
     JOB_META_TTL_S,
     LEASE_NAME,
+    SENSITIVE_PERMISSION,
     follow_flag_key,
     follow_lock_key,
     job_key,
@@ -66,7 +68,8 @@ def follow_once(runtime: Runtime) -> None:
         if job is None:
             _finalize(runtime, pool, job_id, request_id, "MISSING", "the platform no longer knows this job", [])
         elif job.is_final:
-            _finalize(runtime, pool, job_id, request_id, job.state, job.error_message, _failed(client, job))
+            _finalize(runtime, pool, job_id, request_id, job.state, job.error_message, _failed(client, job),
+                      skipped=job.total_skipped_recordings or 0)
         else:
             lease = meta.get("lease")
             if lease and not pool.renew(LEASE_NAME, lease, settings.recording_lease_ttl_s):
@@ -98,17 +101,18 @@ def _failed(client: GenesysClient, job: RecordingJob) -> list[str]:
 
 
 def _finalize(runtime: Runtime, pool: LeasePool, job_id: str, request_id: str, state: str,
-              error: str | None, failed: list[str]) -> None:
+              error: str | None, failed: list[str], *, skipped: int = 0) -> None:
     key = job_key(runtime, job_id)
     lease = runtime.redis.hget(key, "lease")
     runtime.redis.hset(key, mapping={"state": state, "error": error or "", "failed": json.dumps(failed),
-                                     "final": "1", "request_id": request_id})
+                                     "skipped": str(skipped), "final": "1", "request_id": request_id})
     runtime.redis.expire(key, JOB_META_TTL_S)
     if lease:
         pool.release(LEASE_NAME, str(lease))
     runtime.redis.hdel(pending_key(runtime), job_id)
     runtime.audit.append("polling.recording_job_final", request_id=request_id,
-                         details={"recording_job_id": job_id, "state": state, "failed_recordings": len(failed)})
+                         details={"recording_job_id": job_id, "state": state, "failed_recordings": len(failed),
+                                  "skipped_recordings": skipped})
 
 
 def maybe_complete(runtime: Runtime, request_id: str) -> None:
@@ -157,18 +161,25 @@ def fold_results(runtime: Runtime, records: list[ErasureRecord]) -> list[Erasure
 
 
 def partial_reason(runtime: Runtime, record: ErasureRecord) -> str | None:
-    """Why a request cannot be complete although the platform finished: refusals and failed jobs."""
+    """Why a request cannot be complete although the platform finished: refusals, failed jobs, and
+    recordings a job skipped (never reported as done)."""
     parts: list[str] = []
     if record.blocked:
         parts.append("the platform refused (409) " + "; ".join(record.blocked)
                      + ": resolve what blocks it in Genesys Cloud, then submit a follow-up request under a new ticket")
     bad = []
+    skipped = 0
     for job_id in record.recording_job_ids:
         meta = job_meta(runtime, job_id)
         if meta.get("state") and meta["state"] != "FULFILLED":
             bad.append(f"{job_id} ended {meta['state']}" + (f" ({meta['error']})" if meta.get("error") else ""))
+        skipped += int(meta.get("skipped") or 0)
     if bad:
         parts.append("recording job " + "; ".join(bad) + ": check it in Genesys Cloud, do not resubmit blindly")
+    if skipped:
+        parts.append(f"{skipped} recording(s) were skipped by the platform's recording job (sensitive PCI/PII data, "
+                     f"which needs {SENSITIVE_PERMISSION}); they remain: check the OAuth client's permissions "
+                     "and the organisation's redaction settings, then submit a follow-up request under a new ticket")
     if record.failed_recordings:
         parts.append(f"{len(record.failed_recordings)} recording(s) could not be deleted (listed by id in the "
                      "certificate's verification remnants)")

@@ -362,7 +362,9 @@ class GenesysClient:
 
     def failed_recordings(self, job_id: str, page_number: int = 1, page_size: int = 100) -> FailedRecordingListing:
         response = self.request("GET", f"/api/v2/recording/jobs/{job_id}/failedrecordings",
-                                params={"pageSize": min(page_size, 100), "pageNumber": page_number})
+                                # A page count only with includeTotal (cursor paging otherwise): the loop reads it.
+                                params={"pageSize": min(page_size, 100), "pageNumber": page_number,
+                                        "includeTotal": "true"})
         return FailedRecordingListing.model_validate(response.json())
 
     def protected_conversations(self, conversation_ids: list[str]) -> set[str]:

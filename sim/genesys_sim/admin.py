@@ -35,6 +35,9 @@ TUNABLE = {
     "analytics_jobs_max": int,
     "sync_query_max_days": int,
     "details_ids_max": int,
+    "sensitive_recording_share": float,
+    "sensitive_always_skipped": bool,
+    "analytics_job_predicates_max": int,
 }
 # Fields `/_sim/reset` may override for one seeding, and how to read them.
 RESET_SHAPE = {

@@ -54,3 +54,10 @@ class SimConfig:
     # Subjects who typed a second email into a chat that no contact or subject record knows, and wrote
     # to the organisation from it once: only reading the transcript leads to it.
     typed_emails: int = 0
+    # Share of recordings flagged as holding PCI/PII data (sensitive-data redaction on). A recording job
+    # skips them (``totalSkippedRecordings``) unless its query says ``includeRecordingsWithSensitiveData``
+    # (SDK ``RecordingJobsQuery``: default false). The real share is the organisation's own: configurable.
+    sensitive_recording_share: float = 0.0
+    # Skip sensitive recordings even when a job asks for them: how an organisation whose rules still keep
+    # them from the job would answer (unknown whether the platform does this or rejects the job): for tests.
+    sensitive_always_skipped: bool = False

@@ -100,6 +100,7 @@ async def timeline(store: OrgStore, started: float, request: Request) -> Respons
                 "started_s": None if job.started_mono is None else job.started_mono - started,
                 "finished_s": None if job.started_mono is None or job.cancelled else job.started_mono + step - started,
                 "failed_recordings": len(job.failed),
+                "skipped_recordings": len(job.skipped),
             }
             for job in jobs
         ]

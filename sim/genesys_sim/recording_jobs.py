@@ -7,6 +7,7 @@ like GDPR requests, under its one lock.
 from __future__ import annotations
 
 import copy
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +35,8 @@ class RecordingJob:
     extra: dict[str, Any] = field(default_factory=dict)
     # (conversation id, recording id) a DELETE job could not delete: deletion protection (see protection.py).
     failed: list[tuple[str, str]] = field(default_factory=list)
+    # Recordings the query selected but the job leaves alone (sensitive data not asked for): never acted on.
+    skipped: list[str] = field(default_factory=list)
 
     def state(self, now: float, step_s: float) -> str:
         if self.cancelled:
@@ -53,9 +56,9 @@ class RecordingJob:
             "dateCreated": self.created_iso,
             "totalConversations": len(self.conversation_ids),
             "totalRecordings": len(self.recording_ids),
-            "totalSkippedRecordings": 0,
+            "totalSkippedRecordings": len(self.skipped),
             "totalFailedRecordings": len(self.failed),
-            "totalProcessedRecordings": len(self.recording_ids) - len(self.failed) if done else 0,
+            "totalProcessedRecordings": len(self.recording_ids) - len(self.failed) - len(self.skipped) if done else 0,
             "percentProgress": 100 if done else 0,
             "selfUri": f"/api/v2/recording/jobs/{self.id}",
         }
@@ -93,7 +96,7 @@ class RecordingJobs:
             state = job.state(now, step_s)
             if state == "FULFILLED" and not job.applied:
                 job.applied = True
-                ids = set(job.recording_ids)
+                ids = set(job.recording_ids) - set(job.skipped)
                 if job.query["action"] == "DELETE" and self.protected:
                     # Protected recordings survive a DELETE job and are listed as its failed recordings.
                     job.failed = [
@@ -108,6 +111,18 @@ class RecordingJobs:
             elif state not in ("FULFILLED", "CANCELLED"):
                 still_open.append(jid)
         self.open = still_open
+
+
+def is_sensitive(recording_id: str, share: float) -> bool:
+    """Whether a recording holds PCI/PII data: a stable draw per recording, so every run agrees."""
+    return share > 0 and zlib.crc32(recording_id.encode()) % 10_000 < share * 10_000
+
+
+def skipped_recordings(recording_ids: list[str], query: dict[str, Any], share: float, always: bool) -> list[str]:
+    """The sensitive recordings a job leaves alone: all of them unless its query includes them."""
+    if query.get("includeRecordingsWithSensitiveData") is True and not always:
+        return []
+    return [rid for rid in recording_ids if is_sensitive(rid, share)]
 
 
 def apply_action(

@@ -8,6 +8,14 @@ UNCONFIRMED). `PUT /api/v2/conversations/{id}/recordings/{rid}` with a past `del
 recording. GDPR requests do not touch recordings here: that is what these jobs are for. Recordings of
 conversations under deletion protection (`protection.py`) survive a DELETE job and are listed by
 `GET .../jobs/{id}/failedrecordings` (UNCONFIRMED: whether the platform reports them as failed or skipped).
+Recordings flagged sensitive (``SimConfig.sensitive_recording_share``) are skipped by a job whose query
+does not set ``includeRecordingsWithSensitiveData`` (SDK ``RecordingJobsQuery``, default false) and
+counted in its ``totalSkippedRecordings``.
+
+The job list is sorted by ``userId`` unless ``sortBy`` says otherwise (SDK ``getRecordingJobs``; ties in
+creation order, oldest first: the platform's tie order is unknown), ``dateCreated`` newest first (the
+direction is ASSUMED); ``total``/``pageCount``/``lastUri`` come only with ``includeTotal=true``, on the
+job list and on ``failedrecordings`` (without it the platform pages by cursor).
 """
 
 from __future__ import annotations
@@ -26,10 +34,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .analytics import QueryError, select_conversations
+from .config import SIM_CLIENT_USER_ID
 from .error_body import genesys_error
 from .listing import BadParam, int_param, listing
 from .organisation import OrgStore
-from .recording_jobs import ACTIONS, MAX_ACTIVE_JOBS, RecordingJob, apply_action
+from .recording_jobs import ACTIONS, MAX_ACTIVE_JOBS, RecordingJob, apply_action, skipped_recordings
 from .seed import iso
 
 
@@ -115,6 +124,8 @@ async def create_job(store: OrgStore, request: Request) -> Response:
             created_iso=iso(datetime.now(UTC)),
             conversation_ids=conv_ids,
             recording_ids=rec_ids,
+            skipped=skipped_recordings(rec_ids, body, store.config.sensitive_recording_share,
+                                       store.config.sensitive_always_skipped),
         )
         jobs.add(job)
         return JSONResponse(job.view(now, _step(store)))
@@ -163,21 +174,46 @@ async def cancel_job(store: OrgStore, request: Request) -> Response:
         return Response(status_code=204)
 
 
+SORTS = ("userId", "dateCreated")
+
+
+def _flag(request: Request, name: str) -> bool:
+    return request.query_params.get(name, "").lower() == "true"
+
+
+def _paged(request: Request, page: list[dict[str, Any]], total: int, size: int, number: int, path: str) -> dict[str, Any]:
+    """A listing page; its total, page count and last page only when ``includeTotal=true`` was asked."""
+    out = listing(page, total, size, number, path)
+    if not _flag(request, "includeTotal"):
+        for key in ("total", "pageCount", "lastUri"):
+            out.pop(key, None)
+    return out
+
+
 async def list_jobs(store: OrgStore, request: Request) -> Response:
-    """GET: one page of jobs, newest first, optionally in one state."""
+    """GET: one page of jobs in the asked order (``userId`` by default), optionally in one state."""
     try:
         size = int_param(request.query_params, "pageSize", 25, 1, 100)
         number = int_param(request.query_params, "pageNumber", 1, 1)
     except BadParam as exc:
         return genesys_error(request, 400, str(exc))
+    sort = request.query_params.get("sortBy") or "userId"
+    if sort not in SORTS:
+        return genesys_error(request, 400, f"sortBy must be one of {', '.join(SORTS)}.")
     wanted = request.query_params.get("state")
     with store.session():
         now = time.monotonic()
-        views = [store.recording_jobs.jobs[j].view(now, _step(store)) for j in reversed(store.recording_jobs.order)]
+        order = store.recording_jobs.order
+        ids = list(reversed(order)) if sort == "dateCreated" else list(order)  # one user: creation order
+        views = [store.recording_jobs.jobs[j].view(now, _step(store)) for j in ids]
+    if sort == "userId":
+        views.sort(key=lambda v: v["user"]["id"])  # stable: ties stay oldest first
+    if _flag(request, "showOnlyMyJobs"):
+        views = [v for v in views if v["user"]["id"] == SIM_CLIENT_USER_ID]
     if wanted:
         views = [v for v in views if v["state"] == wanted.upper()]
     page = views[(number - 1) * size : number * size]
-    return JSONResponse(listing(page, len(views), size, number, "/api/v2/recording/jobs"))
+    return JSONResponse(_paged(request, page, len(views), size, number, "/api/v2/recording/jobs"))
 
 
 async def failed_recordings(store: OrgStore, request: Request) -> Response:
@@ -199,7 +235,8 @@ async def failed_recordings(store: OrgStore, request: Request) -> Response:
             for cid, rid in job.failed
         ]
     page = failed[(number - 1) * size : number * size]
-    return JSONResponse(listing(page, len(failed), size, number, f"/api/v2/recording/jobs/{job.id}/failedrecordings"))
+    return JSONResponse(_paged(request, page, len(failed), size, number,
+                               f"/api/v2/recording/jobs/{job.id}/failedrecordings"))
 
 
 async def conversation_recordings(store: OrgStore, request: Request) -> Response:

@@ -52,7 +52,7 @@ def test_delete_job_flow(api: httpx.Client, raw: httpx.Client, subjects: list[di
     assert api.get(f"/api/v2/conversations/{cid}/recordings").json() == []
     assert api.get(f"/api/v2/conversations/{cid}/recordings/{recs[0]['id']}").status_code == 404
     assert raw.get("/_sim/recordings", params={"conversation_id": cid}).json()["recordings"] == []
-    assert api.get(JOBS, params={"state": "FULFILLED"}).json()["total"] == 1
+    assert api.get(JOBS, params={"state": "FULFILLED", "includeTotal": "true"}).json()["total"] == 1
 
 
 def test_at_most_two_active_jobs(api: httpx.Client, raw: httpx.Client, subjects: list[dict[str, Any]]) -> None:
@@ -84,3 +84,62 @@ def test_single_recording_delete_date(api: httpx.Client, subjects: list[dict[str
     past = api.put(f"/api/v2/conversations/{cid}/recordings/{rec['id']}", json={"deleteDate": "2001-01-01T00:00:00Z"})
     assert past.status_code == 200
     assert api.get(f"/api/v2/conversations/{cid}/recordings").json() == []
+
+
+def _run(api: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
+    """Create a job, start it once READY and return it FULFILLED."""
+    job = api.post(JOBS, json=body).json()
+    wait_for(lambda: _state(api, job["id"]) == "READY")
+    assert api.put(f"{JOBS}/{job['id']}", json={"state": "PROCESSING"}).status_code == 200
+    wait_for(lambda: _state(api, job["id"]) == "FULFILLED")
+    return dict(api.get(f"{JOBS}/{job['id']}").json())
+
+
+def test_sensitive_recordings_are_skipped_unless_the_job_includes_them(
+        api: httpx.Client, raw: httpx.Client, subjects: list[dict[str, Any]]) -> None:
+    raw.post("/_sim/config", json={"sensitive_recording_share": 1.0})  # every recording; reset restores it
+    cid = subjects[3]["conversation_ids"][0]
+    assert len(api.get(f"/api/v2/conversations/{cid}/recordings").json()) == 1
+    skipped = _run(api, _job_body(cid))  # the platform's default: includeRecordingsWithSensitiveData false
+    assert skipped["totalRecordings"] == 1 and skipped["totalSkippedRecordings"] == 1
+    assert skipped["totalProcessedRecordings"] == 0
+    assert len(api.get(f"/api/v2/conversations/{cid}/recordings").json()) == 1  # left in place
+    done = _run(api, {**_job_body(cid), "includeRecordingsWithSensitiveData": True})
+    assert done["totalSkippedRecordings"] == 0 and done["totalProcessedRecordings"] == 1
+    assert api.get(f"/api/v2/conversations/{cid}/recordings").json() == []
+
+
+def test_sensitive_recordings_can_be_skipped_even_when_asked(
+        api: httpx.Client, raw: httpx.Client, subjects: list[dict[str, Any]]) -> None:
+    raw.post("/_sim/config", json={"sensitive_recording_share": 1.0, "sensitive_always_skipped": True})
+    cid = subjects[3]["conversation_ids"][0]
+    job = _run(api, {**_job_body(cid), "includeRecordingsWithSensitiveData": True})
+    assert job["totalSkippedRecordings"] == 1
+    assert len(api.get(f"/api/v2/conversations/{cid}/recordings").json()) == 1
+
+
+def test_job_list_without_sort_is_not_newest_first(api: httpx.Client, raw: httpx.Client,
+                                                   subjects: list[dict[str, Any]]) -> None:
+    raw.post("/_sim/config", json={"gdpr_step_s": HELD_S})  # jobs stay PENDING; reset restores the step
+    made = []
+    for subject in subjects[:3]:
+        job = api.post(JOBS, json=_job_body(subject["conversation_ids"][0])).json()
+        api.delete(f"{JOBS}/{job['id']}")  # cancelled: frees its slot for the next one
+        made.append(job["id"])
+    plain = api.get(JOBS, params={"pageSize": 10}).json()
+    assert [j["id"] for j in plain["entities"]] == made  # sorted by userId (one user): not newest first
+    assert "pageCount" not in plain and "total" not in plain  # no totals unless asked
+    newest = api.get(JOBS, params={"pageSize": 10, "sortBy": "dateCreated", "includeTotal": "true",
+                                   "showOnlyMyJobs": "true"}).json()
+    assert [j["id"] for j in newest["entities"]] == made[::-1]
+    assert newest["total"] == 3 and newest["pageCount"] == 1
+    assert api.get(JOBS, params={"sortBy": "colour"}).status_code == 400
+
+
+def test_failed_recordings_page_count_only_with_include_total(api: httpx.Client,
+                                                              subjects: list[dict[str, Any]]) -> None:
+    job = api.post(JOBS, json=_job_body(subjects[4]["conversation_ids"][0])).json()
+    plain = api.get(f"{JOBS}/{job['id']}/failedrecordings").json()
+    assert plain["entities"] == [] and "pageCount" not in plain and "total" not in plain
+    counted = api.get(f"{JOBS}/{job['id']}/failedrecordings", params={"includeTotal": "true"}).json()
+    assert counted["total"] == 0 and counted["pageCount"] == 1

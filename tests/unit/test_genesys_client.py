@@ -333,3 +333,24 @@ def test_a_429_holds_the_retry_until_retry_after_then_one_interval(monkeypatch):
     # The retry went out after Retry-After (7 s) plus one interval (1/5 s), never earlier, never a burst.
     assert sent_at[1] - sent_at[0] == 7_200_000
     assert limiter.paused_for() == 0.2
+
+
+def test_failed_recordings_are_read_past_the_first_page():
+    """The platform gives a page count only with includeTotal=true (cursor paging otherwise): a client
+    that does not ask stops after page 1 and reports a job's failed recordings short."""
+    from services.polling.recording_follow import _failed
+    from shared.genesys.models import RecordingJob
+
+    def handler(request):
+        params = request.url.params
+        number = int(params["pageNumber"])
+        entities = [{"conversation": {"id": f"c{number}-{n}"}, "recording": {"id": f"r{n}"}}
+                    for n in range(100 if number == 1 else 5)]
+        body = {"entities": entities, "pageSize": 100, "pageNumber": number}
+        if params.get("includeTotal") == "true":
+            body |= {"total": 105, "pageCount": 2}
+        return httpx.Response(200, json=body)
+
+    client, _ = make_client(token_or(handler))
+    job = RecordingJob.model_validate({"id": "job-1", "state": "FULFILLED", "totalFailedRecordings": 105})
+    assert len(_failed(client, job)) == 105

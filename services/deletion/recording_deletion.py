@@ -45,7 +45,7 @@ from typing import Any
 from services.deletion.holds import withhold
 from shared.effects import Blocked, Done, EffectRecord, Outcome, ReconcileIncomplete, Via
 from shared.errors import RunLater
-from shared.genesys import BadRequest, GenesysClient, RateLimited
+from shared.genesys import BadRequest, GenesysClient, JobSlotsFull, RateLimited
 from shared.holds import merge_withheld
 from shared.models import ErasureRecord, utcnow
 from shared.pipeline import chunks
@@ -200,8 +200,9 @@ def ensure_job(runtime: Runtime, client: GenesysClient, record: ErasureRecord, e
         except BadRequest:
             pool.release(LEASE_NAME, taken)  # refused outright: no job, no slot used
             raise
-        except RateLimited as exc:
-            # Someone else's jobs fill the platform's two places: nothing was created; try again later.
+        except (JobSlotsFull, RateLimited) as exc:
+            # Someone else's jobs fill the platform's two places (or the budget is spent): nothing was
+            # created; this request alone tries again later.
             raise RunLater(max(settings.recording_slot_retry_s, exc.defer_s), "the platform refused a third recording job",
                            request_id=request_id) from None
         if not claim_job(runtime, job.id, owner):

@@ -2,7 +2,9 @@
 
 Every request first takes a token from the shared rate limiter (so all workers of all pools stay
 inside the organisation's budget together), reports the platform's rate-limit headers back to it,
-and turns a 429 into a pause for everyone before retrying.
+and turns a 429 into a pause for everyone before retrying. The one exception is a job submission the
+platform refuses because its concurrent jobs are taken ("too many jobs", 400 or 429): that is no sign
+of the request budget, so only the caller waits for a slot (``JobSlotsFull``) and nobody else pauses.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import httpx
 from shared.genesys.auth import TokenProvider
 from shared.genesys.errors import (
     GenesysError,
+    JobSlotsFull,
     NotFound,
     RateLimited,
     TransportError,
@@ -47,6 +50,7 @@ from shared.genesys.models import (
     User,
 )
 from shared.metrics import API_CALLS, API_LATENCY
+from shared.ratelimit.headers import read_window
 
 MAX_RETRY_AFTER_S = 120.0
 # Ids per bulk external-contacts call. The platform's own maximum is UNCONFIRMED (genesys-api.md does
@@ -74,6 +78,9 @@ class ContactReads:
     found: dict[str, ExternalContact] = field(default_factory=dict)
     errors: dict[str, GenesysError] = field(default_factory=dict)
 _WORD = re.compile(r"[a-z]*|v2")
+# How a 400 says the concurrent jobs are taken. The platform's code and wording are UNCONFIRMED
+# (genesys-api.md), so the code or message is matched loosely; a plain bad request matches none.
+_JOBS_FULL = re.compile(r"too.?many.?jobs|job.?limit|concurren|jobs may be (pending|queued)", re.IGNORECASE)
 
 
 class Limiter(Protocol):
@@ -109,13 +116,16 @@ class GenesysClient:
     # -- transport -------------------------------------------------------------------------------
 
     def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-                json: Any = None, creates: bool = False) -> httpx.Response:
+                json: Any = None, creates: bool = False, submits_job: bool = False) -> httpx.Response:
         """Send one API call through the limiter, retrying 429, 5xx and one 401.
 
         ``creates`` marks a call that makes something on the platform (a GDPR request, a recording
         job). After a lost answer or a 5xx it may have been made anyway, so it is not sent again
         here: the error goes up, and the caller's effect ledger reconciles against the platform's
         list before anything is resubmitted. Only failures where nothing was sent are retried.
+
+        ``submits_job`` marks a call that starts a platform job under a concurrency cap: its "too many
+        jobs" refusal raises ``JobSlotsFull`` at once, without touching the shared limiter.
         """
         renewed = False
         for attempt in range(1, self._max_attempts + 1):
@@ -139,6 +149,8 @@ class GenesysClient:
             status = response.status_code
             if status < 400:
                 return response
+            if submits_job and _jobs_full(response):
+                raise self._slots_full(method, path, response)
             if status == 429:
                 retry_after = _retry_after(response)
                 self._limiter.on_rate_limited(retry_after)
@@ -177,6 +189,13 @@ class GenesysClient:
             return RateLimited(message, retry_after_s=float(extra.get("retry_after_s", 1.0)),
                                code=code, correlation_id=correlation)
         return cls(message, status=response.status_code, code=code, correlation_id=correlation)
+
+    @staticmethod
+    def _slots_full(method: str, path: str, response: httpx.Response) -> JobSlotsFull:
+        code = _body_field(response, "code")
+        return JobSlotsFull(f"{method} {_template(path)} -> {response.status_code} {code or ''}".rstrip(),
+                            status=response.status_code, retry_after_s=_retry_after(response), code=code,
+                            correlation_id=response.headers.get("ININ-Correlation-Id"))
 
     # -- GDPR ------------------------------------------------------------------------------------
 
@@ -224,7 +243,8 @@ class GenesysClient:
 
     def submit_details_job(self, query: Mapping[str, Any]) -> str:
         """Start an async conversation details job (bulk, long intervals); returns its job id."""
-        response = self.request("POST", "/api/v2/analytics/conversations/details/jobs", json=dict(query))
+        response = self.request("POST", "/api/v2/analytics/conversations/details/jobs", json=dict(query),
+                                submits_job=True)
         return str(response.json()["jobId"])
 
     def get_details_job(self, job_id: str) -> DetailsJobStatus:
@@ -333,9 +353,11 @@ class GenesysClient:
         """``POST /api/v2/recording/jobs`` (a ``RecordingJobsQuery``); the job starts PENDING.
 
         At most 2 jobs may be PENDING/PROCESSING per organisation: callers take a lease first
-        (``shared.ratelimit.LeasePool``) rather than provoke the platform's refusal.
+        (``shared.ratelimit.LeasePool``) rather than provoke the platform's refusal. Jobs made by
+        others still fill the places; that refusal raises ``JobSlotsFull`` (nothing was created).
         """
-        response = self.request("POST", "/api/v2/recording/jobs", json=dict(query), creates=True)
+        response = self.request("POST", "/api/v2/recording/jobs", json=dict(query), creates=True,
+                                submits_job=True)
         return RecordingJob.model_validate(response.json())
 
     def get_recording_job(self, job_id: str) -> RecordingJob | None:
@@ -412,6 +434,35 @@ def _retry_after(response: httpx.Response) -> float:
     except ValueError:
         value = 1.0
     return min(max(value, 0.0), MAX_RETRY_AFTER_S)
+
+
+def _body_field(response: httpx.Response, name: str) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    value = body.get(name) if isinstance(body, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _window_spent(response: httpx.Response) -> bool:
+    """True when ``inin-ratelimit-*`` say the request budget is used up: a real rate limit."""
+    reading = read_window(response.headers)
+    return reading is not None and reading.spent >= reading.allowed
+
+
+def _jobs_full(response: httpx.Response) -> bool:
+    """Whether a job submission's refusal means "too many jobs" rather than a bad or rate-limited call.
+
+    A 429 is a slot refusal unless the rate-limit headers show the budget spent (then it is the real
+    rate limit, and everyone pauses). A 400 is one only when its code or message says so.
+    """
+    if response.status_code == 429:
+        return not _window_spent(response)
+    if response.status_code == 400:
+        words = f"{_body_field(response, 'code') or ''} {_body_field(response, 'message') or ''}"
+        return bool(_JOBS_FULL.search(words))
+    return False
 
 
 def _template(path: str) -> str:

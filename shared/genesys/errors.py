@@ -8,6 +8,8 @@
     ├── BadRequest               400: our request is wrong; do not retry
     ├── RateLimited              429: wait ``retry_after_s`` (all workers pause through the limiter);
     │                            also a ``RunLater``: the pipeline sends the work again after that
+    ├── JobSlotsFull             400 or 429 "too many jobs" on a job submission: only this work waits
+    │                            for a slot (a ``RunLater``); nobody else pauses
     ├── ServerError              5xx: retry with backoff
     └── TransportError           no answer at all (timeout, connection refused)
 
@@ -58,6 +60,21 @@ class RateLimited(RunLater, GenesysError):
                  correlation_id: str | None = None) -> None:
         # RunLater's __init__ hands ``message`` on to GenesysError's (the next class of this one's MRO).
         super().__init__(retry_after_s, "the platform answered 429", message=message)
+        self.code = code
+        self.correlation_id = correlation_id
+        self.retry_after_s = retry_after_s
+
+
+class JobSlotsFull(RunLater, GenesysError):
+    """The platform refused a job because its concurrent jobs are all taken: a slot wait for this work only.
+
+    Not a ``RateLimited``: the request budget is fine, so no other worker has reason to pause.
+    """
+
+    def __init__(self, message: str, *, status: int, retry_after_s: float, code: str | None = None,
+                 correlation_id: str | None = None) -> None:
+        super().__init__(retry_after_s, "the platform's job slots are full", message=message)
+        self.status = status
         self.code = code
         self.correlation_id = correlation_id
         self.retry_after_s = retry_after_s

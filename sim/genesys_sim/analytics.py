@@ -42,7 +42,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .analytics_jobs import AnalyticsJob, Snapshot, oversized_filter
-from .error_body import genesys_error
+from .error_body import genesys_error, jobs_full
 from .listing import BadParam, int_param
 from .matching import is_phone_like, normalized, same_value
 from .org_data import INDEXED_DIMENSIONS, OrgData, conversation_view, live_view
@@ -518,17 +518,11 @@ async def many_conversations(store: OrgStore, request: Request) -> Response:
     return JSONResponse({"conversations": found} if found else {})
 
 
-def _jobs_full(request: Request, cap: int, running: list[AnalyticsJob], now: float) -> Response:
-    """The 429 of a submission while `cap` jobs are queued or running; Retry-After is when the first ends."""
+def _jobs_full(store: OrgStore, request: Request, cap: int, running: list[AnalyticsJob], now: float) -> Response:
+    """The refusal of a submission while `cap` jobs are queued or running; Retry-After is when the first ends."""
     wait = max(1, math.ceil(min(j.submitted_mono + j.duration_s for j in running) - now))
-    resp = genesys_error(
-        request,
-        429,
-        f"At most {cap} analytics jobs may be queued or running. Retry the request in [{wait}] seconds",
-        "too.many.requests.retry.after",
-    )
-    resp.headers["Retry-After"] = str(wait)
-    return resp
+    return jobs_full(request, store.config.job_slots_refusal,
+                     f"Too many jobs: at most {cap} analytics jobs may be queued or running.", wait)
 
 
 def _job_hits(data: OrgData, query: Any) -> list[dict[str, Any]]:
@@ -563,7 +557,7 @@ async def submit_job(store: OrgStore, request: Request) -> Response:
         running = jobs.running(now)
         if cap > 0 and len(running) >= cap:
             jobs.rejected += 1
-            return _jobs_full(request, cap, running, now)
+            return _jobs_full(store, request, cap, running, now)
         oversized = oversized_filter(query, store.config.analytics_job_predicates_max)
         if oversized:
             return genesys_error(request, 400, oversized)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .limits import DETAILS_IDS_MAX
+from .limits import DETAILS_IDS_MAX, JOB_SLOTS_REFUSAL
 
 # The user the simulated OAuth client acts as (createdBy of GDPR requests, user of recording jobs).
 SIM_CLIENT_USER_ID = "0a1b2c3d-0000-4000-8000-00000000c11e"
@@ -38,7 +38,7 @@ class SimConfig:
     active: int = 0
     active_for_s: float = 2.0
     # Async analytics conversation detail jobs: time from submission to FULFILLED, and how many may be queued
-    # or running at once (0 = no limit; above it the submission is answered 429 with Retry-After).
+    # or running at once (0 = no limit; above it the submission is refused as `job_slots_refusal` says).
     analytics_job_s: float = 0.5
     analytics_jobs_max: int = 0
     # Longest interval a synchronous details query may ask for, in days (0 = no limit; off by default as
@@ -49,6 +49,8 @@ class SimConfig:
     # Predicates allowed in one filter (or one clause) of an async details job; more is answered 400.
     # UNKNOWN on the real platform (no public source states it): configurable, 0 = no limit.
     analytics_job_predicates_max: int = 100
+    # The status of a "too many jobs" refusal, "429" or "400" (unknown on the platform: see `limits`).
+    job_slots_refusal: str = JOB_SLOTS_REFUSAL
     # Former agents: inactive users who handled some of the seeded conversations.
     former_agents: int = 0
     # Subjects who typed a second email into a chat that no contact or subject record knows, and wrote

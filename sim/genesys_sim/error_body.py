@@ -54,3 +54,16 @@ def correlation_id(request: Request) -> str:
 def genesys_error(request: Request, status: int, message: str | None = None, code: str | None = None) -> JSONResponse:
     """An error answer in the platform's shape."""
     return JSONResponse(error_body(status, message, correlation_id(request), code), status_code=status)
+
+
+def jobs_full(request: Request, form: str, message: str, retry_after_s: int) -> JSONResponse:
+    """A "too many jobs" refusal in the configured form (`SimConfig.job_slots_refusal`).
+
+    "400": a bad request whose code names the cap. Otherwise the 429 every throttled call gets (the
+    normalised body and Retry-After); the gateway's rate-limit headers still show budget left.
+    """
+    if form == "400":
+        return genesys_error(request, 400, message, "too.many.jobs")
+    resp = genesys_error(request, 429, message, ERROR_CODES[429])
+    resp.headers["Retry-After"] = str(max(1, retry_after_s))
+    return resp

@@ -17,3 +17,10 @@ SYNC_QUERY_MAX_DAYS = 31
 # Source: unknown: configurable (SimConfig.details_ids_max). The SDK documents `id` only as
 # "Comma-separated conversation ids" (get_analytics_conversations_details), with no maximum.
 DETAILS_IDS_MAX = 100
+
+# How the platform refuses a job over its concurrency cap (a third PENDING/PROCESSING recording job, an
+# analytics details job over the cap): "429" or "400". Source: unknown: configurable
+# (SimConfig.job_slots_refusal). genesys-api.md marks the status UNCONFIRMED; a developer-forum thread
+# reports a 429 for a third recording job, so that is the default. Either way the 429 form carries the
+# normalised rate-limit body (every 429 does since 2021-11) but rate-limit headers with budget left.
+JOB_SLOTS_REFUSAL = "429"

@@ -35,7 +35,7 @@ from starlette.routing import Route
 
 from .analytics import QueryError, select_conversations
 from .config import SIM_CLIENT_USER_ID
-from .error_body import genesys_error
+from .error_body import genesys_error, jobs_full
 from .listing import BadParam, int_param, listing
 from .organisation import OrgStore
 from .recording_jobs import ACTIONS, MAX_ACTIVE_JOBS, RecordingJob, apply_action, skipped_recordings
@@ -87,16 +87,11 @@ async def _json_body(request: Request) -> Any:
     return json.loads(await request.body() or b"null")
 
 
-def _job_slots_full(request: Request, step_s: float) -> Response:
-    """The 429 of a POST while MAX_ACTIVE_JOBS jobs are pending or processing."""
-    resp = genesys_error(
-        request,
-        429,
-        f"At most {MAX_ACTIVE_JOBS} recording jobs may be pending or processing.",
-        "too.many.requests.retry.after",
-    )
-    resp.headers["Retry-After"] = str(max(1, math.ceil(step_s)))
-    return resp
+def _job_slots_full(store: OrgStore, request: Request, step_s: float) -> Response:
+    """The refusal of a POST while MAX_ACTIVE_JOBS jobs are pending or processing."""
+    return jobs_full(request, store.config.job_slots_refusal,
+                     f"Too many jobs: at most {MAX_ACTIVE_JOBS} recording jobs may be pending or processing.",
+                     math.ceil(step_s))
 
 
 async def create_job(store: OrgStore, request: Request) -> Response:
@@ -112,7 +107,7 @@ async def create_job(store: OrgStore, request: Request) -> Response:
         now = time.monotonic()
         jobs = store.recording_jobs
         if jobs.active(now, _step(store)) >= MAX_ACTIVE_JOBS:
-            return _job_slots_full(request, _step(store))
+            return _job_slots_full(store, request, _step(store))
         try:
             conv_ids, rec_ids = _select(store, body)
         except QueryError as exc:

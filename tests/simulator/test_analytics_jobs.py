@@ -138,8 +138,13 @@ def test_validation_limits_and_faults(shaped: httpx.Client, shaped_api: httpx.Cl
     refused = shaped_api.post(JOBS, json={"interval": ALL_TIME})
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
     assert refused.json()["code"] == "too.many.requests.retry.after"
+    assert int(refused.headers["inin-ratelimit-count"]) < int(refused.headers["inin-ratelimit-allowed"])
+    shaped.post("/_sim/config", json={"job_slots_refusal": "400"})
+    refused = shaped_api.post(JOBS, json={"interval": ALL_TIME})
+    assert refused.status_code == 400 and refused.json()["code"] == "too.many.jobs"
+    assert "too many jobs" in refused.json()["message"].lower()
     stats = shaped.get("/_sim/stats", params={"per_subject": "false"}).json()
-    assert stats["analytics_jobs"]["rejected"] == 1 and stats["analytics_jobs"]["running"] == 1
+    assert stats["analytics_jobs"]["rejected"] == 2 and stats["analytics_jobs"]["running"] == 1
     assert "gdpr_requests" not in stats
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
+from genesys_sim.config import SimConfig
 
 from tests.support.sim_api import ALL_TIME, STEP_S, wait_for
 
@@ -66,6 +68,25 @@ def test_at_most_two_active_jobs(api: httpx.Client, raw: httpx.Client, subjects:
     api.delete(f"{JOBS}/{first.json()['id']}")
     assert _state(api, first.json()["id"]) == "CANCELLED"
     assert api.post(JOBS, json=_job_body(cid)).status_code == 200
+
+
+@pytest.mark.parametrize("form", ["429", "400"])
+def test_a_third_job_is_refused_in_the_configured_form_with_budget_left(
+        api: httpx.Client, raw: httpx.Client, subjects: list[dict[str, Any]], form: str) -> None:
+    assert SimConfig().job_slots_refusal == "429"  # the default: the form a forum report describes
+    raw.post("/_sim/config", json={"gdpr_step_s": 30, "job_slots_refusal": form})  # the next reset restores both
+    cid = subjects[1]["conversation_ids"][0]
+    assert [api.post(JOBS, json=_job_body(cid)).status_code for _ in range(2)] == [200, 200]
+    third = api.post(JOBS, json=_job_body(cid))
+    assert third.status_code == int(form)
+    body = third.json()
+    assert "too many jobs" in body["message"].lower() and body["contextId"]
+    if form == "429":
+        assert body["code"] == "too.many.requests.retry.after" and int(third.headers["Retry-After"]) >= 1
+    else:
+        assert body["code"] == "too.many.jobs" and "Retry-After" not in third.headers
+    # Not the rate limit: the window still has budget, which is how a client tells the two apart.
+    assert int(third.headers["inin-ratelimit-count"]) < int(third.headers["inin-ratelimit-allowed"])
 
 
 def test_job_validation(api: httpx.Client) -> None:

@@ -6,7 +6,17 @@ import fakeredis
 import httpx
 import pytest
 
-from shared.genesys import GenesysClient, GenesysError, NotFound, PermissionDenied, RateLimited, ServerError, TokenProvider
+from shared.genesys import (
+    BadRequest,
+    GenesysClient,
+    GenesysError,
+    JobSlotsFull,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    ServerError,
+    TokenProvider,
+)
 from shared.genesys.models import GdprSubject
 from shared.ratelimit import BucketConfig, RateLimiter, RateLimitWait
 from tests.support.ratelimit_clock import install_fake_clock
@@ -354,3 +364,48 @@ def test_failed_recordings_are_read_past_the_first_page():
     client, _ = make_client(token_or(handler))
     job = RecordingJob.model_validate({"id": "job-1", "state": "FULFILLED", "totalFailedRecordings": 105})
     assert len(_failed(client, job)) == 105
+
+
+# --- "too many jobs" on a job submission: a slot wait for the caller, not a rate limit ----------------
+
+_SPENT = {"inin-ratelimit-count": "300", "inin-ratelimit-allowed": "300", "inin-ratelimit-reset": "20"}
+_LEFT = {"inin-ratelimit-count": "12", "inin-ratelimit-allowed": "300", "inin-ratelimit-reset": "20"}
+
+
+@pytest.mark.parametrize("refusal", [
+    httpx.Response(429, headers={"Retry-After": "9", **_LEFT}, json={"code": "too.many.requests.retry.after"}),
+    httpx.Response(429, headers={"Retry-After": "9"}, json={"code": "too.many.requests.retry.after"}),
+    httpx.Response(400, json={"code": "bad.request", "message": "Too many jobs are pending or processing."}),
+    httpx.Response(400, json={"code": "too.many.jobs", "message": "refused"}),
+], ids=["429-budget-left", "429-no-headers", "400-message", "400-code"])
+def test_a_job_refused_for_too_many_jobs_waits_alone_and_is_sent_once(refusal):
+    calls = []
+    client, limiter = make_client(token_or(lambda request: calls.append(request) or refusal))
+    with pytest.raises(JobSlotsFull) as raised:
+        client.create_recording_job({"action": "DELETE"})
+    assert limiter.pauses == [] and len(calls) == 1
+    assert raised.value.status == refusal.status_code and not isinstance(raised.value, RateLimited)
+    assert raised.value.defer_s == (9.0 if refusal.status_code == 429 else 1.0)
+
+
+def test_a_job_submission_429_with_the_budget_spent_is_the_real_rate_limit():
+    answers = iter([httpx.Response(429, headers={"Retry-After": "4", **_SPENT}),
+                    httpx.Response(202, json={"jobId": "j1"})])
+    client, limiter = make_client(token_or(lambda request: next(answers)))
+    assert client.submit_details_job({"interval": "x"}) == "j1"
+    assert limiter.pauses == [4.0]  # everyone pauses: the request budget is what ran out
+
+
+def test_a_plain_bad_job_submission_is_still_a_bad_request():
+    bad = httpx.Response(400, json={"code": "bad.request", "message": "A filter in segmentFilters has 101 predicates."})
+    client, limiter = make_client(token_or(lambda request: bad))
+    with pytest.raises(BadRequest):
+        client.submit_details_job({"interval": "x"})
+    assert limiter.pauses == []
+
+
+def test_too_many_jobs_elsewhere_than_a_job_submission_is_a_rate_limit_as_before():
+    client, limiter = make_client(token_or(lambda request: httpx.Response(429, headers={"Retry-After": "2", **_LEFT})))
+    with pytest.raises(RateLimited):
+        client.search_gdpr_subjects("EMAIL", "a@example.org")
+    assert limiter.pauses == [2.0] * 5

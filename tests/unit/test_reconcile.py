@@ -17,7 +17,7 @@ import pytest
 from services.deletion import tasks as deletion
 from services.deletion.gdpr_index import GDPR_RECONCILE_PAGES
 from shared import pipeline, recording_jobs
-from shared.genesys import Conflict, TransportError
+from shared.genesys import Conflict, JobSlotsFull, TransportError
 from shared.genesys.models import (
     GdprRequest,
     GdprRequestListing,
@@ -481,3 +481,21 @@ def test_submitted_requests_are_handed_to_the_polling_pool_by_task_name(runtime,
     [gdpr_id] = runtime.store.get(request_id).gdpr_request_ids
     assert runtime.redis.hgetall(runtime.keys.pending_gdpr) == {gdpr_id: request_id}
     assert sent[1:] == [(SWEEP_TASK, None)]
+
+
+@pytest.mark.parametrize("status", [429, 400])
+def test_the_platform_refusing_a_third_recording_job_makes_only_that_request_wait(runtime, platform, monkeypatch,
+                                                                                   status):
+    sent = []
+    monkeypatch.setattr(pipeline.app, "send_task", lambda name, args=None, **kw: sent.append((name, args, kw)))
+    request_id = deleting(runtime, conversations=["c-1"])
+
+    def refuse(query):  # others' jobs fill the platform's places though our lease had one free
+        raise JobSlotsFull("POST /api/v2/recording/jobs -> too many jobs", status=status, retry_after_s=0.0)
+
+    monkeypatch.setattr(platform, "create_recording_job", refuse)
+    erase(request_id, retries=pipeline.MAX_RETRIES)
+
+    record = runtime.store.get(request_id)
+    assert record.state is RequestState.DELETING and record.reason is None  # not failed
+    assert (deletion.DELETE_TASK, [[request_id]], {"countdown": runtime.settings.recording_slot_retry_s}) in sent

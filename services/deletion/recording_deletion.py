@@ -238,6 +238,11 @@ def start_job(runtime: Runtime, client: GenesysClient, record: ErasureRecord, ef
             if state == "READY":
                 try:
                     client.start_recording_job(job_id)
+                except JobSlotsFull as exc:
+                    # Others' jobs took the platform's places between READY and now: this request waits.
+                    raise RunLater(max(settings.recording_slot_retry_s, exc.defer_s),
+                                   "the platform has no free place to run the recording job",
+                                   request_id=request_id) from None
                 except BadRequest:
                     # Already started by an earlier delivery whose answer was lost? Then it is not READY.
                     again = client.get_recording_job(job_id)

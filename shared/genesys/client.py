@@ -368,8 +368,10 @@ class GenesysClient:
         return RecordingJob.model_validate(response.json())
 
     def start_recording_job(self, job_id: str) -> RecordingJob:
-        """Execute a READY job (``PUT {"state": "PROCESSING"}``); only its creator may."""
-        response = self.request("PUT", f"/api/v2/recording/jobs/{job_id}", json={"state": "PROCESSING"})
+        """Execute a READY job (``PUT {"state": "PROCESSING"}``); only its creator may. Refused with
+        ``JobSlotsFull`` while the organisation's places are taken."""
+        response = self.request("PUT", f"/api/v2/recording/jobs/{job_id}", json={"state": "PROCESSING"},
+                                submits_job=True)
         return RecordingJob.model_validate(response.json())
 
     def list_recording_jobs(self, page_number: int = 1, page_size: int = 100,

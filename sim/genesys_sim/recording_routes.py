@@ -143,7 +143,7 @@ async def execute_job(store: OrgStore, request: Request) -> Response:
         if state != "READY":
             return genesys_error(request, 400, f"The job is {state}; only a READY job can be executed.")
         if store.recording_jobs.active(now, _step(store)) >= MAX_ACTIVE_JOBS:
-            return genesys_error(request, 429, "Too many recording jobs are processing.")
+            return _job_slots_full(store, request, _step(store))
         job.started_mono = now
         if job.id not in store.recording_jobs.open:
             store.recording_jobs.open.append(job.id)

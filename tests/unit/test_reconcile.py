@@ -499,3 +499,22 @@ def test_the_platform_refusing_a_third_recording_job_makes_only_that_request_wai
     record = runtime.store.get(request_id)
     assert record.state is RequestState.DELETING and record.reason is None  # not failed
     assert (deletion.DELETE_TASK, [[request_id]], {"countdown": runtime.settings.recording_slot_retry_s}) in sent
+
+
+@pytest.mark.parametrize("status", [429, 400])
+def test_the_platform_refusing_to_start_a_recording_job_makes_only_that_request_wait(runtime, platform, monkeypatch,
+                                                                                      status):
+    sent = []
+    monkeypatch.setattr(pipeline.app, "send_task", lambda name, args=None, **kw: sent.append((name, args, kw)))
+    request_id = deleting(runtime, conversations=["c-1"])
+
+    def refuse(job_id):
+        raise JobSlotsFull("PUT /api/v2/recording/jobs/{id} -> too many jobs", status=status, retry_after_s=0.0)
+
+    monkeypatch.setattr(platform, "start_recording_job", refuse)
+    erase(request_id, retries=pipeline.MAX_RETRIES)
+
+    record = runtime.store.get(request_id)
+    assert record.state is RequestState.DELETING and record.reason is None
+    assert len(platform.jobs_created) == 1  # created once; only the start waits
+    assert (deletion.DELETE_TASK, [[request_id]], {"countdown": runtime.settings.recording_slot_retry_s}) in sent

@@ -38,6 +38,7 @@ TUNABLE = {
     "sensitive_recording_share": float,
     "sensitive_always_skipped": bool,
     "analytics_job_predicates_max": int,
+    "gdpr_echo_name": bool,
 }
 # Fields `/_sim/reset` may override for one seeding, and how to read them.
 RESET_SHAPE = {

@@ -83,6 +83,8 @@ def submit(
     user_id: Annotated[str | None, typer.Option(help="user id of a former agent")] = None,
     verified_at: Annotated[str | None, typer.Option(help="ISO date the request was verified")] = None,
     approved_by: Annotated[str | None, typer.Option(help="who approved the erasure")] = None,
+    erase_by_name: Annotated[bool, typer.Option(
+        "--erase-by-name", help="send the name with the GDPR_DELETE too (never alone; it can reach namesakes)")] = False,
     file: Annotated[Path | None, typer.Option(exists=True, dir_okay=False,
                                               help="bulk: a .csv (header row) or .jsonl file")] = None,
 ) -> None:
@@ -95,6 +97,8 @@ def submit(
     if file is None:
         payload: dict[str, Any] = {"ticket": ticket or "", "emails": email or [], "phones": phone or [],
                                    "names": name or [], "external_contact_ids": contact_id or []}
+        if erase_by_name:
+            payload["erase_by_name"] = True
         for key, value in (("user_id", user_id), ("verified_at", verified_at), ("approved_by", approved_by)):
             if value:
                 payload[key] = value

@@ -15,6 +15,12 @@ REASSIGNED_BASIS = (
     "erases a value everywhere without a date bound, so it was kept out to protect the later owner"
 )
 
+NAMES_BASIS = (
+    "names were not sent with the GDPR_DELETE: the platform searches by a name and a common one reaches "
+    "namesakes; they were used only to search, and may remain in the subject's conversations (the operator "
+    "can opt in per request with erase_by_name)"
+)
+
 
 def withheld(record: ErasureRecord) -> list[dict[str, Any]]:
     """What was not erased and why, by kind and count (identifiers) or by platform id and hold
@@ -30,6 +36,9 @@ def withheld(record: ErasureRecord) -> list[dict[str, Any]]:
         for kind, values in (("phone", record.excluded.phones), ("email", record.excluded.emails)):
             if values:
                 out.append({"kind": f"identifier:{kind}", "count": len(values), "basis": REASSIGNED_BASIS})
+    names = record.erasable_identity.names
+    if names and not record.gdpr_names_sent:
+        out.append({"kind": "identifier:name", "count": len(names), "basis": NAMES_BASIS})
     return out
 
 
@@ -51,8 +60,12 @@ def build_certificate(record: ErasureRecord, subject_digest: str, audit_head: st
         "approval": record.approval.model_dump(mode="json") if record.approval else None,
         "platform": {"gdpr_request_ids": record.gdpr_request_ids, "recording_job_ids": record.recording_job_ids},
         "retention_policy": record.purge_policy,
+        # Names widen a GDPR_DELETE to namesakes: sent only on the operator's opt-in, never alone.
+        "names": {"erase_by_name": record.erase_by_name, "sent_to_gdpr_delete": record.gdpr_names_sent},
         "erased": {
-            "identifiers": len(record.erasable_identity.values()),  # reassigned numbers are withheld, not erased
+            # Reassigned numbers are withheld, not erased; so are names not sent with the GDPR_DELETE.
+            "identifiers": len(record.erasable_identity.values())
+            - (0 if record.gdpr_names_sent else len(record.erasable_identity.names)),
             "conversations": len(record.conversation_ids),
             "external_contacts": len(record.contacts_deleted),
             "recordings_of_conversations": len(record.recording_conversation_ids),

@@ -48,6 +48,9 @@ def render_certificate_html(cert: dict[str, Any]) -> str:
     platform_ids = ", ".join((cert.get("platform") or {}).get("gdpr_request_ids", [])) or "none"
     remnants = ", ".join(verification.get("remnants", [])) or "none"
     notified = ", ".join(cert.get("downstream_notified") or []) or "none"
+    names = cert.get("names") or {}
+    names_sent = ("yes (the operator opted in)" if names.get("sent_to_gdpr_delete")
+                  else "no (identifiers only; names were used to search)")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Erasure certificate {_e(cert.get('ticket'))}</title>
 <style>{_STYLE}</style></head><body>
@@ -62,6 +65,7 @@ def render_certificate_html(cert: dict[str, Any]) -> str:
 <h2>Verification</h2><table>{_row('Result', 'passed' if verification.get('ok') else 'FAILED')}
 {_row('Conversations read back', verification.get('checked_conversations'))}{_row('Remnants (by id)', remnants)}</table>
 <h2>Platform and proof</h2><table>{_row('Genesys GDPR request ids', platform_ids, code=True)}
+<tr><th>Names sent with the GDPR_DELETE</th><td id="names-sent">{_e(names_sent)}</td></tr>
 {_row('Downstream systems notified', notified)}{_row('Audit chain head', cert.get('audit_chain_head'), code=True)}
 {_row('Reason', cert.get('reason') or '')}</table>
 <p class="sub">This certificate holds no personal data: the subject appears only as a keyed digest.</p>

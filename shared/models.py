@@ -218,6 +218,9 @@ class ErasureRecord(BaseModel):
     blocked: list[str] = Field(default_factory=list)
     # Set on a retention purge: the standing policy it runs under (instead of a per-request approval).
     purge_policy: str | None = None
+    # The operator's opt-in at intake: names go with the GDPR_DELETE (never alone); else they only search.
+    erase_by_name: bool = False
+    gdpr_names_sent: bool = False  # whether the GDPR_DELETE submitted carried a name (for the certificate)
 
     @property
     def deadline(self) -> datetime:
@@ -244,7 +247,7 @@ class RecordChanges(TypedDict, total=False):
 
     Not here: ``state``, which only moves through the table (``set_state``, ``update_if``, ``claim_state``);
     what the intake fixed (``request_id``, ``ticket``, ``verified_at``, ``window``, ``received_at``,
-    ``subject_digest``, ``purge_policy``); ``updated_at``, which the store sets on every write; and
+    ``subject_digest``, ``purge_policy``, ``erase_by_name``); ``updated_at``, which the store sets on every write; and
     ``scrubbed``, which only ``shared.scrub`` sets, with the digests.
     """
 
@@ -278,4 +281,5 @@ class RecordChanges(TypedDict, total=False):
     recording_round: int
     failed_recordings: list[str]
     users_deleted: int
+    gdpr_names_sent: bool
     blocked: list[str]

@@ -31,8 +31,18 @@ result was lost, the surviving index was read either before the call (likewise) 
 holds its name. ``appendfsync always`` is therefore not required. Deleting the index keys is safe as
 well: the next sync reads down to the horizon.
 
+When the name is absent. That the platform echoes the ``name`` we set is UNCONFIRMED, so a listed
+GDPR_DELETE *without* a name is indexed by what is certain too: a keyed digest of its ``subject`` (emails,
+phones, userId, externalContactId: ``subject_fingerprint``) with its platform id and ``createdDate``, in
+``{<prefix>}:gdprindex:subject:<digest>``, written in the same MULTI as the names. ``find`` falls back to
+it: a nameless GDPR_DELETE whose subject is exactly what this request sends, created after the request
+arrived (less ``CLOCK_SKEW``), is this request's (the oldest such, when there are more). Such a match can
+also be a GDPR_DELETE someone else made for the same identifiers since: adopting it still erases exactly
+what ours would have. The digest keeps identifiers out of Redis; it needs the platform to echo the
+subject's values as sent (ASSUMED: the simulator does).
+
 UNCONFIRMED on the real platform, relied on as the earlier reconciliation already did: that the list
-echoes the ``name`` we set and is newest first (each page is checked: a page out of order, or an entry
+is newest first (each page is checked: a page out of order, or an entry
 without ``createdDate``, raises ``ReconcileIncomplete``); and that a request is listed as soon as its
 POST has answered. If listing lagged, a sync within the lag after our POST could move the marker past
 our request before it is listed; were the request's result then lost, a redelivery would not find it.
@@ -41,15 +51,16 @@ The guarantee holds for a lag shorter than the time from a POST's answer to the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import redis
 
+from shared.digest import digest_value
 from shared.effects import ReconcileIncomplete, newest_first
 from shared.genesys import GenesysClient
-from shared.genesys.models import GdprRequest, GdprRequestListing
+from shared.genesys.models import GdprRequest, GdprRequestListing, GdprSubject
 from shared.models import ErasureRecord, utcnow
 from shared.runtime import Runtime
 
@@ -69,6 +80,19 @@ def gdpr_request_name(request_id: str) -> str:
     return f"{NAME_PREFIX}{request_id}"
 
 
+def subject_fingerprint(key: bytes, subject: GdprSubject) -> str:
+    """A keyed digest of what a GDPR request certainly names (its name left out), order-free."""
+    parts = [*(f"email:{e.lower()}" for e in subject.email_addresses), *(f"phone:{p}" for p in subject.phone_numbers)]
+    if subject.user_id:
+        parts.append(f"user:{subject.user_id}")
+    if subject.external_contact_id:
+        parts.append(f"contact:{subject.external_contact_id}")
+    return digest_value(key, "\x1f".join(sorted(set(parts))))
+
+
+Fingerprint = Callable[[GdprSubject], str]
+
+
 @dataclass(frozen=True)
 class Coverage:
     """Every request listed with a ``createdDate`` in (floor, marker] is in the index."""
@@ -80,11 +104,22 @@ class Coverage:
 class GdprIndex:
     """The index in Redis: what it covers, a lookup by name, and the sync that extends it."""
 
-    def __init__(self, client: redis.Redis, prefix: str) -> None:
+    def __init__(self, client: redis.Redis, prefix: str, fingerprint: Fingerprint | None = None) -> None:
         self._r = client
         root = "{" + prefix + "}"
         self.names_key = f"{root}:gdprindex:names"
         self.meta_key = f"{root}:gdprindex:meta"
+        self._subject_root = f"{root}:gdprindex:subject:"
+        self._fingerprint = fingerprint  # None: nameless requests are not indexed
+
+    def lookup_subject(self, subject: GdprSubject, since: datetime) -> str | None:
+        """The platform id of the oldest nameless GDPR_DELETE for exactly ``subject`` created after ``since``."""
+        if self._fingerprint is None:
+            return None
+        listed = {str(k): datetime.fromisoformat(str(v))
+                  for k, v in self._r.hgetall(self._subject_root + self._fingerprint(subject)).items()}
+        after = sorted((created, platform_id) for platform_id, created in listed.items() if created > since)
+        return after[0][1] if after else None
 
     def coverage(self) -> Coverage | None:
         meta = {str(k): str(v) for k, v in self._r.hgetall(self.meta_key).items()}
@@ -107,6 +142,7 @@ class GdprIndex:
         known = self.coverage()
         stop, kept_floor = _reach(known, horizon)
         names: dict[str, str] = {}
+        nameless: dict[str, dict[str, str]] = {}  # subject fingerprint -> platform id -> createdDate
         seen: set[str] = set()
         newest: datetime | None = None
         oldest: datetime | None = None
@@ -120,6 +156,9 @@ class GdprIndex:
                 oldest = created if oldest is None else min(oldest, created)
                 if entry.name and entry.name.startswith(NAME_PREFIX):
                     names[entry.name] = entry.id
+                elif not entry.name and entry.request_type == "GDPR_DELETE" and entry.subject is not None \
+                        and self._fingerprint is not None:
+                    nameless.setdefault(self._fingerprint(entry.subject), {})[entry.id] = created.isoformat()
             if _last_page(page, number):
                 floor = BEGINNING
                 break
@@ -128,19 +167,21 @@ class GdprIndex:
                 break
         else:
             if oldest is None or not oldest < horizon:
-                self._store(names, None)
+                self._store(names, nameless, None)
                 raise ReconcileIncomplete(
                     f"searched {GDPR_RECONCILE_PAGES} pages of the platform's list without reaching its end")
             floor = oldest  # conclusive for this batch; the index restarts from what was read
         marker = newest if newest is not None else (known.marker if known is not None else None)
-        self._store(names, Coverage(marker=marker, floor=floor))
+        self._store(names, nameless, Coverage(marker=marker, floor=floor))
         return number
 
-    def _store(self, names: dict[str, str], coverage: Coverage | None) -> None:
-        """Names and coverage in one MULTI: a Redis that loses one loses the other with it."""
+    def _store(self, names: dict[str, str], nameless: dict[str, dict[str, str]], coverage: Coverage | None) -> None:
+        """Names, nameless subjects and coverage in one MULTI: a Redis that loses one loses the others with it."""
         pipe = self._r.pipeline(transaction=True)
         if names:
             pipe.hset(self.names_key, mapping={name: platform_id for name, platform_id in names.items()})
+        for fingerprint, listed in nameless.items():
+            pipe.hset(self._subject_root + fingerprint, mapping=dict(listed.items()))
         if coverage is not None:
             pipe.hset(self.meta_key, mapping={"marker": coverage.marker.isoformat() if coverage.marker else "",
                                               "floor": coverage.floor.isoformat(),
@@ -153,7 +194,8 @@ class GdprRequests:
     (``prepare``), then looked up per request (``find``) by the ledger before a first GDPR_DELETE."""
 
     def __init__(self, runtime: Runtime, client: GenesysClient) -> None:
-        self._index = GdprIndex(runtime.redis, runtime.keys.prefix)
+        key = runtime.settings.require_hmac_key()
+        self._index = GdprIndex(runtime.redis, runtime.keys.prefix, lambda subject: subject_fingerprint(key, subject))
         self._client = client
         self._synced: set[str] = set()
         self._failed: dict[str, str] = {}
@@ -170,14 +212,18 @@ class GdprRequests:
             self._failed.update((r.request_id, str(exc)) for r in todo)
         self._synced.update(r.request_id for r in todo)
 
-    def find(self, record: ErasureRecord) -> str | None:
-        """The platform id of this request's GDPR request if the platform lists it, else None (synced
-        first if ``prepare`` did not cover it)."""
+    def find(self, record: ErasureRecord, subject: GdprSubject) -> str | None:
+        """The platform id of this request's GDPR request (it sends ``subject``) if the platform lists it:
+        by our name, else (the platform dropped the name) by its subject, created after the request arrived.
+        None: not listed. Synced first if ``prepare`` did not cover it."""
         self.prepare([record])
         failure = self._failed.get(record.request_id)
         if failure is not None:
             raise ReconcileIncomplete(failure)
-        return self._index.lookup(gdpr_request_name(record.request_id))
+        found = self._index.lookup(gdpr_request_name(record.request_id))
+        if found is None:
+            found = self._index.lookup_subject(subject, record.received_at - CLOCK_SKEW)
+        return found
 
 
 def _reach(known: Coverage | None, horizon: datetime) -> tuple[datetime, datetime | None]:

@@ -50,14 +50,23 @@ USER_ACTIVE = "user.still.active"
 
 
 def gdpr_subject_for(record: ErasureRecord) -> GdprSubject:
+    """What this request's GDPR_DELETE names. A name goes only when the operator opted in at intake
+    (``erase_by_name``) and never alone: the platform searches by it, and a common name reaches namesakes."""
     identity = record.erasable_identity
+    external_contact_id = identity.external_contact_ids[0] if identity.external_contact_ids else None
+    certain = bool(identity.emails or identity.phones or external_contact_id or identity.user_id)
     return GdprSubject(
-        name=identity.names[0] if identity.names else None,
+        name=identity.names[0] if record.erase_by_name and certain and identity.names else None,
         emailAddresses=identity.emails,
         phoneNumbers=identity.phones,
-        externalContactId=identity.external_contact_ids[0] if identity.external_contact_ids else None,
+        externalContactId=external_contact_id,
         userId=identity.user_id,
     )
+
+
+def names_sent(record: ErasureRecord) -> bool:
+    """Whether this request's GDPR_DELETE carries a name (for the certificate)."""
+    return gdpr_subject_for(record).name is not None
 
 
 @erasure_task(DELETE_TASK)
@@ -124,6 +133,7 @@ def erase_one(runtime: Runtime, client: GenesysClient, record: ErasureRecord, co
     deleted = contacts.deleted
     gdpr_ids = list(record.gdpr_request_ids)
     users = record.users_deleted
+    names = record.gdpr_names_sent
     if first_round:
         users, user_block = delete_user(runtime, client, record)
         blocked += user_block
@@ -133,6 +143,7 @@ def erase_one(runtime: Runtime, client: GenesysClient, record: ErasureRecord, co
                 blocked.append(f"GDPR_DELETE: 409 {gdpr.code}")
             else:
                 gdpr_ids = [gdpr.recorded]
+                names = names_sent(record)
     if record.recording_scope is None:
         wanted = list(dict.fromkeys([*record.conversation_ids, *record.sensitive_conversation_ids]))
         if runtime.settings.recordings == "deferred" and not record.purge_policy:
@@ -149,8 +160,9 @@ def erase_one(runtime: Runtime, client: GenesysClient, record: ErasureRecord, co
     moved = transition(runtime, request_id, RequestState.POLLING, "deletion.submitted",
                        details={"gdpr_request_ids": gdpr_ids, "contacts_deleted": len(deleted), "users_deleted": users,
                                 "recording_jobs": job_ids, "recording_conversations": len(covered),
-                                "withheld": len(record.withheld), "blocked": blocked, "round": record.recording_round},
-                       gdpr_request_ids=gdpr_ids, contacts_deleted=deleted or record.contacts_deleted,
+                                "withheld": len(record.withheld), "blocked": blocked, "round": record.recording_round,
+                                "gdpr_names_sent": names},
+                       gdpr_request_ids=gdpr_ids, gdpr_names_sent=names, contacts_deleted=deleted or record.contacts_deleted,
                        users_deleted=users,
                        recording_job_ids=list(dict.fromkeys([*record.recording_job_ids, *job_ids])),
                        recording_conversation_ids=list(dict.fromkeys([*record.recording_conversation_ids, *covered])),
@@ -212,16 +224,21 @@ def _recorded(runtime: Runtime, request_id: str, effect: str) -> Outcome | None:
 def submit_gdpr_delete(runtime: Runtime, client: GenesysClient, record: ErasureRecord,
                        listed: GdprRequests) -> Outcome:
     """Submit the one GDPR_DELETE of this request, or find the one already submitted: by its name in the
-    platform's list (``listed``), when an earlier delivery died between the call and its record, and also
-    when there is no record at all (Redis lost the intent with its last second of writes)."""
+    platform's list (``listed``), or by its exact subject when the platform dropped the name; when an earlier
+    delivery died between the call and its record, and also when there is no record at all (Redis lost the
+    intent with its last second of writes)."""
     request_id = record.request_id
 
+    subject = gdpr_subject_for(record)
+
     def call() -> Outcome:
-        created = client.create_gdpr_request("GDPR_DELETE", gdpr_subject_for(record), name=gdpr_request_name(request_id))
+        created = client.create_gdpr_request("GDPR_DELETE", subject, name=gdpr_request_name(request_id))
         return Done(created.id)
 
-    outcome = runtime.effects.once(request_id, GDPR_DELETE, call, reconcile=lambda _: listed.find(record),
-                                   unrecorded=lambda: listed.find(record))
+    def find() -> str | None:
+        return listed.find(record, subject)
+
+    outcome = runtime.effects.once(request_id, GDPR_DELETE, call, reconcile=lambda _: find(), unrecorded=find)
     if isinstance(outcome, Done) and outcome.via is Via.RECONCILE:
         log.warning("request %s: found GDPR request %s submitted before a crash", request_id, outcome.platform_id)
         runtime.audit.append("deletion.gdpr_request_reconciled", request_id=request_id,

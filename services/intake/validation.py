@@ -40,6 +40,9 @@ class ErasureRequestIn(BaseModel):
     window_start: datetime | None = None
     window_end: datetime | None = None
     approved_by: str | None = None
+    # Names go to the platform's GDPR_DELETE only when the operator says so for this request: a name is a
+    # search term there and a common one reaches namesakes. Discovery searches by name either way.
+    erase_by_name: bool = False
 
     @field_validator("ticket")
     @classmethod
@@ -64,6 +67,9 @@ class ErasureRequestIn(BaseModel):
         if not (self.emails or self.phones or self.names or self.external_contact_ids or self.user_id):
             raise ValueError("subject: give at least one identifier (emails, phones, names, "
                              "external_contact_ids or user_id)")
+        if self.erase_by_name and not (self.emails or self.phones or self.external_contact_ids or self.user_id):
+            raise ValueError("erase_by_name: a name is never the only identifier of an erasure; give an email, "
+                             "phone, external_contact_ids or user_id too, or leave erase_by_name out")
         if bool(self.window_start) != bool(self.window_end):
             raise ValueError("window: give both window_start and window_end, or neither")
         # Compared as given at intake: a naive end is UTC (as in ``parse_request``), never a TypeError.
@@ -123,6 +129,7 @@ def parse_request(payload: Mapping[str, Any], default_phone_region: str | None =
         verified_at=verified_at,
         window=window,
         approval=Approval(by=data.approved_by) if data.approved_by else None,
+        erase_by_name=data.erase_by_name,
     )
 
 

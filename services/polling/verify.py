@@ -19,10 +19,12 @@ from shared.pipeline import TRANSIENT
 
 
 class _Matcher:
-    def __init__(self, identity: Subject) -> None:
+    def __init__(self, identity: Subject, names: bool = True) -> None:
         self.emails = {e.lower() for e in identity.emails}
         self.phones = {phone_digits(p) for p in identity.phones}
-        self.names = {n.lower() for n in identity.names if len(n) >= 4}
+        # Names are checked only when they went with the GDPR_DELETE (the operator's opt-in): otherwise the
+        # platform was never asked to erase them, and the certificate lists them as withheld instead.
+        self.names = {n.lower() for n in identity.names if len(n) >= 4} if names else set()
 
     def holds(self, text: str) -> bool:
         lowered = text.lower()
@@ -77,7 +79,7 @@ def verify_one(client: GenesysClient, record: ErasureRecord, conversations: dict
     """Read one request's data back; ``conversations`` and ``contacts`` come from
     ``read_back_conversations`` and ``read_back_contacts`` for its batch."""
     identity = record.erasable_identity
-    matcher = _Matcher(identity)
+    matcher = _Matcher(identity, names=record.gdpr_names_sent)
     remnants: list[str] = []
     for conversation_id in record.conversation_ids:
         conversation = conversations.get(conversation_id)

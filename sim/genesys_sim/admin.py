@@ -39,6 +39,7 @@ TUNABLE = {
     "sensitive_always_skipped": bool,
     "analytics_job_predicates_max": int,
     "job_slots_refusal": str,
+    "gdpr_echo_name": bool,
 }
 # Fields `/_sim/reset` may override for one seeding, and how to read them.
 RESET_SHAPE = {

@@ -63,3 +63,7 @@ class SimConfig:
     # Skip sensitive recordings even when a job asks for them: how an organisation whose rules still keep
     # them from the job would answer (unknown whether the platform does this or rejects the job): for tests.
     sensitive_always_skipped: bool = False
+    # Whether GDPR request answers (list and GET) echo the ``name`` the POST gave. The SDK model
+    # ``GDPRRequest`` has a ``name`` property, but that the platform stores and returns a caller's name is
+    # unconfirmed: False drops it, so a client that reconciles by name alone is caught. Unknown: configurable.
+    gdpr_echo_name: bool = True

@@ -94,6 +94,7 @@ async def list_requests(store: OrgStore, request: Request) -> Response:
     except BadParam as exc:
         return genesys_error(request, 400, str(exc))
     entities, total = store.list_gdpr_requests(size, number)
+    entities = [_echoed(store, entity) for entity in entities]
     return JSONResponse(listing(entities, total, size, number, "/api/v2/gdpr/requests"))
 
 
@@ -101,7 +102,14 @@ async def get_request(store: OrgStore, request: Request) -> Response:
     found = store.get_gdpr_request(request.path_params["requestId"])
     if found is None:
         return genesys_error(request, 404, "GDPR request not found.")
-    return JSONResponse(found)
+    return JSONResponse(_echoed(store, found))
+
+
+def _echoed(store: OrgStore, entity: dict[str, Any]) -> dict[str, Any]:
+    """A GDPR request as answered: without its ``name`` when ``SimConfig.gdpr_echo_name`` is off."""
+    if store.config.gdpr_echo_name:
+        return entity
+    return {key: value for key, value in entity.items() if key != "name"}
 
 
 async def search_subjects(store: OrgStore, request: Request) -> Response:

@@ -16,6 +16,7 @@ from genesys_sim.config import SimConfig
 
 from services.deletion.tasks import GDPR_DELETE
 from shared.models import RequestState
+from tests.support.sim_api import get_token
 from tests.support.stack import running_stack, sim_find, submit, wait_final, wait_until
 
 VISIBILITY_S = 4
@@ -29,6 +30,14 @@ ENV = {"ERASURE_VISIBILITY_TIMEOUT_S": str(VISIBILITY_S), "ERASURE_RECORDING_POL
 @pytest.fixture()
 def crash_stack(tmp_path, redis_available):
     config = SimConfig(subjects=2, seed=1, gdpr_step_s=0.3, rate_limit=6000)
+    with running_stack(tmp_path, redis_available, config, pools=("discovery", "redaction", "polling"), **ENV) as stack:
+        yield stack
+
+
+@pytest.fixture()
+def nameless_crash_stack(tmp_path, redis_available):
+    """An organisation whose GDPR request answers leave out the ``name`` we gave (unconfirmed either way)."""
+    config = SimConfig(subjects=2, seed=1, gdpr_step_s=0.3, rate_limit=6000, gdpr_echo_name=False)
     with running_stack(tmp_path, redis_available, config, pools=("discovery", "redaction", "polling"), **ENV) as stack:
         yield stack
 
@@ -108,3 +117,39 @@ def test_sigkill_between_platform_call_and_recorded_id_submits_nothing_twice(cra
     assert "deletion.gdpr_request_reconciled" in events and "deletion.recording_job_reconciled" in events
     assert "deletion.gdpr_request_submitted" not in events  # the first life never got to record it
     assert sim_find(stack, subject["emails"] + subject["phones"]) == []
+
+
+def gdpr_listed(stack) -> list[dict]:
+    """The platform's GDPR requests as its API answers them (newest first)."""
+    with httpx.Client(base_url=stack.sim_url, timeout=30) as api:
+        token = get_token(api)
+        return list(api.get("/api/v2/gdpr/requests", headers={"Authorization": f"Bearer {token}"}).json()["entities"])
+
+
+def test_a_crash_after_the_gdpr_delete_submits_no_second_one_when_the_platform_drops_our_name(nameless_crash_stack):
+    """Reconciliation does not rest on the platform echoing our name: the GDPR_DELETE is found again by
+    its type, its exact subject and its creation after the request arrived."""
+    stack = nameless_crash_stack
+    subject = httpx.get(f"{stack.sim_url}/_sim/subjects").json()[0]
+    before = gdpr_listed(stack)
+    deleter = start_deleter(stack, "gdpr_delete")
+    [request_id] = submit(stack, [{"ticket": "CRASH-NAMELESS", "emails": subject["emails"][:1], "approved_by": "dpo"}])
+
+    killed(deleter, "gdpr_delete")
+    assert effect(stack, request_id, GDPR_DELETE).platform_id is None
+    assert platform_counts(stack, subject["id"]) == (1, 0)
+    entries = gdpr_listed(stack)
+    assert len(entries) == len(before) + 1 and all("name" not in e for e in entries)  # the platform dropped it
+
+    wait_until(lambda: redelivery_due(stack), timeout_s=60, message="the visibility timeout of the killed task")
+    start_deleter(stack, None)
+    states = wait_final(stack, [request_id], timeout_s=60)
+
+    assert platform_counts(stack, subject["id"])[0] == 1  # one GDPR_DELETE, ever
+    record = stack.runtime.store.get(request_id)
+    assert states[request_id] is RequestState.COMPLETED, (record.reason, record.verification)
+    gdpr = effect(stack, request_id, GDPR_DELETE)
+    assert gdpr.state == "done" and stack.runtime.store.get(request_id).gdpr_request_ids == [gdpr.platform_id]
+    assert entries[0]["id"] == gdpr.platform_id
+    events = [e["event"] for e in stack.runtime.audit.entries_for(request_id)]
+    assert "deletion.gdpr_request_reconciled" in events and "deletion.gdpr_request_submitted" not in events

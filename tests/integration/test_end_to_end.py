@@ -16,7 +16,7 @@ def test_twenty_subjects_erased_by_four_pools(stack):
     subjects = httpx.get(f"{stack.sim_url}/_sim/subjects").json()
     assert len(subjects) >= 20
     lines = [json.dumps({"ticket": f"IT-{n}", "emails": s["emails"][:1], "phones": s["phones"][:1],
-                         "approved_by": "it-dpo"}) for n, s in enumerate(subjects)]
+                         "approved_by": "it-dpo", "erase_by_name": True}) for n, s in enumerate(subjects)]
     bulk = stack.tmp / "subjects.jsonl"
     bulk.write_text("\n".join(lines) + "\n")
     result = stack.cli("submit", "--file", str(bulk))

@@ -39,6 +39,8 @@ def queued(stack) -> int:
         (["--ticket", "B-2", "--phone", "not a number"], "phones[0]: not a parseable phone number"),
         (["--ticket", "B-3"], "subject: give at least one identifier"),
         (["--email", "jane@example.org"], "ticket: String should have at least 1 character"),
+        (["--ticket", "B-4", "--name", "Jane Doe", "--erase-by-name"],
+         "erase_by_name: a name is never the only identifier of an erasure"),
     ],
 )
 def test_bad_input_refused_and_nothing_enqueued(idle_stack, args, message):
@@ -94,3 +96,18 @@ def test_rerunning_a_bulk_file_adds_nothing_and_refuses_a_ticket_reused_for_some
     queued_ids = queued_request_ids(idle_stack)
     reruns = {i for i in queued_ids if queued_ids.count(i) == 2}
     assert len(reruns) == 2 and reruns <= set(stored)
+
+
+def test_erase_by_name_is_kept_from_the_cli_and_from_a_bulk_file(idle_stack):
+    """The opt-in reaches the request from every door that carries it (a CSV cell is text)."""
+    one = idle_stack.cli("submit", "--ticket", "EN-1", "--email", "a@example.org", "--name", "Ann Example",
+                         "--erase-by-name")
+    assert one.returncode == 0, one.stderr
+    bulk = idle_stack.tmp / "names.csv"
+    bulk.write_text("ticket,emails,names,erase_by_name\nEN-2,b@example.org,Bo Example,true\nEN-3,c@example.org,,\n"
+                    "EN-4,,Di Example,true\n")
+    result = idle_stack.cli("submit", "--file", str(bulk))
+    assert "accepted 2, refused 1" in result.stdout
+    assert "line 4: refused: erase_by_name:" in result.stderr and "Di" not in result.stderr
+    records = {r.ticket: r for r in (idle_stack.runtime.store.get(i) for i in idle_stack.runtime.store.ids())}
+    assert {t: r.erase_by_name for t, r in records.items()} == {"EN-1": True, "EN-2": True, "EN-3": False}

@@ -208,3 +208,20 @@ def test_subject_search(api: httpx.Client, subjects: list[dict[str, Any]]) -> No
     assert r.json()["entities"] == [] and r.json()["total"] == 0
     assert api.get("/api/v2/gdpr/subjects", params={"searchValue": "x"}).status_code == 400
     assert api.get("/api/v2/gdpr/subjects", params={"searchType": "PERSON", "searchValue": "x"}).status_code == 400
+
+
+def test_gdpr_answers_can_leave_out_the_name_we_gave(api: httpx.Client, raw: httpx.Client,
+                                                      subjects: list[dict[str, Any]]) -> None:
+    """``gdpr_echo_name`` off: list and GET answer without ``name`` (whether the platform echoes it is unconfirmed)."""
+    body = {"requestType": "GDPR_EXPORT", "name": "erasure-echo", "subject": {"emailAddresses": subjects[2]["emails"][:1]}}
+    rid = api.post("/api/v2/gdpr/requests", json=body).json()["id"]
+    assert api.get(f"/api/v2/gdpr/requests/{rid}").json()["name"] == "erasure-echo"
+    raw.post("/_sim/config", json={"gdpr_echo_name": False}).raise_for_status()
+    try:
+        assert "name" not in api.get(f"/api/v2/gdpr/requests/{rid}").json()
+        listed = [e for e in api.get("/api/v2/gdpr/requests", params={"pageSize": 500}).json()["entities"]
+                  if e["id"] == rid]
+        assert listed and "name" not in listed[0] and listed[0]["subject"] == body["subject"]
+    finally:
+        raw.post("/_sim/config", json={"gdpr_echo_name": True}).raise_for_status()
+    assert api.get(f"/api/v2/gdpr/requests/{rid}").json()["name"] == "erasure-echo"

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.certificate import REASSIGNED_BASIS, build_certificate, certificate_json, withheld
+from shared.certificate import NAMES_BASIS, REASSIGNED_BASIS, build_certificate, certificate_json, withheld
 from shared.models import Approval, ErasureRecord, RequestState, Subject, Verification, WithheldRecord
 
 VERIFIED = datetime(2026, 2, 2, 8, 0, tzinfo=UTC)
@@ -28,7 +28,8 @@ def full_record(**changes: object) -> ErasureRecord:
         completed_at=VERIFIED + timedelta(days=3), approval=Approval(by="dpo@corp", at=VERIFIED + timedelta(days=1)),
         state=RequestState.COMPLETED_WITH_WITHHELD, gdpr_request_ids=["g-1", "g-2"], recording_job_ids=["j-1"],
         conversation_ids=["c-1", "c-2", "c-3"], contacts_deleted=["ec-1"], recording_conversation_ids=["c-1", "c-2"],
-        users_deleted=1, failed_recordings=["c-3/r-9"], blocked=["gdpr_delete: conflict.deletion.protected"],
+        users_deleted=1, erase_by_name=True, gdpr_names_sent=True, failed_recordings=["c-3/r-9"],
+        blocked=["gdpr_delete: conflict.deletion.protected"],
         withheld=[WithheldRecord(kind="conversation", id="c-4", hold="h1", reason="litigation CASE-17",
                                  basis="Art. 17(3)(e)")],
         verification=Verification(ok=True, checked_conversations=3, checked_identifiers=4,
@@ -55,6 +56,7 @@ def test_every_field_of_a_full_certificate():
         "approval": {"by": "dpo@corp", "at": "2026-02-03T08:00:00Z"},
         "platform": {"gdpr_request_ids": ["g-1", "g-2"], "recording_job_ids": ["j-1"]},
         "retention_policy": None,
+        "names": {"erase_by_name": True, "sent_to_gdpr_delete": True},
         "erased": {"identifiers": 5, "conversations": 3, "external_contacts": 1, "recordings_of_conversations": 2,
                    "users": 1},
         "recordings_deferred_to_retention_purge": False,
@@ -146,3 +148,17 @@ def test_the_json_form_is_for_people_and_machines():
     assert keys == sorted(cert) and len(keys) == len(cert)
     nested = [line for line in text.splitlines() if line.startswith('    "')]
     assert nested and all(not line.startswith('     ') for line in nested)
+
+
+def test_the_certificate_says_whether_names_went_with_the_gdpr_delete():
+    from shared.certificate_html import render_certificate_html
+
+    default = build_certificate(full_record(erase_by_name=False, gdpr_names_sent=False), "hmac-sha256:abc", None)
+    assert default["names"] == {"erase_by_name": False, "sent_to_gdpr_delete": False}
+    assert default["erased"]["identifiers"] == 4  # the name was only searched with, never erased
+    assert 'id="names-sent">no (' in render_certificate_html(default)
+    opted = build_certificate(full_record(), "hmac-sha256:abc", None)
+    assert opted["names"] == {"erase_by_name": True, "sent_to_gdpr_delete": True}
+    assert [w for w in opted["withheld"] if w["kind"] == "identifier:name"] == []
+    assert {"kind": "identifier:name", "count": 1, "basis": NAMES_BASIS} in default["withheld"]
+    assert 'id="names-sent">yes (' in render_certificate_html(opted)

@@ -8,9 +8,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.deletion.gdpr_index import BEGINNING, GDPR_RECONCILE_PAGES, PAGE_SIZE, GdprIndex, gdpr_request_name
+from services.deletion.gdpr_index import (
+    BEGINNING,
+    GDPR_RECONCILE_PAGES,
+    PAGE_SIZE,
+    GdprIndex,
+    gdpr_request_name,
+    subject_fingerprint,
+)
 from shared.effects import ReconcileIncomplete
-from shared.genesys.models import GdprRequest, GdprRequestListing
+from shared.genesys.models import GdprRequest, GdprRequestListing, GdprSubject
 from tests.support.lost_writes import restore, snapshot
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -29,11 +36,12 @@ class Platform:
         self._ids = itertools.count(1)
         self.clock = T0
 
-    def add(self, name: str = "someone-else", count: int = 1) -> GdprRequest:
+    def add(self, name: str | None = "someone-else", count: int = 1, subject: GdprSubject | None = None,
+            request_type: str = "GDPR_DELETE") -> GdprRequest:
         for _ in range(count):
             self.clock += timedelta(seconds=1)
-            entry = GdprRequest(id=f"g-{next(self._ids)}", name=name, requestType="GDPR_DELETE", status="COMPLETED",
-                                createdDate=stamp(self.clock))
+            entry = GdprRequest(id=f"g-{next(self._ids)}", name=name, requestType=request_type, status="COMPLETED",
+                                createdDate=stamp(self.clock), subject=subject)
             self.requests.insert(0, entry)
         return entry
 
@@ -195,3 +203,34 @@ def test_a_list_that_is_not_newest_first_or_undated_concludes_nothing(index):
     with pytest.raises(ReconcileIncomplete, match="without its creation date"):
         index.sync(platform, T0)
     assert index.coverage() is None
+
+
+KEY = b"k" * 32
+JANE = GdprSubject(emailAddresses=["jane@example.org"], phoneNumbers=["+4915112345678"])
+
+
+def test_a_request_listed_without_its_name_is_found_by_its_exact_subject_after_the_horizon(runtime):
+    index = GdprIndex(runtime.redis, runtime.keys.prefix, lambda subject: subject_fingerprint(KEY, subject))
+    platform = Platform()
+    earlier = platform.add(None, subject=JANE)  # the same person's GDPR_DELETE from before our request arrived
+    horizon = platform.clock
+    platform.add(None, subject=GdprSubject(emailAddresses=["jane@example.org"]))  # a subset: not what we send
+    platform.add(None, subject=JANE, request_type="GDPR_EXPORT")  # not a deletion
+    ours = platform.add(None, subject=GdprSubject(phoneNumbers=["+4915112345678"], emailAddresses=["Jane@Example.org"]))
+    platform.add(None, subject=JANE)  # a later one: the oldest after the horizon is ours
+
+    index.sync(platform, T0)
+
+    assert index.lookup_subject(JANE, horizon) == ours.id
+    assert index.lookup_subject(JANE, T0) == earlier.id
+    assert index.lookup_subject(GdprSubject(emailAddresses=["nobody@example.org"]), T0) is None
+    stored = "".join(f"{k}{v}" for key in runtime.redis.keys("*gdprindex*") if runtime.redis.type(key) == "hash"
+                     for k, v in runtime.redis.hgetall(key).items())
+    assert "jane" not in stored.lower() and "4915112345678" not in stored  # digests only
+
+
+def test_without_a_fingerprint_nameless_requests_are_not_indexed(index):
+    platform = Platform()
+    platform.add(None, subject=JANE)
+    index.sync(platform, T0)
+    assert index.lookup_subject(JANE, T0) is None

@@ -238,3 +238,19 @@ def test_a_window_mixing_naive_and_aware_ends_is_judged_not_crashed():
     errors = refused({"ticket": "T-30", "emails": ["a@example.org"],
                       "window_start": "2026-02-01T00:00:00", "window_end": "2026-01-01T00:00:00Z"})
     assert errors == ["window: window_start must be before window_end"]
+
+
+def test_names_go_to_the_gdpr_delete_only_on_the_operators_opt_in():
+    assert parse_request({"ticket": "N-1", "emails": ["a@example.org"], "names": ["Jane Doe"]}).erase_by_name is False
+    record = parse_request({"ticket": "N-2", "emails": ["a@example.org"], "names": ["Jane Doe"], "erase_by_name": True})
+    assert record.erase_by_name is True
+    # A CSV cell or a JSONL line gives it as text.
+    assert parse_request({"ticket": "N-3", "user_id": "u-1", "erase_by_name": "true"}).erase_by_name is True
+
+
+def test_a_name_as_the_only_identifier_with_erase_by_name_is_refused_naming_the_field():
+    errors = refused({"ticket": "N-4", "names": ["Jane Doe"], "erase_by_name": True})
+    assert len(errors) == 1 and errors[0].startswith("erase_by_name: a name is never the only identifier")
+    assert "Jane" not in errors[0]
+    # Without the flag a name alone still only searches: accepted, as before.
+    assert parse_request({"ticket": "N-5", "names": ["Jane Doe"]}).subject.names == ["Jane Doe"]

@@ -178,3 +178,21 @@ def test_a_lost_recording_job_record_creates_no_second_job(runtime, sim, client,
     assert record.state is RequestState.POLLING and record.recording_job_ids == [job["id"]]
     assert runtime.effects.get(request_id, "recording_job:0:0").platform_id == job["id"]
     assert "deletion.recording_job_reconciled" in events(runtime, request_id)
+
+
+def test_a_lost_ledger_record_submits_no_second_gdpr_delete_when_the_platform_drops_our_name(runtime, sim, deleter):
+    """Reconciliation by what is certain: type, exact subject, created after the request arrived."""
+    httpx.post(f"{sim.url}/_sim/config", json={"gdpr_echo_name": False}, timeout=30).raise_for_status()
+    first, other = subjects(sim)[:2]
+    request_id = deleting(runtime, first)
+    deleter(request_id)
+    submitted = runtime.store.get(request_id).gdpr_request_ids
+    deleter(deleting(runtime, other))  # a later batch: its sync moves the index's marker past ours
+
+    runtime.redis.delete(runtime.keys.effect(request_id, deletion.GDPR_DELETE))  # the write Redis lost
+    put_state(runtime, request_id, RequestState.DELETING)
+    deleter(request_id)
+
+    assert gdpr_deletes(sim, first["id"]) == 1 and gdpr_deletes(sim, other["id"]) == 1
+    assert runtime.store.get(request_id).gdpr_request_ids == submitted
+    assert "deletion.gdpr_request_reconciled" in events(runtime, request_id)

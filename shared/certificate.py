@@ -36,10 +36,18 @@ def withheld(record: ErasureRecord) -> list[dict[str, Any]]:
         for kind, values in (("phone", record.excluded.phones), ("email", record.excluded.emails)):
             if values:
                 out.append({"kind": f"identifier:{kind}", "count": len(values), "basis": REASSIGNED_BASIS})
-    names = record.erasable_identity.names
-    if names and not record.gdpr_names_sent:
-        out.append({"kind": "identifier:name", "count": len(names), "basis": NAMES_BASIS})
     return out
+
+
+def names_block(record: ErasureRecord) -> dict[str, Any]:
+    """Whether the subject's names went with the GDPR_DELETE (only on the operator's opt-in, never alone:
+    a name widens the deletion to namesakes), and how many were only searched with, and why."""
+    not_sent = 0 if record.gdpr_names_sent else len(record.erasable_identity.names)
+    block: dict[str, Any] = {"erase_by_name": record.erase_by_name, "sent_to_gdpr_delete": record.gdpr_names_sent,
+                             "not_sent": not_sent}
+    if not_sent:
+        block["basis"] = NAMES_BASIS
+    return block
 
 
 def build_certificate(record: ErasureRecord, subject_digest: str, audit_head: str | None) -> dict[str, Any]:
@@ -61,7 +69,7 @@ def build_certificate(record: ErasureRecord, subject_digest: str, audit_head: st
         "platform": {"gdpr_request_ids": record.gdpr_request_ids, "recording_job_ids": record.recording_job_ids},
         "retention_policy": record.purge_policy,
         # Names widen a GDPR_DELETE to namesakes: sent only on the operator's opt-in, never alone.
-        "names": {"erase_by_name": record.erase_by_name, "sent_to_gdpr_delete": record.gdpr_names_sent},
+        "names": names_block(record),
         "erased": {
             # Reassigned numbers are withheld, not erased; so are names not sent with the GDPR_DELETE.
             "identifiers": len(record.erasable_identity.values())

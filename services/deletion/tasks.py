@@ -94,6 +94,9 @@ def erase(runtime: Runtime, request_ids: list[str]) -> None:
     countdown = 0.0
     with handing_on(POLL_START_TASK, submitted):
         for record in cleared:
+            if record.recording_round == 0 and only_a_name(record):
+                refuse_name_only(runtime, record)
+                continue
             with isolated(runtime, record, "deletion"):
                 outcome = contacts.get(record.request_id, ContactsOutcome())
                 if outcome.error is not None:
@@ -169,6 +172,21 @@ def erase_one(runtime: Runtime, client: GenesysClient, record: ErasureRecord, co
                        blocked=list(dict.fromkeys([*record.blocked, *blocked])),
                        submitted_at=record.submitted_at or utcnow(), expect=RequestState.DELETING)
     return moved is not None  # None: another delivery got there first and hands it on itself
+
+
+def only_a_name(record: ErasureRecord) -> bool:
+    """Nothing but a name identifies the subject (discovery found nothing else, nothing was withheld): a
+    name never goes alone with a GDPR_DELETE, so nothing here could be erased, and a verification with
+    nothing to look for must not pass as an erasure."""
+    excluded = record.excluded is not None and not record.excluded.is_empty()
+    return not _gdpr_identity(record) and bool(record.erasable_identity.names) and not excluded
+
+
+def refuse_name_only(runtime: Runtime, record: ErasureRecord) -> None:
+    transition(runtime, record.request_id, RequestState.FAILED, "deletion.name_only", expect=RequestState.DELETING,
+               reason="only a name identifies the subject and a name is never sent alone with a GDPR_DELETE (it "
+                      "would reach namesakes): nothing was erased; resubmit under a new ticket with an email, phone, "
+                      "external contact or user id of the subject")
 
 
 def _gdpr_identity(record: ErasureRecord) -> bool:

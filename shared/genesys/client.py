@@ -456,11 +456,13 @@ def _window_spent(response: httpx.Response) -> bool:
 def _jobs_full(response: httpx.Response) -> bool:
     """Whether a job submission's refusal means "too many jobs" rather than a bad or rate-limited call.
 
-    A 429 is a slot refusal unless the rate-limit headers show the budget spent (then it is the real
-    rate limit, and everyone pauses). A 400 is one only when its code or message says so.
+    A 429 is a slot refusal only when the rate-limit headers are there and show budget left; spent, or
+    absent (nothing says the budget is fine), it is the real rate limit and everyone pauses. A 400 is one
+    only when its code or message says so.
     """
     if response.status_code == 429:
-        return not _window_spent(response)
+        reading = read_window(response.headers)
+        return reading is not None and reading.spent < reading.allowed
     if response.status_code == 400:
         words = f"{_body_field(response, 'code') or ''} {_body_field(response, 'message') or ''}"
         return bool(_JOBS_FULL.search(words))

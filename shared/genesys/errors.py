@@ -65,6 +65,10 @@ class RateLimited(RunLater, GenesysError):
         self.retry_after_s = retry_after_s
 
 
+#: The shortest wait for a job slot (the platform's 400 form of "too many jobs" says nothing of when).
+MIN_SLOT_WAIT_S = 2.0
+
+
 class JobSlotsFull(RunLater, GenesysError):
     """The platform refused a job because its concurrent jobs are all taken: a slot wait for this work only.
 
@@ -73,7 +77,8 @@ class JobSlotsFull(RunLater, GenesysError):
 
     def __init__(self, message: str, *, status: int, retry_after_s: float, code: str | None = None,
                  correlation_id: str | None = None) -> None:
-        super().__init__(retry_after_s, "the platform's job slots are full", message=message)
+        # A 400 refusal carries no Retry-After: a floor keeps the wait from becoming a tight loop.
+        super().__init__(max(retry_after_s, MIN_SLOT_WAIT_S), "the platform's job slots are full", message=message)
         self.status = status
         self.code = code
         self.correlation_id = correlation_id

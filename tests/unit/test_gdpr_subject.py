@@ -3,7 +3,7 @@ reaches namesakes, so it goes only on the operator's opt-in at intake and never 
 
 from __future__ import annotations
 
-from services.deletion.tasks import gdpr_subject_for, names_sent
+from services.deletion.tasks import gdpr_subject_for, names_sent, only_a_name
 from shared.models import ErasureRecord, Subject, utcnow
 
 
@@ -34,3 +34,13 @@ def test_a_name_never_goes_alone_even_when_every_other_identifier_was_withheld()
     subject = gdpr_subject_for(opted)
     assert subject.name is None and subject.email_addresses == []
     assert names_sent(opted) is False
+
+
+def test_a_subject_known_only_by_name_is_refused_at_deletion_not_certified():
+    """Without anything but a name, no GDPR_DELETE can go (a name never goes alone), and a verification
+    with nothing to look for must not pass: the deletion pool fails such a request with the reason."""
+    assert only_a_name(record(Subject(names=["Jane Doe"]))) is True
+    assert only_a_name(record(Subject(names=["Jane Doe"]), erase_by_name=True)) is True
+    assert only_a_name(record(JANE)) is False
+    # Every other identifier withheld (reassigned): disclosed as withheld, not refused.
+    assert only_a_name(record(JANE, excluded=Subject(emails=["jane@example.org"]))) is False

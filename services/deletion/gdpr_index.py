@@ -61,6 +61,7 @@ from shared.digest import digest_value
 from shared.effects import ReconcileIncomplete, newest_first
 from shared.genesys import GenesysClient
 from shared.genesys.models import GdprRequest, GdprRequestListing, GdprSubject
+from shared.identifiers import phone_digits
 from shared.models import ErasureRecord, utcnow
 from shared.runtime import Runtime
 
@@ -81,8 +82,11 @@ def gdpr_request_name(request_id: str) -> str:
 
 
 def subject_fingerprint(key: bytes, subject: GdprSubject) -> str:
-    """A keyed digest of what a GDPR request certainly names (its name left out), order-free."""
-    parts = [*(f"email:{e.lower()}" for e in subject.email_addresses), *(f"phone:{p}" for p in subject.phone_numbers)]
+    """A keyed digest of what a GDPR request certainly names (its name left out), order-free. Emails by
+    case and phones by their digits, so the platform echoing ``+44 7911 123456`` or ``tel:+447911123456``
+    for the ``+447911123456`` we sent still matches (a miss would mean a second GDPR_DELETE)."""
+    parts = [*(f"email:{e.strip().lower()}" for e in subject.email_addresses),
+             *(f"phone:{phone_digits(p)}" for p in subject.phone_numbers)]
     if subject.user_id:
         parts.append(f"user:{subject.user_id}")
     if subject.external_contact_id:

@@ -234,3 +234,13 @@ def test_without_a_fingerprint_nameless_requests_are_not_indexed(index):
     platform.add(None, subject=JANE)
     index.sync(platform, T0)
     assert index.lookup_subject(JANE, T0) is None
+
+
+def test_the_subject_fingerprint_matches_the_platform_echoing_identifiers_in_another_form():
+    """The platform may echo a phone formatted, or an email in another case: the nameless GDPR_DELETE must
+    still be recognised as ours, or a lost record would send a second one."""
+    sent = GdprSubject(emailAddresses=["jane@example.org"], phoneNumbers=["+447911123456"])
+    echoed = GdprSubject(emailAddresses=["Jane@Example.org"], phoneNumbers=["tel:+44 7911 123456"])
+    other = GdprSubject(emailAddresses=["jane@example.org"], phoneNumbers=["+447911123457"])
+    assert subject_fingerprint(KEY, echoed) == subject_fingerprint(KEY, sent)
+    assert subject_fingerprint(KEY, other) != subject_fingerprint(KEY, sent)

@@ -14,6 +14,7 @@ token count.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import redis
 from redis.backoff import ExponentialBackoff
@@ -35,14 +36,14 @@ def retry_policy() -> Retry:
     return Retry(BACKOFF, RETRIES)
 
 
+def client_options() -> dict[str, Any]:
+    """What every client of the project's Redis uses, by URL or through the sentinels: text replies,
+    timeouts that fail fast, keepalive, and this module's bounded retries."""
+    return {"decode_responses": True, "socket_timeout": SOCKET_TIMEOUT_S,
+            "socket_connect_timeout": CONNECT_TIMEOUT_S, "socket_keepalive": True,
+            "health_check_interval": 30, "retry": retry_policy()}
+
+
 @lru_cache(maxsize=8)
 def get_redis(url: str) -> redis.Redis:
-    return redis.Redis.from_url(
-        url,
-        decode_responses=True,
-        socket_timeout=SOCKET_TIMEOUT_S,
-        socket_connect_timeout=CONNECT_TIMEOUT_S,
-        socket_keepalive=True,
-        health_check_interval=30,
-        retry=retry_policy(),
-    )
+    return redis.Redis.from_url(url, **client_options())

@@ -16,7 +16,7 @@ import redis
 from redis.sentinel import Sentinel
 
 from shared.config import Settings
-from shared.redis_conn import CONNECT_TIMEOUT_S, SOCKET_TIMEOUT_S, get_redis, retry_policy
+from shared.redis_conn import client_options, get_redis
 
 # Talking to a sentinel is one short question; a sentinel that hangs must not hang the caller.
 SENTINEL_TIMEOUT_S = 5.0
@@ -42,12 +42,7 @@ def get_sentinel_redis(sentinels: tuple[tuple[str, int], ...], master: str, db: 
         master,
         db=db,
         password=password or None,
-        decode_responses=True,
-        socket_timeout=SOCKET_TIMEOUT_S,
-        socket_connect_timeout=CONNECT_TIMEOUT_S,
-        socket_keepalive=True,
-        health_check_interval=30,
-        retry=retry_policy(),
+        **client_options(),
     )
     return client
 

@@ -96,6 +96,9 @@ class SentinelGroup:
         """``SENTINEL FAILOVER``: the replica is promoted, the old master demoted. Returns the new master's
         port once it has taken the role (the sentinel names it as soon as it has chosen it)."""
         old = self.master_port()
+        # A forced failover does not wait for replication (the replica with the best offset wins, whatever
+        # it lacks). A planned switch lets the replica catch up first, as an operator would.
+        self._wait_replica_caught_up(old, timeout_s)
         self.sentinel().execute_command("SENTINEL", "FAILOVER", MASTER_NAME)
         new = self._wait_new_master(old, timeout_s)
         # Until the sentinel demotes it, the old master still takes writes that the resync then drops: the
@@ -122,6 +125,19 @@ class SentinelGroup:
             return port if self._role(port) == "master" else None
 
         return int(wait_until(promoted, timeout_s=timeout_s, interval_s=0.05, message="the failover to a new master"))
+
+    def _wait_replica_caught_up(self, master: int, timeout_s: float) -> None:
+        """Until the replica has acknowledged every write the master had when this was called."""
+        target = int(self._replication_info(master)["master_repl_offset"])
+
+        def caught_up() -> bool:
+            info = self._replication_info(master)
+            replica = info.get("slave0")  # redis-py parses "ip=..,port=..,state=online,offset=N,lag=0"
+            if not isinstance(replica, dict):
+                return False
+            return replica.get("state") == "online" and int(replica.get("offset", -1)) >= target
+
+        wait_until(caught_up, timeout_s=timeout_s, interval_s=0.02, message="the replica to catch up")
 
     def _role(self, port: int) -> str | None:
         try:

@@ -43,15 +43,16 @@ from starlette.routing import Route
 
 from .analytics_jobs import AnalyticsJob, Snapshot, oversized_filter
 from .error_body import genesys_error, jobs_full
+from .limits import ASYNC_JOB_PAGE_SIZE, SYNC_QUERY_PAGE_SIZE_MAX, SYNC_QUERY_RESULTS_MAX
 from .listing import BadParam, int_param
 from .matching import is_phone_like, normalized, same_value
 from .org_data import INDEXED_DIMENSIONS, OrgData, conversation_view, live_view
 from .organisation import OrgStore
 from .seed import iso
 
-MAX_PAGE_SIZE = 100
-MAX_RESULTS = 100_000
-JOB_PAGE_SIZE = 1000  # default and largest results page of an async job (UNCONFIRMED on the platform)
+MAX_PAGE_SIZE = SYNC_QUERY_PAGE_SIZE_MAX
+MAX_RESULTS = SYNC_QUERY_RESULTS_MAX
+JOB_PAGE_SIZE = ASYNC_JOB_PAGE_SIZE
 
 SESSION_DIMENSIONS = {
     "addressFrom",

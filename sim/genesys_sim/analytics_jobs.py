@@ -16,7 +16,9 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-RESULT_TTL_S = 86400.0
+from .limits import ASYNC_JOB_RESULT_TTL_S
+
+RESULT_TTL_S = ASYNC_JOB_RESULT_TTL_S
 
 
 @dataclass

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .limits import DETAILS_IDS_MAX, JOB_SLOTS_REFUSAL
+from .limits import (
+    ASYNC_JOB_PREDICATES_MAX,
+    DETAILS_IDS_MAX,
+    JOB_SLOTS_REFUSAL,
+    RATE_LIMIT_PER_MINUTE,
+    TOKEN_TTL_S,
+)
 
 # The user the simulated OAuth client acts as (createdBy of GDPR requests, user of recording jobs).
 SIM_CLIENT_USER_ID = "0a1b2c3d-0000-4000-8000-00000000c11e"
@@ -21,10 +27,10 @@ class SimConfig:
 
     subjects: int = 30  # number of seeded synthetic data subjects
     seed: int = 1  # RNG seed: same seed -> same data
-    rate_limit: int = 300  # requests allowed per token per window (platform default for client credentials)
+    rate_limit: int = RATE_LIMIT_PER_MINUTE  # requests allowed per token per window (platform default for client credentials)
     rate_window_s: float = 60.0  # fixed window length
     gdpr_step_s: float = 1.0  # time a GDPR request spends in each of INITIATED, SEARCHING, DELETING
-    token_ttl_s: int = 86400  # expires_in of issued tokens
+    token_ttl_s: int = TOKEN_TTL_S  # expires_in of issued tokens
     client_id: str = "sim-client"
     client_secret: str = "sim-secret"
     noise_people: int = 0  # people who are not subjects; 0 means "as many as subjects"
@@ -48,7 +54,7 @@ class SimConfig:
     details_ids_max: int = DETAILS_IDS_MAX
     # Predicates allowed in one filter (or one clause) of an async details job; more is answered 400.
     # UNKNOWN on the real platform (no public source states it): configurable, 0 = no limit.
-    analytics_job_predicates_max: int = 100
+    analytics_job_predicates_max: int = ASYNC_JOB_PREDICATES_MAX
     # The status of a "too many jobs" refusal, "429" or "400" (unknown on the platform: see `limits`).
     job_slots_refusal: str = JOB_SLOTS_REFUSAL
     # Former agents: inactive users who handled some of the seeded conversations.

@@ -29,11 +29,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .error_body import genesys_error
+from .limits import EXTERNAL_CONTACTS_BULK_IDS_MAX, EXTERNAL_CONTACTS_PAGE_SIZE_MAX, EXTERNAL_CONTACTS_PAGE_WINDOW
 from .listing import BadParam, int_param, listing
 from .matching import digits, is_phone_like, same_value
 from .organisation import OrgStore
 
-MAX_BULK_IDS = 100
+MAX_BULK_IDS = EXTERNAL_CONTACTS_BULK_IDS_MAX
 
 IDENTIFIER_TYPES = (
     "SocialLine",
@@ -162,12 +163,12 @@ async def identifier_lookup(store: OrgStore, request: Request) -> Response:
 async def list_contacts(store: OrgStore, request: Request) -> Response:
     """One page of contacts by last and first name, filtered by keywords (`q`)."""
     try:
-        size = int_param(request.query_params, "pageSize", 20, 1, 200)
+        size = int_param(request.query_params, "pageSize", 20, 1, EXTERNAL_CONTACTS_PAGE_SIZE_MAX)
         number = int_param(request.query_params, "pageNumber", 1, 1)
     except BadParam as exc:
         return genesys_error(request, 400, str(exc))
-    if size * number > 1000:
-        return genesys_error(request, 400, "pageSize times pageNumber must not exceed 1000.")
+    if size * number > EXTERNAL_CONTACTS_PAGE_WINDOW:
+        return genesys_error(request, 400, f"pageSize times pageNumber must not exceed {EXTERNAL_CONTACTS_PAGE_WINDOW}.")
     q = request.query_params.get("q", "")
     with store.session() as data:
         # Keyword search matches substrings, which the value index cannot answer: scan, copy only the page.

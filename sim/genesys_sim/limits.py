@@ -3,20 +3,56 @@
 Kept apart from the client's own constants (shared/config.py, shared/genesys/client.py) on purpose: a test
 can set the simulator to disagree with the client, and a value here is never "whatever the client does".
 Where the platform's value is not published, the default is a guess, marked so, and configurable in
-`SimConfig`.
+`SimConfig` (or, for page sizes, a value no client needs to exceed).
+
+Sources: "SDK" is PureCloudPlatformClientV2 269.0.0 (api and model docstrings); "reference" is the team's
+../shared/genesys-api.md, which quotes the public Genesys documentation it was read from.
 """
 
 from __future__ import annotations
+
+# -- OAuth and the rate limit -----------------------------------------------------------------------------
+
+# Requests one client-credentials token may make per minute (`client.credentials.token.rate.per.minute`).
+# Source: reference section E, quoting developer.genesys.cloud/organization/organization/limits (raisable
+# through a support case, so configurable: SimConfig.rate_limit).
+RATE_LIMIT_PER_MINUTE = 300
+
+# `expires_in` of a client-credentials token, in seconds. Source: unknown: configurable
+# (SimConfig.token_ttl_s); commonly 86400 and set per OAuth client (reference section D, UNCONFIRMED).
+TOKEN_TTL_S = 86400
+
+# -- Analytics conversation details ------------------------------------------------------------------------
 
 # Longest interval of a synchronous conversation details query (POST .../details/query), in days.
 # Source: unknown: configurable (SimConfig.sync_query_max_days). The SDK (269.0.0) documents none;
 # Genesys says only that the query is for "shorter intervals" than the async jobs (genesys-api.md).
 SYNC_QUERY_MAX_DAYS = 31
 
+# Largest `paging.pageSize` of the synchronous query. Source: unknown: the reference finds 100 and 200
+# both quoted (UNCONFIRMED); 100 is the stricter.
+SYNC_QUERY_PAGE_SIZE_MAX = 100
+
+# Deepest result a synchronous query pages to. Source: the observed platform error "Pagination may not
+# exceed 100000 results." (reference section B, splunk/genesys_cloud_ta release notes).
+SYNC_QUERY_RESULTS_MAX = 100_000
+
 # Most conversation ids one by-id read takes (GET /api/v2/analytics/conversations/details?id=...).
 # Source: unknown: configurable (SimConfig.details_ids_max). The SDK documents `id` only as
 # "Comma-separated conversation ids" (get_analytics_conversations_details), with no maximum.
 DETAILS_IDS_MAX = 100
+
+# Predicates allowed in one filter (or clause) of an async details job. Source: unknown: configurable
+# (SimConfig.analytics_job_predicates_max); no public source states it.
+ASYNC_JOB_PREDICATES_MAX = 100
+
+# Default and largest results page of an async details job. Source: unknown (the SDK documents `pageSize`
+# without a maximum); UNCONFIRMED.
+ASYNC_JOB_PAGE_SIZE = 1000
+
+# How long an async job's results stay readable, in seconds. Source: unknown (reference section B lists
+# the result expiry as UNCONFIRMED); the job status carries an `expirationDate`.
+ASYNC_JOB_RESULT_TTL_S = 86400.0
 
 # How the platform refuses a job over its concurrency cap (a third PENDING/PROCESSING recording job, an
 # analytics details job over the cap): "429" or "400". Source: unknown: configurable
@@ -24,3 +60,37 @@ DETAILS_IDS_MAX = 100
 # reports a 429 for a third recording job, so that is the default. Either way the 429 form carries the
 # normalised rate-limit body (every 429 does since 2021-11) but rate-limit headers with budget left.
 JOB_SLOTS_REFUSAL = "429"
+
+# -- Recordings ----------------------------------------------------------------------------------------------
+
+# Recording bulk jobs that may be PENDING or PROCESSING at once, per organisation. Source: SDK docstring of
+# POST /api/v2/recording/jobs ("Max 2 concurrent jobs", reference section B). VERIFIED.
+RECORDING_JOBS_MAX_ACTIVE = 2
+
+# Largest `pageSize` of GET /api/v2/recording/jobs/{id}/failedrecordings. Source: SDK parameter doc
+# ("pageSize (max 100)"). VERIFIED. The job list (GET /api/v2/recording/jobs) documents none: the same
+# value is used there (unknown).
+RECORDING_PAGE_SIZE_MAX = 100
+
+# Conversation ids per deletion-protection (legal hold) call, POST/PUT /api/v2/recordings/deletionprotection.
+# Source: SDK model doc (`conversationIds`, at most 100). VERIFIED.
+DELETION_PROTECTION_IDS_MAX = 100
+
+# -- Messages, contacts, GDPR, users -------------------------------------------------------------------------
+
+# Message ids in one bulk read (POST /api/v2/conversations/messages/{id}/messages/bulk). Source: SDK doc
+# ("at most 1,000"). VERIFIED.
+MESSAGE_BULK_IDS_MAX = 1000
+
+# Contact ids per bulk external-contact call. Source: unknown (reference marks it UNCONFIRMED, 100 assumed).
+EXTERNAL_CONTACTS_BULK_IDS_MAX = 100
+
+# GET /api/v2/externalcontacts/contacts: pageSize x pageNumber may not pass 1,000. Source: SDK parameter
+# doc (reference section C). VERIFIED. Largest pageSize: unknown (200 used).
+EXTERNAL_CONTACTS_PAGE_WINDOW = 1000
+EXTERNAL_CONTACTS_PAGE_SIZE_MAX = 200
+
+# Default `pageSize` of GET /api/v2/gdpr/requests and of the users list. Source: SDK parameter docs
+# (default 25). VERIFIED. Their largest page: unknown (500 used).
+LIST_PAGE_SIZE_DEFAULT = 25
+LIST_PAGE_SIZE_MAX = 500

@@ -17,10 +17,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .error_body import genesys_error
+from .limits import MESSAGE_BULK_IDS_MAX
 from .organisation import OrgStore
 from .seed import StoredMessage
 
-MAX_BULK = 1000
+MAX_BULK = MESSAGE_BULK_IDS_MAX
 
 
 def _address(value: str | None) -> dict[str, Any] | None:

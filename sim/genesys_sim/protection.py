@@ -23,9 +23,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .error_body import genesys_error
+from .limits import DELETION_PROTECTION_IDS_MAX
 from .organisation import OrgStore
 
-MAX_IDS = 100
+MAX_IDS = DELETION_PROTECTION_IDS_MAX
 
 
 def _conversation_ids(body: Any) -> list[str] | str:

@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .config import SIM_CLIENT_USER_ID
+from .limits import RECORDING_JOBS_MAX_ACTIVE
 from .seed import iso
 
-MAX_ACTIVE_JOBS = 2
+MAX_ACTIVE_JOBS = RECORDING_JOBS_MAX_ACTIVE
 ACTIONS = ("ARCHIVE", "DELETE", "EXPORT")
 
 

@@ -36,6 +36,7 @@ from starlette.routing import Route
 from .analytics import QueryError, select_conversations
 from .config import SIM_CLIENT_USER_ID
 from .error_body import genesys_error, jobs_full
+from .limits import LIST_PAGE_SIZE_DEFAULT, RECORDING_PAGE_SIZE_MAX
 from .listing import BadParam, int_param, listing
 from .organisation import OrgStore
 from .recording_jobs import ACTIONS, MAX_ACTIVE_JOBS, RecordingJob, apply_action, skipped_recordings
@@ -188,7 +189,7 @@ def _paged(request: Request, page: list[dict[str, Any]], total: int, size: int, 
 async def list_jobs(store: OrgStore, request: Request) -> Response:
     """GET: one page of jobs in the asked order (``userId`` by default), optionally in one state."""
     try:
-        size = int_param(request.query_params, "pageSize", 25, 1, 100)
+        size = int_param(request.query_params, "pageSize", LIST_PAGE_SIZE_DEFAULT, 1, RECORDING_PAGE_SIZE_MAX)
         number = int_param(request.query_params, "pageNumber", 1, 1)
     except BadParam as exc:
         return genesys_error(request, 400, str(exc))
@@ -214,7 +215,7 @@ async def list_jobs(store: OrgStore, request: Request) -> Response:
 async def failed_recordings(store: OrgStore, request: Request) -> Response:
     """GET .../failedrecordings: the recordings a DELETE job left in place (deletion protection)."""
     try:
-        size = int_param(request.query_params, "pageSize", 25, 1, 100)
+        size = int_param(request.query_params, "pageSize", LIST_PAGE_SIZE_DEFAULT, 1, RECORDING_PAGE_SIZE_MAX)
         number = int_param(request.query_params, "pageNumber", 1, 1)
     except BadParam as exc:
         return genesys_error(request, 400, str(exc))

@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .error_body import genesys_error
+from .limits import LIST_PAGE_SIZE_DEFAULT, LIST_PAGE_SIZE_MAX
 from .listing import BadParam, int_param, listing
 from .organisation import OrgStore
 
@@ -46,7 +47,7 @@ async def delete_user(store: OrgStore, request: Request) -> Response:
 
 async def list_users(store: OrgStore, request: Request) -> Response:
     try:
-        size = int_param(request.query_params, "pageSize", 25, 1, 500)
+        size = int_param(request.query_params, "pageSize", LIST_PAGE_SIZE_DEFAULT, 1, LIST_PAGE_SIZE_MAX)
         number = int_param(request.query_params, "pageNumber", 1, 1)
     except BadParam as exc:
         return genesys_error(request, 400, str(exc))

@@ -61,15 +61,20 @@ def sim(
     rate_limit: Annotated[int, typer.Option(help="requests per token per window")] = 300,
     rate_window: Annotated[float, typer.Option(help="rate window in seconds")] = 60.0,
     gdpr_step: Annotated[float, typer.Option(help="seconds a GDPR request spends in each state")] = 1.0,
+    profile: Annotated[str, typer.Option(
+        help="realistic: the platform's awkward behaviours on (data lag, sensitive recordings, strict limits); "
+             "plain: all off")] = "realistic",
 ) -> None:
     """Serve the Genesys Cloud simulator over HTTP."""
     _require_simulator()
-    from genesys_sim.config import SimConfig
+    from genesys_sim.profiles import PROFILES, build
     from genesys_sim.server import serve
 
-    config = SimConfig(subjects=subjects, seed=seed, rate_limit=rate_limit, rate_window_s=rate_window,
+    if profile not in PROFILES:
+        raise typer.BadParameter(f"choose one of: {', '.join(PROFILES)}", param_hint="--profile")
+    config = build(profile, subjects=subjects, seed=seed, rate_limit=rate_limit, rate_window_s=rate_window,
                        gdpr_step_s=gdpr_step)
-    err.print(f"Genesys simulator on http://{host}:{port} (client id {config.client_id})")
+    err.print(f"Genesys simulator ({profile}) on http://{host}:{port} (client id {config.client_id})")
     serve(config, host, port)
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from genesys_sim.config import SimConfig
+from genesys_sim.profiles import realistic
 from genesys_sim.server import start_in_thread
 from pydantic import SecretStr
 from rich.console import Console
@@ -66,7 +66,7 @@ def run_demo(subjects: int = 30, output_dir: Path = Path("erasure-output"), time
     redis_server: object | None = None
     if redis_url is None:
         redis_url, redis_server = start_embedded_redis()
-    sim = start_in_thread(SimConfig(subjects=subjects, gdpr_step_s=0.3, rate_limit=6000, rate_window_s=60))
+    sim = start_in_thread(realistic(subjects=subjects, gdpr_step_s=0.3, rate_limit=6000, rate_window_s=60))
     settings = Settings(
         redis_url=redis_url, genesys_base_url=sim.url, genesys_client_id="sim-client",
         genesys_client_secret=SecretStr("sim-secret"), hmac_key=SecretStr(secrets.token_hex(32)), key_prefix=key_prefix,

@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from .config import SimConfig
+from .profiles import PROFILES, REALISTIC, build
 from .server import serve
 
 
@@ -23,10 +23,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--rate-limit", type=int, default=300, help="requests per token per window")
     parser.add_argument("--rate-window", type=float, default=60.0, help="rate window in seconds")
     parser.add_argument("--gdpr-step", type=float, default=1.0, help="seconds a GDPR request spends in each state")
+    parser.add_argument("--profile", choices=PROFILES, default=REALISTIC,
+                        help="realistic: the platform's awkward behaviours on (data lag, sensitive recordings, "
+                             "strict limits); plain: all off")
     args = parser.parse_args(argv)
-    config = SimConfig(subjects=args.subjects, seed=args.seed, rate_limit=args.rate_limit, rate_window_s=args.rate_window,
-                       gdpr_step_s=args.gdpr_step)
-    print(f"Genesys simulator on http://{args.host}:{args.port} (client id {config.client_id})", file=sys.stderr)
+    config = build(args.profile, subjects=args.subjects, seed=args.seed, rate_limit=args.rate_limit,
+                   rate_window_s=args.rate_window, gdpr_step_s=args.gdpr_step)
+    print(f"Genesys simulator ({args.profile}) on http://{args.host}:{args.port} (client id {config.client_id})",
+          file=sys.stderr)
     serve(config, args.host, args.port)
 
 

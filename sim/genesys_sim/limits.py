@@ -54,6 +54,11 @@ ASYNC_JOB_PAGE_SIZE = 1000
 # the result expiry as UNCONFIRMED); the job status carries an `expirationDate`.
 ASYNC_JOB_RESULT_TTL_S = 86400.0
 
+# Async details jobs that may be queued or running at once. Source: unknown: configurable
+# (SimConfig.analytics_jobs_max; reference section B lists the concurrent-job limit as UNCONFIRMED). The
+# realistic profile uses this guess, low enough that a batch of discovery workers meets it.
+ASYNC_JOBS_MAX_ACTIVE = 4
+
 # How the platform refuses a job over its concurrency cap (a third PENDING/PROCESSING recording job, an
 # analytics details job over the cap): "429" or "400". Source: unknown: configurable
 # (SimConfig.job_slots_refusal). genesys-api.md marks the status UNCONFIRMED; a developer-forum thread

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import redis
-from genesys_sim.config import SimConfig
+from genesys_sim.profiles import realistic
 
 from tests.support.redis_required import require_redis
 from tests.support.stack import REDIS_URL, running_stack
@@ -19,6 +19,7 @@ def redis_available() -> redis.Redis:
 
 @pytest.fixture()
 def stack(tmp_path, redis_available):
-    config = SimConfig(subjects=20, seed=7, gdpr_step_s=0.2, rate_limit=6000)
+    """The realistic organisation (``genesys_sim.profiles``): what these tests pass, a real one would too."""
+    config = realistic(subjects=20, seed=7, gdpr_step_s=0.2, rate_limit=6000)
     with running_stack(tmp_path, redis_available, config, concurrency=4) as running:
         yield running

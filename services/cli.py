@@ -61,6 +61,9 @@ def sim(
     rate_limit: Annotated[int, typer.Option(help="requests per token per window")] = 300,
     rate_window: Annotated[float, typer.Option(help="rate window in seconds")] = 60.0,
     gdpr_step: Annotated[float, typer.Option(help="seconds a GDPR request spends in each state")] = 1.0,
+    login_port: Annotated[int | None, typer.Option(
+        help="serve the token endpoint on this port alone, as the login host (set ERASURE_GENESYS_LOGIN_URL "
+             "to it); default: both on --port")] = None,
 ) -> None:
     """Serve the Genesys Cloud simulator over HTTP."""
     _require_simulator()
@@ -69,8 +72,9 @@ def sim(
 
     config = SimConfig(subjects=subjects, seed=seed, rate_limit=rate_limit, rate_window_s=rate_window,
                        gdpr_step_s=gdpr_step)
-    err.print(f"Genesys simulator on http://{host}:{port} (client id {config.client_id})")
-    serve(config, host, port)
+    login = f", token at http://{host}:{login_port}" if login_port is not None else ""
+    err.print(f"Genesys simulator on http://{host}:{port}{login} (client id {config.client_id})")
+    serve(config, host, port, login_port)
 
 
 @app.command()

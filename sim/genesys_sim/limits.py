@@ -24,3 +24,9 @@ DETAILS_IDS_MAX = 100
 # reports a 429 for a third recording job, so that is the default. Either way the 429 form carries the
 # normalised rate-limit body (every 429 does since 2021-11) but rate-limit headers with budget left.
 JOB_SLOTS_REFUSAL = "429"
+
+# A request body property its SDK model does not know is refused: 400 ``invalid.property``, "Value [%s] is
+# not a valid property for object [%s]". Source: the code and wording are in the platform's shared 400
+# error map (swagger x-inin-error-codes, as the official CLI MyPureCloud/platform-client-sdk-cli embeds it):
+# VERIFIED; that each endpoint this simulator serves refuses (rather than ignores) is ASSUMED, no source
+# showing otherwise. Configurable: SimConfig.strict_properties; per-endpoint decisions in `body_schema`.

@@ -64,6 +64,9 @@ def sim(
     profile: Annotated[str, typer.Option(
         help="realistic: the platform's awkward behaviours on (data lag, sensitive recordings, strict limits); "
              "plain: all off")] = "realistic",
+    login_port: Annotated[int | None, typer.Option(
+        help="serve the token endpoint on this port alone, as the login host (set ERASURE_GENESYS_LOGIN_URL "
+             "to it); default: both on --port")] = None,
 ) -> None:
     """Serve the Genesys Cloud simulator over HTTP."""
     _require_simulator()
@@ -74,8 +77,9 @@ def sim(
         raise typer.BadParameter(f"choose one of: {', '.join(PROFILES)}", param_hint="--profile")
     config = build(profile, subjects=subjects, seed=seed, rate_limit=rate_limit, rate_window_s=rate_window,
                        gdpr_step_s=gdpr_step)
-    err.print(f"Genesys simulator ({profile}) on http://{host}:{port} (client id {config.client_id})")
-    serve(config, host, port)
+    login = f", token at http://{host}:{login_port}" if login_port is not None else ""
+    err.print(f"Genesys simulator ({profile}) on http://{host}:{port}{login} (client id {config.client_id})")
+    serve(config, host, port, login_port)
 
 
 @app.command()

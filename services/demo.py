@@ -66,9 +66,10 @@ def run_demo(subjects: int = 30, output_dir: Path = Path("erasure-output"), time
     redis_server: object | None = None
     if redis_url is None:
         redis_url, redis_server = start_embedded_redis()
-    sim = start_in_thread(realistic(subjects=subjects, gdpr_step_s=0.3, rate_limit=6000, rate_window_s=60))
+    # The token from a login host of its own port, as on the platform (the API port refuses /oauth/token).
+    sim = start_in_thread(realistic(subjects=subjects, gdpr_step_s=0.3, rate_limit=6000, rate_window_s=60), login_port=0)
     settings = Settings(
-        redis_url=redis_url, genesys_base_url=sim.url, genesys_client_id="sim-client",
+        redis_url=redis_url, genesys_base_url=sim.url, genesys_login_url=sim.login_url, genesys_client_id="sim-client",
         genesys_client_secret=SecretStr("sim-secret"), hmac_key=SecretStr(secrets.token_hex(32)), key_prefix=key_prefix,
         rate_per_minute=5400, rate_burst=20, poll_interval_s=0.3, poll_max_interval_s=2, output_dir=output_dir,
     )

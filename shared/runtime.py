@@ -41,6 +41,9 @@ class Runtime:
     _webhook_http: httpx.Client | None = None
     _tokens: TokenProvider | None = None
     _limiter: RateLimiter | None = None
+    # How the API client's connections are made (httpx's own seam): None for the network; a test routes
+    # api.<region> and login.<region> to a simulator's two ports with it.
+    http_transport: httpx.BaseTransport | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -69,7 +72,7 @@ class Runtime:
         limiter = self.limiter
         with self._lock:
             if self._http is None:
-                self._http = httpx.Client(timeout=self.settings.genesys_timeout_s)
+                self._http = httpx.Client(timeout=self.settings.genesys_timeout_s, transport=self.http_transport)
                 self._tokens = TokenProvider(
                     self._http, self.settings.login_base_url, self.settings.genesys_client_id,
                     self.settings.genesys_client_secret.get_secret_value(),

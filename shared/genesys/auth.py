@@ -83,6 +83,13 @@ class TokenProvider:
             )
         except httpx.HTTPError as exc:
             raise TransportError(f"token endpoint unreachable: {type(exc).__name__}") from exc
+        if response.status_code == 404:
+            # An API host (api.<region>) has no token endpoint: the login host is wrong, not the secret.
+            raise AuthenticationError(
+                f"no token endpoint at {self._url}: the token comes from the login host (login.<region>); "
+                "with ERASURE_GENESYS_BASE_URL on a host not named api.*, set ERASURE_GENESYS_LOGIN_URL",
+                status=404,
+            )
         if response.status_code != 200:
             raise AuthenticationError(
                 f"token request refused with {response.status_code}: check ERASURE_GENESYS_CLIENT_ID/SECRET "

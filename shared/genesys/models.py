@@ -16,6 +16,13 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True, hide_input_in_errors=True)
 
 
+# Every property of the SDK model GDPRSubject (269.0.0 attribute_map): a request body may carry no other
+# (the platform answers 400 invalid.property), even when the subject was read from an answer with more.
+GDPR_SUBJECT_PROPERTIES = frozenset({
+    "name", "userId", "externalContactId", "dialerContactId", "journeyCustomer", "socialHandle", "externalId",
+    "addresses", "phoneNumbers", "emailAddresses"})
+
+
 class GdprSubject(_Model):
     name: str | None = None
     user_id: str | None = Field(default=None, alias="userId")
@@ -26,7 +33,8 @@ class GdprSubject(_Model):
     email_addresses: list[str] = Field(default_factory=list, alias="emailAddresses")
 
     def to_body(self) -> dict[str, object]:
-        return self.model_dump(by_alias=True, exclude_none=True, exclude_defaults=True)
+        body = self.model_dump(by_alias=True, exclude_none=True, exclude_defaults=True)
+        return {key: value for key, value in body.items() if key in GDPR_SUBJECT_PROPERTIES}
 
 
 class GdprRequest(_Model):

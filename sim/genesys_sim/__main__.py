@@ -18,6 +18,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="genesys-sim", description="Serve the Genesys Cloud simulator over HTTP.")
     parser.add_argument("--port", type=int, default=8700, help="TCP port to listen on")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind")
+    parser.add_argument("--login-port", type=int, default=None,
+                        help="serve the token endpoint on this port alone, as the login.<region> host "
+                             "(the API port then refuses /oauth/token); default: both on --port")
     parser.add_argument("--subjects", type=int, default=30, help="synthetic subjects to seed")
     parser.add_argument("--seed", type=int, default=1, help="random seed of the synthetic data")
     parser.add_argument("--rate-limit", type=int, default=300, help="requests per token per window")
@@ -29,9 +32,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     config = build(args.profile, subjects=args.subjects, seed=args.seed, rate_limit=args.rate_limit,
                    rate_window_s=args.rate_window, gdpr_step_s=args.gdpr_step)
-    print(f"Genesys simulator ({args.profile}) on http://{args.host}:{args.port} (client id {config.client_id})",
+    login = f", token at http://{args.host}:{args.login_port}" if args.login_port is not None else ""
+    print(f"Genesys simulator ({args.profile}) on http://{args.host}:{args.port}{login} (client id {config.client_id})",
           file=sys.stderr)
-    serve(config, args.host, args.port)
+    serve(config, args.host, args.port, args.login_port)
 
 
 if __name__ == "__main__":

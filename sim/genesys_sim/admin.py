@@ -40,6 +40,7 @@ TUNABLE = {
     "analytics_job_predicates_max": int,
     "job_slots_refusal": str,
     "gdpr_echo_name": bool,
+    "strict_properties": bool,
 }
 # Fields `/_sim/reset` may override for one seeding, and how to read them.
 RESET_SHAPE = {

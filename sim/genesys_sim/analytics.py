@@ -42,6 +42,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .analytics_jobs import AnalyticsJob, Snapshot, oversized_filter
+from .body_schema import refusal
 from .error_body import genesys_error, jobs_full
 from .limits import ASYNC_JOB_PAGE_SIZE, SYNC_QUERY_PAGE_SIZE_MAX, SYNC_QUERY_RESULTS_MAX
 from .listing import BadParam, int_param
@@ -487,6 +488,9 @@ async def details_query(store: OrgStore, request: Request) -> Response:
         query = json.loads(await request.body() or b"null")
     except json.JSONDecodeError:
         return genesys_error(request, 400, "The request body is not valid JSON.")
+    refused = refusal(store.config, request, "POST /api/v2/analytics/conversations/details/query", query)
+    if refused is not None:
+        return refused
     try:
         # Evaluated on the live data under the lock; only the answered page is copied.
         check_sync_interval(query, store.config.sync_query_max_days)
@@ -551,6 +555,9 @@ async def submit_job(store: OrgStore, request: Request) -> Response:
         query = json.loads(await request.body() or b"null")
     except json.JSONDecodeError:
         return genesys_error(request, 400, "The request body is not valid JSON.")
+    refused = refusal(store.config, request, "POST /api/v2/analytics/conversations/details/jobs", query)
+    if refused is not None:
+        return refused
     with store.session() as data:
         now = time.monotonic()
         jobs = store.analytics_jobs

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -26,12 +28,20 @@ async def _not_allowed(request: Request, exc: Exception) -> Response:
     return genesys_error(request, 405, "HTTP method not allowed.", "method.not.allowed")
 
 
-def create_app(config: SimConfig) -> Starlette:
-    """A Starlette app serving one seeded organisation; its store is at `app.state.store`."""
-    store = OrgStore(config)
-    routes: list[BaseRoute] = [
-        Route("/", lambda request: JSONResponse({"simulator": "genesys-erasure", "docs": "/_sim/stats"})),
-        *oauth.routes(store),
+# What one app serves: "both" (one host, the simulator's historical shape and the SDK's plain-host case),
+# "api" (the API host: no token endpoint, as api.<region> has none) or "login" (only the token endpoint).
+Serves = Literal["both", "api", "login"]
+
+
+def create_app(config: SimConfig, store: OrgStore | None = None, serves: Serves = "both") -> Starlette:
+    """A Starlette app serving one seeded organisation; its store is at `app.state.store`.
+
+    Two apps given the same `store` are one organisation on two hosts: a token the login app issues is
+    valid on the API app."""
+    store = store or OrgStore(config)
+    root = Route("/", lambda request: JSONResponse({"simulator": "genesys-erasure", "docs": "/_sim/stats"}))
+    login: list[BaseRoute] = [*oauth.routes(store)] if serves != "api" else []
+    api: list[BaseRoute] = [
         *gdpr.routes(store),
         *analytics.routes(store),
         *external_contacts.routes(store),
@@ -39,8 +49,8 @@ def create_app(config: SimConfig) -> Starlette:
         *recording_routes.routes(store),
         *protection.routes(store),
         *users.routes(store),
-        *admin.routes(store),
-    ]
+    ] if serves != "login" else []
+    routes: list[BaseRoute] = [root, *login, *api, *admin.routes(store)]
     app = Starlette(
         routes=routes,
         middleware=[Middleware(Gateway, store=store, routes=routes)],

@@ -73,3 +73,7 @@ class SimConfig:
     # ``GDPRRequest`` has a ``name`` property, but that the platform stores and returns a caller's name is
     # unconfirmed: False drops it, so a client that reconciles by name alone is caught. Unknown: configurable.
     gdpr_echo_name: bool = True
+    # Refuse a request body carrying a property its SDK model does not know (400 ``invalid.property``), as
+    # the platform's error map says it does; per-endpoint decisions and sources in `body_schema`. On by
+    # default ("default strict"); off only for a test that needs the old permissive behaviour.
+    strict_properties: bool = True

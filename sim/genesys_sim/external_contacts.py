@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .body_schema import refusal
 from .error_body import genesys_error
 from .limits import EXTERNAL_CONTACTS_BULK_IDS_MAX, EXTERNAL_CONTACTS_PAGE_SIZE_MAX, EXTERNAL_CONTACTS_PAGE_WINDOW
 from .listing import BadParam, int_param, listing
@@ -112,18 +113,21 @@ def _bulk_response(results: list[dict[str, Any]]) -> dict[str, Any]:
     return {"results": results, "errorCount": len(errors), "errorIndexes": errors}
 
 
-async def _read_bulk_ids(request: Request) -> list[str] | Response:
+async def _read_bulk_ids(store: OrgStore, request: Request, endpoint: str) -> list[str] | Response:
     """The ids of a BulkIdsRequest body, or the 400 answer."""
     try:
         body = json.loads(await request.body() or b"null")
     except json.JSONDecodeError:
         return genesys_error(request, 400, "The request body is not valid JSON.")
+    refused = refusal(store.config, request, endpoint, body)
+    if refused is not None:
+        return refused
     ids = _bulk_ids(body)
     return genesys_error(request, 400, ids) if isinstance(ids, str) else ids
 
 
 async def bulk_fetch(store: OrgStore, request: Request) -> Response:
-    ids = await _read_bulk_ids(request)
+    ids = await _read_bulk_ids(store, request, "POST /api/v2/externalcontacts/bulk/contacts")
     if isinstance(ids, Response):
         return ids
     found = store.contacts_by_id(ids)
@@ -132,7 +136,7 @@ async def bulk_fetch(store: OrgStore, request: Request) -> Response:
 
 
 async def bulk_remove(store: OrgStore, request: Request) -> Response:
-    ids = await _read_bulk_ids(request)
+    ids = await _read_bulk_ids(store, request, "POST /api/v2/externalcontacts/bulk/contacts/remove")
     if isinstance(ids, Response):
         return ids
     deleted = store.delete_contacts(ids)
@@ -146,6 +150,9 @@ async def identifier_lookup(store: OrgStore, request: Request) -> Response:
         body = json.loads(await request.body() or b"null")
     except json.JSONDecodeError:
         return genesys_error(request, 400, "The request body is not valid JSON.")
+    refused = refusal(store.config, request, "POST /api/v2/externalcontacts/identifierlookup/contacts", body)
+    if refused is not None:
+        return refused
     if not isinstance(body, dict) or body.get("type") not in IDENTIFIER_TYPES or not body.get("value"):
         return genesys_error(request, 400, "A ContactIdentifier with a valid type and a value is required.")
     value = str(body["value"])

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .body_schema import refusal
 from .error_body import genesys_error
 from .limits import LIST_PAGE_SIZE_DEFAULT, LIST_PAGE_SIZE_MAX
 from .listing import BadParam, int_param, listing
@@ -81,6 +82,9 @@ async def post_request(store: OrgStore, request: Request) -> Response:
         body = json.loads(await request.body() or b"null")
     except json.JSONDecodeError:
         return genesys_error(request, 400, "The request body is not valid JSON.")
+    refused = refusal(store.config, request, "POST /api/v2/gdpr/requests", body)
+    if refused is not None:
+        return refused
     confirmed = request.query_params.get("deleteConfirmed", "false").lower() == "true"
     problem = _validate(body, confirmed)
     if problem:

@@ -99,3 +99,11 @@ EXTERNAL_CONTACTS_PAGE_SIZE_MAX = 200
 # (default 25). VERIFIED. Their largest page: unknown (500 used).
 LIST_PAGE_SIZE_DEFAULT = 25
 LIST_PAGE_SIZE_MAX = 500
+
+# -- Request bodies -----------------------------------------------------------------------------------------
+
+# A request body property its SDK model does not know is refused: 400 ``invalid.property``, "Value [%s] is
+# not a valid property for object [%s]". Source: the code and wording are in the platform's shared 400
+# error map (swagger x-inin-error-codes, as the official CLI MyPureCloud/platform-client-sdk-cli embeds it):
+# VERIFIED; that each endpoint this simulator serves refuses (rather than ignores) is ASSUMED, no source
+# showing otherwise. Configurable: SimConfig.strict_properties; per-endpoint decisions in `body_schema`.

@@ -1,7 +1,9 @@
 """`POST /oauth/token`: the client-credentials grant of the login host.
 
-The SDK posts here after rewriting `//api.` to `//login.` in its host; with a plain `http://127.0.0.1:PORT`
-host nothing is rewritten, so the simulator serves the token endpoint at its root.
+The SDK posts here after rewriting `//api.` to `//login.` in its host. On the platform that is a host of its
+own; started with a login port (`server.start_in_thread(login_port=...)`, `--login-port`) the simulator
+serves this route there alone and its API port answers it 404. Without one, a plain `http://127.0.0.1:PORT`
+host (which nothing rewrites) serves both, for the SDK's plain-host case.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .body_schema import refusal
 from .error_body import genesys_error
 from .limits import DELETION_PROTECTION_IDS_MAX
 from .organisation import OrgStore
@@ -39,12 +40,15 @@ def _conversation_ids(body: Any) -> list[str] | str:
     return list(dict.fromkeys(ids))
 
 
-async def _read_ids(request: Request) -> list[str] | Response:
+async def _read_ids(store: OrgStore, request: Request) -> list[str] | Response:
     """The body's conversation ids, or the 400 answer."""
     try:
         body = json.loads(await request.body() or b"null")
     except json.JSONDecodeError:
         return genesys_error(request, 400, "The request body is not valid JSON.")
+    refused = refusal(store.config, request, f"{request.method} /api/v2/recordings/deletionprotection", body)
+    if refused is not None:
+        return refused
     ids = _conversation_ids(body)
     if isinstance(ids, str):
         return genesys_error(request, 400, ids)
@@ -53,7 +57,7 @@ async def _read_ids(request: Request) -> list[str] | Response:
 
 async def query(store: OrgStore, request: Request) -> Response:
     """POST: the protected conversations among those named."""
-    ids = await _read_ids(request)
+    ids = await _read_ids(store, request)
     if isinstance(ids, Response):
         return ids
     with store.session():
@@ -67,7 +71,7 @@ async def manage(store: OrgStore, request: Request) -> Response:
     raw = request.query_params.get("protect", "").lower()
     if raw not in ("true", "false"):
         return genesys_error(request, 400, "protect must be true or false.")
-    ids = await _read_ids(request)
+    ids = await _read_ids(store, request)
     if isinstance(ids, Response):
         return ids
     failed = []

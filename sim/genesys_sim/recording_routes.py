@@ -34,6 +34,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .analytics import QueryError, select_conversations
+from .body_schema import refusal
 from .config import SIM_CLIENT_USER_ID
 from .error_body import genesys_error, jobs_full
 from .limits import LIST_PAGE_SIZE_DEFAULT, RECORDING_PAGE_SIZE_MAX
@@ -101,6 +102,9 @@ async def create_job(store: OrgStore, request: Request) -> Response:
         body = await _json_body(request)
     except json.JSONDecodeError:
         return genesys_error(request, 400, "The request body is not valid JSON.")
+    refused = refusal(store.config, request, "POST /api/v2/recording/jobs", body)
+    if refused is not None:
+        return refused
     problem = _validate_job(body)
     if problem:
         return genesys_error(request, 400, problem)
@@ -133,6 +137,9 @@ async def execute_job(store: OrgStore, request: Request) -> Response:
         body = await _json_body(request)
     except json.JSONDecodeError:
         return genesys_error(request, 400, "The request body is not valid JSON.")
+    refused = refusal(store.config, request, "PUT /api/v2/recording/jobs/{jobId}", body)
+    if refused is not None:
+        return refused
     if not isinstance(body, dict) or body.get("state") != "PROCESSING":
         return genesys_error(request, 400, 'The body must be {"state": "PROCESSING"}.')
     with store.session():
@@ -274,6 +281,9 @@ async def put_recording(store: OrgStore, request: Request) -> Response:
         body = await _json_body(request)
     except json.JSONDecodeError:
         return genesys_error(request, 400, "The request body is not valid JSON.")
+    refused = refusal(store.config, request, "PUT /api/v2/conversations/{conversationId}/recordings/{recordingId}", body)
+    if refused is not None:
+        return refused
     if not isinstance(body, dict):
         return genesys_error(request, 400, "The body must be a Recording object.")
     cid, rid = request.path_params["conversationId"], request.path_params["recordingId"]

@@ -121,8 +121,9 @@ def test_sigkill_between_platform_call_and_recorded_id_submits_nothing_twice(cra
 
 def gdpr_listed(stack) -> list[dict]:
     """The platform's GDPR requests as its API answers them (newest first)."""
+    with httpx.Client(base_url=stack.login_url, timeout=30) as login:
+        token = get_token(login)
     with httpx.Client(base_url=stack.sim_url, timeout=30) as api:
-        token = get_token(api)
         return list(api.get("/api/v2/gdpr/requests", headers={"Authorization": f"Bearer {token}"}).json()["entities"])
 
 

@@ -46,6 +46,14 @@ def test_twenty_subjects_erased_by_four_pools(stack):
     per_subject = {row["subject"]: row["count"] for row in deletes}
     assert per_subject == {s["id"]: 1 for s in subjects}
 
+    # Against the strict organisation (an unknown body property is a 400), with the token from the login
+    # host of its own port: nothing the client sent was refused, and no token was asked of the API port.
+    assert httpx.get(f"{stack.sim_url}/_sim/config").json()["strict_properties"] is True
+    refused = [row for row in stats["requests"] if row["status"] == 400]
+    assert refused == [], refused
+    tokens = {row["status"]: row["count"] for row in stats["requests"] if row["path"] == "/oauth/token"}
+    assert set(tokens) == {200}, tokens
+
     # Every request has a certificate, and the audit chain holds.
     for request_id in ids:
         certificate = wait_certificate(stack, request_id)

@@ -54,6 +54,7 @@ class Stack:
     runtime: Runtime
     workers: WorkerSet
     tmp: Path
+    login_url: str = ""  # the simulator's login host (its own port): where tokens come from
 
     def cli(self, *args: str, input_text: str | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "services.cli", *args], env=self.env, text=True,
@@ -61,12 +62,15 @@ class Stack:
 
 
 def make_stack(tmp_path: Path, sim_config: SimConfig, **settings_env: str) -> tuple[Stack, object]:
-    sim = start_in_thread(sim_config)
+    # The login host on a port of its own, as on the platform: every test exercises the client's login URL,
+    # and a token asked of the API port is refused.
+    sim = start_in_thread(sim_config, login_port=0)
     prefix = f"it-{uuid.uuid4().hex[:10]}"
     env = {
         **os.environ,
         "ERASURE_REDIS_URL": REDIS_URL,
         "ERASURE_GENESYS_BASE_URL": sim.url,
+        "ERASURE_GENESYS_LOGIN_URL": sim.login_url,
         "ERASURE_GENESYS_CLIENT_ID": sim_config.client_id,
         "ERASURE_GENESYS_CLIENT_SECRET": sim_config.client_secret,
         "ERASURE_HMAC_KEY": secrets.token_hex(32),
@@ -86,7 +90,7 @@ def make_stack(tmp_path: Path, sim_config: SimConfig, **settings_env: str) -> tu
         k.removeprefix("ERASURE_").lower(): json.loads(v) if v.startswith("[") else v
         for k, v in env.items() if k.startswith("ERASURE_")})
     stack = Stack(sim_url=sim.url, env=env, runtime=Runtime.from_settings(settings), workers=WorkerSet(),
-                  tmp=tmp_path)
+                  tmp=tmp_path, login_url=sim.login_url)
     return stack, sim
 
 

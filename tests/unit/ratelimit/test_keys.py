@@ -27,7 +27,8 @@ from tests.support.ratelimit_clock import FakeClock
 SECRET_A = "s3cret-of-client-a-0123456789"
 
 
-def worker_runtime(client: fakeredis.FakeRedis, client_id: str, secret: str = SECRET_A, max_block_s: float = 5.0) -> Runtime:
+def worker_runtime(client: fakeredis.FakeRedis, client_id: str, secret: str = SECRET_A, max_block_s: float = 5.0,
+                   transport: httpx.BaseTransport | None = None) -> Runtime:
     """What one worker process builds from its settings: 300/min (5/s) with a burst of 5."""
     settings = Settings(
         hmac_key=SecretStr("k" * 32), key_prefix="rl-test", genesys_base_url="http://genesys.invalid",
@@ -36,7 +37,7 @@ def worker_runtime(client: fakeredis.FakeRedis, client_id: str, secret: str = SE
     )
     keys = Keys("rl-test")
     return Runtime(settings=settings, redis=client, keys=keys, store=RequestStore(client, keys),
-                   audit=AuditLog(client, keys), effects=EffectLedger(client, keys))
+                   audit=AuditLog(client, keys), effects=EffectLedger(client, keys), http_transport=transport)
 
 
 def drain(limiter: RateLimiter, pool: str) -> int:
@@ -58,9 +59,8 @@ def test_every_pool_of_one_client_draws_on_one_budget(fake: fakeredis.FakeRedis,
 
 
 def test_the_api_clients_of_all_pools_meter_against_that_budget(
-    fake: fakeredis.FakeRedis, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+    fake: fakeredis.FakeRedis, clock: FakeClock
 ) -> None:
-    runtime = worker_runtime(fake, "client-a", max_block_s=0)  # hand back at once instead of sleeping
     sent: list[str] = []
 
     def platform(request: httpx.Request) -> httpx.Response:
@@ -69,8 +69,8 @@ def test_the_api_clients_of_all_pools_meter_against_that_budget(
         sent.append(request.url.path)
         return httpx.Response(200, json={"entities": []})
 
-    real_client = httpx.Client
-    monkeypatch.setattr(httpx, "Client", lambda **kw: real_client(transport=httpx.MockTransport(platform), **kw))
+    # max_block_s=0: hand back at once instead of sleeping.
+    runtime = worker_runtime(fake, "client-a", max_block_s=0, transport=httpx.MockTransport(platform))
     pools = ("discovery", "redaction", "deletion", "polling", "discovery")
     for pool in pools:  # the burst of 5, spent by four pools together
         assert runtime.genesys(pool).search_gdpr_subjects("EMAIL", "a@example.org") == []

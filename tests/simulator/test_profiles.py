@@ -38,7 +38,7 @@ def test_the_command_line_serves_the_realistic_profile_by_default(monkeypatch):
     from genesys_sim import __main__ as cli
 
     served: list[SimConfig] = []
-    monkeypatch.setattr(cli, "serve", lambda config, host, port: served.append(config))
+    monkeypatch.setattr(cli, "serve", lambda config, host, port, login_port=None: served.append(config))
     cli.main(["--subjects", "2"])
     cli.main(["--subjects", "2", "--profile", "plain"])
     assert served == [realistic(subjects=2), SimConfig(subjects=2)]

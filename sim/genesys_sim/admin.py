@@ -40,6 +40,8 @@ TUNABLE = {
     "analytics_job_predicates_max": int,
     "job_slots_refusal": str,
     "gdpr_echo_name": bool,
+    "data_lag_s": float,
+    "recording_lag_s": float,
 }
 # Fields `/_sim/reset` may override for one seeding, and how to read them.
 RESET_SHAPE = {

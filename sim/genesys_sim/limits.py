@@ -24,3 +24,14 @@ DETAILS_IDS_MAX = 100
 # reports a 429 for a third recording job, so that is the default. Either way the 429 form carries the
 # normalised rate-limit body (every 429 does since 2021-11) but rate-limit headers with budget left.
 JOB_SLOTS_REFUSAL = "429"
+
+# Data-lake lag of async conversation details jobs: they see data only up to `dataAvailabilityDate`
+# (VERIFIED: SDK model `AnalyticsConversationAsyncQueryResponse` / `DataAvailabilityResponse`; genesys-api.md).
+# How far behind now that date is on a real organisation is not published. Source: unknown: configurable
+# (SimConfig.data_lag_s); this is a typical value for a realistic profile, not the platform's.
+DATA_LAG_S = 3600.0
+
+# How long a new recording may take to reach the data lake recording bulk jobs read: "up to 48 hours"
+# (VERIFIED: SDK recording-jobs api doc, genesys-api.md). The simulator uses it as the upper bound a
+# realistic profile may set (SimConfig.recording_lag_s); the real lag of one recording is unknown: configurable.
+RECORDING_LAG_S_MAX = 48 * 3600.0

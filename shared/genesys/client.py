@@ -34,6 +34,7 @@ from shared.genesys.models import (
     BulkResponse,
     ConversationMultiGetResponse,
     ConversationQueryResponse,
+    DataAvailability,
     DetailsJobResults,
     DetailsJobStatus,
     ExternalContact,
@@ -259,6 +260,12 @@ class GenesysClient:
         response = self.request("GET", f"/api/v2/analytics/conversations/details/jobs/{job_id}/results",
                                 params=params)
         return DetailsJobResults.model_validate(response.json())
+
+    def get_details_job_availability(self) -> str | None:
+        """``dataAvailabilityDate``: async details jobs see conversations only up to this moment (the data
+        lake lags behind now); None when the platform does not say."""
+        response = self.request("GET", "/api/v2/analytics/conversations/details/jobs/availability")
+        return DataAvailability.model_validate(response.json()).data_availability_date
 
     def delete_details_job(self, job_id: str) -> None:
         with contextlib.suppress(NotFound):  # already expired or cleaned up

@@ -356,6 +356,16 @@ class GenesysClient:
         body = response.json()
         return [Recording.model_validate(r) for r in body] if isinstance(body, list) else []
 
+    def delete_recording_now(self, conversation_id: str, recording_id: str, when: str) -> bool:
+        """Give one recording a due ``deleteDate`` (``PUT .../recordings/{id}``, the platform's per-recording
+        deletion: there is no DELETE). False when the recording is already gone."""
+        try:
+            self.request("PUT", f"/api/v2/conversations/{conversation_id}/recordings/{recording_id}",
+                         json={"deleteDate": when})
+        except NotFound:
+            return False
+        return True
+
     def create_recording_job(self, query: Mapping[str, Any]) -> RecordingJob:
         """``POST /api/v2/recording/jobs`` (a ``RecordingJobsQuery``); the job starts PENDING.
 

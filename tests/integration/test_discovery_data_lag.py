@@ -27,15 +27,15 @@ def _live_recordings(sim_url: str, conversation_id: str) -> list[dict]:
     return httpx.get(f"{sim_url}/_sim/recordings", params={"conversation_id": conversation_id}).json()["recordings"]
 
 
-def _lagged_subject(stack) -> tuple[dict, float]:
-    """A subject with recordings, and the lag that puts every one of its conversations inside it (the
-    smallest such lag among the seeded subjects: their conversations are the most recent)."""
+def _lagged_subject(stack, recorded: int = 1) -> tuple[dict, float]:
+    """A subject with at least ``recorded`` recorded conversations, and the lag that puts every one of its
+    conversations inside it (the smallest such lag among the seeded subjects: theirs are the most recent)."""
     sim_url = stack.sim_url
     client = stack.runtime.genesys("discovery")
     now = datetime.now(UTC)
     best: tuple[dict, float] | None = None
     for subject in httpx.get(f"{sim_url}/_sim/subjects").json():
-        if not any(_live_recordings(sim_url, c) for c in subject["conversation_ids"]):
+        if sum(1 for c in subject["conversation_ids"] if _live_recordings(sim_url, c)) < recorded:
             continue
         conversations = client.get_conversation_details(subject["conversation_ids"])  # real-time, by id
         if any(c.conversation_end is None for c in conversations):
@@ -43,7 +43,7 @@ def _lagged_subject(stack) -> tuple[dict, float]:
         lag = (now - min(_parse(str(c.conversation_start)) for c in conversations)).total_seconds() + MARGIN_S
         if best is None or lag < best[1]:
             best = (subject, lag)
-    assert best is not None, "no seeded subject with recorded, finished conversations"
+    assert best is not None, f"no seeded subject with {recorded} recorded, finished conversations"
     return best
 
 
@@ -85,3 +85,24 @@ def test_conversations_inside_the_data_lag_are_found_erased_and_verified(lag_sta
 
 def test_recordings_inside_the_recording_lag_are_deleted_not_left_to_a_job_that_cannot_see_them(lag_stack):
     _erase_lagged_subject(lag_stack, recording_lag=True)
+
+
+def test_held_recordings_inside_the_recording_lag_are_kept(lag_stack):
+    """The one-by-one deletion of recent recordings passes the same holds check as the job: a register hold
+    and the platform's deletion protection keep their recordings; the others go."""
+    stack = lag_stack
+    subject, lag = _lagged_subject(stack, recorded=3)
+    httpx.post(f"{stack.sim_url}/_sim/config", json={"data_lag_s": lag, "recording_lag_s": lag}).raise_for_status()
+    held, protected, *others = [c for c in subject["conversation_ids"] if _live_recordings(stack.sim_url, c)]
+    added = stack.cli("hold", "add", "--conversation", held, "--reason", "litigation CASE-18")
+    assert added.returncode == 0, added.stderr
+    stack.runtime.genesys("deletion").set_deletion_protection([protected], protect=True)
+
+    [request_id] = submit(stack, [{"ticket": "LAG-HOLD", "emails": subject["emails"][:1], "approved_by": "dpo"}])
+    states = wait_final(stack, [request_id], timeout_s=90)
+    assert states[request_id] is RequestState.COMPLETED_WITH_WITHHELD, stack.runtime.store.get(request_id).reason
+    assert _live_recordings(stack.sim_url, held) and _live_recordings(stack.sim_url, protected)
+    assert [c for c in others if _live_recordings(stack.sim_url, c)] == []
+    recent = [e for e in stack.runtime.audit.entries_for(request_id) if e["event"] == "deletion.recent_recordings_deleted"]
+    assert recent and recent[-1]["details"]["conversations"] == len(others)
+    assert _certificate(stack, request_id)["verification"]["ok"] is True

@@ -88,6 +88,13 @@ class Settings(BaseSettings):
     # Longer intervals go to the async details jobs (the sync query is for short ranges).
     sync_query_max_days: int = 31
     details_job_wait_s: float = 5.0
+    # Async details jobs see conversations only up to the data lake's ``dataAvailabilityDate``; the gap up
+    # to now is asked with the sync query from this long before that date, because a conversation that
+    # started before it and ended after it is in neither the job nor a sync query over the gap alone.
+    data_lag_overlap_s: float = 86400.0
+    # Recording jobs may not see recordings younger than this (the SDK: "up to 48 h" for new recordings):
+    # the recordings of conversations that ended more recently are also deleted one by one.
+    recording_lag_s: float = 48 * 3600.0
     identity_max_rounds: int = 4
     identity_max_identifiers: int = 40
 

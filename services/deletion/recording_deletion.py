@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.deletion.holds import withhold
+from services.deletion.recent_recordings import delete_recent_recordings
 from shared.effects import Blocked, Done, EffectRecord, Outcome, ReconcileIncomplete, Via
 from shared.errors import RunLater
 from shared.genesys import BadRequest, GenesysClient, JobSlotsFull, RateLimited
@@ -109,6 +110,8 @@ def delete_recordings(runtime: Runtime, client: GenesysClient, record: ErasureRe
         elif isinstance(created, Done):
             out.job_ids.append(created.platform_id)
             out.conversations += conversations
+    # A job may not see recordings younger than the lake's lag: those are deleted one by one as well.
+    delete_recent_recordings(runtime, client, out.record, out.conversations)
     return out
 
 

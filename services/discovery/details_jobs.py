@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.errors import RunLater
@@ -24,6 +25,17 @@ RESULTS_PAGE_SIZE = 1000
 # Predicates per filter of one job. ASSUMED: no public source states the platform's limit for async
 # details jobs; the sync query path already sends at most 100 (conversations.PREDICATES_PER_QUERY).
 PREDICATES_PER_JOB = 100
+
+
+def parse_availability(stamp: str | None) -> datetime | None:
+    """The platform's ``dataAvailabilityDate`` as an aware datetime; None when absent or unreadable."""
+    if not stamp:
+        return None
+    try:
+        moment = datetime.fromisoformat(stamp.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _iso(moment: datetime) -> str:
@@ -54,9 +66,24 @@ def chunk_predicates(predicates: list[dict[str, str]], limit: int = PREDICATES_P
     return [distinct[i:i + limit] for i in range(0, len(distinct), limit)]
 
 
+@dataclass
+class JobAnswer:
+    """What the jobs found, and the earliest ``dataAvailabilityDate`` they answered (None: none said)."""
+
+    conversations: list[AnalyticsConversation]
+    available_until: datetime | None
+
+
 def run_details_job(runtime: Runtime, client: GenesysClient, predicates: list[dict[str, str]],
                     start: datetime, end: datetime) -> list[AnalyticsConversation]:
-    """Every conversation in [start, end) matching any predicate, through one job per chunk."""
+    """Every conversation in [start, end) matching any predicate that the data lake holds, through one job
+    per chunk (``answer_details_job`` also says how far the lake reached)."""
+    return answer_details_job(runtime, client, predicates, start, end).conversations
+
+
+def answer_details_job(runtime: Runtime, client: GenesysClient, predicates: list[dict[str, str]],
+                       start: datetime, end: datetime) -> JobAnswer:
+    """``run_details_job`` with the lake's reach: conversations after it are not in the answer."""
     jobs: list[tuple[str, str]] = []  # (redis key, job id), one per chunk
     for chunk in chunk_predicates(predicates):
         query = job_query(chunk, start, end)
@@ -74,13 +101,17 @@ def run_details_job(runtime: Runtime, client: GenesysClient, predicates: list[di
         _wait_fulfilled(runtime, client, key, job_id, deadline)
 
     found: dict[str, AnalyticsConversation] = {}
+    reaches: list[datetime] = []
     for _key, job_id in jobs:
-        for conversation in _results(client, job_id):
+        conversations, reach = _results(client, job_id)
+        for conversation in conversations:
             found.setdefault(conversation.conversation_id, conversation)
+        if reach is not None:
+            reaches.append(reach)
     for key, job_id in jobs:
         client.delete_details_job(job_id)
         runtime.redis.delete(key)
-    return list(found.values())
+    return JobAnswer(list(found.values()), min(reaches) if reaches else None)
 
 
 def _wait_fulfilled(runtime: Runtime, client: GenesysClient, key: str, job_id: str, deadline: float) -> None:
@@ -95,12 +126,17 @@ def _wait_fulfilled(runtime: Runtime, client: GenesysClient, key: str, job_id: s
         raise ServerError(f"analytics details job ended {status.state}", status=500)
 
 
-def _results(client: GenesysClient, job_id: str) -> list[AnalyticsConversation]:
+def _results(client: GenesysClient, job_id: str) -> tuple[list[AnalyticsConversation], datetime | None]:
+    """Every page of a job's results, and the earliest ``dataAvailabilityDate`` its pages gave."""
     out: list[AnalyticsConversation] = []
+    reaches: list[datetime] = []
     cursor: str | None = None
     while True:
         page = client.get_details_job_results(job_id, cursor=cursor, page_size=RESULTS_PAGE_SIZE)
         out.extend(page.conversations)
+        reach = parse_availability(page.data_availability_date)
+        if reach is not None:
+            reaches.append(reach)
         cursor = page.cursor
         if not cursor:
-            return out
+            return out, min(reaches) if reaches else None

@@ -17,7 +17,7 @@ from services.discovery.conversations import (
     predicates_for,
     query_conversations,
 )
-from services.discovery.details_jobs import run_details_job
+from services.discovery.data_lag import LakeReach, find_with_job
 from services.discovery.identity import ResolvedIdentity, resolve_identities
 from shared.celery_app import app
 from shared.genesys import GenesysClient
@@ -62,10 +62,14 @@ def discover(runtime: Runtime, request_ids: list[str]) -> None:
                     else default_interval(now, settings.discovery_lookback_days, now))
         groups[interval][request_id] = identity.subject
     found: dict[str, list[AnalyticsConversation]] = {}
+    after_lake: set[str] = set()  # found only by the real-time query over the data lake's lag
+    reach = LakeReach(client)  # the lake's availability, read once per batch at most
     for (start, end), subjects in groups.items():
         predicates = [p for subject in subjects.values() for p in predicates_for(subject)]
         if end - start > timedelta(days=settings.sync_query_max_days):
-            conversations = run_details_job(runtime, client, predicates, start, end)
+            with_job = find_with_job(runtime, client, predicates, start, end, reach)
+            conversations = with_job.conversations
+            after_lake |= with_job.only_in_gap
         else:
             conversations = query_conversations(client, predicates, start, end,
                                                 max_days=settings.sync_query_max_days)
@@ -88,6 +92,7 @@ def discover(runtime: Runtime, request_ids: list[str]) -> None:
                         "rounds": identity.rounds,
                         "truncated": identity.truncated,
                         "conversations": len(conversations),
+                        "found_after_data_lag": sum(1 for c in conversations if c.conversation_id in after_lake),
                         "excluded_identifiers": len(excluded.values()),
                     },
                     identity=identity.subject,

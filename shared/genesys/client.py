@@ -34,6 +34,7 @@ from shared.genesys.models import (
     BulkResponse,
     ConversationMultiGetResponse,
     ConversationQueryResponse,
+    DataAvailability,
     DetailsJobResults,
     DetailsJobStatus,
     ExternalContact,
@@ -260,6 +261,12 @@ class GenesysClient:
                                 params=params)
         return DetailsJobResults.model_validate(response.json())
 
+    def get_details_job_availability(self) -> str | None:
+        """``dataAvailabilityDate``: async details jobs see conversations only up to this moment (the data
+        lake lags behind now); None when the platform does not say."""
+        response = self.request("GET", "/api/v2/analytics/conversations/details/jobs/availability")
+        return DataAvailability.model_validate(response.json()).data_availability_date
+
     def delete_details_job(self, job_id: str) -> None:
         with contextlib.suppress(NotFound):  # already expired or cleaned up
             self.request("DELETE", f"/api/v2/analytics/conversations/details/jobs/{job_id}")
@@ -348,6 +355,16 @@ class GenesysClient:
             return None
         body = response.json()
         return [Recording.model_validate(r) for r in body] if isinstance(body, list) else []
+
+    def delete_recording_now(self, conversation_id: str, recording_id: str, when: str) -> bool:
+        """Give one recording a due ``deleteDate`` (``PUT .../recordings/{id}``, the platform's per-recording
+        deletion: there is no DELETE). False when the recording is already gone."""
+        try:
+            self.request("PUT", f"/api/v2/conversations/{conversation_id}/recordings/{recording_id}",
+                         json={"deleteDate": when})
+        except NotFound:
+            return False
+        return True
 
     def create_recording_job(self, query: Mapping[str, Any]) -> RecordingJob:
         """``POST /api/v2/recording/jobs`` (a ``RecordingJobsQuery``); the job starts PENDING.

@@ -263,6 +263,14 @@ class DetailsJobStatus(_Model):
 class DetailsJobResults(_Model):
     conversations: list[AnalyticsConversation] = Field(default_factory=list)
     cursor: str | None = None
+    # The job saw data only up to here (the data lake lags behind now): later conversations are not in it.
+    data_availability_date: str | None = Field(default=None, alias="dataAvailabilityDate")
+
+
+class DataAvailability(_Model):
+    """``DataAvailabilityResponse``: how far the data lake the async details jobs read reaches."""
+
+    data_availability_date: str | None = Field(default=None, alias="dataAvailabilityDate")
 
 
 class User(_Model):

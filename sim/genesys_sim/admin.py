@@ -41,6 +41,8 @@ TUNABLE = {
     "job_slots_refusal": str,
     "gdpr_echo_name": bool,
     "strict_properties": bool,
+    "data_lag_s": float,
+    "recording_lag_s": float,
 }
 # Fields `/_sim/reset` may override for one seeding, and how to read them.
 RESET_SHAPE = {

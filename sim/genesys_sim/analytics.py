@@ -7,6 +7,10 @@ view); conversation filters see the union of every session. As on the platform, 
 predicate matches the full address or its whole local part or whole domain (the simulator applies the
 same rule to async jobs, which on the platform also accept partial matches).
 
+Data lag: async jobs read a data lake that is `SimConfig.data_lag_s` behind now (conversations that ended
+after now - lag are invisible to them; results and `.../jobs/availability` answer that stamp as
+`dataAvailabilityDate`); the synchronous query and the by-id reads are real-time.
+
 Interval semantics: the synchronous query returns conversations that started inside the interval; async
 jobs and recording jobs return every conversation whose lifetime overlaps it (an ongoing one overlaps
 everything after its start), or, with `startOfDayIntervalMatching`, those that started inside it.
@@ -353,11 +357,26 @@ def _filters(query: dict[str, Any]) -> tuple[list[Any], list[Any]]:
     return segment_filters, conversation_filters
 
 
-def select_conversations(data: OrgData, query: dict[str, Any], *, overlap: bool) -> list[dict[str, Any]]:
+def lake_cutoff(lag_s: float) -> str | None:
+    """The data-lake availability stamp for a lag (None: no lag, everything is visible)."""
+    return iso(datetime.now(UTC) - timedelta(seconds=lag_s)) if lag_s > 0 else None
+
+
+def in_lake(conv: dict[str, Any], ongoing: bool, cutoff: str | None) -> bool:
+    """Whether a data-lake reader (async job, recording job) sees the conversation: it must have ended by
+    the availability stamp; an ongoing one is newer than any stamp behind now."""
+    if cutoff is None:
+        return True
+    return not ongoing and conv.get("conversationEnd", conv["conversationStart"]) <= cutoff
+
+
+def select_conversations(data: OrgData, query: dict[str, Any], *, overlap: bool,
+                         cutoff: str | None = None) -> list[dict[str, Any]]:
     """Conversations matching a query's interval and filters, unsorted.
 
     Finished conversations are the stored dicts themselves (copy before answering); ongoing ones are
     `live_view` copies. `overlap` picks lifetime-overlap interval semantics (jobs) over started-inside (sync).
+    With a `cutoff` (data-lake readers under a lag), conversations that ended after it are left out.
     """
     start, end = parse_interval(query.get("interval"))
     segment_filters, conversation_filters = _filters(query)
@@ -375,6 +394,8 @@ def select_conversations(data: OrgData, query: dict[str, Any], *, overlap: bool)
         if conv_start >= hi:
             continue
         ongoing = conv["conversationId"] in active
+        if not in_lake(conv, ongoing, cutoff):
+            continue
         if overlap:
             if not ongoing and conv.get("conversationEnd", conv_start) < lo:
                 continue
@@ -530,11 +551,12 @@ def _jobs_full(store: OrgStore, request: Request, cap: int, running: list[Analyt
                      f"Too many jobs: at most {cap} analytics jobs may be queued or running.", wait)
 
 
-def _job_hits(data: OrgData, query: Any) -> list[dict[str, Any]]:
-    """The conversations a job query selects, ordered and limited; raises QueryError."""
+def _job_hits(data: OrgData, query: Any, cutoff: str | None) -> list[dict[str, Any]]:
+    """The conversations a job query selects from the data lake (up to `cutoff`), ordered and limited;
+    raises QueryError."""
     check_job_query(query)
     overlap = not query.get("startOfDayIntervalMatching")
-    hits = select_conversations(data, query, overlap=overlap)
+    hits = select_conversations(data, query, overlap=overlap, cutoff=cutoff)
     order, sort_key = _ordering(query)
     sort_conversations(hits, order, sort_key)
     return hits[: query["limit"]] if query.get("limit") else hits
@@ -569,8 +591,9 @@ async def submit_job(store: OrgStore, request: Request) -> Response:
         oversized = oversized_filter(query, store.config.analytics_job_predicates_max)
         if oversized:
             return genesys_error(request, 400, oversized)
+        cutoff = lake_cutoff(store.config.data_lag_s)
         try:
-            hits = _job_hits(data, query)
+            hits = _job_hits(data, query, cutoff)
         except QueryError as exc:
             return genesys_error(request, 400, str(exc))
         will_fail = jobs.failures_pending > 0
@@ -585,7 +608,7 @@ async def submit_job(store: OrgStore, request: Request) -> Response:
             duration_s=max(0.0, store.config.analytics_job_s),
             snapshot=_snapshot(data, hits),
             will_fail=will_fail,
-            availability_iso=stamp,
+            availability_iso=cutoff or stamp,
         )
         jobs.jobs[job.id] = job
         jobs.submitted += 1
@@ -652,8 +675,9 @@ async def delete_job(store: OrgStore, request: Request) -> Response:
     return Response(status_code=204)
 
 
-async def availability(request: Request) -> Response:
-    return JSONResponse({"dataAvailabilityDate": iso(datetime.now(UTC))})
+async def availability(store: OrgStore, request: Request) -> Response:
+    """GET .../jobs/availability: how far the data lake async jobs read from reaches (now - lag)."""
+    return JSONResponse({"dataAvailabilityDate": lake_cutoff(store.config.data_lag_s) or iso(datetime.now(UTC))})
 
 
 def routes(store: OrgStore) -> list[Route]:
@@ -661,7 +685,7 @@ def routes(store: OrgStore) -> list[Route]:
     return [
         Route("/api/v2/analytics/conversations/details/query", partial(details_query, store), methods=["POST"]),
         Route(jobs, partial(submit_job, store), methods=["POST"]),
-        Route(f"{jobs}/availability", availability, methods=["GET"]),
+        Route(f"{jobs}/availability", partial(availability, store), methods=["GET"]),
         Route(f"{jobs}/{{jobId}}", partial(job_state, store), methods=["GET"]),
         Route(f"{jobs}/{{jobId}}", partial(delete_job, store), methods=["DELETE"]),
         Route(f"{jobs}/{{jobId}}/results", partial(job_results, store), methods=["GET"]),

@@ -77,3 +77,11 @@ class SimConfig:
     # the platform's error map says it does; per-endpoint decisions and sources in `body_schema`. On by
     # default ("default strict"); off only for a test that needs the old permissive behaviour.
     strict_properties: bool = True
+    # Data-lake lag of async analytics details jobs, in seconds: a job sees only conversations that ended
+    # (ongoing: started) at least this long before it was submitted; its results and the availability
+    # endpoint answer ``dataAvailabilityDate`` = now - lag. The sync query and by-id reads are real-time.
+    # The fact is VERIFIED (SDK model doc), the amount unknown: configurable, 0 = off (see `limits`).
+    data_lag_s: float = 0.0
+    # The same for recording bulk jobs: a job does not see the recordings of conversations that ended less
+    # than this long ago (SDK recording-jobs doc: "up to 48 h" for new recordings). 0 = off (see `limits`).
+    recording_lag_s: float = 0.0

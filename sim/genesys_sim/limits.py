@@ -107,3 +107,16 @@ LIST_PAGE_SIZE_MAX = 500
 # error map (swagger x-inin-error-codes, as the official CLI MyPureCloud/platform-client-sdk-cli embeds it):
 # VERIFIED; that each endpoint this simulator serves refuses (rather than ignores) is ASSUMED, no source
 # showing otherwise. Configurable: SimConfig.strict_properties; per-endpoint decisions in `body_schema`.
+
+# -- Data lake lag ------------------------------------------------------------------------------------------
+
+# Data-lake lag of async conversation details jobs: they see data only up to `dataAvailabilityDate`
+# (VERIFIED: SDK model `AnalyticsConversationAsyncQueryResponse` / `DataAvailabilityResponse`; genesys-api.md).
+# How far behind now that date is on a real organisation is not published. Source: unknown: configurable
+# (SimConfig.data_lag_s); this is a typical value for a realistic profile, not the platform's.
+DATA_LAG_S = 3600.0
+
+# How long a new recording may take to reach the data lake recording bulk jobs read: "up to 48 hours"
+# (VERIFIED: SDK recording-jobs api doc, genesys-api.md). The simulator uses it as the upper bound a
+# realistic profile may set (SimConfig.recording_lag_s); the real lag of one recording is unknown: configurable.
+RECORDING_LAG_S_MAX = 48 * 3600.0

@@ -10,7 +10,9 @@ conversations under deletion protection (`protection.py`) survive a DELETE job a
 `GET .../jobs/{id}/failedrecordings` (UNCONFIRMED: whether the platform reports them as failed or skipped).
 Recordings flagged sensitive (``SimConfig.sensitive_recording_share``) are skipped by a job whose query
 does not set ``includeRecordingsWithSensitiveData`` (SDK ``RecordingJobsQuery``, default false) and
-counted in its ``totalSkippedRecordings``.
+counted in its ``totalSkippedRecordings``. A job does not see the recordings of conversations that ended
+less than ``SimConfig.recording_lag_s`` before it was created (the SDK: new recordings take up to 48 h to
+reach the data lake the jobs read); reading a conversation's recordings directly is real-time.
 
 The job list is sorted by ``userId`` unless ``sortBy`` says otherwise (SDK ``getRecordingJobs``; ties in
 creation order, oldest first: the platform's tie order is unknown), ``dateCreated`` newest first (the
@@ -33,7 +35,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .analytics import QueryError, select_conversations
+from .analytics import QueryError, lake_cutoff, select_conversations
 from .body_schema import refusal
 from .config import SIM_CLIENT_USER_ID
 from .error_body import genesys_error, jobs_full
@@ -66,7 +68,8 @@ def _select(store: OrgStore, query: dict[str, Any]) -> tuple[list[str], list[str
     if not isinstance(cq, dict):
         raise QueryError("conversationQuery must be an AsyncConversationQuery object.")
     data = store.data
-    hits = select_conversations(data, cq, overlap=True)
+    # Recordings reach the data lake the job reads up to `recording_lag_s` late: recent ones are not seen.
+    hits = select_conversations(data, cq, overlap=True, cutoff=lake_cutoff(store.config.recording_lag_s))
     hits.sort(key=lambda c: data.conv_pos.get(c["conversationId"], 0))
     conv_ids, rec_ids = [], []
     for conv in hits:

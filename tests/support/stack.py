@@ -32,7 +32,9 @@ REDIS_URL = os.environ.get("ERASURE_TEST_REDIS_URL", DEFAULT_URL)
 # Every platform call that deletes or submits deletion work, as the simulator's stats name them.
 DELETING_CALLS = {("POST", "/api/v2/gdpr/requests"), ("DELETE", "/api/v2/externalcontacts/contacts/{contactId}"),
                   ("POST", "/api/v2/externalcontacts/bulk/contacts/remove"), ("POST", "/api/v2/recording/jobs"),
-                  ("DELETE", "/api/v2/users/{userId}")}
+                  ("DELETE", "/api/v2/users/{userId}"),
+                  # a due deleteDate deletes one recording (recordings younger than the recording jobs' lag)
+                  ("PUT", "/api/v2/conversations/{conversationId}/recordings/{recordingId}")}
 
 
 def wait_until(predicate, timeout_s: float, interval_s: float = 0.2, message: str = "condition"):

@@ -91,6 +91,9 @@ class FakePlatform:
     def protected_conversations(self, conversation_ids):
         return set()
 
+    def get_conversation_details(self, conversation_ids):
+        return []  # no end dates known: none is recent, the jobs alone delete the recordings
+
     def create_recording_job(self, query):
         self.jobs_created.append(dict(query))
         ours = RecordingJob(id=f"job-{next(self._ids)}", state="READY", recordingJobsQuery=dict(query),

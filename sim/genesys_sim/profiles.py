@@ -16,7 +16,7 @@ from dataclasses import fields
 from typing import Any
 
 from .config import SimConfig
-from .limits import ASYNC_JOBS_MAX_ACTIVE, SYNC_QUERY_MAX_DAYS
+from .limits import ASYNC_JOBS_MAX_ACTIVE, DATA_LAG_S, RECORDING_LAG_S_MAX, SYNC_QUERY_MAX_DAYS
 
 PLAIN = "plain"
 REALISTIC = "realistic"
@@ -29,6 +29,8 @@ REALISTIC_FIELDS: dict[str, Any] = {
     "sensitive_recording_share": 0.25,
     "gdpr_echo_name": False,
     "analytics_jobs_max": ASYNC_JOBS_MAX_ACTIVE,
+    "data_lag_s": DATA_LAG_S,
+    "recording_lag_s": RECORDING_LAG_S_MAX,  # the longest the SDK documents: every recent recording is late
 }
 
 

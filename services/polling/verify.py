@@ -39,6 +39,11 @@ def _read_conversations(client: GenesysClient, ids: list[str]) -> dict[str, Anal
     return {c.conversation_id: c for c in client.get_conversation_details(ids)}
 
 
+def _journey_cookies(conversation: AnalyticsConversation) -> set[str]:
+    """The web-messaging journey cookie ids a conversation still carries (``journeyCustomerId``)."""
+    return {s.journey_customer_id for p in conversation.participants for s in p.sessions if s.journey_customer_id}
+
+
 def _recording_remnants(client: GenesysClient, record: ErasureRecord) -> list[str]:
     held = {w.id for w in record.withheld if w.kind == "conversation"}
     out: list[str] = []
@@ -83,7 +88,8 @@ def verify_one(client: GenesysClient, record: ErasureRecord, conversations: dict
     remnants: list[str] = []
     for conversation_id in record.conversation_ids:
         conversation = conversations.get(conversation_id)
-        if conversation and any(matcher.holds(v) for v in conversation.identifying_values()):
+        if conversation and (any(matcher.holds(v) for v in conversation.identifying_values())
+                             or _journey_cookies(conversation) & set(identity.cookie_ids)):
             remnants.append(f"conversation:{conversation_id}")
     for conversation_id, message_ids in record.message_ids.items():
         try:

@@ -40,7 +40,8 @@ def iso_ms(moment):
 class FakePlatform:
     """The GenesysClient calls the deletion task makes, over lists kept newest first.
 
-    ``lose_answer`` makes the next creating call act on the platform and then time out;
+    ``lose_answer`` makes the next creating call act on the platform and then time out
+    (``lose_user_answer``: the next user DELETE, which comes after the GDPR_DELETE);
     ``newer_after_ours`` is how many other clients' entries arrive right after ours;
     ``endless`` makes every list page full of others' entries and always announce another page
     (``endless_after_create``: from the first GDPR request made on).
@@ -53,6 +54,7 @@ class FakePlatform:
         self.jobs_created: list[dict] = []
         self.pages_read: list[tuple[str, int]] = []
         self.lose_answer = False
+        self.lose_user_answer = False
         self.newer_after_ours = 0
         self.endless = False
         self.endless_after_create = False
@@ -125,8 +127,8 @@ class FakePlatform:
     def delete_user(self, user_id):
         self.users_deleted.append(user_id)
         gone = self.users.pop(user_id, None) is not None
-        if self.lose_answer:
-            self.lose_answer = False
+        if self.lose_user_answer:
+            self.lose_user_answer = False
             raise TransportError("DELETE /api/v2/users/u-1: timed out")
         return gone
 
@@ -385,7 +387,7 @@ def test_no_free_recording_slot_waits_without_spending_retries_and_keeps_the_gdp
 
 def test_a_user_delete_whose_answer_was_lost_counts_once(runtime, platform):
     request_id = deleting(runtime, user_id="u-1")
-    platform.lose_answer = True
+    platform.lose_user_answer = True
 
     erase(request_id)
 

@@ -67,3 +67,7 @@ class SimConfig:
     # ``GDPRRequest`` has a ``name`` property, but that the platform stores and returns a caller's name is
     # unconfirmed: False drops it, so a client that reconciles by name alone is caught. Unknown: configurable.
     gdpr_echo_name: bool = True
+    # Subjects who share their name with another person (own email, phone, contact, conversations): a GDPR
+    # request that names the name reaches the namesake too (the platform searches by NAME; its matching rule
+    # is unconfirmed, see `gdpr`).
+    namesakes: int = 0

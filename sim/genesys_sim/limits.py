@@ -24,3 +24,9 @@ DETAILS_IDS_MAX = 100
 # reports a 429 for a third recording job, so that is the default. Either way the 429 form carries the
 # normalised rate-limit body (every 429 does since 2021-11) but rate-limit headers with budget left.
 JOB_SLOTS_REFUSAL = "429"
+
+# How a GDPR request's `subject.name` matches stored names. Source: UNCONFIRMED. NAME is a GDPR search type
+# and a replacement-term type (VERIFIED: SDK enums, genesys-api.md A), so a name is a search term; the
+# simulator matches the whole name case-insensitively (and on word boundaries in text), so a request
+# naming a common name erases the namesakes' data too (`SimConfig.namesakes` seeds some). Not configurable.
+GDPR_NAME_MATCH = "whole name, case-insensitive"

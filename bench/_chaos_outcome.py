@@ -1,4 +1,4 @@
-"""What a chaos run left behind: stuck and lost requests, GDPR_DELETEs per subject, remnants.
+"""What a chaos run left behind: stuck and lost requests, GDPR_DELETEs per subject (and beyond need), remnants.
 
 Definitions (the results file's fields):
 
@@ -105,6 +105,17 @@ def gdpr_deletes_per_subject(stats: Mapping[str, Any], subjects: Iterable[str]) 
         if row["requestType"] == "GDPR_DELETE" and row["subject"] in wanted:
             out[row["subject"]] += int(row["count"])
     return out
+
+
+def gdpr_deletes_needed(person: Mapping[str, Any]) -> int:
+    """GDPR_DELETEs one erasure of this ground-truth person needs: one per external contact (a GDPRSubject
+    names one contact id and one journey cookie), at least one."""
+    return max(1, len(person.get("external_contact_ids") or []))
+
+
+def surplus_gdpr_deletes(deletes: Mapping[str, int], needed: Mapping[str, int]) -> dict[str, int]:
+    """Subject -> GDPR_DELETEs beyond what its erasure needs (a duplicate submission), only where any."""
+    return {s: n - needed.get(s, 1) for s, n in sorted(deletes.items()) if n > needed.get(s, 1)}
 
 
 def remnants(sim_url: str, values_by_subject: Mapping[str, list[str]], chunk: int = 200) -> dict[str, int]:

@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 from genesys_sim.config import SimConfig
 
+from bench._chaos_outcome import gdpr_deletes_needed, surplus_gdpr_deletes
 from bench._stack import BenchStack, api_answers, machine
 from services.intake.submit import enqueue_discovery, submit
 from shared.celery_app import app, configure
@@ -58,6 +59,7 @@ def run(mode: str, subjects: int, rate: float, window_s: float, gdpr_step_s: flo
         configure(app, stack.settings)  # this process submits to the run's queues, as the workers read them
         runtime = Runtime.from_settings(stack.settings)
         ground_truth = httpx.get(f"{stack.url}/_sim/subjects", timeout=120).json()
+        needed = {s["id"]: gdpr_deletes_needed(s) for s in ground_truth}
         stack.start_workers()
         # Warm-up: one subject through every pool, so worker start-up is not counted.
         warm = ground_truth.pop()
@@ -111,7 +113,7 @@ def run(mode: str, subjects: int, rate: float, window_s: float, gdpr_step_s: flo
         "wall_s": round(wall, 1),
         "ideal_s": round(ideal, 1),
         "time_ratio": round(wall / ideal, 3) if ideal else None,
-        "duplicate_deletes": sum(c - 1 for c in deletes.values() if c > 1),
+        "duplicate_deletes": sum(surplus_gdpr_deletes(deletes, needed).values()),
         "gdpr_deletes": sum(deletes.values()),
         "calls_per_subject_by_endpoint": {k: round(v / max(1, len(ids)), 3)
                                           for k, v in by_endpoint.most_common() if v},

@@ -21,7 +21,8 @@ settings, the ``command`` and the ``machine``:
 - ``subjects``, ``final_by_state`` (``absent``: the record is gone from the store);
 - ``stuck`` {count, requests: [{request_id, state}]} and ``lost`` (same shape), defined in
   ``bench._chaos_outcome``: stuck = not final at the end; lost = stuck with no way forward;
-- ``max_gdpr_deletes_per_subject`` (the simulator's own counters), ``duplicate_gdpr_deletes``;
+- ``max_gdpr_deletes_per_subject`` (the simulator's own counters), ``duplicate_gdpr_deletes`` (per subject,
+  those beyond the one per external contact its erasure needs);
 - ``remnants``: COMPLETED subjects the simulator still finds by any identifier the ground truth gives them;
 - ``audit_ok`` (``AuditLog.verify`` on the run's prefix), ``redrives`` (audit events ``watchdog.redriven``);
 - ``manual_resume_needed``: anything stuck at the end;
@@ -55,7 +56,14 @@ import redis
 from genesys_sim.config import SimConfig
 
 from bench._chaos_faults import FaultRunner
-from bench._chaos_outcome import ABSENT, gdpr_deletes_per_subject, remnants, stuck_and_lost
+from bench._chaos_outcome import (
+    ABSENT,
+    gdpr_deletes_needed,
+    gdpr_deletes_per_subject,
+    remnants,
+    stuck_and_lost,
+    surplus_gdpr_deletes,
+)
 from bench._chaos_schedule import FAMILIES, Options, build
 from bench._chaos_stack import ChaosStack
 from services.intake.bulk import LineResult, read_lines, submit_lines
@@ -126,6 +134,8 @@ class Submitted:
 
     subject_of: dict[str, str] = field(default_factory=dict)
     values: dict[str, list[str]] = field(default_factory=dict)
+    # GDPR_DELETEs each subject's erasure needs (one per external contact; an agent one).
+    needed: dict[str, int] = field(default_factory=dict)
 
 
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -177,15 +187,16 @@ def _submit(runtime: Runtime, stack: ChaosStack, args: argparse.Namespace, workd
     agents = httpx.get(f"{stack.url}/_sim/agents", timeout=120).json()
     lines: list[dict[str, Any]] = []
     subjects: list[tuple[str, list[str]]] = []
+    submitted = Submitted()
     for n, person in enumerate(customers[:args.subjects - len(agents)]):
         lines.append({"ticket": f"CHAOS-{n}", "emails": person["emails"][:1], "phones": person["phones"][:1]})
         subjects.append((person["id"], [*person["emails"], *person["phones"]]))
+        submitted.needed[person["id"]] = gdpr_deletes_needed(person)
     for n, agent in enumerate(agents):
         lines.append({"ticket": f"CHAOS-A{n}", "user_id": agent["user_id"]})
         subjects.append((agent["id"], [agent["user_id"]]))
     path = workdir / "subjects.jsonl"
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    submitted = Submitted()
     results: list[LineResult] = []
     summary = submit_lines(runtime, read_lines(path), on_line=results.append)
     if summary.refused or summary.accepted != len(lines):
@@ -354,7 +365,8 @@ def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
         "stuck": {"count": len(stuck), "requests": stuck},
         "lost": {"count": len(lost), "requests": lost},
         "max_gdpr_deletes_per_subject": max(deletes.values(), default=0),
-        "duplicate_gdpr_deletes": {s: n for s, n in sorted(deletes.items()) if n > 1},
+        # Beyond what each erasure needs (one per external contact of the subject): a second submission.
+        "duplicate_gdpr_deletes": surplus_gdpr_deletes(deletes, submitted.needed),
         "gdpr_deletes": sum(deletes.values()),
         "remnants": len(leftovers),
         "remnant_subjects": sorted(leftovers),
@@ -392,7 +404,7 @@ def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
     report["targets"] = {
         "no_stuck": not stuck,
         "no_lost": not lost,
-        "at_most_one_gdpr_delete_per_subject": report["max_gdpr_deletes_per_subject"] <= 1,
+        "no_duplicate_gdpr_delete": not report["duplicate_gdpr_deletes"],
         "no_remnants": not leftovers,
         "audit_ok": report["audit_ok"],
         "no_manual_resume": not report["manual_resume_needed"],

@@ -108,13 +108,17 @@ class Subject(BaseModel):
     names: list[str] = Field(default_factory=list)
     external_contact_ids: list[str] = Field(default_factory=list)
     user_id: str | None = None
+    # Journey cookie ids of a web-messaging guest (the contacts' identifiers of type Cookie): the platform's
+    # GDPR search reaches guest data by them (``GDPRSubject.journeyCustomer``), never found from an email.
+    cookie_ids: list[str] = Field(default_factory=list)
 
     def is_empty(self) -> bool:
-        return not (self.emails or self.phones or self.names or self.external_contact_ids or self.user_id)
+        return not (self.emails or self.phones or self.names or self.external_contact_ids or self.user_id
+                    or self.cookie_ids)
 
     def values(self) -> list[str]:
         """Every identifying value, for digests, verification and log scrubbing."""
-        out = [*self.emails, *self.phones, *self.names, *self.external_contact_ids]
+        out = [*self.emails, *self.phones, *self.names, *self.external_contact_ids, *self.cookie_ids]
         if self.user_id:
             out.append(self.user_id)
         return out
@@ -129,6 +133,7 @@ class Subject(BaseModel):
             names=union(self.names, other.names),
             external_contact_ids=union(self.external_contact_ids, other.external_contact_ids),
             user_id=self.user_id or other.user_id,
+            cookie_ids=union(self.cookie_ids, other.cookie_ids),
         )
 
 

@@ -20,6 +20,7 @@ def _digest_subject(key: bytes, subject: Subject | None) -> Subject | None:
         names=[digest_value(key, v) for v in subject.names],
         external_contact_ids=subject.external_contact_ids,
         user_id=subject.user_id,
+        cookie_ids=[digest_value(key, v) for v in subject.cookie_ids],
     )
 
 

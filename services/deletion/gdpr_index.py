@@ -33,7 +33,7 @@ well: the next sync reads down to the horizon.
 
 When the name is absent. That the platform echoes the ``name`` we set is UNCONFIRMED, so a listed
 GDPR_DELETE *without* a name is indexed by what is certain too: a keyed digest of its ``subject`` (emails,
-phones, userId, externalContactId: ``subject_fingerprint``) with its platform id and ``createdDate``, in
+phones, userId, externalContactId, journeyCustomer: ``subject_fingerprint``) with its platform id and ``createdDate``, in
 ``{<prefix>}:gdprindex:subject:<digest>``, written in the same MULTI as the names. ``find`` falls back to
 it: a nameless GDPR_DELETE whose subject is exactly what this request sends, created after the request
 arrived (less ``CLOCK_SKEW``), is this request's (the oldest such, when there are more). Such a match can
@@ -91,6 +91,8 @@ def subject_fingerprint(key: bytes, subject: GdprSubject) -> str:
         parts.append(f"user:{subject.user_id}")
     if subject.external_contact_id:
         parts.append(f"contact:{subject.external_contact_id}")
+    if subject.journey_customer is not None:
+        parts.append(f"journey:{subject.journey_customer.type.lower()}:{subject.journey_customer.id}")
     return digest_value(key, "\x1f".join(sorted(set(parts))))
 
 
@@ -216,15 +218,16 @@ class GdprRequests:
             self._failed.update((r.request_id, str(exc)) for r in todo)
         self._synced.update(r.request_id for r in todo)
 
-    def find(self, record: ErasureRecord, subject: GdprSubject) -> str | None:
-        """The platform id of this request's GDPR request (it sends ``subject``) if the platform lists it:
-        by our name, else (the platform dropped the name) by its subject, created after the request arrived.
-        None: not listed. Synced first if ``prepare`` did not cover it."""
+    def find(self, record: ErasureRecord, subject: GdprSubject, name: str | None = None) -> str | None:
+        """The platform id of this request's GDPR request (it sends ``subject`` under ``name``, by default
+        the request's first) if the platform lists it: by our name, else (the platform dropped the name) by
+        its subject, created after the request arrived. None: not listed. Synced first if ``prepare`` did
+        not cover it."""
         self.prepare([record])
         failure = self._failed.get(record.request_id)
         if failure is not None:
             raise ReconcileIncomplete(failure)
-        found = self._index.lookup(gdpr_request_name(record.request_id))
+        found = self._index.lookup(name or gdpr_request_name(record.request_id))
         if found is None:
             found = self._index.lookup_subject(subject, record.received_at - CLOCK_SKEW)
         return found

@@ -5,8 +5,11 @@ For each request of a batch, in this order:
 1. the approval gate (retention purges carry their standing policy as the approval);
 2. a legal hold on the subject keeps everything back: the request goes to HELD with the hold's
    reason and basis, nothing is submitted (``erasure release-held`` resumes it once the hold ends);
-3. external contacts deleted (the whole batch's in bulk calls, see ``services.deletion.contacts``), a
-   former agent's user deleted, one GDPR_DELETE with every identifier;
+3. the GDPR_DELETEs: one with every email, phone, the user id, the first external contact and journey
+   cookie, and one more per further contact or cookie (``gdpr_subjects_for``: the subject holds one of
+   each); only then the external contacts they name (the whole batch's in bulk calls, see
+   ``services.deletion.contacts``) and a former agent's user, so no identifier a GDPR request names is
+   gone from the platform before the request is submitted;
 4. recording DELETE jobs for the conversations that have recordings, minus held ones (register and
    platform deletion protection, read right before the call): see ``services.deletion.recording_deletion``.
 5. the requests now in POLLING are handed to the polling pool by task name (``POLL_START_TASK``).
@@ -25,7 +28,9 @@ request goes ahead, and the request ends PARTIAL naming it.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from dataclasses import dataclass, field
 
 from services.deletion.contacts import ContactsOutcome, delete_contacts
 from services.deletion.gdpr_index import GdprRequests, gdpr_request_name
@@ -35,7 +40,7 @@ from shared.celery_app import app
 from shared.effects import DELETED, AlreadyGone, Blocked, Done, Outcome, Via
 from shared.errors import RunLater
 from shared.genesys import GenesysClient
-from shared.genesys.models import GdprSubject
+from shared.genesys.models import GdprJourneyCustomer, GdprSubject
 from shared.models import ErasureRecord, RequestState, utcnow
 from shared.pipeline import erasure_task, handing_on, isolated, load, moved_on, transition
 from shared.runtime import Runtime
@@ -47,21 +52,54 @@ GDPR_DELETE = "gdpr_delete"
 USER_DELETE = "user_delete"
 #: Our own rule, not the platform's: an active user is never deleted (the request ends PARTIAL naming it).
 USER_ACTIVE = "user.still.active"
+#: ``GDPRJourneyCustomer.type`` of a web-messaging guest's journey cookie (the SDK's example value).
+JOURNEY_COOKIE = "cookie"
 
 
-def gdpr_subject_for(record: ErasureRecord) -> GdprSubject:
-    """What this request's GDPR_DELETE names. A name goes only when the operator opted in at intake
-    (``erase_by_name``) and never alone: the platform searches by it, and a common name reaches namesakes."""
+def gdpr_subjects_for(record: ErasureRecord) -> list[GdprSubject]:
+    """What this request's GDPR_DELETEs name: one request, or one more per further contact or cookie.
+
+    ``externalContactId`` is a single string and ``journeyCustomer`` a single cookie (SDK ``GDPRSubject``),
+    so a subject known under two contacts, or two browsers, needs two requests: the first carries every
+    email, phone and the user id with the first contact and cookie; each further one a contact id and a
+    cookie (paired in order, either may be absent). A name goes only when the operator opted in at intake
+    (``erase_by_name``), only on the first, and never alone: the platform searches by it, and a common
+    name reaches namesakes."""
     identity = record.erasable_identity
-    external_contact_id = identity.external_contact_ids[0] if identity.external_contact_ids else None
-    certain = bool(identity.emails or identity.phones or external_contact_id or identity.user_id)
-    return GdprSubject(
+    contacts, cookies = identity.external_contact_ids, identity.cookie_ids
+    certain = bool(identity.emails or identity.phones or contacts or cookies or identity.user_id)
+    subjects = [GdprSubject(
         name=identity.names[0] if record.erase_by_name and certain and identity.names else None,
         emailAddresses=identity.emails,
         phoneNumbers=identity.phones,
-        externalContactId=external_contact_id,
+        externalContactId=contacts[0] if contacts else None,
+        journeyCustomer=_journey(cookies[0]) if cookies else None,
         userId=identity.user_id,
-    )
+    )]
+    for n in range(1, max(len(contacts), len(cookies))):
+        subjects.append(GdprSubject(externalContactId=contacts[n] if n < len(contacts) else None,
+                                    journeyCustomer=_journey(cookies[n]) if n < len(cookies) else None))
+    return subjects
+
+
+def _journey(cookie_id: str) -> GdprJourneyCustomer:
+    return GdprJourneyCustomer(type=JOURNEY_COOKIE, id=cookie_id)
+
+
+def gdpr_subject_for(record: ErasureRecord) -> GdprSubject:
+    """The first (or only) GDPR_DELETE of this request: every email, phone, the user id, a name on opt-in."""
+    return gdpr_subjects_for(record)[0]
+
+
+def gdpr_effect(request_id: str, subject: GdprSubject, first: bool) -> tuple[str, str]:
+    """The ledger effect and the platform-side name of one of a request's GDPR_DELETEs. The first keeps
+    the names it always had; a further one is told apart by a hash of the contact and cookie it names
+    (stable across deliveries, no identifier in clear in effect keys or on the platform)."""
+    if first:
+        return GDPR_DELETE, gdpr_request_name(request_id)
+    named = f"{subject.external_contact_id or ''}\x1f{subject.journey_customer.id if subject.journey_customer else ''}"
+    suffix = hashlib.sha256(named.encode()).hexdigest()[:16]
+    return f"{GDPR_DELETE}:{suffix}", f"{gdpr_request_name(request_id)}-{suffix}"
 
 
 def names_sent(record: ErasureRecord) -> bool:
@@ -83,8 +121,6 @@ def erase(runtime: Runtime, request_ids: list[str]) -> None:
             if record.recording_round == 0 and withhold_held_subject(runtime, record):
                 continue
             cleared.append(record)
-    # The first round's contacts of the whole batch, in bulk calls (transient trouble retries the batch).
-    contacts = delete_contacts(runtime, client, [r for r in cleared if r.recording_round == 0])
     listed = gdpr_requests(runtime, client, cleared)  # one sync of the platform's GDPR requests for the batch
     # Even when a later request raises, the submitted ones go to the polling pool: they are in POLLING now,
     # and a retry loads only DELETING. It follows their GDPR requests and recording jobs. Those a killed
@@ -93,16 +129,27 @@ def erase(runtime: Runtime, request_ids: list[str]) -> None:
     waiting: list[str] = []
     countdown = 0.0
     with handing_on(POLL_START_TASK, submitted):
+        # The GDPR_DELETEs first, then the contacts they name: the platform's GDPR search looks for the
+        # subject by its identifiers, and a contact deleted before the request that names it may no longer
+        # lead the search to the contact's data (ASSUMED; README "Differences from ...").
+        gdpr: dict[str, GdprOutcome] = {}
         for record in cleared:
             if record.recording_round == 0 and only_a_name(record):
                 refuse_name_only(runtime, record)
                 continue
             with isolated(runtime, record, "deletion"):
+                gdpr[record.request_id] = submit_gdpr_deletes(runtime, client, record, listed) \
+                    if record.recording_round == 0 else GdprOutcome(list(record.gdpr_request_ids))
+        ready = [r for r in cleared if r.request_id in gdpr]  # a failed or hiccuping one waits for its retry
+        # The first round's contacts of the whole batch, in bulk calls (transient trouble retries the batch).
+        contacts = delete_contacts(runtime, client, [r for r in ready if r.recording_round == 0])
+        for record in ready:
+            with isolated(runtime, record, "deletion"):
                 outcome = contacts.get(record.request_id, ContactsOutcome())
                 if outcome.error is not None:
                     raise outcome.error  # one of its contacts could not be deleted: this request alone fails
                 try:
-                    if erase_one(runtime, client, record, outcome, listed):
+                    if erase_one(runtime, client, record, outcome, gdpr[record.request_id]):
                         submitted.append(record.request_id)
                 except RunLater as wait:
                     if wait.request_id != record.request_id:
@@ -127,26 +174,19 @@ def withhold_held_subject(runtime: Runtime, record: ErasureRecord) -> bool:
 
 
 def erase_one(runtime: Runtime, client: GenesysClient, record: ErasureRecord, contacts: ContactsOutcome,
-              listed: GdprRequests) -> bool:
-    """Submit everything else of one cleared request (its contacts are ``contacts``, the platform's GDPR
-    requests as the batch synced them ``listed``); True once it is handed to polling."""
+              gdpr: GdprOutcome) -> bool:
+    """Submit everything else of one cleared request, whose GDPR_DELETEs are submitted (``gdpr``) and
+    contacts deleted (``contacts``); True once it is handed to polling."""
     request_id = record.request_id
     first_round = record.recording_round == 0
-    blocked: list[str] = list(contacts.blocked)
+    blocked: list[str] = [*contacts.blocked, *gdpr.blocked]
     deleted = contacts.deleted
-    gdpr_ids = list(record.gdpr_request_ids)
+    gdpr_ids = gdpr.ids
     users = record.users_deleted
-    names = record.gdpr_names_sent
+    names = gdpr.names_sent if first_round else record.gdpr_names_sent
     if first_round:
         users, user_block = delete_user(runtime, client, record)
         blocked += user_block
-        if _gdpr_identity(record):
-            gdpr = submit_gdpr_delete(runtime, client, record, listed)
-            if isinstance(gdpr, Blocked):
-                blocked.append(f"GDPR_DELETE: 409 {gdpr.code}")
-            else:
-                gdpr_ids = [gdpr.recorded]
-                names = names_sent(record)
     if record.recording_scope is None:
         wanted = list(dict.fromkeys([*record.conversation_ids, *record.sensitive_conversation_ids]))
         if runtime.settings.recordings == "deferred" and not record.purge_policy:
@@ -192,7 +232,7 @@ def refuse_name_only(runtime: Runtime, record: ErasureRecord) -> None:
 def _gdpr_identity(record: ErasureRecord) -> bool:
     subject = gdpr_subject_for(record)
     return bool(subject.email_addresses or subject.phone_numbers or subject.name or subject.user_id
-                or subject.external_contact_id)
+                or subject.external_contact_id or subject.journey_customer)
 
 
 def delete_user(runtime: Runtime, client: GenesysClient, record: ErasureRecord) -> tuple[int, list[str]]:
@@ -230,7 +270,8 @@ def gdpr_requests(runtime: Runtime, client: GenesysClient, records: list[Erasure
     recorded yet (about one list page; none when every one has)."""
     requests = GdprRequests(runtime, client)
     requests.prepare([r for r in records if r.recording_round == 0 and _gdpr_identity(r)
-                      and _recorded(runtime, r.request_id, GDPR_DELETE) is None])
+                      and any(_recorded(runtime, r.request_id, gdpr_effect(r.request_id, subject, n == 0)[0]) is None
+                              for n, subject in enumerate(gdpr_subjects_for(r)))])
     return requests
 
 
@@ -239,24 +280,50 @@ def _recorded(runtime: Runtime, request_id: str, effect: str) -> Outcome | None:
     return stored.outcome if stored is not None else None
 
 
-def submit_gdpr_delete(runtime: Runtime, client: GenesysClient, record: ErasureRecord,
-                       listed: GdprRequests) -> Outcome:
-    """Submit the one GDPR_DELETE of this request, or find the one already submitted: by its name in the
-    platform's list (``listed``), or by its exact subject when the platform dropped the name; when an earlier
-    delivery died between the call and its record, and also when there is no record at all (Redis lost the
-    intent with its last second of writes)."""
-    request_id = record.request_id
+@dataclass
+class GdprOutcome:
+    """A request's GDPR_DELETEs: the platform ids submitted or found, what was refused (409), and
+    whether the first carried a name."""
 
-    subject = gdpr_subject_for(record)
+    ids: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+    names_sent: bool = False
+
+
+def submit_gdpr_deletes(runtime: Runtime, client: GenesysClient, record: ErasureRecord,
+                        listed: GdprRequests) -> GdprOutcome:
+    """Submit every GDPR_DELETE of this request (``gdpr_subjects_for``), each exactly once."""
+    outcome = GdprOutcome()
+    if not _gdpr_identity(record):
+        return outcome
+    for n, subject in enumerate(gdpr_subjects_for(record)):
+        effect, name = gdpr_effect(record.request_id, subject, first=n == 0)
+        result = submit_gdpr_delete(runtime, client, record, listed, subject, effect, name)
+        if isinstance(result, Blocked):
+            outcome.blocked.append(f"GDPR_DELETE: 409 {result.code}")
+        else:
+            outcome.ids.append(result.recorded)
+            outcome.names_sent = outcome.names_sent or subject.name is not None
+    return outcome
+
+
+def submit_gdpr_delete(runtime: Runtime, client: GenesysClient, record: ErasureRecord, listed: GdprRequests,
+                       subject: GdprSubject, effect: str = GDPR_DELETE, name: str | None = None) -> Outcome:
+    """Submit one GDPR_DELETE of this request (ledger ``effect``, platform-side ``name``), or find the one
+    already submitted: by its name in the platform's list (``listed``), or by its exact subject when the
+    platform dropped the name; when an earlier delivery died between the call and its record, and also when
+    there is no record at all (Redis lost the intent with its last second of writes)."""
+    request_id = record.request_id
+    name = name or gdpr_request_name(request_id)
 
     def call() -> Outcome:
-        created = client.create_gdpr_request("GDPR_DELETE", subject, name=gdpr_request_name(request_id))
+        created = client.create_gdpr_request("GDPR_DELETE", subject, name=name)
         return Done(created.id)
 
     def find() -> str | None:
-        return listed.find(record, subject)
+        return listed.find(record, subject, name)
 
-    outcome = runtime.effects.once(request_id, GDPR_DELETE, call, reconcile=lambda _: find(), unrecorded=find)
+    outcome = runtime.effects.once(request_id, effect, call, reconcile=lambda _: find(), unrecorded=find)
     if isinstance(outcome, Done) and outcome.via is Via.RECONCILE:
         log.warning("request %s: found GDPR request %s submitted before a crash", request_id, outcome.platform_id)
         runtime.audit.append("deletion.gdpr_request_reconciled", request_id=request_id,

@@ -40,6 +40,8 @@ def _from_gdpr_subject(found: GdprSubject) -> Subject:
         phones=[p for p in (try_normalize_phone(v) for v in found.phone_numbers) if p],
         names=[found.name] if found.name else [],
         external_contact_ids=[found.external_contact_id] if found.external_contact_id else [],
+        cookie_ids=[found.journey_customer.id] if found.journey_customer is not None
+        and found.journey_customer.type.lower() == "cookie" else [],
     )
 
 
@@ -50,6 +52,7 @@ def _from_contact(contact: ExternalContact) -> Subject:
         phones=[p for p in (try_normalize_phone(v) for v in contact.phones()) if p],
         names=[name] if name else [],
         external_contact_ids=[contact.id, *contact.linked_contact_ids()],
+        cookie_ids=contact.cookies(),
     )
 
 

@@ -4,7 +4,8 @@ For a batch: the known conversations are read back by id (a hundred per call, no
 transcripts read during redaction are read again (one bulk call per conversation; a conversation gone
 altogether counts as erased), the deleted contacts of the whole batch are asked for in one bulk
 read, and the GDPR subject search is asked once per subject. Anything still carrying an identifier
-is a remnant, reported by kind and id, never by value. The conversations sent to recording DELETE
+(an email, a phone, a name that went with the GDPR_DELETE, one of the subject's external contact ids or
+journey cookies) is a remnant, reported by kind and id, never by value. The conversations sent to recording DELETE
 jobs must have no recording left (held ones are withheld, not remnants), and a step the platform
 refused (409) is a remnant too.
 """
@@ -37,6 +38,17 @@ class _Matcher:
 def _read_conversations(client: GenesysClient, ids: list[str]) -> dict[str, AnalyticsConversation]:
     # By id, not by a query over all time: the synchronous query refuses long intervals.
     return {c.conversation_id: c for c in client.get_conversation_details(ids)}
+
+
+def _journey_cookies(conversation: AnalyticsConversation) -> set[str]:
+    """The web-messaging journey cookie ids a conversation still carries (``journeyCustomerId``)."""
+    return {s.journey_customer_id for p in conversation.participants for s in p.sessions if s.journey_customer_id}
+
+
+def _contact_ids(conversation: AnalyticsConversation) -> set[str]:
+    """The external contact ids a conversation's participants still carry: each of the subject's is named by
+    one of its GDPR_DELETEs (a request reaches only the one contact it names)."""
+    return {p.external_contact_id for p in conversation.participants if p.external_contact_id}
 
 
 def _recording_remnants(client: GenesysClient, record: ErasureRecord) -> list[str]:
@@ -83,7 +95,9 @@ def verify_one(client: GenesysClient, record: ErasureRecord, conversations: dict
     remnants: list[str] = []
     for conversation_id in record.conversation_ids:
         conversation = conversations.get(conversation_id)
-        if conversation and any(matcher.holds(v) for v in conversation.identifying_values()):
+        if conversation and (any(matcher.holds(v) for v in conversation.identifying_values())
+                             or _journey_cookies(conversation) & set(identity.cookie_ids)
+                             or _contact_ids(conversation) & set(identity.external_contact_ids)):
             remnants.append(f"conversation:{conversation_id}")
     for conversation_id, message_ids in record.message_ids.items():
         try:

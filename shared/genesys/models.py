@@ -23,6 +23,13 @@ GDPR_SUBJECT_PROPERTIES = frozenset({
     "addresses", "phoneNumbers", "emailAddresses"})
 
 
+class GdprJourneyCustomer(_Model):
+    """SDK ``GDPRJourneyCustomer``: a web-messaging guest's journey id; each field requires the other."""
+
+    type: str
+    id: str
+
+
 class GdprSubject(_Model):
     name: str | None = None
     user_id: str | None = Field(default=None, alias="userId")
@@ -31,6 +38,7 @@ class GdprSubject(_Model):
     addresses: list[str] = Field(default_factory=list)
     phone_numbers: list[str] = Field(default_factory=list, alias="phoneNumbers")
     email_addresses: list[str] = Field(default_factory=list, alias="emailAddresses")
+    journey_customer: GdprJourneyCustomer | None = Field(default=None, alias="journeyCustomer")
 
     def to_body(self) -> dict[str, object]:
         body = self.model_dump(by_alias=True, exclude_none=True, exclude_defaults=True)
@@ -104,6 +112,10 @@ class ExternalContact(_Model):
         found += [i.value for i in self.identifiers if i.type == "Phone"]
         return [p for p in found if p]
 
+    def cookies(self) -> list[str]:
+        """Journey cookie ids of a web-messaging guest (identifiers of type ``Cookie``)."""
+        return [i.value for i in self.identifiers if i.type == "Cookie" and i.value]
+
     def linked_contact_ids(self) -> list[str]:
         """Contacts merged with this one: the same person under another record."""
         refs = [self.canonical_contact, self.merged_to, *self.merge_set, *self.merged_from]
@@ -164,6 +176,7 @@ class AnalyticsSession(_Model):
     address_from: str | None = Field(default=None, alias="addressFrom")
     address_to: str | None = Field(default=None, alias="addressTo")
     remote: str | None = None
+    journey_customer_id: str | None = Field(default=None, alias="journeyCustomerId")
 
 
 class AnalyticsParticipant(_Model):

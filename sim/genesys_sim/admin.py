@@ -52,6 +52,7 @@ RESET_SHAPE = {
     "active": int,
     "active_for_s": float,
     "former_agents": int,
+    "namesakes": int,
 }
 SHOWN = ("subjects", "seed", "noise_people", "linked_fraction", "recycled", "active", "active_for_s", "former_agents")
 

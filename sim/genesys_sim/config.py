@@ -85,3 +85,7 @@ class SimConfig:
     # The same for recording bulk jobs: a job does not see the recordings of conversations that ended less
     # than this long ago (SDK recording-jobs doc: "up to 48 h" for new recordings). 0 = off (see `limits`).
     recording_lag_s: float = 0.0
+    # Subjects who share their name with another person (own email, phone, contact, conversations): a GDPR
+    # request that names the name reaches the namesake too (the platform searches by NAME; its matching rule
+    # is unconfirmed, see `gdpr`).
+    namesakes: int = 0

@@ -8,6 +8,16 @@ emails, phones and externalContactId): a person whose identifiers are split over
 found whole by following the contact links. A recycled phone number finds its current owner. Former
 agents are not found by NAME (UNCONFIRMED on the platform); a request whose subject carries `userId`
 anonymises that user's agent participants (name and user id) when it completes.
+
+A completed GDPR_DELETE erases every value its subject names wherever it is held (`org_data.apply_delete`):
+`name` too, so a name reaches every namesake's conversations, contacts and subject records. NAME is a
+search type and a replacement term on the platform (VERIFIED, SDK enums); the rule by which it matches a
+name (whole value, case) is UNCONFIRMED: the simulator matches the whole name case-insensitively, and in
+free text on word boundaries. `externalContactId` is one contact id: a request erases that contact's id
+from conversations, not the ids of contacts merged with it. `journeyCustomer` (`{type, id}`, each
+required with the other) erases the guest's journey cookie (`journeyCustomerId` of web chats, the
+contact's `Cookie` identifier). The simulator does not look a named contact up to widen the request to
+its other identifiers (UNCONFIRMED whether the platform does): a request erases only what it names.
 """
 
 from __future__ import annotations
@@ -65,6 +75,11 @@ def _validate(body: Any, delete_confirmed: bool) -> str | None:
     for key in ("addresses", "phoneNumbers", "emailAddresses"):
         if subject.get(key) is not None and not isinstance(subject[key], list):
             return f"subject.{key} must be a list."
+    journey = subject.get("journeyCustomer")
+    if journey is not None and not (isinstance(journey, dict) and isinstance(journey.get("type"), str)
+                                    and journey["type"] and isinstance(journey.get("id"), str) and journey["id"]):
+        # SDK GDPRJourneyCustomer: "type" and "id", each required when the other is given.
+        return "subject.journeyCustomer needs both type and id."
     if kind == "GDPR_DELETE" and not delete_confirmed:
         return "deleteConfirmed must be true to submit a GDPR_DELETE request."
     if kind == "GDPR_UPDATE":

@@ -120,3 +120,11 @@ DATA_LAG_S = 3600.0
 # (VERIFIED: SDK recording-jobs api doc, genesys-api.md). The simulator uses it as the upper bound a
 # realistic profile may set (SimConfig.recording_lag_s); the real lag of one recording is unknown: configurable.
 RECORDING_LAG_S_MAX = 48 * 3600.0
+
+# -- GDPR subjects -------------------------------------------------------------------------------------------
+
+# How a GDPR request's `subject.name` matches stored names. Source: UNCONFIRMED. NAME is a GDPR search type
+# and a replacement-term type (VERIFIED: SDK enums, genesys-api.md A), so a name is a search term; the
+# simulator matches the whole name case-insensitively (and on word boundaries in text), so a request
+# naming a common name erases the namesakes' data too (`SimConfig.namesakes` seeds some). Not configurable.
+GDPR_NAME_MATCH = "whole name, case-insensitive"

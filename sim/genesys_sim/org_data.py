@@ -23,7 +23,8 @@ from .matching import anonymised, same_value, text_contains, text_replace
 from .seed import SeedData, iso
 
 # Session fields that may hold a person's identifiers.
-SESSION_PII_FIELDS = ("addressFrom", "addressTo", "ani", "dnis", "sessionDnis", "remote", "addressSelf", "addressOther")
+SESSION_PII_FIELDS = ("addressFrom", "addressTo", "ani", "dnis", "sessionDnis", "remote", "addressSelf", "addressOther",
+                      "journeyCustomerId")
 PARTICIPANT_PII_FIELDS = ("participantName", "externalContactId")
 CONTACT_EMAIL_FIELDS = ("workEmail", "personalEmail", "otherEmail")
 CONTACT_PHONE_FIELDS = ("cellPhone", "homePhone", "workPhone", "otherPhone")

@@ -179,6 +179,7 @@ class OrgStore:
                     active_for_s=cfg.active_for_s,
                     former_agents=cfg.former_agents,
                     typed_emails=cfg.typed_emails,
+                    namesakes=cfg.namesakes,
                 )
                 # In-progress conversations end active_for_s after seeding *finished*: move them to now.
                 shift = datetime.now(UTC) - seeded.generated_at

@@ -12,6 +12,10 @@ without them is generated exactly as before):
              with it come after D; the subject's current contact and subject record no longer carry it
   active     one web-messaging conversation still in progress; it ends `active_for_s` after seeding
   former agents   inactive users who handled some conversations (agent participants with their userId)
+  namesakes  another person with a subject's name (own email, phone and contact) and two conversations
+
+Every external contact carries a `Cookie` identifier (the journey cookie of the web-messaging guest behind it),
+and its web chats carry the same id as `journeyCustomerId` (type "cookie") on the customer's session.
 
 The conversation dicts already have the analytics detail shape (`AnalyticsConversationWithoutAttributes`);
 messages are kept per conversation and rendered into the conversations API shapes on request.
@@ -22,6 +26,7 @@ from __future__ import annotations
 import functools
 import random
 import re
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -136,6 +141,8 @@ class SubjectTruth:
     window: dict[str, str] | None = None  # covers all the subject's own conversations; ends before D
     later_owner_conversation_ids: list[str] = field(default_factory=list)
     typed_emails: list[str] = field(default_factory=list)  # known only from what the subject typed
+    # Conversations of another person with the same name (`SimConfig.namesakes`): never the subject's.
+    namesake_conversation_ids: list[str] = field(default_factory=list)
 
     def public(self) -> dict[str, Any]:
         return {
@@ -152,6 +159,8 @@ class SubjectTruth:
             "recycled_at": self.recycled_at,
             "window": dict(self.window) if self.window else None,
             "later_owner_conversation_ids": list(self.later_owner_conversation_ids),
+            "journey_cookie_ids": [journey_cookie(c) for c in self.external_contact_ids or [self.external_contact_id]],
+            "namesake_conversation_ids": list(self.namesake_conversation_ids),
         }
 
 
@@ -376,6 +385,16 @@ def phone_number_obj(e164: str) -> dict[str, Any]:
     }
 
 
+_COOKIE_NAMESPACE = uuid.UUID("6f1c2a8e-3b4d-4e5f-8a9b-0c1d2e3f4a5b")
+
+
+def journey_cookie(contact_id: str) -> str:
+    """The journey cookie id of the web-messaging guest behind a contact (the browser it chatted from).
+
+    Derived from the contact id, not drawn from the RNG, so seeding it changed no other seeded value."""
+    return str(uuid.uuid5(_COOKIE_NAMESPACE, contact_id))
+
+
 def contact_ref(contact_id: str) -> dict[str, str]:
     """A `ContactAddressableEntityRef`."""
     return {"id": contact_id, "selfUri": f"/api/v2/externalcontacts/contacts/{contact_id}"}
@@ -401,7 +420,7 @@ def make_contact(gen: _Gen, first: str, last: str, emails: list[str], phones: li
         contact[key] = gen.phone_obj(value)
     contact["identifiers"] = [{"type": "Email", "value": e, "dateCreated": created} for e in emails] + [
         {"type": "Phone", "value": p, "dateCreated": created} for p in phones
-    ]
+    ] + [{"type": "Cookie", "value": journey_cookie(cid), "dateCreated": created}]
     return contact
 
 
@@ -483,6 +502,12 @@ def make_conversation(
         cust_session, agent_session = _voice_sessions(gen, name, phone, keys)
     else:
         cust_session, agent_session = _email_sessions(gen, name, email, keys)
+    if media == "webmessaging" and contact_id:
+        # The guest's journey cookie: the analytics dimension journeyCustomerId (genesys-api.md, B).
+        cookie = journey_cookie(contact_id)
+        cust_session["journeyCustomerId"] = cookie
+        cust_session["journeyCustomerIdType"] = "cookie"
+        keys |= gen.key_cache.get(cookie)
     gen.conv_keys[conv_id] = keys
     conversation = _conversation(gen, parties, name, contact_id, agent, cust_session, agent_session, start_us, end_us)
     return conversation, messages
@@ -791,6 +816,7 @@ def generate(
     active_for_s: float = 2.0,
     former_agents: int = 0,
     typed_emails: int = 0,
+    namesakes: int = 0,
 ) -> SeedData:
     """Build a whole organisation from `seed`."""
     gen = _Gen(seed)
@@ -810,6 +836,9 @@ def generate(
     users = {a["id"]: make_user(a["id"], a["name"], _agent_email(a["name"]), "active") for a in agents}
     former = _former_agents(seed, former_agents, org.conversations, org.active_ids, users)
     _file_former_agent_keys(gen, former)
+    # Namesakes come after every other draw, so an organisation without them is seeded exactly as before.
+    for n, truth in enumerate(shapes.plain(org.truths)[:namesakes], start=1):
+        _add_namesake(gen, org, truth, n, agents)
     return SeedData(
         subjects=org.truths,
         contacts=org.contacts,
@@ -1047,6 +1076,20 @@ def _add_typed_email(gen: _Gen, org: _Org, truth: SubjectTruth, n: int, agent: d
     truth.conversation_ids.append(org.add_conversation(conv, msgs))
     truth.emails.append(typed)
     truth.typed_emails = [typed]
+
+
+def _add_namesake(gen: _Gen, org: _Org, truth: SubjectTruth, n: int, agents: list[dict[str, str]]) -> None:
+    """Another person with the subject's name (own email, phone, contact and subject record) who chatted and
+    called once: only a GDPR request that names the name reaches them."""
+    emails = gen.emails(truth.first_name, truth.last_name, 1, ["example.net"])
+    phones = [gen.phone()]
+    contact = make_contact(gen, truth.first_name, truth.last_name, emails, phones)
+    org.contacts[contact["id"]] = contact
+    owner = f"namesake-{n:04d}"
+    org.add_record(owner, owner, gdpr_record(truth.name, emails, phones, contact["id"]))
+    for kind in ("webmessaging", "voice"):
+        conv, msgs = make_conversation(gen, kind, truth.name, emails, phones, contact["id"], gen.rng.choice(agents))
+        truth.namesake_conversation_ids.append(org.add_conversation(conv, msgs))
 
 
 def _shifted(stamp: str, delta: timedelta) -> str:

@@ -4,8 +4,8 @@ kill and restart, 5xx bursts, dropped connections and slow answers, GDPR ERRORs,
 
 20 subjects and a 25 s fault window at a low rate limit, so the work is still going on while the faults
 fire; deadlines everywhere (the bench's cap is 100 s after submission). Checks the result file's shape,
-that every kind of fault was fired and that faults reached the pipeline, the invariants (at most one
-GDPR_DELETE per subject, no remnant, the audit chain verified, GDPR ERRORs PARTIAL with a reason), and
+that every kind of fault was fired and that faults reached the pipeline, the invariants (no GDPR_DELETE
+beyond one per external contact of a subject, no remnant, the audit chain verified, GDPR ERRORs PARTIAL with a reason), and
 that no request is left stuck for an operator: the system must heal itself (the watchdog's job).
 """
 
@@ -51,7 +51,7 @@ def test_report_has_the_documented_fields(report):
         assert report[name]["count"] == len(report[name]["requests"])
         assert all(set(row) == {"request_id", "state"} for row in report[name]["requests"])
     assert isinstance(report["redrives"], int)
-    assert set(report["targets"]) >= {"no_stuck", "no_lost", "at_most_one_gdpr_delete_per_subject", "no_remnants",
+    assert set(report["targets"]) >= {"no_stuck", "no_lost", "no_duplicate_gdpr_delete", "no_remnants",
                                       "audit_ok", "no_manual_resume", "gdpr_errors_partial_with_reason"}
 
 
@@ -64,7 +64,7 @@ def test_the_schedule_fired_every_kind_of_fault(report):
 
 
 def test_no_subject_erased_twice_none_left_behind_and_the_audit_chain_holds(report):
-    assert report["max_gdpr_deletes_per_subject"] <= 1, report["duplicate_gdpr_deletes"]
+    assert report["duplicate_gdpr_deletes"] == {}, report["duplicate_gdpr_deletes"]
     assert report["remnants"] == 0, report["remnant_subjects"]
     assert report["audit_ok"], report["audit_problem"]
 

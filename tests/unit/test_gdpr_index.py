@@ -244,3 +244,15 @@ def test_the_subject_fingerprint_matches_the_platform_echoing_identifiers_in_ano
     other = GdprSubject(emailAddresses=["jane@example.org"], phoneNumbers=["+447911123457"])
     assert subject_fingerprint(KEY, echoed) == subject_fingerprint(KEY, sent)
     assert subject_fingerprint(KEY, other) != subject_fingerprint(KEY, sent)
+
+
+def test_the_subject_fingerprint_tells_apart_the_requests_of_a_subjects_contacts_and_cookies():
+    """A subject's further GDPR_DELETEs name one contact and one journey cookie each (issue 15, item 5):
+    a nameless one is found by exactly those, never taken for its sibling's."""
+    def journey(contact: str, cookie: str) -> GdprSubject:
+        return GdprSubject(externalContactId=contact, journeyCustomer={"type": "cookie", "id": cookie})
+
+    sent = journey("c-b", "k-b")
+    assert subject_fingerprint(KEY, GdprSubject.model_validate(sent.to_body())) == subject_fingerprint(KEY, sent)
+    assert subject_fingerprint(KEY, journey("c-b", "k-c")) != subject_fingerprint(KEY, sent)
+    assert subject_fingerprint(KEY, GdprSubject(externalContactId="c-b")) != subject_fingerprint(KEY, sent)

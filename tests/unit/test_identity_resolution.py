@@ -24,7 +24,8 @@ class FakeOrg:
                 "cellPhone": {"e164": "+447911123456"}, "mergeSet": [{"id": "A"}, {"id": "B"}]}),
             "B": ExternalContact.model_validate({
                 "id": "B", "firstName": "Jane", "lastName": "Doe", "personalEmail": "jd@example.net",
-                "homePhone": {"e164": "+14155552671"}, "canonicalContact": {"id": "A"}}),
+                "homePhone": {"e164": "+14155552671"}, "canonicalContact": {"id": "A"},
+                "identifiers": [{"type": "Cookie", "value": "cookie-b"}]}),
         }
 
     def search_gdpr_subjects(self, kind, value):
@@ -61,6 +62,7 @@ def test_merged_contacts_give_the_whole_identity():
     assert set(subject.emails) == {"jane@example.org", "jd@example.net"}
     assert set(subject.phones) == {"+447911123456", "+14155552671"}
     assert set(subject.external_contact_ids) == {"A", "B"}
+    assert subject.cookie_ids == ["cookie-b"]  # a web-messaging guest's journey cookie (issue 15, item 5)
     assert resolved.added_by_source["gdpr_subject_search"] > 0 and resolved.added_by_source["external_contact"] > 0
     assert not resolved.truncated
     # Values explained by a fetched record are not searched again; each contact is read once.

@@ -19,6 +19,7 @@ from services.deletion.gdpr_index import GDPR_RECONCILE_PAGES
 from shared import pipeline, recording_jobs
 from shared.genesys import Conflict, JobSlotsFull, TransportError
 from shared.genesys.models import (
+    BulkItemResult,
     GdprRequest,
     GdprRequestListing,
     Recording,
@@ -40,7 +41,8 @@ def iso_ms(moment):
 class FakePlatform:
     """The GenesysClient calls the deletion task makes, over lists kept newest first.
 
-    ``lose_answer`` makes the next creating call act on the platform and then time out;
+    ``lose_answer`` makes the next creating call act on the platform and then time out
+    (``lose_user_answer``: the next user DELETE, which comes after the GDPR_DELETE);
     ``newer_after_ours`` is how many other clients' entries arrive right after ours;
     ``endless`` makes every list page full of others' entries and always announce another page
     (``endless_after_create``: from the first GDPR request made on).
@@ -53,6 +55,9 @@ class FakePlatform:
         self.jobs_created: list[dict] = []
         self.pages_read: list[tuple[str, int]] = []
         self.lose_answer = False
+        self.lose_user_answer = False
+        self.lose_nth_gdpr_answer: int | None = None  # the n-th GDPR request's answer is lost
+        self.calls: list[str] = []
         self.newer_after_ours = 0
         self.endless = False
         self.endless_after_create = False
@@ -60,9 +65,17 @@ class FakePlatform:
         self.users_deleted: list[str] = []
         self._ids = itertools.count(1)
 
+    # external contacts (recorded in ``calls`` with the GDPR requests, to see their order)
+    def delete_contacts_bulk(self, contact_ids):
+        self.calls += [f"delete contact {c}" for c in contact_ids]
+        return {c: BulkItemResult(id=c, success=True, status=200) for c in contact_ids}, {}
+
     # GDPR requests
     def create_gdpr_request(self, request_type, subject, *, name=None):
         self.gdpr_created.append(name)
+        self.calls.append(f"gdpr {subject.external_contact_id}")
+        if len(self.gdpr_created) == self.lose_nth_gdpr_answer:
+            self.lose_answer = True
         ours = GdprRequest(id=f"gdpr-{next(self._ids)}", name=name, requestType=request_type, status="INITIATED",
                            createdDate=iso_ms(utcnow()))
         self.gdpr.insert(0, ours)
@@ -128,8 +141,8 @@ class FakePlatform:
     def delete_user(self, user_id):
         self.users_deleted.append(user_id)
         gone = self.users.pop(user_id, None) is not None
-        if self.lose_answer:
-            self.lose_answer = False
+        if self.lose_user_answer:
+            self.lose_user_answer = False
             raise TransportError("DELETE /api/v2/users/u-1: timed out")
         return gone
 
@@ -236,6 +249,26 @@ def test_the_id_found_once_is_used_by_every_later_delivery(runtime, platform):
 
     assert len(platform.pages_read) == reads  # the ledger has the id: no second search
     assert platform.gdpr_created == [f"erasure-{request_id}"]
+
+
+def test_each_contacts_gdpr_delete_is_made_once_and_before_any_contact_is_deleted(runtime, platform):
+    """Two contacts, two GDPR_DELETEs (issue 15, item 5); the second one's answer is lost: the redelivery
+    finds it by its own name and submits nothing twice, and the contacts go only after both."""
+    record = ErasureRecord(ticket="DSAR-2C", subject=Subject(emails=["jane.doe@example.org"]),
+                           identity=Subject(emails=["jane.doe@example.org"], external_contact_ids=["c-a", "c-b"],
+                                            cookie_ids=["k-a", "k-b"]),
+                           verified_at=utcnow(), state=RequestState.DELETING, approval=Approval(by="A. DPO"))
+    request_id = runtime.store.create(record).request_id
+    platform.lose_nth_gdpr_answer = 2
+
+    erase(request_id)
+
+    assert len(platform.gdpr_created) == 2 == len(set(platform.gdpr_created))
+    assert platform.calls == ["gdpr c-a", "gdpr c-b", "delete contact c-a", "delete contact c-b"]
+    stored = runtime.store.get(request_id)
+    assert stored.state is RequestState.POLLING
+    assert sorted(stored.gdpr_request_ids) == sorted(r.id for r in platform.gdpr)
+    assert "deletion.gdpr_request_reconciled" in events(runtime, request_id)
 
 
 # --- recording DELETE jobs: reconciled by their query (conversation ids and actionDate) ---
@@ -388,7 +421,7 @@ def test_no_free_recording_slot_waits_without_spending_retries_and_keeps_the_gdp
 
 def test_a_user_delete_whose_answer_was_lost_counts_once(runtime, platform):
     request_id = deleting(runtime, user_id="u-1")
-    platform.lose_answer = True
+    platform.lose_user_answer = True
 
     erase(request_id)
 

@@ -2,9 +2,10 @@
 
 Emails match ``addressFrom``/``addressTo`` (there is no email dimension), phones match
 ``ani``/``dnis`` (calls) and ``addressFrom``/``addressTo`` (SMS), contacts match
-``externalContactId``. One query serves a whole batch of subjects: their predicates are OR-ed and
-each conversation found is given back to the subjects whose identifiers it carries. A request's
-date window bounds its interval, so a recycled number's later owner is left alone.
+``externalContactId``, a web-messaging guest's journey cookie ``journeyCustomerId``. One query serves a
+whole batch of subjects: their predicates are OR-ed and each conversation found is given back to the
+subjects whose identifiers it carries. A request's date window bounds its interval, so a recycled
+number's later owner is left alone.
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ def predicates_for(subject: Subject) -> list[dict[str, str]]:
                   for d in ("addressFrom", "addressTo")]
     preds += [{"type": "dimension", "dimension": "externalContactId", "operator": "matches", "value": c}
               for c in subject.external_contact_ids]
+    # A web-messaging guest's journey cookie (a session dimension): a guest chat held before the guest gave an
+    # email, or never linked to the contact, carries only this.
+    preds += [{"type": "dimension", "dimension": "journeyCustomerId", "operator": "matches", "value": c}
+              for c in subject.cookie_ids]
     if subject.user_id:
         preds.append({"type": "dimension", "dimension": "userId", "operator": "matches", "value": subject.user_id})
     return preds
@@ -88,12 +93,15 @@ def belongs_to(conversation: AnalyticsConversation, subject: Subject) -> bool:
     emails = {e.lower() for e in subject.emails}
     phones = {phone_digits(p) for p in subject.phones}
     contacts = set(subject.external_contact_ids)
+    cookies = set(subject.cookie_ids)
     for participant in conversation.participants:
         if participant.external_contact_id in contacts:
             return True
         if subject.user_id and participant.user_id == subject.user_id:
             return True
         for session in participant.sessions:
+            if session.journey_customer_id and session.journey_customer_id in cookies:
+                return True
             for value in (session.address_from, session.address_to, session.ani, session.dnis):
                 if not value:
                     continue

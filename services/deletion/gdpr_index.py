@@ -38,8 +38,13 @@ phones, userId, externalContactId, journeyCustomer: ``subject_fingerprint``) wit
 it: a nameless GDPR_DELETE whose subject is exactly what this request sends, created after the request
 arrived (less ``CLOCK_SKEW``), is this request's (the oldest such, when there are more). Such a match can
 also be a GDPR_DELETE someone else made for the same identifiers since: adopting it still erases exactly
-what ours would have. The digest keeps identifiers out of Redis; it needs the platform to echo the
-subject's values as sent (ASSUMED: the simulator does).
+what ours would have. Still, a nameless GDPR_DELETE by another creator (an operator's own, made by hand in
+the admin UI) is never adopted once we know who we are: every answer to our own POST names its
+``createdBy``, kept in ``{<prefix>}:gdprindex:creators``; only if none was ever kept (the lost write was
+our very first) does the subject alone decide. The digest keeps identifiers out of Redis; it needs the
+platform to echo the subject's values as sent (ASSUMED: the simulator does). Nameless entries are kept
+``SUBJECT_KEEP`` (a lost result is looked for within minutes, by the redelivery or the watchdog), so the
+index does not grow with the organisation's history.
 
 UNCONFIRMED on the real platform, relied on as the earlier reconciliation already did: that the list
 is newest first (each page is checked: a page out of order, or an entry
@@ -74,6 +79,8 @@ CLOCK_SKEW = timedelta(minutes=10)
 NAME_PREFIX = "erasure-"
 #: The floor of an index that has read the list to its end.
 BEGINNING = datetime.min.replace(tzinfo=UTC)
+#: How long a nameless GDPR_DELETE stays findable by its subject.
+SUBJECT_KEEP = timedelta(days=30)
 
 
 def gdpr_request_name(request_id: str) -> str:
@@ -116,16 +123,27 @@ class GdprIndex:
         self.names_key = f"{root}:gdprindex:names"
         self.meta_key = f"{root}:gdprindex:meta"
         self._subject_root = f"{root}:gdprindex:subject:"
+        self.creators_key = f"{root}:gdprindex:creators"
         self._fingerprint = fingerprint  # None: nameless requests are not indexed
 
     def lookup_subject(self, subject: GdprSubject, since: datetime) -> str | None:
         """The platform id of the oldest nameless GDPR_DELETE for exactly ``subject`` created after ``since``."""
         if self._fingerprint is None:
             return None
-        listed = {str(k): datetime.fromisoformat(str(v))
-                  for k, v in self._r.hgetall(self._subject_root + self._fingerprint(subject)).items()}
-        after = sorted((created, platform_id) for platform_id, created in listed.items() if created > since)
-        return after[0][1] if after else None
+        ours = {str(c) for c in self._r.smembers(self.creators_key)}
+        after: list[tuple[datetime, str]] = []
+        for platform_id, value in self._r.hgetall(self._subject_root + self._fingerprint(subject)).items():
+            created, _, creator = str(value).partition("|")
+            if ours and creator and creator not in ours:
+                continue  # someone else's request for the same identifiers: not ours to adopt
+            if datetime.fromisoformat(created) > since:
+                after.append((datetime.fromisoformat(created), str(platform_id)))
+        return min(after)[1] if after else None
+
+    def remember_creator(self, creator_id: str | None) -> None:
+        """Who the platform says made our requests (``createdBy`` of a POST's answer)."""
+        if creator_id:
+            self._r.sadd(self.creators_key, creator_id)
 
     def coverage(self) -> Coverage | None:
         meta = {str(k): str(v) for k, v in self._r.hgetall(self.meta_key).items()}
@@ -164,7 +182,8 @@ class GdprIndex:
                     names[entry.name] = entry.id
                 elif not entry.name and entry.request_type == "GDPR_DELETE" and entry.subject is not None \
                         and self._fingerprint is not None:
-                    nameless.setdefault(self._fingerprint(entry.subject), {})[entry.id] = created.isoformat()
+                    nameless.setdefault(self._fingerprint(entry.subject), {})[entry.id] = \
+                        f"{created.isoformat()}|{entry.creator_id or ''}"
             if _last_page(page, number):
                 floor = BEGINNING
                 break
@@ -188,6 +207,7 @@ class GdprIndex:
             pipe.hset(self.names_key, mapping={name: platform_id for name, platform_id in names.items()})
         for fingerprint, listed in nameless.items():
             pipe.hset(self._subject_root + fingerprint, mapping=dict(listed.items()))
+            pipe.expire(self._subject_root + fingerprint, SUBJECT_KEEP)
         if coverage is not None:
             pipe.hset(self.meta_key, mapping={"marker": coverage.marker.isoformat() if coverage.marker else "",
                                               "floor": coverage.floor.isoformat(),
@@ -217,6 +237,10 @@ class GdprRequests:
         except ReconcileIncomplete as exc:
             self._failed.update((r.request_id, str(exc)) for r in todo)
         self._synced.update(r.request_id for r in todo)
+
+    def remember_creator(self, created: GdprRequest) -> None:
+        """Keep who made one of our requests, so a stranger's nameless request is never adopted as ours."""
+        self._index.remember_creator(created.creator_id)
 
     def find(self, record: ErasureRecord, subject: GdprSubject, name: str | None = None) -> str | None:
         """The platform id of this request's GDPR request (it sends ``subject`` under ``name``, by default

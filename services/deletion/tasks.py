@@ -318,6 +318,7 @@ def submit_gdpr_delete(runtime: Runtime, client: GenesysClient, record: ErasureR
 
     def call() -> Outcome:
         created = client.create_gdpr_request("GDPR_DELETE", subject, name=name)
+        listed.remember_creator(created)
         return Done(created.id)
 
     def find() -> str | None:

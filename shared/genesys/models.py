@@ -45,6 +45,12 @@ class GdprSubject(_Model):
         return {key: value for key, value in body.items() if key in GDPR_SUBJECT_PROPERTIES}
 
 
+class EntityRef(_Model):
+    """SDK ``DomainEntityRef``: who or what an entity points at (``createdBy`` of a GDPR request)."""
+
+    id: str | None = None
+
+
 class GdprRequest(_Model):
     id: str
     name: str | None = None
@@ -52,6 +58,11 @@ class GdprRequest(_Model):
     status: str
     created_date: str | None = Field(default=None, alias="createdDate")
     subject: GdprSubject | None = None
+    created_by: EntityRef | None = Field(default=None, alias="createdBy")
+
+    @property
+    def creator_id(self) -> str | None:
+        return self.created_by.id if self.created_by is not None else None
 
     @property
     def is_final(self) -> bool:
@@ -78,10 +89,6 @@ class PhoneNumber(_Model):
 class ContactIdentifier(_Model):
     type: str | None = None
     value: str | None = None
-
-
-class EntityRef(_Model):
-    id: str | None = None
 
 
 class ExternalContact(_Model):

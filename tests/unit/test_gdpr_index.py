@@ -12,6 +12,7 @@ from services.deletion.gdpr_index import (
     BEGINNING,
     GDPR_RECONCILE_PAGES,
     PAGE_SIZE,
+    SUBJECT_KEEP,
     GdprIndex,
     gdpr_request_name,
     subject_fingerprint,
@@ -37,11 +38,12 @@ class Platform:
         self.clock = T0
 
     def add(self, name: str | None = "someone-else", count: int = 1, subject: GdprSubject | None = None,
-            request_type: str = "GDPR_DELETE") -> GdprRequest:
+            request_type: str = "GDPR_DELETE", creator: str | None = None) -> GdprRequest:
         for _ in range(count):
             self.clock += timedelta(seconds=1)
             entry = GdprRequest(id=f"g-{next(self._ids)}", name=name, requestType=request_type, status="COMPLETED",
-                                createdDate=stamp(self.clock), subject=subject)
+                                createdDate=stamp(self.clock), subject=subject,
+                                createdBy={"id": creator} if creator else None)
             self.requests.insert(0, entry)
         return entry
 
@@ -227,6 +229,33 @@ def test_a_request_listed_without_its_name_is_found_by_its_exact_subject_after_t
     stored = "".join(f"{k}{v}" for key in runtime.redis.keys("*gdprindex*") if runtime.redis.type(key) == "hash"
                      for k, v in runtime.redis.hgetall(key).items())
     assert "jane" not in stored.lower() and "4915112345678" not in stored  # digests only
+
+
+def test_a_nameless_request_by_another_creator_is_not_adopted_once_we_know_who_we_are(runtime):
+    index = GdprIndex(runtime.redis, runtime.keys.prefix, lambda subject: subject_fingerprint(KEY, subject))
+    platform = Platform()
+    horizon = platform.clock
+    operators = platform.add(None, subject=JANE, creator="operator-in-the-admin-ui")
+    ours = platform.add(None, subject=JANE, creator="our-oauth-client")
+    index.sync(platform, T0)
+
+    assert index.lookup_subject(JANE, horizon) == operators.id  # nothing known of us yet: the subject decides
+    index.remember_creator("our-oauth-client")
+    assert index.lookup_subject(JANE, horizon) == ours.id
+    index.remember_creator(None)  # an answer without createdBy teaches nothing
+    assert runtime.redis.smembers(index.creators_key) == {"our-oauth-client"}
+
+
+def test_nameless_entries_expire_and_old_entries_without_a_creator_still_read(runtime):
+    index = GdprIndex(runtime.redis, runtime.keys.prefix, lambda subject: subject_fingerprint(KEY, subject))
+    platform = Platform()
+    entry = platform.add(None, subject=JANE)
+    index.sync(platform, T0)
+    key = index._subject_root + subject_fingerprint(KEY, JANE)
+    assert 0 < runtime.redis.ttl(key) <= SUBJECT_KEEP.total_seconds()
+    runtime.redis.hset(key, entry.id, T0.isoformat())  # written by the release before creators were kept
+    index.remember_creator("our-oauth-client")
+    assert index.lookup_subject(JANE, T0 - timedelta(seconds=1)) == entry.id
 
 
 def test_without_a_fingerprint_nameless_requests_are_not_indexed(index):

@@ -115,6 +115,8 @@ def run(mode: str, subjects: int, rate: float, window_s: float, gdpr_step_s: flo
         "time_ratio": round(wall / ideal, 3) if ideal else None,
         "duplicate_deletes": sum(surplus_gdpr_deletes(deletes, needed).values()),
         "gdpr_deletes": sum(deletes.values()),
+        # One per external contact of each measured subject (a GDPRSubject names one contact).
+        "gdpr_deletes_needed": sum(needed.get(s["id"], 1) for s in ground_truth),
         "calls_per_subject_by_endpoint": {k: round(v / max(1, len(ids)), 3)
                                           for k, v in by_endpoint.most_common() if v},
     }

@@ -39,7 +39,8 @@ def test_every_subject_erased_exactly_once_in_both_runs(report):
     for run in (report, report["naive"]):
         assert run["erased"] == run["subjects"] > 0, run["states"]
         assert run["duplicate_deletes"] == 0
-        assert run["gdpr_deletes"] == run["subjects"]  # one each, the warm-up subject's not counted
+        # One per external contact of each subject, the warm-up subject's not counted.
+        assert run["gdpr_deletes"] == run["gdpr_deletes_needed"] >= run["subjects"]
 
 
 def test_batching_spends_fewer_calls_per_subject_than_the_naive_run(report):

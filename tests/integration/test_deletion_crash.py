@@ -16,7 +16,6 @@ from genesys_sim.config import SimConfig
 
 from services.deletion.tasks import GDPR_DELETE
 from shared.models import RequestState
-from tests.support.sim_api import get_token
 from tests.support.stack import running_stack, sim_find, submit, wait_final, wait_until
 
 VISIBILITY_S = 4
@@ -121,10 +120,8 @@ def test_sigkill_between_platform_call_and_recorded_id_submits_nothing_twice(cra
 
 def gdpr_listed(stack) -> list[dict]:
     """The platform's GDPR requests as its API answers them (newest first)."""
-    with httpx.Client(base_url=stack.login_url, timeout=30) as login:
-        token = get_token(login)
-    with httpx.Client(base_url=stack.sim_url, timeout=30) as api:
-        return list(api.get("/api/v2/gdpr/requests", headers={"Authorization": f"Bearer {token}"}).json()["entities"])
+    with stack.platform_api() as api:
+        return list(api.get("/api/v2/gdpr/requests").json()["entities"])
 
 
 def test_a_crash_after_the_gdpr_delete_submits_no_second_one_when_the_platform_drops_our_name(nameless_crash_stack):

@@ -10,7 +10,6 @@ import pytest
 from genesys_sim.config import SimConfig
 
 from shared.models import RequestState
-from tests.support.sim_api import get_token
 from tests.support.stack import running_stack, sim_find, submit, wait_certificate, wait_final
 
 
@@ -22,9 +21,8 @@ def namesake_stack(tmp_path, redis_available):
 
 
 def gdpr_subjects(stack, ids: list[str]) -> list[dict]:
-    with httpx.Client(base_url=stack.sim_url, timeout=30) as api:
-        headers = {"Authorization": f"Bearer {get_token(api)}"}
-        return [api.get(f"/api/v2/gdpr/requests/{i}", headers=headers).json()["subject"] for i in ids]
+    with stack.platform_api() as api:
+        return [api.get(f"/api/v2/gdpr/requests/{i}").json()["subject"] for i in ids]
 
 
 def holding_name(stack, subject: dict) -> set[str]:

@@ -16,7 +16,6 @@ from genesys_sim.config import SimConfig
 from shared.celery_app import create_app
 from shared.models import RequestState
 from shared.task_names import DELETE_TASK
-from tests.support.sim_api import get_token
 from tests.support.stack import running_stack, sim_find, submit, wait_certificate, wait_final, wait_until
 
 
@@ -30,10 +29,8 @@ def linked_stack(tmp_path, redis_available):
 
 
 def gdpr_deletes(stack) -> list[dict]:
-    with httpx.Client(base_url=stack.sim_url, timeout=30) as api:
-        token = get_token(api)
-        listed = api.get("/api/v2/gdpr/requests", params={"pageSize": 500},
-                         headers={"Authorization": f"Bearer {token}"}).json()["entities"]
+    with stack.platform_api() as api:
+        listed = api.get("/api/v2/gdpr/requests", params={"pageSize": 500}).json()["entities"]
     return [r for r in listed if r["requestType"] == "GDPR_DELETE"]
 
 

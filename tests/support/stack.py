@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import redis
 from genesys_sim.config import SimConfig
 from genesys_sim.server import start_in_thread
@@ -57,6 +58,15 @@ class Stack:
     workers: WorkerSet
     tmp: Path
     login_url: str = ""  # the simulator's login host (its own port): where tokens come from
+
+    def platform_api(self) -> httpx.Client:
+        """An HTTP client of the simulator's API with a token from its login host (close it after use)."""
+        with httpx.Client(base_url=self.login_url or self.sim_url, timeout=30) as login:
+            answer = login.post("/oauth/token", data={"grant_type": "client_credentials"},
+                                auth=("sim-client", "sim-secret"))
+            answer.raise_for_status()
+        return httpx.Client(base_url=self.sim_url, timeout=30,
+                            headers={"Authorization": f"Bearer {answer.json()['access_token']}"})
 
     def cli(self, *args: str, input_text: str | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "services.cli", *args], env=self.env, text=True,

@@ -137,15 +137,23 @@ def submit(
 @app.command()
 def approve(
     ticket: Annotated[str, typer.Argument(help="the request's ticket")],
-    by: Annotated[str, typer.Option("--by", help="who approves (recorded in the audit log)")],
+    by: Annotated[str | None, typer.Option(
+        "--by", help="who approves (recorded in the audit log and certificate); default: your OS user")] = None,
 ) -> None:
-    """Record the approval that lets deletion go ahead for one request."""
+    """Break-glass: record the approval that lets deletion go ahead for one request, as the operator.
+
+    Upstream systems approve over HTTP with a second API key (four eyes); this command is for the
+    operator with access to Redis, and records who ran it."""
+    import getpass
+
     from services.intake.approve import ApprovalError
     from services.intake.approve import approve as approve_request
     from shared.runtime import get_runtime
 
+    if by is None:
+        by = getpass.getuser()
     try:
-        record = approve_request(get_runtime(), ticket, by)
+        record = approve_request(get_runtime(), ticket, by, via="cli")
     except ApprovalError as exc:
         err.print(f"[red]refused[/red] {exc}")
         raise typer.Exit(2) from None
@@ -235,6 +243,61 @@ def certificate(
         html.write_text(found.html())
         err.print(f"wrote {html}")
     print(found.text)
+
+
+keys_app = typer.Typer(no_args_is_help=True, help="API keys of the HTTP intake (stored only as hashes).")
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Argument(help="who holds the key, e.g. dsar-tool (unique)")],
+    scope: Annotated[list[str], typer.Option(
+        "--scope", help="requests:submit, requests:read, requests:approve or admin (repeatable)")],
+) -> None:
+    """Make an API key and print it once: only its hash is kept, it cannot be shown again."""
+    from shared.api_keys import ApiKeyError, ApiKeyStore
+    from shared.runtime import get_runtime
+
+    runtime = get_runtime()
+    try:
+        info, token = ApiKeyStore(runtime.redis, runtime.keys).create(name, scope)
+    except ApiKeyError as exc:
+        err.print(f"[red]refused[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    runtime.audit.append("api_key.created", details={"key_id": info.key_id, "name": info.name,
+                                                     "scopes": list(info.scopes)})
+    err.print(f"key {info.key_id} ({info.name}: {', '.join(info.scopes)}); store it now, it is not shown again:")
+    print(token)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Every key by id, name and scopes (never a secret); revoked keys stay listed."""
+    from shared.api_keys import ApiKeyStore
+    from shared.runtime import get_runtime
+
+    runtime = get_runtime()
+    table = Table("id", "name", "scopes", "created", "revoked")
+    for key in ApiKeyStore(runtime.redis, runtime.keys).all():
+        table.add_row(key.key_id, key.name, ", ".join(key.scopes), key.created_at, key.revoked_at or "")
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key: Annotated[str, typer.Argument(help="the key's name or id")]) -> None:
+    """Revoke a key: it stops working at once."""
+    from shared.api_keys import ApiKeyError, ApiKeyStore
+    from shared.runtime import get_runtime
+
+    runtime = get_runtime()
+    try:
+        info = ApiKeyStore(runtime.redis, runtime.keys).revoke(key)
+    except ApiKeyError as exc:
+        err.print(f"[red]refused[/red] {exc}")
+        raise typer.Exit(1) from None
+    runtime.audit.append("api_key.revoked", details={"key_id": info.key_id, "name": info.name})
+    print(f"revoked key {info.key_id} ({info.name})")
 
 
 hold_app = typer.Typer(no_args_is_help=True, help="The legal-hold register, checked before every deletion.")

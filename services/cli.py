@@ -254,19 +254,37 @@ def keys_create(
     name: Annotated[str, typer.Argument(help="who holds the key, e.g. dsar-tool (unique)")],
     scope: Annotated[list[str], typer.Option(
         "--scope", help="requests:submit, requests:read, requests:approve or admin (repeatable)")],
+    from_env: Annotated[str | None, typer.Option(
+        "--from-env", help="install the key held in this environment variable (a deployment's bootstrap key) "
+                           "instead of making one; nothing is printed, and an installed one is left as it is")] = None,
 ) -> None:
     """Make an API key and print it once: only its hash is kept, it cannot be shown again."""
+    import os
+
     from shared.api_keys import ApiKeyError, ApiKeyStore
     from shared.runtime import get_runtime
 
     runtime = get_runtime()
+    store = ApiKeyStore(runtime.redis, runtime.keys)
+    given = None
+    if from_env is not None:
+        given = os.environ.get(from_env, "")
+        if not given:
+            err.print(f"[red]refused[/red] --from-env: {from_env} is not set")
+            raise typer.Exit(2)
+        if store.installed(name, given):
+            err.print(f"key {name} already installed")
+            return
     try:
-        info, token = ApiKeyStore(runtime.redis, runtime.keys).create(name, scope)
+        info, token = store.create(name, scope, token=given)
     except ApiKeyError as exc:
         err.print(f"[red]refused[/red] {exc}", soft_wrap=True)
         raise typer.Exit(2) from None
     runtime.audit.append("api_key.created", details={"key_id": info.key_id, "name": info.name,
-                                                     "scopes": list(info.scopes)})
+                                                     "scopes": list(info.scopes), "installed": given is not None})
+    if given is not None:
+        err.print(f"key {info.key_id} ({info.name}: {', '.join(info.scopes)}) installed from {from_env}")
+        return
     err.print(f"key {info.key_id} ({info.name}: {', '.join(info.scopes)}); store it now, it is not shown again:")
     print(token)
 

@@ -107,13 +107,24 @@ class ApiKeyStore:
         self._r = client
         self._keys = keys
 
-    def create(self, name: str, scopes: list[str]) -> tuple[ApiKeyInfo, str]:
-        """Make a key; return its record and the token, which is not stored and cannot be shown again."""
+    def create(self, name: str, scopes: list[str], token: str | None = None) -> tuple[ApiKeyInfo, str]:
+        """Make a key; return its record and the token, which is not stored and cannot be shown again.
+
+        ``token``: install a key made elsewhere (a deployment's bootstrap key from its secret store)
+        instead of a new random one; it must have the same shape and at least as long a secret."""
         if not _NAME.fullmatch(name):
             raise ApiKeyError("name: 1 to 64 of letters, digits and . _ : - (starting with a letter or digit)")
         parsed = sorted(s.value for s in parse_scopes(scopes))
-        key_id = secrets.token_hex(6)
-        token = f"{TOKEN_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
+        if token is None:
+            key_id = secrets.token_hex(6)
+            token = f"{TOKEN_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
+        else:
+            parts = split_token(token)
+            if parts is None or len(parts[1]) < 43:
+                raise ApiKeyError("token: not an API key (ek_<12 hex digits>_<at least 43 random url-safe characters>)")
+            key_id = parts[0]
+            if self._r.exists(self._keys.api_key(key_id)):
+                raise ApiKeyError("token: a key with this id is already installed")
         created = utcnow().isoformat()
         with self._r.pipeline() as pipe:  # the name and the record in one transaction: never one without the other
             while True:
@@ -151,6 +162,11 @@ class ApiKeyStore:
             return Verdict(None, "revoked", key_id)
         scopes = frozenset(Scope(s) for s in json.loads(str(stored["scopes"])))
         return Verdict(Principal(key_id, str(stored["name"]), scopes), "ok", key_id)
+
+    def installed(self, name: str, token: str) -> bool:
+        """Whether ``token`` is already installed, unrevoked, under ``name`` (a restart's second bootstrap)."""
+        verdict = self.verify(token)
+        return verdict.principal is not None and verdict.principal.name == name
 
     def find(self, name_or_id: str) -> ApiKeyInfo | None:
         key_id = self._r.hget(self._keys.api_key_names, name_or_id)

@@ -71,3 +71,21 @@ def test_the_cli_prints_a_key_once_lists_without_secrets_and_revokes(runtime, mo
     assert ApiKeyStore(runtime.redis, runtime.keys).verify(token).reason == "revoked"
     assert [e["event"] for e in runtime.audit.entries()] == ["api_key.created", "api_key.revoked"]
     assert runner.invoke(cli, ["keys", "create", "x", "--scope", "nope"]).exit_code == 2
+
+
+def test_a_bootstrap_key_from_the_environment_is_installed_hashed_once(runtime, monkeypatch):
+    monkeypatch.setattr(shared.runtime, "get_runtime", lambda: runtime)
+    token = "ek_00112233aabb_" + "s" * 43
+    monkeypatch.setenv("ERASURE_BOOTSTRAP_KEY", token)
+    runner = CliRunner()
+    args = ["keys", "create", "bootstrap", "--scope", "requests:submit", "--from-env", "ERASURE_BOOTSTRAP_KEY"]
+    first = runner.invoke(cli, args)
+    assert first.exit_code == 0 and token not in first.output
+    again = runner.invoke(cli, args)  # the next start of the container
+    assert again.exit_code == 0 and "already installed" in again.output
+    store = ApiKeyStore(runtime.redis, runtime.keys)
+    assert store.verify(token).principal.name == "bootstrap" and len(store.all()) == 1
+    assert token not in json.dumps(runtime.redis.hgetall(runtime.keys.api_key("00112233aabb")))
+    monkeypatch.setenv("ERASURE_BOOTSTRAP_KEY", "ek_short_x")
+    assert runner.invoke(cli, ["keys", "create", "other", "--scope", "admin", "--from-env",
+                               "ERASURE_BOOTSTRAP_KEY"]).exit_code == 2

@@ -104,3 +104,7 @@ class Keys:
     def api_key_names(self) -> str:
         """Hash: API key name -> key id, so a name is taken once and ``keys revoke NAME`` finds its key."""
         return f"{self._root}:apikey-names"
+
+    def api_key_refusal(self, key_id: str, reason: str) -> str:
+        """Set for a minute after a refusal naming ``key_id`` is audited, so a flood adds one entry a minute."""
+        return f"{self._root}:apikey-refused:{key_id}:{reason}"

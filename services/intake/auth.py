@@ -5,8 +5,8 @@ verifier can later yield the same ``Principal`` here and nothing else changes.
 A missing, malformed, unknown, wrong or revoked key is 401 with ``WWW-Authenticate: Bearer``; a key
 without the scope is 403. Every refusal is counted (``erasure_api_auth_failures_total`` by reason) and
 logged; those that name an existing key (a wrong secret, a revoked key, a missing scope) are audited
-by key id. The key itself is never logged or audited; anonymous noise is only counted and logged,
-so a flood of bad requests cannot grow the audit log without bound.
+by key id, at most once a minute per key and reason. The key itself is never logged or audited; anonymous
+noise is only counted and logged, so a flood of bad requests cannot grow the audit log without bound.
 """
 
 from __future__ import annotations
@@ -63,7 +63,9 @@ def _refused(runtime: Runtime, reason: str, key_id: str | None, route: str, *, a
              scope: str | None = None) -> None:
     API_AUTH_FAILURES.labels(reason).inc()
     log.warning("intake API refused a call: reason=%s key_id=%s route=%s", reason, key_id or "-", route)
-    if audited:
+    # Key ids are not secret (certificates name the approving one): a flood of wrong secrets for one id
+    # is audited once a minute, counted and logged every time.
+    if audited and key_id and runtime.redis.set(runtime.keys.api_key_refusal(key_id, reason), 1, nx=True, ex=60):
         details = {"reason": reason, "key_id": key_id, "route": route}
         if scope:
             details["scope"] = scope

@@ -85,6 +85,8 @@ def test_a_wrong_secret_and_a_revoked_key_are_refused_and_audited_without_the_ke
     assert client.get("/requests", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     keys.revoke("ticketing")
     assert client.get("/requests", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    for _ in range(3):  # a flood: counted and logged each time, audited once a minute per key and reason
+        client.get("/requests", headers={"Authorization": f"Bearer {wrong}"})
     audited = [e for e in runtime.audit.entries() if e["event"] == "api.auth_refused"]
     assert [e["details"]["reason"] for e in audited] == ["wrong_secret", "revoked"]
     assert all(e["details"]["key_id"] == info.key_id for e in audited)

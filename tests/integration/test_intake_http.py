@@ -149,3 +149,31 @@ def test_four_eyes_over_http_and_the_certificate_names_the_approving_key(gated_s
         page = httpx.get(f"{url}/requests/FE-1/certificate", headers={**dpo, "Accept": "text/html"})
         assert page.headers["content-type"].startswith("text/html") and 'id="ticket">FE-1<' in page.text
         assert dpo_id in page.text
+
+
+def test_the_html_certificate_over_http_shows_the_ticket_in_chromium(tmp_path, redis_available):
+    import re
+    import subprocess
+
+    from tests.support.chromium_required import require_chromium
+
+    chromium = require_chromium()  # before the stack: without a browser nothing is started
+    with running_stack(tmp_path, redis_available, SimConfig(subjects=1), pools=()) as stack, \
+            running_api(stack.env, stack.tmp / "logs") as url:
+        _, key = create_key(stack, "reader", "requests:submit", "requests:read")
+        request_id = httpx.post(f"{url}/requests", json={"ticket": "HTML-1", "emails": ["a@example.org"]},
+                                headers=key).json()["request_id"]
+        # A certificate as the polling pool stores it, with a value that must be escaped, not run.
+        certificate = {"ticket": "HTML-1", "request_id": request_id, "outcome": "completed", "complete": True,
+                       "deadline_met": True, "approval": {"by": "<script>document.title='pwned'</script>"}}
+        stack.runtime.redis.set(stack.runtime.keys.certificate(request_id), json.dumps(certificate))
+        page = httpx.get(f"{url}/requests/HTML-1/certificate", headers={**key, "Accept": "text/html"})
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    path = tmp_path / "certificate.html"
+    path.write_text(page.text)
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([chromium, *flags, "--dump-dom", path.as_uri()], capture_output=True, text=True,
+                         timeout=90, check=True).stdout
+    assert "HTML-1" in re.sub(r"<[^>]+>", " ", dom)
+    assert "pwned" not in re.search(r"<title>(.*?)</title>", dom, re.S).group(1)

@@ -141,15 +141,23 @@ def submit(
 @app.command()
 def approve(
     ticket: Annotated[str, typer.Argument(help="the request's ticket")],
-    by: Annotated[str, typer.Option("--by", help="who approves (recorded in the audit log)")],
+    by: Annotated[str | None, typer.Option(
+        "--by", help="who approves (recorded in the audit log and certificate); default: your OS user")] = None,
 ) -> None:
-    """Record the approval that lets deletion go ahead for one request."""
+    """Break-glass: record the approval that lets deletion go ahead for one request, as the operator.
+
+    Upstream systems approve over HTTP with a second API key (four eyes); this command is for the
+    operator with access to Redis, and records who ran it."""
+    import getpass
+
     from services.intake.approve import ApprovalError
     from services.intake.approve import approve as approve_request
     from shared.runtime import get_runtime
 
+    if by is None:
+        by = getpass.getuser()
     try:
-        record = approve_request(get_runtime(), ticket, by)
+        record = approve_request(get_runtime(), ticket, by, via="cli")
     except ApprovalError as exc:
         err.print(f"[red]refused[/red] {exc}")
         raise typer.Exit(2) from None
@@ -239,6 +247,79 @@ def certificate(
         html.write_text(found.html())
         err.print(f"wrote {html}")
     print(found.text)
+
+
+keys_app = typer.Typer(no_args_is_help=True, help="API keys of the HTTP intake (stored only as hashes).")
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Argument(help="who holds the key, e.g. dsar-tool (unique)")],
+    scope: Annotated[list[str], typer.Option(
+        "--scope", help="requests:submit, requests:read, requests:approve or admin (repeatable)")],
+    from_env: Annotated[str | None, typer.Option(
+        "--from-env", help="install the key held in this environment variable (a deployment's bootstrap key) "
+                           "instead of making one; nothing is printed, and an installed one is left as it is")] = None,
+) -> None:
+    """Make an API key and print it once: only its hash is kept, it cannot be shown again."""
+    import os
+
+    from shared.api_keys import ApiKeyError, ApiKeyStore
+    from shared.runtime import get_runtime
+
+    runtime = get_runtime()
+    store = ApiKeyStore(runtime.redis, runtime.keys)
+    given = None
+    if from_env is not None:
+        given = os.environ.get(from_env, "")
+        if not given:
+            err.print(f"[red]refused[/red] --from-env: {from_env} is not set")
+            raise typer.Exit(2)
+        if store.installed(name, given):
+            err.print(f"key {name} already installed")
+            return
+    try:
+        info, token = store.create(name, scope, token=given)
+    except ApiKeyError as exc:
+        err.print(f"[red]refused[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    runtime.audit.append("api_key.created", details={"key_id": info.key_id, "name": info.name,
+                                                     "scopes": list(info.scopes), "installed": given is not None})
+    if given is not None:
+        err.print(f"key {info.key_id} ({info.name}: {', '.join(info.scopes)}) installed from {from_env}")
+        return
+    err.print(f"key {info.key_id} ({info.name}: {', '.join(info.scopes)}); store it now, it is not shown again:")
+    print(token)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Every key by id, name and scopes (never a secret); revoked keys stay listed."""
+    from shared.api_keys import ApiKeyStore
+    from shared.runtime import get_runtime
+
+    runtime = get_runtime()
+    table = Table("id", "name", "scopes", "created", "revoked")
+    for key in ApiKeyStore(runtime.redis, runtime.keys).all():
+        table.add_row(key.key_id, key.name, ", ".join(key.scopes), key.created_at, key.revoked_at or "")
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key: Annotated[str, typer.Argument(help="the key's name or id")]) -> None:
+    """Revoke a key: it stops working at once."""
+    from shared.api_keys import ApiKeyError, ApiKeyStore
+    from shared.runtime import get_runtime
+
+    runtime = get_runtime()
+    try:
+        info = ApiKeyStore(runtime.redis, runtime.keys).revoke(key)
+    except ApiKeyError as exc:
+        err.print(f"[red]refused[/red] {exc}")
+        raise typer.Exit(1) from None
+    runtime.audit.append("api_key.revoked", details={"key_id": info.key_id, "name": info.name})
+    print(f"revoked key {info.key_id} ({info.name})")
 
 
 hold_app = typer.Typer(no_args_is_help=True, help="The legal-hold register, checked before every deletion.")

@@ -65,7 +65,7 @@ def build_certificate(record: ErasureRecord, subject_digest: str, audit_head: st
         "completed_at": completed.isoformat(),
         "deadline": record.deadline.isoformat(),
         "deadline_met": completed <= record.deadline,
-        "approval": record.approval.model_dump(mode="json") if record.approval else None,
+        "approval": record.approval.model_dump(mode="json", exclude_none=True) if record.approval else None,
         "platform": {"gdpr_request_ids": record.gdpr_request_ids, "recording_job_ids": record.recording_job_ids},
         "retention_policy": record.purge_policy,
         # Names widen a GDPR_DELETE to namesakes: sent only on the operator's opt-in, never alone.

@@ -48,6 +48,8 @@ def render_certificate_html(cert: dict[str, Any]) -> str:
     platform_ids = ", ".join((cert.get("platform") or {}).get("gdpr_request_ids", [])) or "none"
     remnants = ", ".join(verification.get("remnants", [])) or "none"
     notified = ", ".join(cert.get("downstream_notified") or []) or "none"
+    approval = cert.get("approval") or {}
+    approval_key = _row("Approving API key", approval["key_id"], code=True) if approval.get("key_id") else ""
     names = cert.get("names") or {}
     names_sent = ("yes (the operator opted in)" if names.get("sent_to_gdpr_delete")
                   else "no (identifiers only; names were used to search)")
@@ -59,7 +61,7 @@ def render_certificate_html(cert: dict[str, Any]) -> str:
 <p><span class="verdict {outcome_class}" id="outcome">Outcome: {_e(cert.get('outcome'))}</span>
 <span class="verdict {deadline_class}" id="deadline-verdict">{'Deadline met' if met else 'Deadline MISSED'}</span></p>
 <table>{_row('Request id', cert.get('request_id'), code=True)}{_row('Subject digest', cert.get('subject_digest'), code=True)}
-{_row('Approved by', (cert.get('approval') or {}).get('by'))}{rows_times}</table>
+{_row('Approved by', (cert.get('approval') or {}).get('by'))}{approval_key}{rows_times}</table>
 <h2>Erased</h2><table id="counts">{rows_erased}</table>
 <h2>Withheld</h2><table><tr><th>Kind</th><th>Count</th><th>Legal basis</th></tr>{rows_withheld}</table>
 <h2>Verification</h2><table>{_row('Result', 'passed' if verification.get('ok') else 'FAILED')}

@@ -156,6 +156,13 @@ class Settings(BaseSettings):
 
     output_dir: Path = Path("erasure-output")
 
+    # The HTTP intake (services.intake.api). Names (or ids) of API keys trusted to send requests already
+    # approved (``approved_by`` in the body): an upstream system that runs its own four-eyes check. Empty
+    # (the default): ``approved_by`` in a body is refused, and a second key must approve over HTTP.
+    preapprove_keys: list[str] = Field(default_factory=list)
+    # The largest request body the intake reads (bytes); larger ones are refused with 413 unread.
+    api_max_body_bytes: int = 64 * 1024
+
     # The watchdog (services.watchdog): every worker process looks this often (0: never) for requests
     # that made no progress (no write, no task taking them up) for stall_after_s, and sends them on
     # again the way `erasure resume` does, once per stall. One worker's pass runs per interval.

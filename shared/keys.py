@@ -95,3 +95,16 @@ class Keys:
     @property
     def sweep_lock(self) -> str:
         return f"{self._root}:polling:sweep-lock"
+
+    def api_key(self, key_id: str) -> str:
+        """Hash: one API key of the intake (its name, scopes and SHA-256, never the key itself)."""
+        return f"{self._root}:apikey:{key_id}"
+
+    @property
+    def api_key_names(self) -> str:
+        """Hash: API key name -> key id, so a name is taken once and ``keys revoke NAME`` finds its key."""
+        return f"{self._root}:apikey-names"
+
+    def api_key_refusal(self, key_id: str, reason: str) -> str:
+        """Set for a minute after a refusal naming ``key_id`` is audited, so a flood adds one entry a minute."""
+        return f"{self._root}:apikey-refused:{key_id}:{reason}"

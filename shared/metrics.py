@@ -13,3 +13,6 @@ REQUESTS_AT_RISK = Gauge("erasure_requests_at_risk", "Open requests within 7 day
 WATCHDOG_REDRIVES = Counter("erasure_watchdog_redrives_total",
                             "Requests the watchdog sent on again after no progress for stall_after_s, by state",
                             ["state"])
+API_AUTH_FAILURES = Counter("erasure_api_auth_failures_total",
+                            "Intake API calls refused by authentication (401) or scope (403), by reason",
+                            ["reason"])

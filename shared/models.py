@@ -138,8 +138,15 @@ class Subject(BaseModel):
 
 
 class Approval(BaseModel):
+    """Who let deletion go ahead. Over HTTP ``by`` is the approving API key's name and ``key_id`` its id
+    (never a string from a body); from the CLI (break-glass) ``by`` is the operator and ``key_id`` None."""
+
     by: str
     at: datetime = Field(default_factory=utcnow)
+    key_id: str | None = None
+    # "api" (a second key approved), "preapproved" (a trusted upstream key, ERASURE_PREAPPROVE_KEYS),
+    # "cli" (the operator's break-glass command), "intake" (an operator-side door: CLI, bulk file, Celery).
+    via: str | None = None
 
 
 class DateWindow(BaseModel):
@@ -196,6 +203,8 @@ class ErasureRecord(BaseModel):
     scrubbed: bool = False  # identifiers replaced by digests once final
     recordings_deferred: bool = False  # recordings left to the retention purge (bulk runs)
     subject_digest: str | None = None  # fixed at intake, so it survives scrubbing
+    # The API key (id) that submitted it over HTTP: that key may not approve it (four eyes). None: an operator door.
+    submitted_by: str | None = None
     transcripts_scanned: int = 0
     transcript_mentions: int = 0
     # Conversations whose text holds other sensitive data (cards, IBANs, SSNs): in deletion scope.
@@ -252,8 +261,8 @@ class RecordChanges(TypedDict, total=False):
 
     Not here: ``state``, which only moves through the table (``set_state``, ``update_if``, ``claim_state``);
     what the intake fixed (``request_id``, ``ticket``, ``verified_at``, ``window``, ``received_at``,
-    ``subject_digest``, ``purge_policy``, ``erase_by_name``); ``updated_at``, which the store sets on every write; and
-    ``scrubbed``, which only ``shared.scrub`` sets, with the digests.
+    ``subject_digest``, ``purge_policy``, ``erase_by_name``, ``submitted_by``); ``updated_at``, which the store
+    sets on every write; and ``scrubbed``, which only ``shared.scrub`` sets, with the digests.
     """
 
     subject: Subject

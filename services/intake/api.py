@@ -1,67 +1,273 @@
-"""The intake's HTTP door: ``POST /requests`` takes the same JSON as the CLI and the Celery task.
+"""The intake's HTTP door (FastAPI): submit, follow, approve and prove erasures, with an API key.
 
-Answers: 202 with the request id; 422 with ``errors`` naming each bad field; 409 for a ticket
-already submitted (with the existing request id). Run with
-``uvicorn services.intake.api:app``; ``GET /requests/{ticket}`` reports state without personal data.
+Run with ``uvicorn services.intake.api:app``. Every endpoint but ``/health`` needs a bearer API key
+(``erasure keys create``) with the endpoint's scope; the key that submitted a request cannot approve it.
+Bodies are JSON only, at most ERASURE_API_MAX_BODY_BYTES (``guard``), validated by ``http_models``.
+Answers never carry the subject's identifiers; errors name the field, never the value. A Redis outage
+is a 503 with Retry-After (the ticket makes the retry safe), never a traceback.
 """
 
 from __future__ import annotations
 
-from json import JSONDecodeError
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
 
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
+import kombu.exceptions
+import redis
+from fastapi import Body, Depends, FastAPI, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.intake.approve import ApprovalError, approve
-from services.intake.submit import submit
+from services.intake.auth import authenticated, current_runtime
+from services.intake.guard import BodyGuard
+from services.intake.http_models import (
+    TICKET_PATTERN,
+    Accepted,
+    ErrorBody,
+    RequestPage,
+    RequestSummary,
+    RequestView,
+    SubmitRequest,
+    describe_error,
+)
+from services.intake.submit import enqueue_discovery, submit
 from services.intake.validation import IntakeError
-from shared.runtime import get_runtime
+from shared.api_keys import Principal, Scope
+from shared.certificate_html import render_certificate_html
+from shared.config import get_settings
+from shared.models import Approval, ErasureRecord, RequestState, utcnow
+from shared.observability import setup_observability
+from shared.runtime import Runtime
 from shared.store import DuplicateTicket
 
+log = logging.getLogger("erasure.intake.api")
+RETRY_AFTER_S = 5
+PAGE_MAX = 200
+_SCAN_MAX = 5000  # records one list call looks at before it answers with a cursor
 
-async def create_request(request: Request) -> JSONResponse:
+
+def _setup_logging() -> None:
+    """The workers' scrubbed JSON logs and Sentry ``before_send``, for this process too; uvicorn's own
+    loggers go through the same scrubbing handler."""
+    setup_observability(get_settings(), logging.INFO)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = []
+        logger.propagate = True
+
+
+@asynccontextmanager
+async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
+    _setup_logging()
+    yield
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 415, 422, 503)}
+
+app = FastAPI(title="genesys-erasure intake", version="1",
+              description="GDPR Art. 17 erasure requests: submit, follow, approve (four eyes) and prove.",
+              lifespan=_lifespan, responses=_ERRORS)
+app.add_middleware(BodyGuard, max_bytes=get_settings().api_max_body_bytes)
+
+TicketPath = Annotated[str, Path(pattern=TICKET_PATTERN, description="the request's ticket")]
+RuntimeDep = Annotated[Runtime, Depends(current_runtime)]
+
+
+# --- errors: JSON, by field, never a value, never a traceback --------------------------------------
+
+def _errors(status: int, errors: list[str], headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"errors": errors}, status_code=status, headers=headers)
+
+
+@app.exception_handler(RequestValidationError)
+async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+    problems = list(exc.errors())
+    if any(p.get("type") == "json_invalid" for p in problems):
+        return _errors(400, ["body: not valid JSON"])
+    if any(p.get("type") in ("model_attributes_type", "dict_type") and tuple(p.get("loc", ())) == ("body",)
+           for p in problems):
+        return _errors(400, ["body: must be a JSON object"])
+    return _errors(422, list(dict.fromkeys(describe_error(p) for p in problems)))
+
+
+@app.exception_handler(StarletteHTTPException)
+async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    return _errors(exc.status_code, [str(exc.detail)], dict(exc.headers or {}))
+
+
+@app.exception_handler(redis.exceptions.RedisError)
+@app.exception_handler(kombu.exceptions.OperationalError)
+async def _store_down(_: Request, exc: Exception) -> JSONResponse:
+    log.error("intake API: Redis unreachable (%s)", type(exc).__name__)
+    return _errors(503, ["service: the request store is unreachable; retry later (the ticket makes a retry safe)"],
+                   {"Retry-After": str(RETRY_AFTER_S)})
+
+
+@app.exception_handler(Exception)
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    log.error("intake API: unexpected %s", type(exc).__name__)
+    return _errors(500, ["service: internal error"])
+
+
+# --- endpoints -------------------------------------------------------------------------------------
+
+@app.get("/health", tags=["operations"])
+def health() -> dict[str, str]:
+    """The process is up (no key needed; says nothing about Redis: see /ready)."""
+    return {"status": "ok"}
+
+
+@app.get("/ready", tags=["operations"])
+def ready(runtime: RuntimeDep, _: Annotated[Principal, Depends(authenticated(None))]) -> dict[str, str]:
+    """Redis answers (any valid key); 503 otherwise."""
+    runtime.redis.ping()
+    return {"status": "ready"}
+
+
+@app.post("/requests", status_code=202, tags=["requests"], response_model=Accepted,
+          responses={200: {"model": Accepted, "description": "the same ticket and subject again: the original"}})
+def create_request(body: SubmitRequest, runtime: RuntimeDep,
+                   principal: Annotated[Principal, Depends(authenticated(Scope.SUBMIT))]) -> Any:
+    """Submit one erasure request (202). The same ticket with the same subject again answers the
+    original request (200); a ticket already used for another subject is 409."""
+    payload = body.model_dump(exclude_unset=True)
+    approval = None
+    if payload.pop("approved_by", None) is not None:
+        if not _trusted_to_preapprove(runtime, principal):
+            return _errors(422, ["approved_by: refused: approval comes from a second API key (POST /requests/{ticket}/"
+                                 "approve), or from a key named in ERASURE_PREAPPROVE_KEYS"])
+        approval = Approval(by=principal.name, key_id=principal.key_id, via="preapproved")
     try:
-        payload = await request.json()
-    except (JSONDecodeError, UnicodeDecodeError):
-        return JSONResponse({"errors": ["body: not valid JSON"]}, status_code=400)
-    if not isinstance(payload, dict):
-        return JSONResponse({"errors": ["body: must be a JSON object"]}, status_code=400)
-    try:
-        record = submit(get_runtime(), payload)
+        record = submit(runtime, payload, submitted_by=principal.key_id, approval=approval)
     except IntakeError as exc:
-        return JSONResponse({"errors": exc.errors}, status_code=422)
+        return _errors(422, exc.errors)
     except DuplicateTicket as exc:
-        return JSONResponse({"errors": [f"ticket: {exc}"], "request_id": exc.request_id}, status_code=409)
-    return JSONResponse({"request_id": record.request_id, "ticket": record.ticket,
-                         "state": record.state.value}, status_code=202)
+        if not exc.same_subject:
+            return _errors(409, ["ticket: already submitted for another subject"])
+        original = runtime.store.get(exc.request_id)
+        if original.state is RequestState.RECEIVED:
+            # An earlier try may have stored it and lost Redis before enqueuing: send it on (discovery
+            # takes a request once, by its state).
+            enqueue_discovery(runtime, [original.request_id])
+        return JSONResponse(_accepted(original), status_code=200)
+    return JSONResponse(_accepted(record), status_code=202)
 
 
-async def get_request(request: Request) -> JSONResponse:
-    record = get_runtime().store.find_by_ticket(request.path_params["ticket"])
-    if record is None:
-        return JSONResponse({"errors": ["ticket: unknown"]}, status_code=404)
-    return JSONResponse({"request_id": record.request_id, "ticket": record.ticket, "state": record.state.value,
-                         "deadline": record.deadline.isoformat(), "reason": record.reason})
+@app.get("/requests/{ticket}", tags=["requests"], response_model=RequestView)
+def get_request(ticket: TicketPath, runtime: RuntimeDep,
+                _: Annotated[Principal, Depends(authenticated(Scope.READ))]) -> RequestView:
+    """Where one request stands: state, deadline, approval; no personal data."""
+    return _view(_find(runtime, ticket))
 
 
-async def approve_request(request: Request) -> JSONResponse:
+@app.get("/requests", tags=["requests"], response_model=RequestPage)
+def list_requests(
+    runtime: RuntimeDep, _: Annotated[Principal, Depends(authenticated(Scope.READ))],
+    state: Annotated[RequestState | None, Query()] = None,
+    overdue: Annotated[bool | None, Query(description="only overdue (true) or only on time (false)")] = None,
+    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,9}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 50,
+) -> RequestPage:
+    """Requests oldest first, a page at a time, by ticket, state and deadline (no personal data)."""
+    now = utcnow()
+    position = int(cursor or 0)
+    items: list[RequestSummary] = []
+    scanned = 0
+    index = runtime.keys.requests_index
+    while len(items) < limit and scanned < _SCAN_MAX:
+        ids = [str(i) for i in runtime.redis.zrange(index, position, position + limit - 1)]
+        if not ids:
+            return RequestPage(items=items, next_cursor=None)
+        for request_id in ids:
+            position += 1
+            scanned += 1
+            raw = runtime.redis.get(runtime.keys.request(request_id))
+            if raw is None:
+                continue
+            record = ErasureRecord.model_validate_json(str(raw))
+            late = _overdue(record, now)
+            if (state is None or record.state is state) and (overdue is None or late is overdue):
+                items.append(RequestSummary(request_id=record.request_id, ticket=record.ticket,
+                                            state=record.state.value, deadline=record.deadline, overdue=late))
+                if len(items) == limit:
+                    break
+    more = runtime.redis.zcard(index) > position
+    return RequestPage(items=items, next_cursor=str(position) if more else None)
+
+
+@app.get("/requests/{ticket}/certificate", tags=["requests"],
+         responses={200: {"content": {"application/json": {}, "text/html": {}},
+                          "description": "the certificate as JSON, or as a page with Accept: text/html"}})
+def get_certificate(ticket: TicketPath, request: Request, runtime: RuntimeDep,
+                    _: Annotated[Principal, Depends(authenticated(Scope.READ))]) -> Response:
+    """The erasure certificate (issued at the final state; 404 before): JSON as ``erasure certificate``
+    prints it, or the same as an HTML page (every value escaped) with ``Accept: text/html``."""
+    record = _find(runtime, ticket)
+    raw = runtime.redis.get(runtime.keys.certificate(record.request_id))
+    if raw is None:
+        return _errors(404, ["certificate: not issued yet (it is, once the request is final)"])
+    if _wants_html(request.headers.get("accept", "")):
+        return HTMLResponse(render_certificate_html(json.loads(str(raw))))
+    return Response(str(raw), media_type="application/json")
+
+
+@app.post("/requests/{ticket}/approve", tags=["requests"], response_model=RequestView)
+def approve_request(ticket: TicketPath, runtime: RuntimeDep,
+                    principal: Annotated[Principal, Depends(authenticated(Scope.APPROVE))],
+                    body: Annotated[dict[str, Any] | None, Body(
+                        description="optional and empty: the approver is the calling key, never a body field")] = None,
+                    ) -> Any:
+    """Approve the erasure as the calling key (never the key that submitted it: 403). Deletion waits for this."""
+    if body:
+        return _errors(422, ["request: an approval takes no fields (the approver is the calling API key)"])
     try:
-        payload = await request.json()
-    except (JSONDecodeError, UnicodeDecodeError):
-        return JSONResponse({"errors": ["body: not valid JSON"]}, status_code=400)
-    by = payload.get("by") if isinstance(payload, dict) else None
-    try:
-        record = approve(get_runtime(), request.path_params["ticket"], str(by or ""))
+        record = approve(runtime, ticket, principal.name, key_id=principal.key_id, via="api")
     except ApprovalError as exc:
-        status = 404 if "no request" in str(exc) else 409 if "already" in str(exc) else 422
-        return JSONResponse({"errors": [str(exc)]}, status_code=status)
-    return JSONResponse({"request_id": record.request_id, "ticket": record.ticket, "state": record.state.value})
+        return _errors(exc.status, [str(exc)])
+    return _view(record)
 
 
-app = Starlette(routes=[
-    Route("/requests", create_request, methods=["POST"]),
-    Route("/requests/{ticket}", get_request, methods=["GET"]),
-    Route("/requests/{ticket}/approve", approve_request, methods=["POST"]),
-])
+# --- helpers ---------------------------------------------------------------------------------------
+
+def _trusted_to_preapprove(runtime: Runtime, principal: Principal) -> bool:
+    trusted = set(runtime.settings.preapprove_keys)
+    return principal.name in trusted or principal.key_id in trusted
+
+
+def _find(runtime: Runtime, ticket: str) -> ErasureRecord:
+    record = runtime.store.find_by_ticket(ticket)
+    if record is None:
+        raise StarletteHTTPException(404, "ticket: no request with this ticket")
+    return record
+
+
+def _overdue(record: ErasureRecord, now: Any) -> bool:
+    return not record.state.is_final and now > record.deadline
+
+
+def _accepted(record: ErasureRecord) -> dict[str, str]:
+    return {"request_id": record.request_id, "ticket": record.ticket, "state": record.state.value}
+
+
+def _view(record: ErasureRecord) -> RequestView:
+    approval = record.approval
+    return RequestView(request_id=record.request_id, ticket=record.ticket, state=record.state.value,
+                       received_at=record.received_at, deadline=record.deadline, overdue=_overdue(record, utcnow()),
+                       reason=record.reason, approved=approval is not None,
+                       approved_by=approval.by if approval else None,
+                       approved_by_key=approval.key_id if approval else None,
+                       approved_at=approval.at if approval else None)
+
+
+def _wants_html(accept: str) -> bool:
+    """HTML only when asked for before JSON (a browser's Accept), JSON otherwise."""
+    kinds = [part.split(";")[0].strip().lower() for part in accept.split(",")]
+    if "text/html" not in kinds:
+        return False
+    return "application/json" not in kinds or kinds.index("text/html") < kinds.index("application/json")

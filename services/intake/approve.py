@@ -16,22 +16,43 @@ from shared.task_names import DELETE_TASK
 
 
 class ApprovalError(ErasureError, ValueError):
-    pass
+    """The approval was refused; ``status`` is the HTTP answer that says why."""
+
+    status = 422
 
 
-def approve(runtime: Runtime, ticket: str, by: str) -> ErasureRecord:
+class UnknownTicket(ApprovalError):
+    status = 404
+
+
+class AlreadyDecided(ApprovalError):
+    status = 409
+
+
+class OwnRequest(ApprovalError):
+    """Four eyes: the key that submitted a request may not approve it, whatever its scopes."""
+
+    status = 403
+
+
+def approve(runtime: Runtime, ticket: str, by: str, *, key_id: str | None = None, via: str = "cli") -> ErasureRecord:
+    """Record ``by``'s approval: an API key (``key_id``, never the key that submitted the request) or,
+    with no key, the operator at the CLI (break-glass)."""
     approver = by.strip()
     if not approver:
         raise ApprovalError("by: say who approves (a name or role)")
     record = runtime.store.find_by_ticket(ticket)
     if record is None:
-        raise ApprovalError(f"ticket: no request with ticket {ticket!r}")
+        raise UnknownTicket(f"ticket: no request with ticket {ticket!r}")
+    if key_id is not None and record.submitted_by == key_id:
+        raise OwnRequest("approval: the key that submitted a request cannot approve it (four eyes); "
+                         "approve with another key")
     if record.approval is not None:
-        raise ApprovalError(f"ticket: request {ticket!r} was already approved by {record.approval.by}")
+        raise AlreadyDecided(f"ticket: request {ticket!r} was already approved by {record.approval.by}")
     if record.state.is_final:
-        raise ApprovalError(f"ticket: request {ticket!r} is already {record.state.value}")
-    approval = Approval(by=approver)
-    details = {"approved_by": approver}
+        raise AlreadyDecided(f"ticket: request {ticket!r} is already {record.state.value}")
+    approval = Approval(by=approver, key_id=key_id, via=via)
+    details = {"approved_by": approver, "key_id": key_id, "via": via}
     released = transition(runtime, record.request_id, RequestState.DELETING, "approval.recorded",
                           details=details, expect=RequestState.AWAITING_APPROVAL, approval=approval)
     if released is not None:
@@ -44,8 +65,8 @@ def approve(runtime: Runtime, ticket: str, by: str) -> ErasureRecord:
     if updated is None:
         current = runtime.store.get(record.request_id)
         if current.state.is_final:
-            raise ApprovalError(f"ticket: request {ticket!r} is already {current.state.value}")
-        return approve(runtime, ticket, by)  # it reached the gate just now: release it there
+            raise AlreadyDecided(f"ticket: request {ticket!r} is already {current.state.value}")
+        return approve(runtime, ticket, by, key_id=key_id, via=via)  # it reached the gate just now: release it there
     runtime.audit.append("approval.recorded", request_id=record.request_id, subject=runtime.digest(record),
                          details={**details, "state": updated.state.value})
     # ...and if redaction parked it at the gate just before, having read no approval, release it now.

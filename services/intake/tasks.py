@@ -2,6 +2,12 @@
 
 Send ``erasure.intake.submit`` with one JSON object (the fields of ``ErasureRequestIn``); a refused
 request is logged by field name and ticket, never by value.
+
+This is an operator-side door: anyone who can write to the broker can use it (there is no API key),
+and its message carries the subject's identifiers in clear through the broker (Redis) until a worker
+takes it. It returns nothing the sender can read (no result backend: ``task_ignore_result``); follow the
+request by its ticket (``GET /requests/{ticket}``, ``erasure status TICKET``). Upstream systems on a
+network should use the HTTP intake instead.
 """
 
 from __future__ import annotations

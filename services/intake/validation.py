@@ -128,7 +128,7 @@ def parse_request(payload: Mapping[str, Any], default_phone_region: str | None =
         subject=subject,
         verified_at=verified_at,
         window=window,
-        approval=Approval(by=data.approved_by) if data.approved_by else None,
+        approval=Approval(by=data.approved_by, via="intake") if data.approved_by else None,
         erase_by_name=data.erase_by_name,
     )
 

@@ -16,6 +16,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import httpx
 
@@ -217,7 +218,7 @@ class GenesysClient:
         return GdprRequest.model_validate(response.json())
 
     def get_gdpr_request(self, request_id: str) -> GdprRequest:
-        response = self.request("GET", f"/api/v2/gdpr/requests/{request_id}")
+        response = self.request("GET", f"/api/v2/gdpr/requests/{_segment(request_id)}")
         return GdprRequest.model_validate(response.json())
 
     def list_gdpr_requests(self, page_number: int = 1, page_size: int = 100) -> GdprRequestListing:
@@ -249,7 +250,7 @@ class GenesysClient:
         return str(response.json()["jobId"])
 
     def get_details_job(self, job_id: str) -> DetailsJobStatus:
-        response = self.request("GET", f"/api/v2/analytics/conversations/details/jobs/{job_id}")
+        response = self.request("GET", f"/api/v2/analytics/conversations/details/jobs/{_segment(job_id)}")
         return DetailsJobStatus.model_validate(response.json())
 
     def get_details_job_results(self, job_id: str, cursor: str | None = None,
@@ -257,7 +258,7 @@ class GenesysClient:
         params: dict[str, Any] = {"pageSize": page_size}
         if cursor:
             params["cursor"] = cursor
-        response = self.request("GET", f"/api/v2/analytics/conversations/details/jobs/{job_id}/results",
+        response = self.request("GET", f"/api/v2/analytics/conversations/details/jobs/{_segment(job_id)}/results",
                                 params=params)
         return DetailsJobResults.model_validate(response.json())
 
@@ -269,13 +270,13 @@ class GenesysClient:
 
     def delete_details_job(self, job_id: str) -> None:
         with contextlib.suppress(NotFound):  # already expired or cleaned up
-            self.request("DELETE", f"/api/v2/analytics/conversations/details/jobs/{job_id}")
+            self.request("DELETE", f"/api/v2/analytics/conversations/details/jobs/{_segment(job_id)}")
 
     # -- users (former agents) -------------------------------------------------------------------
 
     def get_user(self, user_id: str) -> User | None:
         try:
-            response = self.request("GET", f"/api/v2/users/{user_id}")
+            response = self.request("GET", f"/api/v2/users/{_segment(user_id)}")
         except NotFound:
             return None
         return User.model_validate(response.json())
@@ -283,7 +284,7 @@ class GenesysClient:
     def delete_user(self, user_id: str) -> bool:
         """Delete a user; True if we deleted it, False if it was already gone."""
         try:
-            self.request("DELETE", f"/api/v2/users/{user_id}")
+            self.request("DELETE", f"/api/v2/users/{_segment(user_id)}")
         except NotFound:
             return False
         return True
@@ -347,7 +348,7 @@ class GenesysClient:
         """A conversation's recordings ([] if none or the conversation is gone); None while the
         platform is still preparing them (202), so the caller treats them as present."""
         try:
-            response = self.request("GET", f"/api/v2/conversations/{conversation_id}/recordings",
+            response = self.request("GET", f"/api/v2/conversations/{_segment(conversation_id)}/recordings",
                                     params={"formatId": "NONE"})
         except NotFound:
             return []
@@ -379,7 +380,7 @@ class GenesysClient:
 
     def get_recording_job(self, job_id: str) -> RecordingJob | None:
         try:
-            response = self.request("GET", f"/api/v2/recording/jobs/{job_id}")
+            response = self.request("GET", f"/api/v2/recording/jobs/{_segment(job_id)}")
         except NotFound:
             return None
         return RecordingJob.model_validate(response.json())
@@ -387,7 +388,7 @@ class GenesysClient:
     def start_recording_job(self, job_id: str) -> RecordingJob:
         """Execute a READY job (``PUT {"state": "PROCESSING"}``); only its creator may. Refused with
         ``JobSlotsFull`` while the organisation's places are taken."""
-        response = self.request("PUT", f"/api/v2/recording/jobs/{job_id}", json={"state": "PROCESSING"},
+        response = self.request("PUT", f"/api/v2/recording/jobs/{_segment(job_id)}", json={"state": "PROCESSING"},
                                 submits_job=True)
         return RecordingJob.model_validate(response.json())
 
@@ -402,7 +403,7 @@ class GenesysClient:
         return RecordingJobListing.model_validate(response.json())
 
     def failed_recordings(self, job_id: str, page_number: int = 1, page_size: int = 100) -> FailedRecordingListing:
-        response = self.request("GET", f"/api/v2/recording/jobs/{job_id}/failedrecordings",
+        response = self.request("GET", f"/api/v2/recording/jobs/{_segment(job_id)}/failedrecordings",
                                 # A page count only with includeTotal (cursor paging otherwise): the loop reads it.
                                 params={"pageSize": min(page_size, 100), "pageNumber": page_number,
                                         "includeTotal": "true"})
@@ -432,7 +433,7 @@ class GenesysClient:
 
     def get_message_conversation(self, conversation_id: str) -> MessageConversation | None:
         try:
-            response = self.request("GET", f"/api/v2/conversations/messages/{conversation_id}")
+            response = self.request("GET", f"/api/v2/conversations/messages/{_segment(conversation_id)}")
         except NotFound:
             return None
         return MessageConversation.model_validate(response.json())
@@ -440,7 +441,7 @@ class GenesysClient:
     def get_messages_bulk(self, conversation_id: str, message_ids: list[str]) -> list[MessageData]:
         out: list[MessageData] = []
         for start in range(0, len(message_ids), 1000):
-            response = self.request("POST", f"/api/v2/conversations/messages/{conversation_id}/messages/bulk",
+            response = self.request("POST", f"/api/v2/conversations/messages/{_segment(conversation_id)}/messages/bulk",
                                     json=message_ids[start:start + 1000])
             out += MessageListing.model_validate(response.json()).entities
         return out
@@ -484,6 +485,14 @@ def _jobs_full(response: httpx.Response) -> bool:
         words = f"{_body_field(response, 'code') or ''} {_body_field(response, 'message') or ''}"
         return bool(_JOBS_FULL.search(words))
     return False
+
+
+def _segment(value: str) -> str:
+    """An outside value (a user id from intake, an id from a platform answer) as one quoted path segment:
+    ``/``, ``?`` and ``#`` are escaped and ``.``/``..`` spelled %2E, so no value can point a call elsewhere."""
+    if value in (".", ".."):
+        return value.replace(".", "%2E")
+    return quote(value, safe="")
 
 
 def _template(path: str) -> str:

@@ -418,3 +418,33 @@ def test_too_many_jobs_elsewhere_than_a_job_submission_is_a_rate_limit_as_before
     with pytest.raises(RateLimited):
         client.search_gdpr_subjects("EMAIL", "a@example.org")
     assert limiter.pauses == [2.0] * 5
+
+
+
+@pytest.mark.parametrize("hostile", ["../externalcontacts/contacts/0000", "..", ".", "a/b?c=d#e", "%2e%2e/x"])
+def test_an_outside_id_is_one_quoted_path_segment_and_cannot_change_the_path(hostile):
+    """Ids reach URL paths from intake (user_id) and platform answers (conversation, job ids): each is
+    one segment, quoted, so ``../`` cannot point a call at another resource."""
+    from urllib.parse import unquote
+
+    seen = []
+
+    def handler(request):
+        seen.append((request.method, request.url.raw_path.decode()))
+        return httpx.Response(404, json={"code": "not.found"})
+
+    client, _ = make_client(token_or(handler))
+    assert client.get_user(hostile) is None
+    assert client.delete_user(hostile) is False
+    with pytest.raises(NotFound):
+        client.get_gdpr_request(hostile)
+    with pytest.raises(NotFound):
+        client.get_details_job(hostile)
+    assert client.conversation_recordings(hostile) == []
+    prefixes = ["/api/v2/users/", "/api/v2/users/", "/api/v2/gdpr/requests/",
+                "/api/v2/analytics/conversations/details/jobs/", "/api/v2/conversations/"]
+    assert len(seen) == len(prefixes)
+    for (_, path), prefix in zip(seen, prefixes, strict=True):
+        assert path.startswith(prefix), path
+        segment = path.removeprefix(prefix).split("?")[0].split("/")[0]
+        assert unquote(segment) == hostile, path

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from starlette.testclient import TestClient
+from fastapi.testclient import TestClient
 
 from services.intake import api, tasks
 from services.intake import submit as intake
+from services.intake.auth import current_runtime
+from shared.api_keys import ApiKeyStore
 from shared.task_names import DISCOVER_TASK
 
 JANE = {"ticket": "DSAR-7", "emails": ["Jane.Doe@Example.org"]}
@@ -16,30 +18,35 @@ JANE = {"ticket": "DSAR-7", "emails": ["Jane.Doe@Example.org"]}
 def sent(runtime, monkeypatch):
     calls = []
     monkeypatch.setattr(intake.app, "send_task", lambda name, args=None, **kw: calls.append((name, args)))
-    monkeypatch.setattr(api, "get_runtime", lambda: runtime)
     monkeypatch.setattr(tasks, "get_runtime", lambda: runtime)
     return calls
 
 
 @pytest.fixture
-def http(sent):
-    with TestClient(api.app) as client:
-        yield client
+def http(runtime, sent):
+    api.app.dependency_overrides[current_runtime] = lambda: runtime
+    _, token = ApiKeyStore(runtime.redis, runtime.keys).create("upstream", ["requests:submit", "requests:read"])
+    client = TestClient(api.app)  # no lifespan: the test process keeps its own logging
+    client.headers["Authorization"] = f"Bearer {token}"
+    yield client
+    api.app.dependency_overrides.clear()
 
 
-def test_http_accepts_then_answers_409_for_the_same_ticket(runtime, http, sent):
+def test_http_accepts_returns_the_original_for_a_retry_and_409_for_another_subject(runtime, http, sent):
     first = http.post("/requests", json=JANE)
     assert first.status_code == 202
     request_id = first.json()["request_id"]
     assert first.json() == {"request_id": request_id, "ticket": "DSAR-7", "state": "received"}
 
-    for body in (JANE, {"ticket": "DSAR-7", "emails": ["omar@example.com"]}):
-        again = http.post("/requests", json=body)
-        assert again.status_code == 409
-        assert again.json() == {"errors": [f"ticket: ticket 'DSAR-7' was already submitted as request {request_id}"],
-                                "request_id": request_id}
-        assert "omar" not in again.text and "jane" not in again.text.lower()
-    assert sent == [(DISCOVER_TASK, [[request_id]])]
+    again = http.post("/requests", json=JANE)
+    assert again.status_code == 200 and again.json() == first.json()
+    other = http.post("/requests", json={"ticket": "DSAR-7", "emails": ["omar@example.com"]})
+    assert other.status_code == 409
+    assert other.json() == {"errors": ["ticket: already submitted for another subject"]}
+    assert "omar" not in other.text and "jane" not in other.text.lower()
+    # The retry found it still waiting for discovery, so it was sent on again (an earlier try may have
+    # stored it and lost Redis before enqueuing); the other subject's try enqueued nothing.
+    assert sent == [(DISCOVER_TASK, [[request_id]])] * 2
     assert runtime.store.ids() == [request_id]
 
 
@@ -47,7 +54,7 @@ def test_http_refuses_by_field_and_enqueues_nothing(runtime, http, sent):
     refused = http.post("/requests", json={"ticket": "DSAR-8", "emails": ["jane.doe(at)example.org"]})
     assert refused.status_code == 422
     assert refused.json() == {"errors": ["emails[0]: not a valid email address"]}
-    assert http.post("/requests", content=b"{not json").status_code == 400
+    assert http.post("/requests", content=b"{not json", headers={"Content-Type": "application/json"}).status_code == 400
     assert http.post("/requests", json=["a list"]).status_code == 400
     assert sent == [] and runtime.store.ids() == []
 
@@ -57,6 +64,7 @@ def test_http_reports_state_without_personal_data(http):
     found = http.get("/requests/DSAR-7")
     assert found.status_code == 200
     assert found.json()["request_id"] == request_id and found.json()["state"] == "received"
+    assert found.json()["approved"] is False
     assert "jane" not in found.text.lower()
     assert http.get("/requests/DSAR-none").status_code == 404
 

@@ -1,0 +1,199 @@
+"""API keys of the HTTP intake: random bearer tokens, shown once, stored only as a hash.
+
+A key reads ``ek_<key id>_<secret>``: the ``ek_`` prefix makes a leaked key recognisable to secret
+scanners, the key id finds its record without searching, and the secret is ``secrets.token_urlsafe(32)``
+(256 random bits). Redis keeps the key's name, scopes and the SHA-256 of the whole token. A slow password
+hash (bcrypt, argon2) protects guessable passwords; a 256-bit random secret cannot be guessed from its
+SHA-256, so a fast hash is enough, and it does not depend on ERASURE_HMAC_KEY (rotating that key would
+otherwise invalidate every API key). Hashes are compared with ``hmac.compare_digest``.
+
+``Principal`` is what a verified key yields: the seam where an OIDC/JWT verifier can yield the same later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+
+import redis
+
+from shared.errors import ErasureError
+from shared.keys import Keys
+from shared.models import utcnow
+
+TOKEN_PREFIX = "ek_"
+_KEY_ID = re.compile(r"[0-9a-f]{12}")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+# A stand-in hash compared when the key id is unknown, so an unknown id costs the same as a wrong secret.
+_NO_KEY = hashlib.sha256(b"no such key").hexdigest()
+
+
+class Scope(StrEnum):
+    SUBMIT = "requests:submit"
+    READ = "requests:read"
+    APPROVE = "requests:approve"
+    ADMIN = "admin"  # every scope
+
+
+class ApiKeyError(ErasureError, ValueError):
+    """A key cannot be made or found as asked; the message names the field, never a secret."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: an API key today (an OIDC subject later), by id and name, with its scopes."""
+
+    key_id: str
+    name: str
+    scopes: frozenset[Scope]
+
+    def allows(self, scope: Scope) -> bool:
+        return scope in self.scopes or Scope.ADMIN in self.scopes
+
+
+@dataclass(frozen=True)
+class ApiKeyInfo:
+    """A stored key as ``keys list`` shows it: no secret, no hash."""
+
+    key_id: str
+    name: str
+    scopes: tuple[str, ...]
+    created_at: str
+    revoked_at: str | None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of checking a presented token: a principal, or why not (``reason`` is a metric label)."""
+
+    principal: Principal | None
+    reason: str  # ok | missing | malformed | unknown | wrong_secret | revoked
+    key_id: str | None = None  # when the token named a well-formed key id (never the secret)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def split_token(token: str) -> tuple[str, str] | None:
+    """(key id, secret) of a well-formed token, else None."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    key_id, sep, secret = token[len(TOKEN_PREFIX):].partition("_")
+    if not sep or not _KEY_ID.fullmatch(key_id) or not 20 <= len(secret) <= 100:
+        return None
+    return key_id, secret
+
+
+def parse_scopes(values: list[str]) -> frozenset[Scope]:
+    scopes: set[Scope] = set()
+    for value in values:
+        try:
+            scopes.add(Scope(value))
+        except ValueError:
+            raise ApiKeyError(f"scope: one of {', '.join(s.value for s in Scope)}") from None
+    if not scopes:
+        raise ApiKeyError("scope: give at least one scope")
+    return frozenset(scopes)
+
+
+class ApiKeyStore:
+    def __init__(self, client: redis.Redis, keys: Keys) -> None:
+        self._r = client
+        self._keys = keys
+
+    def create(self, name: str, scopes: list[str], token: str | None = None) -> tuple[ApiKeyInfo, str]:
+        """Make a key; return its record and the token, which is not stored and cannot be shown again.
+
+        ``token``: install a key made elsewhere (a deployment's bootstrap key from its secret store)
+        instead of a new random one; it must have the same shape and at least as long a secret."""
+        if not _NAME.fullmatch(name):
+            raise ApiKeyError("name: 1 to 64 of letters, digits and . _ : - (starting with a letter or digit)")
+        parsed = sorted(s.value for s in parse_scopes(scopes))
+        if token is None:
+            key_id = secrets.token_hex(6)
+            token = f"{TOKEN_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
+        else:
+            parts = split_token(token)
+            if parts is None or len(parts[1]) < 43:
+                raise ApiKeyError("token: not an API key (ek_<12 hex digits>_<at least 43 random url-safe characters>)")
+            key_id = parts[0]
+            if self._r.exists(self._keys.api_key(key_id)):
+                raise ApiKeyError("token: a key with this id is already installed")
+        created = utcnow().isoformat()
+        with self._r.pipeline() as pipe:  # the name and the record in one transaction: never one without the other
+            while True:
+                try:
+                    pipe.watch(self._keys.api_key_names)  # type: ignore[no-untyped-call]
+                    if pipe.hexists(self._keys.api_key_names, name):
+                        raise ApiKeyError(f"name: a key named {name!r} exists (revoke it first, or choose another name)")
+                    pipe.multi()
+                    pipe.hset(self._keys.api_key_names, name, key_id)
+                    pipe.hset(self._keys.api_key(key_id), mapping={
+                        "name": name, "scopes": json.dumps(parsed), "hash": token_hash(token), "created_at": created})
+                    pipe.execute()
+                    break
+                except redis.WatchError:
+                    continue
+        return ApiKeyInfo(key_id, name, tuple(parsed), created, None), token
+
+    def verify(self, token: str | None) -> Verdict:
+        """Check a presented token in constant time over its secret."""
+        if not token:
+            return Verdict(None, "missing")
+        parts = split_token(token)
+        if parts is None:
+            hmac.compare_digest(token_hash(token), _NO_KEY)
+            return Verdict(None, "malformed")
+        key_id = parts[0]
+        stored = self._r.hgetall(self._keys.api_key(key_id))
+        expected = str(stored.get("hash", _NO_KEY))
+        matches = hmac.compare_digest(token_hash(token), expected)
+        if not stored:
+            return Verdict(None, "unknown", key_id)
+        if not matches:
+            return Verdict(None, "wrong_secret", key_id)
+        if stored.get("revoked_at"):
+            return Verdict(None, "revoked", key_id)
+        scopes = frozenset(Scope(s) for s in json.loads(str(stored["scopes"])))
+        return Verdict(Principal(key_id, str(stored["name"]), scopes), "ok", key_id)
+
+    def installed(self, name: str, token: str) -> bool:
+        """Whether ``token`` is already installed, unrevoked, under ``name`` (a restart's second bootstrap)."""
+        verdict = self.verify(token)
+        return verdict.principal is not None and verdict.principal.name == name
+
+    def find(self, name_or_id: str) -> ApiKeyInfo | None:
+        key_id = self._r.hget(self._keys.api_key_names, name_or_id)
+        key_id = str(key_id) if key_id is not None else name_or_id
+        if not _KEY_ID.fullmatch(key_id):
+            return None
+        return self._info(key_id)
+
+    def _info(self, key_id: str) -> ApiKeyInfo | None:
+        stored = self._r.hgetall(self._keys.api_key(key_id))
+        if not stored:
+            return None
+        return ApiKeyInfo(key_id, str(stored["name"]), tuple(json.loads(str(stored["scopes"]))),
+                          str(stored["created_at"]), str(stored["revoked_at"]) if stored.get("revoked_at") else None)
+
+    def all(self) -> list[ApiKeyInfo]:
+        """Every key, revoked ones too (their record stays for the audit trail), oldest first."""
+        found = [self._info(key.rsplit(":", 1)[1]) for key in self._r.scan_iter(self._keys.api_key("*"), count=500)]
+        return sorted((k for k in found if k is not None), key=lambda k: k.created_at)
+
+    def revoke(self, name_or_id: str) -> ApiKeyInfo:
+        """Revoke a key by name or id: it stops working at once; its name is free again."""
+        info = self.find(name_or_id)
+        if info is None:
+            raise ApiKeyError("key: no key with that name or id")
+        if info.revoked_at is None:
+            self._r.hset(self._keys.api_key(info.key_id), "revoked_at", utcnow().isoformat())
+        if self._r.hget(self._keys.api_key_names, info.name) == info.key_id:
+            self._r.hdel(self._keys.api_key_names, info.name)
+        return self._info(info.key_id) or info

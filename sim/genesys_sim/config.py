@@ -89,3 +89,6 @@ class SimConfig:
     # request that names the name reaches the namesake too (the platform searches by NAME; its matching rule
     # is unconfirmed, see `gdpr`).
     namesakes: int = 0
+    # Recording DELETE jobs of ours that finished 30 days before start-up (an organisation that has erased
+    # before). The job list's default order (``userId``; ties oldest first here) puts them first.
+    past_recording_jobs: int = 0

@@ -33,7 +33,7 @@ from .config import SIM_CLIENT_USER_ID, SimConfig
 from .matching import same_value
 from .org_data import OrgData, apply_delete, apply_update, conversation_view, find
 from .rate_window import FixedWindowLimiter
-from .recording_jobs import RecordingJobs
+from .recording_jobs import RecordingJobs, past_jobs
 from .seed import SeedData, generate, iso, shift_conversation
 
 GDPR_TYPES = ("GDPR_EXPORT", "GDPR_UPDATE", "GDPR_DELETE")
@@ -199,6 +199,8 @@ class OrgStore:
             self.gdpr_errors_pending = 0
             self.gdpr_remnants_pending = 0
             self.recording_jobs = RecordingJobs()
+            for job in past_jobs(cfg.past_recording_jobs, time.monotonic()):
+                self.recording_jobs.add(job)
             self.analytics_jobs = AnalyticsJobs()
             self.data.before_change = self.analytics_jobs.before_change
             self.stats = Stats()

@@ -7,9 +7,10 @@ like GDPR requests, under its one lock.
 from __future__ import annotations
 
 import copy
+import uuid
 import zlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .config import SIM_CLIENT_USER_ID
@@ -112,6 +113,18 @@ class RecordingJobs:
             elif state not in ("FULFILLED", "CANCELLED"):
                 still_open.append(jid)
         self.open = still_open
+
+
+def past_jobs(count: int, now: float, age_s: float = 30 * 86400.0) -> list[RecordingJob]:
+    """``count`` DELETE jobs of ours that ended ``age_s`` ago (an organisation that has erased before): they
+    come first in the platform's default ``userId`` order, so a client that reads it as newest first
+    stops at them."""
+    created = iso(datetime.now(UTC) - timedelta(seconds=age_s))
+    query = {"action": "DELETE", "actionDate": created, "conversationQuery": {"interval": "2000-01-01T00:00:00.000Z/"
+             "2000-01-02T00:00:00.000Z"}, "includeRecordingsWithSensitiveData": True}
+    return [RecordingJob(id=str(uuid.UUID(int=n + 1, version=4)), query=copy.deepcopy(query),
+                         created_mono=now - age_s, created_iso=created, conversation_ids=[], recording_ids=[],
+                         started_mono=now - age_s, applied=True) for n in range(count)]
 
 
 def is_sensitive(recording_id: str, share: float) -> bool:

@@ -41,6 +41,15 @@ def nameless_crash_stack(tmp_path, redis_available):
         yield stack
 
 
+@pytest.fixture()
+def history_crash_stack(tmp_path, redis_available):
+    """An organisation that has erased before: three finished recording jobs of ours from 30 days ago, which
+    the platform's default job order (``userId``) lists first."""
+    config = SimConfig(subjects=2, seed=1, gdpr_step_s=0.3, rate_limit=6000, past_recording_jobs=3)
+    with running_stack(tmp_path, redis_available, config, pools=("discovery", "redaction", "polling"), **ENV) as stack:
+        yield stack
+
+
 def start_deleter(stack, crash_after: str | None):
     """A deletion worker; with ``crash_after``, one that kills itself after that platform call (test harness)."""
     program = ("-m", "tests.support.crashing_worker", "--crash-after", crash_after) if crash_after else ("-m", "celery")
@@ -151,3 +160,26 @@ def test_a_crash_after_the_gdpr_delete_submits_no_second_one_when_the_platform_d
     assert entries[0]["id"] == gdpr.platform_id
     events = [e["event"] for e in stack.runtime.audit.entries_for(request_id)]
     assert "deletion.gdpr_request_reconciled" in events and "deletion.gdpr_request_submitted" not in events
+
+
+def test_a_crashed_recording_job_is_found_behind_older_jobs_whatever_the_default_order(history_crash_stack):
+    """Issue 15 item 3: the job list is sorted by ``userId`` unless the client asks for ``dateCreated``, so
+    a client that reads it as newest first meets a month-old job of ours first, concludes its new job is
+    not listed and submits a second one (taking one of the organisation's two job slots)."""
+    stack = history_crash_stack
+    subject = httpx.get(f"{stack.sim_url}/_sim/subjects").json()[0]
+    past = len(httpx.get(f"{stack.sim_url}/_sim/recording-jobs").json()["jobs"])
+    assert past == 3
+    deleter = start_deleter(stack, "recording_job")
+    [request_id] = submit(stack, [{"ticket": "CRASH-H", "emails": subject["emails"][:1], "approved_by": "dpo"}])
+    killed(deleter, "recording_job")
+    assert effect(stack, request_id, "recording_job:0:0").platform_id is None
+    assert platform_counts(stack, subject["id"]) == (1, past + 1)
+
+    wait_until(lambda: redelivery_due(stack), timeout_s=60, message="the visibility timeout of the killed task")
+    start_deleter(stack, None)
+    assert wait_final(stack, [request_id], timeout_s=60)[request_id] is RequestState.COMPLETED
+    assert platform_counts(stack, subject["id"]) == (1, past + 1)  # the crashed job adopted, none added
+    events = [e["event"] for e in stack.runtime.audit.entries_for(request_id)]
+    assert "deletion.recording_job_reconciled" in events
+    assert sim_find(stack, subject["emails"] + subject["phones"]) == []

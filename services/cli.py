@@ -224,6 +224,10 @@ def status(ticket: Annotated[str | None, typer.Argument(help="one ticket; all re
         for row in report.rows():
             table.add_row(*row)
     out.print(table)
+    if ticket and report.records[0].callback_url:
+        from shared.webhooks import target_label
+
+        out.print(f"callback: {target_label(report.records[0].callback_url)}")  # host only: a query may hold a token
     view = report.deadlines()
     out.print(f"{view.open} open, {view.overdue} overdue, {view.at_risk} due within 7 days")
 
@@ -418,8 +422,9 @@ def webhooks_replay() -> None:
     from shared.runtime import get_runtime
 
     replay = replay_webhooks(get_runtime())
-    print(f"replayed: {replay.delivered} delivered, {replay.failing} still failing")
-    if replay.failing:
+    refused = f", {replay.refused} refused (target not configured or not allowed now)" if replay.refused else ""
+    print(f"replayed: {replay.delivered} delivered, {replay.failing} still failing{refused}")
+    if replay.failing or replay.refused:
         raise typer.Exit(1)
 
 

@@ -132,21 +132,28 @@ def dead_letters(runtime: Runtime) -> list[dict[str, Any]]:
 class Replay:
     delivered: int
     failing: int
+    refused: int = 0  # parked events whose target is not allowed now (not sent; left parked)
 
 
 def replay_webhooks(runtime: Runtime) -> Replay:
     """Send every dead-lettered event again; each one delivered now is recorded like a first-time
-    delivery (audit entry, certificate's ``downstream_notified``). One delivered before is never sent twice."""
+    delivery (audit entry, certificate's ``downstream_notified``). One delivered before is never sent twice.
+    An event whose target is neither a configured global target nor a callback the allow-list accepts
+    now (a dead letter anyone with Redis access could have written) is refused and audited, by host."""
     from services.polling.tasks import mark_notified
+    from shared.webhooks import target_label
 
     sender = runtime.webhooks()
     before = {e["event_id"]: e for e in sender.dead_letters()}
-    delivered, failing = sender.replay()
+    counts = sender.replay()
     remaining = {e["event_id"] for e in sender.dead_letters()}
     for event_id, entry in before.items():
         if event_id not in remaining:
             mark_notified(runtime, entry["request_id"], entry["target"])
-    return Replay(delivered, failing)
+        elif not runtime.webhook_target_allowed(str(entry["target"])):
+            runtime.audit.append("webhook.replay_refused", request_id=str(entry["request_id"]),
+                                 details={"target": target_label(str(entry["target"]))})
+    return Replay(counts.delivered, counts.failing, counts.refused)
 
 
 # --- the watchdog -------------------------------------------------------------------------------------

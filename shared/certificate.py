@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from shared.models import ErasureRecord, RequestState, utcnow
+from shared.webhooks import target_label
 
 CERTIFICATE_VERSION = 1
 
@@ -86,6 +87,8 @@ def build_certificate(record: ErasureRecord, subject_digest: str, audit_head: st
         "verification": verification.model_dump(mode="json") if verification else None,
         "reason": record.reason,
         "downstream_notified": [],
+        # The request's own callback, by scheme and host (its path or query may hold a token).
+        "callback": target_label(record.callback_url) if record.callback_url else None,
         "audit_chain_head": audit_head,
         "complete": record.state in (RequestState.COMPLETED, RequestState.COMPLETED_WITH_WITHHELD),
     }

@@ -68,7 +68,9 @@ def render_certificate_html(cert: dict[str, Any]) -> str:
 {_row('Conversations read back', verification.get('checked_conversations'))}{_row('Remnants (by id)', remnants)}</table>
 <h2>Platform and proof</h2><table>{_row('Genesys GDPR request ids', platform_ids, code=True)}
 <tr><th>Names sent with the GDPR_DELETE</th><td id="names-sent">{_e(names_sent)}</td></tr>
-{_row('Downstream systems notified', notified)}{_row('Audit chain head', cert.get('audit_chain_head'), code=True)}
+{_row('Downstream systems notified', notified)}
+{_row('Callback of this request', cert.get('callback') or 'none')}
+{_row('Audit chain head', cert.get('audit_chain_head'), code=True)}
 {_row('Reason', cert.get('reason') or '')}</table>
 <p class="sub">This certificate holds no personal data: the subject appears only as a keyed digest.</p>
 </body></html>

@@ -126,6 +126,11 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr = SecretStr("")
     webhook_attempts: int = 3
     webhook_timeout_s: float = 10.0
+    # Per-request callback URLs (``callback_url`` at intake) are allowed only to these hosts (JSON lists;
+    # an entry is a host, or ``.example.com`` for its subdomains): https to callback_hosts, http or https
+    # to callback_http_hosts. Both empty: callback URLs are refused. Checked again before every send.
+    callback_hosts: list[str] = Field(default_factory=list)
+    callback_http_hosts: list[str] = Field(default_factory=list)
 
     # Deletion pool: recording jobs, retention purges.
     # The platform allows 2 recording jobs PENDING/PROCESSING per organisation; we hold one lease

@@ -235,6 +235,9 @@ class ErasureRecord(BaseModel):
     # The operator's opt-in at intake: names go with the GDPR_DELETE (never alone); else they only search.
     erase_by_name: bool = False
     gdpr_names_sent: bool = False  # whether the GDPR_DELETE submitted carried a name (for the certificate)
+    # Where the final event also goes (checked against ERASURE_CALLBACK_HOSTS at intake and at every send).
+    # Not personal data, but its query may hold the receiver's token: shown by host only (repr=False).
+    callback_url: str | None = Field(default=None, repr=False)
 
     @property
     def deadline(self) -> datetime:
@@ -261,7 +264,7 @@ class RecordChanges(TypedDict, total=False):
 
     Not here: ``state``, which only moves through the table (``set_state``, ``update_if``, ``claim_state``);
     what the intake fixed (``request_id``, ``ticket``, ``verified_at``, ``window``, ``received_at``,
-    ``subject_digest``, ``purge_policy``, ``erase_by_name``, ``submitted_by``); ``updated_at``, which the store
+    ``subject_digest``, ``purge_policy``, ``erase_by_name``, ``submitted_by``, ``callback_url``); ``updated_at``, which the store
     sets on every write; and ``scrubbed``, which only ``shared.scrub`` sets, with the digests.
     """
 

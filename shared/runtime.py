@@ -14,6 +14,7 @@ import httpx
 import redis
 
 from shared.audit import AuditLog
+from shared.callbacks import CallbackPolicy
 from shared.config import Settings, get_settings
 from shared.digest import subject_digest
 from shared.effects import EffectLedger
@@ -92,7 +93,13 @@ class Runtime:
         with self._lock:
             if self._webhook_http is None:
                 self._webhook_http = httpx.Client(timeout=self.settings.webhook_timeout_s)
-        return WebhookSender(self.redis, self.keys, self.settings.require_webhook_secret(), self._webhook_http)
+        return WebhookSender(self.redis, self.keys, self.settings.require_webhook_secret(), self._webhook_http,
+                             allowed=self.webhook_target_allowed)
+
+    def webhook_target_allowed(self, target: str) -> bool:
+        """A global target configured now, or a callback URL the current allow-list accepts: what a
+        send may go to, whatever a record or dead letter in Redis names."""
+        return target in self.settings.webhook_targets or CallbackPolicy.from_settings(self.settings).allows(target)
 
     def digest(self, record: ErasureRecord) -> str:
         """The subject's keyed digest: fixed at intake, so it is the same before and after scrubbing."""

@@ -15,3 +15,5 @@ SWEEP_TASK: Final = "erasure.polling.sweep"
 FOLLOW_TASK: Final = "erasure.polling.recording_jobs"
 VERIFY_TASK: Final = "erasure.polling.verify"
 NOTIFY_TASK: Final = "erasure.polling.notify"
+#: The final event to a request's own callback URL (its allow-list checked again at the send).
+NOTIFY_CALLBACK_TASK: Final = "erasure.polling.notify_callback"

@@ -4,6 +4,11 @@ Each (request, target) pair is one event with a stable id. A target that keeps f
 event parked in the dead-letter list; ``replay`` sends parked events again and an event that was
 delivered once is never delivered again (the delivered set is checked before every send).
 Bodies carry ids, outcome and digests only, never personal data.
+
+Every send first asks ``allowed`` whether the target may be sent to now: a global target configured
+now, or a per-request callback whose host is on the current allow-list (``shared.callbacks``). A dead
+letter or a record in Redis names its target, and whoever can write to Redis could name any URL; such an
+event is refused (never signed, never sent) and stays parked for the operator to see.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -50,17 +56,29 @@ class DeliveryResult:
     delivered: bool
     already: bool = False
     error: str | None = None
+    refused: bool = False  # the target is not one this deployment may send to now: nothing was sent
+
+
+@dataclass(frozen=True)
+class ReplayCounts:
+    delivered: int
+    failing: int
+    refused: int = 0
 
 
 class WebhookSender:
-    def __init__(self, client: redis.Redis, keys: Keys, secret: bytes, http: httpx.Client) -> None:
+    def __init__(self, client: redis.Redis, keys: Keys, secret: bytes, http: httpx.Client,
+                 allowed: Callable[[str], bool]) -> None:
         self._r = client
         self._keys = keys
         self._secret = secret
         self._http = http
+        self._allowed = allowed
 
     def send(self, request_id: str, target: str, body: dict[str, Any]) -> DeliveryResult:
-        """One attempt; never raises for the target's failures."""
+        """One attempt; never raises for the target's failures; refuses a target not allowed now."""
+        if not self._allowed(target):
+            return DeliveryResult(delivered=False, refused=True, error="target not allowed")
         eid = event_id(request_id, target)
         if self._r.sismember(self._keys.webhook_delivered, eid):
             return DeliveryResult(delivered=True, already=True)
@@ -86,12 +104,14 @@ class WebhookSender:
     def dead_letters(self) -> list[dict[str, Any]]:
         return [json.loads(v) for v in self._r.hvals(self._keys.webhook_dead_letters)]
 
-    def replay(self) -> tuple[int, int]:
-        """Send every parked event again; returns (delivered, still failing)."""
-        delivered = failing = 0
+    def replay(self) -> ReplayCounts:
+        """Send every parked event again, to targets still allowed; a refused one stays parked as it was."""
+        delivered = failing = refused = 0
         for entry in self.dead_letters():
             result = self.send(entry["request_id"], entry["target"], entry["body"])
-            if result.delivered:
+            if result.refused:
+                refused += 1
+            elif result.delivered:
                 self._r.hdel(self._keys.webhook_dead_letters, entry["event_id"])
                 delivered += 1
             else:
@@ -99,4 +119,4 @@ class WebhookSender:
                 entry["last_error"] = result.error
                 self._r.hset(self._keys.webhook_dead_letters, entry["event_id"], json.dumps(entry))
                 failing += 1
-        return delivered, failing
+        return ReplayCounts(delivered, failing, refused)

@@ -44,6 +44,7 @@ from shared.models import Approval, ErasureRecord, RequestState, utcnow
 from shared.observability import setup_observability
 from shared.runtime import Runtime
 from shared.store import DuplicateTicket
+from shared.webhooks import target_label
 
 log = logging.getLogger("erasure.intake.api")
 RETRY_AFTER_S = 5
@@ -262,7 +263,8 @@ def _view(record: ErasureRecord) -> RequestView:
                        reason=record.reason, approved=approval is not None,
                        approved_by=approval.by if approval else None,
                        approved_by_key=approval.key_id if approval else None,
-                       approved_at=approval.at if approval else None)
+                       approved_at=approval.at if approval else None,
+                       callback=target_label(record.callback_url) if record.callback_url else None)
 
 
 def _wants_html(accept: str) -> bool:

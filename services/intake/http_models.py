@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from services.intake.validation import ErasureRequestIn
+from shared.callbacks import MAX_CALLBACK_URL
 
 TICKET_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -52,6 +53,9 @@ class SubmitRequest(ErasureRequestIn):
     user_id: PlatformId | None = Field(default=None, description="a former agent's Genesys user id (UUID)")
     approved_by: str | None = Field(default=None, max_length=200,
                                     description="only from a key trusted to pre-approve (ERASURE_PREAPPROVE_KEYS)")
+    callback_url: str | None = Field(default=None, max_length=MAX_CALLBACK_URL, description=(
+        "where the signed final event of this request is also POSTed: https to a host in ERASURE_CALLBACK_HOSTS "
+        "(http only to ERASURE_CALLBACK_HTTP_HOSTS); refused when the deployment allows none"))
 
     @model_validator(mode="after")
     def _dates_in_bounds(self) -> SubmitRequest:
@@ -85,6 +89,7 @@ class RequestView(BaseModel):
     approved_by: str | None = None
     approved_by_key: str | None = None
     approved_at: datetime | None = None
+    callback: str | None = Field(default=None, description="scheme and host of the request's callback URL, if any")
 
 
 class RequestSummary(BaseModel):

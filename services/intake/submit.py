@@ -7,12 +7,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from services.intake.validation import IntakeError, parse_request
+from shared.callbacks import CallbackPolicy
 from shared.celery_app import app
+from shared.config import ConfigError
 from shared.models import Approval, ErasureRecord
 from shared.pipeline import chunks
 from shared.runtime import Runtime
 from shared.store import DuplicateTicket
 from shared.task_names import DISCOVER_TASK
+from shared.webhooks import target_label
 
 __all__ = ["DuplicateTicket", "IntakeError", "enqueue_discovery", "submit"]
 
@@ -30,7 +33,13 @@ def submit(runtime: Runtime, payload: Mapping[str, Any], *, enqueue: bool = True
 
     ``submitted_by`` is the API key that sent it over HTTP (it may not approve it); ``approval`` is a
     trusted key's pre-approval (the HTTP door never passes a body's ``approved_by`` through)."""
-    record = parse_request(payload, runtime.settings.default_phone_region)
+    record = parse_request(payload, runtime.settings.default_phone_region, CallbackPolicy.from_settings(runtime.settings))
+    if record.callback_url is not None:
+        try:  # an unsigned event cannot be sent: refuse now rather than fail silently at the end
+            runtime.settings.require_webhook_secret()
+        except ConfigError:
+            raise IntakeError(["callback_url: refused: this deployment has no webhook signing secret "
+                               "(ERASURE_WEBHOOK_SECRET)"]) from None
     record.subject_digest = runtime.digest(record)
     record.submitted_by = submitted_by
     if approval is not None:
@@ -48,6 +57,8 @@ def submit(runtime: Runtime, payload: Mapping[str, Any], *, enqueue: bool = True
     }
     if submitted_by is not None:
         details["submitted_by"] = submitted_by  # the API key's id
+    if record.callback_url is not None:
+        details["callback"] = target_label(record.callback_url)  # scheme and host: a query may hold a token
     runtime.audit.append("request.received", request_id=record.request_id, subject=runtime.digest(record),
                          details=details)
     if enqueue:

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from shared.callbacks import MAX_CALLBACK_URL, CallbackPolicy, CallbackRefused
 from shared.errors import ErasureError
 from shared.identifiers import InvalidIdentifier, normalize_email, normalize_phone
 from shared.models import Approval, DateWindow, ErasureRecord, Subject, utcnow
@@ -43,6 +44,9 @@ class ErasureRequestIn(BaseModel):
     # Names go to the platform's GDPR_DELETE only when the operator says so for this request: a name is a
     # search term there and a common one reaches namesakes. Discovery searches by name either way.
     erase_by_name: bool = False
+    # Where to POST the signed final event of this request, besides the global webhooks: only to a host
+    # on the deployment's allow-list (``shared.callbacks``). Not personal data, but its query may hold a token.
+    callback_url: str | None = Field(default=None, max_length=MAX_CALLBACK_URL, repr=False)
 
     @field_validator("ticket")
     @classmethod
@@ -82,8 +86,12 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def parse_request(payload: Mapping[str, Any], default_phone_region: str | None = None) -> ErasureRecord:
-    """Validate and normalise; raise ``IntakeError`` naming every bad field."""
+def parse_request(payload: Mapping[str, Any], default_phone_region: str | None = None,
+                  callback_policy: CallbackPolicy | None = None) -> ErasureRecord:
+    """Validate and normalise; raise ``IntakeError`` naming every bad field.
+
+    ``callback_policy`` is the deployment's allow-list of callback hosts; without one a ``callback_url``
+    is refused."""
     try:
         data = ErasureRequestIn.model_validate(dict(payload))
     except ValidationError as exc:
@@ -115,6 +123,11 @@ def parse_request(payload: Mapping[str, Any], default_phone_region: str | None =
     verified_at = _aware(data.verified_at) if data.verified_at else now
     if verified_at > now:
         errors.append("verified_at: must not be in the future")
+    if data.callback_url is not None:
+        try:
+            (callback_policy or CallbackPolicy()).check(data.callback_url)
+        except CallbackRefused as exc:
+            errors.append(f"callback_url: {exc}")
     if errors:
         raise IntakeError(errors)
 
@@ -130,6 +143,7 @@ def parse_request(payload: Mapping[str, Any], default_phone_region: str | None =
         window=window,
         approval=Approval(by=data.approved_by, via="intake") if data.approved_by else None,
         erase_by_name=data.erase_by_name,
+        callback_url=data.callback_url,
     )
 
 

@@ -26,7 +26,7 @@ from shared.pipeline import backoff_s, chunks, erasure_task, isolated, kept_whil
 from shared.recording_jobs import recordings_settled
 from shared.runtime import Runtime, get_runtime
 from shared.scrub import scrub_record
-from shared.task_names import NOTIFY_TASK, POLL_START_TASK, POLL_TASK, SWEEP_TASK, VERIFY_TASK
+from shared.task_names import NOTIFY_CALLBACK_TASK, NOTIFY_TASK, POLL_START_TASK, POLL_TASK, SWEEP_TASK, VERIFY_TASK
 from shared.webhooks import event_body, target_label
 
 log = logging.getLogger("erasure.polling")
@@ -201,6 +201,8 @@ def issue_certificate(runtime: Runtime, request_id: str) -> None:
     runtime.audit.append("request.scrubbed", request_id=request_id, subject=certificate["subject_digest"])
     for index in range(len(runtime.settings.webhook_targets)):
         app.send_task(NOTIFY_TASK, args=[request_id, index])
+    if record.callback_url is not None:
+        app.send_task(NOTIFY_CALLBACK_TASK, args=[request_id])
 
 
 @app.task(name=NOTIFY_TASK, bind=True, acks_late=True, max_retries=None)
@@ -208,25 +210,46 @@ def notify(self: Any, request_id: str, target_index: int) -> None:
     """Tell one downstream system; after the configured attempts, park the event for replay."""
     with kept_while_redis_is_down(NOTIFY_TASK, 1):  # Redis down: the event waits with its message
         runtime = get_runtime()
-        target = runtime.settings.webhook_targets[target_index]
-        raw = runtime.redis.get(runtime.keys.certificate(request_id))
-        if raw is None:
-            return
-        certificate = json.loads(str(raw))
-        sender = runtime.webhooks()
-        result = sender.send(request_id, target, event_body(certificate))
-        attempts = self.request.retries + 1
-        if result.delivered:
-            if not result.already:
-                mark_notified(runtime, request_id, target)
-            return
-        if attempts < runtime.settings.webhook_attempts:
-            # A retry Celery cannot publish (Redis down) keeps the message instead of dropping the event.
-            retry_or_keep(self, backoff_s(self.request.retries, base=2.0, cap=runtime.settings.retry_backoff_cap_s))
-        sender.park(request_id, target, event_body(certificate), attempts, result.error or "failed")
-        runtime.audit.append("webhook.dead_lettered", request_id=request_id,
-                             subject=certificate.get("subject_digest"),
-                             details={"target": target_label(target), "attempts": attempts, "error": result.error})
+        deliver(self, runtime, request_id, runtime.settings.webhook_targets[target_index])
+
+
+@app.task(name=NOTIFY_CALLBACK_TASK, bind=True, acks_late=True, max_retries=None)
+def notify_callback(self: Any, request_id: str) -> None:
+    """Tell the request's own callback URL, like a global target (same signature, retries, dead letter).
+    The URL is read from the record and sent to only if the allow-list accepts it now (``deliver``)."""
+    with kept_while_redis_is_down(NOTIFY_CALLBACK_TASK, 1):
+        runtime = get_runtime()
+        target = runtime.store.get(request_id).callback_url
+        if target is not None:
+            deliver(self, runtime, request_id, target)
+
+
+def deliver(task: Any, runtime: Runtime, request_id: str, target: str) -> None:
+    """One attempt of the final event to ``target``; retried by ``task``, then parked for replay.
+    A target the sender refuses (not allowed now) is audited by host and never retried or parked."""
+    raw = runtime.redis.get(runtime.keys.certificate(request_id))
+    if raw is None:
+        return
+    certificate = json.loads(str(raw))
+    sender = runtime.webhooks()
+    result = sender.send(request_id, target, event_body(certificate))
+    attempts = task.request.retries + 1
+    if result.refused:
+        log.warning("webhook to %s refused: not a configured target nor an allowed callback host", target_label(target))
+        runtime.audit.append("webhook.refused", request_id=request_id, subject=certificate.get("subject_digest"),
+                             details={"target": target_label(target)})
+        return
+    if result.delivered:
+        if not result.already:
+            mark_notified(runtime, request_id, target)
+        return
+    if attempts < runtime.settings.webhook_attempts:
+        # A retry Celery cannot publish (Redis down) keeps the message instead of dropping the event.
+        retry_or_keep(task, backoff_s(task.request.retries, base=2.0, cap=runtime.settings.retry_backoff_cap_s))
+    sender.park(request_id, target, event_body(certificate), attempts, result.error or "failed")
+    runtime.audit.append("webhook.dead_lettered", request_id=request_id,
+                         subject=certificate.get("subject_digest"),
+                         details={"target": target_label(target), "attempts": attempts, "error": result.error})
 
 
 def mark_notified(runtime: Runtime, request_id: str, target: str) -> None:

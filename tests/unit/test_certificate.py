@@ -72,6 +72,7 @@ def test_every_field_of_a_full_certificate():
                          "at": "2026-02-05T07:55:00Z"},
         "reason": None,
         "downstream_notified": [],
+        "callback": None,
         "audit_chain_head": "41:" + "f" * 64,
         "complete": True,
     }

@@ -149,12 +149,13 @@ def receiver(runtime, monkeypatch):
     return answers, calls
 
 
-def test_a_replayed_event_is_recorded_as_delivered_once(runtime, receiver):
+def test_a_replayed_event_is_recorded_as_delivered_once(runtime, receiver, monkeypatch):
     answers, calls = receiver
     record = stored(runtime, "HOOK-1", 3, RequestState.COMPLETED)
     runtime.redis.set(runtime.keys.certificate(record.request_id), certificate_json({"ticket": "HOOK-1"}))
-    sender = runtime.webhooks()
     target = "https://crm.example/hook?token=t0ken"
+    monkeypatch.setattr(runtime.settings, "webhook_targets", [target])
+    sender = runtime.webhooks()
     sender.park(record.request_id, target, {"ticket": "HOOK-1"}, attempts=3, error="HTTP 500")
 
     assert operations.replay_webhooks(runtime) == operations.Replay(delivered=0, failing=1)
@@ -170,6 +171,43 @@ def test_a_replayed_event_is_recorded_as_delivered_once(runtime, receiver):
     assert audit_events(runtime) == [{"event": "webhook.delivered", "target": "https://crm.example"}]
     certificate = json.loads(runtime.redis.get(runtime.keys.certificate(record.request_id)))
     assert certificate["downstream_notified"] == ["https://crm.example"]
+
+
+def test_a_forged_dead_letter_is_not_sent_on_replay(runtime, receiver, monkeypatch):
+    """Issue 18: whoever can write to Redis can park an event for any URL; replay signs and sends only to a
+    global target configured now or a callback whose host the current allow-list accepts."""
+    answers, calls = receiver
+    answers["up"] = 204
+    monkeypatch.setattr(runtime.settings, "webhook_targets", ["https://crm.example/hook"])
+    monkeypatch.setattr(runtime.settings, "callback_hosts", [".dsar.example"])
+    record = stored(runtime, "HOOK-2", 3, RequestState.COMPLETED)
+    runtime.redis.set(runtime.keys.certificate(record.request_id), certificate_json({"ticket": "HOOK-2"}))
+    sender = runtime.webhooks()
+    for forged in ("http://127.0.0.1:9/internal-admin", "https://crm.example/other", "http://hooks.dsar.example/x",
+                   "https://user:pw@hooks.dsar.example/x"):
+        sender.park(record.request_id, forged, {"ticket": "HOOK-2"}, attempts=3, error="HTTP 500")
+    callback = "https://hooks.dsar.example/done?token=t0ken"
+    sender.park(record.request_id, callback, {"ticket": "HOOK-2"}, attempts=3, error="HTTP 500")
+
+    assert operations.replay_webhooks(runtime) == operations.Replay(delivered=1, failing=0, refused=4)
+    assert calls == [event_id(record.request_id, callback)]
+    assert sorted(e["target"] for e in operations.dead_letters(runtime)) == sorted([
+        "http://127.0.0.1:9/internal-admin", "https://crm.example/other", "http://hooks.dsar.example/x",
+        "https://user:pw@hooks.dsar.example/x"])
+    refused = [e for e in audit_events(runtime) if e["event"] == "webhook.replay_refused"]
+    assert len(refused) == 4 and not any("internal-admin" in json.dumps(e) or "pw" in json.dumps(e) for e in refused)
+
+
+def test_a_callback_host_taken_off_the_list_is_not_sent_on_replay(runtime, receiver, monkeypatch):
+    answers, calls = receiver
+    answers["up"] = 204
+    monkeypatch.setattr(runtime.settings, "callback_hosts", ["hooks.dsar.example"])
+    record = stored(runtime, "HOOK-3", 3, RequestState.COMPLETED)
+    runtime.redis.set(runtime.keys.certificate(record.request_id), certificate_json({"ticket": "HOOK-3"}))
+    runtime.webhooks().park(record.request_id, "https://hooks.dsar.example/done", {"ticket": "HOOK-3"}, 3, "HTTP 500")
+    monkeypatch.setattr(runtime.settings, "callback_hosts", [])
+    assert operations.replay_webhooks(runtime) == operations.Replay(delivered=0, failing=0, refused=1)
+    assert calls == []
 
 
 # --- the audit log ---

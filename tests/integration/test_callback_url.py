@@ -1,0 +1,104 @@
+"""A request's own callback URL gets the final event, signed like the global webhooks, from real workers;
+a dead letter forged for a host off the allow-list is not delivered on replay."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+from genesys_sim.config import SimConfig
+
+from shared.webhooks import event_id
+from tests.support.stack import running_stack, submit, wait_certificate, wait_final, wait_until
+
+SECRET = "webhook-secret-for-tests"
+TOKEN = "cb-t0ken-in-the-query"
+
+
+class Receiver:
+    """An HTTP endpoint on 127.0.0.1 that records every POST and whether its signature verifies."""
+
+    def __init__(self) -> None:
+        self.accepted: list[dict] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                expected = "sha256=" + hmac.new(SECRET.encode(), self.headers["X-Erasure-Timestamp"].encode()
+                                                + b"." + body, hashlib.sha256).hexdigest()
+                receiver.accepted.append({"path": self.path, "body": json.loads(body),
+                                          "event_id": self.headers["X-Erasure-Event-Id"],
+                                          "signed": hmac.compare_digest(self.headers["X-Erasure-Signature"], expected)})
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture()
+def callback_stack(tmp_path, redis_available):
+    global_target, callback, internal = Receiver(), Receiver(), Receiver()
+    try:
+        with running_stack(tmp_path, redis_available, SimConfig(subjects=2, seed=5, gdpr_step_s=0.1, rate_limit=6000),
+                           pools=("discovery", "redaction", "deletion", "polling"),
+                           ERASURE_WEBHOOK_TARGETS=json.dumps([f"http://127.0.0.1:{global_target.port}/global"]),
+                           ERASURE_WEBHOOK_SECRET=SECRET, ERASURE_WEBHOOK_ATTEMPTS="3",
+                           ERASURE_CALLBACK_HTTP_HOSTS=json.dumps(["127.0.0.1"])) as stack:
+            yield stack, global_target, callback, internal
+    finally:
+        for receiver in (global_target, callback, internal):
+            receiver.server.shutdown()
+
+
+def test_the_callback_gets_the_signed_final_event_and_a_forged_dead_letter_is_refused(callback_stack):
+    stack, global_target, callback, internal = callback_stack
+    subject = httpx.get(f"{stack.sim_url}/_sim/subjects").json()[0]
+    url = f"http://127.0.0.1:{callback.port}/erasure/done?token={TOKEN}"
+    [request_id] = submit(stack, [{"ticket": "CB-1", "emails": subject["emails"][:1], "approved_by": "it",
+                                   "callback_url": url}])
+    wait_final(stack, [request_id])
+    wait_until(lambda: callback.accepted and global_target.accepted, timeout_s=60,
+               message="the final event at the callback and at the global target")
+
+    [event] = callback.accepted
+    assert event["signed"] is True
+    assert event["path"] == f"/erasure/done?token={TOKEN}"
+    assert event["event_id"] == event_id(request_id, url)
+    assert event["body"]["ticket"] == "CB-1" and event["body"]["event"] == "erasure.final"
+    assert event["body"]["outcome"] == "completed"
+    assert event["body"] == global_target.accepted[0]["body"]  # the same event as the global target's
+    assert not any(v in json.dumps(event["body"]) for v in subject["emails"] + subject["phones"] + [subject["name"]])
+    certificate = wait_certificate(stack, request_id)
+    assert certificate["callback"] == "http://127.0.0.1"
+    wait_until(lambda: wait_certificate(stack, request_id)["downstream_notified"] == ["http://127.0.0.1"],
+               timeout_s=30, message="both deliveries recorded in the certificate")
+    status = stack.cli("status", "CB-1")
+    assert "callback: http://127.0.0.1" in status.stdout and TOKEN not in status.stdout
+
+    # Someone with Redis access parks an event for a host off the allow-list ("localhost" is 127.0.0.1,
+    # but only the name 127.0.0.1 is allowed): replay signs and sends nothing to it, and says so.
+    forged = f"http://localhost:{internal.port}/internal-admin"
+    sender = stack.runtime.webhooks()
+    sender.park(request_id, forged, event["body"], 3, "HTTP 503")
+    replay = stack.cli("webhooks", "replay")
+    assert replay.returncode == 1
+    assert "0 delivered, 0 still failing, 1 refused" in replay.stdout
+    assert internal.accepted == []
+    assert [e["target"] for e in sender.dead_letters()] == [forged]
+    assert [e for e in stack.runtime.audit.entries() if e["event"] == "webhook.replay_refused"]
+
+    # The callback itself was delivered once, and its token is in no worker's log.
+    assert len(callback.accepted) == 1
+    logs = "".join(p.read_text(errors="replace") for p in (stack.tmp / "logs").rglob("*") if p.is_file())
+    assert logs and TOKEN not in logs

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from services.intake.validation import ErasureRequestIn
+from shared.models import ApprovalScope
 
 TICKET_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -85,6 +86,12 @@ class RequestView(BaseModel):
     approved_by: str | None = None
     approved_by_key: str | None = None
     approved_at: datetime | None = None
+    # What an approval covers (shared.approval_scope): approve with {"scope": scope.digest} to bind it.
+    scope: ApprovalScope | None = Field(default=None, description="what deletion would act on now (counts and a "
+                                        "keyed digest; null once the request is final and its identifiers scrubbed)")
+    approved_scope: ApprovalScope | None = Field(default=None, description="the scope the approval was given "
+                                                 "against; null for a pre-approval (the subject as discovered)")
+    superseded_approvals: int = Field(default=0, description="approvals no longer honoured: the scope widened after them")
 
 
 class RequestSummary(BaseModel):

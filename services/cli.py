@@ -143,11 +143,14 @@ def approve(
     ticket: Annotated[str, typer.Argument(help="the request's ticket")],
     by: Annotated[str | None, typer.Option(
         "--by", help="who approves (recorded in the audit log and certificate); default: your OS user")] = None,
+    scope: Annotated[str | None, typer.Option(
+        "--scope", help="the scope digest you checked (GET /requests/TICKET); refused if the scope changed")] = None,
 ) -> None:
     """Break-glass: record the approval that lets deletion go ahead for one request, as the operator.
 
     Upstream systems approve over HTTP with a second API key (four eyes); this command is for the
-    operator with access to Redis, and records who ran it."""
+    operator with access to Redis, and records who ran it. Like any approval by a person it covers the
+    request's scope as it is now: if discovery or redaction widens it later, the request waits again."""
     import getpass
 
     from services.intake.approve import ApprovalError
@@ -157,11 +160,15 @@ def approve(
     if by is None:
         by = getpass.getuser()
     try:
-        record = approve_request(get_runtime(), ticket, by, via="cli")
+        record = approve_request(get_runtime(), ticket, by, via="cli", scope=scope)
     except ApprovalError as exc:
         err.print(f"[red]refused[/red] {exc}")
         raise typer.Exit(2) from None
     print(f"approved ticket {record.ticket} by {by}; state {record.state.value}")
+    approved = record.approval.scope if record.approval else None
+    if approved is not None:
+        kinds = ", ".join(f"{n} {kind}" for kind, n in approved.identifiers.items() if n) or "no identifiers"
+        print(f"scope approved: {kinds}; {approved.conversations} conversations ({approved.digest})")
 
 
 @app.command()

@@ -1,27 +1,69 @@
 """The approval gate's release: both sides of the gate (the approver in the intake, the redaction pool
-that parks a request there) call it after their own write, so neither imports the other."""
+that parks a request there) call it after their own write, so neither imports the other.
+
+An approval a person gave is bound to the scope they were shown (``shared.approval_scope``). One whose
+scope is no longer the request's is not honoured: it moves to ``superseded_approvals`` (the certificate
+still shows it), the request waits at the gate with the reason, and a new approval lets it go on.
+"""
 
 from __future__ import annotations
 
+from shared.approval_scope import current_scope, scope_change, stale_approval
 from shared.celery_app import app
 from shared.models import ErasureRecord, RequestState
 from shared.pipeline import transition
 from shared.runtime import Runtime
 from shared.task_names import DELETE_TASK
 
+#: How a reason set by the gate begins (``erasure status``, the API's ``reason``); an approval clears it.
+SCOPE_CHANGED = "the approval no longer covers the request"
+
 
 def release_if_approved(runtime: Runtime, request_id: str) -> ErasureRecord | None:
-    """Send a request waiting at the gate on to deletion if it carries an approval.
+    """Send a request waiting at the gate on to deletion if it carries an approval that still covers it.
 
     Called by both sides of the gate (the approver and the redaction pool) after their own write,
     so an approval recorded while redaction was deciding is never stranded; ``update_if`` lets
-    only one of them send the deletion task.
+    only one of them send the deletion task. An approval whose scope changed is superseded instead.
     """
     record = runtime.store.get(request_id)
     if record.approval is None or record.state is not RequestState.AWAITING_APPROVAL:
         return None
+    if supersede_stale_approval(runtime, record):
+        return None
     released = transition(runtime, request_id, RequestState.DELETING, "approval.released",
-                          details={"approved_by": record.approval.by}, expect=RequestState.AWAITING_APPROVAL)
+                          details={"approved_by": record.approval.by}, expect=RequestState.AWAITING_APPROVAL,
+                          reason=reason_after_approval(record))
     if released is not None:
         app.send_task(DELETE_TASK, args=[[request_id]])
     return released
+
+
+def supersede_stale_approval(runtime: Runtime, record: ErasureRecord) -> bool:
+    """If ``record`` (waiting at the gate) carries an approval given against another scope, move it to
+    ``superseded_approvals``, say why in ``reason`` and the audit log (counts, never values); True if stale.
+
+    Only while the stored request still carries that very approval, so two callers (redaction and a
+    resume) supersede it once, and a newer approval is never taken away."""
+    key = runtime.settings.require_hmac_key()
+    stale = stale_approval(key, record)
+    if stale is None or stale.scope is None:
+        return False
+    now = current_scope(key, record)
+    change = scope_change(stale.scope, now)
+    reason = (f"{SCOPE_CHANGED}: its scope changed after {stale.by} approved it (identifiers "
+              f"{sum(stale.scope.identifiers.values())} -> {sum(now.identifiers.values())}, conversations "
+              f"{stale.scope.conversations} -> {now.conversations}); it waits for an approval of the scope as it "
+              f"is now (GET /requests/{record.ticket} shows it; or erasure approve)")
+    updated = runtime.store.update_if(record.request_id, RequestState.AWAITING_APPROVAL,
+                                      when=lambda current: current.approval == stale, approval=None,
+                                      superseded_approvals=[*record.superseded_approvals, stale], reason=reason)
+    if updated is not None:
+        runtime.audit.append("approval.scope_changed", request_id=record.request_id, subject=runtime.digest(record),
+                             details={"approved_by": stale.by, "key_id": stale.key_id, "via": stale.via, **change})
+    return True
+
+
+def reason_after_approval(record: ErasureRecord) -> str | None:
+    """The request's reason once an approval lets it go on: the gate's scope-changed reason no longer holds."""
+    return None if (record.reason or "").startswith(SCOPE_CHANGED) else record.reason

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from shared.models import ErasureRecord, RequestState, utcnow
+from shared.models import Approval, ErasureRecord, RequestState, utcnow
 from shared.webhooks import target_label
 
 CERTIFICATE_VERSION = 1
@@ -51,6 +51,20 @@ def names_block(record: ErasureRecord) -> dict[str, Any]:
     return block
 
 
+#: An approval with no scope (pre-approved upstream, an operator-side door, a retention purge) is a standing
+#: approval of the subject as discovery found it, not a person's look at a scope.
+AS_DISCOVERED = "as discovered"
+
+
+def approval_block(approval: Approval | None) -> dict[str, Any] | None:
+    """Who approved, and which scope: its digest and counts, or ``AS_DISCOVERED`` for a standing approval."""
+    if approval is None:
+        return None
+    block = approval.model_dump(mode="json", exclude_none=True)
+    block["scope"] = block.get("scope") or AS_DISCOVERED
+    return block
+
+
 def build_certificate(record: ErasureRecord, subject_digest: str, audit_head: str | None) -> dict[str, Any]:
     completed = record.completed_at or utcnow()
     verification = record.verification
@@ -66,7 +80,9 @@ def build_certificate(record: ErasureRecord, subject_digest: str, audit_head: st
         "completed_at": completed.isoformat(),
         "deadline": record.deadline.isoformat(),
         "deadline_met": completed <= record.deadline,
-        "approval": record.approval.model_dump(mode="json", exclude_none=True) if record.approval else None,
+        "approval": approval_block(record.approval),
+        # Approvals the gate stopped honouring because the scope widened after them (shared.approval_gate).
+        "superseded_approvals": [approval_block(a) for a in record.superseded_approvals],
         "platform": {"gdpr_request_ids": record.gdpr_request_ids, "recording_job_ids": record.recording_job_ids},
         "retention_policy": record.purge_policy,
         # Names widen a GDPR_DELETE to namesakes: sent only on the operator's opt-in, never alone.

@@ -26,6 +26,23 @@ def _row(label: str, value: Any, code: bool = False) -> str:
     return f"<tr><th>{_e(label)}</th><td>{content}</td></tr>"
 
 
+def _scope_rows(approval: dict[str, Any], superseded: list[dict[str, Any]]) -> str:
+    """Which scope the approval covered (counts and digest, or "as discovered"), and approvals superseded."""
+    if not approval:
+        return ""
+    scope = approval.get("scope")
+    if isinstance(scope, dict):
+        kinds = ", ".join(f"{kind.replace('_', ' ')} {n}" for kind, n in (scope.get("identifiers") or {}).items() if n)
+        rows = _row("Approved scope", f"{kinds or 'no identifiers'}; conversations {scope.get('conversations', 0)}")
+        rows += _row("Approved scope digest", scope.get("digest"), code=True)
+    else:
+        rows = _row("Approved scope", scope)
+    if superseded:
+        rows += _row("Approvals superseded (the scope widened after them)",
+                     ", ".join(str(a.get("by")) for a in superseded))
+    return rows
+
+
 def render_certificate_html(cert: dict[str, Any]) -> str:
     met = bool(cert.get("deadline_met"))
     complete = bool(cert.get("complete"))
@@ -50,6 +67,7 @@ def render_certificate_html(cert: dict[str, Any]) -> str:
     notified = ", ".join(cert.get("downstream_notified") or []) or "none"
     approval = cert.get("approval") or {}
     approval_key = _row("Approving API key", approval["key_id"], code=True) if approval.get("key_id") else ""
+    approval_key += _scope_rows(approval, cert.get("superseded_approvals") or [])
     names = cert.get("names") or {}
     names_sent = ("yes (the operator opted in)" if names.get("sent_to_gdpr_delete")
                   else "no (identifiers only; names were used to search)")

@@ -75,7 +75,7 @@ ALLOWED: Mapping[RequestState, frozenset[RequestState]] = MappingProxyType({
 
     main path:  RECEIVED -> DISCOVERING -> REDACTING -> DELETING -> POLLING -> VERIFYING -> COMPLETED
     back:                   DISCOVERING <- REDACTING                       (transcripts named new identifiers)
-    gate:                                  REDACTING -> AWAITING_APPROVAL <-> DELETING      (approve; no approval)
+    gate:                                  REDACTING -> AWAITING_APPROVAL <-> DELETING      (approve; none, or a stale scope)
     hold:                                               HELD <-> DELETING     (hold on the subject; release-held)
     reopen:     COMPLETED_WITH_WITHHELD -> DELETING          (release-held: held conversations are free now)
     other ends: POLLING -> PARTIAL (GDPR ERROR/timeout); VERIFYING -> COMPLETED_WITH_WITHHELD | PARTIAL
@@ -137,6 +137,15 @@ class Subject(BaseModel):
         )
 
 
+class ApprovalScope(BaseModel):
+    """What an approval was given against (``shared.approval_scope``): a keyed digest of what deletion will
+    act on, and counts by kind for a person to read. Never an identifier in clear."""
+
+    digest: str
+    identifiers: dict[str, int] = Field(default_factory=dict)  # by kind: emails, phones, names, ...
+    conversations: int = 0
+
+
 class Approval(BaseModel):
     """Who let deletion go ahead. Over HTTP ``by`` is the approving API key's name and ``key_id`` its id
     (never a string from a body); from the CLI (break-glass) ``by`` is the operator and ``key_id`` None."""
@@ -147,6 +156,9 @@ class Approval(BaseModel):
     # "api" (a second key approved), "preapproved" (a trusted upstream key, ERASURE_PREAPPROVE_KEYS),
     # "cli" (the operator's break-glass command), "intake" (an operator-side door: CLI, bulk file, Celery).
     via: str | None = None
+    # The scope a person approved ("api", "cli"): the gate honours it only while the request's scope is the
+    # same. None: a standing approval of the subject *as discovered* ("preapproved", "intake", a purge).
+    scope: ApprovalScope | None = None
 
 
 class DateWindow(BaseModel):
@@ -183,6 +195,8 @@ class ErasureRecord(BaseModel):
     verified_at: datetime
     window: DateWindow | None = None
     approval: Approval | None = None
+    # Approvals the gate stopped honouring because the scope widened after them (shared.approval_gate).
+    superseded_approvals: list[Approval] = Field(default_factory=list)
     state: RequestState = RequestState.RECEIVED
     received_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -270,6 +284,7 @@ class RecordChanges(TypedDict, total=False):
 
     subject: Subject
     approval: Approval | None
+    superseded_approvals: list[Approval]
     identity: Subject | None
     identity_sources: dict[str, int]
     conversation_ids: list[str]

@@ -124,22 +124,25 @@ class RequestStore:
         return self._known(request_id, self._change(request_id, None, state, changes))
 
     def update_if(self, request_id: str, expected: RequestState | tuple[RequestState, ...], *,
-                  state: RequestState | None = None, **changes: Unpack[RecordChanges]) -> ErasureRecord | None:
-        """Apply ``changes`` (and move to ``state``) only while the request is in ``expected`` (optimistic transaction).
+                  state: RequestState | None = None, when: Callable[[ErasureRecord], bool] | None = None,
+                  **changes: Unpack[RecordChanges]) -> ErasureRecord | None:
+        """Apply ``changes`` (and move to ``state``) only while the request is in ``expected`` (optimistic transaction)
+        and, with ``when``, only while ``when`` holds for the stored record (e.g. it still carries the approval
+        the caller read).
 
         Returns the updated record, or None when another delivery of the same task got there
         first: the caller must then not repeat what follows (audit, next task). A move from an
         expected state that the table does not allow raises ``IllegalTransition``: that is a bug, not a race.
         """
         allowed = expected if isinstance(expected, tuple) else (expected,)
-        return self._change(request_id, allowed, state, changes)
+        return self._change(request_id, allowed, state, changes, when)
 
     def claim_state(self, request_id: str, expected: RequestState, new: RequestState) -> bool:
         """Move from ``expected`` to ``new`` only if no one else did first."""
         return self.update_if(request_id, expected, state=new) is not None
 
     def _change(self, request_id: str, expected: tuple[RequestState, ...] | None, state: RequestState | None,
-                changes: RecordChanges) -> ErasureRecord | None:
+                changes: RecordChanges, when: Callable[[ErasureRecord], bool] | None = None) -> ErasureRecord | None:
         """The one way fields and states are changed: None if the request is missing or not in ``expected``."""
         for name in changes:
             if name not in RecordChanges.__optional_keys__:
@@ -150,6 +153,8 @@ class RequestStore:
                 return None
             record = ErasureRecord.model_validate_json(raw)
             if expected is not None and record.state not in expected:
+                return None
+            if when is not None and not when(record):
                 return None
             if state is not None:
                 self._check_move(request_id, record.state, state)

@@ -2,7 +2,8 @@
 
 For each request of a batch, in this order:
 
-1. the approval gate (retention purges carry their standing policy as the approval);
+1. the approval gate (retention purges carry their standing policy as the approval; a person's approval
+   counts only for the scope it was given against: ``shared.approval_scope``);
 2. a legal hold on the subject keeps everything back: the request goes to HELD with the hold's
    reason and basis, nothing is submitted (``erasure release-held`` resumes it once the hold ends);
 3. the GDPR_DELETEs: one with every email, phone, the user id, the first external contact and journey
@@ -36,6 +37,8 @@ from services.deletion.contacts import ContactsOutcome, delete_contacts
 from services.deletion.gdpr_index import GdprRequests, gdpr_request_name
 from services.deletion.holds import hold_reason, subject_withheld
 from services.deletion.recording_deletion import delete_recordings, find_recording_scope
+from shared.approval_gate import release_if_approved
+from shared.approval_scope import approval_holds
 from shared.celery_app import app
 from shared.effects import DELETED, AlreadyGone, Blocked, Done, Outcome, Via
 from shared.errors import RunLater
@@ -113,10 +116,13 @@ def erase(runtime: Runtime, request_ids: list[str]) -> None:
     cleared: list[ErasureRecord] = []  # approved, and no hold on the subject
     for record in load(runtime, request_ids, RequestState.DELETING):
         with isolated(runtime, record, "deletion"):
-            if record.approval is None and runtime.settings.require_approval:
-                # The gate holds even if a task was sent here by mistake: nothing is deleted unapproved.
+            if runtime.settings.require_approval and not approval_holds(runtime.settings.require_hmac_key(), record):
+                # The gate holds even if a task was sent here by mistake: nothing is deleted unapproved, nor
+                # under an approval given against another scope (which the gate then supersedes).
                 transition(runtime, record.request_id, RequestState.AWAITING_APPROVAL,
-                           "deletion.refused_unapproved")
+                           "deletion.refused_unapproved",
+                           details={"approval": "none" if record.approval is None else "scope_changed"})
+                release_if_approved(runtime, record.request_id)
                 continue
             if record.recording_round == 0 and withhold_held_subject(runtime, record):
                 continue

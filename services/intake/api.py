@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -38,6 +39,7 @@ from services.intake.http_models import (
 from services.intake.submit import enqueue_discovery, submit
 from services.intake.validation import IntakeError
 from shared.api_keys import Principal, Scope
+from shared.approval_scope import current_scope
 from shared.certificate_html import render_certificate_html
 from shared.config import get_settings
 from shared.models import Approval, ErasureRecord, RequestState, utcnow
@@ -50,6 +52,7 @@ log = logging.getLogger("erasure.intake.api")
 RETRY_AFTER_S = 5
 PAGE_MAX = 200
 _SCAN_MAX = 5000  # records one list call looks at before it answers with a cursor
+SCOPE_DIGEST = re.compile(r"hmac-sha256:[0-9a-f]{64}")
 
 
 def _setup_logging() -> None:
@@ -164,7 +167,7 @@ def create_request(body: SubmitRequest, runtime: RuntimeDep,
 def get_request(ticket: TicketPath, runtime: RuntimeDep,
                 _: Annotated[Principal, Depends(authenticated(Scope.READ))]) -> RequestView:
     """Where one request stands: state, deadline, approval; no personal data."""
-    return _view(_find(runtime, ticket))
+    return _view(_find(runtime, ticket), runtime.settings.require_hmac_key())
 
 
 @app.get("/requests", tags=["requests"], response_model=RequestPage)
@@ -222,16 +225,23 @@ def get_certificate(ticket: TicketPath, request: Request, runtime: RuntimeDep,
 def approve_request(ticket: TicketPath, runtime: RuntimeDep,
                     principal: Annotated[Principal, Depends(authenticated(Scope.APPROVE))],
                     body: Annotated[dict[str, Any] | None, Body(
-                        description="optional and empty: the approver is the calling key, never a body field")] = None,
+                        description='optional: {"scope": "<the scope.digest GET /requests/{ticket} showed>"}; the '
+                                    "approver is the calling key, never a body field")] = None,
                     ) -> Any:
-    """Approve the erasure as the calling key (never the key that submitted it: 403). Deletion waits for this."""
-    if body:
-        return _errors(422, ["request: an approval takes no fields (the approver is the calling API key)"])
+    """Approve the erasure as the calling key (never the key that submitted it: 403). Deletion waits for this.
+
+    The approval covers the request's scope as it is now; if discovery or redaction widens it later, the
+    request waits for a new approval. With ``scope`` (the digest you were shown), a scope that changed
+    since is 409 and nothing is approved."""
+    scope = (body or {}).get("scope")
+    if body and (set(body) != {"scope"} or not isinstance(scope, str) or not SCOPE_DIGEST.fullmatch(scope)):
+        return _errors(422, ["request: an approval takes only scope, the digest GET /requests/{ticket} shows "
+                             "(the approver is the calling API key)"])
     try:
-        record = approve(runtime, ticket, principal.name, key_id=principal.key_id, via="api")
+        record = approve(runtime, ticket, principal.name, key_id=principal.key_id, via="api", scope=scope)
     except ApprovalError as exc:
         return _errors(exc.status, [str(exc)])
-    return _view(record)
+    return _view(record, runtime.settings.require_hmac_key())
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -256,15 +266,18 @@ def _accepted(record: ErasureRecord) -> dict[str, str]:
     return {"request_id": record.request_id, "ticket": record.ticket, "state": record.state.value}
 
 
-def _view(record: ErasureRecord) -> RequestView:
+def _view(record: ErasureRecord, key: bytes) -> RequestView:
     approval = record.approval
+    scope = None if record.scrubbed else current_scope(key, record)
     return RequestView(request_id=record.request_id, ticket=record.ticket, state=record.state.value,
                        received_at=record.received_at, deadline=record.deadline, overdue=_overdue(record, utcnow()),
                        reason=record.reason, approved=approval is not None,
                        approved_by=approval.by if approval else None,
                        approved_by_key=approval.key_id if approval else None,
                        approved_at=approval.at if approval else None,
-                       callback=target_label(record.callback_url) if record.callback_url else None)
+                       callback=target_label(record.callback_url) if record.callback_url else None,
+                       scope=scope, approved_scope=approval.scope if approval else None,
+                       superseded_approvals=len(record.superseded_approvals))
 
 
 def _wants_html(accept: str) -> bool:

@@ -1,12 +1,15 @@
 """The approval gate: who approved an erasure, and when. Deletion refuses to act without it.
 
 Approving a request that waits in ``awaiting_approval`` sends it to deletion; approving one still
-in discovery records the approval so it goes straight through when it gets there.
+in discovery records the approval so it goes straight through when it gets there, unless discovery or
+redaction widened its scope meanwhile: an approval is bound to the scope it was given against
+(``shared.approval_scope``), and the gate supersedes one whose scope is no longer the request's.
 """
 
 from __future__ import annotations
 
-from shared.approval_gate import release_if_approved
+from shared.approval_gate import reason_after_approval, release_if_approved
+from shared.approval_scope import current_scope
 from shared.celery_app import app
 from shared.errors import ErasureError
 from shared.models import Approval, ErasureRecord, RequestState
@@ -29,15 +32,26 @@ class AlreadyDecided(ApprovalError):
     status = 409
 
 
+class ScopeChanged(ApprovalError):
+    """Optimistic concurrency: the approver names the scope it was shown, and it is no longer the request's."""
+
+    status = 409
+
+
 class OwnRequest(ApprovalError):
     """Four eyes: the key that submitted a request may not approve it, whatever its scopes."""
 
     status = 403
 
 
-def approve(runtime: Runtime, ticket: str, by: str, *, key_id: str | None = None, via: str = "cli") -> ErasureRecord:
+def approve(runtime: Runtime, ticket: str, by: str, *, key_id: str | None = None, via: str = "cli",
+            scope: str | None = None) -> ErasureRecord:
     """Record ``by``'s approval: an API key (``key_id``, never the key that submitted the request) or,
-    with no key, the operator at the CLI (break-glass)."""
+    with no key, the operator at the CLI (break-glass).
+
+    The approval is bound to the request's scope as it stands now (``shared.approval_scope``): if discovery
+    or redaction widens it later, the gate stops honouring it. ``scope``, the digest the approver was shown,
+    makes that explicit: a request whose scope is no longer that one is refused (``ScopeChanged``)."""
     approver = by.strip()
     if not approver:
         raise ApprovalError("by: say who approves (a name or role)")
@@ -51,10 +65,16 @@ def approve(runtime: Runtime, ticket: str, by: str, *, key_id: str | None = None
         raise AlreadyDecided(f"ticket: request {ticket!r} was already approved by {record.approval.by}")
     if record.state.is_final:
         raise AlreadyDecided(f"ticket: request {ticket!r} is already {record.state.value}")
-    approval = Approval(by=approver, key_id=key_id, via=via)
-    details = {"approved_by": approver, "key_id": key_id, "via": via}
+    shown = current_scope(runtime.settings.require_hmac_key(), record)
+    if scope is not None and scope != shown.digest:
+        raise ScopeChanged("scope: the scope changed since you looked; read the request again and approve the "
+                           "scope it shows now")
+    approval = Approval(by=approver, key_id=key_id, via=via, scope=shown)
+    details = {"approved_by": approver, "key_id": key_id, "via": via, "scope": shown.digest,
+               "identifiers": shown.identifiers, "conversations": shown.conversations}
     released = transition(runtime, record.request_id, RequestState.DELETING, "approval.recorded",
-                          details=details, expect=RequestState.AWAITING_APPROVAL, approval=approval)
+                          details=details, expect=RequestState.AWAITING_APPROVAL, approval=approval,
+                          reason=reason_after_approval(record))
     if released is not None:
         app.send_task(DELETE_TASK, args=[[record.request_id]])
         return released
@@ -66,7 +86,8 @@ def approve(runtime: Runtime, ticket: str, by: str, *, key_id: str | None = None
         current = runtime.store.get(record.request_id)
         if current.state.is_final:
             raise AlreadyDecided(f"ticket: request {ticket!r} is already {current.state.value}")
-        return approve(runtime, ticket, by, key_id=key_id, via=via)  # it reached the gate just now: release it there
+        # It reached the gate just now: release it there, if its scope is still the one this call saw.
+        return approve(runtime, ticket, by, key_id=key_id, via=via, scope=scope or shown.digest)
     runtime.audit.append("approval.recorded", request_id=record.request_id, subject=runtime.digest(record),
                          details={**details, "state": updated.state.value})
     # ...and if redaction parked it at the gate just before, having read no approval, release it now.

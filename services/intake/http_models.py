@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from services.intake.validation import ErasureRequestIn
 from shared.callbacks import MAX_CALLBACK_URL
+from shared.models import ApprovalScope
 
 TICKET_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -90,6 +91,12 @@ class RequestView(BaseModel):
     approved_by_key: str | None = None
     approved_at: datetime | None = None
     callback: str | None = Field(default=None, description="scheme and host of the request's callback URL, if any")
+    # What an approval covers (shared.approval_scope): approve with {"scope": scope.digest} to bind it.
+    scope: ApprovalScope | None = Field(default=None, description="what deletion would act on now (counts and a "
+                                        "keyed digest; null once the request is final and its identifiers scrubbed)")
+    approved_scope: ApprovalScope | None = Field(default=None, description="the scope the approval was given "
+                                                 "against; null for a pre-approval (the subject as discovered)")
+    superseded_approvals: int = Field(default=0, description="approvals no longer honoured: the scope widened after them")
 
 
 class RequestSummary(BaseModel):

@@ -1,7 +1,8 @@
 """Redaction pool: read the subjects' message transcripts and find their data in them.
 
 New identifiers the subject typed send the request back to discovery (at most
-``MAX_ROUNDS`` times), so the GDPR request and the conversation scope cover them too. The message
+``MAX_ROUNDS`` times), so the GDPR request and the conversation scope cover them too. An approval a person
+gave against a narrower scope then no longer lets the request through (``shared.approval_gate``). The message
 ids read here are kept (ids only), so verification can read the same messages back with one bulk
 call per conversation.
 """
@@ -12,6 +13,7 @@ import json
 
 from services.redaction.scanner import scan_transcripts
 from shared.approval_gate import release_if_approved
+from shared.approval_scope import approval_holds
 from shared.models import RequestState
 from shared.pipeline import erasure_task, handing_on, isolated, load, moved_on, transition
 from shared.runtime import Runtime
@@ -42,7 +44,11 @@ def scan(runtime: Runtime, request_ids: list[str]) -> None:
                                identity=None, redaction_rounds=record.redaction_rounds + 1)
                     rediscover.append(record.request_id)
                     continue
-                approved = record.approval is not None or not runtime.settings.require_approval
+                # An approval counts only while it covers the scope as this round leaves it (an approval given
+                # before discovery or an earlier round widened the identity does not: the gate supersedes it).
+                scoped = record.model_copy(update={"sensitive_conversation_ids": result.sensitive_conversation_ids})
+                approved = (not runtime.settings.require_approval
+                            or approval_holds(runtime.settings.require_hmac_key(), scoped))
                 next_state = RequestState.DELETING if approved else RequestState.AWAITING_APPROVAL
                 transition(runtime, record.request_id, next_state, "redaction.completed",
                            details={**details, "approved": approved},
@@ -52,5 +58,6 @@ def scan(runtime: Runtime, request_ids: list[str]) -> None:
                 if approved:
                     approved_ids.append(record.request_id)
                 else:
-                    release_if_approved(runtime, record.request_id)  # approved while we were deciding
+                    # Approved while we were deciding: released; or approved against another scope: superseded.
+                    release_if_approved(runtime, record.request_id)
 

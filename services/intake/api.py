@@ -20,11 +20,13 @@ import redis
 from fastapi import Body, Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.intake.approve import ApprovalError, approve
 from services.intake.auth import authenticated, current_runtime
 from services.intake.guard import BodyGuard
+from services.intake.http_metrics import RequestMetrics
 from services.intake.http_models import (
     TICKET_PATTERN,
     Accepted,
@@ -42,6 +44,7 @@ from shared.certificate_html import render_certificate_html
 from shared.config import get_settings
 from shared.models import Approval, ErasureRecord, RequestState, utcnow
 from shared.observability import setup_observability
+from shared.ratelimit import LimiterUnavailable
 from shared.runtime import Runtime
 from shared.store import DuplicateTicket
 
@@ -68,12 +71,13 @@ async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 415, 422, 503)}
+    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 415, 422, 429, 503)}
 
 app = FastAPI(title="genesys-erasure intake", version="1",
               description="GDPR Art. 17 erasure requests: submit, follow, approve (four eyes) and prove.",
               lifespan=_lifespan, responses=_ERRORS)
 app.add_middleware(BodyGuard, max_bytes=get_settings().api_max_body_bytes)
+app.add_middleware(RequestMetrics, routes=app.router.routes)  # outermost: counts the guard's refusals too
 
 TicketPath = Annotated[str, Path(pattern=TICKET_PATTERN, description="the request's ticket")]
 RuntimeDep = Annotated[Runtime, Depends(current_runtime)]
@@ -103,6 +107,7 @@ async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
 
 @app.exception_handler(redis.exceptions.RedisError)
 @app.exception_handler(kombu.exceptions.OperationalError)
+@app.exception_handler(LimiterUnavailable)
 async def _store_down(_: Request, exc: Exception) -> JSONResponse:
     log.error("intake API: Redis unreachable (%s)", type(exc).__name__)
     return _errors(503, ["service: the request store is unreachable; retry later (the ticket makes a retry safe)"],
@@ -128,6 +133,14 @@ def ready(runtime: RuntimeDep, _: Annotated[Principal, Depends(authenticated(Non
     """Redis answers (any valid key); 503 otherwise."""
     runtime.redis.ping()
     return {"status": "ready"}
+
+
+@app.get("/metrics", tags=["operations"], response_class=Response,
+         responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}})
+def metrics(_: Annotated[Principal, Depends(authenticated(Scope.ADMIN))]) -> Response:
+    """This process's metrics (Prometheus text): calls by route template and status, latency, refusals.
+    The admin scope only: they show how the intake is used."""
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
 @app.post("/requests", status_code=202, tags=["requests"], response_model=Accepted,

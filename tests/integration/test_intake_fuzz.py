@@ -76,7 +76,7 @@ def test_no_answer_is_a_5xx_or_outside_the_schema(fuzz_api):
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {op.label for op in operations} >= {
         "GET /health", "GET /ready", "POST /requests", "GET /requests", "GET /requests/{ticket}",
-        "GET /requests/{ticket}/certificate", "POST /requests/{ticket}/approve"}
+        "GET /requests/{ticket}/certificate", "POST /requests/{ticket}/approve", "GET /metrics"}
     seen: dict[str, set[int]] = {}
     runs = dict.fromkeys(schemathesis.GenerationMode, 0)
     for operation in operations:
@@ -97,7 +97,8 @@ def test_no_answer_is_a_5xx_or_outside_the_schema(fuzz_api):
     elapsed = time.monotonic() - started
     # The fuzz reached the handlers, not only the doors: each of these answered at least once.
     reached = {"POST /requests": 202, "GET /requests": 200, "GET /requests/{ticket}": 200,
-               "GET /requests/{ticket}/certificate": 200, "POST /requests/{ticket}/approve": 200, "GET /ready": 401}
+               "GET /requests/{ticket}/certificate": 200, "POST /requests/{ticket}/approve": 200, "GET /ready": 401,
+               "GET /metrics": 200}
     assert all(status in seen.get(label, ()) for label, status in reached.items()), seen
     assert runs[schemathesis.GenerationMode.POSITIVE] >= 16 and runs[schemathesis.GenerationMode.NEGATIVE] >= 6, runs
     assert elapsed < BUDGET_S, f"the fuzz run took {elapsed:.0f} s (budget {BUDGET_S} s): lower EXAMPLES"

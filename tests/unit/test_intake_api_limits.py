@@ -97,3 +97,18 @@ def test_calls_refused_for_scope_spend_the_keys_budget_too(client, key, runtime)
     reader = key("reader", "requests:read")
     assert [client.get("/metrics", headers=reader).status_code for _ in range(3)] == [403, 403, 429]
     assert client.get("/requests", headers=reader).status_code == 429
+
+
+def test_a_limiter_without_redis_is_503_with_retry_after_not_500(client, key, monkeypatch):
+    from shared.ratelimit import LimiterUnavailable, RateLimiter
+
+    reader = key("reader", "requests:read")
+
+    def unavailable(self, pool="default"):
+        raise LimiterUnavailable("rate limiter Redis unavailable")
+
+    monkeypatch.setattr(RateLimiter, "try_acquire", unavailable)
+    answer = client.get("/requests", headers=reader)
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"] == str(api.RETRY_AFTER_S)
+    assert list(answer.json()) == ["errors"]

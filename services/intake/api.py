@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.intake.approve import ApprovalError, approve
 from services.intake.auth import authenticated, current_runtime
-from services.intake.guard import BodyGuard
+from services.intake.guard import BodyGuard, known_query_only
 from services.intake.http_metrics import RequestMetrics
 from services.intake.http_models import (
     TICKET_PATTERN,
@@ -75,7 +75,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 app = FastAPI(title="genesys-erasure intake", version="1",
               description="GDPR Art. 17 erasure requests: submit, follow, approve (four eyes) and prove.",
-              lifespan=_lifespan, responses=_ERRORS)
+              lifespan=_lifespan, responses=_ERRORS, dependencies=[Depends(known_query_only)])
 app.add_middleware(BodyGuard, max_bytes=get_settings().api_max_body_bytes)
 app.add_middleware(RequestMetrics, routes=app.router.routes)  # outermost: counts the guard's refusals too
 

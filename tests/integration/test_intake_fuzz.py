@@ -1,7 +1,8 @@
 """Property-based fuzzing of the HTTP intake with schemathesis, against the live ``/openapi.json`` of
 uvicorn in its own process on the real Redis: whatever a caller sends, valid by the schema or not, with
-a key holding every scope, a key lacking most, or none, the API answers no 5xx, and every answer (status,
-content type, body) is one the schema declares.
+a key holding every scope, a key lacking most, or none, the API answers no 5xx, every answer (status,
+content type, headers, body) is one the schema declares, data the schema forbids is refused, and no
+operation that declares the key answers without one.
 
 Bounded and reproducible: a fixed number of examples per operation and generation mode, derandomized
 (the same cases on every run), no example database; the whole run stays well under a minute and a half.
@@ -21,6 +22,9 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    ignored_auth,
+    negative_data_rejection,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -33,7 +37,10 @@ from tests.support.stack import running_stack
 
 EXAMPLES = 30  # per operation and generation mode
 BUDGET_S = 90
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+# No 5xx; status, content type, headers and body as declared; data the schema forbids refused with a 4xx;
+# an operation that declares the key refuses a call without one.
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
+          response_schema_conformance, negative_data_rejection, ignored_auth]
 SEEDED = ("FUZZ-1", "FUZZ-2", "FUZZ-3")
 
 

@@ -112,3 +112,19 @@ def test_a_limiter_without_redis_is_503_with_retry_after_not_500(client, key, mo
     assert answer.status_code == 503
     assert answer.headers["Retry-After"] == str(api.RETRY_AFTER_S)
     assert list(answer.json()) == ["errors"]
+
+
+# --- query parameters ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("query", ["sate=failed", "overdu=true", "=x", "limit=5&jane%40example.org=1"])
+def test_an_unknown_query_parameter_is_422_without_its_name(client, key, query):
+    answer = client.get(f"/requests?{query}", headers=key("reader", "requests:read"))
+    assert answer.status_code == 422
+    assert answer.json() == {"errors": ["query: an unknown parameter (its name is not repeated); see /openapi.json"]}
+
+
+def test_declared_query_parameters_pass_on_every_route(client, key):
+    reader = key("reader", "requests:read")
+    assert client.get("/requests?state=failed&overdue=true&limit=5&cursor=0", headers=reader).status_code == 200
+    assert client.get("/requests/T-1?x=1", headers=reader).status_code == 422  # a route without any: refused too
+    assert client.get("/health?probe=1").status_code == 200  # a load balancer's probe may add a cache-buster

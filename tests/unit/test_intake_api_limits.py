@@ -128,3 +128,21 @@ def test_declared_query_parameters_pass_on_every_route(client, key):
     assert client.get("/requests?state=failed&overdue=true&limit=5&cursor=0", headers=reader).status_code == 200
     assert client.get("/requests/T-1?x=1", headers=reader).status_code == 422  # a route without any: refused too
     assert client.get("/health?probe=1").status_code == 200  # a load balancer's probe may add a cache-buster
+
+
+# --- what the schema declares --------------------------------------------------------------------------
+
+def test_the_schema_declares_each_operations_own_errors_and_their_headers(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    declared = {(m.upper(), p): sorted(int(c) for c in o["responses"]) for p, ops in paths.items() for m, o in ops.items()}
+    keyed = [401, 403, 422, 429, 503]
+    assert declared[("GET", "/health")] == [200]
+    assert declared[("GET", "/requests")] == [200, *keyed]
+    assert declared[("GET", "/requests/{ticket}")] == sorted([200, 404, *keyed])
+    assert declared[("POST", "/requests")] == sorted([200, 202, 400, 409, 413, 415, *keyed])
+    assert declared[("POST", "/requests/{ticket}/approve")] == sorted([200, 400, 404, 409, 413, 415, *keyed])
+    answers = paths["/requests"]["post"]["responses"]
+    assert answers["429"]["headers"]["Retry-After"]["required"] is True
+    assert answers["503"]["headers"]["Retry-After"]["required"] is True
+    assert answers["401"]["headers"]["WWW-Authenticate"]["required"] is True
+    assert answers["422"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorBody"}

@@ -167,6 +167,10 @@ class Settings(BaseSettings):
     preapprove_keys: list[str] = Field(default_factory=list)
     # The largest request body the intake reads (bytes); larger ones are refused with 413 unread.
     api_max_body_bytes: int = 64 * 1024
+    # Calls one API key (principal) may make: a steady rate per minute, and a burst it may spend at once
+    # (a GCRA bucket per key in Redis, shared by every API process). Past it: 429 with Retry-After.
+    api_rate_per_minute: float = Field(default=600.0, gt=0)
+    api_rate_burst: int = Field(default=60, ge=1)
 
     # The watchdog (services.watchdog): every worker process looks this often (0: never) for requests
     # that made no progress (no write, no task taking them up) for stall_after_s, and sends them on

@@ -16,3 +16,11 @@ WATCHDOG_REDRIVES = Counter("erasure_watchdog_redrives_total",
 API_AUTH_FAILURES = Counter("erasure_api_auth_failures_total",
                             "Intake API calls refused by authentication (401) or scope (403), by reason",
                             ["reason"])
+# The intake API's own calls, by route template (``/requests/{ticket}``, never the path sent: a label per
+# ticket would grow without bound), method and status; "unmatched" for a path no route has.
+API_REQUESTS = Counter("erasure_api_requests_total", "Intake API answers by method, route template and status",
+                       ["method", "route", "status"])
+API_REQUEST_SECONDS = Histogram("erasure_api_request_seconds", "Intake API answer latency by method and route template",
+                                ["method", "route"])
+API_RATE_LIMITED = Counter("erasure_api_rate_limited_total",
+                           "Intake API calls refused (429) by a key's rate limit, by route template", ["route"])

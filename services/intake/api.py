@@ -21,11 +21,13 @@ import redis
 from fastapi import Body, Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.intake.approve import ApprovalError, approve
 from services.intake.auth import authenticated, current_runtime
-from services.intake.guard import BodyGuard
+from services.intake.guard import BodyGuard, known_query_only
+from services.intake.http_metrics import RequestMetrics
 from services.intake.http_models import (
     TICKET_PATTERN,
     Accepted,
@@ -44,6 +46,7 @@ from shared.certificate_html import render_certificate_html
 from shared.config import get_settings
 from shared.models import Approval, ErasureRecord, RequestState, utcnow
 from shared.observability import setup_observability
+from shared.ratelimit import LimiterUnavailable
 from shared.runtime import Runtime
 from shared.store import DuplicateTicket
 from shared.webhooks import target_label
@@ -71,13 +74,35 @@ async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
     yield
 
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 415, 422, 503)}
+# What each error answer means, so /openapi.json states exactly what each operation answers (the fuzz
+# in tests/integration/test_intake_fuzz.py holds the API to it).
+_RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "required": True, "schema": {"type": "integer"}}}
+_WHY: dict[int, dict[str, Any]] = {
+    400: {"description": "the body is not JSON, not an object, or nested too deep"},
+    401: {"description": "no valid API key", "headers": {"WWW-Authenticate": {
+        "description": "Bearer", "required": True, "schema": {"type": "string"}}}},
+    403: {"description": "the key lacks the scope (or approves a request it submitted)"},
+    404: {"description": "no request with this ticket (or no certificate yet)"},
+    409: {"description": "the ticket is taken by another subject, or the request is already decided"},
+    413: {"description": "the body is larger than ERASURE_API_MAX_BODY_BYTES"},
+    415: {"description": "the body is not application/json"},
+    422: {"description": "a field, path or query parameter refused (named, never repeated)"},
+    429: {"description": "the key's rate limit is spent", "headers": _RETRY_AFTER},
+    503: {"description": "the request store (Redis) is unreachable", "headers": _RETRY_AFTER},
+}
+_KEYED = (401, 403, 422, 429, 503)  # every operation behind a key: key, scope, query, rate, Redis
+_BODY = (400, 413, 415)  # and with a body: the guard
+
+
+def _declared(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"model": ErrorBody, **_WHY[code]} for code in sorted(codes)}
+
 
 app = FastAPI(title="genesys-erasure intake", version="1",
               description="GDPR Art. 17 erasure requests: submit, follow, approve (four eyes) and prove.",
-              lifespan=_lifespan, responses=_ERRORS)
+              lifespan=_lifespan, dependencies=[Depends(known_query_only)])
 app.add_middleware(BodyGuard, max_bytes=get_settings().api_max_body_bytes)
+app.add_middleware(RequestMetrics, routes=app.router.routes)  # outermost: counts the guard's refusals too
 
 TicketPath = Annotated[str, Path(pattern=TICKET_PATTERN, description="the request's ticket")]
 RuntimeDep = Annotated[Runtime, Depends(current_runtime)]
@@ -107,6 +132,7 @@ async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
 
 @app.exception_handler(redis.exceptions.RedisError)
 @app.exception_handler(kombu.exceptions.OperationalError)
+@app.exception_handler(LimiterUnavailable)
 async def _store_down(_: Request, exc: Exception) -> JSONResponse:
     log.error("intake API: Redis unreachable (%s)", type(exc).__name__)
     return _errors(503, ["service: the request store is unreachable; retry later (the ticket makes a retry safe)"],
@@ -127,15 +153,24 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@app.get("/ready", tags=["operations"])
+@app.get("/ready", tags=["operations"], responses=_declared(401, 422, 429, 503))
 def ready(runtime: RuntimeDep, _: Annotated[Principal, Depends(authenticated(None))]) -> dict[str, str]:
     """Redis answers (any valid key); 503 otherwise."""
     runtime.redis.ping()
     return {"status": "ready"}
 
 
+@app.get("/metrics", tags=["operations"], response_class=Response,
+         responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}, **_declared(*_KEYED)})
+def metrics(_: Annotated[Principal, Depends(authenticated(Scope.ADMIN))]) -> Response:
+    """This process's metrics (Prometheus text): calls by route template and status, latency, refusals.
+    The admin scope only: they show how the intake is used."""
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
 @app.post("/requests", status_code=202, tags=["requests"], response_model=Accepted,
-          responses={200: {"model": Accepted, "description": "the same ticket and subject again: the original"}})
+          responses={200: {"model": Accepted, "description": "the same ticket and subject again: the original"},
+                     **_declared(*_KEYED, *_BODY, 409)})
 def create_request(body: SubmitRequest, runtime: RuntimeDep,
                    principal: Annotated[Principal, Depends(authenticated(Scope.SUBMIT))]) -> Any:
     """Submit one erasure request (202). The same ticket with the same subject again answers the
@@ -163,14 +198,14 @@ def create_request(body: SubmitRequest, runtime: RuntimeDep,
     return JSONResponse(_accepted(record), status_code=202)
 
 
-@app.get("/requests/{ticket}", tags=["requests"], response_model=RequestView)
+@app.get("/requests/{ticket}", tags=["requests"], response_model=RequestView, responses=_declared(*_KEYED, 404))
 def get_request(ticket: TicketPath, runtime: RuntimeDep,
                 _: Annotated[Principal, Depends(authenticated(Scope.READ))]) -> RequestView:
     """Where one request stands: state, deadline, approval; no personal data."""
     return _view(_find(runtime, ticket), runtime.settings.require_hmac_key())
 
 
-@app.get("/requests", tags=["requests"], response_model=RequestPage)
+@app.get("/requests", tags=["requests"], response_model=RequestPage, responses=_declared(*_KEYED))
 def list_requests(
     runtime: RuntimeDep, _: Annotated[Principal, Depends(authenticated(Scope.READ))],
     state: Annotated[RequestState | None, Query()] = None,
@@ -207,7 +242,8 @@ def list_requests(
 
 @app.get("/requests/{ticket}/certificate", tags=["requests"],
          responses={200: {"content": {"application/json": {}, "text/html": {}},
-                          "description": "the certificate as JSON, or as a page with Accept: text/html"}})
+                          "description": "the certificate as JSON, or as a page with Accept: text/html"},
+                    **_declared(*_KEYED, 404)})
 def get_certificate(ticket: TicketPath, request: Request, runtime: RuntimeDep,
                     _: Annotated[Principal, Depends(authenticated(Scope.READ))]) -> Response:
     """The erasure certificate (issued at the final state; 404 before): JSON as ``erasure certificate``
@@ -221,7 +257,8 @@ def get_certificate(ticket: TicketPath, request: Request, runtime: RuntimeDep,
     return Response(str(raw), media_type="application/json")
 
 
-@app.post("/requests/{ticket}/approve", tags=["requests"], response_model=RequestView)
+@app.post("/requests/{ticket}/approve", tags=["requests"], response_model=RequestView,
+          responses=_declared(*_KEYED, *_BODY, 404, 409))
 def approve_request(ticket: TicketPath, runtime: RuntimeDep,
                     principal: Annotated[Principal, Depends(authenticated(Scope.APPROVE))],
                     body: Annotated[dict[str, Any] | None, Body(

@@ -4,13 +4,16 @@ too), and nested at most ``MAX_DEPTH`` deep (400: a deeply nested document would
 parser's recursion limit and end as a 500).
 
 Only the media type ``application/json`` is accepted: a web page can send ``text/plain`` or a form to
-the intake without a CORS preflight, and neither may be taken for a request.
+the intake without a CORS preflight, and neither may be taken for a request. Query parameters a route
+does not declare are refused too (``known_query_only``).
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
+from fastapi import HTTPException, Request
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -18,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 MAX_DEPTH = 32
 _STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_LENIENT = frozenset({"/health"})  # routes that ignore unknown query parameters
 
 
 def nesting_depth(body: bytes) -> int:
@@ -107,3 +111,24 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 async def _refuse(status: int, error: str, scope: Scope, receive: Receive, send: Send) -> None:
     await JSONResponse({"errors": [error]}, status_code=status)(scope, receive, send)
+
+
+def known_query_only(request: Request) -> None:
+    """An app-wide dependency: a query parameter the route does not declare is 422, as an unknown body
+    field is (a typo such as ``?sate=failed`` must not silently widen a list to every request). The name
+    is not repeated: like a body's keys, it may be a value. ``/health`` (a probe's, perhaps with a
+    cache-buster) is exempt."""
+    route = request.scope.get("route")
+    if getattr(route, "path", None) in _LENIENT:
+        return
+    dependant = getattr(route, "dependant", None)
+    unknown = set(request.query_params) - (_query_names(dependant) if dependant is not None else set())
+    if unknown:
+        raise HTTPException(422, "query: an unknown parameter (its name is not repeated); see /openapi.json")
+
+
+def _query_names(dependant: Any) -> set[str]:
+    names = {str(field.alias) for field in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names

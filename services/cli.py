@@ -96,6 +96,7 @@ def submit(
         "--erase-by-name", help="send the name with the GDPR_DELETE too (never alone; it can reach namesakes)")] = False,
     file: Annotated[Path | None, typer.Option(exists=True, dir_okay=False,
                                               help="bulk: a .csv (header row) or .jsonl file")] = None,
+    kind: Annotated[str | None, typer.Option(help="erase (default), anonymise or access")] = None,
 ) -> None:
     """Submit one erasure request, or many from a file; bad ones are refused by field name."""
     from services.intake.submit import DuplicateTicket, IntakeError
@@ -108,7 +109,8 @@ def submit(
                                    "names": name or [], "external_contact_ids": contact_id or []}
         if erase_by_name:
             payload["erase_by_name"] = True
-        for key, value in (("user_id", user_id), ("verified_at", verified_at), ("approved_by", approved_by)):
+        for key, value in (("user_id", user_id), ("verified_at", verified_at), ("approved_by", approved_by),
+                           ("kind", kind)):
             if value:
                 payload[key] = value
         try:

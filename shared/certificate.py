@@ -72,6 +72,7 @@ def build_certificate(record: ErasureRecord, subject_digest: str, audit_head: st
         "certificate_version": CERTIFICATE_VERSION,
         "ticket": record.ticket,
         "request_id": record.request_id,
+        "kind": record.kind.value,
         "subject_digest": subject_digest,
         "outcome": record.state.value,
         "received_at": record.received_at.isoformat(),

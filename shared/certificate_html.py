@@ -78,7 +78,8 @@ def render_certificate_html(cert: dict[str, Any]) -> str:
 <p class="sub">GDPR Article 17 &middot; ticket <strong id="ticket">{_e(cert.get('ticket'))}</strong></p>
 <p><span class="verdict {outcome_class}" id="outcome">Outcome: {_e(cert.get('outcome'))}</span>
 <span class="verdict {deadline_class}" id="deadline-verdict">{'Deadline met' if met else 'Deadline MISSED'}</span></p>
-<table>{_row('Request id', cert.get('request_id'), code=True)}{_row('Subject digest', cert.get('subject_digest'), code=True)}
+<table>{_row('Kind', cert.get('kind') or 'erase')}
+{_row('Request id', cert.get('request_id'), code=True)}{_row('Subject digest', cert.get('subject_digest'), code=True)}
 {_row('Approved by', (cert.get('approval') or {}).get('by'))}{approval_key}{rows_times}</table>
 <h2>Erased</h2><table id="counts">{rows_erased}</table>
 <h2>Withheld</h2><table><tr><th>Kind</th><th>Count</th><th>Legal basis</th></tr>{rows_withheld}</table>

@@ -22,6 +22,21 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class RequestKind(StrEnum):
+    """What a request asks of the platform, chosen at intake. ``erase``: GDPR_DELETE (the default);
+    ``anonymise``: GDPR_UPDATE replacing each identifier with a placeholder, the records kept; ``access``:
+    GDPR_EXPORT, its download link handed back (Art. 15)."""
+
+    ERASE = "erase"
+    ANONYMISE = "anonymise"
+    ACCESS = "access"
+
+
+#: The kinds this release carries out; the others are refused at intake with a clear error rather than
+#: accepted and silently done as something else.
+AVAILABLE_KINDS = frozenset({RequestKind.ERASE})
+
+
 class RequestState(StrEnum):
     RECEIVED = "received"
     AWAITING_APPROVAL = "awaiting_approval"
@@ -193,6 +208,7 @@ class ErasureRecord(BaseModel):
     ticket: str
     subject: Subject
     verified_at: datetime
+    kind: RequestKind = RequestKind.ERASE
     window: DateWindow | None = None
     approval: Approval | None = None
     # Approvals the gate stopped honouring because the scope widened after them (shared.approval_gate).
@@ -278,8 +294,8 @@ class RecordChanges(TypedDict, total=False):
 
     Not here: ``state``, which only moves through the table (``set_state``, ``update_if``, ``claim_state``);
     what the intake fixed (``request_id``, ``ticket``, ``verified_at``, ``window``, ``received_at``,
-    ``subject_digest``, ``purge_policy``, ``erase_by_name``, ``submitted_by``, ``callback_url``); ``updated_at``, which the store
-    sets on every write; and ``scrubbed``, which only ``shared.scrub`` sets, with the digests.
+    ``subject_digest``, ``purge_policy``, ``erase_by_name``, ``submitted_by``, ``callback_url``, ``kind``);
+    ``updated_at``, which the store sets on every write; and ``scrubbed``, which only ``shared.scrub`` sets, with the digests.
     """
 
     subject: Subject

@@ -47,7 +47,7 @@ def sign(secret: bytes, timestamp: str, body: bytes) -> str:
 
 
 def event_body(certificate: dict[str, Any]) -> dict[str, Any]:
-    keep = ("ticket", "request_id", "subject_digest", "outcome", "completed_at", "deadline_met", "audit_chain_head")
+    keep = ("ticket", "request_id", "kind", "subject_digest", "outcome", "completed_at", "deadline_met", "audit_chain_head")
     return {"event": "erasure.final", **{k: certificate.get(k) for k in keep}}
 
 

@@ -306,7 +306,8 @@ def _accepted(record: ErasureRecord) -> dict[str, str]:
 def _view(record: ErasureRecord, key: bytes) -> RequestView:
     approval = record.approval
     scope = None if record.scrubbed else current_scope(key, record)
-    return RequestView(request_id=record.request_id, ticket=record.ticket, state=record.state.value,
+    return RequestView(request_id=record.request_id, ticket=record.ticket, kind=record.kind.value,
+                       state=record.state.value,
                        received_at=record.received_at, deadline=record.deadline, overdue=_overdue(record, utcnow()),
                        reason=record.reason, approved=approval is not None,
                        approved_by=approval.by if approval else None,

@@ -81,6 +81,7 @@ class RequestView(BaseModel):
 
     request_id: str
     ticket: str
+    kind: str = "erase"
     state: str
     received_at: datetime
     deadline: datetime

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from shared.callbacks import MAX_CALLBACK_URL, CallbackPolicy, CallbackRefused
 from shared.errors import ErasureError
 from shared.identifiers import InvalidIdentifier, normalize_email, normalize_phone
-from shared.models import Approval, DateWindow, ErasureRecord, Subject, utcnow
+from shared.models import AVAILABLE_KINDS, Approval, DateWindow, ErasureRecord, RequestKind, Subject, utcnow
 
 
 class IntakeError(ErasureError, ValueError):
@@ -47,6 +47,8 @@ class ErasureRequestIn(BaseModel):
     # Where to POST the signed final event of this request, besides the global webhooks: only to a host
     # on the deployment's allow-list (``shared.callbacks``). Not personal data, but its query may hold a token.
     callback_url: str | None = Field(default=None, max_length=MAX_CALLBACK_URL, repr=False)
+    # erase (GDPR_DELETE, the default), anonymise (GDPR_UPDATE) or access (GDPR_EXPORT): shared.models.RequestKind.
+    kind: RequestKind = RequestKind.ERASE
 
     @field_validator("ticket")
     @classmethod
@@ -128,6 +130,9 @@ def parse_request(payload: Mapping[str, Any], default_phone_region: str | None =
             (callback_policy or CallbackPolicy()).check(data.callback_url)
         except CallbackRefused as exc:
             errors.append(f"callback_url: {exc}")
+    if data.kind not in AVAILABLE_KINDS:
+        errors.append(f"kind: {data.kind.value!r} is not available in this release "
+                      f"(available: {', '.join(sorted(k.value for k in AVAILABLE_KINDS))})")
     if errors:
         raise IntakeError(errors)
 
@@ -140,6 +145,7 @@ def parse_request(payload: Mapping[str, Any], default_phone_region: str | None =
         ticket=data.ticket,
         subject=subject,
         verified_at=verified_at,
+        kind=data.kind,
         window=window,
         approval=Approval(by=data.approved_by, via="intake") if data.approved_by else None,
         erase_by_name=data.erase_by_name,

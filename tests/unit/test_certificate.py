@@ -45,6 +45,7 @@ def test_every_field_of_a_full_certificate():
         "certificate_version": 1,
         "ticket": "DSAR-7",
         "request_id": "req-7",
+        "kind": "erase",
         "subject_digest": "hmac-sha256:abc",
         "outcome": "completed_with_withheld",
         "received_at": "2026-02-02T09:00:00+00:00",

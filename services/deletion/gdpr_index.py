@@ -242,17 +242,19 @@ class GdprRequests:
         """Keep who made one of our requests, so a stranger's nameless request is never adopted as ours."""
         self._index.remember_creator(created.creator_id)
 
-    def find(self, record: ErasureRecord, subject: GdprSubject, name: str | None = None) -> str | None:
+    def find(self, record: ErasureRecord, subject: GdprSubject, name: str | None = None,
+             by_subject: bool = True) -> str | None:
         """The platform id of this request's GDPR request (it sends ``subject`` under ``name``, by default
         the request's first) if the platform lists it: by our name, else (the platform dropped the name) by
         its subject, created after the request arrived. None: not listed. Synced first if ``prepare`` did
-        not cover it."""
+        not cover it. ``by_subject`` False (a GDPR_UPDATE: the nameless index holds only GDPR_DELETEs, never
+        to be adopted as an update) looks by name alone."""
         self.prepare([record])
         failure = self._failed.get(record.request_id)
         if failure is not None:
             raise ReconcileIncomplete(failure)
         found = self._index.lookup(name or gdpr_request_name(record.request_id))
-        if found is None:
+        if found is None and by_subject:
             found = self._index.lookup_subject(subject, record.received_at - CLOCK_SKEW)
         return found
 

@@ -395,7 +395,8 @@ def apply_delete(data: OrgData, subject: dict[str, Any], skip: set[str] | frozen
                 record[key] = None
 
 
-def apply_update(data: OrgData, terms: list[dict[str, Any]], skip: set[str] | frozenset[str] = frozenset()) -> None:
+def apply_update(data: OrgData, terms: list[dict[str, Any]], skip: set[str] | frozenset[str] = frozenset(),
+                 contacts: bool = True) -> None:
     """Rewrite each `existingValue` to its `updatedValue` (what a completed GDPR_UPDATE does); conversations
     in `skip` (in progress when the request was made) are left as they are."""
     for term in terms:
@@ -424,8 +425,9 @@ def apply_update(data: OrgData, terms: list[dict[str, Any]], skip: set[str] | fr
                 if same_value(msg.to_address, old):
                     msg.to_address = new
             data.reindex_conversation(cid)
-        _update_contacts(data, old, new)
-        _update_records(data, old, new)
+        if contacts:  # SimConfig.gdpr_update_reaches_contacts
+            _update_contacts(data, old, new)
+            _update_records(data, old, new)
 
 
 def _update_contacts(data: OrgData, old: str, new: str) -> None:
@@ -435,9 +437,14 @@ def _update_contacts(data: OrgData, old: str, new: str) -> None:
     by default. The new value is indexed too, so a search for the placeholder finds the contact."""
     for cid in data.contacts_for([old]):
         contact = data.seed.contacts[cid]
-        fields = [f for f in _contact_matches(contact, old) if f in (*CONTACT_EMAIL_FIELDS, *CONTACT_PHONE_FIELDS)]
+        fields = _contact_matches(contact, old)
         for key in fields:
-            contact[key] = new
+            if key in CONTACT_EMAIL_FIELDS:
+                contact[key] = new
+            elif key.split(".")[0] in CONTACT_PHONE_FIELDS:
+                contact[key.split(".")[0]] = {**contact[key.split(".")[0]], "e164": new, "display": new}
+            elif key.startswith("identifiers["):
+                contact["identifiers"][int(key[len("identifiers["):key.index("]")])]["value"] = new
         if fields:
             data.contact_index.add(cid, [new])
 

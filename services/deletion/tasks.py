@@ -155,7 +155,8 @@ def erase(runtime: Runtime, request_ids: list[str]) -> None:
                     gdpr[record.request_id] = submit_gdpr_deletes(runtime, client, record, listed)
         ready = [r for r in cleared if r.request_id in gdpr]  # a failed or hiccuping one waits for its retry
         # The first round's contacts of the whole batch, in bulk calls (transient trouble retries the batch).
-        contacts = delete_contacts(runtime, client, [r for r in ready if r.recording_round == 0])
+        contacts = delete_contacts(runtime, client, [r for r in ready if r.recording_round == 0
+                                                     and not keeps_contacts(runtime, r)])
         for record in ready:
             with isolated(runtime, record, "deletion"):
                 outcome = contacts.get(record.request_id, ContactsOutcome())
@@ -174,6 +175,11 @@ def erase(runtime: Runtime, request_ids: list[str]) -> None:
         if len(waiting) == len(request_ids):
             raise RunLater(countdown, "every request of the batch waits for a recording-job slot")
         app.send_task(DELETE_TASK, args=[waiting], countdown=countdown)
+
+
+def keeps_contacts(runtime: Runtime, record: ErasureRecord) -> bool:
+    """An anonymise request under ``ERASURE_ANONYMISE_CONTACTS=keep`` leaves its contacts to the GDPR_UPDATE."""
+    return record.kind is RequestKind.ANONYMISE and runtime.settings.anonymise_contacts == "keep"
 
 
 def withhold_held_subject(runtime: Runtime, record: ErasureRecord) -> bool:

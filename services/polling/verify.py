@@ -134,7 +134,14 @@ def verify_one(client: GenesysClient, record: ErasureRecord, conversations: dict
     for contact_id in identity.external_contact_ids:
         if contact_id in contacts.errors:
             raise contacts.errors[contact_id]  # unreadable is not gone: this request cannot be verified yet
-        if contact_id in contacts.found:
+        found = contacts.found.get(contact_id)
+        if found is None:
+            continue
+        if record.kind is RequestKind.ANONYMISE and contact_id not in record.contacts_deleted:
+            # Kept (ERASURE_ANONYMISE_CONTACTS=keep): it stays, but none of the old values may be on it.
+            if any(matcher.holds(v) for v in [*found.emails(), *found.phones()]):
+                remnants.append(f"external_contact:{contact_id}")
+        else:
             remnants.append(f"external_contact:{contact_id}")
     if record.kind is RequestKind.ANONYMISE:
         remnants += _anonymise_remnants(record, conversations, messages_read)

@@ -114,3 +114,44 @@ def test_a_deletion_batch_delivered_twice_sends_one_gdpr_update(anon_crash_stack
     events = [e["event"] for e in stack.runtime.audit.entries_for(request_id)]
     assert "deletion.gdpr_request_reconciled" in events and "deletion.gdpr_update_submitted" not in events
     assert sim_find(stack, subject["emails"]) == []
+
+
+@pytest.fixture()
+def keep_contacts_stack(tmp_path, redis_available):
+    config = SimConfig(subjects=4, seed=3, gdpr_step_s=0.2, rate_limit=6000)
+    with running_stack(tmp_path, redis_available, config, concurrency=2, ERASURE_ANONYMISE_CONTACTS="keep") as stack:
+        yield stack
+
+
+def test_with_contacts_kept_the_contact_stays_anonymised_and_is_verified(keep_contacts_stack):
+    """``ERASURE_ANONYMISE_CONTACTS=keep``: the contact is not deleted; the GDPR_UPDATE rewrites it, and
+    verification reads it back for the old values."""
+    stack = keep_contacts_stack
+    subject = httpx.get(f"{stack.sim_url}/_sim/subjects").json()[1]
+    [request_id] = submit(stack, [{"ticket": "ANON-KEEP", "kind": "anonymise", "emails": subject["emails"][:1],
+                                   "phones": subject["phones"][:1], "approved_by": "dpo"}])
+    states = wait_final(stack, [request_id], timeout_s=120)
+    record = stack.runtime.store.get(request_id)
+    assert states[request_id] is RequestState.COMPLETED, (record.verification, record.reason)
+    assert record.contacts_deleted == []
+    contacts = stack.runtime.genesys("polling").get_contacts_bulk(subject["external_contact_ids"])
+    assert set(contacts.found) == set(subject["external_contact_ids"])  # kept
+    assert sim_find(stack, subject["emails"] + subject["phones"]) == []  # but none of the old values on them
+    key = stack.runtime.settings.require_hmac_key()
+    kinds = {m["kind"] for m in sim_find(stack, [email_placeholder(key, e) for e in subject["emails"]])}
+    assert "external_contact" in kinds
+
+
+def test_a_kept_contact_the_update_did_not_reach_is_a_remnant(keep_contacts_stack):
+    """Whether the platform's GDPR_UPDATE reaches contacts is unknown: where it does not, the kept contact
+    still holds the old values and verification says so (PARTIAL), by contact id, never by value."""
+    stack = keep_contacts_stack
+    assert httpx.post(f"{stack.sim_url}/_sim/config", json={"gdpr_update_reaches_contacts": False}).status_code == 200
+    subject = httpx.get(f"{stack.sim_url}/_sim/subjects").json()[1]
+    [request_id] = submit(stack, [{"ticket": "ANON-KEEP-2", "kind": "anonymise", "emails": subject["emails"][:1],
+                                   "approved_by": "dpo"}])
+    states = wait_final(stack, [request_id], timeout_s=120)
+    record = stack.runtime.store.get(request_id)
+    assert states[request_id] is RequestState.PARTIAL
+    assert [f"external_contact:{c}" for c in subject["external_contact_ids"]] == \
+        [r for r in record.verification.remnants if r.startswith("external_contact:")]

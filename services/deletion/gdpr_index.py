@@ -31,6 +31,10 @@ result was lost, the surviving index was read either before the call (likewise) 
 holds its name. ``appendfsync always`` is therefore not required. Deleting the index keys is safe as
 well: the next sync reads down to the horizon.
 
+An anonymise request's one GDPR_UPDATE (issue 17) is found the same way, by the same name (a request
+sends either GDPR_DELETEs or one GDPR_UPDATE, never both), but by name only: the nameless fallback below
+indexes GDPR_DELETEs, and adopting one of those would record an erasure as the anonymisation.
+
 When the name is absent. That the platform echoes the ``name`` we set is UNCONFIRMED, so a listed
 GDPR_DELETE *without* a name is indexed by what is certain too: a keyed digest of its ``subject`` (emails,
 phones, userId, externalContactId, journeyCustomer: ``subject_fingerprint``) with its platform id and ``createdDate``, in

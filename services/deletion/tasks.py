@@ -146,6 +146,9 @@ def erase(runtime: Runtime, request_ids: list[str]) -> None:
             if record.recording_round == 0 and only_a_name(record):
                 refuse_name_only(runtime, record)
                 continue
+            if record.recording_round == 0 and nothing_to_replace(record):
+                refuse_nothing_to_replace(runtime, record)
+                continue
             with isolated(runtime, record, "deletion"):
                 if record.recording_round != 0:
                     gdpr[record.request_id] = GdprOutcome(list(record.gdpr_request_ids))
@@ -246,6 +249,20 @@ def refuse_name_only(runtime: Runtime, record: ErasureRecord) -> None:
                reason="only a name identifies the subject and a name is never sent alone with a GDPR_DELETE (it "
                       "would reach namesakes): nothing was erased; resubmit under a new ticket with an email, phone, "
                       "external contact or user id of the subject")
+
+
+def nothing_to_replace(record: ErasureRecord) -> bool:
+    """An anonymise request with no identifier a ReplacementTerm can name (only a user id or journey
+    cookies): a GDPR_UPDATE would change nothing, and a verification must not pass it as anonymised."""
+    return record.kind is RequestKind.ANONYMISE and not replacement_terms(b"probe", record)
+
+
+def refuse_nothing_to_replace(runtime: Runtime, record: ErasureRecord) -> None:
+    transition(runtime, record.request_id, RequestState.FAILED, "deletion.nothing_to_anonymise",
+               expect=RequestState.DELETING,
+               reason="nothing of the subject can be anonymised: no email, phone or external contact was found, and a "
+                      "user id or journey cookie has no replacement term on the platform; nothing was changed: "
+                      "submit it as an erase, or with an email, phone or external contact of the subject")
 
 
 def _gdpr_identity(record: ErasureRecord) -> bool:

@@ -109,3 +109,13 @@ def test_anonymise_for_a_subject_under_a_legal_hold_is_refused_at_intake(runtime
     assert sent == [] and runtime.store.find_by_ticket("H-1") is None
     # An erasure of the same subject is still accepted (it waits in HELD at deletion, as before).
     assert submit(runtime, {"ticket": "H-2", "emails": [EMAIL], "phones": [PHONE]}).kind is RequestKind.ERASE
+
+
+def test_an_anonymise_with_nothing_a_replacement_term_can_name_is_refused_at_deletion():
+    from services.deletion.tasks import nothing_to_replace
+
+    only_cookies = Subject(cookie_ids=["cookie-1"], user_id="user-1", names=["Jane Doe"])
+    assert nothing_to_replace(record(identity=only_cookies))
+    assert not nothing_to_replace(record(identity=only_cookies, erase_by_name=True))  # the name is replaced then
+    assert not nothing_to_replace(record())
+    assert not nothing_to_replace(record(identity=only_cookies, kind=RequestKind.ERASE))  # a delete can use them

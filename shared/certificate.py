@@ -85,6 +85,7 @@ def anonymised_block(record: ErasureRecord) -> dict[str, Any] | None:
 
 def build_certificate(record: ErasureRecord, subject_digest: str, audit_head: str | None) -> dict[str, Any]:
     completed = record.completed_at or utcnow()
+    anonymise = record.kind is RequestKind.ANONYMISE
     verification = record.verification
     return {
         "certificate_version": CERTIFICATE_VERSION,
@@ -107,10 +108,11 @@ def build_certificate(record: ErasureRecord, subject_digest: str, audit_head: st
         # Names widen a GDPR_DELETE to namesakes: sent only on the operator's opt-in, never alone.
         "names": names_block(record),
         "erased": {
-            # Reassigned numbers are withheld, not erased; so are names not sent with the GDPR_DELETE.
-            "identifiers": len(record.erasable_identity.values())
+            # Reassigned numbers are withheld, not erased; so are names not sent with the GDPR_DELETE. An
+            # anonymise erases neither identifiers nor conversations: it replaces them ("anonymised" below).
+            "identifiers": 0 if anonymise else len(record.erasable_identity.values())
             - (0 if record.gdpr_names_sent else len(record.erasable_identity.names)),
-            "conversations": len(record.conversation_ids),
+            "conversations": 0 if anonymise else len(record.conversation_ids),
             "external_contacts": len(record.contacts_deleted),
             "recordings_of_conversations": len(record.recording_conversation_ids),
             "users": record.users_deleted,

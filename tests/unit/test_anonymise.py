@@ -81,6 +81,7 @@ def test_the_certificate_counts_what_was_anonymised_and_lists_cookies_as_withhel
     certificate = build_certificate(record(conversation_ids=["c1", "c2"]), "hmac-sha256:x", None)
     assert certificate["anonymised"] == {"identifiers": {"email": 2, "phone": 2, "external_id": 1, "name": 0},
                                          "conversations_kept": 2}
+    assert certificate["erased"]["conversations"] == 0 and certificate["erased"]["identifiers"] == 0  # replaced, kept
     [cookie] = [w for w in certificate["withheld"] if w["kind"] == "identifier:journey_cookie"]
     assert cookie["count"] == 1 and "replacement-term" in cookie["basis"]
     html = render_certificate_html(certificate)

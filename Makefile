@@ -14,8 +14,10 @@ $(STAMP): pyproject.toml sim/pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
+# `make demo KIND=anonymise` anonymises the synthetic subjects instead of erasing them.
+KIND ?= erase
 demo: $(STAMP)
-	$(VENV)/bin/erasure demo
+	$(VENV)/bin/erasure demo --kind $(KIND)
 
 redis:
 	@scripts/ensure-redis.sh

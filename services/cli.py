@@ -40,13 +40,14 @@ def demo(
     timeout: Annotated[float, typer.Option(help="seconds to wait for every subject")] = 300.0,
     redis_url: Annotated[str | None, typer.Option(help="use this Redis instead of the embedded one")] = None,
     key_prefix: Annotated[str, typer.Option(help="key prefix in Redis (isolates runs)")] = "demo",
+    kind: Annotated[str, typer.Option(help="erase (default) or anonymise: what every demo request asks")] = "erase",
 ) -> None:
     """Run the whole job on an embedded Redis and simulator: no Redis, no credentials needed."""
     _require_simulator()
     from services.demo import run_demo
 
     result = run_demo(subjects=subjects, output_dir=output_dir, timeout_s=timeout, console=err,
-                      redis_url=redis_url, key_prefix=key_prefix)
+                      redis_url=redis_url, key_prefix=key_prefix, kind=kind)
     err.print(f"certificates and audit log in {output_dir}/")
     print(result.summary())
     raise typer.Exit(result.exit_code)

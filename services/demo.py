@@ -38,6 +38,7 @@ class DemoResult:
     erased: int
     withheld: int
     failed: int
+    kind: str = "erase"
 
     @property
     def accounted(self) -> bool:
@@ -48,7 +49,8 @@ class DemoResult:
         return 0 if self.accounted and self.failed == 0 else 1
 
     def summary(self) -> str:
-        return f"erased {self.erased}/{self.total} subjects, withheld {self.withheld}, failed {self.failed}"
+        done = "anonymised" if self.kind == "anonymise" else "erased"
+        return f"{done} {self.erased}/{self.total} subjects, withheld {self.withheld}, failed {self.failed}"
 
 
 def start_embedded_redis() -> tuple[str, object]:
@@ -61,7 +63,8 @@ def start_embedded_redis() -> tuple[str, object]:
 
 def run_demo(subjects: int = 30, output_dir: Path = Path("erasure-output"), timeout_s: float = 300.0,
              redis_url: str | None = None, key_prefix: str = "demo",
-             console: Console | None = None) -> DemoResult:
+             console: Console | None = None, kind: str = "erase") -> DemoResult:
+    """``kind`` goes on every request (``erase`` or ``anonymise``); intake refuses one it does not carry out."""
     console = console or Console(stderr=True)
     redis_server: object | None = None
     if redis_url is None:
@@ -84,7 +87,8 @@ def run_demo(subjects: int = 30, output_dir: Path = Path("erasure-output"), time
         for n, subject in enumerate(ground_truth, start=1):
             ticket = f"DEMO-{n:04d}"
             record = submit(runtime, {"ticket": ticket, "emails": subject["emails"][:1],
-                                      "phones": subject["phones"][:1], "approved_by": "demo-dpo"}, enqueue=False)
+                                      "phones": subject["phones"][:1], "approved_by": "demo-dpo", "kind": kind},
+                            enqueue=False)
             request_ids[record.request_id] = ticket
         enqueue_discovery(runtime, list(request_ids))
         states = _follow(runtime, list(request_ids), timeout_s, console, workers)
@@ -100,6 +104,7 @@ def run_demo(subjects: int = 30, output_dir: Path = Path("erasure-output"), time
         erased=counts["completed"],
         withheld=counts["completed_with_withheld"],
         failed=counts["partial"] + counts["failed"] + counts["rejected"],
+        kind=kind,
     )
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from shared.models import Approval, ErasureRecord, RequestState, utcnow
+from shared.anonymise import replaced_counts
+from shared.models import Approval, ErasureRecord, RequestKind, RequestState, utcnow
 from shared.webhooks import target_label
 
 CERTIFICATE_VERSION = 1
@@ -22,6 +23,13 @@ NAMES_BASIS = (
     "can opt in per request with erase_by_name)"
 )
 
+#: Why an anonymise request leaves journey cookies as they are (its external contacts are deleted).
+COOKIE_BASIS = (
+    "a web-messaging journey cookie has no replacement-term type on the platform (GDPR_UPDATE replaces names, "
+    "addresses, phones, emails, social handles and external ids), so anonymising cannot rewrite it; the "
+    "contact that tied it to the subject was deleted, and an erase request removes it"
+)
+
 
 def withheld(record: ErasureRecord) -> list[dict[str, Any]]:
     """What was not erased and why, by kind and count (identifiers) or by platform id and hold
@@ -33,6 +41,9 @@ def withheld(record: ErasureRecord) -> list[dict[str, Any]]:
         if entry.id is not None:
             item["id"] = entry.id
         out.append(item)
+    cookies = record.erasable_identity.cookie_ids
+    if record.kind is RequestKind.ANONYMISE and cookies:
+        out.append({"kind": "identifier:journey_cookie", "count": len(cookies), "basis": COOKIE_BASIS})
     if record.excluded and not record.excluded.is_empty():
         for kind, values in (("phone", record.excluded.phones), ("email", record.excluded.emails)):
             if values:
@@ -65,8 +76,16 @@ def approval_block(approval: Approval | None) -> dict[str, Any] | None:
     return block
 
 
+def anonymised_block(record: ErasureRecord) -> dict[str, Any] | None:
+    """What an anonymise request's GDPR_UPDATE replaced (counts by kind) and kept; None for other kinds."""
+    if record.kind is not RequestKind.ANONYMISE:
+        return None
+    return {"identifiers": replaced_counts(record), "conversations_kept": len(record.conversation_ids)}
+
+
 def build_certificate(record: ErasureRecord, subject_digest: str, audit_head: str | None) -> dict[str, Any]:
     completed = record.completed_at or utcnow()
+    anonymise = record.kind is RequestKind.ANONYMISE
     verification = record.verification
     return {
         "certificate_version": CERTIFICATE_VERSION,
@@ -89,10 +108,11 @@ def build_certificate(record: ErasureRecord, subject_digest: str, audit_head: st
         # Names widen a GDPR_DELETE to namesakes: sent only on the operator's opt-in, never alone.
         "names": names_block(record),
         "erased": {
-            # Reassigned numbers are withheld, not erased; so are names not sent with the GDPR_DELETE.
-            "identifiers": len(record.erasable_identity.values())
+            # Reassigned numbers are withheld, not erased; so are names not sent with the GDPR_DELETE. An
+            # anonymise erases neither identifiers nor conversations: it replaces them ("anonymised" below).
+            "identifiers": 0 if anonymise else len(record.erasable_identity.values())
             - (0 if record.gdpr_names_sent else len(record.erasable_identity.names)),
-            "conversations": len(record.conversation_ids),
+            "conversations": 0 if anonymise else len(record.conversation_ids),
             "external_contacts": len(record.contacts_deleted),
             "recordings_of_conversations": len(record.recording_conversation_ids),
             "users": record.users_deleted,
@@ -108,6 +128,8 @@ def build_certificate(record: ErasureRecord, subject_digest: str, audit_head: st
         "callback": target_label(record.callback_url) if record.callback_url else None,
         "audit_chain_head": audit_head,
         "complete": record.state in (RequestState.COMPLETED, RequestState.COMPLETED_WITH_WITHHELD),
+        # Anonymise (issue 17): identifiers replaced by placeholders, by kind, and the conversations kept.
+        "anonymised": anonymised_block(record),
     }
 
 

@@ -43,6 +43,16 @@ def _scope_rows(approval: dict[str, Any], superseded: list[dict[str, Any]]) -> s
     return rows
 
 
+def _anonymised_section(block: dict[str, Any] | None) -> str:
+    """An anonymise request's counts: identifiers replaced by placeholders, by kind, and conversations kept."""
+    if not block:
+        return ""
+    rows = "".join(_row(f"Anonymised {kind.replace('_', ' ')}s", n)
+                   for kind, n in (block.get("identifiers") or {}).items())
+    rows += _row("Conversations kept (identifiers replaced)", block.get("conversations_kept", 0))
+    return f'<h2>Anonymised</h2><table id="anonymised">{rows}</table>\n'
+
+
 def render_certificate_html(cert: dict[str, Any]) -> str:
     met = bool(cert.get("deadline_met"))
     complete = bool(cert.get("complete"))
@@ -71,6 +81,7 @@ def render_certificate_html(cert: dict[str, Any]) -> str:
     names = cert.get("names") or {}
     names_sent = ("yes (the operator opted in)" if names.get("sent_to_gdpr_delete")
                   else "no (identifiers only; names were used to search)")
+    anonymised = _anonymised_section(cert.get("anonymised"))
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Erasure certificate {_e(cert.get('ticket'))}</title>
 <style>{_STYLE}</style></head><body>
@@ -82,7 +93,7 @@ def render_certificate_html(cert: dict[str, Any]) -> str:
 {_row('Request id', cert.get('request_id'), code=True)}{_row('Subject digest', cert.get('subject_digest'), code=True)}
 {_row('Approved by', (cert.get('approval') or {}).get('by'))}{approval_key}{rows_times}</table>
 <h2>Erased</h2><table id="counts">{rows_erased}</table>
-<h2>Withheld</h2><table><tr><th>Kind</th><th>Count</th><th>Legal basis</th></tr>{rows_withheld}</table>
+{anonymised}<h2>Withheld</h2><table><tr><th>Kind</th><th>Count</th><th>Legal basis</th></tr>{rows_withheld}</table>
 <h2>Verification</h2><table>{_row('Result', 'passed' if verification.get('ok') else 'FAILED')}
 {_row('Conversations read back', verification.get('checked_conversations'))}{_row('Remnants (by id)', remnants)}</table>
 <h2>Platform and proof</h2><table>{_row('Genesys GDPR request ids', platform_ids, code=True)}

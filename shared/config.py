@@ -181,6 +181,12 @@ class Settings(BaseSettings):
     # worker's messages (the visibility timeout plus kombu's sweep), so the watchdog acts on what
     # nothing else will. Bounds how long a lost message can strand a request.
     stall_after_s: float = 1200.0
+    # Anonymise (issue 17): what happens to the subject's external contacts. "delete" (the default): deleted
+    # as by an erasure, since whether a GDPR_UPDATE reaches contact profiles is unconfirmed and a deletion is
+    # certain and verifiable; the conversations keep a placeholder where the contact id was. "keep": left to
+    # the GDPR_UPDATE, and verification then reads each contact back and counts any old email, phone or
+    # identifier on it as a remnant (its first and last name stay unless erase_by_name).
+    anonymise_contacts: Literal["delete", "keep"] = "delete"
 
     @model_validator(mode="after")
     def _check_redelivery(self) -> Settings:

@@ -34,7 +34,7 @@ class RequestKind(StrEnum):
 
 #: The kinds this release carries out; the others are refused at intake with a clear error rather than
 #: accepted and silently done as something else.
-AVAILABLE_KINDS = frozenset({RequestKind.ERASE})
+AVAILABLE_KINDS = frozenset({RequestKind.ERASE, RequestKind.ANONYMISE})
 
 
 class RequestState(StrEnum):

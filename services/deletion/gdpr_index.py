@@ -31,6 +31,10 @@ result was lost, the surviving index was read either before the call (likewise) 
 holds its name. ``appendfsync always`` is therefore not required. Deleting the index keys is safe as
 well: the next sync reads down to the horizon.
 
+An anonymise request's one GDPR_UPDATE (issue 17) is found the same way, by the same name (a request
+sends either GDPR_DELETEs or one GDPR_UPDATE, never both), but by name only: the nameless fallback below
+indexes GDPR_DELETEs, and adopting one of those would record an erasure as the anonymisation.
+
 When the name is absent. That the platform echoes the ``name`` we set is UNCONFIRMED, so a listed
 GDPR_DELETE *without* a name is indexed by what is certain too: a keyed digest of its ``subject`` (emails,
 phones, userId, externalContactId, journeyCustomer: ``subject_fingerprint``) with its platform id and ``createdDate``, in
@@ -242,17 +246,19 @@ class GdprRequests:
         """Keep who made one of our requests, so a stranger's nameless request is never adopted as ours."""
         self._index.remember_creator(created.creator_id)
 
-    def find(self, record: ErasureRecord, subject: GdprSubject, name: str | None = None) -> str | None:
+    def find(self, record: ErasureRecord, subject: GdprSubject, name: str | None = None,
+             by_subject: bool = True) -> str | None:
         """The platform id of this request's GDPR request (it sends ``subject`` under ``name``, by default
         the request's first) if the platform lists it: by our name, else (the platform dropped the name) by
         its subject, created after the request arrived. None: not listed. Synced first if ``prepare`` did
-        not cover it."""
+        not cover it. ``by_subject`` False (a GDPR_UPDATE: the nameless index holds only GDPR_DELETEs, never
+        to be adopted as an update) looks by name alone."""
         self.prepare([record])
         failure = self._failed.get(record.request_id)
         if failure is not None:
             raise ReconcileIncomplete(failure)
         found = self._index.lookup(name or gdpr_request_name(record.request_id))
-        if found is None:
+        if found is None and by_subject:
             found = self._index.lookup_subject(subject, record.received_at - CLOCK_SKEW)
         return found
 

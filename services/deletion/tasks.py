@@ -37,6 +37,7 @@ from services.deletion.contacts import ContactsOutcome, delete_contacts
 from services.deletion.gdpr_index import GdprRequests, gdpr_request_name
 from services.deletion.holds import hold_reason, subject_withheld
 from services.deletion.recording_deletion import delete_recordings, find_recording_scope
+from shared.anonymise import replacement_terms
 from shared.approval_gate import release_if_approved
 from shared.approval_scope import approval_holds
 from shared.celery_app import app
@@ -44,7 +45,7 @@ from shared.effects import DELETED, AlreadyGone, Blocked, Done, Outcome, Via
 from shared.errors import RunLater
 from shared.genesys import GenesysClient
 from shared.genesys.models import GdprJourneyCustomer, GdprSubject
-from shared.models import ErasureRecord, RequestState, utcnow
+from shared.models import ErasureRecord, RequestKind, RequestState, utcnow
 from shared.pipeline import erasure_task, handing_on, isolated, load, moved_on, transition
 from shared.runtime import Runtime
 from shared.task_names import DELETE_TASK, POLL_START_TASK
@@ -52,6 +53,8 @@ from shared.task_names import DELETE_TASK, POLL_START_TASK
 log = logging.getLogger("erasure.deletion")
 
 GDPR_DELETE = "gdpr_delete"
+#: The ledger effect of an anonymise request's one GDPR_UPDATE (its platform name: ``erasure-<request id>``).
+GDPR_UPDATE = "gdpr_update"
 USER_DELETE = "user_delete"
 #: Our own rule, not the platform's: an active user is never deleted (the request ends PARTIAL naming it).
 USER_ACTIVE = "user.still.active"
@@ -143,12 +146,20 @@ def erase(runtime: Runtime, request_ids: list[str]) -> None:
             if record.recording_round == 0 and only_a_name(record):
                 refuse_name_only(runtime, record)
                 continue
+            if record.recording_round == 0 and nothing_to_replace(record):
+                refuse_nothing_to_replace(runtime, record)
+                continue
             with isolated(runtime, record, "deletion"):
-                gdpr[record.request_id] = submit_gdpr_deletes(runtime, client, record, listed) \
-                    if record.recording_round == 0 else GdprOutcome(list(record.gdpr_request_ids))
+                if record.recording_round != 0:
+                    gdpr[record.request_id] = GdprOutcome(list(record.gdpr_request_ids))
+                elif record.kind is RequestKind.ANONYMISE:
+                    gdpr[record.request_id] = submit_gdpr_update(runtime, client, record, listed)
+                else:
+                    gdpr[record.request_id] = submit_gdpr_deletes(runtime, client, record, listed)
         ready = [r for r in cleared if r.request_id in gdpr]  # a failed or hiccuping one waits for its retry
         # The first round's contacts of the whole batch, in bulk calls (transient trouble retries the batch).
-        contacts = delete_contacts(runtime, client, [r for r in ready if r.recording_round == 0])
+        contacts = delete_contacts(runtime, client, [r for r in ready if r.recording_round == 0
+                                                     and not keeps_contacts(runtime, r)])
         for record in ready:
             with isolated(runtime, record, "deletion"):
                 outcome = contacts.get(record.request_id, ContactsOutcome())
@@ -167,6 +178,11 @@ def erase(runtime: Runtime, request_ids: list[str]) -> None:
         if len(waiting) == len(request_ids):
             raise RunLater(countdown, "every request of the batch waits for a recording-job slot")
         app.send_task(DELETE_TASK, args=[waiting], countdown=countdown)
+
+
+def keeps_contacts(runtime: Runtime, record: ErasureRecord) -> bool:
+    """An anonymise request under ``ERASURE_ANONYMISE_CONTACTS=keep`` leaves its contacts to the GDPR_UPDATE."""
+    return record.kind is RequestKind.ANONYMISE and runtime.settings.anonymise_contacts == "keep"
 
 
 def withhold_held_subject(runtime: Runtime, record: ErasureRecord) -> bool:
@@ -190,7 +206,7 @@ def erase_one(runtime: Runtime, client: GenesysClient, record: ErasureRecord, co
     gdpr_ids = gdpr.ids
     users = record.users_deleted
     names = gdpr.names_sent if first_round else record.gdpr_names_sent
-    if first_round:
+    if first_round and record.kind is not RequestKind.ANONYMISE:  # anonymise keeps the records, users too
         users, user_block = delete_user(runtime, client, record)
         blocked += user_block
     if record.recording_scope is None:
@@ -235,6 +251,20 @@ def refuse_name_only(runtime: Runtime, record: ErasureRecord) -> None:
                       "external contact or user id of the subject")
 
 
+def nothing_to_replace(record: ErasureRecord) -> bool:
+    """An anonymise request with no identifier a ReplacementTerm can name (only a user id or journey
+    cookies): a GDPR_UPDATE would change nothing, and a verification must not pass it as anonymised."""
+    return record.kind is RequestKind.ANONYMISE and not replacement_terms(b"probe", record)
+
+
+def refuse_nothing_to_replace(runtime: Runtime, record: ErasureRecord) -> None:
+    transition(runtime, record.request_id, RequestState.FAILED, "deletion.nothing_to_anonymise",
+               expect=RequestState.DELETING,
+               reason="nothing of the subject can be anonymised: no email, phone or external contact was found, and a "
+                      "user id or journey cookie has no replacement term on the platform; nothing was changed: "
+                      "submit it as an erase, or with an email, phone or external contact of the subject")
+
+
 def _gdpr_identity(record: ErasureRecord) -> bool:
     subject = gdpr_subject_for(record)
     return bool(subject.email_addresses or subject.phone_numbers or subject.name or subject.user_id
@@ -276,9 +306,15 @@ def gdpr_requests(runtime: Runtime, client: GenesysClient, records: list[Erasure
     recorded yet (about one list page; none when every one has)."""
     requests = GdprRequests(runtime, client)
     requests.prepare([r for r in records if r.recording_round == 0 and _gdpr_identity(r)
-                      and any(_recorded(runtime, r.request_id, gdpr_effect(r.request_id, subject, n == 0)[0]) is None
-                              for n, subject in enumerate(gdpr_subjects_for(r)))])
+                      and any(_recorded(runtime, r.request_id, effect) is None for effect in _gdpr_effects(r))])
     return requests
+
+
+def _gdpr_effects(record: ErasureRecord) -> list[str]:
+    """The ledger effects of this request's GDPR requests: one GDPR_UPDATE, or its GDPR_DELETEs."""
+    if record.kind is RequestKind.ANONYMISE:
+        return [GDPR_UPDATE]
+    return [gdpr_effect(record.request_id, subject, n == 0)[0] for n, subject in enumerate(gdpr_subjects_for(record))]
 
 
 def _recorded(runtime: Runtime, request_id: str, effect: str) -> Outcome | None:
@@ -310,6 +346,40 @@ def submit_gdpr_deletes(runtime: Runtime, client: GenesysClient, record: Erasure
         else:
             outcome.ids.append(result.recorded)
             outcome.names_sent = outcome.names_sent or subject.name is not None
+    return outcome
+
+
+def submit_gdpr_update(runtime: Runtime, client: GenesysClient, record: ErasureRecord,
+                       listed: GdprRequests) -> GdprOutcome:
+    """An anonymise request's one GDPR_UPDATE: the first GDPR subject (every email, phone, the first contact)
+    with a replacement term for every identifier (``shared.anonymise``), exactly once through the ledger.
+
+    Found again after a crash by its name ``erasure-<request id>`` only: the index's nameless fallback holds
+    GDPR_DELETEs, and adopting one of those would certify an anonymisation that was an erasure."""
+    outcome = GdprOutcome()
+    terms = replacement_terms(runtime.settings.require_hmac_key(), record)
+    if not _gdpr_identity(record) or not terms:
+        return outcome
+    request_id, subject, name = record.request_id, gdpr_subject_for(record), gdpr_request_name(record.request_id)
+
+    def call() -> Outcome:
+        created = client.create_gdpr_request("GDPR_UPDATE", subject, name=name, replacement_terms=terms)
+        listed.remember_creator(created)
+        return Done(created.id)
+
+    def find() -> str | None:
+        return listed.find(record, subject, name, by_subject=False)
+
+    result = runtime.effects.once(request_id, GDPR_UPDATE, call, reconcile=lambda _: find(), unrecorded=find)
+    if isinstance(result, Done) and result.via in (Via.CALL, Via.RECONCILE):
+        event = "deletion.gdpr_update_submitted" if result.via is Via.CALL else "deletion.gdpr_request_reconciled"
+        runtime.audit.append(event, request_id=request_id, subject=runtime.digest(record),
+                             details={"gdpr_request_id": result.platform_id, "replacement_terms": len(terms)})
+    if isinstance(result, Blocked):
+        outcome.blocked.append(f"GDPR_UPDATE: 409 {result.code}")
+    else:
+        outcome.ids.append(result.recorded)
+        outcome.names_sent = subject.name is not None or any(t["type"] == "NAME" for t in terms)
     return outcome
 
 

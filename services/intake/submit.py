@@ -10,7 +10,7 @@ from services.intake.validation import IntakeError, parse_request
 from shared.callbacks import CallbackPolicy
 from shared.celery_app import app
 from shared.config import ConfigError
-from shared.models import Approval, ErasureRecord
+from shared.models import Approval, ErasureRecord, RequestKind
 from shared.pipeline import chunks
 from shared.runtime import Runtime
 from shared.store import DuplicateTicket
@@ -24,6 +24,18 @@ def enqueue_discovery(runtime: Runtime, request_ids: list[str]) -> None:
     """Send accepted requests to discovery in batches, so a bulk run shares its platform queries."""
     for batch in chunks(request_ids, runtime.settings.batch_size):
         app.send_task(DISCOVER_TASK, args=[batch])
+
+
+def refuse_held_anonymise(runtime: Runtime, record: ErasureRecord) -> None:
+    """An ``anonymise`` for a subject under a legal hold is refused at intake (issue 17): a hold means the
+    records must stay as they are, and rewriting them is no more allowed than deleting them. The register is
+    read by the identifiers given (one Redis read); a hold on an identifier only discovery finds still
+    stops the request at deletion (HELD), as for an erasure. The error names holds by id, never a value."""
+    held = runtime.holds().for_subject(record.subject)
+    if held:
+        raise IntakeError([f"kind: 'anonymise' refused: the subject is under legal hold "
+                           f"{', '.join(h.id for h in held)}; records under a hold may not be rewritten "
+                           "(submit it once the hold is removed)"])
 
 
 def submit(runtime: Runtime, payload: Mapping[str, Any], *, enqueue: bool = True, submitted_by: str | None = None,
@@ -40,6 +52,8 @@ def submit(runtime: Runtime, payload: Mapping[str, Any], *, enqueue: bool = True
         except ConfigError:
             raise IntakeError(["callback_url: refused: this deployment has no webhook signing secret "
                                "(ERASURE_WEBHOOK_SECRET)"]) from None
+    if record.kind is RequestKind.ANONYMISE:
+        refuse_held_anonymise(runtime, record)
     record.subject_digest = runtime.digest(record)
     record.submitted_by = submitted_by
     if approval is not None:

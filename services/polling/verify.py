@@ -12,10 +12,11 @@ refused (409) is a remnant too.
 
 from __future__ import annotations
 
+from shared.anonymise import holds_placeholder
 from shared.genesys import ContactReads, GenesysClient, GenesysError, NotFound, bulk_chunks
 from shared.genesys.models import AnalyticsConversation
 from shared.identifiers import phone_digits
-from shared.models import ErasureRecord, Subject, Verification
+from shared.models import ErasureRecord, RequestKind, Subject, Verification
 from shared.pipeline import TRANSIENT
 
 
@@ -86,17 +87,39 @@ def read_back_contacts(client: GenesysClient, records: list[ErasureRecord]) -> C
     return reads
 
 
+def _anonymise_remnants(record: ErasureRecord, conversations: dict[str, AnalyticsConversation],
+                        messages: dict[str, list[str]]) -> list[str]:
+    """An anonymise request keeps the records: every known conversation (those still in progress aside, the
+    platform leaves them as they are) must read back, and carry a placeholder where the subject was, in its
+    fields or its messages. The old values being gone is the common check above."""
+    out: list[str] = []
+    for conversation_id in record.conversation_ids:
+        if conversation_id in record.active_conversation_ids:
+            continue
+        conversation = conversations.get(conversation_id)
+        if conversation is None:
+            out.append(f"conversation:{conversation_id}/missing")
+        elif not any(holds_placeholder(v) for v in [*conversation.identifying_values(),
+                                                    *messages.get(conversation_id, [])]):
+            out.append(f"conversation:{conversation_id}/no_placeholder")
+    return out
+
+
 def verify_one(client: GenesysClient, record: ErasureRecord, conversations: dict[str, AnalyticsConversation],
                contacts: ContactReads) -> Verification:
     """Read one request's data back; ``conversations`` and ``contacts`` come from
     ``read_back_conversations`` and ``read_back_contacts`` for its batch."""
     identity = record.erasable_identity
     matcher = _Matcher(identity, names=record.gdpr_names_sent)
+    # A journey cookie has no ReplacementTerm type: an anonymise cannot rewrite it, and the certificate
+    # lists it as withheld (shared.certificate.COOKIE_BASIS) rather than this check failing it for ever.
+    cookies = set() if record.kind is RequestKind.ANONYMISE else set(identity.cookie_ids)
     remnants: list[str] = []
+    messages_read: dict[str, list[str]] = {}
     for conversation_id in record.conversation_ids:
         conversation = conversations.get(conversation_id)
         if conversation and (any(matcher.holds(v) for v in conversation.identifying_values())
-                             or _journey_cookies(conversation) & set(identity.cookie_ids)
+                             or _journey_cookies(conversation) & cookies
                              or _contact_ids(conversation) & set(identity.external_contact_ids)):
             remnants.append(f"conversation:{conversation_id}")
     for conversation_id, message_ids in record.message_ids.items():
@@ -104,14 +127,24 @@ def verify_one(client: GenesysClient, record: ErasureRecord, conversations: dict
             messages = client.get_messages_bulk(conversation_id, message_ids)
         except NotFound:
             continue  # the conversation is gone altogether: nothing of the subject left in it
+        messages_read.setdefault(conversation_id, []).extend(m.text for m in messages)
         for message in messages:
             if matcher.holds(message.text):
                 remnants.append(f"message:{conversation_id}/{message.id}")
     for contact_id in identity.external_contact_ids:
         if contact_id in contacts.errors:
             raise contacts.errors[contact_id]  # unreadable is not gone: this request cannot be verified yet
-        if contact_id in contacts.found:
+        found = contacts.found.get(contact_id)
+        if found is None:
+            continue
+        if record.kind is RequestKind.ANONYMISE and contact_id not in record.contacts_deleted:
+            # Kept (ERASURE_ANONYMISE_CONTACTS=keep): it stays, but none of the old values may be on it.
+            if any(matcher.holds(v) for v in [*found.emails(), *found.phones()]):
+                remnants.append(f"external_contact:{contact_id}")
+        else:
             remnants.append(f"external_contact:{contact_id}")
+    if record.kind is RequestKind.ANONYMISE:
+        remnants += _anonymise_remnants(record, conversations, messages_read)
     probe = (("EMAIL", identity.emails[0]) if identity.emails
              else ("PHONE", identity.phones[0]) if identity.phones else None)
     if probe and client.search_gdpr_subjects(*probe):

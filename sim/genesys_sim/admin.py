@@ -40,6 +40,7 @@ TUNABLE = {
     "analytics_job_predicates_max": int,
     "job_slots_refusal": str,
     "gdpr_echo_name": bool,
+    "gdpr_update_reaches_contacts": bool,
     "strict_properties": bool,
     "data_lag_s": float,
     "recording_lag_s": float,

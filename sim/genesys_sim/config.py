@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from .limits import (
     ASYNC_JOB_PREDICATES_MAX,
     DETAILS_IDS_MAX,
+    GDPR_UPDATE_REACHES_CONTACTS,
     JOB_SLOTS_REFUSAL,
     RATE_LIMIT_PER_MINUTE,
     TOKEN_TTL_S,
@@ -73,6 +74,9 @@ class SimConfig:
     # ``GDPRRequest`` has a ``name`` property, but that the platform stores and returns a caller's name is
     # unconfirmed: False drops it, so a client that reconciles by name alone is caught. Unknown: configurable.
     gdpr_echo_name: bool = True
+    # Whether a completed GDPR_UPDATE also rewrites external contacts and the subject-search records
+    # (limits.GDPR_UPDATE_REACHES_CONTACTS: unknown on the real platform).
+    gdpr_update_reaches_contacts: bool = GDPR_UPDATE_REACHES_CONTACTS
     # Refuse a request body carrying a property its SDK model does not know (400 ``invalid.property``), as
     # the platform's error map says it does; per-endpoint decisions and sources in `body_schema`. On by
     # default ("default strict"); off only for a test that needs the old permissive behaviour.

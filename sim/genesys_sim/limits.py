@@ -128,3 +128,10 @@ RECORDING_LAG_S_MAX = 48 * 3600.0
 # simulator matches the whole name case-insensitively (and on word boundaries in text), so a request
 # naming a common name erases the namesakes' data too (`SimConfig.namesakes` seeds some). Not configurable.
 GDPR_NAME_MATCH = "whole name, case-insensitive"
+
+# Which stores a completed GDPR_UPDATE rewrites besides conversations and messages. Source: unknown:
+# configurable (SimConfig.gdpr_update_reaches_contacts). genesys-api.md A documents the ReplacementTerm model
+# only, not the data stores an update covers. By default the simulator also rewrites external contacts and
+# the records the GDPR subject search reads (issue 17: "replaces the values in conversations, messages and
+# contacts"); False leaves both as they were, as a platform whose update stops at conversations would.
+GDPR_UPDATE_REACHES_CONTACTS = True

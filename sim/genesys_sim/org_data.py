@@ -395,7 +395,8 @@ def apply_delete(data: OrgData, subject: dict[str, Any], skip: set[str] | frozen
                 record[key] = None
 
 
-def apply_update(data: OrgData, terms: list[dict[str, Any]], skip: set[str] | frozenset[str] = frozenset()) -> None:
+def apply_update(data: OrgData, terms: list[dict[str, Any]], skip: set[str] | frozenset[str] = frozenset(),
+                 contacts: bool = True) -> None:
     """Rewrite each `existingValue` to its `updatedValue` (what a completed GDPR_UPDATE does); conversations
     in `skip` (in progress when the request was made) are left as they are."""
     for term in terms:
@@ -424,6 +425,46 @@ def apply_update(data: OrgData, terms: list[dict[str, Any]], skip: set[str] | fr
                 if same_value(msg.to_address, old):
                     msg.to_address = new
             data.reindex_conversation(cid)
+        if contacts:  # SimConfig.gdpr_update_reaches_contacts
+            _update_contacts(data, old, new)
+            _update_records(data, old, new)
+
+
+def _update_contacts(data: OrgData, old: str, new: str) -> None:
+    """External contacts holding `old` in an email or phone field get `new` there (issue 17: a GDPR_UPDATE
+    replaces values in conversations, messages and contacts). Whether the platform's update reaches
+    external contacts is UNCONFIRMED (genesys-api.md A names no data stores); the client deletes them anyway
+    by default. The new value is indexed too, so a search for the placeholder finds the contact."""
+    for cid in data.contacts_for([old]):
+        contact = data.seed.contacts[cid]
+        fields = _contact_matches(contact, old)
+        for key in fields:
+            if key in CONTACT_EMAIL_FIELDS:
+                contact[key] = new
+            elif key.split(".")[0] in CONTACT_PHONE_FIELDS:
+                contact[key.split(".")[0]] = {**contact[key.split(".")[0]], "e164": new, "display": new}
+            elif key.startswith("identifiers["):
+                contact["identifiers"][int(key[len("identifiers["):key.index("]")])]["value"] = new
+        if fields:
+            data.contact_index.add(cid, [new])
+
+
+def _update_records(data: OrgData, old: str, new: str) -> None:
+    """The records the GDPR subject search answers from are rewritten likewise (ASSUMED: the search reads
+    the data the update rewrote), so the old value no longer finds the subject."""
+    for rid in data.records_for([old]):
+        record = data.subject_index[rid]
+        changed = False
+        for key in ("emailAddresses", "phoneNumbers", "addresses"):
+            if any(same_value(x, old) for x in record[key]):
+                record[key] = [new if same_value(x, old) else x for x in record[key]]
+                changed = True
+        for key in ("name", "externalContactId"):
+            if record.get(key) and same_value(record[key], old):
+                record[key] = new
+                changed = True
+        if changed:
+            data.record_index.add(rid, [new])
 
 
 def find(data: OrgData, values: list[str]) -> list[dict[str, Any]]:

@@ -222,7 +222,8 @@ class OrgStore:
             if kind == "GDPR_DELETE":
                 apply_delete(self.data, rec.body.get("subject") or {}, rec.skip)
             elif kind == "GDPR_UPDATE":
-                apply_update(self.data, rec.body.get("replacementTerms") or [], rec.skip)
+                apply_update(self.data, rec.body.get("replacementTerms") or [], rec.skip,
+                             contacts=self.config.gdpr_update_reaches_contacts)
         self.recording_jobs.advance(self.data.seed.recordings, now, self.config.gdpr_step_s)
 
     @contextmanager

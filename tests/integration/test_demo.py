@@ -132,3 +132,24 @@ def test_html_certificate_renders_in_chromium(chromium, demo_run, tmp_path):
     assert "Deadline met" in text
     assert f"Conversations {certificate['erased']['conversations']}" in re.sub(r"\s+", " ", text)
     assert "Outcome: completed" in text
+
+
+def test_demo_with_kind_anonymise_anonymises_every_subject(tmp_path, redis_available):
+    """``make demo KIND=anonymise`` (``erasure demo --kind anonymise``): every request is an anonymise, and
+    every certificate counts what was anonymised."""
+    prefix = f"demo-anon-{uuid.uuid4().hex[:8]}"
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "services.cli", "demo", "--kind", "anonymise", "--subjects", "3", "--output-dir",
+             str(tmp_path), "--redis-url", REDIS_URL, "--key-prefix", prefix, "--timeout", "120"],
+            capture_output=True, text=True, timeout=300)
+    finally:
+        cleanup_prefix(redis_available, prefix)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "anonymised 3/3 subjects, withheld 0, failed 0"
+    certificates = sorted((tmp_path / "certificates").glob("*.json"))
+    assert len(certificates) == 3
+    for path in certificates:
+        certificate = json.loads(path.read_text())
+        assert certificate["kind"] == "anonymise" and certificate["anonymised"]["conversations_kept"] >= 1
+        assert 'id="anonymised"' in path.with_suffix(".html").read_text()

@@ -111,3 +111,13 @@ def test_erase_by_name_is_kept_from_the_cli_and_from_a_bulk_file(idle_stack):
     assert "line 4: refused: erase_by_name:" in result.stderr and "Di" not in result.stderr
     records = {r.ticket: r for r in (idle_stack.runtime.store.get(i) for i in idle_stack.runtime.store.ids())}
     assert {t: r.erase_by_name for t, r in records.items()} == {"EN-1": True, "EN-2": True, "EN-3": False}
+
+
+def test_anonymise_under_a_legal_hold_refused_naming_the_field_and_nothing_enqueued(idle_stack):
+    """Issue 17: records under a hold may not be rewritten; the CLI door refuses with the field and the hold."""
+    hold = idle_stack.runtime.holds().add_subject("jane@example.org", "litigation")
+    result = idle_stack.cli("submit", "--ticket", "AH-1", "--email", "jane@example.org", "--kind", "anonymise")
+    assert result.returncode == 2, result.stderr
+    assert "kind: 'anonymise' refused: the subject is under legal hold" in result.stderr and hold.id in result.stderr
+    assert "jane" not in result.stderr.lower()
+    assert queued(idle_stack) == 0 and idle_stack.runtime.store.ids() == []

@@ -138,9 +138,8 @@ def test_update_rewrites_texts(api: httpx.Client, raw: httpx.Client, subjects: l
     raw.post("/_sim/config", json={"gdpr_step_s": STEP_S})
     wait_for(lambda: states.add(_status(api, r.json()["id"])) or "COMPLETED" in states)
     after = raw.post("/_sim/find", json={"values": [email]}).json()["matches"]
-    # Texts and conversation fields changed; the contact and the subject index are not touched by an update.
-    assert {m["kind"] for m in after} <= {"external_contact", "gdpr_subject"}
-    assert len(after) < len(before)
+    # Texts, conversation fields, the contact and the records the subject search reads: all rewritten (issue 17).
+    assert after == [] and before
     assert raw.post("/_sim/find", json={"values": ["redacted@example.invalid"]}).json()["matches"]
 
 
@@ -225,3 +224,18 @@ def test_gdpr_answers_can_leave_out_the_name_we_gave(api: httpx.Client, raw: htt
     finally:
         raw.post("/_sim/config", json={"gdpr_echo_name": True}).raise_for_status()
     assert api.get(f"/api/v2/gdpr/requests/{rid}").json()["name"] == "erasure-echo"
+
+
+
+def test_an_update_that_stops_at_conversations_leaves_contacts_and_search_records(
+        api: httpx.Client, raw: httpx.Client, subjects: list[dict[str, Any]]) -> None:
+    """``gdpr_update_reaches_contacts`` off (unknown on the platform): only conversations and messages change."""
+    email = subjects[3]["emails"][0]
+    assert raw.post("/_sim/config", json={"gdpr_update_reaches_contacts": False}).status_code == 200
+    r = api.post("/api/v2/gdpr/requests", json={
+        "requestType": "GDPR_UPDATE", "subject": {"emailAddresses": [email]},
+        "replacementTerms": [{"type": "EMAIL", "existingValue": email, "updatedValue": "x@invalid.example"}]})
+    assert r.status_code == 200, r.text
+    wait_for(lambda: _status(api, r.json()["id"]) == "COMPLETED")
+    after = raw.post("/_sim/find", json={"values": [email]}).json()["matches"]
+    assert {m["kind"] for m in after} == {"external_contact", "gdpr_subject"}

@@ -236,3 +236,34 @@ def test_sdk_async_job_users_and_merged_contacts(shaped_client: Any, shaped: htt
     head = contacts.get_externalcontacts_contact(merged.canonical_contact.id)
     assert merged.merged_to.id == head.id == linked["external_contact_id"]
     assert [r.id for r in head.merge_set] == linked["external_contact_ids"] and [r.id for r in head.merged_from] == [merged.id]
+
+
+def test_sdk_gdpr_update_rewrites_conversations_messages_contacts_and_the_subject_search(
+        api_client: Any, subjects: list[dict[str, Any]], raw: httpx.Client) -> None:
+    """Issue 17: a GDPR_UPDATE the SDK sends (its ReplacementTerm model, the strict body schema) replaces the
+    value everywhere the simulator holds it; the record stays."""
+    subject = subjects[2]
+    old, new = subject["emails"][0], "anonymised-0123abcd@invalid.example"
+    gdpr = sdk.GeneralDataProtectionRegulationApi(api_client)
+    body = sdk.GDPRRequest()
+    body.request_type = "GDPR_UPDATE"
+    body.name = "erasure-sdk-update"
+    body.subject = sdk.GDPRSubject()
+    body.subject.email_addresses = [old]
+    term = sdk.ReplacementTerm()
+    term.type, term.existing_value, term.updated_value = "EMAIL", old, new
+    body.replacement_terms = [term]
+    created = gdpr.post_gdpr_requests(body)
+    assert created.request_type == "GDPR_UPDATE" and created.replacement_terms[0].updated_value == new
+    deadline = time.monotonic() + DEADLINE_S
+    while (status := gdpr.get_gdpr_request(created.id).status) != "COMPLETED":
+        assert status in ("INITIATED", "SEARCHING", "UPDATING") and time.monotonic() < deadline
+        time.sleep(0.02)
+
+    assert raw.post("/_sim/find", json={"values": [old]}).json()["matches"] == []
+    kinds = {m["kind"] for m in raw.post("/_sim/find", json={"values": [new]}).json()["matches"]}
+    assert {"external_contact", "gdpr_subject"} <= kinds and kinds & {"conversation", "message"}, kinds
+    contact = sdk.ExternalContactsApi(api_client).get_externalcontacts_contact(subject["external_contact_id"])
+    assert new in str(contact.to_dict()) and old not in str(contact.to_dict())
+    assert gdpr.get_gdpr_subjects("EMAIL", old).entities == []
+    assert sdk.ConversationsApi(api_client).get_conversations_message(subject["conversation_ids"][0]).id

@@ -285,3 +285,23 @@ def test_the_subject_fingerprint_tells_apart_the_requests_of_a_subjects_contacts
     assert subject_fingerprint(KEY, GdprSubject.model_validate(sent.to_body())) == subject_fingerprint(KEY, sent)
     assert subject_fingerprint(KEY, journey("c-b", "k-c")) != subject_fingerprint(KEY, sent)
     assert subject_fingerprint(KEY, GdprSubject(externalContactId="c-b")) != subject_fingerprint(KEY, sent)
+
+
+def test_a_gdpr_update_is_found_by_its_name_and_never_adopts_a_nameless_gdpr_delete(runtime):
+    """Anonymise (issue 17): a lost write before the GDPR_UPDATE's id was recorded is healed by its name; a
+    nameless GDPR_DELETE for the same subject is not ours to adopt as the update (it would certify an
+    erasure as the anonymisation)."""
+    from services.deletion.gdpr_index import GdprRequests, gdpr_request_name
+    from shared.models import ErasureRecord, RequestKind, Subject
+
+    record = ErasureRecord(ticket="A-1", subject=Subject(emails=["jane@example.org"]), verified_at=T0,
+                           received_at=T0, kind=RequestKind.ANONYMISE)
+    platform = Platform()
+    platform.add(None, subject=JANE)  # a nameless GDPR_DELETE for exactly what the update names
+    requests = GdprRequests(runtime, platform)  # type: ignore[arg-type]
+    name = gdpr_request_name(record.request_id)
+    assert requests.find(record, JANE, name, by_subject=False) is None
+    assert requests.find(record, JANE, name) is not None  # a delete's search would adopt it
+    update = platform.add(name, subject=JANE, request_type="GDPR_UPDATE")
+    fresh = GdprRequests(runtime, platform)  # type: ignore[arg-type]
+    assert fresh.find(record, JANE, name, by_subject=False) == update.id

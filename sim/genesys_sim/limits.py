@@ -128,3 +128,11 @@ RECORDING_LAG_S_MAX = 48 * 3600.0
 # simulator matches the whole name case-insensitively (and on word boundaries in text), so a request
 # naming a common name erases the namesakes' data too (`SimConfig.namesakes` seeds some). Not configurable.
 GDPR_NAME_MATCH = "whole name, case-insensitive"
+
+# -- GDPR exports --------------------------------------------------------------------------------------------
+
+# How long a completed GDPR_EXPORT's `resultsUrl` stays downloadable, in seconds. The SDK model has the links
+# (`resultsUrl`, `resultsUrls`: VERIFIED) but no expiry field, and no public source we found states one (a
+# search of Genesys pages found only the unrelated Multicloud CDDS's 30-day file retention). Source: unknown:
+# configurable (SimConfig.gdpr_export_ttl_s); 24 h is a guess of a typical pre-signed link lifetime.
+GDPR_EXPORT_TTL_S = 24 * 3600.0

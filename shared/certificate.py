@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from shared.models import Approval, ErasureRecord, RequestState, utcnow
+from shared.models import Approval, ErasureRecord, RequestKind, RequestState, utcnow
 from shared.webhooks import target_label
 
 CERTIFICATE_VERSION = 1
@@ -68,7 +68,7 @@ def approval_block(approval: Approval | None) -> dict[str, Any] | None:
 def build_certificate(record: ErasureRecord, subject_digest: str, audit_head: str | None) -> dict[str, Any]:
     completed = record.completed_at or utcnow()
     verification = record.verification
-    return {
+    certificate: dict[str, Any] = {
         "certificate_version": CERTIFICATE_VERSION,
         "ticket": record.ticket,
         "request_id": record.request_id,
@@ -109,6 +109,12 @@ def build_certificate(record: ErasureRecord, subject_digest: str, audit_head: st
         "audit_chain_head": audit_head,
         "complete": record.state in (RequestState.COMPLETED, RequestState.COMPLETED_WITH_WITHHELD),
     }
+    if record.kind is RequestKind.ACCESS:
+        # What was exported and when (the platform's request, its completion, the link's expiry), never the
+        # link; an access request erases nothing, so it counts nothing as erased.
+        certificate["erased"] = {}
+        certificate["export"] = record.export.model_dump(mode="json") if record.export else None
+    return certificate
 
 
 def certificate_json(certificate: dict[str, Any]) -> str:

@@ -181,6 +181,10 @@ class Settings(BaseSettings):
     # worker's messages (the visibility timeout plus kombu's sweep), so the watchdog acts on what
     # nothing else will. Bounds how long a lost message can strand a request.
     stall_after_s: float = 1200.0
+    # How long the platform's GDPR_EXPORT download link is assumed valid when the link does not say (an
+    # S3-style pre-signed link carries X-Amz-Date and X-Amz-Expires and is read instead). The platform
+    # documents no expiry: ASSUMED, configurable.
+    export_link_ttl_s: float = Field(default=24 * 3600.0, gt=0)
 
     @model_validator(mode="after")
     def _check_redelivery(self) -> Settings:

@@ -46,7 +46,7 @@ from shared.approval_scope import current_scope
 from shared.certificate_html import render_certificate_html
 from shared.config import get_settings
 from shared.export_links import read_links
-from shared.models import Approval, ErasureRecord, RequestState, utcnow
+from shared.models import Approval, ErasureRecord, RequestKind, RequestState, utcnow
 from shared.observability import setup_observability
 from shared.ratelimit import LimiterUnavailable
 from shared.runtime import Runtime
@@ -180,6 +180,8 @@ def create_request(body: SubmitRequest, runtime: RuntimeDep,
     payload = body.model_dump(exclude_unset=True)
     approval = None
     if payload.pop("approved_by", None) is not None:
+        if body.kind is RequestKind.ACCESS:  # refused as the other doors refuse it, even for a trusted key
+            return _errors(422, ["approved_by: an access request deletes nothing and needs no approval; leave it out"])
         if not _trusted_to_preapprove(runtime, principal):
             return _errors(422, ["approved_by: refused: approval comes from a second API key (POST /requests/{ticket}/"
                                  "approve), or from a key named in ERASURE_PREAPPROVE_KEYS"])

@@ -87,7 +87,7 @@ def build_certificate(record: ErasureRecord, subject_digest: str, audit_head: st
     completed = record.completed_at or utcnow()
     anonymise = record.kind is RequestKind.ANONYMISE
     verification = record.verification
-    return {
+    certificate: dict[str, Any] = {
         "certificate_version": CERTIFICATE_VERSION,
         "ticket": record.ticket,
         "request_id": record.request_id,
@@ -131,6 +131,12 @@ def build_certificate(record: ErasureRecord, subject_digest: str, audit_head: st
         # Anonymise (issue 17): identifiers replaced by placeholders, by kind, and the conversations kept.
         "anonymised": anonymised_block(record),
     }
+    if record.kind is RequestKind.ACCESS:
+        # What was exported and when (the platform's request, its completion, the link's expiry), never the
+        # link; an access request erases nothing, so it counts nothing as erased.
+        certificate["erased"] = {}
+        certificate["export"] = record.export.model_dump(mode="json") if record.export else None
+    return certificate
 
 
 def certificate_json(certificate: dict[str, Any]) -> str:

@@ -53,6 +53,17 @@ def _anonymised_section(block: dict[str, Any] | None) -> str:
     return f'<h2>Anonymised</h2><table id="anonymised">{rows}</table>\n'
 
 
+def _export_section(export: dict[str, Any] | None) -> str:
+    """An access request's export: the platform's request, when it completed, until when its link worked."""
+    if not export:
+        return ""
+    return (f"<h2>Exported</h2><table id=\"export\">{_row('GDPR_EXPORT request id', export.get('gdpr_request_id'), code=True)}"
+            f"{_row('Export completed', export.get('completed_at'))}{_row('Archive files', export.get('files'))}"
+            f"{_row('Download link valid until', export.get('link_expires_at'))}"
+            f"{_row('Link expiry', 'read from the link' if export.get('link_expiry_source') == 'link' else 'assumed')}"
+            "</table>")
+
+
 def render_certificate_html(cert: dict[str, Any]) -> str:
     met = bool(cert.get("deadline_met"))
     complete = bool(cert.get("complete"))
@@ -102,6 +113,7 @@ def render_certificate_html(cert: dict[str, Any]) -> str:
 {_row('Callback of this request', cert.get('callback') or 'none')}
 {_row('Audit chain head', cert.get('audit_chain_head'), code=True)}
 {_row('Reason', cert.get('reason') or '')}</table>
+{_export_section(cert.get('export'))}
 <p class="sub">This certificate holds no personal data: the subject appears only as a keyed digest.</p>
 </body></html>
 """

@@ -187,6 +187,10 @@ class Settings(BaseSettings):
     # the GDPR_UPDATE, and verification then reads each contact back and counts any old email, phone or
     # identifier on it as a remnant (its first and last name stay unless erase_by_name).
     anonymise_contacts: Literal["delete", "keep"] = "delete"
+    # How long the platform's GDPR_EXPORT download link is assumed valid when the link does not say (an
+    # S3-style pre-signed link carries X-Amz-Date and X-Amz-Expires and is read instead). The platform
+    # documents no expiry: ASSUMED, configurable.
+    export_link_ttl_s: float = Field(default=24 * 3600.0, gt=0)
 
     @model_validator(mode="after")
     def _check_redelivery(self) -> Settings:

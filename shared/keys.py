@@ -108,3 +108,7 @@ class Keys:
     def api_key_refusal(self, key_id: str, reason: str) -> str:
         """Set for a minute after a refusal naming ``key_id`` is audited, so a flood adds one entry a minute."""
         return f"{self._root}:apikey-refused:{key_id}:{reason}"
+
+    def export_links(self, request_id: str) -> str:
+        """An access request's export download links (a bearer secret), expiring with them in Redis."""
+        return f"{self._root}:export-links:{request_id}"

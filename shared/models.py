@@ -34,7 +34,7 @@ class RequestKind(StrEnum):
 
 #: The kinds this release carries out; the others are refused at intake with a clear error rather than
 #: accepted and silently done as something else.
-AVAILABLE_KINDS = frozenset({RequestKind.ERASE, RequestKind.ANONYMISE})
+AVAILABLE_KINDS = frozenset({RequestKind.ERASE, RequestKind.ANONYMISE, RequestKind.ACCESS})
 
 
 class RequestState(StrEnum):
@@ -199,6 +199,18 @@ class WithheldRecord(BaseModel):
     basis: str
 
 
+class ExportResult(BaseModel):
+    """What an access request's GDPR_EXPORT produced, as far as this system keeps it: the platform's
+    request id, when we saw it complete, how many archive files and when their link expires. Not the
+    link (a bearer secret to the subject's data) and nothing of the data."""
+
+    gdpr_request_id: str
+    completed_at: datetime
+    files: int
+    link_expires_at: datetime
+    link_expiry_source: str  # "link" (read from the link itself) or "assumed" (ERASURE_EXPORT_LINK_TTL_S)
+
+
 class ErasureRecord(BaseModel):
     """Everything known about one request. Identifiers in ``subject``/``identity`` are scrubbed
     to digests once the request is final (issue: scrub)."""
@@ -268,6 +280,9 @@ class ErasureRecord(BaseModel):
     # Where the final event also goes (checked against ERASURE_CALLBACK_HOSTS at intake and at every send).
     # Not personal data, but its query may hold the receiver's token: shown by host only (repr=False).
     callback_url: str | None = Field(default=None, repr=False)
+    # An access request's completed GDPR_EXPORT: what was exported and when, never the link itself (that
+    # lives in Redis only until it expires: ``shared.export_links``).
+    export: ExportResult | None = None
 
     @property
     def deadline(self) -> datetime:
@@ -331,3 +346,4 @@ class RecordChanges(TypedDict, total=False):
     users_deleted: int
     gdpr_names_sent: bool
     blocked: list[str]
+    export: ExportResult | None

@@ -85,6 +85,9 @@ NAME_PREFIX = "erasure-"
 BEGINNING = datetime.min.replace(tzinfo=UTC)
 #: How long a nameless GDPR_DELETE stays findable by its subject.
 SUBJECT_KEEP = timedelta(days=30)
+#: The request types a nameless listed request is indexed for (by type and subject): a GDPR_DELETE, and an
+#: access request's GDPR_EXPORT (``services.deletion.export``).
+NAMELESS_TYPES = frozenset({"GDPR_DELETE", "GDPR_EXPORT"})
 
 
 def gdpr_request_name(request_id: str) -> str:
@@ -130,13 +133,15 @@ class GdprIndex:
         self.creators_key = f"{root}:gdprindex:creators"
         self._fingerprint = fingerprint  # None: nameless requests are not indexed
 
-    def lookup_subject(self, subject: GdprSubject, since: datetime) -> str | None:
-        """The platform id of the oldest nameless GDPR_DELETE for exactly ``subject`` created after ``since``."""
+    def lookup_subject(self, subject: GdprSubject, since: datetime, request_type: str = "GDPR_DELETE") -> str | None:
+        """The platform id of the oldest nameless request of ``request_type`` for exactly ``subject`` created
+        after ``since``."""
         if self._fingerprint is None:
             return None
         ours = {str(c) for c in self._r.smembers(self.creators_key)}
         after: list[tuple[datetime, str]] = []
-        for platform_id, value in self._r.hgetall(self._subject_root + self._fingerprint(subject)).items():
+        digest = _typed(request_type, self._fingerprint(subject))
+        for platform_id, value in self._r.hgetall(self._subject_root + digest).items():
             created, _, creator = str(value).partition("|")
             if ours and creator and creator not in ours:
                 continue  # someone else's request for the same identifiers: not ours to adopt
@@ -184,9 +189,10 @@ class GdprIndex:
                 oldest = created if oldest is None else min(oldest, created)
                 if entry.name and entry.name.startswith(NAME_PREFIX):
                     names[entry.name] = entry.id
-                elif not entry.name and entry.request_type == "GDPR_DELETE" and entry.subject is not None \
+                elif not entry.name and entry.request_type in NAMELESS_TYPES and entry.subject is not None \
                         and self._fingerprint is not None:
-                    nameless.setdefault(self._fingerprint(entry.subject), {})[entry.id] = \
+                    digest = _typed(entry.request_type, self._fingerprint(entry.subject))
+                    nameless.setdefault(digest, {})[entry.id] = \
                         f"{created.isoformat()}|{entry.creator_id or ''}"
             if _last_page(page, number):
                 floor = BEGINNING
@@ -247,20 +253,27 @@ class GdprRequests:
         self._index.remember_creator(created.creator_id)
 
     def find(self, record: ErasureRecord, subject: GdprSubject, name: str | None = None,
-             by_subject: bool = True) -> str | None:
+             by_subject: bool = True, request_type: str = "GDPR_DELETE") -> str | None:
         """The platform id of this request's GDPR request (it sends ``subject`` under ``name``, by default
         the request's first) if the platform lists it: by our name, else (the platform dropped the name) by
         its subject, created after the request arrived. None: not listed. Synced first if ``prepare`` did
-        not cover it. ``by_subject`` False (a GDPR_UPDATE: the nameless index holds only GDPR_DELETEs, never
-        to be adopted as an update) looks by name alone."""
+        not cover it. ``by_subject`` False (a GDPR_UPDATE: nameless updates are not indexed, and a nameless
+        request of another type is never to be adopted as an update) looks by name alone; otherwise the
+        nameless request must be of ``request_type``."""
         self.prepare([record])
         failure = self._failed.get(record.request_id)
         if failure is not None:
             raise ReconcileIncomplete(failure)
         found = self._index.lookup(name or gdpr_request_name(record.request_id))
         if found is None and by_subject:
-            found = self._index.lookup_subject(subject, record.received_at - CLOCK_SKEW)
+            found = self._index.lookup_subject(subject, record.received_at - CLOCK_SKEW, request_type)
         return found
+
+
+def _typed(request_type: str, fingerprint: str) -> str:
+    """The nameless index's key part: a GDPR_DELETE's as it always was; another type's prefixed by it, so an
+    export is never adopted as a delete of the same subject, nor the other way round."""
+    return fingerprint if request_type == "GDPR_DELETE" else f"{request_type}:{fingerprint}"
 
 
 def _reach(known: Coverage | None, horizon: datetime) -> tuple[datetime, datetime | None]:

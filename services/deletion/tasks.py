@@ -115,7 +115,12 @@ def names_sent(record: ErasureRecord) -> bool:
 
 @erasure_task(DELETE_TASK)
 def erase(runtime: Runtime, request_ids: list[str]) -> None:
+    from services.deletion.export import export_access_requests  # it builds on this module's GDPR subjects
+
     client = runtime.genesys("deletion")
+    # Access requests export, delete nothing: their own path (``services.deletion.export``), the rest erase.
+    exported = export_access_requests(runtime, client, request_ids)
+    request_ids = [i for i in request_ids if i not in exported]
     cleared: list[ErasureRecord] = []  # approved, and no hold on the subject
     for record in load(runtime, request_ids, RequestState.DELETING):
         with isolated(runtime, record, "deletion"):

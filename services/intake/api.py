@@ -32,6 +32,7 @@ from services.intake.http_models import (
     TICKET_PATTERN,
     Accepted,
     ErrorBody,
+    ExportView,
     RequestPage,
     RequestSummary,
     RequestView,
@@ -44,7 +45,8 @@ from shared.api_keys import Principal, Scope
 from shared.approval_scope import current_scope
 from shared.certificate_html import render_certificate_html
 from shared.config import get_settings
-from shared.models import Approval, ErasureRecord, RequestState, utcnow
+from shared.export_links import read_links
+from shared.models import Approval, ErasureRecord, RequestKind, RequestState, utcnow
 from shared.observability import setup_observability
 from shared.ratelimit import LimiterUnavailable
 from shared.runtime import Runtime
@@ -178,6 +180,8 @@ def create_request(body: SubmitRequest, runtime: RuntimeDep,
     payload = body.model_dump(exclude_unset=True)
     approval = None
     if payload.pop("approved_by", None) is not None:
+        if body.kind is RequestKind.ACCESS:  # refused as the other doors refuse it, even for a trusted key
+            return _errors(422, ["approved_by: an access request deletes nothing and needs no approval; leave it out"])
         if not _trusted_to_preapprove(runtime, principal):
             return _errors(422, ["approved_by: refused: approval comes from a second API key (POST /requests/{ticket}/"
                                  "approve), or from a key named in ERASURE_PREAPPROVE_KEYS"])
@@ -201,8 +205,16 @@ def create_request(body: SubmitRequest, runtime: RuntimeDep,
 @app.get("/requests/{ticket}", tags=["requests"], response_model=RequestView, responses=_declared(*_KEYED, 404))
 def get_request(ticket: TicketPath, runtime: RuntimeDep,
                 _: Annotated[Principal, Depends(authenticated(Scope.READ))]) -> RequestView:
-    """Where one request stands: state, deadline, approval; no personal data."""
-    return _view(_find(runtime, ticket), runtime.settings.require_hmac_key())
+    """Where one request stands: state, deadline, approval; no personal data. For a completed access
+    request, its export's download links too, while they work (to a key with requests:read only)."""
+    record = _find(runtime, ticket)
+    view = _view(record, runtime.settings.require_hmac_key())
+    if record.export is not None:
+        links = read_links(runtime.redis, runtime.keys, record.request_id)
+        view.export = ExportView(gdpr_request_id=record.export.gdpr_request_id, completed_at=record.export.completed_at,
+                                 files=record.export.files, expires_at=record.export.link_expires_at,
+                                 expired=links is None, results_urls=links or [])
+    return view
 
 
 @app.get("/requests", tags=["requests"], response_model=RequestPage, responses=_declared(*_KEYED))

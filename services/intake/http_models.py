@@ -76,6 +76,18 @@ class Accepted(BaseModel):
     state: str
 
 
+class ExportView(BaseModel):
+    """An access request's GDPR_EXPORT as handed over: the platform's download links until they expire."""
+
+    gdpr_request_id: str
+    completed_at: datetime
+    files: int
+    expires_at: datetime
+    expired: bool = Field(description="the links no longer work and are no longer held here")
+    results_urls: list[str] = Field(default_factory=list, repr=False,
+                                    description="the platform's download links (empty once expired)")
+
+
 class RequestView(BaseModel):
     """A request as the API shows it: ids, state, dates and the approval; never the subject."""
 
@@ -98,6 +110,8 @@ class RequestView(BaseModel):
     approved_scope: ApprovalScope | None = Field(default=None, description="the scope the approval was given "
                                                  "against; null for a pre-approval (the subject as discovered)")
     superseded_approvals: int = Field(default=0, description="approvals no longer honoured: the scope widened after them")
+    export: ExportView | None = Field(default=None, description="an access request's completed export: its "
+                                      "download links while they work (a secret: anyone holding one can read the data)")
 
 
 class RequestSummary(BaseModel):

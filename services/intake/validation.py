@@ -133,6 +133,8 @@ def parse_request(payload: Mapping[str, Any], default_phone_region: str | None =
     if data.kind not in AVAILABLE_KINDS:
         errors.append(f"kind: {data.kind.value!r} is not available in this release "
                       f"(available: {', '.join(sorted(k.value for k in AVAILABLE_KINDS))})")
+    if data.kind is RequestKind.ACCESS:
+        errors.extend(_access_refusals(data))
     if errors:
         raise IntakeError(errors)
 
@@ -151,6 +153,21 @@ def parse_request(payload: Mapping[str, Any], default_phone_region: str | None =
         erase_by_name=data.erase_by_name,
         callback_url=data.callback_url,
     )
+
+
+def _access_refusals(data: ErasureRequestIn) -> list[str]:
+    """Options of an erasure that mean nothing for an access request, refused rather than ignored: an
+    export deletes nothing, so it passes no approval gate; a name is never sent with it (a GDPR_EXPORT by
+    name would hand a namesake's data to this subject); and the platform's export has no date window."""
+    errors: list[str] = []
+    if data.approved_by:
+        errors.append("approved_by: an access request deletes nothing and needs no approval; leave it out")
+    if data.erase_by_name:
+        errors.append("erase_by_name: not for an access request (an export by name would include namesakes' data)")
+    if data.window_start or data.window_end:
+        errors.append("window_start/window_end: an access request exports everything the platform holds "
+                      "on the subject; the platform's export takes no date window")
+    return errors
 
 
 def _describe(error: Mapping[str, Any]) -> str:

@@ -13,14 +13,16 @@ import logging
 from contextlib import suppress
 from typing import Any
 
+from services.polling.access import finish_access
 from services.polling.recording_follow import fold_results, partial_reason
 from services.polling.schedule import start_polling
 from services.polling.verify import read_back_contacts, read_back_conversations, verify_one
 from shared.celery_app import app
 from shared.certificate import build_certificate, certificate_json
 from shared.errors import RunLater
+from shared.export_links import read_links
 from shared.genesys import NotFound
-from shared.models import ErasureRecord, RequestState, utcnow
+from shared.models import ErasureRecord, RequestKind, RequestState, utcnow
 from shared.passes import run_pass
 from shared.pipeline import backoff_s, chunks, erasure_task, isolated, kept_while_redis_is_down, load, retry_or_keep, transition
 from shared.recording_jobs import recordings_settled
@@ -95,6 +97,8 @@ def _settle(runtime: Runtime, record: ErasureRecord, statuses: dict[str, str]) -
         issue_certificate(runtime, record.request_id)
         return False
     if all(status == "COMPLETED" for status in statuses.values()):
+        if record.kind is RequestKind.ACCESS:
+            return True  # an export has no recording jobs; ``verify`` reads its links (services.polling.access)
         return recordings_settled(runtime, record)  # and its recording DELETE jobs are final
     waited = (utcnow() - (record.submitted_at or record.updated_at)).total_seconds()
     if waited > runtime.settings.gdpr_timeout_s:
@@ -169,6 +173,11 @@ def verify(runtime: Runtime, request_ids: list[str]) -> None:
             runtime.audit.append("polling.platform_completed", request_id=record.request_id,
                                  subject=runtime.digest(record),
                                  details={"state": "verifying", "gdpr_request_ids": record.gdpr_request_ids})
+    for record in [r for r in records if r.kind is RequestKind.ACCESS]:
+        with isolated(runtime, record, "export"):  # nothing to read back: the links are handed over
+            if finish_access(runtime, record):
+                issue_certificate(runtime, record.request_id)
+    records = [r for r in records if r.kind is not RequestKind.ACCESS]
     records = fold_results(runtime, records)  # failed recordings of the request's recording jobs
     client = runtime.genesys("polling")
     conversations = read_back_conversations(client, records)
@@ -232,7 +241,7 @@ def deliver(task: Any, runtime: Runtime, request_id: str, target: str) -> None:
         return
     certificate = json.loads(str(raw))
     sender = runtime.webhooks()
-    result = sender.send(request_id, target, event_body(certificate))
+    result = sender.send(request_id, target, {**event_body(certificate), **export_event(runtime, request_id, certificate)})
     attempts = task.request.retries + 1
     if result.refused:
         log.warning("webhook to %s refused: not a configured target nor an allowed callback host", target_label(target))
@@ -250,6 +259,17 @@ def deliver(task: Any, runtime: Runtime, request_id: str, target: str) -> None:
     runtime.audit.append("webhook.dead_lettered", request_id=request_id,
                          subject=certificate.get("subject_digest"),
                          details={"target": target_label(target), "attempts": attempts, "error": result.error})
+
+
+def export_event(runtime: Runtime, request_id: str, certificate: dict[str, Any]) -> dict[str, Any]:
+    """An access request's download links and their expiry, for the signed event only (read from their
+    expiring key: none once expired). A parked event is kept without them: a dead letter outlives the links."""
+    export = certificate.get("export")
+    if certificate.get("kind") != RequestKind.ACCESS.value or not export:
+        return {}
+    links = read_links(runtime.redis, runtime.keys, request_id)
+    return {"export": {"gdpr_request_id": export.get("gdpr_request_id"), "results_urls": links or [],
+                       "expires_at": export.get("link_expires_at"), "expired": links is None}}
 
 
 def mark_notified(runtime: Runtime, request_id: str, target: str) -> None:

@@ -14,7 +14,7 @@ import json
 from services.redaction.scanner import scan_transcripts
 from shared.approval_gate import release_if_approved
 from shared.approval_scope import approval_holds
-from shared.models import RequestState
+from shared.models import RequestKind, RequestState
 from shared.pipeline import erasure_task, handing_on, isolated, load, moved_on, transition
 from shared.runtime import Runtime
 from shared.task_names import DELETE_TASK, DISCOVER_TASK, REDACT_TASK
@@ -33,7 +33,8 @@ def scan(runtime: Runtime, request_ids: list[str]) -> None:
             with isolated(runtime, record, "redaction"):
                 identity = record.effective_identity
                 result = scan_transcripts(client, identity, record.message_conversation_ids)
-                runtime.redis.set(runtime.keys.transcript(record.request_id), json.dumps(result.redacted))
+                if record.kind is not RequestKind.ACCESS:  # an access request keeps nothing of the subject's data
+                    runtime.redis.set(runtime.keys.transcript(record.request_id), json.dumps(result.redacted))
                 details = {"messages_scanned": result.messages, "mentions": result.mentions,
                            "new_identifiers": len(result.new_identifiers.values()),
                            "sensitive_conversations": len(result.sensitive_conversation_ids)}
@@ -47,7 +48,8 @@ def scan(runtime: Runtime, request_ids: list[str]) -> None:
                 # An approval counts only while it covers the scope as this round leaves it (an approval given
                 # before discovery or an earlier round widened the identity does not: the gate supersedes it).
                 scoped = record.model_copy(update={"sensitive_conversation_ids": result.sensitive_conversation_ids})
-                approved = (not runtime.settings.require_approval
+                # An access request deletes nothing: it passes no approval gate (refused at intake with one).
+                approved = (not runtime.settings.require_approval or record.kind is RequestKind.ACCESS
                             or approval_holds(runtime.settings.require_hmac_key(), scoped))
                 next_state = RequestState.DELETING if approved else RequestState.AWAITING_APPROVAL
                 transition(runtime, record.request_id, next_state, "redaction.completed",

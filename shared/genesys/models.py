@@ -59,6 +59,9 @@ class GdprRequest(_Model):
     created_date: str | None = Field(default=None, alias="createdDate")
     subject: GdprSubject | None = None
     created_by: EntityRef | None = Field(default=None, alias="createdBy")
+    # A completed GDPR_EXPORT's download links: bearer secrets to personal data, never in a repr or log.
+    results_url: str | None = Field(default=None, alias="resultsUrl", repr=False)
+    results_urls: list[str] = Field(default_factory=list, alias="resultsUrls", repr=False)
 
     @property
     def creator_id(self) -> str | None:

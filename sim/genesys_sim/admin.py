@@ -44,6 +44,7 @@ TUNABLE = {
     "strict_properties": bool,
     "data_lag_s": float,
     "recording_lag_s": float,
+    "gdpr_export_ttl_s": float,
 }
 # Fields `/_sim/reset` may override for one seeding, and how to read them.
 RESET_SHAPE = {

@@ -14,6 +14,7 @@ from . import admin, analytics, external_contacts, gdpr, message_conversations, 
 from .config import SimConfig
 from .error_body import genesys_error
 from .gateway import Gateway
+from .gdpr_export import routes as gdpr_export_routes
 from .organisation import OrgStore
 
 
@@ -49,6 +50,7 @@ def create_app(config: SimConfig, store: OrgStore | None = None, serves: Serves 
         *recording_routes.routes(store),
         *protection.routes(store),
         *users.routes(store),
+        *gdpr_export_routes(store),
     ] if serves != "login" else []
     routes: list[BaseRoute] = [root, *login, *api, *admin.routes(store)]
     app = Starlette(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from .limits import (
     ASYNC_JOB_PREDICATES_MAX,
     DETAILS_IDS_MAX,
+    GDPR_EXPORT_TTL_S,
     GDPR_UPDATE_REACHES_CONTACTS,
     JOB_SLOTS_REFUSAL,
     RATE_LIMIT_PER_MINUTE,
@@ -96,3 +97,6 @@ class SimConfig:
     # Recording DELETE jobs of ours that finished 30 days before start-up (an organisation that has erased
     # before). The job list's default order (``userId``; ties oldest first here) puts them first.
     past_recording_jobs: int = 0
+    # How long a completed GDPR_EXPORT's download link (``resultsUrl``) stays valid, in seconds; after it the
+    # link answers 410 (``gdpr_export``). Not published by the platform: unknown, configurable (see `limits`).
+    gdpr_export_ttl_s: float = GDPR_EXPORT_TTL_S

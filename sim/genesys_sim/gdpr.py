@@ -114,7 +114,7 @@ async def list_requests(store: OrgStore, request: Request) -> Response:
     except BadParam as exc:
         return genesys_error(request, 400, str(exc))
     entities, total = store.list_gdpr_requests(size, number)
-    entities = [_echoed(store, entity) for entity in entities]
+    entities = [_echoed(store, entity, request) for entity in entities]
     return JSONResponse(listing(entities, total, size, number, "/api/v2/gdpr/requests"))
 
 
@@ -122,11 +122,16 @@ async def get_request(store: OrgStore, request: Request) -> Response:
     found = store.get_gdpr_request(request.path_params["requestId"])
     if found is None:
         return genesys_error(request, 404, "GDPR request not found.")
-    return JSONResponse(_echoed(store, found))
+    return JSONResponse(_echoed(store, found, request))
 
 
-def _echoed(store: OrgStore, entity: dict[str, Any]) -> dict[str, Any]:
-    """A GDPR request as answered: without its ``name`` when ``SimConfig.gdpr_echo_name`` is off."""
+def _echoed(store: OrgStore, entity: dict[str, Any], request: Request) -> dict[str, Any]:
+    """A GDPR request as answered: without its ``name`` when ``SimConfig.gdpr_echo_name`` is off, and a
+    completed export's links absolute on the host that was asked (``gdpr_export``)."""
+    if entity.get("resultsUrls"):
+        base = str(request.base_url).rstrip("/")
+        entity = {**entity, "resultsUrl": base + entity["resultsUrl"],
+                  "resultsUrls": [base + url for url in entity["resultsUrls"]]}
     if store.config.gdpr_echo_name:
         return entity
     return {key: value for key, value in entity.items() if key != "name"}

@@ -135,3 +135,11 @@ GDPR_NAME_MATCH = "whole name, case-insensitive"
 # the records the GDPR subject search reads (issue 17: "replaces the values in conversations, messages and
 # contacts"); False leaves both as they were, as a platform whose update stops at conversations would.
 GDPR_UPDATE_REACHES_CONTACTS = True
+
+# -- GDPR exports --------------------------------------------------------------------------------------------
+
+# How long a completed GDPR_EXPORT's `resultsUrl` stays downloadable, in seconds. The SDK model has the links
+# (`resultsUrl`, `resultsUrls`: VERIFIED) but no expiry field, and no public source we found states one (a
+# search of Genesys pages found only the unrelated Multicloud CDDS's 30-day file retention). Source: unknown:
+# configurable (SimConfig.gdpr_export_ttl_s); 24 h is a guess of a typical pre-signed link lifetime.
+GDPR_EXPORT_TTL_S = 24 * 3600.0

@@ -30,6 +30,7 @@ from typing import Any
 
 from .analytics_jobs import AnalyticsJobs
 from .config import SIM_CLIENT_USER_ID, SimConfig
+from .gdpr_export import ExportArchive, build_archive
 from .matching import same_value
 from .org_data import OrgData, apply_delete, apply_update, conversation_view, find
 from .rate_window import FixedWindowLimiter
@@ -52,6 +53,8 @@ class GdprRecord:
     applied: bool = False
     # Conversations still in progress when the request was made: the request does not reach them.
     skip: frozenset[str] = frozenset()
+    # A completed GDPR_EXPORT's archive (``gdpr_export``), taken when it completed.
+    export: ExportArchive | None = None
 
     def status(self, now: float, step_s: float) -> str:
         """State derived from elapsed time: INITIATED, SEARCHING, working state, then COMPLETED/ERROR."""
@@ -67,8 +70,9 @@ class GdprRecord:
     def view(self, now: float, step_s: float) -> dict[str, Any]:
         out = copy.deepcopy(self.body)
         out["status"] = self.status(now, step_s)
-        if out["requestType"] == "GDPR_EXPORT" and out["status"] == "COMPLETED":
-            url = f"https://sim-exports.invalid/gdpr/{out['id']}/export.zip"
+        if out["requestType"] == "GDPR_EXPORT" and out["status"] == "COMPLETED" and self.export is not None:
+            # A path on the simulator's host; the route handler makes it absolute (``gdpr._echoed``).
+            url = self.export.url_path(out["id"])
             out["resultsUrl"] = url
             out["resultsUrls"] = [url]
         return out
@@ -224,6 +228,10 @@ class OrgStore:
             elif kind == "GDPR_UPDATE":
                 apply_update(self.data, rec.body.get("replacementTerms") or [], rec.skip,
                              contacts=self.config.gdpr_update_reaches_contacts)
+            elif kind == "GDPR_EXPORT":
+                rec.export = ExportArchive(content=build_archive(self.data, rec.body.get("subject") or {}),
+                                           completed_at=datetime.now(UTC), completed_mono=now,
+                                           signature=secrets.token_urlsafe(24), ttl_s=self.config.gdpr_export_ttl_s)
         self.recording_jobs.advance(self.data.seed.recordings, now, self.config.gdpr_step_s)
 
     @contextmanager
@@ -416,6 +424,13 @@ class OrgStore:
             self._advance()
             rec = self.gdpr.get(rid)
             return rec.view(time.monotonic(), self.config.gdpr_step_s) if rec else None
+
+    def export_archive(self, rid: str) -> ExportArchive | None:
+        """The archive of a completed GDPR_EXPORT (None: no such request, or not completed)."""
+        with self.lock:
+            self._advance()
+            rec = self.gdpr.get(rid)
+            return rec.export if rec is not None else None
 
     def list_gdpr_requests(self, page_size: int, page_number: int) -> tuple[list[dict[str, Any]], int]:
         """One page of requests, newest first, and the total."""

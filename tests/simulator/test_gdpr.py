@@ -148,7 +148,8 @@ def test_export_completes_with_results_url(api: httpx.Client, subjects: list[dic
     rid = r.json()["id"]
     wait_for(lambda: _status(api, rid) == "COMPLETED")
     done = api.get(f"/api/v2/gdpr/requests/{rid}").json()
-    assert done["resultsUrl"].startswith("https://")
+    assert done["resultsUrl"].startswith(str(api.base_url).rstrip("/") + "/gdpr-exports/")
+    assert done["resultsUrls"] == [done["resultsUrl"]]
 
 
 def test_gdpr_error_fault_ends_in_error_without_applying(

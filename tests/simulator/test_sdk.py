@@ -71,6 +71,24 @@ def test_sdk_gdpr_round_trip(api_client: Any, subjects: list[dict[str, Any]]) ->
     assert gdpr.get_gdpr_subjects("EMAIL", subject["emails"][0]).entities == []
 
 
+
+def test_sdk_gdpr_export_round_trip(api_client: Any, subjects: list[dict[str, Any]]) -> None:
+    """The SDK creates a GDPR_EXPORT and reads it to COMPLETED with its download links."""
+    gdpr = sdk.GeneralDataProtectionRegulationApi(api_client)
+    body = sdk.GDPRRequest()
+    body.request_type = "GDPR_EXPORT"
+    body.name = "erasure-sdk-export"
+    body.subject = sdk.GDPRSubject()
+    body.subject.email_addresses = subjects[0]["emails"][:1]
+    created = gdpr.post_gdpr_requests(body)  # no deleteConfirmed: an export deletes nothing
+    assert created.request_type == "GDPR_EXPORT" and created.status == "INITIATED"
+    deadline = time.monotonic() + DEADLINE_S
+    while (done := gdpr.get_gdpr_request(created.id)).status != "COMPLETED":
+        assert time.monotonic() < deadline, done.status
+        time.sleep(0.05)
+    assert done.results_url and done.results_urls == [done.results_url]
+    assert httpx.get(done.results_url, timeout=10).content[:2] == b"PK"  # a zip
+
 def test_sdk_analytics_query(api_client: Any, subjects: list[dict[str, Any]]) -> None:
     subject = subjects[1]
     query = {

@@ -145,6 +145,20 @@ def test_approved_by_in_a_body_is_refused_unless_the_key_is_trusted(client, runt
     assert (approval.by, approval.key_id, approval.via) == ("dsar-upstream", trusted[0].key_id, "preapproved")
 
 
+def test_an_access_request_with_approved_by_is_refused_even_from_a_trusted_key(client, runtime, keys, sent):
+    trusted = keys.create("dsar-upstream", ["requests:submit"])
+    runtime.settings.preapprove_keys = ["dsar-upstream"]
+    try:
+        answer = submit(client, {"Authorization": f"Bearer {trusted[1]}"}, ticket="A-2", approved_by="x", kind="access")
+        plain = submit(client, {"Authorization": f"Bearer {trusted[1]}"}, ticket="A-3", kind="access")
+    finally:
+        runtime.settings.preapprove_keys = []
+    assert answer.status_code == 422 and answer.json()["errors"] == [
+        "approved_by: an access request deletes nothing and needs no approval; leave it out"]
+    assert plain.status_code == 202 and runtime.store.find_by_ticket("A-3").approval is None
+    assert runtime.store.find_by_ticket("A-2") is None
+
+
 # --- the request model -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("fields", "error"), [

@@ -269,3 +269,16 @@ def test_the_kind_defaults_to_erase_and_an_unknown_kind_is_refused_by_field():
             parse_request({"ticket": "K-3", "emails": ["a@example.org"], "kind": kind.value})
         available = ", ".join(sorted(k.value for k in AVAILABLE_KINDS))
         assert later.value.errors == [f"kind: {kind.value!r} is not available in this release (available: {available})"]
+
+
+def test_access_is_accepted_and_its_meaningless_options_are_refused_by_field():
+    from services.intake.validation import parse_request
+    from shared.models import RequestKind
+
+    assert parse_request({"ticket": "A-1", "emails": ["a@example.org"], "kind": "access"}).kind is RequestKind.ACCESS
+    with pytest.raises(IntakeError) as refused:
+        parse_request({"ticket": "A-2", "emails": ["a@example.org"], "names": ["Jane Doe"], "kind": "access",
+                       "approved_by": "dpo", "erase_by_name": True,
+                       "window_start": "2024-01-01T00:00:00Z", "window_end": "2024-02-01T00:00:00Z"})
+    assert [e.split(":")[0] for e in refused.value.errors] == ["approved_by", "erase_by_name", "window_start/window_end"]
+    assert "Jane" not in " ".join(refused.value.errors)

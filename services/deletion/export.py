@@ -1,0 +1,96 @@
+"""Access requests (Art. 15): one GDPR_EXPORT per GDPR subject of the request, each exactly once.
+
+An access request comes through discovery and redaction like an erasure (so the export names every
+identifier found, typed emails too) and reaches this pool without an approval gate: it deletes nothing.
+No legal hold keeps it back either (a hold stops destruction, not a copy for the subject). Its GDPR
+subjects are the erasure's (``gdpr_subjects_for``: one per further contact or cookie), never with a name:
+the platform searches by name, and an export by name would hand a namesake's data to this subject
+(``erase_by_name`` is refused at intake). A subject known only by a name has nothing to export by: the
+request fails with that reason.
+
+Exactly once: each GDPR_EXPORT goes through the effect ledger under its own effect (``gdpr_export``, and
+``gdpr_export:<hash>`` for a further one) and platform name (``erasure-<request id>``, likewise suffixed),
+and is reconciled against the index of the platform's GDPR requests (``gdpr_index``) by that name, or by
+type and exact subject when the platform dropped the name, before a first call as well as after a lost
+answer: the protection a GDPR_DELETE has. Then the request goes to POLLING and the polling pool follows it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from services.deletion.gdpr_index import GdprRequests
+from services.deletion.tasks import _gdpr_identity, gdpr_effect, gdpr_subjects_for
+from shared.effects import Done, Outcome, Via
+from shared.genesys import GenesysClient
+from shared.genesys.models import GdprSubject
+from shared.models import ErasureRecord, RequestKind, RequestState, utcnow
+from shared.pipeline import handing_on, isolated, load, transition
+from shared.runtime import Runtime
+from shared.task_names import POLL_START_TASK
+
+log = logging.getLogger("erasure.deletion")
+
+GDPR_EXPORT = "GDPR_EXPORT"
+EXPORT_EFFECT = "gdpr_export"
+
+
+def export_effect(request_id: str, subject: GdprSubject, first: bool) -> tuple[str, str]:
+    """The ledger effect and platform name of one of a request's GDPR_EXPORTs (``gdpr_effect``'s scheme)."""
+    effect, name = gdpr_effect(request_id, subject, first)
+    return EXPORT_EFFECT + effect.removeprefix("gdpr_delete"), name
+
+
+def export_access_requests(runtime: Runtime, client: GenesysClient, request_ids: list[str]) -> set[str]:
+    """Submit the GDPR_EXPORTs of the batch's access requests in DELETING and hand them to polling; the
+    ids of the access requests it took (the erasure path leaves them alone)."""
+    records = [r for r in load(runtime, request_ids, RequestState.DELETING) if r.kind is RequestKind.ACCESS]
+    if not records:
+        return set()
+    listed = GdprRequests(runtime, client)
+    listed.prepare([r for r in records if _gdpr_identity(r)])
+    submitted: list[str] = []
+    with handing_on(POLL_START_TASK, submitted):
+        for record in records:
+            with isolated(runtime, record, "deletion"):
+                if not _gdpr_identity(record):
+                    transition(runtime, record.request_id, RequestState.FAILED, "deletion.export_name_only",
+                               expect=RequestState.DELETING,
+                               reason="only a name identifies the subject, and a GDPR_EXPORT by name would include "
+                                      "namesakes' data: nothing was exported; resubmit under a new ticket with an "
+                                      "email, phone, external contact or user id of the subject")
+                    continue
+                ids = [submit_export(runtime, client, record, listed, subject, n == 0)
+                       for n, subject in enumerate(gdpr_subjects_for(record))]
+                moved = transition(runtime, record.request_id, RequestState.POLLING, "deletion.export_submitted",
+                                   details={"gdpr_request_ids": ids}, gdpr_request_ids=ids,
+                                   submitted_at=record.submitted_at or utcnow(), expect=RequestState.DELETING)
+                if moved is not None:
+                    submitted.append(record.request_id)
+    return {r.request_id for r in records}
+
+
+def submit_export(runtime: Runtime, client: GenesysClient, record: ErasureRecord, listed: GdprRequests,
+                  subject: GdprSubject, first: bool) -> str:
+    """Submit one GDPR_EXPORT of this request, or find the one already submitted; its platform id."""
+    request_id = record.request_id
+    effect, name = export_effect(request_id, subject, first)
+
+    def call() -> Outcome:
+        created = client.create_gdpr_request(GDPR_EXPORT, subject, name=name)
+        listed.remember_creator(created)
+        return Done(created.id)
+
+    def find() -> str | None:
+        return listed.find(record, subject, name, request_type=GDPR_EXPORT)
+
+    outcome = runtime.effects.once(request_id, effect, call, reconcile=lambda _: find(), unrecorded=find)
+    if not isinstance(outcome, Done):  # an export is never "already gone"; a 409 is the platform refusing it
+        raise RuntimeError(f"GDPR_EXPORT of request {request_id} was refused by the platform ({outcome.recorded})")
+    if outcome.via is Via.RECONCILE:
+        log.warning("request %s: found GDPR_EXPORT %s submitted before a crash", request_id, outcome.platform_id)
+    if outcome.via in (Via.CALL, Via.RECONCILE):
+        runtime.audit.append(f"deletion.gdpr_export_{'submitted' if outcome.via is Via.CALL else 'reconciled'}",
+                             request_id=request_id, subject=runtime.digest(record),
+                             details={"gdpr_request_id": outcome.platform_id})
+    return outcome.platform_id

@@ -161,7 +161,8 @@ class Settings(BaseSettings):
 
     output_dir: Path = Path("erasure-output")
 
-    # The HTTP intake (services.intake.api). Names (or ids) of API keys trusted to send requests already
+    # The HTTP intake (services.intake.api). Ids (never names: a name is free again once its key is revoked)
+    # of API keys trusted to send requests already
     # approved (``approved_by`` in the body): an upstream system that runs its own four-eyes check. Empty
     # (the default): ``approved_by`` in a body is refused, and a second key must approve over HTTP.
     preapprove_keys: list[str] = Field(default_factory=list)

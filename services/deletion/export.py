@@ -21,6 +21,7 @@ import logging
 
 from services.deletion.gdpr_index import GdprRequests
 from services.deletion.tasks import _gdpr_identity, gdpr_effect, gdpr_subjects_for
+from shared.approval_scope import approval_holds
 from shared.effects import Done, Outcome, Via
 from shared.genesys import GenesysClient
 from shared.genesys.models import GdprSubject
@@ -47,6 +48,8 @@ def export_access_requests(runtime: Runtime, client: GenesysClient, request_ids:
     records = [r for r in load(runtime, request_ids, RequestState.DELETING) if r.kind is RequestKind.ACCESS]
     if not records:
         return set()
+    taken = {r.request_id for r in records}
+    records = [r for r in records if not _unapproved(runtime, r)]
     listed = GdprRequests(runtime, client)
     listed.prepare([r for r in records if _gdpr_identity(r)])
     submitted: list[str] = []
@@ -67,7 +70,17 @@ def export_access_requests(runtime: Runtime, client: GenesysClient, request_ids:
                                    submitted_at=record.submitted_at or utcnow(), expect=RequestState.DELETING)
                 if moved is not None:
                     submitted.append(record.request_id)
-    return {r.request_id for r in records}
+    return taken
+
+
+def _unapproved(runtime: Runtime, record: ErasureRecord) -> bool:
+    """An export hands one person's data to whoever holds its link: four eyes, as for an erasure. Without a
+    covering approval the request goes back to the gate (True) and nothing is exported."""
+    if not runtime.settings.require_approval or approval_holds(runtime.settings.require_hmac_key(), record):
+        return False
+    transition(runtime, record.request_id, RequestState.AWAITING_APPROVAL, "deletion.refused_unapproved",
+               expect=RequestState.DELETING, details={"kind": "access"})
+    return True
 
 
 def submit_export(runtime: Runtime, client: GenesysClient, record: ErasureRecord, listed: GdprRequests,

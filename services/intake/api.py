@@ -46,7 +46,7 @@ from shared.approval_scope import current_scope
 from shared.certificate_html import render_certificate_html
 from shared.config import get_settings
 from shared.export_links import read_links
-from shared.models import Approval, ErasureRecord, RequestKind, RequestState, utcnow
+from shared.models import Approval, ErasureRecord, RequestState, utcnow
 from shared.observability import setup_observability
 from shared.ratelimit import LimiterUnavailable
 from shared.runtime import Runtime
@@ -180,8 +180,6 @@ def create_request(body: SubmitRequest, runtime: RuntimeDep,
     payload = body.model_dump(exclude_unset=True)
     approval = None
     if payload.pop("approved_by", None) is not None:
-        if body.kind is RequestKind.ACCESS:  # refused as the other doors refuse it, even for a trusted key
-            return _errors(422, ["approved_by: an access request deletes nothing and needs no approval; leave it out"])
         if not _trusted_to_preapprove(runtime, principal):
             return _errors(422, ["approved_by: refused: approval comes from a second API key (POST /requests/{ticket}/"
                                  "approve), or from a key named in ERASURE_PREAPPROVE_KEYS"])
@@ -192,7 +190,7 @@ def create_request(body: SubmitRequest, runtime: RuntimeDep,
         return _errors(422, exc.errors)
     except DuplicateTicket as exc:
         if not exc.same_subject:
-            return _errors(409, ["ticket: already submitted for another subject"])
+            return _errors(409, ["ticket: already submitted for another subject or another kind of request"])
         original = runtime.store.get(exc.request_id)
         if original.state is RequestState.RECEIVED:
             # An earlier try may have stored it and lost Redis before enqueuing: send it on (discovery
@@ -296,8 +294,9 @@ def approve_request(ticket: TicketPath, runtime: RuntimeDep,
 # --- helpers ---------------------------------------------------------------------------------------
 
 def _trusted_to_preapprove(runtime: Runtime, principal: Principal) -> bool:
-    trusted = set(runtime.settings.preapprove_keys)
-    return principal.name in trusted or principal.key_id in trusted
+    # By key id only: a revoked key's name is free again, and a new key under it must not inherit the
+    # right to pre-approve.
+    return principal.key_id in set(runtime.settings.preapprove_keys)
 
 
 def _find(runtime: Runtime, ticket: str) -> ErasureRecord:
@@ -312,7 +311,8 @@ def _overdue(record: ErasureRecord, now: Any) -> bool:
 
 
 def _accepted(record: ErasureRecord) -> dict[str, str]:
-    return {"request_id": record.request_id, "ticket": record.ticket, "state": record.state.value}
+    return {"request_id": record.request_id, "ticket": record.ticket, "kind": record.kind.value,
+            "state": record.state.value}
 
 
 def _view(record: ErasureRecord, key: bytes) -> RequestView:

@@ -105,7 +105,7 @@ def submit_line(runtime: Runtime, line: FileLine) -> LineResult:
         return LineResult(line.number, Outcome.REFUSED, reason="; ".join(exc.errors))
     except DuplicateTicket as exc:
         if not exc.same_subject:
-            return LineResult(line.number, Outcome.REFUSED, reason=f"{exc} for another subject")
+            return LineResult(line.number, Outcome.REFUSED, reason=f"{exc} for another subject or another kind of request")
         waiting = runtime.store.get(exc.request_id).state is RequestState.RECEIVED
         return LineResult(line.number, Outcome.ALREADY_SUBMITTED, exc.request_id, requeued=waiting)
     return LineResult(line.number, Outcome.SUBMITTED, record.request_id)

@@ -73,6 +73,7 @@ class SubmitRequest(ErasureRequestIn):
 class Accepted(BaseModel):
     request_id: str
     ticket: str
+    kind: str = "erase"
     state: str
 
 

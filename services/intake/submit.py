@@ -61,7 +61,12 @@ def submit(runtime: Runtime, payload: Mapping[str, Any], *, enqueue: bool = True
     try:
         runtime.store.create(record)
     except DuplicateTicket as exc:
-        exc.same_subject = runtime.store.get(exc.request_id).subject_digest == record.subject_digest
+        # The same request again only if it asks the same thing of the same subject: a retry. An erasure
+        # under the ticket of an earlier access request is another request, refused, never answered with
+        # the first one (the caller would believe an erasure accepted that will never run).
+        earlier = runtime.store.get(exc.request_id)
+        exc.same_subject = (earlier.subject_digest == record.subject_digest and earlier.kind is record.kind
+                            and earlier.erase_by_name == record.erase_by_name)
         raise
     details: dict[str, Any] = {
         "ticket": record.ticket,

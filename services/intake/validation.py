@@ -156,12 +156,11 @@ def parse_request(payload: Mapping[str, Any], default_phone_region: str | None =
 
 
 def _access_refusals(data: ErasureRequestIn) -> list[str]:
-    """Options of an erasure that mean nothing for an access request, refused rather than ignored: an
-    export deletes nothing, so it passes no approval gate; a name is never sent with it (a GDPR_EXPORT by
-    name would hand a namesake's data to this subject); and the platform's export has no date window."""
+    """Options of an erasure that mean nothing for an access request, refused rather than ignored: a name
+    is never sent with it (a GDPR_EXPORT by name would hand a namesake's data to this subject), and the
+    platform's export has no date window. Approval is as for every kind: an export hands the subject's data
+    to whoever reads its link, so it passes the same four-eyes gate."""
     errors: list[str] = []
-    if data.approved_by:
-        errors.append("approved_by: an access request deletes nothing and needs no approval; leave it out")
     if data.erase_by_name:
         errors.append("erase_by_name: not for an access request (an export by name would include namesakes' data)")
     if data.window_start or data.window_end:

@@ -48,8 +48,9 @@ def scan(runtime: Runtime, request_ids: list[str]) -> None:
                 # An approval counts only while it covers the scope as this round leaves it (an approval given
                 # before discovery or an earlier round widened the identity does not: the gate supersedes it).
                 scoped = record.model_copy(update={"sensitive_conversation_ids": result.sensitive_conversation_ids})
-                # An access request deletes nothing: it passes no approval gate (refused at intake with one).
-                approved = (not runtime.settings.require_approval or record.kind is RequestKind.ACCESS
+                # Every kind passes the gate: an access request deletes nothing, but hands the subject's data to
+                # whoever reads its link, so a second person approves it as they would an erasure.
+                approved = (not runtime.settings.require_approval
                             or approval_holds(runtime.settings.require_hmac_key(), scoped))
                 next_state = RequestState.DELETING if approved else RequestState.AWAITING_APPROVAL
                 transition(runtime, record.request_id, next_state, "redaction.completed",

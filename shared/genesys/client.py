@@ -361,7 +361,7 @@ class GenesysClient:
         """Give one recording a due ``deleteDate`` (``PUT .../recordings/{id}``, the platform's per-recording
         deletion: there is no DELETE). False when the recording is already gone."""
         try:
-            self.request("PUT", f"/api/v2/conversations/{conversation_id}/recordings/{recording_id}",
+            self.request("PUT", f"/api/v2/conversations/{_segment(conversation_id)}/recordings/{_segment(recording_id)}",
                          json={"deleteDate": when})
         except NotFound:
             return False

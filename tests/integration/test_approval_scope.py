@@ -8,20 +8,28 @@ Real HTTP (uvicorn), real Redis, real workers; the redaction pool starts only on
 
 from __future__ import annotations
 
+import secrets
+
 import httpx
 import pytest
 from genesys_sim.config import SimConfig
 
+from shared.api_keys import ApiKeyStore
 from shared.models import RequestState
 from tests.support.intake_api import create_key, running_api
 from tests.support.stack import running_stack, sim_find, wait_certificate, wait_final, wait_until
+
+# The upstream key is trusted by its id (ERASURE_PREAPPROVE_KEYS), known before the intake starts: the key
+# is installed from a token made here, as a deployment installs one from its secret store.
+UPSTREAM_ID = "a1b2c3d4e5f6"
+UPSTREAM = f"ek_{UPSTREAM_ID}_{secrets.token_urlsafe(32)}"
 
 
 @pytest.fixture()
 def discovery_only(tmp_path, redis_available):
     config = SimConfig(subjects=4, seed=13, gdpr_step_s=0.1, rate_limit=6000, typed_emails=2)
     with running_stack(tmp_path, redis_available, config, pools=("discovery",),
-                       ERASURE_PREAPPROVE_KEYS='["dsar-upstream"]') as stack:
+                       ERASURE_PREAPPROVE_KEYS=f'["{UPSTREAM_ID}"]') as stack:
         yield stack
 
 
@@ -36,7 +44,8 @@ def test_an_approval_given_before_redaction_widened_the_identity_waits_for_a_sec
     typed = first["typed_emails"][0]
     with running_api(stack.env, stack.tmp / "logs") as url:
         _, submitter = create_key(stack, "dsar-tool", "requests:submit", "requests:read")
-        _, upstream = create_key(stack, "dsar-upstream", "requests:submit")
+        ApiKeyStore(stack.runtime.redis, stack.runtime.keys).create("dsar-upstream", ["requests:submit"], token=UPSTREAM)
+        upstream = {"Authorization": f"Bearer {UPSTREAM}"}
         _, dpo = create_key(stack, "dpo-desk", "requests:approve", "requests:read")
         lead_id, lead = create_key(stack, "privacy-lead", "requests:approve", "requests:read")
 

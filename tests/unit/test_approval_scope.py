@@ -15,7 +15,7 @@ from shared import approval_gate, pipeline
 from shared.approval_gate import SCOPE_CHANGED, release_if_approved, supersede_stale_approval
 from shared.approval_scope import approval_holds, current_scope, scope_digest, scope_summary, stale_approval
 from shared.certificate import AS_DISCOVERED, build_certificate
-from shared.models import Approval, ErasureRecord, RequestState, Subject, utcnow
+from shared.models import Approval, ErasureRecord, RequestKind, RequestState, Subject, utcnow
 from shared.task_names import DELETE_TASK
 
 KEY = b"k" * 32  # the unit runtime's key (tests/unit/conftest.py)
@@ -225,3 +225,13 @@ def test_deletion_refuses_a_request_whose_approval_no_longer_covers_it(runtime, 
     [refusal] = audited(runtime, request_id, "deletion.refused_unapproved")
     assert refusal["details"]["approval"] == "scope_changed"
 
+
+
+def test_an_unapproved_access_request_waits_at_the_gate_and_nothing_is_exported(runtime, eager, sent):
+    """An export hands the subject's data to whoever reads its link: the deletion pool submits no
+    GDPR_EXPORT for an access request without an approval, as it deletes nothing without one."""
+    request_id = waiting(runtime, None, state=RequestState.DELETING, kind=RequestKind.ACCESS)
+    deletion.erase.apply(args=[[request_id]])  # would raise on its first platform call (no client)
+    stored = runtime.store.get(request_id)
+    assert stored.state is RequestState.AWAITING_APPROVAL and stored.gdpr_request_ids == [] and sent == []
+    assert audited(runtime, request_id, "deletion.refused_unapproved")

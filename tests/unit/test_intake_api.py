@@ -135,7 +135,7 @@ def test_approved_by_in_a_body_is_refused_unless_the_key_is_trusted(client, runt
     assert runtime.store.ids() == [] and sent == []
 
     trusted = keys.create("dsar-upstream", ["requests:submit"])
-    runtime.settings.preapprove_keys = ["dsar-upstream"]
+    runtime.settings.preapprove_keys = [trusted[0].key_id]
     try:
         answer = submit(client, {"Authorization": f"Bearer {trusted[1]}"}, ticket="T-2", approved_by="someone")
     finally:
@@ -145,18 +145,21 @@ def test_approved_by_in_a_body_is_refused_unless_the_key_is_trusted(client, runt
     assert (approval.by, approval.key_id, approval.via) == ("dsar-upstream", trusted[0].key_id, "preapproved")
 
 
-def test_an_access_request_with_approved_by_is_refused_even_from_a_trusted_key(client, runtime, keys, sent):
+def test_an_access_request_is_approved_by_the_same_rules_as_an_erasure(client, runtime, keys, sent):
+    """An export hands one person's data to whoever reads its link: four eyes, as for an erasure. A key not
+    trusted to pre-approve is refused ``approved_by``; a trusted one's is recorded as its approval."""
+    plain_key = keys.create("dsar-tool", ["requests:submit"])
     trusted = keys.create("dsar-upstream", ["requests:submit"])
-    runtime.settings.preapprove_keys = ["dsar-upstream"]
+    refused = submit(client, {"Authorization": f"Bearer {plain_key[1]}"}, ticket="A-1", approved_by="x", kind="access")
+    runtime.settings.preapprove_keys = [trusted[0].key_id]
     try:
         answer = submit(client, {"Authorization": f"Bearer {trusted[1]}"}, ticket="A-2", approved_by="x", kind="access")
         plain = submit(client, {"Authorization": f"Bearer {trusted[1]}"}, ticket="A-3", kind="access")
     finally:
         runtime.settings.preapprove_keys = []
-    assert answer.status_code == 422 and answer.json()["errors"] == [
-        "approved_by: an access request deletes nothing and needs no approval; leave it out"]
+    assert refused.status_code == 422 and runtime.store.find_by_ticket("A-1") is None
+    assert answer.status_code == 202 and runtime.store.find_by_ticket("A-2").approval.via == "preapproved"
     assert plain.status_code == 202 and runtime.store.find_by_ticket("A-3").approval is None
-    assert runtime.store.find_by_ticket("A-2") is None
 
 
 # --- the request model -------------------------------------------------------------------------------
@@ -297,3 +300,16 @@ def test_the_openapi_document_names_the_bearer_scheme_and_the_model_limits(clien
 def test_a_stored_request_is_sent_to_discovery_once(client, submitter, sent, runtime):
     request_id = submit(client, submitter).json()["request_id"]
     assert sent == [(DISCOVER_TASK, [[request_id]])]
+
+
+def test_pre_approval_trust_is_by_key_id_so_a_new_key_under_a_revoked_name_does_not_inherit_it(
+        client, runtime, keys, sent):
+    old = keys.create("dsar-upstream", ["requests:submit"])
+    runtime.settings.preapprove_keys = [old[0].key_id, "dsar-upstream"]  # a name in the list trusts nobody
+    try:
+        keys.revoke("dsar-upstream")
+        new = keys.create("dsar-upstream", ["requests:submit"])
+        answer = submit(client, {"Authorization": f"Bearer {new[1]}"}, ticket="R-1", approved_by="someone")
+    finally:
+        runtime.settings.preapprove_keys = []
+    assert answer.status_code == 422 and answer.json()["errors"][0].startswith("approved_by: refused")

@@ -58,7 +58,8 @@ def test_the_same_ticket_for_another_subject_is_refused_without_echoing_it(runti
     first = submit_line(runtime, line(1, "B-1", "b1@example.org"))
     other = submit_line(runtime, line(2, "B-1", "someone.else@example.org"))
     assert other.outcome is Outcome.REFUSED and other.request_id is None and other.requeued is False
-    assert other.reason == f"ticket 'B-1' was already submitted as request {first.request_id} for another subject"
+    assert other.reason == (f"ticket 'B-1' was already submitted as request {first.request_id} "
+                            "for another subject or another kind of request")
     assert "someone.else" not in other.reason
     assert runtime.store.get(first.request_id).subject.emails == ["b1@example.org"]
 

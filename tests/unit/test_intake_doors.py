@@ -36,13 +36,13 @@ def test_http_accepts_returns_the_original_for_a_retry_and_409_for_another_subje
     first = http.post("/requests", json=JANE)
     assert first.status_code == 202
     request_id = first.json()["request_id"]
-    assert first.json() == {"request_id": request_id, "ticket": "DSAR-7", "state": "received"}
+    assert first.json() == {"request_id": request_id, "ticket": "DSAR-7", "kind": "erase", "state": "received"}
 
     again = http.post("/requests", json=JANE)
     assert again.status_code == 200 and again.json() == first.json()
     other = http.post("/requests", json={"ticket": "DSAR-7", "emails": ["omar@example.com"]})
     assert other.status_code == 409
-    assert other.json() == {"errors": ["ticket: already submitted for another subject"]}
+    assert other.json() == {"errors": ["ticket: already submitted for another subject or another kind of request"]}
     assert "omar" not in other.text and "jane" not in other.text.lower()
     # The retry found it still waiting for discovery, so it was sent on again (an earlier try may have
     # stored it and lost Redis before enqueuing); the other subject's try enqueued nothing.
@@ -80,3 +80,17 @@ def test_celery_door_accepts_refuses_and_names_a_taken_ticket(runtime, sent):
     refused = tasks.submit_task({"ticket": "DSAR-9"})
     assert refused["accepted"] is False and refused["errors"][0].startswith("subject: give at least one identifier")
     assert sent == [(DISCOVER_TASK, [[accepted["request_id"]]])]
+
+
+def test_a_ticket_reused_for_another_kind_of_request_is_refused_not_answered_with_the_first(runtime):
+    """An erasure sent under the ticket of an earlier access request for the same subject is another
+    request: answering it with the access request would tell the caller an erasure was accepted."""
+    from services.intake.submit import DuplicateTicket, submit
+
+    first = submit(runtime, {"ticket": "K-1", "emails": ["jane@example.org"], "kind": "access"}, enqueue=False)
+    with pytest.raises(DuplicateTicket) as erase:
+        submit(runtime, {"ticket": "K-1", "emails": ["jane@example.org"]}, enqueue=False)
+    with pytest.raises(DuplicateTicket) as retry:
+        submit(runtime, {"ticket": "K-1", "emails": ["jane@example.org"], "kind": "access"}, enqueue=False)
+    assert erase.value.same_subject is False and retry.value.same_subject is True
+    assert runtime.store.get(first.request_id).kind.value == "access"

@@ -253,19 +253,18 @@ class GdprRequests:
         self._index.remember_creator(created.creator_id)
 
     def find(self, record: ErasureRecord, subject: GdprSubject, name: str | None = None,
-             by_subject: bool = True, request_type: str = "GDPR_DELETE") -> str | None:
+             request_type: str = "GDPR_DELETE") -> str | None:
         """The platform id of this request's GDPR request (it sends ``subject`` under ``name``, by default
         the request's first) if the platform lists it: by our name, else (the platform dropped the name) by
         its subject, created after the request arrived. None: not listed. Synced first if ``prepare`` did
-        not cover it. ``by_subject`` False (a GDPR_UPDATE: nameless updates are not indexed, and a nameless
-        request of another type is never to be adopted as an update) looks by name alone; otherwise the
-        nameless request must be of ``request_type``."""
+        not cover it. A nameless request must be of ``request_type``; only ``NAMELESS_TYPES`` are indexed, so a
+        GDPR_UPDATE is found by its name alone (and a nameless request of another type never adopted as one)."""
         self.prepare([record])
         failure = self._failed.get(record.request_id)
         if failure is not None:
             raise ReconcileIncomplete(failure)
         found = self._index.lookup(name or gdpr_request_name(record.request_id))
-        if found is None and by_subject:
+        if found is None:
             found = self._index.lookup_subject(subject, record.received_at - CLOCK_SKEW, request_type)
         return found
 

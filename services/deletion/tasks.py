@@ -373,7 +373,7 @@ def submit_gdpr_update(runtime: Runtime, client: GenesysClient, record: ErasureR
         return Done(created.id)
 
     def find() -> str | None:
-        return listed.find(record, subject, name, by_subject=False)
+        return listed.find(record, subject, name, request_type="GDPR_UPDATE")
 
     result = runtime.effects.once(request_id, GDPR_UPDATE, call, reconcile=lambda _: find(), unrecorded=find)
     if isinstance(result, Done) and result.via in (Via.CALL, Via.RECONCILE):

@@ -9,15 +9,11 @@ access request are refused by field at intake, with nothing enqueued."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import io
 import json
 import re
-import threading
 import zipfile
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -29,40 +25,16 @@ from shared.models import RequestKind, RequestState
 from shared.task_names import DELETE_TASK
 from tests.integration.test_intake_refusals import queued
 from tests.support.intake_api import create_key, running_api
+from tests.support.signed_receiver import SignedReceiver
 from tests.support.stack import running_stack, sim_find, submit, wait_certificate, wait_final, wait_until
 
 SECRET = "webhook-secret-for-access-tests"
 UUID = re.compile(r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})$")  # platform ids
 
 
-class Receiver:
-    """Records every POST on 127.0.0.1 and whether its signature verifies."""
-
-    def __init__(self) -> None:
-        self.accepted: list[dict] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                expected = "sha256=" + hmac.new(SECRET.encode(), self.headers["X-Erasure-Timestamp"].encode()
-                                                + b"." + body, hashlib.sha256).hexdigest()
-                receiver.accepted.append({"body": json.loads(body), "signed": hmac.compare_digest(
-                    self.headers["X-Erasure-Signature"], expected)})
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 @pytest.fixture()
 def access_stack(tmp_path, redis_available):
-    receiver = Receiver()
+    receiver = SignedReceiver(SECRET)
     try:
         with running_stack(tmp_path, redis_available, SimConfig(subjects=3, seed=5, gdpr_step_s=0.2, rate_limit=6000),
                            ERASURE_WEBHOOK_TARGETS=json.dumps([f"http://127.0.0.1:{receiver.port}/hook"]),
@@ -70,7 +42,7 @@ def access_stack(tmp_path, redis_available):
                            ERASURE_OUTPUT_DIR=str(tmp_path / "out")) as stack:
             yield stack, receiver
     finally:
-        receiver.server.shutdown()
+        receiver.close()
 
 
 def gdpr_requests(stack) -> list[dict]:

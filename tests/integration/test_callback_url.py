@@ -3,52 +3,23 @@ a dead letter forged for a host off the allow-list is not delivered on replay.""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
 from genesys_sim.config import SimConfig
 
 from shared.webhooks import event_id
+from tests.support.signed_receiver import SignedReceiver
 from tests.support.stack import running_stack, submit, wait_certificate, wait_final, wait_until
 
 SECRET = "webhook-secret-for-tests"
 TOKEN = "cb-t0ken-in-the-query"
 
 
-class Receiver:
-    """An HTTP endpoint on 127.0.0.1 that records every POST and whether its signature verifies."""
-
-    def __init__(self) -> None:
-        self.accepted: list[dict] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                expected = "sha256=" + hmac.new(SECRET.encode(), self.headers["X-Erasure-Timestamp"].encode()
-                                                + b"." + body, hashlib.sha256).hexdigest()
-                receiver.accepted.append({"path": self.path, "body": json.loads(body),
-                                          "event_id": self.headers["X-Erasure-Event-Id"],
-                                          "signed": hmac.compare_digest(self.headers["X-Erasure-Signature"], expected)})
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 @pytest.fixture()
 def callback_stack(tmp_path, redis_available):
-    global_target, callback, internal = Receiver(), Receiver(), Receiver()
+    global_target, callback, internal = SignedReceiver(SECRET), SignedReceiver(SECRET), SignedReceiver(SECRET)
     try:
         with running_stack(tmp_path, redis_available, SimConfig(subjects=2, seed=5, gdpr_step_s=0.1, rate_limit=6000),
                            pools=("discovery", "redaction", "deletion", "polling"),
@@ -58,7 +29,7 @@ def callback_stack(tmp_path, redis_available):
             yield stack, global_target, callback, internal
     finally:
         for receiver in (global_target, callback, internal):
-            receiver.server.shutdown()
+            receiver.close()
 
 
 def test_the_callback_gets_the_signed_final_event_and_a_forged_dead_letter_is_refused(callback_stack):

@@ -20,6 +20,17 @@ sdk = pytest.importorskip("PureCloudPlatformClientV2")
 DEADLINE_S = 60.0  # generous: a passing run never waits for it, and the machine may be loaded
 
 
+def completed(gdpr: Any, request_id: str, working: str) -> Any:
+    """Poll a GDPR request through the SDK until COMPLETED (by the deadline), passing only through the
+    states a request of its type may show (``working``: DELETING, UPDATING or FINALIZING)."""
+    deadline = time.monotonic() + DEADLINE_S
+    while (request := gdpr.get_gdpr_request(request_id)).status != "COMPLETED":
+        assert request.status in ("INITIATED", "SEARCHING", working), request.status
+        assert time.monotonic() < deadline, request.status
+        time.sleep(0.02)
+    return request
+
+
 @pytest.fixture
 def api_client(sim: RunningSimulator, raw: httpx.Client) -> Iterator[Any]:
     previous = sdk.configuration.host  # a process-wide singleton: put it back for other tests
@@ -59,11 +70,7 @@ def test_sdk_gdpr_round_trip(api_client: Any, subjects: list[dict[str, Any]]) ->
         gdpr.post_gdpr_requests(body)  # deleteConfirmed missing
     assert excinfo.value.status == 400
 
-    deadline = time.monotonic() + DEADLINE_S
-    while (status := gdpr.get_gdpr_request(created.id).status) != "COMPLETED":
-        assert status in ("INITIATED", "SEARCHING", "DELETING")
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    completed(gdpr, created.id, "DELETING")
 
     listing = gdpr.get_gdpr_requests(page_size=10, page_number=1)
     assert listing.total == 1 and listing.entities[0].id == created.id
@@ -82,10 +89,7 @@ def test_sdk_gdpr_export_round_trip(api_client: Any, subjects: list[dict[str, An
     body.subject.email_addresses = subjects[0]["emails"][:1]
     created = gdpr.post_gdpr_requests(body)  # no deleteConfirmed: an export deletes nothing
     assert created.request_type == "GDPR_EXPORT" and created.status == "INITIATED"
-    deadline = time.monotonic() + DEADLINE_S
-    while (done := gdpr.get_gdpr_request(created.id)).status != "COMPLETED":
-        assert time.monotonic() < deadline, done.status
-        time.sleep(0.05)
+    done = completed(gdpr, created.id, "FINALIZING")
     assert done.results_url and done.results_urls == [done.results_url]
     assert httpx.get(done.results_url, timeout=10).content[:2] == b"PK"  # a zip
 
@@ -273,10 +277,7 @@ def test_sdk_gdpr_update_rewrites_conversations_messages_contacts_and_the_subjec
     body.replacement_terms = [term]
     created = gdpr.post_gdpr_requests(body)
     assert created.request_type == "GDPR_UPDATE" and created.replacement_terms[0].updated_value == new
-    deadline = time.monotonic() + DEADLINE_S
-    while (status := gdpr.get_gdpr_request(created.id).status) != "COMPLETED":
-        assert status in ("INITIATED", "SEARCHING", "UPDATING") and time.monotonic() < deadline
-        time.sleep(0.02)
+    completed(gdpr, created.id, "UPDATING")
 
     assert raw.post("/_sim/find", json={"values": [old]}).json()["matches"] == []
     kinds = {m["kind"] for m in raw.post("/_sim/find", json={"values": [new]}).json()["matches"]}

@@ -300,8 +300,8 @@ def test_a_gdpr_update_is_found_by_its_name_and_never_adopts_a_nameless_gdpr_del
     platform.add(None, subject=JANE)  # a nameless GDPR_DELETE for exactly what the update names
     requests = GdprRequests(runtime, platform)  # type: ignore[arg-type]
     name = gdpr_request_name(record.request_id)
-    assert requests.find(record, JANE, name, by_subject=False) is None
+    assert requests.find(record, JANE, name, request_type="GDPR_UPDATE") is None
     assert requests.find(record, JANE, name) is not None  # a delete's search would adopt it
     update = platform.add(name, subject=JANE, request_type="GDPR_UPDATE")
     fresh = GdprRequests(runtime, platform)  # type: ignore[arg-type]
-    assert fresh.find(record, JANE, name, by_subject=False) == update.id
+    assert fresh.find(record, JANE, name, request_type="GDPR_UPDATE") == update.id

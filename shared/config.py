@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.errors import ErasureError
+from shared.signing import Signer
 
 #: API host of each Genesys Cloud region (SDK ``PureCloudRegionHosts``); login is ``login.<domain>``.
 REGION_DOMAINS: dict[str, str] = {
@@ -80,6 +81,10 @@ class Settings(BaseSettings):
     rate_max_block_s: float = 5.0
 
     hmac_key: SecretStr = SecretStr("")
+    # The Ed25519 key that signs certificates and audit checkpoints (shared.signing): a PEM in the
+    # environment, or the path of a mounted file holding one. Never stored in Redis.
+    signing_key: SecretStr = SecretStr("")
+    signing_key_file: str | None = None
     sentry_dsn: SecretStr = SecretStr("")
 
     require_approval: bool = True
@@ -329,6 +334,26 @@ class Settings(BaseSettings):
                 value = json.dumps(value)
             environ[f"ERASURE_{name.upper()}"] = str(value)
         return environ
+
+    def require_signer(self) -> Signer:
+        """The signing key from ``ERASURE_SIGNING_KEY`` or ``ERASURE_SIGNING_KEY_FILE`` (one of them)."""
+        pem = self.signing_key.get_secret_value()
+        if pem and self.signing_key_file:
+            raise ConfigError("set ERASURE_SIGNING_KEY or ERASURE_SIGNING_KEY_FILE, not both")
+        source = "ERASURE_SIGNING_KEY"
+        if self.signing_key_file:
+            source = "ERASURE_SIGNING_KEY_FILE"
+            try:
+                pem = Path(self.signing_key_file).read_text()
+            except OSError as exc:
+                raise ConfigError(f"ERASURE_SIGNING_KEY_FILE: cannot read the file ({exc.strerror})") from None
+        if not pem:
+            raise ConfigError("ERASURE_SIGNING_KEY (a PEM) or ERASURE_SIGNING_KEY_FILE must be set: certificates "
+                              "and audit checkpoints are signed (erasure keys generate makes a key)")
+        try:
+            return Signer.from_pem(pem, source)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
 
     def require_hmac_key(self) -> bytes:
         key = self.hmac_key.get_secret_value()

@@ -98,6 +98,9 @@ def submit(
     file: Annotated[Path | None, typer.Option(exists=True, dir_okay=False,
                                               help="bulk: a .csv (header row) or .jsonl file")] = None,
     kind: Annotated[str | None, typer.Option(help="erase (default), anonymise or access")] = None,
+    review_export: Annotated[bool, typer.Option(
+        "--review-export", help="review before delete: read the platform's export of the subject first and show "
+                                "it at the approval step")] = False,
 ) -> None:
     """Submit one erasure request, or many from a file; bad ones are refused by field name."""
     from services.intake.submit import DuplicateTicket, IntakeError
@@ -110,6 +113,8 @@ def submit(
                                    "names": name or [], "external_contact_ids": contact_id or []}
         if erase_by_name:
             payload["erase_by_name"] = True
+        if review_export:
+            payload["review_export"] = True
         for key, value in (("user_id", user_id), ("verified_at", verified_at), ("approved_by", approved_by),
                            ("kind", kind)):
             if value:
@@ -148,6 +153,8 @@ def approve(
         "--by", help="who approves (recorded in the audit log and certificate); default: your OS user")] = None,
     scope: Annotated[str | None, typer.Option(
         "--scope", help="the scope digest you checked (GET /requests/TICKET); refused if the scope changed")] = None,
+    show: Annotated[bool, typer.Option(
+        "--show", help="print what the approval would cover (and the review's export summary) without approving")] = False,
 ) -> None:
     """Break-glass: record the approval that lets deletion go ahead for one request, as the operator.
 
@@ -158,20 +165,35 @@ def approve(
 
     from services.intake.approve import ApprovalError
     from services.intake.approve import approve as approve_request
+    from services.review_text import review_lines, scope_line
+    from shared.approval_scope import current_scope
     from shared.runtime import get_runtime
 
+    runtime = get_runtime()
+    if show:
+        found = runtime.store.find_by_ticket(ticket)
+        if found is None:
+            err.print(f"[red]refused[/red] ticket: no request with ticket {ticket!r}")
+            raise typer.Exit(2)
+        print(f"ticket {found.ticket}: {found.kind.value}, state {found.state.value}")
+        if not found.scrubbed:
+            print("scope now: " + scope_line(current_scope(runtime.settings.require_hmac_key(), found)))
+        for line in review_lines(found.review):
+            print(line)
+        return
     if by is None:
         by = getpass.getuser()
     try:
-        record = approve_request(get_runtime(), ticket, by, via="cli", scope=scope)
+        record = approve_request(runtime, ticket, by, via="cli", scope=scope)
     except ApprovalError as exc:
         err.print(f"[red]refused[/red] {exc}")
         raise typer.Exit(2) from None
     print(f"approved ticket {record.ticket} by {by}; state {record.state.value}")
     approved = record.approval.scope if record.approval else None
     if approved is not None:
-        kinds = ", ".join(f"{n} {kind}" for kind, n in approved.identifiers.items() if n) or "no identifiers"
-        print(f"scope approved: {kinds}; {approved.conversations} conversations ({approved.digest})")
+        print("scope approved: " + scope_line(approved))
+    for line in review_lines(record.review):
+        print(line)
 
 
 @app.command()

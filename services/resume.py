@@ -21,7 +21,14 @@ from shared.progress import needs_watching
 from shared.recording_jobs import pending_key, schedule_follow
 from shared.runtime import Runtime
 from shared.scrub import scrub_record
-from shared.task_names import DELETE_TASK, DISCOVER_TASK, REDACT_TASK, VERIFY_TASK
+from shared.task_names import (
+    DELETE_TASK,
+    DISCOVER_TASK,
+    REDACT_TASK,
+    REVIEW_EXPORT_TASK,
+    REVIEW_FOLLOW_TASK,
+    VERIFY_TASK,
+)
 
 TASK_FOR_STATE = {
     RequestState.RECEIVED: DISCOVER_TASK,
@@ -61,6 +68,8 @@ def redrive(runtime: Runtime, records: Iterable[ErasureRecord], now: float | Non
         elif state is RequestState.AWAITING_APPROVAL:
             # Approved, and the release was lost in a crash.
             ids = [i for i in ids if release_if_approved(runtime, i) is not None]
+        elif state is RequestState.REVIEWING:
+            _redrive_reviews(runtime, ids)
         elif state is RequestState.POLLING:
             start_polling(runtime, ids)
             _restart_passes(runtime)
@@ -70,6 +79,15 @@ def redrive(runtime: Runtime, records: Iterable[ErasureRecord], now: float | Non
         if ids:
             done[state] = ids
     return done
+
+
+def _redrive_reviews(runtime: Runtime, ids: list[str]) -> None:
+    """A review not submitted yet goes to the deletion pool, one submitted to the polling pool that follows it."""
+    submitted = {i for i in ids if runtime.store.get(i).review is not None}
+    for task, chosen in ((REVIEW_EXPORT_TASK, [i for i in ids if i not in submitted]),
+                         (REVIEW_FOLLOW_TASK, [i for i in ids if i in submitted])):
+        for batch in chunks(chosen, runtime.settings.batch_size):
+            app.send_task(task, args=[batch])
 
 
 def _finish(runtime: Runtime, request_id: str, state: RequestState) -> None:

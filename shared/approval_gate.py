@@ -8,15 +8,39 @@ still shows it), the request waits at the gate with the reason, and a new approv
 
 from __future__ import annotations
 
-from shared.approval_scope import current_scope, scope_change, stale_approval
+from typing import Any, Unpack
+
+from shared.approval_scope import approval_holds, current_scope, predates_flagged_review, scope_change, stale_approval
 from shared.celery_app import app
-from shared.models import ErasureRecord, RequestState
+from shared.models import ErasureRecord, RecordChanges, RequestState
 from shared.pipeline import transition
 from shared.runtime import Runtime
 from shared.task_names import DELETE_TASK
 
 #: How a reason set by the gate begins (``erasure status``, the API's ``reason``); an approval clears it.
 SCOPE_CHANGED = "the approval no longer covers the request"
+
+
+def to_gate(runtime: Runtime, record: ErasureRecord, event: str, details: dict[str, Any], *,
+            expect: RequestState | None = None, **changes: Unpack[RecordChanges]) -> bool:
+    """A request whose scope is settled (redaction's last round, or its review) goes on to deletion if an
+    approval covers that scope, else waits at the gate; True if it moved to DELETING (the caller hands it
+    on to the deletion pool). The approval is judged against the record *with* ``changes``: an approval
+    given before they widened the scope does not cover it (the gate supersedes it).
+
+    Every kind passes the gate: an access request deletes nothing, but hands the subject's data to whoever
+    reads its link, so a second person approves it as they would an erasure."""
+    scoped = record.model_copy(update=dict(changes))
+    approved = not runtime.settings.require_approval or approval_holds(runtime.settings.require_hmac_key(), scoped)
+    next_state = RequestState.DELETING if approved else RequestState.AWAITING_APPROVAL
+    moved = transition(runtime, record.request_id, next_state, event, details={**details, "approved": approved},
+                       expect=expect, **changes)
+    if moved is None:
+        return False
+    if not approved:
+        # Approved while we were deciding: released; or approved against another scope: superseded.
+        release_if_approved(runtime, record.request_id)
+    return approved
 
 
 def release_if_approved(runtime: Runtime, request_id: str) -> ErasureRecord | None:
@@ -47,14 +71,23 @@ def supersede_stale_approval(runtime: Runtime, record: ErasureRecord) -> bool:
     resume) supersede it once, and a newer approval is never taken away."""
     key = runtime.settings.require_hmac_key()
     stale = stale_approval(key, record)
-    if stale is None or stale.scope is None:
+    if stale is None:
         return False
     now = current_scope(key, record)
-    change = scope_change(stale.scope, now)
-    reason = (f"{SCOPE_CHANGED}: its scope changed after {stale.by} approved it (identifiers "
-              f"{sum(stale.scope.identifiers.values())} -> {sum(now.identifiers.values())}, conversations "
-              f"{stale.scope.conversations} -> {now.conversations}); it waits for an approval of the scope as it "
-              f"is now (GET /requests/{record.ticket} shows it; or erasure approve)")
+    if predates_flagged_review(record, stale):
+        change: dict[str, object] = {"review": record.review.status if record.review else None,
+                                     "scope_now": now.digest, "conversations_now": now.conversations}
+        reason = (f"{SCOPE_CHANGED}: the review before delete was flagged after {stale.by} approved it (the "
+                  f"platform's export held what discovery missed, or could not be read); it waits for an approval "
+                  f"of the request as reviewed (GET /requests/{record.ticket} or erasure approve {record.ticket} --show)")
+    elif stale.scope is not None:
+        change = scope_change(stale.scope, now)
+        reason = (f"{SCOPE_CHANGED}: its scope changed after {stale.by} approved it (identifiers "
+                  f"{sum(stale.scope.identifiers.values())} -> {sum(now.identifiers.values())}, conversations "
+                  f"{stale.scope.conversations} -> {now.conversations}); it waits for an approval of the scope as it "
+                  f"is now (GET /requests/{record.ticket} shows it; or erasure approve)")
+    else:
+        return False
     updated = runtime.store.update_if(record.request_id, RequestState.AWAITING_APPROVAL,
                                       when=lambda current: current.approval == stale, approval=None,
                                       superseded_approvals=[*record.superseded_approvals, stale], reason=reason)

@@ -59,16 +59,29 @@ def current_scope(key: bytes, record: ErasureRecord) -> ApprovalScope:
 
 
 def stale_approval(key: bytes, record: ErasureRecord) -> Approval | None:
-    """The request's approval if it was given against a scope that is no longer the request's, else None.
+    """The request's approval if it no longer covers the request, else None.
 
-    An approval without a scope (pre-approved upstream, an operator-side door, a retention purge) approves
-    the subject as discovered and never goes stale. A release of held conversations (``recording_round`` > 0)
-    acts on what the approved erasure already named, on a record whose identifiers are scrubbed: not stale.
+    It does not when it was given against a scope that is no longer the request's, or before a review
+    before delete that was flagged (the export held what discovery missed, or could not be read): the
+    approver had not seen that, whatever kind of approval it was. Otherwise an approval without a scope
+    (pre-approved upstream, an operator-side door, a retention purge) approves the subject as discovered
+    and never goes stale. A release of held conversations (``recording_round`` > 0) acts on what the
+    approved erasure already named, on a record whose identifiers are scrubbed: not stale.
     """
     approval = record.approval
-    if approval is None or approval.scope is None or record.recording_round > 0:
+    if approval is None or record.recording_round > 0:
+        return None
+    if predates_flagged_review(record, approval):
+        return approval
+    if approval.scope is None:
         return None
     return None if approval.scope.digest == scope_digest(key, record) else approval
+
+
+def predates_flagged_review(record: ErasureRecord, approval: Approval) -> bool:
+    review = record.review
+    return (review is not None and review.flagged and review.completed_at is not None
+            and approval.at < review.completed_at)
 
 
 def approval_holds(key: bytes, record: ErasureRecord) -> bool:

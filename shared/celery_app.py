@@ -28,7 +28,9 @@ TASK_MODULES = [
     "services.discovery.tasks",
     "services.redaction.tasks",
     "services.deletion.tasks",
+    "services.deletion.review",
     "services.polling.tasks",
+    "services.polling.review",
     # Not tasks: the watchdog's thread, started in every worker by its worker_ready signal.
     "services.watchdog_thread",
 ]

@@ -197,6 +197,11 @@ class Settings(BaseSettings):
     # S3-style pre-signed link carries X-Amz-Date and X-Amz-Expires and is read instead). The platform
     # documents no expiry: ASSUMED, configurable.
     export_link_ttl_s: float = Field(default=24 * 3600.0, gt=0)
+    # Review before delete for every erasure and anonymisation (a request can also ask for it at intake):
+    # the platform's GDPR_EXPORT of the subject is read for what it holds and shown at the approval step.
+    review_export: bool = False
+    # The most of an export archive review downloads or unpacks (per file); larger is refused as unreadable.
+    review_export_max_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
 
     @model_validator(mode="after")
     def _check_redelivery(self) -> Settings:

@@ -42,6 +42,9 @@ class RequestState(StrEnum):
     AWAITING_APPROVAL = "awaiting_approval"
     DISCOVERING = "discovering"
     REDACTING = "redacting"
+    # Review before delete: the platform's own GDPR_EXPORT of the subject is read for what it holds
+    # (services.deletion.review submits it, services.polling.review follows and summarises it).
+    REVIEWING = "reviewing"
     DELETING = "deleting"
     # A legal hold on the subject keeps the whole erasure back (not final: the identifiers are kept
     # under the hold's basis so that ``erasure release-held`` can erase once the hold ends).
@@ -74,7 +77,8 @@ _S = RequestState
 ALLOWED: Mapping[RequestState, frozenset[RequestState]] = MappingProxyType({
     _S.RECEIVED: frozenset({_S.DISCOVERING, _S.FAILED}),
     _S.DISCOVERING: frozenset({_S.REDACTING, _S.FAILED}),
-    _S.REDACTING: frozenset({_S.DISCOVERING, _S.AWAITING_APPROVAL, _S.DELETING, _S.FAILED}),
+    _S.REDACTING: frozenset({_S.DISCOVERING, _S.REVIEWING, _S.AWAITING_APPROVAL, _S.DELETING, _S.FAILED}),
+    _S.REVIEWING: frozenset({_S.AWAITING_APPROVAL, _S.DELETING, _S.FAILED}),
     _S.AWAITING_APPROVAL: frozenset({_S.DELETING, _S.FAILED}),
     _S.DELETING: frozenset({_S.AWAITING_APPROVAL, _S.HELD, _S.POLLING, _S.FAILED}),
     _S.HELD: frozenset({_S.DELETING, _S.FAILED}),
@@ -91,6 +95,7 @@ ALLOWED: Mapping[RequestState, frozenset[RequestState]] = MappingProxyType({
     main path:  RECEIVED -> DISCOVERING -> REDACTING -> DELETING -> POLLING -> VERIFYING -> COMPLETED
     back:                   DISCOVERING <- REDACTING                       (transcripts named new identifiers)
     gate:                                  REDACTING -> AWAITING_APPROVAL <-> DELETING      (approve; none, or a stale scope)
+    review:                                REDACTING -> REVIEWING -> AWAITING_APPROVAL | DELETING (review before delete)
     hold:                                               HELD <-> DELETING     (hold on the subject; release-held)
     reopen:     COMPLETED_WITH_WITHHELD -> DELETING          (release-held: held conversations are free now)
     other ends: POLLING -> PARTIAL (GDPR ERROR/timeout); VERIFYING -> COMPLETED_WITH_WITHHELD | PARTIAL
@@ -211,6 +216,45 @@ class ExportResult(BaseModel):
     link_expiry_source: str  # "link" (read from the link itself) or "assumed" (ERASURE_EXPORT_LINK_TTL_S)
 
 
+class ExportSummary(BaseModel):
+    """What a GDPR_EXPORT archive holds, read for its shape and never kept: record kinds with counts, the
+    platform ids of the conversations and external contacts in it, and the dates it spans. No value of the
+    subject's data (the archive's content is discarded as soon as it is read: ``shared.export_review``)."""
+
+    files: int = 0
+    records: dict[str, int] = Field(default_factory=dict)  # by kind (the archive's document names)
+    conversations: int = 0
+    external_contacts: int = 0
+    first_date: datetime | None = None
+    last_date: datetime | None = None
+
+
+class ExportReview(BaseModel):
+    """Review before delete: the platform's export of the subject next to what discovery found.
+
+    ``missed_conversation_ids`` are conversations the export holds that discovery did not find; they are
+    added to the request's scope (so deletion and verification reach them) and flagged to the approver.
+    Missed external contacts join the identity the same way; they are counted here, not listed (they are
+    scrubbed with the identity once the request is final)."""
+
+    gdpr_request_ids: list[str] = Field(default_factory=list)
+    submitted_at: datetime | None = None
+    completed_at: datetime | None = None
+    # "pending" (submitted, the platform is working), "summarised", or why there is no summary:
+    # "platform_error", "timeout", "link_expired", "unreadable", "name_only" (nothing to export by).
+    status: str = "pending"
+    summary: ExportSummary | None = None
+    discovered_conversations: int = 0  # what discovery had found when the export was compared
+    missed_conversation_ids: list[str] = Field(default_factory=list)
+    missed_external_contacts: int = 0
+
+    @property
+    def flagged(self) -> bool:
+        """Whether the approver must look: the export found what discovery missed, or could not be read."""
+        return bool(self.missed_conversation_ids or self.missed_external_contacts) or self.status not in (
+            "pending", "summarised")
+
+
 class ErasureRecord(BaseModel):
     """Everything known about one request. Identifiers in ``subject``/``identity`` are scrubbed
     to digests once the request is final (issue: scrub)."""
@@ -283,6 +327,9 @@ class ErasureRecord(BaseModel):
     # An access request's completed GDPR_EXPORT: what was exported and when, never the link itself (that
     # lives in Redis only until it expires: ``shared.export_links``).
     export: ExportResult | None = None
+    # Review before delete, asked for at intake (or for every request: ERASURE_REVIEW_EXPORT), and its result.
+    review_export: bool = False
+    review: ExportReview | None = None
 
     @property
     def deadline(self) -> datetime:
@@ -309,7 +356,7 @@ class RecordChanges(TypedDict, total=False):
 
     Not here: ``state``, which only moves through the table (``set_state``, ``update_if``, ``claim_state``);
     what the intake fixed (``request_id``, ``ticket``, ``verified_at``, ``window``, ``received_at``,
-    ``subject_digest``, ``purge_policy``, ``erase_by_name``, ``submitted_by``, ``callback_url``, ``kind``);
+    ``subject_digest``, ``purge_policy``, ``erase_by_name``, ``submitted_by``, ``callback_url``, ``kind``, ``review_export``);
     ``updated_at``, which the store sets on every write; and ``scrubbed``, which only ``shared.scrub`` sets, with the digests.
     """
 
@@ -347,3 +394,4 @@ class RecordChanges(TypedDict, total=False):
     gdpr_names_sent: bool
     blocked: list[str]
     export: ExportResult | None
+    review: ExportReview | None

@@ -140,12 +140,18 @@ def moved_on(runtime: Runtime, request_ids: Iterable[str], state: RequestState) 
     every later stage run twice. A request handed on twice is still handled once: the next task loads
     only requests in its own state.
     """
-    delivery = _delivery.get()
-    if delivery is not None and not delivery.redelivered:
+    if not is_redelivery():
         return []
     ids = list(request_ids)
     states = runtime.store.states(ids)
     return [request_id for request_id in ids if states.get(request_id) is state]
+
+
+def is_redelivery() -> bool:
+    """Whether this delivery of the running task follows one that died (or runs outside a task): only then
+    is a hand-on an earlier delivery may have missed sent again (``moved_on``)."""
+    delivery = _delivery.get()
+    return delivery is None or delivery.redelivered
 
 
 @contextmanager

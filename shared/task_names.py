@@ -17,3 +17,7 @@ VERIFY_TASK: Final = "erasure.polling.verify"
 NOTIFY_TASK: Final = "erasure.polling.notify"
 #: The final event to a request's own callback URL (its allow-list checked again at the send).
 NOTIFY_CALLBACK_TASK: Final = "erasure.polling.notify_callback"
+#: Review before delete: the deletion pool submits the subject's GDPR_EXPORT (nothing is deleted there)...
+REVIEW_EXPORT_TASK: Final = "erasure.deletion.review_export"
+#: ...and the polling pool follows it to its end, summarises the archive and takes the request to the gate.
+REVIEW_FOLLOW_TASK: Final = "erasure.polling.review"

@@ -63,7 +63,7 @@ def export_access_requests(runtime: Runtime, client: GenesysClient, request_ids:
                                       "namesakes' data: nothing was exported; resubmit under a new ticket with an "
                                       "email, phone, external contact or user id of the subject")
                     continue
-                ids = [submit_export(runtime, client, record, listed, subject, n == 0)
+                ids = [submit_export(runtime, client, record, listed, subject, export_effect(record.request_id, subject, n == 0))
                        for n, subject in enumerate(gdpr_subjects_for(record))]
                 moved = transition(runtime, record.request_id, RequestState.POLLING, "deletion.export_submitted",
                                    details={"gdpr_request_ids": ids}, gdpr_request_ids=ids,
@@ -84,10 +84,11 @@ def _unapproved(runtime: Runtime, record: ErasureRecord) -> bool:
 
 
 def submit_export(runtime: Runtime, client: GenesysClient, record: ErasureRecord, listed: GdprRequests,
-                  subject: GdprSubject, first: bool) -> str:
-    """Submit one GDPR_EXPORT of this request, or find the one already submitted; its platform id."""
+                  subject: GdprSubject, effect_and_name: tuple[str, str], event: str = "deletion.gdpr_export") -> str:
+    """Submit one GDPR_EXPORT of this request under its ledger effect and platform name (an access request's
+    ``export_effect``, a review's ``review_effect``), or find the one already submitted; its platform id."""
     request_id = record.request_id
-    effect, name = export_effect(request_id, subject, first)
+    effect, name = effect_and_name
 
     def call() -> Outcome:
         created = client.create_gdpr_request(GDPR_EXPORT, subject, name=name)
@@ -103,7 +104,7 @@ def submit_export(runtime: Runtime, client: GenesysClient, record: ErasureRecord
     if outcome.via is Via.RECONCILE:
         log.warning("request %s: found GDPR_EXPORT %s submitted before a crash", request_id, outcome.platform_id)
     if outcome.via in (Via.CALL, Via.RECONCILE):
-        runtime.audit.append(f"deletion.gdpr_export_{'submitted' if outcome.via is Via.CALL else 'reconciled'}",
+        runtime.audit.append(f"{event}_{'submitted' if outcome.via is Via.CALL else 'reconciled'}",
                              request_id=request_id, subject=runtime.digest(record),
                              details={"gdpr_request_id": outcome.platform_id})
     return outcome.platform_id

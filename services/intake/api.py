@@ -38,6 +38,7 @@ from services.intake.http_models import (
     RequestView,
     SubmitRequest,
     describe_error,
+    review_view,
 )
 from services.intake.submit import enqueue_discovery, submit
 from services.intake.validation import IntakeError
@@ -327,7 +328,7 @@ def _view(record: ErasureRecord, key: bytes) -> RequestView:
                        approved_at=approval.at if approval else None,
                        callback=target_label(record.callback_url) if record.callback_url else None,
                        scope=scope, approved_scope=approval.scope if approval else None,
-                       superseded_approvals=len(record.superseded_approvals))
+                       superseded_approvals=len(record.superseded_approvals), review=review_view(record.review))
 
 
 def _wants_html(accept: str) -> bool:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from services.intake.validation import ErasureRequestIn
 from shared.callbacks import MAX_CALLBACK_URL
-from shared.models import ApprovalScope
+from shared.models import ApprovalScope, ExportReview, ExportSummary
 
 TICKET_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -113,6 +113,26 @@ class RequestView(BaseModel):
     superseded_approvals: int = Field(default=0, description="approvals no longer honoured: the scope widened after them")
     export: ExportView | None = Field(default=None, description="an access request's completed export: its "
                                       "download links while they work (a secret: anyone holding one can read the data)")
+    review: ReviewView | None = Field(default=None, description="review before delete: the platform's export of "
+                                      "the subject beside what discovery found; null when not asked for")
+
+
+class ReviewView(BaseModel):
+    """Review before delete: the platform's export of the subject beside what discovery found (counts and
+    platform ids, never a value). ``flagged``: the export holds what discovery missed, or could not be read."""
+
+    status: str = Field(description="pending, summarised, or why there is no summary: platform_error, timeout, "
+                                    "link_expired, unreadable, name_only")
+    flagged: bool
+    gdpr_request_ids: list[str] = Field(default_factory=list)
+    completed_at: datetime | None = None
+    export: ExportSummary | None = Field(default=None, description="what the export holds: records by kind, "
+                                         "conversations, external contacts and the dates spanned")
+    discovered_conversations: int = Field(default=0, description="what discovery had found")
+    missed_conversation_ids: list[str] = Field(default_factory=list, description="conversations the export holds that "
+                                               "discovery missed: added to what deletion acts on")
+    missed_external_contacts: int = Field(default=0, description="contacts of the subject the export holds that "
+                                          "discovery missed: added to the identity")
 
 
 class RequestSummary(BaseModel):
@@ -148,3 +168,13 @@ def describe_error(error: Mapping[str, Any]) -> str:
     if ":" in message and (not where or error.get("type") == "value_error"):
         return message  # a model-level check that names its own field ("window: ...", "subject: ...")
     return f"{where or 'request'}: {message}"
+
+
+def review_view(review: ExportReview | None) -> ReviewView | None:
+    if review is None:
+        return None
+    return ReviewView(status=review.status, flagged=review.flagged, gdpr_request_ids=review.gdpr_request_ids,
+                      completed_at=review.completed_at, export=review.summary,
+                      discovered_conversations=review.discovered_conversations,
+                      missed_conversation_ids=review.missed_conversation_ids,
+                      missed_external_contacts=review.missed_external_contacts)

@@ -49,6 +49,9 @@ class ErasureRequestIn(BaseModel):
     callback_url: str | None = Field(default=None, max_length=MAX_CALLBACK_URL, repr=False)
     # erase (GDPR_DELETE, the default), anonymise (GDPR_UPDATE) or access (GDPR_EXPORT): shared.models.RequestKind.
     kind: RequestKind = RequestKind.ERASE
+    # Review before delete for this request (every request with ERASURE_REVIEW_EXPORT): the platform's own
+    # export of the subject is read for what it holds and shown at the approval step (shared.export_review).
+    review_export: bool = False
 
     @field_validator("ticket")
     @classmethod
@@ -152,6 +155,7 @@ def parse_request(payload: Mapping[str, Any], default_phone_region: str | None =
         approval=Approval(by=data.approved_by, via="intake") if data.approved_by else None,
         erase_by_name=data.erase_by_name,
         callback_url=data.callback_url,
+        review_export=data.review_export,
     )
 
 
@@ -166,6 +170,9 @@ def _access_refusals(data: ErasureRequestIn) -> list[str]:
     if data.window_start or data.window_end:
         errors.append("window_start/window_end: an access request exports everything the platform holds "
                       "on the subject; the platform's export takes no date window")
+    if data.review_export:
+        errors.append("review_export: an access request is itself an export; review before delete is for an "
+                      "erase or anonymise request")
     return errors
 
 

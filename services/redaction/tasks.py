@@ -4,7 +4,8 @@ New identifiers the subject typed send the request back to discovery (at most
 ``MAX_ROUNDS`` times), so the GDPR request and the conversation scope cover them too. An approval a person
 gave against a narrower scope then no longer lets the request through (``shared.approval_gate``). The message
 ids read here are kept (ids only), so verification can read the same messages back with one bulk
-call per conversation.
+call per conversation. With review before delete (``wants_review``) a request goes from here to REVIEWING:
+the deletion pool submits the platform's export of the subject, and the polling pool takes it to the gate.
 """
 
 from __future__ import annotations
@@ -12,12 +13,11 @@ from __future__ import annotations
 import json
 
 from services.redaction.scanner import scan_transcripts
-from shared.approval_gate import release_if_approved
-from shared.approval_scope import approval_holds
-from shared.models import RequestKind, RequestState
+from shared.approval_gate import to_gate
+from shared.models import ErasureRecord, RecordChanges, RequestKind, RequestState
 from shared.pipeline import erasure_task, handing_on, isolated, load, moved_on, transition
 from shared.runtime import Runtime
-from shared.task_names import DELETE_TASK, DISCOVER_TASK, REDACT_TASK
+from shared.task_names import DELETE_TASK, DISCOVER_TASK, REDACT_TASK, REVIEW_EXPORT_TASK
 
 MAX_ROUNDS = 2
 
@@ -28,7 +28,9 @@ def scan(runtime: Runtime, request_ids: list[str]) -> None:
     # What a killed delivery of this batch moved on and never handed on goes with this delivery's own.
     approved_ids = moved_on(runtime, request_ids, RequestState.DELETING)
     rediscover = moved_on(runtime, request_ids, RequestState.DISCOVERING)
-    with handing_on(DISCOVER_TASK, rediscover), handing_on(DELETE_TASK, approved_ids):
+    reviewing = moved_on(runtime, request_ids, RequestState.REVIEWING)
+    with handing_on(DISCOVER_TASK, rediscover), handing_on(DELETE_TASK, approved_ids), \
+            handing_on(REVIEW_EXPORT_TASK, reviewing):
         for record in load(runtime, request_ids, RequestState.REDACTING):
             with isolated(runtime, record, "redaction"):
                 identity = record.effective_identity
@@ -45,22 +47,24 @@ def scan(runtime: Runtime, request_ids: list[str]) -> None:
                                identity=None, redaction_rounds=record.redaction_rounds + 1)
                     rediscover.append(record.request_id)
                     continue
+                changes: RecordChanges = {
+                    "transcripts_scanned": result.messages, "transcript_mentions": result.mentions,
+                    "message_ids": result.message_ids, "sensitive_conversation_ids": result.sensitive_conversation_ids}
+                if wants_review(runtime, record):
+                    # Review before delete: the platform's own export of the subject first, then the gate.
+                    transition(runtime, record.request_id, RequestState.REVIEWING, "redaction.completed",
+                               details={**details, "review_export": True}, **changes)
+                    reviewing.append(record.request_id)
+                    continue
                 # An approval counts only while it covers the scope as this round leaves it (an approval given
                 # before discovery or an earlier round widened the identity does not: the gate supersedes it).
-                scoped = record.model_copy(update={"sensitive_conversation_ids": result.sensitive_conversation_ids})
-                # Every kind passes the gate: an access request deletes nothing, but hands the subject's data to
-                # whoever reads its link, so a second person approves it as they would an erasure.
-                approved = (not runtime.settings.require_approval
-                            or approval_holds(runtime.settings.require_hmac_key(), scoped))
-                next_state = RequestState.DELETING if approved else RequestState.AWAITING_APPROVAL
-                transition(runtime, record.request_id, next_state, "redaction.completed",
-                           details={**details, "approved": approved},
-                           transcripts_scanned=result.messages, transcript_mentions=result.mentions,
-                           message_ids=result.message_ids,
-                           sensitive_conversation_ids=result.sensitive_conversation_ids)
-                if approved:
+                if to_gate(runtime, record, "redaction.completed", details, **changes):
                     approved_ids.append(record.request_id)
-                else:
-                    # Approved while we were deciding: released; or approved against another scope: superseded.
-                    release_if_approved(runtime, record.request_id)
 
+
+def wants_review(runtime: Runtime, record: ErasureRecord) -> bool:
+    """Review before delete, for this request or for every one (``ERASURE_REVIEW_EXPORT``); never for an
+    access request (its export is the request itself) nor a purge's release of held conversations."""
+    if record.kind is RequestKind.ACCESS or record.recording_round > 0:
+        return False
+    return record.review_export or runtime.settings.review_export

@@ -55,6 +55,7 @@ RESET_SHAPE = {
     "active_for_s": float,
     "former_agents": int,
     "namesakes": int,
+    "mentioned_elsewhere": int,
     "past_recording_jobs": int,
 }
 SHOWN = ("subjects", "seed", "noise_people", "linked_fraction", "recycled", "active", "active_for_s", "former_agents")

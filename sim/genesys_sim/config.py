@@ -94,6 +94,10 @@ class SimConfig:
     # request that names the name reaches the namesake too (the platform searches by NAME; its matching rule
     # is unconfirmed, see `gdpr`).
     namesakes: int = 0
+    # Subjects whose email a friend passed on in the friend's own chat: the subject is no participant of
+    # that conversation, so discovery (analytics by participant) cannot find it; the platform's GDPR search
+    # and export, which read message text, do. Review before delete exists for what discovery misses.
+    mentioned_elsewhere: int = 0
     # Recording DELETE jobs of ours that finished 30 days before start-up (an organisation that has erased
     # before). The job list's default order (``userId``; ties oldest first here) puts them first.
     past_recording_jobs: int = 0

@@ -184,6 +184,7 @@ class OrgStore:
                     former_agents=cfg.former_agents,
                     typed_emails=cfg.typed_emails,
                     namesakes=cfg.namesakes,
+                    mentioned_elsewhere=cfg.mentioned_elsewhere,
                 )
                 # In-progress conversations end active_for_s after seeding *finished*: move them to now.
                 shift = datetime.now(UTC) - seeded.generated_at

@@ -143,6 +143,9 @@ class SubjectTruth:
     typed_emails: list[str] = field(default_factory=list)  # known only from what the subject typed
     # Conversations of another person with the same name (`SimConfig.namesakes`): never the subject's.
     namesake_conversation_ids: list[str] = field(default_factory=list)
+    # Another person's chat that passed the subject's email on (`SimConfig.mentioned_elsewhere`): the
+    # subject is no participant, so no analytics query finds it; the GDPR search reads message text.
+    mentioned_conversation_ids: list[str] = field(default_factory=list)
 
     def public(self) -> dict[str, Any]:
         return {
@@ -161,6 +164,7 @@ class SubjectTruth:
             "later_owner_conversation_ids": list(self.later_owner_conversation_ids),
             "journey_cookie_ids": [journey_cookie(c) for c in self.external_contact_ids or [self.external_contact_id]],
             "namesake_conversation_ids": list(self.namesake_conversation_ids),
+            "mentioned_conversation_ids": list(self.mentioned_conversation_ids),
         }
 
 
@@ -817,6 +821,7 @@ def generate(
     former_agents: int = 0,
     typed_emails: int = 0,
     namesakes: int = 0,
+    mentioned_elsewhere: int = 0,
 ) -> SeedData:
     """Build a whole organisation from `seed`."""
     gen = _Gen(seed)
@@ -839,6 +844,9 @@ def generate(
     # Namesakes come after every other draw, so an organisation without them is seeded exactly as before.
     for n, truth in enumerate(shapes.plain(org.truths)[:namesakes], start=1):
         _add_namesake(gen, org, truth, n, agents)
+    # Likewise last: mentions in other people's chats.
+    for n, truth in enumerate(shapes.plain(org.truths)[:mentioned_elsewhere], start=1):
+        _add_mention_elsewhere(gen, org, truth, n, gen.rng.choice(agents))
     return SeedData(
         subjects=org.truths,
         contacts=org.contacts,
@@ -1076,6 +1084,26 @@ def _add_typed_email(gen: _Gen, org: _Org, truth: SubjectTruth, n: int, agent: d
     truth.conversation_ids.append(org.add_conversation(conv, msgs))
     truth.emails.append(typed)
     truth.typed_emails = [typed]
+
+
+def _add_mention_elsewhere(gen: _Gen, org: _Org, truth: SubjectTruth, n: int, agent: dict[str, str]) -> None:
+    """A friend of the subject chats from their own address and passes the subject's email on: the subject's
+    data sits in a conversation where the subject is no participant."""
+    first, last = gen.rng.choice(FIRST_NAMES), gen.rng.choice(NOISE_LAST_NAMES)
+    conv, msgs = make_conversation(gen, "webmessaging", f"{first} {last}", gen.emails(first, last, 1, ["example.org"]),
+                                   [gen.phone()], None, agent)
+    chat = org.add_conversation(conv, msgs)
+    thread = org.messages[chat]
+    inbound = next(m for m in thread if m.direction == "inbound")
+    text = f"Could you also update my friend's details? Their email is {truth.emails[0]} (ref {n})"
+    thread.append(StoredMessage(id=f"{gen.rng.getrandbits(128):032x}", conversation_id=chat,
+                                participant_id=inbound.participant_id, timestamp=thread[-1].timestamp,
+                                from_address=inbound.from_address, to_address=inbound.to_address, direction="inbound",
+                                messenger_type=inbound.messenger_type, text=text))
+    keys = gen.conv_keys.setdefault(chat, set())
+    stored_keys(text, keys)
+    keys |= gen.key_cache.get(truth.emails[0])
+    truth.mentioned_conversation_ids.append(chat)
 
 
 def _add_namesake(gen: _Gen, org: _Org, truth: SubjectTruth, n: int, agents: list[dict[str, str]]) -> None:

@@ -108,6 +108,24 @@ def test_a_standing_approval_covers_the_subject_as_discovered(via):
     assert approval_holds(KEY, widened(record(approval=approval)))
 
 
+@pytest.mark.parametrize("status, missed, flagged", [
+    ("summarised", [], False), ("summarised", ["conv-9"], True), ("unreadable", [], True), ("timeout", [], True)])
+def test_no_approval_given_before_a_flagged_review_covers_the_request(status, missed, flagged):
+    """Review before delete: what the export held that discovery missed (or an export nobody could read)
+    was not in front of whoever approved earlier, standing approvals included; one given after it is."""
+    from datetime import timedelta
+
+    from shared.models import ExportReview
+
+    before = utcnow()
+    review = ExportReview(status=status, missed_conversation_ids=missed, completed_at=before + timedelta(seconds=1))
+    for approval in (Approval(by="dsar-upstream", via="intake", at=before), bound(record())):
+        reviewed = record(review=review, approval=approval.model_copy(update={"at": before}))
+        assert approval_holds(KEY, reviewed) is not flagged
+    after = record(review=review, approval=Approval(by="dpo", via="intake", at=before + timedelta(seconds=2)))
+    assert approval_holds(KEY, after)
+
+
 def test_a_release_of_held_conversations_is_not_re_gated():
     # Round 1 and later act on what the approved erasure named, on a scrubbed record.
     released = widened(record(recording_round=1)).model_copy(update={"approval": bound(record())})

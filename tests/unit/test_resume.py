@@ -32,3 +32,17 @@ def test_a_final_request_left_without_certificate_is_certified_and_scrubbed(runt
     assert "r-2@example.org" not in runtime.redis.get(runtime.keys.request(failed.request_id))
     assert sent == []  # nothing re-enqueued for final requests
     assert resume(runtime) == {}  # and a second run finds nothing left to do
+
+
+def test_a_review_goes_to_the_pool_whose_step_it_still_needs(runtime, monkeypatch):
+    """Review before delete spans two pools: a review not submitted yet goes to the deletion pool, a
+    submitted one to the polling pool that follows it (a crash lost either hand-on)."""
+    from shared.models import ExportReview
+    from shared.task_names import REVIEW_EXPORT_TASK, REVIEW_FOLLOW_TASK
+
+    sent = []
+    monkeypatch.setattr("services.resume.app.send_task", lambda name, args, **k: sent.append((name, args)))
+    fresh = stored(runtime, "V-1", RequestState.REVIEWING)
+    submitted = stored(runtime, "V-2", RequestState.REVIEWING, review=ExportReview(gdpr_request_ids=["g-1"]))
+    assert resume(runtime) == {"reviewing": 2}
+    assert sorted(sent) == [(REVIEW_EXPORT_TASK, [[fresh.request_id]]), (REVIEW_FOLLOW_TASK, [[submitted.request_id]])]

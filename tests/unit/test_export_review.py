@@ -1,0 +1,149 @@
+"""Reading a GDPR_EXPORT archive for its shape: counts, ids and dates; bounded; the content never kept."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import zipfile
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from services.intake.validation import IntakeError, parse_request
+from shared.export_review import MAX_MEMBERS, ArchiveUnreadable, LinkExpired, download, summarise
+
+CONVERSATION = "3f1c2b9e-0000-4000-8000-000000000001"
+FRIENDS_CHAT = "3f1c2b9e-0000-4000-8000-000000000002"
+CONTACT = "3f1c2b9e-0000-4000-8000-0000000000c1"
+FRIENDS_CONTACT = "3f1c2b9e-0000-4000-8000-0000000000c2"
+
+
+def archive(documents: dict[str, object]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zipped:
+        for name, document in documents.items():
+            zipped.writestr(name, json.dumps(document))
+    return buffer.getvalue()
+
+
+def raw_archive(name: str, text: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zipped:
+        zipped.writestr(name, text)
+    return buffer.getvalue()
+
+
+def sample() -> bytes:
+    return archive({
+        "conversations.json": [
+            {"id": CONVERSATION, "conversationStart": "2026-01-02T10:00:00Z",
+             "participants": [{"externalContactId": CONTACT, "name": "Jane Subject"}]},
+            {"id": FRIENDS_CHAT, "conversationStart": "2026-03-04T10:00:00.000Z",
+             "participants": [{"externalContactId": FRIENDS_CONTACT}]},
+        ],
+        "messages.json": [{"id": "m1", "conversationId": FRIENDS_CHAT, "timestamp": "2026-03-04T10:01:00Z",
+                           "text": "their email is jane@example.org"}],
+        "externalContacts.json": {"entities": [{"id": CONTACT, "modifiedDate": "2025-12-31T23:00:00Z"}]},
+        "notes.txt": "ignored",
+    })
+
+
+def test_an_archive_is_read_for_kinds_ids_and_dates_and_nothing_of_its_content():
+    found = summarise([sample()], max_bytes=1 << 20)
+    summary = found.summary
+    assert summary.files == 3  # the .json documents
+    assert summary.records == {"conversations": 2, "messages": 1, "externalContacts": 1}
+    assert found.conversation_ids == {CONVERSATION, FRIENDS_CHAT} and summary.conversations == 2
+    # Only the contact document's records are the subject's contacts: the friend's, named inside a
+    # conversation, is not one (feeding it into the identity would erase someone else).
+    assert found.external_contact_ids == {CONTACT} and summary.external_contacts == 1
+    assert found.message_ids == {FRIENDS_CHAT: frozenset({"m1"})}
+    assert summary.first_date.isoformat() == "2025-12-31T23:00:00+00:00"
+    assert summary.last_date.isoformat() == "2026-03-04T10:01:00+00:00"
+    assert "jane" not in summary.model_dump_json().lower()
+
+
+def test_a_single_json_document_and_unknown_shapes_are_read_without_failing():
+    found = summarise([json.dumps({"conversations": [{"id": CONVERSATION}]}).encode()], max_bytes=1 << 20)
+    assert found.summary.records == {"conversations": 1} and found.conversation_ids == {CONVERSATION}
+    assert summarise([archive({"x/odd.json": 42})], max_bytes=1 << 20).summary.records == {"odd": 0}
+
+
+@pytest.mark.parametrize("content, bound", [
+    (archive({"big.json": ["x" * 2000]}), "unpacks to more than"),
+    (archive({f"f{n}.json": [] for n in range(MAX_MEMBERS + 1)}), "more than"),
+    (raw_archive("bad.json", "{"), "not JSON"),
+    (b"PK\x03\x04 not really a zip", "not"),
+    (archive({"deep.json": json.loads("[" * 40 + "]" * 40)}), "nests deeper"),
+])
+def test_an_archive_past_a_bound_is_unreadable_and_the_reason_names_the_bound_not_the_content(content, bound):
+    with pytest.raises(ArchiveUnreadable, match=bound) as refused:
+        summarise([content], max_bytes=1000)
+    assert "xxxx" not in str(refused.value)
+
+
+class _Files(BaseHTTPRequestHandler):
+    body = b""
+    status = 200
+    seen_auth: list[str | None] = []
+
+    def do_GET(self) -> None:
+        type(self).seen_auth.append(self.headers.get("Authorization"))
+        self.send_response(self.status)
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture()
+def files_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Files)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+
+
+def test_the_link_is_fetched_bounded_without_a_token_and_only_from_an_allowed_host(files_server):
+    _Files.body, _Files.status, _Files.seen_auth = sample(), 200, []
+    url = f"http://127.0.0.1:{files_server.server_port}/export-1.zip?X-Amz-Signature=s"
+    assert download(url, allowed_http_host="127.0.0.1", max_bytes=1 << 20) == _Files.body
+    assert _Files.seen_auth == [None]
+    with pytest.raises(ArchiveUnreadable, match="larger than"):
+        download(url, allowed_http_host="127.0.0.1", max_bytes=100)
+    with pytest.raises(ArchiveUnreadable, match="not https"):
+        download(url, allowed_http_host=None, max_bytes=1 << 20)
+    with pytest.raises(ArchiveUnreadable, match="not https"):
+        download(url.replace("127.0.0.1", "localhost"), allowed_http_host="127.0.0.1", max_bytes=1 << 20)
+    _Files.status = 410
+    with pytest.raises(LinkExpired):
+        download(url, allowed_http_host="127.0.0.1", max_bytes=1 << 20)
+    _Files.status = 302
+    with pytest.raises(ArchiveUnreadable, match="302"):
+        download(url, allowed_http_host="127.0.0.1", max_bytes=1 << 20)
+
+
+def test_the_simulators_archive_is_read_with_the_subjects_conversations_and_contact():
+    from genesys_sim.gdpr_export import build_archive
+    from genesys_sim.org_data import OrgData
+    from genesys_sim.seed import generate
+
+    seeded = generate(3, 5, mentioned_elsewhere=1)
+    truth = next(t for t in seeded.subjects if t.mentioned_conversation_ids)
+    data = OrgData.from_seed(seeded, active_until=0)
+    found = summarise([build_archive(data, {"emailAddresses": truth.emails[:1]})], max_bytes=1 << 24)
+    assert set(truth.mentioned_conversation_ids) <= found.conversation_ids
+    assert truth.external_contact_id in found.external_contact_ids
+    assert found.message_ids[truth.mentioned_conversation_ids[0]]
+
+
+def test_review_before_delete_is_asked_for_at_intake_and_refused_for_an_access_request():
+    record = parse_request({"ticket": "T-1", "emails": ["a@example.org"], "review_export": True})
+    assert record.review_export and record.review is None
+    with pytest.raises(IntakeError) as refused:
+        parse_request({"ticket": "T-2", "emails": ["a@example.org"], "kind": "access", "review_export": True})
+    assert any(e.startswith("review_export:") for e in refused.value.errors)

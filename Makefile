@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml sim/pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-# `make demo KIND=anonymise` anonymises the synthetic subjects instead of erasing them.
+# `make demo KIND=anonymise` anonymises the synthetic subjects instead of erasing them; KIND=access exports them.
 KIND ?= erase
 demo: $(STAMP)
 	$(VENV)/bin/erasure demo --kind $(KIND)

@@ -40,7 +40,7 @@ def demo(
     timeout: Annotated[float, typer.Option(help="seconds to wait for every subject")] = 300.0,
     redis_url: Annotated[str | None, typer.Option(help="use this Redis instead of the embedded one")] = None,
     key_prefix: Annotated[str, typer.Option(help="key prefix in Redis (isolates runs)")] = "demo",
-    kind: Annotated[str, typer.Option(help="erase (default) or anonymise: what every demo request asks")] = "erase",
+    kind: Annotated[str, typer.Option(help="erase (default), anonymise or access: what every demo request asks")] = "erase",
 ) -> None:
     """Run the whole job on an embedded Redis and simulator: no Redis, no credentials needed."""
     _require_simulator()

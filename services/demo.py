@@ -49,7 +49,7 @@ class DemoResult:
         return 0 if self.accounted and self.failed == 0 else 1
 
     def summary(self) -> str:
-        done = "anonymised" if self.kind == "anonymise" else "erased"
+        done = {"anonymise": "anonymised", "access": "exported"}.get(self.kind, "erased")
         return f"{done} {self.erased}/{self.total} subjects, withheld {self.withheld}, failed {self.failed}"
 
 
@@ -64,7 +64,8 @@ def start_embedded_redis() -> tuple[str, object]:
 def run_demo(subjects: int = 30, output_dir: Path = Path("erasure-output"), timeout_s: float = 300.0,
              redis_url: str | None = None, key_prefix: str = "demo",
              console: Console | None = None, kind: str = "erase") -> DemoResult:
-    """``kind`` goes on every request (``erase`` or ``anonymise``); intake refuses one it does not carry out."""
+    """``kind`` goes on every request (``erase``, ``anonymise`` or ``access``); intake refuses one it does not
+    carry out."""
     console = console or Console(stderr=True)
     redis_server: object | None = None
     if redis_url is None:

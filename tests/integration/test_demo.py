@@ -153,3 +153,25 @@ def test_demo_with_kind_anonymise_anonymises_every_subject(tmp_path, redis_avail
         certificate = json.loads(path.read_text())
         assert certificate["kind"] == "anonymise" and certificate["anonymised"]["conversations_kept"] >= 1
         assert 'id="anonymised"' in path.with_suffix(".html").read_text()
+
+
+def test_demo_with_kind_access_exports_every_subject_and_keeps_no_link(tmp_path, redis_available):
+    """``erasure demo --kind access``: every request ends with the platform's export, and its certificate
+    says what was exported and when; the link itself is in no certificate or output file."""
+    prefix = f"demo-access-{uuid.uuid4().hex[:8]}"
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "services.cli", "demo", "--kind", "access", "--subjects", "2", "--output-dir",
+             str(tmp_path), "--redis-url", REDIS_URL, "--key-prefix", prefix, "--timeout", "120"],
+            capture_output=True, text=True, timeout=300)
+    finally:
+        cleanup_prefix(redis_available, prefix)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "exported 2/2 subjects, withheld 0, failed 0"
+    certificates = sorted((tmp_path / "certificates").glob("*.json"))
+    assert len(certificates) == 2
+    for path in certificates:
+        certificate = json.loads(path.read_text())
+        assert certificate["kind"] == "access" and certificate["export"]["gdpr_request_id"]
+    written = "".join(p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file())
+    assert "X-Amz-Signature" not in written

@@ -414,6 +414,8 @@ app.add_typer(webhooks_app, name="webhooks")
 @webhooks_app.command("list")
 def webhooks_list() -> None:
     """Events that could not be delivered: id, request, target name (and its host now), attempts."""
+    from rich.markup import escape
+
     from services.operations import dead_letters
     from shared.runtime import get_runtime
     from shared.webhooks import target_label
@@ -427,8 +429,9 @@ def webhooks_list() -> None:
         else:
             url = runtime.webhook_target_url(str(entry["request_id"]), str(name))
             target = f"{name} ({target_label(url)})" if url else f"{name} (not configured now)"
-        table.add_row(str(entry.get("webhook_id") or entry.get("event_id")), str(entry["request_id"]), target,
-                      str(entry["attempts"]), str(entry["last_error"]))
+        cells = (entry.get("webhook_id") or entry.get("event_id"), entry["request_id"], target, entry["attempts"],
+                 entry["last_error"])
+        table.add_row(*(escape(str(cell)) for cell in cells))  # written in Redis: shown as text, never as markup
     out.print(table)
 
 
@@ -440,7 +443,7 @@ def webhooks_replay() -> None:
 
     replay = replay_webhooks(get_runtime())
     for line in replay.refusals:
-        err.print(line, highlight=False, soft_wrap=True)
+        err.print(line, highlight=False, markup=False, soft_wrap=True)
     refused = f", {replay.refused} refused (target not configured or not allowed now)" if replay.refused else ""
     print(f"replayed: {replay.delivered} delivered, {replay.failing} still failing{refused}")
     if replay.failing or replay.refused:

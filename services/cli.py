@@ -435,29 +435,55 @@ app.add_typer(webhooks_app, name="webhooks")
 
 @webhooks_app.command("list")
 def webhooks_list() -> None:
-    """Events that could not be delivered (by request id and target host)."""
+    """Events that could not be delivered: id, request, target name (and its host now), attempts."""
+    from rich.markup import escape
+
     from services.operations import dead_letters
     from shared.runtime import get_runtime
     from shared.webhooks import target_label
 
-    table = Table("request", "target", "attempts", "last error")
-    for entry in dead_letters(get_runtime()):
-        table.add_row(entry["request_id"], target_label(entry["target"]), str(entry["attempts"]),
-                      str(entry["last_error"]))
+    runtime = get_runtime()
+    table = Table("webhook id", "request", "target", "attempts", "last error")
+    for entry in dead_letters(runtime):
+        name = entry.get("target_name")
+        if name is None:  # parked by an older version, with a URL: shown by host, refused by replay
+            target = f"{target_label(str(entry.get('target')))} (old entry: a URL)"
+        else:
+            url = runtime.webhook_target_url(str(entry["request_id"]), str(name))
+            target = f"{name} ({target_label(url)})" if url else f"{name} (not configured now)"
+        cells = (entry.get("webhook_id") or entry.get("event_id"), entry["request_id"], target, entry["attempts"],
+                 entry["last_error"])
+        table.add_row(*(escape(str(cell)) for cell in cells))  # written in Redis: shown as text, never as markup
     out.print(table)
 
 
 @webhooks_app.command("replay")
 def webhooks_replay() -> None:
-    """Send every dead-lettered event again; one already delivered is never sent twice."""
+    """Send every dead-lettered event again, only to a target configured now; one already delivered is never sent twice."""
     from services.operations import replay_webhooks
     from shared.runtime import get_runtime
 
     replay = replay_webhooks(get_runtime())
+    for line in replay.refusals:
+        err.print(line, highlight=False, markup=False, soft_wrap=True)
     refused = f", {replay.refused} refused (target not configured or not allowed now)" if replay.refused else ""
     print(f"replayed: {replay.delivered} delivered, {replay.failing} still failing{refused}")
     if replay.failing or replay.refused:
         raise typer.Exit(1)
+
+
+@webhooks_app.command("drop")
+def webhooks_drop(webhook_id: Annotated[str, typer.Argument(help="the id `erasure webhooks list` shows")]) -> None:
+    """Remove one parked event that will not be replayed (audited)."""
+    from services.operations import NotFound, drop_dead_letter
+    from shared.runtime import get_runtime
+
+    try:
+        drop_dead_letter(get_runtime(), webhook_id)
+    except NotFound as exc:
+        err.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(1) from None
+    print(f"dropped {webhook_id}")
 
 
 @audit_app.command("verify")
@@ -496,6 +522,7 @@ def audit_verify(
 
 def main() -> None:
     """Run the CLI; an error it can explain is one line on stderr and an exit code, not a traceback."""
+    import pydantic
     import redis
 
     from shared.config import ConfigError, get_settings
@@ -511,6 +538,8 @@ def main() -> None:
         sys.exit(130)
     except ConfigError as exc:
         _fail(f"configuration: {exc}", 2)
+    except pydantic.ValidationError as exc:  # a setting refused while the settings are read: its message only
+        _fail("configuration: " + "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()), 2)
     except redis.exceptions.RedisError as exc:
         _fail(f"Redis: {type(exc).__name__}; check ERASURE_REDIS_URL and that the server answers", 3)
     except GenesysError as exc:

@@ -132,28 +132,48 @@ def dead_letters(runtime: Runtime) -> list[dict[str, Any]]:
 class Replay:
     delivered: int
     failing: int
-    refused: int = 0  # parked events whose target is not allowed now (not sent; left parked)
+    refused: int = 0  # parked events whose target is not configured or allowed now (not sent; left parked)
+    refusals: tuple[str, ...] = ()  # one line per refused event: its id, request and why (never a URL)
 
 
 def replay_webhooks(runtime: Runtime) -> Replay:
-    """Send every dead-lettered event again; each one delivered now is recorded like a first-time
-    delivery (audit entry, certificate's ``downstream_notified``). One delivered before is never sent twice.
-    An event whose target is neither a configured global target nor a callback the allow-list accepts
-    now (a dead letter anyone with Redis access could have written) is refused and audited, by host."""
+    """Send every dead-lettered event again, to the target its name stands for now; each one delivered
+    now is recorded like a first-time delivery (audit entry, certificate's ``downstream_notified``). One
+    delivered before is never sent twice. A parked event whose target name is unknown now, a callback the
+    allow-list no longer accepts, or an old entry holding a URL that is no configured target (a dead
+    letter anyone with Redis access could have written) is refused: not sent, audited, left parked."""
     from services.polling.tasks import mark_notified
-    from shared.webhooks import target_label
+    from shared.webhooks import shown_name
 
-    sender = runtime.webhooks()
-    before = {e["event_id"]: e for e in sender.dead_letters()}
-    counts = sender.replay()
-    remaining = {e["event_id"] for e in sender.dead_letters()}
-    for event_id, entry in before.items():
-        if event_id not in remaining:
-            mark_notified(runtime, entry["request_id"], entry["target"])
-        elif not runtime.webhook_target_allowed(str(entry["target"])):
-            runtime.audit.append("webhook.replay_refused", request_id=str(entry["request_id"]),
-                                 details={"target": target_label(str(entry["target"]))})
-    return Replay(counts.delivered, counts.failing, counts.refused)
+    delivered = failing = 0
+    refusals: list[str] = []
+    for outcome in runtime.webhooks().replay(runtime.webhook_target_names()):
+        entry = outcome.entry
+        request_id = str(entry.get("request_id"))
+        if outcome.refused is not None:
+            msg_id, request_id = shown_name(str(entry.get("webhook_id") or entry.get("event_id"))), shown_name(request_id)
+            runtime.audit.append("webhook.replay_refused", request_id=request_id,
+                                 details={"webhook_id": msg_id, "target": shown_name(str(entry.get("target_name", ""))),
+                                          "reason": outcome.refused})
+            refusals.append(f"refused {msg_id} (request {request_id}): {outcome.refused}")
+        elif outcome.result is not None and outcome.result.delivered:
+            delivered += 1
+            if not outcome.result.already and outcome.result.url is not None:
+                mark_notified(runtime, request_id, outcome.result.url)
+        else:
+            failing += 1
+    return Replay(delivered, failing, len(refusals), tuple(refusals))
+
+
+def drop_dead_letter(runtime: Runtime, key: str) -> None:
+    """Remove one parked event the operator will not replay (e.g. one refused for its target); audited."""
+    from shared.webhooks import shown_name
+
+    entry = runtime.webhooks().drop(key)
+    if entry is None:
+        raise NotFound(f"no dead letter {key!r}")
+    runtime.audit.append("webhook.dead_letter_dropped", request_id=str(entry.get("request_id")),
+                         details={"webhook_id": key, "target": shown_name(str(entry.get("target_name", "")))})
 
 
 # --- the watchdog -------------------------------------------------------------------------------------

@@ -5,10 +5,14 @@ Secrets are ``SecretStr`` so that printing the settings never prints them.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -125,9 +129,14 @@ class Settings(BaseSettings):
     # The longest backoff between retries of a platform hiccup (with full jitter below it).
     retry_backoff_cap_s: float = 120.0
 
-    # Downstream systems told of each final request: a JSON list of URLs. Bodies carry no personal
-    # data and are signed with HMAC-SHA256 under webhook_secret (header X-Erasure-Signature).
-    webhook_targets: list[str] = Field(default_factory=list, repr=False)
+    # Downstream systems told of each final request: a JSON object of name -> URL (the names are what a
+    # dead letter keeps), or a JSON list of URLs (each then named ``url-`` + 8 hex digits of its URL's
+    # SHA-256, so a changed URL is a new target). https only; http only to a host in webhook_http_hosts
+    # (local receivers: tests, the demo). Bodies carry no personal data and are Standard Webhooks
+    # (shared.webhooks), signed with webhook_secret: ``whsec_`` + base64 of 24 to 64 random bytes (the
+    # spec's form), or, as before, a plain string of at least 16 characters whose UTF-8 bytes are the key.
+    webhook_targets: dict[str, str] | list[str] = Field(default_factory=list, repr=False)
+    webhook_http_hosts: list[str] = Field(default_factory=list)
     webhook_secret: SecretStr = SecretStr("")
     webhook_attempts: int = 3
     webhook_timeout_s: float = 10.0
@@ -278,6 +287,33 @@ class Settings(BaseSettings):
         return name, waits[name]
 
     @model_validator(mode="after")
+    def _check_webhook_targets(self) -> Settings:
+        """Refuse at start-up a target that could never be sent to (the message names no URL: it may hold a token)."""
+        for name, url in self.webhook_target_urls.items():
+            if not _TARGET_NAME.fullmatch(name) or name == "callback":
+                raise ConfigError(f"ERASURE_WEBHOOK_TARGETS: {name[:40]!r} is not a target name (letters, digits, "
+                                  "'_', '-', '.'; at most 64; 'callback' is reserved for request callbacks)")
+            problem = _target_problem(url, self.webhook_http_hosts)
+            if problem:
+                raise ConfigError(f"ERASURE_WEBHOOK_TARGETS: target {name!r} {problem}")
+        return self
+
+    @property
+    def webhook_target_urls(self) -> dict[str, str]:
+        """The global webhook targets by name (see ``webhook_targets``)."""
+        if isinstance(self.webhook_targets, dict):
+            return dict(self.webhook_targets)
+        return {"url-" + hashlib.sha256(url.encode()).hexdigest()[:8]: url for url in self.webhook_targets}
+
+    def webhook_target_url(self, name: str) -> str | None:
+        """The URL of the global target ``name`` now, if it is configured and allowed (https, or http to
+        a host of ERASURE_WEBHOOK_HTTP_HOSTS); None otherwise."""
+        url = self.webhook_target_urls.get(name)
+        if url is None or _target_problem(url, self.webhook_http_hosts):
+            return None
+        return url
+
+    @model_validator(mode="after")
     def _check_sentinels(self) -> Settings:
         if bool(self.redis_sentinels) != bool(self.redis_sentinel_master):
             raise ConfigError("ERASURE_REDIS_SENTINELS and ERASURE_REDIS_SENTINEL_MASTER go together: "
@@ -313,15 +349,28 @@ class Settings(BaseSettings):
         return self.rate_per_minute / 60.0
 
     def require_webhook_secret(self) -> bytes:
-        """The signing secret shared with downstream receivers. Never the digest key: a receiver
-        holding that could compute the digest of any phone number and so unmask subjects."""
+        """The key that signs webhooks, shared with downstream receivers. ``whsec_`` + base64 (the Standard
+        Webhooks form: the key is the decoded bytes) or a plain string (its UTF-8 bytes; receivers then
+        use ``whsec_`` + base64 of it). Never the digest key: a receiver holding that could compute the
+        digest of any phone number and so unmask subjects."""
         secret = self.webhook_secret.get_secret_value()
-        if len(secret) < 16:
-            raise ConfigError("ERASURE_WEBHOOK_SECRET must be set (at least 16 characters, not the HMAC key) "
-                              "when ERASURE_WEBHOOK_TARGETS is")
-        if secret == self.hmac_key.get_secret_value():
+        if secret.startswith("whsec_"):
+            try:
+                key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+            except ValueError:
+                key = b""
+            if not 24 <= len(key) <= 64:
+                raise ConfigError("ERASURE_WEBHOOK_SECRET: a whsec_ secret must be whsec_ followed by the base64 of "
+                                  "24 to 64 random bytes (e.g. python -c \"import base64,os; "
+                                  "print('whsec_'+base64.b64encode(os.urandom(32)).decode())\")")
+        elif len(secret) < 16:
+            raise ConfigError("ERASURE_WEBHOOK_SECRET must be set (whsec_ + base64 of 24 to 64 random bytes, or at "
+                              "least 16 characters; not the HMAC key) when ERASURE_WEBHOOK_TARGETS or callbacks are")
+        else:
+            key = secret.encode()
+        if key == self.hmac_key.get_secret_value().encode() or secret == self.hmac_key.get_secret_value():
             raise ConfigError("ERASURE_WEBHOOK_SECRET must differ from ERASURE_HMAC_KEY")
-        return secret.encode()
+        return key
 
     def to_environ(self) -> dict[str, str]:
         """These settings as ``ERASURE_*`` variables: a process started with them (a worker the demo
@@ -365,6 +414,23 @@ class Settings(BaseSettings):
         if len(key) < 16:
             raise ConfigError("ERASURE_HMAC_KEY must be set to a secret of at least 16 characters")
         return key.encode()
+
+
+_TARGET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def _target_problem(url: str, http_hosts: list[str]) -> str | None:
+    """Why a global target URL may not be sent to (naming its scheme and host at most), or None."""
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return "is not a valid absolute URL"
+    if parts.scheme not in ("https", "http") or not host:
+        return "must be an absolute https URL"
+    if parts.scheme == "http" and host not in {h.strip().lower() for h in http_hosts}:
+        return f"must be https (http://{host} is allowed only when listed in ERASURE_WEBHOOK_HTTP_HOSTS)"
+    return None
 
 
 def _sentinel_address(address: str) -> tuple[str, int]:

@@ -24,8 +24,8 @@ from shared.keys import Keys
 from shared.models import ErasureRecord
 from shared.ratelimit import BucketConfig, RateLimiter
 from shared.redis_sentinel import redis_for
-from shared.store import RequestStore
-from shared.webhooks import WebhookSender
+from shared.store import RequestStore, UnknownRequest
+from shared.webhooks import CALLBACK, WebhookSender
 
 
 @dataclass
@@ -94,12 +94,22 @@ class Runtime:
             if self._webhook_http is None:
                 self._webhook_http = httpx.Client(timeout=self.settings.webhook_timeout_s)
         return WebhookSender(self.redis, self.keys, self.settings.require_webhook_secret(), self._webhook_http,
-                             allowed=self.webhook_target_allowed)
+                             resolve=self.webhook_target_url)
 
-    def webhook_target_allowed(self, target: str) -> bool:
-        """A global target configured now, or a callback URL the current allow-list accepts: what a
-        send may go to, whatever a record or dead letter in Redis names."""
-        return target in self.settings.webhook_targets or CallbackPolicy.from_settings(self.settings).allows(target)
+    def webhook_target_names(self) -> list[str]:
+        """Every target name a parked event may name now: the global targets' and ``callback``."""
+        return [*self.settings.webhook_target_urls, CALLBACK]
+
+    def webhook_target_url(self, request_id: str, name: str) -> str | None:
+        """The URL a target name stands for now, whatever a record or dead letter in Redis says: a global
+        target configured now, or the request's own callback URL if the current allow-list accepts it."""
+        if name != CALLBACK:
+            return self.settings.webhook_target_url(name)
+        try:
+            url = self.store.get(request_id).callback_url
+        except UnknownRequest:  # a dead letter forged for a request that does not exist
+            return None
+        return url if url is not None and CallbackPolicy.from_settings(self.settings).allows(url) else None
 
     def digest(self, record: ErasureRecord) -> str:
         """The subject's keyed digest: fixed at intake, so it is the same before and after scrubbing."""

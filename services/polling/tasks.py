@@ -29,7 +29,7 @@ from shared.recording_jobs import recordings_settled
 from shared.runtime import Runtime, get_runtime
 from shared.scrub import scrub_record
 from shared.task_names import NOTIFY_CALLBACK_TASK, NOTIFY_TASK, POLL_START_TASK, POLL_TASK, SWEEP_TASK, VERIFY_TASK
-from shared.webhooks import event_body, target_label
+from shared.webhooks import CALLBACK, event_body, shown_name, target_label
 
 log = logging.getLogger("erasure.polling")
 
@@ -208,34 +208,36 @@ def issue_certificate(runtime: Runtime, request_id: str) -> None:
                          details={"outcome": certificate["outcome"], "deadline_met": certificate["deadline_met"]})
     runtime.store.save(scrub_record(runtime.settings.require_hmac_key(), record))
     runtime.audit.append("request.scrubbed", request_id=request_id, subject=certificate["subject_digest"])
-    for index in range(len(runtime.settings.webhook_targets)):
-        app.send_task(NOTIFY_TASK, args=[request_id, index])
+    for name in runtime.settings.webhook_target_urls:
+        app.send_task(NOTIFY_TASK, args=[request_id, name])
     if record.callback_url is not None:
         app.send_task(NOTIFY_CALLBACK_TASK, args=[request_id])
 
 
 @app.task(name=NOTIFY_TASK, bind=True, acks_late=True, max_retries=None)
-def notify(self: Any, request_id: str, target_index: int) -> None:
-    """Tell one downstream system; after the configured attempts, park the event for replay."""
+def notify(self: Any, request_id: str, target: str | int) -> None:
+    """Tell one downstream system (by its target name); after the configured attempts, park the event
+    for replay. An int is a message queued by an older version (a position in the list of targets)."""
     with kept_while_redis_is_down(NOTIFY_TASK, 1):  # Redis down: the event waits with its message
         runtime = get_runtime()
-        deliver(self, runtime, request_id, runtime.settings.webhook_targets[target_index])
+        if isinstance(target, int):
+            names = list(runtime.settings.webhook_target_urls)
+            target = names[target] if 0 <= target < len(names) else f"#{target}"
+        deliver(self, runtime, request_id, target)
 
 
 @app.task(name=NOTIFY_CALLBACK_TASK, bind=True, acks_late=True, max_retries=None)
 def notify_callback(self: Any, request_id: str) -> None:
     """Tell the request's own callback URL, like a global target (same signature, retries, dead letter).
-    The URL is read from the record and sent to only if the allow-list accepts it now (``deliver``)."""
+    Its URL is read from the record at every send and sent to only if the allow-list accepts it now."""
     with kept_while_redis_is_down(NOTIFY_CALLBACK_TASK, 1):
-        runtime = get_runtime()
-        target = runtime.store.get(request_id).callback_url
-        if target is not None:
-            deliver(self, runtime, request_id, target)
+        deliver(self, get_runtime(), request_id, CALLBACK)
 
 
 def deliver(task: Any, runtime: Runtime, request_id: str, target: str) -> None:
-    """One attempt of the final event to ``target``; retried by ``task``, then parked for replay.
-    A target the sender refuses (not allowed now) is audited by host and never retried or parked."""
+    """One attempt of the final event to the target named ``target``; retried by ``task``, then parked
+    (by name) for replay. A name the sender refuses (not configured or allowed now) is audited and never
+    retried or parked."""
     raw = runtime.redis.get(runtime.keys.certificate(request_id))
     if raw is None:
         return
@@ -244,13 +246,14 @@ def deliver(task: Any, runtime: Runtime, request_id: str, target: str) -> None:
     result = sender.send(request_id, target, {**event_body(certificate), **export_event(runtime, request_id, certificate)})
     attempts = task.request.retries + 1
     if result.refused:
-        log.warning("webhook to %s refused: not a configured target nor an allowed callback host", target_label(target))
+        log.warning("webhook to target %r refused: not a configured target nor an allowed callback",
+                    shown_name(target))
         runtime.audit.append("webhook.refused", request_id=request_id, subject=certificate.get("subject_digest"),
-                             details={"target": target_label(target)})
+                             details={"target": shown_name(target)})
         return
     if result.delivered:
-        if not result.already:
-            mark_notified(runtime, request_id, target)
+        if not result.already and result.url is not None:
+            mark_notified(runtime, request_id, result.url)
         return
     if attempts < runtime.settings.webhook_attempts:
         # A retry Celery cannot publish (Redis down) keeps the message instead of dropping the event.
@@ -258,7 +261,8 @@ def deliver(task: Any, runtime: Runtime, request_id: str, target: str) -> None:
     sender.park(request_id, target, event_body(certificate), attempts, result.error or "failed")
     runtime.audit.append("webhook.dead_lettered", request_id=request_id,
                          subject=certificate.get("subject_digest"),
-                         details={"target": target_label(target), "attempts": attempts, "error": result.error})
+                         details={"target": shown_name(target), "host": target_label(result.url or ""), "attempts": attempts,
+                                  "error": result.error})
 
 
 def export_event(runtime: Runtime, request_id: str, certificate: dict[str, Any]) -> dict[str, Any]:

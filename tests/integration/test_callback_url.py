@@ -1,19 +1,20 @@
-"""A request's own callback URL gets the final event, signed like the global webhooks, from real workers;
-a dead letter forged for a host off the allow-list is not delivered on replay."""
+"""A request's own callback URL gets the final event, a Standard Webhook like the global ones, from real
+workers; a forged dead letter (a URL on an allowed host, or a target name unknown now) is sent to nobody."""
 
 from __future__ import annotations
 
+import base64
 import json
 
 import httpx
 import pytest
 from genesys_sim.config import SimConfig
 
-from shared.webhooks import event_id
+from shared.webhooks import webhook_id
 from tests.support.signed_receiver import SignedReceiver
 from tests.support.stack import running_stack, submit, wait_certificate, wait_final, wait_until
 
-SECRET = "webhook-secret-for-tests"
+SECRET = "whsec_" + base64.b64encode(b"callback-test-webhook-key-32byte").decode()
 TOKEN = "cb-t0ken-in-the-query"
 
 
@@ -25,6 +26,7 @@ def callback_stack(tmp_path, redis_available):
                            pools=("discovery", "redaction", "deletion", "polling"),
                            ERASURE_WEBHOOK_TARGETS=json.dumps([f"http://127.0.0.1:{global_target.port}/global"]),
                            ERASURE_WEBHOOK_SECRET=SECRET, ERASURE_WEBHOOK_ATTEMPTS="3",
+                           ERASURE_WEBHOOK_HTTP_HOSTS=json.dumps(["127.0.0.1"]),
                            ERASURE_CALLBACK_HTTP_HOSTS=json.dumps(["127.0.0.1"])) as stack:
             yield stack, global_target, callback, internal
     finally:
@@ -42,10 +44,10 @@ def test_the_callback_gets_the_signed_final_event_and_a_forged_dead_letter_is_re
     wait_until(lambda: callback.accepted and global_target.accepted, timeout_s=60,
                message="the final event at the callback and at the global target")
 
-    [event] = callback.accepted
-    assert event["signed"] is True
+    [event] = callback.accepted  # verified by the standardwebhooks package
+    assert callback.refused == []
     assert event["path"] == f"/erasure/done?token={TOKEN}"
-    assert event["event_id"] == event_id(request_id, url)
+    assert event["webhook_id"] == webhook_id(request_id, "callback")
     assert event["body"]["ticket"] == "CB-1" and event["body"]["event"] == "erasure.final"
     assert event["body"]["outcome"] == "completed"
     assert event["body"] == global_target.accepted[0]["body"]  # the same event as the global target's
@@ -57,17 +59,22 @@ def test_the_callback_gets_the_signed_final_event_and_a_forged_dead_letter_is_re
     status = stack.cli("status", "CB-1")
     assert "callback: http://127.0.0.1" in status.stdout and TOKEN not in status.stdout
 
-    # Someone with Redis access parks an event for a host off the allow-list ("localhost" is 127.0.0.1,
-    # but only the name 127.0.0.1 is allowed): replay signs and sends nothing to it, and says so.
-    forged = f"http://localhost:{internal.port}/internal-admin"
+    # Someone with Redis access parks events: one with a URL on the allowed host 127.0.0.1 (the shape
+    # dead letters had before, which replay used to sign and send), one naming a target unknown now.
+    # Replay signs and sends nothing to either, and says so.
+    forged = f"http://127.0.0.1:{internal.port}/internal-admin"
+    old_shape = {"event_id": "f" * 32, "request_id": request_id, "target": forged, "body": event["body"],
+                 "attempts": 3, "last_error": "HTTP 503"}
+    stack.runtime.redis.hset(stack.runtime.keys.webhook_dead_letters, old_shape["event_id"], json.dumps(old_shape))
     sender = stack.runtime.webhooks()
-    sender.park(request_id, forged, event["body"], 3, "HTTP 503")
+    sender.park(request_id, "internal-admin", event["body"], 3, "HTTP 503")
     replay = stack.cli("webhooks", "replay")
     assert replay.returncode == 1
-    assert "0 delivered, 0 still failing, 1 refused" in replay.stdout
-    assert internal.accepted == []
-    assert [e["target"] for e in sender.dead_letters()] == [forged]
-    assert [e for e in stack.runtime.audit.entries() if e["event"] == "webhook.replay_refused"]
+    assert "0 delivered, 0 still failing, 2 refused" in replay.stdout
+    assert replay.stderr.count("refused ") == 2 and "internal-admin?" not in replay.stderr
+    assert internal.received == []
+    assert len(sender.dead_letters()) == 2
+    assert len([e for e in stack.runtime.audit.entries() if e["event"] == "webhook.replay_refused"]) == 2
 
     # The callback itself was delivered once, and its token is in no worker's log.
     assert len(callback.accepted) == 1

@@ -1,35 +1,45 @@
-"""An HTTP endpoint on 127.0.0.1 that records every POST it gets and whether its webhook signature verifies.
-
-The signature is computed here by hand (HMAC-SHA256 over ``timestamp.body``), not with the product's
-``shared.webhooks.sign``: a receiver checks what was sent, not what the sender meant to send."""
+"""An HTTP endpoint on 127.0.0.1 that receives our webhooks the way a downstream system is told to: it
+verifies each POST with the ``standardwebhooks`` package (``Webhook(secret).verify(body, headers)``: the
+signature over ``webhook-id.webhook-timestamp.body`` and the 5-minute tolerance window) and dedupes by
+``webhook-id``. Nothing of the product's own signing is used here: a receiver checks what was sent."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
+
 
 class SignedReceiver:
-    """Start on construction; ``close`` stops it. ``accepted``: one dict per POST (path, body, event id,
-    signed)."""
+    """Start on construction; ``close`` stops it.
+
+    ``received``: every POST that arrived (path, headers, raw body). ``accepted``: the verified events, one
+    per webhook id (path, body, webhook_id, timestamp). ``duplicates``: verified POSTs of an id already
+    accepted (answered 204, not processed again). ``refused``: POSTs that failed verification, with the
+    library's reason (answered 400). While ``down`` is true every POST is answered 503 (``failures``)."""
 
     def __init__(self, secret: str) -> None:
+        self.received: list[dict[str, Any]] = []
         self.accepted: list[dict[str, Any]] = []
+        self.duplicates: list[str] = []
+        self.refused: list[str] = []
+        self.down = False
+        self.failures = 0
+        webhook = Webhook(secret)
         receiver = self
+        lock = threading.Lock()
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                expected = "sha256=" + hmac.new(secret.encode(), self.headers["X-Erasure-Timestamp"].encode()
-                                                + b"." + body, hashlib.sha256).hexdigest()
-                receiver.accepted.append({"path": self.path, "body": json.loads(body),
-                                          "event_id": self.headers["X-Erasure-Event-Id"],
-                                          "signed": hmac.compare_digest(self.headers["X-Erasure-Signature"], expected)})
-                self.send_response(204)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                with lock:
+                    receiver.received.append({"path": self.path, "headers": headers, "raw": body})
+                    status = receiver._handle(webhook, self.path, headers, body)
+                self.send_response(status)
                 self.end_headers()
 
             def log_message(self, *args: Any) -> None:
@@ -38,6 +48,22 @@ class SignedReceiver:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def _handle(self, webhook: Webhook, path: str, headers: dict[str, str], body: bytes) -> int:
+        if self.down:
+            self.failures += 1
+            return 503
+        try:
+            event = webhook.verify(body, headers)
+        except WebhookVerificationError as exc:
+            self.refused.append(str(exc))
+            return 400
+        if any(a["webhook_id"] == headers["webhook-id"] for a in self.accepted):
+            self.duplicates.append(headers["webhook-id"])
+            return 204
+        self.accepted.append({"path": path, "body": event, "webhook_id": headers["webhook-id"],
+                              "timestamp": int(headers["webhook-timestamp"])})
+        return 204
 
     def close(self) -> None:
         self.server.shutdown()

@@ -99,7 +99,7 @@ def make_stack(tmp_path: Path, sim_config: SimConfig, **settings_env: str) -> tu
         **settings_env,
     }
     settings = Settings(**{
-        k.removeprefix("ERASURE_").lower(): json.loads(v) if v.startswith("[") else v
+        k.removeprefix("ERASURE_").lower(): json.loads(v) if v.startswith(("[", "{")) else v
         for k, v in env.items() if k.startswith("ERASURE_")})
     stack = Stack(sim_url=sim.url, env=env, runtime=Runtime.from_settings(settings), workers=WorkerSet(),
                   tmp=tmp_path, login_url=sim.login_url)

@@ -15,7 +15,7 @@ from services.operations import NotFound, Refused
 from shared.certificate import certificate_json
 from shared.digest import digest_value
 from shared.models import ErasureRecord, RequestState, Subject
-from shared.webhooks import EVENT_HEADER, event_id
+from shared.webhooks import ID_HEADER, webhook_id
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
@@ -136,12 +136,12 @@ def test_removing_a_hold_is_audited_and_an_unknown_one_is_not_found(runtime):
 
 @pytest.fixture
 def receiver(runtime, monkeypatch):
-    """A downstream target answering with the status in ``answers["up"]``; ``calls`` are the event ids it got."""
+    """A downstream target answering with the status in ``answers["up"]``; ``calls`` are (webhook id, URL) it got."""
     answers = {"up": 500}
-    calls: list[str] = []
+    calls: list[tuple[str, str]] = []
 
     def handle(request: httpx.Request) -> httpx.Response:
-        calls.append(request.headers[EVENT_HEADER])
+        calls.append((request.headers[ID_HEADER], str(request.url)))
         return httpx.Response(answers["up"])
 
     monkeypatch.setattr(runtime.settings, "webhook_secret", SecretStr("w" * 32))
@@ -154,9 +154,11 @@ def test_a_replayed_event_is_recorded_as_delivered_once(runtime, receiver, monke
     record = stored(runtime, "HOOK-1", 3, RequestState.COMPLETED)
     runtime.redis.set(runtime.keys.certificate(record.request_id), certificate_json({"ticket": "HOOK-1"}))
     target = "https://crm.example/hook?token=t0ken"
-    monkeypatch.setattr(runtime.settings, "webhook_targets", [target])
+    monkeypatch.setattr(runtime.settings, "webhook_targets", {"crm": target})
     sender = runtime.webhooks()
-    sender.park(record.request_id, target, {"ticket": "HOOK-1"}, attempts=3, error="HTTP 500")
+    sender.park(record.request_id, "crm", {"ticket": "HOOK-1"}, attempts=3, error="HTTP 500")
+    assert [e["target_name"] for e in operations.dead_letters(runtime)] == ["crm"]
+    assert "t0ken" not in json.dumps(operations.dead_letters(runtime))  # a name is parked, never the URL
 
     assert operations.replay_webhooks(runtime) == operations.Replay(delivered=0, failing=1)
     assert operations.dead_letters(runtime)[0]["attempts"] == 4
@@ -166,48 +168,85 @@ def test_a_replayed_event_is_recorded_as_delivered_once(runtime, receiver, monke
     assert operations.replay_webhooks(runtime) == operations.Replay(delivered=1, failing=0)
     assert operations.replay_webhooks(runtime) == operations.Replay(delivered=0, failing=0)
 
-    assert calls == [event_id(record.request_id, target)] * 2
+    assert calls == [(webhook_id(record.request_id, "crm"), target)] * 2
     assert operations.dead_letters(runtime) == []
     assert audit_events(runtime) == [{"event": "webhook.delivered", "target": "https://crm.example"}]
     certificate = json.loads(runtime.redis.get(runtime.keys.certificate(record.request_id)))
     assert certificate["downstream_notified"] == ["https://crm.example"]
 
 
+def park_old_shape(runtime, request_id: str, url: str) -> None:
+    """A dead letter as versions before Standard Webhooks parked it: with the target's URL."""
+    entry = {"event_id": f"old-{len(url)}-{url[-4:]}", "request_id": request_id, "target": url,
+             "body": {"ticket": "OLD"}, "attempts": 3, "last_error": "HTTP 500"}
+    runtime.redis.hset(runtime.keys.webhook_dead_letters, entry["event_id"], json.dumps(entry))
+
+
 def test_a_forged_dead_letter_is_not_sent_on_replay(runtime, receiver, monkeypatch):
-    """Issue 18: whoever can write to Redis can park an event for any URL; replay signs and sends only to a
-    global target configured now or a callback whose host the current allow-list accepts."""
+    """Issue 18: whoever can write to Redis can park an event naming anything; replay sends only to the
+    URL a target name stands for now: a global target configured now, or the request's own callback
+    (read from its record) if the allow-list accepts it now. A URL in a dead letter is never sent to."""
     answers, calls = receiver
     answers["up"] = 204
-    monkeypatch.setattr(runtime.settings, "webhook_targets", ["https://crm.example/hook"])
+    monkeypatch.setattr(runtime.settings, "webhook_targets", {"crm": "https://crm.example/hook"})
     monkeypatch.setattr(runtime.settings, "callback_hosts", [".dsar.example"])
-    record = stored(runtime, "HOOK-2", 3, RequestState.COMPLETED)
+    callback = "https://hooks.dsar.example/done?token=t0ken"
+    record = stored(runtime, "HOOK-2", 3, RequestState.COMPLETED, callback_url=callback)
     runtime.redis.set(runtime.keys.certificate(record.request_id), certificate_json({"ticket": "HOOK-2"}))
     sender = runtime.webhooks()
-    for forged in ("http://127.0.0.1:9/internal-admin", "https://crm.example/other", "http://hooks.dsar.example/x",
-                   "https://user:pw@hooks.dsar.example/x"):
-        sender.park(record.request_id, forged, {"ticket": "HOOK-2"}, attempts=3, error="HTTP 500")
-    callback = "https://hooks.dsar.example/done?token=t0ken"
-    sender.park(record.request_id, callback, {"ticket": "HOOK-2"}, attempts=3, error="HTTP 500")
+    sender.park(record.request_id, "internal-admin", {"ticket": "HOOK-2"}, attempts=3, error="HTTP 500")
+    sender.park("no-such-request", "callback", {"ticket": "HOOK-2"}, attempts=3, error="HTTP 500")
+    # Old-shape entries holding a URL: on an allowed callback host, but not the request's callback.
+    park_old_shape(runtime, record.request_id, "https://other.dsar.example/internal-admin")
+    park_old_shape(runtime, record.request_id, "http://127.0.0.1:9/internal-admin")
+    sender.park(record.request_id, "callback", {"ticket": "HOOK-2"}, attempts=3, error="HTTP 500")
 
-    assert operations.replay_webhooks(runtime) == operations.Replay(delivered=1, failing=0, refused=4)
-    assert calls == [event_id(record.request_id, callback)]
-    assert sorted(e["target"] for e in operations.dead_letters(runtime)) == sorted([
-        "http://127.0.0.1:9/internal-admin", "https://crm.example/other", "http://hooks.dsar.example/x",
-        "https://user:pw@hooks.dsar.example/x"])
+    replay = operations.replay_webhooks(runtime)
+    assert (replay.delivered, replay.failing, replay.refused) == (1, 0, 4)
+    assert calls == [(webhook_id(record.request_id, "callback"), callback)]
+    assert len(operations.dead_letters(runtime)) == 4
     refused = [e for e in audit_events(runtime) if e["event"] == "webhook.replay_refused"]
-    assert len(refused) == 4 and not any("internal-admin" in json.dumps(e) or "pw" in json.dumps(e) for e in refused)
+    assert len(refused) == 4 == len(replay.refusals)
+    assert sorted(str(e["target"]) for e in refused) == ["(not a target name)"] * 2 + ["callback", "internal-admin"]
+    shown = json.dumps(refused) + "\n".join(replay.refusals)
+    assert not any(v in shown for v in ("t0ken", "127.0.0.1", "other.dsar.example", "/internal-admin"))
+
+
+def test_an_old_dead_letter_for_a_target_configured_now_is_moved_to_its_name(runtime, receiver, monkeypatch):
+    answers, calls = receiver
+    answers["up"] = 204
+    monkeypatch.setattr(runtime.settings, "webhook_targets", {"crm": "https://crm.example/hook"})
+    record = stored(runtime, "HOOK-4", 3, RequestState.COMPLETED)
+    runtime.redis.set(runtime.keys.certificate(record.request_id), certificate_json({"ticket": "HOOK-4"}))
+    park_old_shape(runtime, record.request_id, "https://crm.example/hook")
+    assert operations.replay_webhooks(runtime) == operations.Replay(delivered=1, failing=0)
+    assert calls == [(webhook_id(record.request_id, "crm"), "https://crm.example/hook")]
+    assert operations.dead_letters(runtime) == []
 
 
 def test_a_callback_host_taken_off_the_list_is_not_sent_on_replay(runtime, receiver, monkeypatch):
     answers, calls = receiver
     answers["up"] = 204
     monkeypatch.setattr(runtime.settings, "callback_hosts", ["hooks.dsar.example"])
-    record = stored(runtime, "HOOK-3", 3, RequestState.COMPLETED)
+    record = stored(runtime, "HOOK-3", 3, RequestState.COMPLETED, callback_url="https://hooks.dsar.example/done")
     runtime.redis.set(runtime.keys.certificate(record.request_id), certificate_json({"ticket": "HOOK-3"}))
-    runtime.webhooks().park(record.request_id, "https://hooks.dsar.example/done", {"ticket": "HOOK-3"}, 3, "HTTP 500")
+    runtime.webhooks().park(record.request_id, "callback", {"ticket": "HOOK-3"}, 3, "HTTP 500")
     monkeypatch.setattr(runtime.settings, "callback_hosts", [])
-    assert operations.replay_webhooks(runtime) == operations.Replay(delivered=0, failing=0, refused=1)
+    replay = operations.replay_webhooks(runtime)
+    assert (replay.delivered, replay.failing, replay.refused) == (0, 0, 1)
     assert calls == []
+
+
+def test_a_refused_dead_letter_can_be_dropped_audited(runtime, receiver):
+    record = stored(runtime, "HOOK-5", 3, RequestState.COMPLETED)
+    runtime.webhooks().park(record.request_id, "gone", {"ticket": "HOOK-5"}, 3, "HTTP 500")
+    [entry] = operations.dead_letters(runtime)
+    operations.drop_dead_letter(runtime, entry["webhook_id"])
+    assert operations.dead_letters(runtime) == []
+    assert audit_events(runtime) == [{"event": "webhook.dead_letter_dropped", "webhook_id": entry["webhook_id"],
+                                      "target": "gone"}]
+    with pytest.raises(NotFound):
+        operations.drop_dead_letter(runtime, entry["webhook_id"])
 
 
 # --- the audit log ---

@@ -1066,20 +1066,24 @@ def _file_former_agent_keys(gen: _Gen, former: list[AgentTruth]) -> None:
             gen.conv_keys[cid] |= added
 
 
-def _add_typed_email(gen: _Gen, org: _Org, truth: SubjectTruth, n: int, agent: dict[str, str]) -> None:
-    """The subject writes "my other email is X" in a chat, and once wrote from X by email."""
-    typed = f"{_ascii(truth.first_name).lower()}.{_ascii(truth.last_name).lower()}.{n}@typed.example.net"
-    chat = next(c for c in truth.conversation_ids if c in org.messages)
+def _write_in_chat(gen: _Gen, org: _Org, chat: str, text: str, value: str) -> None:
+    """The chat's customer writes ``text``, which holds ``value``: a message of theirs, filed under the value."""
     thread = org.messages[chat]
     first = next(m for m in thread if m.direction == "inbound")
-    text = f"My other email is {typed}, please remove that one as well"
     thread.append(StoredMessage(id=f"{gen.rng.getrandbits(128):032x}", conversation_id=chat,
                                 participant_id=first.participant_id, timestamp=thread[-1].timestamp,
                                 from_address=first.from_address, to_address=first.to_address, direction="inbound",
                                 messenger_type=first.messenger_type, text=text))
     keys = gen.conv_keys.setdefault(chat, set())
     stored_keys(text, keys)
-    keys |= gen.key_cache.get(typed)
+    keys |= gen.key_cache.get(value)
+
+
+def _add_typed_email(gen: _Gen, org: _Org, truth: SubjectTruth, n: int, agent: dict[str, str]) -> None:
+    """The subject writes "my other email is X" in a chat, and once wrote from X by email."""
+    typed = f"{_ascii(truth.first_name).lower()}.{_ascii(truth.last_name).lower()}.{n}@typed.example.net"
+    chat = next(c for c in truth.conversation_ids if c in org.messages)
+    _write_in_chat(gen, org, chat, f"My other email is {typed}, please remove that one as well", typed)
     conv, msgs = make_conversation(gen, "email", truth.name, [typed], truth.phones[:1], None, agent)
     truth.conversation_ids.append(org.add_conversation(conv, msgs))
     truth.emails.append(typed)
@@ -1093,16 +1097,8 @@ def _add_mention_elsewhere(gen: _Gen, org: _Org, truth: SubjectTruth, n: int, ag
     conv, msgs = make_conversation(gen, "webmessaging", f"{first} {last}", gen.emails(first, last, 1, ["example.org"]),
                                    [gen.phone()], None, agent)
     chat = org.add_conversation(conv, msgs)
-    thread = org.messages[chat]
-    inbound = next(m for m in thread if m.direction == "inbound")
-    text = f"Could you also update my friend's details? Their email is {truth.emails[0]} (ref {n})"
-    thread.append(StoredMessage(id=f"{gen.rng.getrandbits(128):032x}", conversation_id=chat,
-                                participant_id=inbound.participant_id, timestamp=thread[-1].timestamp,
-                                from_address=inbound.from_address, to_address=inbound.to_address, direction="inbound",
-                                messenger_type=inbound.messenger_type, text=text))
-    keys = gen.conv_keys.setdefault(chat, set())
-    stored_keys(text, keys)
-    keys |= gen.key_cache.get(truth.emails[0])
+    _write_in_chat(gen, org, chat, f"Could you also update my friend's details? Their email is {truth.emails[0]} "
+                                   f"(ref {n})", truth.emails[0])
     truth.mentioned_conversation_ids.append(chat)
 
 

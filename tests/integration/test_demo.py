@@ -134,18 +134,24 @@ def test_html_certificate_renders_in_chromium(chromium, demo_run, tmp_path):
     assert "Outcome: completed" in text
 
 
-def test_demo_with_kind_anonymise_anonymises_every_subject(tmp_path, redis_available):
-    """``make demo KIND=anonymise`` (``erasure demo --kind anonymise``): every request is an anonymise, and
-    every certificate counts what was anonymised."""
-    prefix = f"demo-anon-{uuid.uuid4().hex[:8]}"
+def demo_of_kind(kind: str, subjects: int, tmp_path, redis_client) -> subprocess.CompletedProcess[str]:
+    """``erasure demo --kind KIND`` on the real Redis under a key prefix of its own; it must exit 0."""
+    prefix = f"demo-{kind}-{uuid.uuid4().hex[:8]}"
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "services.cli", "demo", "--kind", "anonymise", "--subjects", "3", "--output-dir",
+            [sys.executable, "-m", "services.cli", "demo", "--kind", kind, "--subjects", str(subjects), "--output-dir",
              str(tmp_path), "--redis-url", REDIS_URL, "--key-prefix", prefix, "--timeout", "120"],
             capture_output=True, text=True, timeout=300)
     finally:
-        cleanup_prefix(redis_available, prefix)
+        cleanup_prefix(redis_client, prefix)
     assert result.returncode == 0, result.stderr[-2000:]
+    return result
+
+
+def test_demo_with_kind_anonymise_anonymises_every_subject(tmp_path, redis_available):
+    """``make demo KIND=anonymise`` (``erasure demo --kind anonymise``): every request is an anonymise, and
+    every certificate counts what was anonymised."""
+    result = demo_of_kind("anonymise", 3, tmp_path, redis_available)
     assert result.stdout.strip().splitlines()[-1] == "anonymised 3/3 subjects, withheld 0, failed 0"
     certificates = sorted((tmp_path / "certificates").glob("*.json"))
     assert len(certificates) == 3
@@ -158,15 +164,7 @@ def test_demo_with_kind_anonymise_anonymises_every_subject(tmp_path, redis_avail
 def test_demo_with_kind_access_exports_every_subject_and_keeps_no_link(tmp_path, redis_available):
     """``erasure demo --kind access``: every request ends with the platform's export, and its certificate
     says what was exported and when; the link itself is in no certificate or output file."""
-    prefix = f"demo-access-{uuid.uuid4().hex[:8]}"
-    try:
-        result = subprocess.run(
-            [sys.executable, "-m", "services.cli", "demo", "--kind", "access", "--subjects", "2", "--output-dir",
-             str(tmp_path), "--redis-url", REDIS_URL, "--key-prefix", prefix, "--timeout", "120"],
-            capture_output=True, text=True, timeout=300)
-    finally:
-        cleanup_prefix(redis_available, prefix)
-    assert result.returncode == 0, result.stderr[-2000:]
+    result = demo_of_kind("access", 2, tmp_path, redis_available)
     assert result.stdout.strip().splitlines()[-1] == "exported 2/2 subjects, withheld 0, failed 0"
     certificates = sorted((tmp_path / "certificates").glob("*.json"))
     assert len(certificates) == 2

@@ -24,6 +24,7 @@ from bench._redis_server import RedisServer
 from bench._stack import start_simulator
 from services.workers import WorkerSet, worker_environ
 from shared.config import POOLS, Settings
+from shared.signing import generate_private_pem
 
 WORKER_POOL = "prefork"
 
@@ -79,7 +80,7 @@ class ChaosStack:
             self.settings = Settings(
                 redis_url=self.redis.url, genesys_base_url=self.url, genesys_client_id=self.sim_config.client_id,
                 genesys_client_secret=SecretStr(self.sim_config.client_secret),
-                hmac_key=SecretStr(secrets.token_hex(32)),
+                hmac_key=SecretStr(secrets.token_hex(32)), signing_key=SecretStr(generate_private_pem()),
                 key_prefix="chaos", **self.overrides)
             self.env = worker_environ(self.settings)
         except BaseException:

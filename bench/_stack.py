@@ -23,6 +23,7 @@ from genesys_sim.config import SimConfig
 from services.workers import WorkerSet, worker_environ
 from shared.config import Settings
 from shared.keys import Keys
+from shared.signing import generate_private_pem
 
 REDIS_URL = os.environ.get("ERASURE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -76,6 +77,7 @@ class BenchStack:
         self.settings = Settings(
             redis_url=REDIS_URL, genesys_base_url=self.url, genesys_client_id=self.sim_config.client_id,
             genesys_client_secret=self.sim_config.client_secret, hmac_key=secrets.token_hex(32),
+            signing_key=generate_private_pem(),
             key_prefix=f"bench-{uuid.uuid4().hex[:8]}", **self.overrides)
         self.env = worker_environ(self.settings)
         return self

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="GDPR Art. 17 erasure for Genesys Cloud: submit, follow and prove erasures.")
@@ -49,6 +50,7 @@ def demo(
     result = run_demo(subjects=subjects, output_dir=output_dir, timeout_s=timeout, console=err,
                       redis_url=redis_url, key_prefix=key_prefix, kind=kind)
     err.print(f"certificates and audit log in {output_dir}/")
+    print(result.how_to_verify())
     print(result.summary())
     raise typer.Exit(result.exit_code)
 
@@ -264,12 +266,28 @@ def status(ticket: Annotated[str | None, typer.Argument(help="one ticket; all re
     out.print(f"{view.open} open, {view.overdue} overdue, {view.at_risk} due within 7 days")
 
 
-@app.command()
-def certificate(
+class _ShowByDefault(TyperGroup):
+    """``erasure certificate TICKET`` (as before subcommands) means ``erasure certificate show TICKET``."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # typer's own click Context
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["show", *args]
+        return super().parse_args(ctx, args)
+
+
+certificate_app = typer.Typer(cls=_ShowByDefault, no_args_is_help=True,
+                              help="Signed certificates: show a request's (TICKET), verify a file (verify FILE).")
+app.add_typer(certificate_app, name="certificate")
+
+
+@certificate_app.command("show")
+def certificate_show(
     ticket: Annotated[str, typer.Argument(help="the request's ticket")],
     html: Annotated[Path | None, typer.Option(help="also write the human-readable page to this file")] = None,
+    superseded: Annotated[bool, typer.Option(
+        "--superseded", help="print the certificates an amendment replaced instead, oldest first, one per line")] = False,
 ) -> None:
-    """Print the erasure certificate of a request as JSON (and write it as HTML with --html)."""
+    """Print the signed certificate of a request as JSON, as issued (and write it as HTML with --html)."""
     from services.operations import NotFound
     from services.operations import certificate as stored_certificate
     from shared.runtime import get_runtime
@@ -282,11 +300,90 @@ def certificate(
     if html is not None:
         html.write_text(found.html())
         err.print(f"wrote {html}")
+    if superseded:
+        import json
+
+        for text in found.superseded:
+            print(json.dumps(json.loads(text), sort_keys=True))
+        err.print(f"{len(found.superseded)} superseded certificate(s)")
+        return
     print(found.text)
 
 
-keys_app = typer.Typer(no_args_is_help=True, help="API keys of the HTTP intake (stored only as hashes).")
+@certificate_app.command("verify")
+def certificate_verify(
+    file: Annotated[Path, typer.Argument(help="a certificate's JSON, as issued", exists=True, dir_okay=False)],
+    public_key: Annotated[Path | None, typer.Option(
+        "--public-key", help="the signer's public key (PEM, from erasure keys export-public); default: the "
+                             "public half of this deployment's ERASURE_SIGNING_KEY / ERASURE_SIGNING_KEY_FILE")] = None,
+) -> None:
+    """Check a certificate's signature with a public key alone: no Redis, platform or secret needed.
+    Exit 0 when valid; 1 with the reason (tampered, wrong key, unsigned, malformed) otherwise."""
+    from shared.certificate_signing import verify
+    from shared.config import get_settings
+    from shared.signing import key_id, load_public_key
+
+    if public_key is not None:
+        try:
+            key = load_public_key(public_key.read_bytes())
+        except ValueError as exc:
+            err.print(f"--public-key {public_key}: {exc}", soft_wrap=True)
+            raise typer.Exit(2) from None
+        source = f"the public key in {public_key}"
+    else:
+        key = get_settings().require_signer().public_key  # ConfigError (exit 2) names the variables
+        source = "the public half of this deployment's signing key (ERASURE_SIGNING_KEY / _FILE)"
+    verdict = verify(file.read_bytes(), key)
+    err.print(f"checked with {source}, {key_id(key)}", soft_wrap=True)
+    if not verdict.valid:
+        print(f"{file}: {verdict.reason}")
+        raise typer.Exit(1)
+    print(f"{file}: {verdict.reason}")
+
+
+keys_app = typer.Typer(no_args_is_help=True, help="API keys of the HTTP intake (stored only as hashes), and the "
+                                                   "certificate signing key (generate, export-public).")
 app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("generate")
+def keys_generate(
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="write the private key here (created with mode 0600, never overwritten); "
+                               "default: standard output, for a secret store")] = None,
+) -> None:
+    """Make a new Ed25519 certificate signing key (private PEM) for ERASURE_SIGNING_KEY or _FILE.
+    It is never logged; its key id and public half are printed on stderr."""
+    import os
+
+    from shared.signing import Signer, generate_private_pem
+
+    pem = generate_private_pem()
+    signer = Signer.from_pem(pem, "the new key")
+    if output is None:
+        sys.stdout.write(pem)
+    else:
+        try:
+            fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            err.print(f"refused: {output} exists (a signing key is never overwritten)")
+            raise typer.Exit(2) from None
+        with os.fdopen(fd, "w") as handle:
+            handle.write(pem)
+        err.print(f"wrote {output} (mode 0600)")
+    err.print(f"key id {signer.key_id}; its public key (erasure keys export-public prints it again):")
+    sys.stderr.write(signer.public_pem())
+
+
+@keys_app.command("export-public")
+def keys_export_public() -> None:
+    """Print the public half of this deployment's signing key (PEM) for whoever verifies certificates;
+    its key id goes to stderr."""
+    from shared.config import get_settings
+
+    signer = get_settings().require_signer()
+    sys.stdout.write(signer.public_pem())
+    err.print(f"key id {signer.key_id}")
 
 
 @keys_app.command("create")

@@ -27,9 +27,12 @@ from services.intake.submit import enqueue_discovery, submit
 from services.workers import WorkerSet, worker_environ
 from shared.celery_app import app, configure
 from shared.certificate_html import render_certificate_html
+from shared.certificate_signing import PUBLIC_KEY_FILE
+from shared.certificate_store import deliveries
 from shared.config import Settings
 from shared.models import FINAL_STATES
 from shared.runtime import Runtime
+from shared.signing import Signer, generate_private_pem
 
 
 @dataclass
@@ -39,6 +42,8 @@ class DemoResult:
     withheld: int
     failed: int
     kind: str = "erase"
+    output_dir: Path = Path("erasure-output")
+    key_id: str = ""
 
     @property
     def accounted(self) -> bool:
@@ -51,6 +56,13 @@ class DemoResult:
     def summary(self) -> str:
         done = {"anonymise": "anonymised", "access": "exported"}.get(self.kind, "erased")
         return f"{done} {self.erased}/{self.total} subjects, withheld {self.withheld}, failed {self.failed}"
+
+    def how_to_verify(self) -> str:
+        """The command a third party runs on a certificate, with the run's public key only."""
+        certificates = self.output_dir / "certificates"
+        return (f"certificates signed by {self.key_id} (a key made for this run); verify one with:\n"
+                f"  erasure certificate verify {certificates}/DEMO-0001.json --public-key "
+                f"{self.output_dir / PUBLIC_KEY_FILE}")
 
 
 def start_embedded_redis() -> tuple[str, object]:
@@ -72,11 +84,17 @@ def run_demo(subjects: int = 30, output_dir: Path = Path("erasure-output"), time
         redis_url, redis_server = start_embedded_redis()
     # The token from a login host of its own port, as on the platform (the API port refuses /oauth/token).
     sim = start_in_thread(realistic(subjects=subjects, gdpr_step_s=0.3, rate_limit=6000, rate_window_s=60), login_port=0)
+    # A signing key for this run only (no credentials to set up): its private half lives in this process
+    # and the workers' environment and is gone with them; its public half is written next to the certificates.
     settings = Settings(
         redis_url=redis_url, genesys_base_url=sim.url, genesys_login_url=sim.login_url, genesys_client_id="sim-client",
         genesys_client_secret=SecretStr("sim-secret"), hmac_key=SecretStr(secrets.token_hex(32)), key_prefix=key_prefix,
         rate_per_minute=5400, rate_burst=20, poll_interval_s=0.3, poll_max_interval_s=2, output_dir=output_dir,
+        signing_key=SecretStr(generate_private_pem()),
     )
+    signer = settings.require_signer()
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / PUBLIC_KEY_FILE).write_text(signer.public_pem())
     # This process submits with these settings; the workers read the same ones from their environment.
     configure(app, settings)
     runtime = Runtime.from_settings(settings)
@@ -93,7 +111,7 @@ def run_demo(subjects: int = 30, output_dir: Path = Path("erasure-output"), time
             request_ids[record.request_id] = ticket
         enqueue_discovery(runtime, list(request_ids))
         states = _follow(runtime, list(request_ids), timeout_s, console, workers)
-        _export(runtime, request_ids, output_dir)
+        _export(runtime, request_ids, output_dir, signer)
     finally:
         workers.stop()
         sim.stop()
@@ -106,6 +124,8 @@ def run_demo(subjects: int = 30, output_dir: Path = Path("erasure-output"), time
         withheld=counts["completed_with_withheld"],
         failed=counts["partial"] + counts["failed"] + counts["rejected"],
         kind=kind,
+        output_dir=output_dir,
+        key_id=signer.key_id,
     )
 
 
@@ -130,14 +150,16 @@ def _follow(runtime: Runtime, request_ids: list[str], timeout_s: float, console:
     return states
 
 
-def _export(runtime: Runtime, request_ids: dict[str, str], output_dir: Path) -> None:
+def _export(runtime: Runtime, request_ids: dict[str, str], output_dir: Path, signer: Signer) -> None:
     certificates = output_dir / "certificates"
     certificates.mkdir(parents=True, exist_ok=True)
     for request_id, ticket in request_ids.items():
         raw = runtime.redis.get(runtime.keys.certificate(request_id))
         if raw is not None:
             (certificates / f"{ticket}.json").write_text(str(raw))
-            (certificates / f"{ticket}.html").write_text(render_certificate_html(json.loads(str(raw))))
+            page = render_certificate_html(json.loads(str(raw)), public_key=signer.public_key,
+                                           delivered=deliveries(runtime.redis, runtime.keys, request_id))
+            (certificates / f"{ticket}.html").write_text(page)
     with (output_dir / "audit.jsonl").open("w") as audit:
         for entry in runtime.audit.entries():
             audit.write(json.dumps(entry, sort_keys=True) + "\n")

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shared.audit import ChainCheck, verify_chain
 from shared.certificate_html import render_certificate_html
+from shared.certificate_signing import configured_public_key
+from shared.certificate_store import deliveries, superseded
 from shared.deadlines import DeadlineView, deadline_view, describe
 from shared.errors import ErasureError
 from shared.holds import DEFAULT_BASIS, Hold
@@ -24,6 +26,8 @@ from shared.models import ErasureRecord, RequestState, utcnow
 from shared.runtime import Runtime
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     from services.watchdog import WatchReport
 
 
@@ -72,20 +76,25 @@ def status(runtime: Runtime, ticket: str | None = None, now: datetime | None = N
 
 @dataclass(frozen=True)
 class StoredCertificate:
-    text: str  # the JSON as stored (and printed)
+    text: str  # the JSON as stored and signed (and printed): what a third party verifies
+    delivered: list[str] = field(default_factory=list)  # downstream bookkeeping, kept beside it
+    superseded: list[str] = field(default_factory=list)  # earlier certificates an amendment replaced
+    public_key: Ed25519PublicKey | None = None  # the deployment's, to say on the page whether it holds
 
     def html(self) -> str:
         """The human-readable page of the same certificate."""
-        return render_certificate_html(json.loads(self.text))
+        return render_certificate_html(json.loads(self.text), public_key=self.public_key, delivered=self.delivered)
 
 
 def certificate(runtime: Runtime, ticket: str) -> StoredCertificate:
     """The certificate of a request; ``NotFound`` until it is issued (at its final state)."""
     record = runtime.store.find_by_ticket(ticket)
     raw = None if record is None else runtime.redis.get(runtime.keys.certificate(record.request_id))
-    if raw is None:
+    if record is None or raw is None:
         raise NotFound(f"no certificate for ticket {ticket!r} (yet)")
-    return StoredCertificate(str(raw))
+    return StoredCertificate(str(raw), deliveries(runtime.redis, runtime.keys, record.request_id),
+                             superseded(runtime.redis, runtime.keys, record.request_id),
+                             configured_public_key(runtime.settings))
 
 
 # --- legal holds -------------------------------------------------------------------------------------
@@ -138,7 +147,7 @@ class Replay:
 
 def replay_webhooks(runtime: Runtime) -> Replay:
     """Send every dead-lettered event again, to the target its name stands for now; each one delivered
-    now is recorded like a first-time delivery (audit entry, certificate's ``downstream_notified``). One
+    now is recorded like a first-time delivery (audit entry, the certificate's delivery set). One
     delivered before is never sent twice. A parked event whose target name is unknown now, a callback the
     allow-list no longer accepts, or an old entry holding a URL that is no configured target (a dead
     letter anyone with Redis access could have written) is refused: not sent, audited, left parked."""

@@ -31,8 +31,10 @@ TASK_MODULES = [
     "services.deletion.review",
     "services.polling.tasks",
     "services.polling.review",
-    # Not tasks: the watchdog's thread, started in every worker by its worker_ready signal.
+    # Not tasks: the watchdog's thread, started in every worker by its worker_ready signal, and the
+    # settings every worker checks before it starts (the signing key).
     "services.watchdog_thread",
+    "shared.worker_checks",
 ]
 
 # The broker's sockets (kombu's Redis transport options). A read timeout bounds every wait on a

@@ -1,4 +1,8 @@
-"""The erasure certificate: what a DPO shows a regulator, with no personal data in it."""
+"""The erasure certificate: what a DPO shows a regulator, with no personal data in it.
+
+``build_certificate`` states what happened; ``shared.certificate_signing`` signs it at issue and
+``shared.certificate_store`` keeps it unchanged after (an amendment is a new certificate).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,12 @@ import json
 from typing import Any
 
 from shared.anonymise import replaced_counts
+from shared.audit import parse_head
 from shared.models import Approval, ErasureRecord, RequestKind, RequestState, utcnow
 from shared.webhooks import target_label
 
-CERTIFICATE_VERSION = 1
+# 2: signed at issue (shared.certificate_signing), audit_position, no downstream_notified (kept apart).
+CERTIFICATE_VERSION = 2
 
 
 REASSIGNED_BASIS = (
@@ -83,10 +89,22 @@ def anonymised_block(record: ErasureRecord) -> dict[str, Any] | None:
     return {"identifiers": replaced_counts(record), "conversations_kept": len(record.conversation_ids)}
 
 
+def audit_position(audit_head: str | None) -> dict[str, Any] | None:
+    """Where the audit chain stood at issue, from its stored head ``"<seq>:<hash>"``: the entry's seq and
+    hash, explicit, so an auditor can find that entry in the chain (None before any entry)."""
+    if audit_head is None:
+        return None
+    seq, digest = parse_head(audit_head)
+    return {"seq": seq, "hash": digest}
+
+
 def build_certificate(record: ErasureRecord, subject_digest: str, audit_head: str | None) -> dict[str, Any]:
+    """What the request did, from its record. ``audit_head`` is the audit log's stored head at issue
+    (``"<seq>:<hash>"``). Unsigned: ``shared.certificate_signing.sign`` adds the issue fields."""
     completed = record.completed_at or utcnow()
     anonymise = record.kind is RequestKind.ANONYMISE
     verification = record.verification
+    position = audit_position(audit_head)
     certificate: dict[str, Any] = {
         "certificate_version": CERTIFICATE_VERSION,
         "ticket": record.ticket,
@@ -123,10 +141,11 @@ def build_certificate(record: ErasureRecord, subject_digest: str, audit_head: st
         "withheld": withheld(record),
         "verification": verification.model_dump(mode="json") if verification else None,
         "reason": record.reason,
-        "downstream_notified": [],
         # The request's own callback, by scheme and host (its path or query may hold a token).
         "callback": target_label(record.callback_url) if record.callback_url else None,
-        "audit_chain_head": audit_head,
+        # The audit position at issue; audit_chain_head (its hash) is kept for readers of version 1.
+        "audit_position": position,
+        "audit_chain_head": position["hash"] if position else None,
         "complete": record.state in (RequestState.COMPLETED, RequestState.COMPLETED_WITH_WITHHELD),
         # Anonymise (issue 17): identifiers replaced by placeholders, by kind, and the conversations kept.
         "anonymised": anonymised_block(record),

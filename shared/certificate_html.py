@@ -1,9 +1,28 @@
-"""The erasure certificate as a page a DPO reads and an auditor keeps (self-contained HTML)."""
+"""The certificate as a page a DPO reads and an auditor keeps (self-contained HTML).
+
+The page is a view: what is signed, and what a third party checks, is the JSON (``erasure certificate
+verify``). The page says which key signed it, whether the signature held against the key the renderer
+was given, and the command that checks the JSON.
+"""
 
 from __future__ import annotations
 
 import html
+import json
 from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from shared.certificate_signing import PUBLIC_KEY_FILE, verify
+
+#: Heading and legal basis by request kind (``shared.models.RequestKind``).
+HEADINGS = {
+    "erase": ("Erasure certificate", "GDPR Article 17"),
+    "anonymise": ("Anonymisation certificate", "GDPR Article 17 (erasure by anonymisation)"),
+    "access": ("Access certificate", "GDPR Article 15"),
+}
+
+VERIFY_COMMAND = "erasure certificate verify {file} --public-key " + PUBLIC_KEY_FILE
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:52rem;color:#1d2433}
@@ -64,7 +83,42 @@ def _export_section(export: dict[str, Any] | None) -> str:
             "</table>")
 
 
-def render_certificate_html(cert: dict[str, Any]) -> str:
+def signature_status(cert: dict[str, Any], public_key: Ed25519PublicKey | None) -> tuple[str, str]:
+    """The page's verdict on the signature and its CSS class: checked against ``public_key`` when the
+    renderer has one (the deployment's), else only said to be there."""
+    if not cert.get("signature"):
+        return "unsigned: this certificate carries no signature", "bad"
+    if public_key is None:
+        return f"signed by {cert.get('key_id')}; not checked here: run the command below", "warn"
+    verdict = verify(json.dumps(cert), public_key)
+    return verdict.reason, "ok" if verdict.valid else "bad"
+
+
+def _proof_section(cert: dict[str, Any], public_key: Ed25519PublicKey | None) -> str:
+    """Key id, signature status, audit position, the certificate superseded, and how to check it."""
+    status, status_class = signature_status(cert, public_key)
+    position = cert.get("audit_position") or {}
+    supersedes = cert.get("supersedes") or {}
+    replaced = (f"{supersedes.get('certificate_id')} ({supersedes.get('digest')})" if supersedes else "none (first issue)")
+    command = VERIFY_COMMAND.format(file=f"{cert.get('ticket') or 'certificate'}.json")
+    return (f"<h2>Signature</h2><table id=\"signature\">"
+            f"<tr><th>Signature</th><td><span class=\"verdict {status_class}\" id=\"signature-status\">"
+            f"{_e(status)}</span></td></tr>"
+            f"<tr><th>Signing key id</th><td><code id=\"key-id\">{_e(cert.get('key_id') or 'none')}</code></td></tr>"
+            f"{_row('Certificate id', cert.get('certificate_id'), code=True)}{_row('Issued', cert.get('issued_at'))}"
+            f"{_row('Supersedes', replaced, code=True)}"
+            f"{_row('Audit position at issue (seq)', position.get('seq'))}"
+            f"{_row('Audit position at issue (hash)', position.get('hash') or cert.get('audit_chain_head'), code=True)}"
+            f"<tr><th>How to verify</th><td>With the JSON certificate and the deployment's public key "
+            f"(<code>erasure keys export-public</code>), no access to this system needed: "
+            f"<code id=\"verify-command\">{_e(command)}</code></td></tr></table>\n")
+
+
+def render_certificate_html(cert: dict[str, Any], *, public_key: Ed25519PublicKey | None = None,
+                            delivered: list[str] | None = None) -> str:
+    """The page of ``cert``. ``public_key`` (the deployment's) lets the page say whether the signature
+    holds; ``delivered`` is the downstream bookkeeping kept beside the certificate (not signed)."""
+    heading, basis = HEADINGS.get(str(cert.get("kind") or "erase"), HEADINGS["erase"])
     met = bool(cert.get("deadline_met"))
     complete = bool(cert.get("complete"))
     outcome_class = "ok" if complete and not cert.get("withheld") else ("warn" if complete else "bad")
@@ -85,7 +139,7 @@ def render_certificate_html(cert: dict[str, Any]) -> str:
         for w in withheld) or "<tr><td colspan=3>Nothing withheld.</td></tr>"
     platform_ids = ", ".join((cert.get("platform") or {}).get("gdpr_request_ids", [])) or "none"
     remnants = ", ".join(verification.get("remnants", [])) or "none"
-    notified = ", ".join(cert.get("downstream_notified") or []) or "none"
+    notified = ", ".join(delivered or cert.get("downstream_notified") or []) or "none"
     approval = cert.get("approval") or {}
     approval_key = _row("Approving API key", approval["key_id"], code=True) if approval.get("key_id") else ""
     approval_key += _scope_rows(approval, cert.get("superseded_approvals") or [])
@@ -94,10 +148,10 @@ def render_certificate_html(cert: dict[str, Any]) -> str:
                   else "no (identifiers only; names were used to search)")
     anonymised = _anonymised_section(cert.get("anonymised"))
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Erasure certificate {_e(cert.get('ticket'))}</title>
+<html lang="en"><head><meta charset="utf-8"><title>{_e(heading)} {_e(cert.get('ticket'))}</title>
 <style>{_STYLE}</style></head><body>
-<h1>Erasure certificate</h1>
-<p class="sub">GDPR Article 17 &middot; ticket <strong id="ticket">{_e(cert.get('ticket'))}</strong></p>
+<h1 id="heading">{_e(heading)}</h1>
+<p class="sub">{_e(basis)} &middot; ticket <strong id="ticket">{_e(cert.get('ticket'))}</strong></p>
 <p><span class="verdict {outcome_class}" id="outcome">Outcome: {_e(cert.get('outcome'))}</span>
 <span class="verdict {deadline_class}" id="deadline-verdict">{'Deadline met' if met else 'Deadline MISSED'}</span></p>
 <table>{_row('Kind', cert.get('kind') or 'erase')}
@@ -109,11 +163,11 @@ def render_certificate_html(cert: dict[str, Any]) -> str:
 {_row('Conversations read back', verification.get('checked_conversations'))}{_row('Remnants (by id)', remnants)}</table>
 <h2>Platform and proof</h2><table>{_row('Genesys GDPR request ids', platform_ids, code=True)}
 <tr><th>Names sent with the GDPR_DELETE</th><td id="names-sent">{_e(names_sent)}</td></tr>
-{_row('Downstream systems notified', notified)}
+{_row('Downstream systems notified (recorded after issue, not signed)', notified)}
 {_row('Callback of this request', cert.get('callback') or 'none')}
-{_row('Audit chain head', cert.get('audit_chain_head'), code=True)}
 {_row('Reason', cert.get('reason') or '')}</table>
 {_export_section(cert.get('export'))}
+{_proof_section(cert, public_key)}
 <p class="sub">This certificate holds no personal data: the subject appears only as a keyed digest.</p>
 </body></html>
 """

@@ -50,7 +50,17 @@ class Keys:
         return f"{self._root}:effect:{request_id}:{effect}"
 
     def certificate(self, request_id: str) -> str:
+        """The request's current signed certificate (``shared.certificate_store``)."""
         return f"{self._root}:cert:{request_id}"
+
+    def certificate_history(self, request_id: str) -> str:
+        """List: the certificates an amendment superseded, oldest first (kept readable, never changed)."""
+        return f"{self._root}:cert:{request_id}:superseded"
+
+    def certificate_deliveries(self, request_id: str) -> str:
+        """Set: the downstream targets (scheme and host) told of the certificate. Bookkeeping after issue,
+        kept outside the signed certificate so that recording a delivery does not change it."""
+        return f"{self._root}:cert:{request_id}:delivered"
 
     @property
     def audit_log(self) -> str:

@@ -45,6 +45,8 @@ from services.intake.validation import IntakeError
 from shared.api_keys import Principal, Scope
 from shared.approval_scope import current_scope
 from shared.certificate_html import render_certificate_html
+from shared.certificate_signing import configured_public_key
+from shared.certificate_store import deliveries
 from shared.config import get_settings
 from shared.export_links import read_links
 from shared.models import Approval, ErasureRecord, RequestState, utcnow
@@ -264,7 +266,9 @@ def get_certificate(ticket: TicketPath, request: Request, runtime: RuntimeDep,
     if raw is None:
         return _errors(404, ["certificate: not issued yet (it is, once the request is final)"])
     if _wants_html(request.headers.get("accept", "")):
-        return HTMLResponse(render_certificate_html(json.loads(str(raw))))
+        page = render_certificate_html(json.loads(str(raw)), public_key=configured_public_key(runtime.settings),
+                                       delivered=deliveries(runtime.redis, runtime.keys, record.request_id))
+        return HTMLResponse(page)
     return Response(str(raw), media_type="application/json")
 
 

@@ -18,7 +18,8 @@ from services.polling.recording_follow import fold_results, partial_reason
 from services.polling.schedule import start_polling
 from services.polling.verify import read_back_contacts, read_back_conversations, verify_one
 from shared.celery_app import app
-from shared.certificate import build_certificate, certificate_json
+from shared.certificate import build_certificate
+from shared.certificate_store import issue, record_delivery
 from shared.errors import RunLater
 from shared.export_links import read_links
 from shared.genesys import NotFound
@@ -201,11 +202,18 @@ def verify(runtime: Runtime, request_ids: list[str]) -> None:
 
 
 def issue_certificate(runtime: Runtime, request_id: str) -> None:
+    """Sign and store the request's certificate at the audit position it is issued at, then scrub the
+    record and tell downstream. With no signing key this raises ConfigError naming the variable: an
+    unsigned certificate is never stored (workers refuse to start without the key, services.startup_checks).
+    Idempotent: issuing the same statement again keeps the stored certificate."""
+    signer = runtime.settings.require_signer()
     record = runtime.store.get(request_id)
-    certificate = build_certificate(record, runtime.digest(record), runtime.audit.head())
-    runtime.redis.set(runtime.keys.certificate(request_id), certificate_json(certificate))
+    head = runtime.redis.get(runtime.keys.audit_head)
+    certificate = issue(runtime.redis, runtime.keys, signer,
+                        build_certificate(record, runtime.digest(record), None if head is None else str(head)))
     runtime.audit.append("certificate.issued", request_id=request_id, subject=certificate["subject_digest"],
-                         details={"outcome": certificate["outcome"], "deadline_met": certificate["deadline_met"]})
+                         details={"outcome": certificate["outcome"], "deadline_met": certificate["deadline_met"],
+                                  "certificate_id": certificate["certificate_id"]})
     runtime.store.save(scrub_record(runtime.settings.require_hmac_key(), record))
     runtime.audit.append("request.scrubbed", request_id=request_id, subject=certificate["subject_digest"])
     for name in runtime.settings.webhook_target_urls:
@@ -277,13 +285,6 @@ def export_event(runtime: Runtime, request_id: str, certificate: dict[str, Any])
 
 
 def mark_notified(runtime: Runtime, request_id: str, target: str) -> None:
-    """Record a delivery in the audit log and in the stored certificate."""
-    key = runtime.keys.certificate(request_id)
-    raw = runtime.redis.get(key)
-    if raw is not None:
-        certificate = json.loads(str(raw))
-        notified = set(certificate.get("downstream_notified") or [])
-        notified.add(target_label(target))
-        certificate["downstream_notified"] = sorted(notified)
-        runtime.redis.set(key, certificate_json(certificate))
+    """Record a delivery in the audit log and beside the certificate (never in it: it is signed)."""
+    record_delivery(runtime.redis, runtime.keys, request_id, target_label(target))
     runtime.audit.append("webhook.delivered", request_id=request_id, details={"target": target_label(target)})

@@ -148,7 +148,12 @@ def test_an_access_request_hands_over_the_link_and_keeps_nothing_of_the_export(a
     assert certificate["export"]["link_expiry_source"] == "link"
     assert certificate["export"]["link_expires_at"] == export["expires_at"]
     status = stack.cli("status", "ACC-1")
+    (stack.tmp / "out").mkdir(exist_ok=True)
     cert_file = stack.cli("certificate", "ACC-1", "--html", str(stack.tmp / "out" / "ACC-1.html"))
+    assert cert_file.returncode == 0, cert_file.stderr
+    page = (stack.tmp / "out" / "ACC-1.html").read_text()
+    assert '<h1 id="heading">Access certificate</h1>' in page and "GDPR Article 15" in page
+    assert f'id="signature-status">valid, signed by {certificate["key_id"]}' in page
 
     # The scan: the link's secret and the export's content are nowhere but in the one expiring key.
     secret = query["X-Amz-Signature"][0]

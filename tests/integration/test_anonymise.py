@@ -65,15 +65,15 @@ def test_anonymise_keeps_every_conversation_with_the_identifiers_replaced(anon_s
     assert certificate["anonymised"]["conversations_kept"] == len(record.conversation_ids)
     assert certificate["anonymised"]["identifiers"]["email"] >= 1
     assert certificate["anonymised"]["identifiers"]["phone"] >= 1
-    _shows_anonymised_counts_in_chromium(certificate, tmp_path)
+    _shows_anonymised_counts_in_chromium(certificate, tmp_path, stack.runtime.settings.require_signer().public_key)
 
 
-def _shows_anonymised_counts_in_chromium(certificate: dict, tmp_path) -> None:
+def _shows_anonymised_counts_in_chromium(certificate: dict, tmp_path, public_key) -> None:
     from tests.support.chromium_required import require_chromium
 
     chromium = require_chromium()
     path = tmp_path / "certificate.html"
-    path.write_text(render_certificate_html(certificate))
+    path.write_text(render_certificate_html(certificate, public_key=public_key))
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
              "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}"]
     dom = subprocess.run([chromium, *flags, "--dump-dom", path.as_uri()], capture_output=True, text=True,
@@ -83,6 +83,8 @@ def _shows_anonymised_counts_in_chromium(certificate: dict, tmp_path) -> None:
     kept = certificate["anonymised"]["conversations_kept"]
     assert f"Anonymised emails {emails}" in text, text
     assert f"Conversations kept (identifiers replaced) {kept}" in text
+    assert "Anonymisation certificate" in text and "Erasure certificate" not in text
+    assert f"valid, signed by {certificate['key_id']}" in text
     assert "Kind anonymise" in text
 
 

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from genesys_sim.config import SimConfig
 
+from shared.certificate_signing import reference, verify
 from shared.models import RequestState
 from tests.support.stack import DELETING_CALLS, running_stack, sim_find, submit, wait_final, wait_until
 
@@ -85,6 +86,14 @@ def test_held_conversations_keep_their_recordings_and_are_erased_after_release(h
     assert cert["withheld"] == [] and cert["verification"]["ok"] is True
     assert len(cert["platform"]["recording_job_ids"]) == 2
     assert cert["platform"]["gdpr_request_ids"] and len(set(cert["platform"]["gdpr_request_ids"])) == 1
+    # Issue 18: certificates are issued once; the release's is a new one naming the first, which stays readable.
+    shown = stack.cli("certificate", "HOLD-1", "--superseded")
+    assert shown.returncode == 0, shown.stderr
+    [first] = [json.loads(line) for line in shown.stdout.splitlines()]
+    assert {w["id"] for w in first["withheld"] if w["kind"] == "conversation"} == {held, protected}
+    assert cert["supersedes"] == reference(first) and first["certificate_id"] != cert["certificate_id"]
+    public = stack.runtime.settings.require_signer().public_key
+    assert verify(json.dumps(first), public).valid and verify(json.dumps(cert), public).valid
 
 
 def deleting_calls(stack) -> int:

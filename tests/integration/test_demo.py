@@ -5,6 +5,7 @@ of a demo subject in clear, and the HTML certificate renders in a real browser."
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -54,6 +55,35 @@ def test_demo_erases_every_subject(demo_run):
     result = demo_run["result"]
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == f"erased {SUBJECTS}/{SUBJECTS} subjects, withheld 0, failed 0"
+
+
+def test_the_demos_certificates_verify_with_the_public_key_it_exported(demo_run, tmp_path):
+    """Issue 18: the demo signs with a key of its own run, writes the public half next to the certificates,
+    and says how to verify; ``erasure certificate verify`` needs nothing else (no Redis: nothing listens at
+    the address it is given), and a copy with one changed byte fails."""
+    out, result = demo_run["out"], demo_run["result"]
+    public = out / "signing-key.pub.pem"
+    assert "PUBLIC KEY" in public.read_text() and "PRIVATE" not in "".join(p.read_text() for p in out.glob("*.pem"))
+    assert f"erasure certificate verify {out}/certificates/DEMO-0001.json --public-key {public}" in result.stdout
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("ERASURE_")},
+           "ERASURE_REDIS_URL": "redis://127.0.0.1:1/0"}
+    verify = [sys.executable, "-m", "services.cli", "certificate", "verify", "--public-key", str(public)]
+    certificates = sorted((out / "certificates").glob("*.json"))
+    assert len(certificates) == SUBJECTS
+    key_ids = set()
+    for path in certificates:
+        checked = subprocess.run([*verify, str(path)], capture_output=True, text=True, timeout=60, env=env)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        key_ids.add(json.loads(path.read_text())["key_id"])
+        assert "valid, signed by" in checked.stdout
+    [key_id] = key_ids
+    assert f"certificates signed by {key_id}" in result.stdout
+    page = (out / "certificates" / "DEMO-0001.html").read_text()
+    assert f'id="signature-status">valid, signed by {key_id}' in page
+    changed = tmp_path / "DEMO-0001.json"
+    changed.write_text(certificates[0].read_text().replace('"outcome": "completed"', '"outcome": "completes"', 1))
+    tampered = subprocess.run([*verify, str(changed)], capture_output=True, text=True, timeout=60, env=env)
+    assert tampered.returncode == 1 and "tampered" in tampered.stdout
 
 
 def test_exported_audit_log_verifies_against_its_head_and_a_cut_copy_does_not(demo_run, tmp_path):

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from genesys_sim.config import SimConfig
 
+from shared.certificate_store import deliveries
 from shared.webhooks import webhook_id
 from tests.support.signed_receiver import SignedReceiver
 from tests.support.stack import running_stack, submit, wait_certificate, wait_final, wait_until
@@ -63,5 +64,5 @@ def test_failing_target_gets_event_on_replay_exactly_once(hooked_stack):
     assert not any(v in json.dumps(delivered["body"]) for v in subject["emails"] + subject["phones"] + [subject["name"]])
     # The three failed attempts and the replay are one event to the receiver: one id throughout.
     assert {r["headers"]["webhook-id"] for r in target.received} == {delivered["webhook_id"]}
-    certificate = wait_certificate(stack, request_id)
-    assert certificate["downstream_notified"] == ["http://127.0.0.1"]
+    wait_certificate(stack, request_id)
+    assert deliveries(stack.runtime.redis, stack.runtime.keys, request_id) == ["http://127.0.0.1"]

@@ -27,6 +27,7 @@ from shared.config import Settings
 from shared.keys import Keys
 from shared.models import RequestState
 from shared.runtime import Runtime
+from shared.signing import generate_private_pem
 from tests.support.redis_required import DEFAULT_URL
 
 REDIS_URL = os.environ.get("ERASURE_TEST_REDIS_URL", DEFAULT_URL)
@@ -86,6 +87,8 @@ def make_stack(tmp_path: Path, sim_config: SimConfig, **settings_env: str) -> tu
         "ERASURE_GENESYS_CLIENT_ID": sim_config.client_id,
         "ERASURE_GENESYS_CLIENT_SECRET": sim_config.client_secret,
         "ERASURE_HMAC_KEY": secrets.token_hex(32),
+        # Workers refuse to start without it (shared.worker_checks); certificates are signed with it.
+        "ERASURE_SIGNING_KEY": generate_private_pem(),
         "ERASURE_KEY_PREFIX": prefix,
         "ERASURE_RATE_PER_MINUTE": "6000",
         "ERASURE_RATE_BURST": "20",

@@ -12,14 +12,19 @@ from shared.effects import EffectLedger
 from shared.genesys import GenesysClient, TokenProvider
 from shared.keys import Keys
 from shared.runtime import Runtime
+from shared.signing import generate_private_pem
 from shared.store import RequestStore
+
+#: The unit runtime's certificate signing key (one per test session: generating one per test costs little,
+#: but a test comparing two certificates wants the same key in both).
+UNIT_SIGNING_KEY = generate_private_pem()
 
 
 @pytest.fixture
 def runtime() -> Runtime:
     client = fakeredis.FakeRedis(decode_responses=True)
     keys = Keys("unit")
-    settings = Settings(hmac_key="k" * 32, key_prefix="unit")
+    settings = Settings(hmac_key="k" * 32, key_prefix="unit", signing_key=UNIT_SIGNING_KEY)
     return Runtime(settings=settings, redis=client, keys=keys, store=RequestStore(client, keys),
                    audit=AuditLog(client, keys), effects=EffectLedger(client, keys))
 

@@ -259,13 +259,14 @@ def test_a_callback_written_into_redis_for_a_host_off_the_list_is_not_sent(callb
 
 
 def test_an_allowed_callback_is_sent_signed_and_recorded_by_host(callbacks_on, wire):
-    import json
-
     from services.polling.tasks import deliver
+    from shared.certificate_store import deliveries
 
     url = f"https://hooks.dsar.example/done?token={TOKEN}"
     record = final_request(callbacks_on, url)
+    key = callbacks_on.keys.certificate(record.request_id)
+    issued = callbacks_on.redis.get(key)
     deliver(_Task(), callbacks_on, record.request_id, "callback")
     assert wire == [url]
-    certificate = json.loads(callbacks_on.redis.get(callbacks_on.keys.certificate(record.request_id)))
-    assert certificate["downstream_notified"] == ["https://hooks.dsar.example"]
+    assert deliveries(callbacks_on.redis, callbacks_on.keys, record.request_id) == ["https://hooks.dsar.example"]
+    assert callbacks_on.redis.get(key) == issued  # recorded beside the signed certificate, never in it

@@ -42,7 +42,7 @@ def full_record(**changes: object) -> ErasureRecord:
 def test_every_field_of_a_full_certificate():
     cert = build_certificate(full_record(), "hmac-sha256:abc", "41:" + "f" * 64)
     assert cert == {
-        "certificate_version": 1,
+        "certificate_version": 2,
         "ticket": "DSAR-7",
         "request_id": "req-7",
         "kind": "erase",
@@ -73,9 +73,10 @@ def test_every_field_of_a_full_certificate():
         "verification": {"ok": True, "checked_conversations": 3, "checked_identifiers": 4, "remnants": [],
                          "at": "2026-02-05T07:55:00Z"},
         "reason": None,
-        "downstream_notified": [],
         "callback": None,
-        "audit_chain_head": "41:" + "f" * 64,
+        # Where the audit chain stood at issue, seq and hash explicit (the stored head is "<seq>:<hash>").
+        "audit_position": {"seq": 41, "hash": "f" * 64},
+        "audit_chain_head": "f" * 64,
         "complete": True,
         "anonymised": None,  # only an anonymise request counts what was replaced
     }
@@ -115,7 +116,7 @@ def test_what_a_request_did_not_reach_is_null_not_invented():
                        state=RequestState.PARTIAL, reason="platform request g-1 ended in ERROR: open a support case")
     cert = build_certificate(bare, "hmac-sha256:abc", None)
     assert cert["submitted_at"] is None and cert["approval"] is None and cert["verification"] is None
-    assert cert["audit_chain_head"] is None and cert["withheld"] == []
+    assert cert["audit_chain_head"] is None and cert["audit_position"] is None and cert["withheld"] == []
     assert cert["erased"] == {"identifiers": 3, "conversations": 0, "external_contacts": 0,
                               "recordings_of_conversations": 0, "users": 0}  # the subject as submitted
     assert cert["reason"] == "platform request g-1 ended in ERROR: open a support case"

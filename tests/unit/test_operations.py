@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from services import operations
 from services.operations import NotFound, Refused
 from shared.certificate import certificate_json
+from shared.certificate_store import deliveries
 from shared.digest import digest_value
 from shared.models import ErasureRecord, RequestState, Subject
 from shared.webhooks import ID_HEADER, webhook_id
@@ -171,8 +172,8 @@ def test_a_replayed_event_is_recorded_as_delivered_once(runtime, receiver, monke
     assert calls == [(webhook_id(record.request_id, "crm"), target)] * 2
     assert operations.dead_letters(runtime) == []
     assert audit_events(runtime) == [{"event": "webhook.delivered", "target": "https://crm.example"}]
-    certificate = json.loads(runtime.redis.get(runtime.keys.certificate(record.request_id)))
-    assert certificate["downstream_notified"] == ["https://crm.example"]
+    assert deliveries(runtime.redis, runtime.keys, record.request_id) == ["https://crm.example"]
+    assert json.loads(runtime.redis.get(runtime.keys.certificate(record.request_id))) == {"ticket": "HOOK-1"}
 
 
 def park_old_shape(runtime, request_id: str, url: str) -> None:

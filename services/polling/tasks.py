@@ -17,6 +17,7 @@ from services.polling.access import finish_access
 from services.polling.recording_follow import fold_results, partial_reason
 from services.polling.schedule import start_polling
 from services.polling.verify import read_back_contacts, read_back_conversations, verify_one
+from shared.audit_checkpoints import write_checkpoint
 from shared.celery_app import app
 from shared.certificate import build_certificate, certificate_json
 from shared.errors import RunLater
@@ -204,6 +205,7 @@ def issue_certificate(runtime: Runtime, request_id: str) -> None:
     record = runtime.store.get(request_id)
     certificate = build_certificate(record, runtime.digest(record), runtime.audit.head())
     runtime.redis.set(runtime.keys.certificate(request_id), certificate_json(certificate))
+    write_checkpoint(runtime)  # the head as of this certificate, signed: entries cut off below it then show
     runtime.audit.append("certificate.issued", request_id=request_id, subject=certificate["subject_digest"],
                          details={"outcome": certificate["outcome"], "deadline_met": certificate["deadline_met"]})
     runtime.store.save(scrub_record(runtime.settings.require_hmac_key(), record))

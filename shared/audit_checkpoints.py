@@ -84,6 +84,14 @@ class Checkpoints:
         self._r.rpush(self._keys.audit_checkpoints, json.dumps(checkpoint, sort_keys=True))
         return checkpoint
 
+    def last(self) -> dict[str, Any] | None:
+        raw = self._r.lindex(self._keys.audit_checkpoints, -1)
+        try:
+            parsed = None if raw is None else json.loads(str(raw))
+        except ValueError:
+            return None
+        return parsed if isinstance(parsed, dict) else None
+
     def all(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         for raw in self._r.lrange(self._keys.audit_checkpoints, 0, -1):
@@ -100,6 +108,18 @@ def write_checkpoint(runtime: Runtime) -> dict[str, Any] | None:
     None for an empty log or when no signing key is configured."""
     position = runtime.audit.head_position()
     if position is None:
+        return None
+    return runtime.checkpoints.write(*position)
+
+
+def checkpoint_if_moved(runtime: Runtime) -> dict[str, Any] | None:
+    """Checkpoint the head if it moved since the last checkpoint (the watchdog's pass, once an interval):
+    entries after the last certificate and short of the next Nth are anchored within an interval too."""
+    position = runtime.audit.head_position()
+    if position is None:
+        return None
+    last = runtime.checkpoints.last()
+    if last is not None and (last.get("seq"), last.get("hash")) == position:
         return None
     return runtime.checkpoints.write(*position)
 

@@ -135,6 +135,31 @@ def test_a_checkpoint_of_another_key_or_without_a_key_to_check_it_is_not_trusted
         "1 checkpoints cannot be checked: no public key (--public-key, or ERASURE_SIGNING_KEY)"]
 
 
+def test_the_watchdog_pass_checkpoints_the_head_once_it_moved(signed):
+    from services.watchdog_thread import leased_pass
+
+    fill(signed, 3)
+    assert leased_pass(signed, "worker-a") is not None
+    assert [c["seq"] for c in signed.checkpoints.all()] == [3]
+    signed.redis.delete(signed.keys.watchdog_lease)
+    leased_pass(signed, "worker-a")
+    assert [c["seq"] for c in signed.checkpoints.all()] == [3]  # the head did not move: nothing new
+    fill(signed, 2)
+    signed.redis.delete(signed.keys.watchdog_lease)
+    leased_pass(signed, "worker-a")
+    assert [c["seq"] for c in signed.checkpoints.all()] == [3, 5]
+    assert verify(signed).problems == []
+
+
+def test_a_bad_signing_key_fails_the_checkpoint_not_the_watchdog_pass(signed, monkeypatch, caplog):
+    from services.watchdog_thread import leased_pass
+
+    fill(signed, 2)
+    monkeypatch.setattr(signed.settings, "signing_key", SecretStr("not a pem"))
+    assert leased_pass(signed, "worker-a") is not None
+    assert signed.checkpoints.all() == [] and "audit checkpoint not written (ConfigError)" in caplog.text
+
+
 # --- export: segments and a signed manifest ---------------------------------------------------------
 
 def test_an_export_verifies_without_redis_or_the_audit_key(signed, tmp_path):

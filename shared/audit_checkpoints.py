@@ -142,6 +142,7 @@ class AnchorProblem:
 def anchor_problems(entries: Iterable[Mapping[str, Any]], anchors: Iterable[Anchor]) -> list[AnchorProblem]:
     """What each anchor shows about ``entries`` (as stored): entries missing after the last one kept, or
     an entry rewritten. A rewrite is placed between the last anchor below it that still matches and it."""
+    anchors = list(anchors)  # walked twice
     by_seq = {e.get("seq"): str(e.get("hash")) for e in entries}
     hashes = set(by_seq.values())
     last = max((s for s in by_seq if isinstance(s, int)), default=0)

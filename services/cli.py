@@ -588,13 +588,24 @@ def audit_verify(
     file: Annotated[Path | None, typer.Option(help="an exported audit.jsonl; Redis if omitted")] = None,
     head: Annotated[str | None, typer.Option(
         help="with --file: the stored head SEQ:HASH the export must end at (detects entries cut off the end)")] = None,
+    export_dir: Annotated[Path | None, typer.Option(
+        "--export", help="a folder of `erasure audit export` segments and manifests; needs no Redis")] = None,
+    certificates: Annotated[Path | None, typer.Option(
+        help="a folder of issued certificates (*.json): each one's audit position must still be in the chain")] = None,
+    public_key: Annotated[list[Path] | None, typer.Option(
+        help="PEM public key(s) checkpoints and manifests are checked with; default: the configured signing key's")] = None,
 ) -> None:
-    """Check the hash chain and that it ends at the stored head; name the first edited, removed or reordered entry."""
-    from services.operations import verify_exported_audit, verify_stored_audit
+    """Check the keyed hash chain, its stored head, every signed checkpoint and certificate position; name the
+    first edited, removed or reordered entry, entries missing after a seq, and entries rewritten."""
+    from services import audit_check
     from shared.audit import parse_head
+    from shared.config import get_settings
 
     if head is not None and file is None:
         err.print("[red]refused[/red] --head goes with --file; Redis is checked against its own stored head")
+        raise typer.Exit(2)
+    if file is not None and export_dir is not None:
+        err.print("[red]refused[/red] --file or --export, not both")
         raise typer.Exit(2)
     if head is not None:
         try:
@@ -602,19 +613,63 @@ def audit_verify(
         except ValueError as exc:
             err.print(f"[red]refused[/red] --head: {exc}", soft_wrap=True)
             raise typer.Exit(2) from None
-    if file is not None:
-        check = verify_exported_audit(file, head)
-        scope = ", ending at the given head" if head else "; without --head, entries cut off the end cannot be detected"
-    else:
+    if certificates is not None and not certificates.is_dir():
+        err.print("[red]refused[/red] --certificates must be a folder")
+        raise typer.Exit(2)
+    runtime = None
+    if file is None and export_dir is None:
         from shared.runtime import get_runtime
 
-        check = verify_stored_audit(get_runtime())
-        scope = ", ending at the stored head"
-    count, problem = check.entries, check.problem
-    if problem is not None:
-        err.print(f"[red]audit chain broken[/red]: {problem.reason}", soft_wrap=True)
+        runtime = get_runtime()
+    settings = runtime.settings if runtime is not None else get_settings()
+    try:
+        keys = audit_check.public_keys(settings, public_key or [])
+    except ValueError as exc:
+        err.print(f"[red]refused[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    if export_dir is not None:
+        # A third party holds the public key, not the audit key: the signed digests vouch for the bytes.
+        key = audit_check.configured_audit_key(settings) if settings.hmac_key.get_secret_value() else None
+        report = audit_check.verify_export_dir(export_dir, keys, key, certificates)
+        scope = f", {report.manifests} signed manifests" + ("" if key else " (entry hashes not recomputed: no ERASURE_HMAC_KEY)")
+    elif file is not None:
+        report = audit_check.verify_file(file, head, audit_check.configured_audit_key(settings), keys, certificates)
+        scope = ", ending at the given head" if head else "; without --head, entries cut off the end cannot be detected"
+    else:
+        assert runtime is not None
+        report = audit_check.verify_stored(runtime, keys, certificates)
+        scope = f", ending at the stored head, {report.checkpoints} signed checkpoints"
+    if report.certificates:
+        scope += f", {report.certificates} certificate positions"
+    if report.unkeyed:
+        scope += f"; {report.unkeyed} entries are unkeyed (written before the audit key)"
+    if not report.ok:
+        for problem in report.problems:
+            err.print(f"[red]audit chain broken[/red]: {problem}", soft_wrap=True)
         raise typer.Exit(1)
-    print(f"audit chain intact: {count} entries{scope}")
+    print(f"audit chain intact: {report.entries} entries{scope}")
+
+
+@audit_app.command("export")
+def audit_export(
+    out: Annotated[Path, typer.Option(help="the folder segments and the manifest are written to (never overwritten)")],
+    since: Annotated[int, typer.Option(
+        help="export the entries after this seq: the last_seq of the previous export's manifest (0: all)", min=0)] = 0,
+) -> None:
+    """Write the entries after --since as append-only JSONL segments and a signed manifest, for WORM storage.
+    Refused if the stored log does not verify."""
+    from services import audit_check
+    from shared.runtime import get_runtime
+
+    try:
+        done = audit_check.export(get_runtime(), since, out)
+    except (ValueError, FileExistsError) as exc:
+        err.print(f"[red]refused[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    if done is None:
+        print(f"nothing to export: no entries after {since}")
+        return
+    print(f"exported entries {done.first_seq}-{done.last_seq} in {len(done.segments)} segments; manifest {done.manifest.name}")
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import shutil
 import threading
 import time
 from collections import Counter
@@ -23,6 +24,7 @@ from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from services import audit_check
 from services.intake.submit import enqueue_discovery, submit
 from services.workers import WorkerSet, worker_environ
 from shared.celery_app import app, configure
@@ -89,8 +91,8 @@ def run_demo(subjects: int = 30, output_dir: Path = Path("erasure-output"), time
     settings = Settings(
         redis_url=redis_url, genesys_base_url=sim.url, genesys_login_url=sim.login_url, genesys_client_id="sim-client",
         genesys_client_secret=SecretStr("sim-secret"), hmac_key=SecretStr(secrets.token_hex(32)), key_prefix=key_prefix,
+        signing_key=SecretStr(generate_private_pem()),  # one per run: its public half is in the output
         rate_per_minute=5400, rate_burst=20, poll_interval_s=0.3, poll_max_interval_s=2, output_dir=output_dir,
-        signing_key=SecretStr(generate_private_pem()),
     )
     signer = settings.require_signer()
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -168,3 +170,9 @@ def _export(runtime: Runtime, request_ids: dict[str, str], output_dir: Path, sig
     head = runtime.redis.get(runtime.keys.audit_head)
     if head is not None:
         (output_dir / "audit.head").write_text(str(head) + "\n")
+    # The log as `erasure audit export` ships it (segments, signed manifest) and the key that checks it:
+    # `erasure audit verify --export audit-export --public-key signing-key.pub.pem --certificates certificates`
+    # needs neither Redis nor any secret (the run's keys are gone with it).
+    # A rerun's export replaces the last run's (another key, another log): only the demo's own folder.
+    shutil.rmtree(output_dir / "audit-export", ignore_errors=True)
+    audit_check.export(runtime, 0, output_dir / "audit-export")  # refused if the stored log does not verify

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shared.audit import ChainCheck, verify_chain
+from shared.audit import ChainCheck, unkeyed, verify_chain
 from shared.certificate_html import render_certificate_html
 from shared.certificate_signing import configured_public_key
 from shared.certificate_store import deliveries, superseded
@@ -197,11 +197,13 @@ def watchdog_pass(runtime: Runtime) -> WatchReport:
 # --- the audit log -----------------------------------------------------------------------------------
 
 def verify_stored_audit(runtime: Runtime) -> ChainCheck:
-    """The log in Redis: its hash chain, ending at the stored head."""
+    """The log in Redis: its keyed hash chain, ending at the stored head (``services.audit_check`` adds
+    the checkpoints and certificates)."""
     return runtime.audit.verify()
 
 
-def verify_exported_audit(path: Path, head: str | None = None) -> ChainCheck:
-    """An exported ``audit.jsonl``: its hash chain, and (given the stored head) that nothing was cut off the end."""
+def verify_exported_audit(path: Path, head: str | None = None, *, key: bytes) -> ChainCheck:
+    """An exported ``audit.jsonl``: its keyed hash chain, and (given the stored head) that nothing was cut
+    off the end. ``key``: the audit key (``shared.audit.audit_key``)."""
     entries = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return ChainCheck(len(entries), verify_chain(entries, head=head))
+    return ChainCheck(len(entries), verify_chain(entries, head=head, key=key), unkeyed(entries))

@@ -23,6 +23,7 @@ import redis
 from celery.signals import worker_ready, worker_shutdown
 
 from services.watchdog import WatchReport, watch_once
+from shared.audit_checkpoints import checkpoint_if_moved
 from shared.config import get_settings
 from shared.runtime import Runtime, get_runtime
 
@@ -40,7 +41,13 @@ def leased_pass(runtime: Runtime, owner: str) -> WatchReport | None:
     interval_ms = max(1, int(runtime.settings.watchdog_interval_s * 1000))
     if not runtime.redis.set(runtime.keys.watchdog_lease, owner, nx=True, px=interval_ms):
         return None
-    return watch_once(runtime)
+    report = watch_once(runtime)
+    try:
+        checkpoint_if_moved(runtime)  # the audit head, signed once an interval if it moved (issue 18)
+    except Exception as exc:  # a failed checkpoint must not back off the re-drives; the next pass tries again
+        log.warning("audit checkpoint not written (%s)", type(exc).__name__,
+                    exc_info=not isinstance(exc, redis.exceptions.RedisError))
+    return report
 
 
 def run_loop(pass_once: Callable[[], object], interval_s: float, stop: threading.Event) -> None:

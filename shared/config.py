@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     # environment, or the path of a mounted file holding one. Never stored in Redis.
     signing_key: SecretStr = SecretStr("")
     signing_key_file: str | None = None
+    # A signed checkpoint of the audit head every this many entries (and one with every certificate): one
+    # Redis write per N appends, so a bulk run pays next to nothing; 0 leaves only the certificates' ones.
+    audit_checkpoint_every: int = Field(default=1000, ge=0)
     sentry_dsn: SecretStr = SecretStr("")
 
     require_approval: bool = True

@@ -70,6 +70,11 @@ class Keys:
     def audit_head(self) -> str:
         return f"{self._root}:audit:head"
 
+    @property
+    def audit_checkpoints(self) -> str:
+        """List of signed checkpoints of the audit head (``shared.audit_checkpoints``), oldest first."""
+        return f"{self._root}:audit:checkpoints"
+
     def delivery(self, task_id: str) -> str:
         return f"{self._root}:delivery:{task_id}"
 

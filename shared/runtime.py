@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import httpx
 import redis
 
-from shared.audit import AuditLog
+from shared.audit import AuditLog, audit_key
+from shared.audit_checkpoints import Checkpoints, configured_signer
 from shared.callbacks import CallbackPolicy
 from shared.config import Settings, get_settings
 from shared.digest import subject_digest
@@ -36,6 +37,7 @@ class Runtime:
     store: RequestStore
     audit: AuditLog
     effects: EffectLedger
+    checkpoints: Checkpoints = field(init=False)
     _clients: dict[str, GenesysClient] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _http: httpx.Client | None = None
@@ -50,8 +52,16 @@ class Runtime:
     def from_settings(cls, settings: Settings) -> Runtime:
         client = redis_for(settings)
         keys = Keys(settings.key_prefix)
-        return cls(settings=settings, redis=client, keys=keys, store=RequestStore(client, keys),
-                   audit=AuditLog(client, keys), effects=EffectLedger(client, keys))
+        audit = AuditLog(client, keys, lambda: audit_key(settings.require_hmac_key()),
+                         checkpoint_every=settings.audit_checkpoint_every)
+        runtime = cls(settings=settings, redis=client, keys=keys, store=RequestStore(client, keys),
+                      audit=audit, effects=EffectLedger(client, keys))
+        audit.checkpointer = runtime.checkpoints.write
+        return runtime
+
+    def __post_init__(self) -> None:
+        # Built here so a Runtime made by hand (the tests') has one too.
+        self.checkpoints = Checkpoints(self.redis, self.keys, lambda: configured_signer(self.settings))
 
     @property
     def limiter(self) -> RateLimiter:

@@ -17,6 +17,7 @@ from services.polling.access import finish_access
 from services.polling.recording_follow import fold_results, partial_reason
 from services.polling.schedule import start_polling
 from services.polling.verify import read_back_contacts, read_back_conversations, verify_one
+from shared.audit_checkpoints import write_checkpoint
 from shared.celery_app import app
 from shared.certificate import build_certificate
 from shared.certificate_store import issue, record_delivery
@@ -211,6 +212,7 @@ def issue_certificate(runtime: Runtime, request_id: str) -> None:
     head = runtime.redis.get(runtime.keys.audit_head)
     certificate = issue(runtime.redis, runtime.keys, signer,
                         build_certificate(record, runtime.digest(record), None if head is None else str(head)))
+    write_checkpoint(runtime)  # the head as of this certificate, signed: entries cut off below it then show
     runtime.audit.append("certificate.issued", request_id=request_id, subject=certificate["subject_digest"],
                          details={"outcome": certificate["outcome"], "deadline_met": certificate["deadline_met"],
                                   "certificate_id": certificate["certificate_id"]})

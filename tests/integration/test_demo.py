@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import uuid
@@ -16,6 +17,7 @@ import redis
 from genesys_sim.config import SimConfig
 from genesys_sim.server import start_in_thread
 
+from shared.keys import Keys
 from tests.support.chromium_required import require_chromium
 from tests.support.stack import REDIS_URL, cleanup_prefix
 
@@ -86,16 +88,25 @@ def test_the_demos_certificates_verify_with_the_public_key_it_exported(demo_run,
     assert tampered.returncode == 1 and "tampered" in tampered.stdout
 
 
-def test_exported_audit_log_verifies_against_its_head_and_a_cut_copy_does_not(demo_run, tmp_path):
+def test_exported_audit_log_verifies_without_redis_or_secrets_and_a_changed_copy_does_not(demo_run, tmp_path):
+    """What a third party holds after the run: the export, the public key and the certificates. The
+    chain, the signed manifest and every certificate's audit position check out with nothing else."""
     out = demo_run["out"]
-    head = (out / "audit.head").read_text().strip()
-    verify = [sys.executable, "-m", "services.cli", "audit", "verify", "--head", head, "--file"]
-    whole = subprocess.run([*verify, str(out / "audit.jsonl")], capture_output=True, text=True, timeout=60)
+    verify = [sys.executable, "-m", "services.cli", "audit", "verify", "--public-key", str(out / "signing-key.pub.pem"),
+              "--certificates", str(out / "certificates"), "--export"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ERASURE_")}
+    whole = subprocess.run([*verify, str(out / "audit-export")], capture_output=True, text=True, timeout=60, env=env)
     assert whole.returncode == 0, whole.stdout + whole.stderr
-    cut = tmp_path / "cut.jsonl"
-    cut.write_text("".join((out / "audit.jsonl").read_text().splitlines(keepends=True)[:-2]))
-    truncated = subprocess.run([*verify, str(cut)], capture_output=True, text=True, timeout=60)
-    assert truncated.returncode == 1 and "cut off the end" in truncated.stdout + truncated.stderr
+    assert f"{SUBJECTS} certificate positions" in whole.stdout and "1 signed manifests" in whole.stdout
+    # The workers signed a checkpoint with every certificate (they got the run's signing key).
+    checkpoints = redis.Redis.from_url(REDIS_URL, decode_responses=True).lrange(Keys(demo_run["prefix"]).audit_checkpoints, 0, -1)
+    assert len(checkpoints) >= SUBJECTS and all(json.loads(c)["signature"] for c in checkpoints)
+    changed = tmp_path / "changed"
+    shutil.copytree(out / "audit-export", changed)
+    [segment] = changed.glob("*.jsonl")
+    segment.write_text("".join(segment.read_text().splitlines(keepends=True)[:-2]))  # the last two entries cut
+    cut = subprocess.run([*verify, str(changed)], capture_output=True, text=True, timeout=60, env=env)
+    assert cut.returncode == 1 and f"segment {segment.name} was modified" in cut.stderr
 
 
 def test_no_identifier_in_logs_audit_or_certificates(demo_run):

@@ -6,7 +6,7 @@ import fakeredis
 import httpx
 import pytest
 
-from shared.audit import AuditLog
+from shared.audit import AuditLog, audit_key
 from shared.config import Settings
 from shared.effects import EffectLedger
 from shared.genesys import GenesysClient, TokenProvider
@@ -26,7 +26,7 @@ def runtime() -> Runtime:
     keys = Keys("unit")
     settings = Settings(hmac_key="k" * 32, key_prefix="unit", signing_key=UNIT_SIGNING_KEY)
     return Runtime(settings=settings, redis=client, keys=keys, store=RequestStore(client, keys),
-                   audit=AuditLog(client, keys), effects=EffectLedger(client, keys))
+                   audit=AuditLog(client, keys, audit_key(settings.require_hmac_key())), effects=EffectLedger(client, keys))
 
 
 class NoLimiter:

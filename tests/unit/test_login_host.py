@@ -13,7 +13,7 @@ from genesys_sim.config import SimConfig
 from genesys_sim.server import RunningSimulator, start_in_thread
 from pydantic import SecretStr
 
-from shared.audit import AuditLog
+from shared.audit import AuditLog, audit_key
 from shared.config import Settings
 from shared.effects import EffectLedger
 from shared.genesys.errors import AuthenticationError
@@ -50,7 +50,8 @@ def _runtime(settings: Settings, transport: httpx.BaseTransport | None = None) -
     client = fakeredis.FakeRedis()
     keys = Keys(settings.key_prefix)
     return Runtime(settings=settings, redis=client, keys=keys, store=RequestStore(client, keys),
-                   audit=AuditLog(client, keys), effects=EffectLedger(client, keys), http_transport=transport)
+                   audit=AuditLog(client, keys, audit_key(settings.require_hmac_key())), effects=EffectLedger(client, keys),
+                   http_transport=transport)
 
 
 def _settings(**genesys: str) -> Settings:

@@ -262,9 +262,10 @@ def test_the_stored_and_the_exported_log_are_checked_alike(runtime, tmp_path):
     export = tmp_path / "audit.jsonl"
     export.write_text("".join(json.dumps(e) + "\n" for e in entries) + "\n")
     head = runtime.redis.get(runtime.keys.audit_head)
-    assert operations.verify_exported_audit(export, head) == stored_check
+    assert operations.verify_exported_audit(export, head, key=runtime.audit.key) == stored_check
 
     export.write_text("".join(json.dumps(e) + "\n" for e in entries[:2]))
-    cut = operations.verify_exported_audit(export, head)
+    cut = operations.verify_exported_audit(export, head, key=runtime.audit.key)
     assert cut.entries == 2 and cut.problem is not None and cut.problem.seq == 3
-    assert operations.verify_exported_audit(export).problem is None  # without the head a cut end cannot show
+    # without the head a cut end cannot show
+    assert operations.verify_exported_audit(export, key=runtime.audit.key).problem is None

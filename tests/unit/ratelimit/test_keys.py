@@ -14,7 +14,7 @@ import pytest
 from pydantic import SecretStr
 from redis.crc import key_slot
 
-from shared.audit import AuditLog
+from shared.audit import AuditLog, audit_key
 from shared.config import Settings
 from shared.effects import EffectLedger
 from shared.keys import Keys
@@ -37,7 +37,8 @@ def worker_runtime(client: fakeredis.FakeRedis, client_id: str, secret: str = SE
     )
     keys = Keys("rl-test")
     return Runtime(settings=settings, redis=client, keys=keys, store=RequestStore(client, keys),
-                   audit=AuditLog(client, keys), effects=EffectLedger(client, keys), http_transport=transport)
+                   audit=AuditLog(client, keys, audit_key(settings.require_hmac_key())), effects=EffectLedger(client, keys),
+                   http_transport=transport)
 
 
 def drain(limiter: RateLimiter, pool: str) -> int:

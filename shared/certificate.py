@@ -98,6 +98,18 @@ def audit_position(audit_head: str | None) -> dict[str, Any] | None:
     return {"seq": seq, "hash": digest}
 
 
+def review_block(record: ErasureRecord) -> dict[str, Any] | None:
+    review = record.review
+    if review is None:
+        return None
+    return {"status": review.status, "flagged": review.flagged, "gdpr_request_ids": review.gdpr_request_ids,
+            "completed_at": review.completed_at.isoformat() if review.completed_at else None,
+            "export": review.summary.model_dump(mode="json") if review.summary else None,
+            "discovered_conversations": review.discovered_conversations,
+            "missed_conversation_ids": review.missed_conversation_ids,
+            "missed_external_contacts": review.missed_external_contacts}
+
+
 def build_certificate(record: ErasureRecord, subject_digest: str, audit_head: str | None) -> dict[str, Any]:
     """What the request did, from its record. ``audit_head`` is the audit log's stored head at issue
     (``"<seq>:<hash>"``). Unsigned: ``shared.certificate_signing.sign`` adds the issue fields."""
@@ -150,6 +162,10 @@ def build_certificate(record: ErasureRecord, subject_digest: str, audit_head: st
         # Anonymise (issue 17): identifiers replaced by placeholders, by kind, and the conversations kept.
         "anonymised": anonymised_block(record),
     }
+    if record.review is not None:
+        # Review before delete (issue 17): what the platform's own export held beside what discovery found,
+        # counts and platform ids only; the conversations discovery missed were erased with the rest.
+        certificate["review"] = review_block(record)
     if record.kind is RequestKind.ACCESS:
         # What was exported and when (the platform's request, its completion, the link's expiry), never the
         # link; an access request erases nothing, so it counts nothing as erased.

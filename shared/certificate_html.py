@@ -83,6 +83,20 @@ def _export_section(export: dict[str, Any] | None) -> str:
             "</table>")
 
 
+def _review_section(review: dict[str, Any] | None) -> str:
+    """Review before delete: what the platform's export held beside what discovery found."""
+    if not review:
+        return ""
+    export = review.get("export") or {}
+    records = ", ".join(f"{n} {kind}" for kind, n in sorted((export.get("records") or {}).items())) or "none"
+    missed = ", ".join(review.get("missed_conversation_ids") or []) or "none"
+    return (f"<h2>Reviewed before delete</h2><table id=\"review\">{_row('Review', review.get('status'))}"
+            f"{_row('Export records', records)}{_row('Conversations discovery found', review.get('discovered_conversations'))}"
+            f"{_row('Conversations the export added (erased with the rest)', missed, code=True)}"
+            f"{_row('External contacts the export added', review.get('missed_external_contacts'))}"
+            f"{_row('Flagged to the approver', 'yes' if review.get('flagged') else 'no')}</table>")
+
+
 def signature_status(cert: dict[str, Any], public_key: Ed25519PublicKey | None) -> tuple[str, str]:
     """The page's verdict on the signature and its CSS class: checked against ``public_key`` when the
     renderer has one (the deployment's), else only said to be there."""
@@ -167,6 +181,7 @@ def render_certificate_html(cert: dict[str, Any], *, public_key: Ed25519PublicKe
 {_row('Callback of this request', cert.get('callback') or 'none')}
 {_row('Reason', cert.get('reason') or '')}</table>
 {_export_section(cert.get('export'))}
+{_review_section(cert.get('review'))}
 {_proof_section(cert, public_key)}
 <p class="sub">This certificate holds no personal data: the subject appears only as a keyed digest.</p>
 </body></html>

@@ -13,10 +13,11 @@ import httpx
 import pytest
 from genesys_sim.config import SimConfig
 
+from shared.certificate_html import render_certificate_html
 from shared.models import RequestState
 from tests.integration.test_access_export import files_text, gdpr_requests, redis_dump
 from tests.support.intake_api import create_key, running_api
-from tests.support.stack import running_stack, sim_find, submit, wait_final, wait_until
+from tests.support.stack import running_stack, sim_find, submit, wait_certificate, wait_final, wait_until
 
 #: The friend's message as the simulator seeds it (``seed._add_mention_elsewhere``): export content.
 FRIENDS_WORDS = "update my friend's details"
@@ -76,6 +77,10 @@ def test_the_export_shows_at_the_gate_and_what_discovery_missed_is_flagged_and_e
     assert final.verification.checked_conversations >= len(set(record.conversation_ids)) - len(final.withheld)
     # Erased, the conversation discovery missed included: the subject's email is nowhere on the platform.
     assert not sim_find(stack, subject["emails"][:1])
+    # The certificate says the request was reviewed, and what the export added to it.
+    certificate = wait_certificate(stack, request_id)
+    assert certificate["review"]["missed_conversation_ids"] == [mentioned] and certificate["review"]["flagged"]
+    assert 'id="review"' in render_certificate_html(certificate) and mentioned in render_certificate_html(certificate)
     # One export for the review, then the erasure: nothing submitted twice.
     kinds = sorted(g["requestType"] for g in gdpr_requests(stack))
     assert kinds.count("GDPR_EXPORT") == 1 and kinds.count("GDPR_DELETE") >= 1

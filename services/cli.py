@@ -481,6 +481,8 @@ def main() -> None:
     from shared.observability import setup_observability
     from shared.pii.engine import scrub
     from shared.ratelimit import RateLimitError
+    from shared.redis_conn import is_auth_error
+    from shared.redis_sentinel import credentials_refused
 
     try:
         setup_observability(get_settings())
@@ -490,6 +492,8 @@ def main() -> None:
     except ConfigError as exc:
         _fail(f"configuration: {exc}", 2)
     except redis.exceptions.RedisError as exc:
+        if is_auth_error(exc):  # a wrong password is not an outage: name the setting to fix
+            _fail(f"configuration: {credentials_refused(get_settings())}", 2)
         _fail(f"Redis: {type(exc).__name__}; check ERASURE_REDIS_URL and that the server answers", 3)
     except GenesysError as exc:
         _fail(f"Genesys Cloud: {exc}", 4)

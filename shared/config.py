@@ -295,6 +295,8 @@ class Settings(BaseSettings):
                               "set both to use Redis Sentinel, or neither to use ERASURE_REDIS_URL")
         for address in self.redis_sentinels:
             _sentinel_address(address)
+        if self.redis_tls and not self.redis_sentinels and not self.redis_url.startswith("rediss://"):
+            raise ConfigError("ERASURE_REDIS_TLS is for sentinels; with ERASURE_REDIS_URL, TLS is its rediss:// scheme")
         return self
 
     @property

@@ -84,7 +84,7 @@ def get_sentinel_redis(sentinels: tuple[tuple[str, int], ...], master: str, db: 
         db=db,
         password=password or None,
         **({"username": master_access.username} if master_access.username else {}),
-        **(master_access.tls_options() if master_access.tls else {}),
+        **({"ssl": True, **master_access.tls_options()} if master_access.tls else {}),
         **client_options(),
     )
     return client

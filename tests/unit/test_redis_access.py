@@ -87,3 +87,22 @@ def test_the_refusal_names_the_setting_to_fix_and_never_the_password():
     assert "ERASURE_REDIS_URL" in by_url
     assert "s3cret" not in by_variable + by_url
     assert "\n" not in by_variable + by_url
+
+
+def test_with_sentinels_and_tls_the_master_is_reached_over_tls_as_the_acl_user():
+    from redis.sentinel import SentinelManagedSSLConnection
+
+    settings = Settings(redis_sentinels=["sentinel-1:26379"], redis_sentinel_master="erasure", redis_tls=True,
+                        redis_username="erasure", redis_password="pw", key_prefix="unit-sentinel-tls")
+    pool = redis_for(settings).connection_pool
+    assert pool.connection_class is SentinelManagedSSLConnection
+    assert (pool.connection_kwargs["username"], pool.connection_kwargs["ssl_cert_reqs"]) == ("erasure", "required")
+    config = celery_config(settings)
+    assert config["broker_use_ssl"] == {"ssl_cert_reqs": "required"}
+    assert config["broker_url"].startswith("sentinel://erasure:pw@")
+
+
+def test_tls_with_a_url_is_its_scheme_so_client_and_broker_cannot_disagree():
+    with pytest.raises(ValueError, match="rediss://"):
+        Settings(redis_url="redis://127.0.0.1:6379/0", redis_tls=True)
+    assert Settings(redis_url="rediss://127.0.0.1:6379/0", redis_tls=True).redis_uses_tls

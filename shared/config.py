@@ -299,6 +299,14 @@ class Settings(BaseSettings):
             raise ConfigError("ERASURE_REDIS_TLS is for sentinels; with ERASURE_REDIS_URL, TLS is its rediss:// scheme")
         return self
 
+    @model_validator(mode="after")
+    def _check_retention(self) -> Settings:
+        if self.transcript_ttl_s <= 0:
+            raise ConfigError("ERASURE_TRANSCRIPT_TTL_S must be a positive number of seconds")
+        if self.aof_rewrite_interval_s < 0:
+            raise ConfigError("ERASURE_AOF_REWRITE_INTERVAL_S must be 0 (never) or a positive number of seconds")
+        return self
+
     @property
     def redis_uses_tls(self) -> bool:
         """TLS to Redis: a ``rediss://`` URL, or ``ERASURE_REDIS_TLS`` (with sentinels, which have no URL)."""

@@ -74,3 +74,14 @@ def test_the_operator_can_turn_the_rewrite_off(runtime):
     retire(runtime, _final(runtime))
     assert not rewrite_aof_if_due(runtime.redis, runtime.keys, 0)
     assert rewrites.calls == 0
+
+
+def test_retention_settings_refuse_what_cannot_work():
+    import pytest
+
+    from shared.config import Settings
+
+    with pytest.raises(ValueError, match="ERASURE_TRANSCRIPT_TTL_S"):
+        Settings(transcript_ttl_s=0)
+    with pytest.raises(ValueError, match="ERASURE_AOF_REWRITE_INTERVAL_S"):
+        Settings(aof_rewrite_interval_s=-1)

@@ -682,6 +682,8 @@ def main() -> None:
     from shared.observability import setup_observability
     from shared.pii.engine import scrub
     from shared.ratelimit import RateLimitError
+    from shared.redis_conn import is_auth_error
+    from shared.redis_sentinel import credentials_refused
 
     try:
         setup_observability(get_settings())
@@ -693,6 +695,8 @@ def main() -> None:
     except pydantic.ValidationError as exc:  # a setting refused while the settings are read: its message only
         _fail("configuration: " + "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()), 2)
     except redis.exceptions.RedisError as exc:
+        if is_auth_error(exc):  # a wrong password is not an outage: name the setting to fix
+            _fail(f"configuration: {credentials_refused(get_settings())}", 2)
         _fail(f"Redis: {type(exc).__name__}; check ERASURE_REDIS_URL and that the server answers", 3)
     except GenesysError as exc:
         _fail(f"Genesys Cloud: {exc}", 4)

@@ -19,8 +19,8 @@ from shared.models import ErasureRecord, RequestState
 from shared.pipeline import UNCERTIFIED_ENDS, chunks
 from shared.progress import needs_watching
 from shared.recording_jobs import pending_key, schedule_follow
+from shared.retention import retire
 from shared.runtime import Runtime
-from shared.scrub import scrub_record
 from shared.task_names import (
     DELETE_TASK,
     DISCOVER_TASK,
@@ -97,7 +97,7 @@ def _finish(runtime: Runtime, request_id: str, state: RequestState) -> None:
         issue_certificate(runtime, request_id)
         return
     record = runtime.store.get(request_id)
-    runtime.store.save(scrub_record(runtime.settings.require_hmac_key(), record))
+    retire(runtime, record)
     runtime.audit.append("request.scrubbed", request_id=request_id, subject=runtime.digest(record))
 
 

@@ -8,6 +8,9 @@ pass longer than the interval, ``erasure watchdog`` run by hand). The lease expi
 worker killed mid-pass holds nothing for longer than an interval.
 
 A pass that fails (Redis restarting, most likely) does not end the thread: it logs, backs off and goes on.
+
+The same thread asks Redis to rewrite its append-only file after scrubs (``shared.retention``), at most once
+per ``ERASURE_AOF_REWRITE_INTERVAL_S`` across all workers.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from celery.signals import worker_ready, worker_shutdown
 from services.watchdog import WatchReport, watch_once
 from shared.audit_checkpoints import checkpoint_if_moved
 from shared.config import get_settings
+from shared.retention import rewrite_aof_if_due
 from shared.runtime import Runtime, get_runtime
 
 log = logging.getLogger("erasure.watchdog")
@@ -47,6 +51,13 @@ def leased_pass(runtime: Runtime, owner: str) -> WatchReport | None:
     except Exception as exc:  # a failed checkpoint must not back off the re-drives; the next pass tries again
         log.warning("audit checkpoint not written (%s)", type(exc).__name__,
                     exc_info=not isinstance(exc, redis.exceptions.RedisError))
+    return report
+
+
+def worker_pass(runtime: Runtime, owner: str) -> WatchReport | None:
+    """What each tick of the thread does: the leased watchdog pass, then the AOF rewrite if one is due."""
+    report = leased_pass(runtime, owner)
+    rewrite_aof_if_due(runtime.redis, runtime.keys, runtime.settings.aof_rewrite_interval_s)
     return report
 
 
@@ -91,7 +102,7 @@ def stop(timeout_s: float = 10.0) -> None:
 @worker_ready.connect
 def _on_worker_ready(**_: Any) -> None:
     owner = f"{socket.gethostname()}:{os.getpid()}"
-    start(get_settings().watchdog_interval_s, lambda: leased_pass(get_runtime(), owner))
+    start(get_settings().watchdog_interval_s, lambda: worker_pass(get_runtime(), owner))
 
 
 @worker_shutdown.connect

@@ -17,11 +17,11 @@ from functools import cached_property
 from typing import Any
 
 from celery import Celery
-from celery.signals import setup_logging
+from celery.signals import setup_logging, worker_init
 from kombu import Exchange, Queue
 
-from shared.config import POOLS, Settings, get_settings
-from shared.redis_sentinel import broker_sentinel_options, broker_url
+from shared.config import POOLS, ConfigError, Settings, get_settings
+from shared.redis_sentinel import broker_sentinel_options, broker_ssl, broker_url, check_credentials
 
 TASK_MODULES = [
     "services.intake.tasks",
@@ -94,6 +94,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_ignore_result": True,
         "result_backend": None,
         "broker_transport_options": {**transport, **broker_sentinel_options(settings)},
+        # TLS to Redis (``rediss://`` or ERASURE_REDIS_TLS), the server's certificate checked; None: plain TCP.
+        "broker_use_ssl": broker_ssl(settings),
         # A worker that loses Redis reconnects with backoff (kombu: 2 s, then 2 s more per attempt, up
         # to 30 s) for as long as Redis is away: a worker that gave up would leave its pool down.
         "broker_connection_retry_on_startup": True,
@@ -174,6 +176,18 @@ def create_app(settings: Settings) -> Celery:
 
 
 app = new_app()
+
+
+@worker_init.connect
+def _check_redis_credentials(sender: Any = None, **_: object) -> None:
+    """A worker whose Redis password is wrong stops at once with one line naming the setting: kombu would
+    otherwise retry the refused broker connection forever, as it rightly does for an outage."""
+    if getattr(sender, "app", None) in _configured:
+        return  # a process that configured its own app (a benchmark) runs on settings it checked itself
+    try:
+        check_credentials(get_settings())
+    except ConfigError as exc:
+        raise SystemExit(f"erasure worker: {exc}") from None
 
 
 @setup_logging.connect

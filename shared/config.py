@@ -73,11 +73,27 @@ class Settings(BaseSettings):
     # any one that answers is enough to find the master.
     redis_sentinels: list[str] = Field(default_factory=list)
     redis_sentinel_master: str = ""
-    # With sentinels only (a URL carries its own): the master's database and password (its requirepass),
-    # and the sentinels' own password (their requirepass), which is often a different one.
+    # With sentinels only: the master's database. The sentinels' own password (their requirepass) is often a
+    # different one from the master's.
     redis_db: int = 0
+    # Redis's ACL user and password (or its requirepass, with no user): for the URL too, where the URL has none
+    # of its own (the URL's win), so the password can come from a secret while the URL stays in a ConfigMap.
+    redis_username: str = ""
     redis_password: SecretStr = SecretStr("")
     redis_sentinel_password: SecretStr = SecretStr("")
+    # A ``rediss://`` URL (or ``redis_tls`` with sentinels) speaks TLS and checks the server's certificate
+    # against this CA bundle (PEM; the system's CAs when unset). Client certificates (mutual TLS) are optional.
+    redis_tls: bool = False
+    redis_tls_ca_file: str | None = None
+    redis_tls_cert_file: str | None = None
+    redis_tls_key_file: str | None = None
+
+    # Keep nothing longer than needed (shared.retention). Masked transcripts expire after this many seconds
+    # even if their request never ends (they are deleted when it does). After scrubs, one worker asks Redis
+    # to rewrite its append-only file at most once per ``aof_rewrite_interval_s`` (0: never; then run
+    # ``redis-cli BGREWRITEAOF`` from cron), so values overwritten by scrubbing leave the AOF too.
+    transcript_ttl_s: int = 30 * 86400
+    aof_rewrite_interval_s: float = 900.0
 
     # Rate budget of the OAuth client (the platform allows 300/min per client-credentials token).
     rate_per_minute: float = 300.0
@@ -323,7 +339,22 @@ class Settings(BaseSettings):
                               "set both to use Redis Sentinel, or neither to use ERASURE_REDIS_URL")
         for address in self.redis_sentinels:
             _sentinel_address(address)
+        if self.redis_tls and not self.redis_sentinels and not self.redis_url.startswith("rediss://"):
+            raise ConfigError("ERASURE_REDIS_TLS is for sentinels; with ERASURE_REDIS_URL, TLS is its rediss:// scheme")
         return self
+
+    @model_validator(mode="after")
+    def _check_retention(self) -> Settings:
+        if self.transcript_ttl_s <= 0:
+            raise ConfigError("ERASURE_TRANSCRIPT_TTL_S must be a positive number of seconds")
+        if self.aof_rewrite_interval_s < 0:
+            raise ConfigError("ERASURE_AOF_REWRITE_INTERVAL_S must be 0 (never) or a positive number of seconds")
+        return self
+
+    @property
+    def redis_uses_tls(self) -> bool:
+        """TLS to Redis: a ``rediss://`` URL, or ``ERASURE_REDIS_TLS`` (with sentinels, which have no URL)."""
+        return self.redis_tls or self.redis_url.startswith("rediss://")
 
     @property
     def sentinel_addresses(self) -> list[tuple[str, int]]:

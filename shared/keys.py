@@ -83,8 +83,19 @@ class Keys:
         return f"{self._root}:discovery:job:{fingerprint}"
 
     def transcript(self, request_id: str) -> str:
-        """The subject's transcripts with personal data masked, for an export."""
+        """The subject's transcripts with personal data masked: kept while the request is open, with a TTL,
+        and deleted when it is final (``shared.retention``)."""
         return f"{self._root}:transcript:{request_id}"
+
+    @property
+    def scrubbed_since_rewrite(self) -> str:
+        """Set by a scrub: Redis's append-only file still holds the values it overwrote (``shared.retention``)."""
+        return f"{self._root}:aof:scrubbed"
+
+    @property
+    def aof_rewrite_lease(self) -> str:
+        """Held for ``ERASURE_AOF_REWRITE_INTERVAL_S`` by the worker that last asked for an AOF rewrite."""
+        return f"{self._root}:aof:lease"
 
     @property
     def holds(self) -> str:

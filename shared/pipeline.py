@@ -40,8 +40,8 @@ from shared.errors import RunLater
 from shared.genesys import ServerError, TransportError
 from shared.models import ErasureRecord, RecordChanges, RequestState
 from shared.ratelimit import LimiterUnavailable
+from shared.retention import retire
 from shared.runtime import Runtime, get_runtime
-from shared.scrub import scrub_record
 from shared.store import UnknownRequest
 
 log = logging.getLogger("erasure.pipeline")
@@ -109,8 +109,7 @@ def transition(runtime: Runtime, request_id: str, state: RequestState, event: st
     if state in UNCERTIFIED_ENDS:
         # No certificate follows these (the polling pool scrubs the others after certifying), and
         # nothing needs the identifiers any more: a resubmission brings its own.
-        record = scrub_record(runtime.settings.require_hmac_key(), record)
-        runtime.store.save(record)
+        record = retire(runtime, record)
         runtime.audit.append("request.scrubbed", request_id=request_id, subject=runtime.digest(record))
     return record
 

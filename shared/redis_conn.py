@@ -9,12 +9,18 @@ blip; past that the error is raised and the task's own retry takes over. A comma
 may run twice, as it already could with redis-py's default retries: the store's and the audit log's
 writes are WATCH transactions that re-read on a retry, the rest are idempotent writes or the limiter's
 token count.
+
+A refused password is not an outage: redis-py raises it as a ``ConnectionError`` (``AuthenticationError``),
+which a plain ``Retry`` would retry for minutes. ``retry_policy`` raises it at once, so a wrong
+``ERASURE_REDIS_PASSWORD`` fails the process fast (``shared.redis_sentinel.check_credentials``) instead.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
 from redis.backoff import ExponentialBackoff
@@ -30,10 +36,72 @@ CONNECT_TIMEOUT_S = 5.0
 SOCKET_TIMEOUT_S = 10.0
 
 
+T = TypeVar("T")
+
+
+def is_auth_error(exc: BaseException) -> bool:
+    """Redis refused the credentials (WRONGPASS, NOAUTH, a disabled ACL user): retrying cannot help."""
+    if isinstance(exc, redis.exceptions.AuthenticationError | redis.exceptions.AuthenticationWrongNumberOfArgsError):
+        return True
+    return isinstance(exc, redis.exceptions.ResponseError) and str(exc).startswith(("NOAUTH", "WRONGPASS"))
+
+
+class _OutageRetry(Retry):
+    """redis-py's retry for outages, minus refused credentials (a subclass of ``ConnectionError``)."""
+
+    def call_with_retry(self, do: Callable[[], T], fail: Callable[..., Any],
+                        is_retryable: Callable[[Exception], bool] | None = None,
+                        with_failure_count: bool = False) -> T:
+        def retryable(exc: Exception) -> bool:
+            return not is_auth_error(exc) and (is_retryable is None or is_retryable(exc))
+
+        return super().call_with_retry(do, fail, retryable, with_failure_count)
+
+
 def retry_policy() -> Retry:
     """redis-py's retry on ``ConnectionError`` (``BusyLoadingError`` is one), ``TimeoutError`` and socket
-    timeouts, with this module's bounded backoff."""
-    return Retry(BACKOFF, RETRIES)
+    timeouts, with this module's bounded backoff; never on refused credentials."""
+    return _OutageRetry(BACKOFF, RETRIES)
+
+
+@dataclass(frozen=True)
+class Access:
+    """How to reach one Redis besides its address: ACL user and password (where the URL has none), and TLS
+    (checked against ``ca_file``, or the system's CAs)."""
+
+    username: str = ""
+    password: str = ""
+    tls: bool = False
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+
+    def url_options(self, url: str) -> dict[str, Any]:
+        """redis-py's connection arguments for ``url`` (its own user and password win over these); the TLS
+        files only for ``rediss://``, the one scheme whose connections take them."""
+        options: dict[str, Any] = {}
+        if self.username:
+            options["username"] = self.username
+        if self.password:
+            options["password"] = self.password
+        if url.startswith("rediss://"):
+            options.update(self.tls_options())
+        return options
+
+    def tls_options(self) -> dict[str, Any]:
+        """The server's certificate is always checked (``required``); hostname too, by redis-py's default."""
+        options: dict[str, Any] = {"ssl_cert_reqs": "required"}
+        if self.ca_file:
+            options["ssl_ca_certs"] = self.ca_file
+        if self.cert_file:
+            options["ssl_certfile"] = self.cert_file
+        if self.key_file:
+            options["ssl_keyfile"] = self.key_file
+        return options
+
+
+#: No credentials, no TLS files: a URL that carries all it needs.
+NO_ACCESS = Access()
 
 
 def client_options() -> dict[str, Any]:
@@ -44,6 +112,11 @@ def client_options() -> dict[str, Any]:
             "health_check_interval": 30, "retry": retry_policy()}
 
 
+def get_redis(url: str, access: Access = NO_ACCESS) -> redis.Redis:
+    """The process's client of ``url`` (``rediss://`` for TLS), with ``access``'s credentials and TLS files."""
+    return _client(url, access)
+
+
 @lru_cache(maxsize=8)
-def get_redis(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, **client_options())
+def _client(url: str, access: Access) -> redis.Redis:
+    return redis.Redis.from_url(url, **client_options(), **access.url_options(url))

@@ -20,6 +20,7 @@ from shared.config import Settings, get_settings
 from shared.digest import subject_digest
 from shared.effects import EffectLedger
 from shared.genesys import GenesysClient, TokenProvider
+from shared.genesys.token_seal import token_cache_key
 from shared.holds import HoldRegister
 from shared.keys import Keys
 from shared.models import ErasureRecord
@@ -87,7 +88,8 @@ class Runtime:
                 self._tokens = TokenProvider(
                     self._http, self.settings.login_base_url, self.settings.genesys_client_id,
                     self.settings.genesys_client_secret.get_secret_value(),
-                    cache=self.redis, cache_prefix=self.settings.key_prefix)
+                    cache=self.redis, cache_prefix=self.settings.key_prefix,
+                    cache_key=token_cache_key(self.settings.require_hmac_key()))
             if pool not in self._clients:
                 assert self._tokens is not None
                 self._clients[pool] = GenesysClient(

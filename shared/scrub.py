@@ -3,6 +3,11 @@
 Once a request is final (and its certificate issued), nothing in Redis needs the subject's
 identifiers in clear any more: the certificate and audit already hold only digests. Record ids of
 platform objects (conversations, contacts, GDPR requests) stay, so the erasure can still be traced.
+
+What only the work in flight read goes too (the record is compacted): which conversations redaction was
+to read, which source found which identifier, when discovery last looked again. Kept: what ``erasure
+status``, the API, the certificate and a later release of held conversations (which deletes and verifies
+again: conversation and message ids, conversations then in progress) read.
 """
 
 from __future__ import annotations
@@ -32,5 +37,8 @@ def scrub_record(key: bytes, record: ErasureRecord) -> ErasureRecord:
         "subject": _digest_subject(key, record.subject),
         "identity": _digest_subject(key, record.identity),
         "excluded": _digest_subject(key, record.excluded),
+        "message_conversation_ids": [],
+        "identity_sources": {},
+        "last_revisit_at": None,
         "scrubbed": True,
     })

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import platform
+import secrets
 import shlex
 import subprocess
 import sys
@@ -185,6 +186,8 @@ def run_one(plan: Plan, workers: int, mode: str, client: redis.Redis, log_dir: P
         "ERASURE_GENESYS_CLIENT_ID": sim_config.client_id,
         "ERASURE_GENESYS_CLIENT_SECRET": sim_config.client_secret,
         "ERASURE_KEY_PREFIX": prefix,
+        # The shared token is sealed in Redis with a key derived from this (shared.genesys.token_seal).
+        "ERASURE_HMAC_KEY": secrets.token_hex(32),
         "ERASURE_RATE_PER_MINUTE": f"{plan.bucket_per_minute:.6g}",
         "ERASURE_RATE_BURST": str(plan.burst),
         "BENCH_RATELIMIT_MODE": mode,

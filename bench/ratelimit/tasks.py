@@ -25,6 +25,7 @@ import httpx
 from shared.celery_app import app
 from shared.genesys import GenesysClient, TokenProvider
 from shared.genesys.errors import GenesysError
+from shared.genesys.token_seal import token_cache_key
 from shared.ratelimit import RateLimitWait
 from shared.runtime import get_runtime
 
@@ -78,7 +79,8 @@ def _client(pool: str) -> GenesysClient:
             http = httpx.Client(timeout=s.genesys_timeout_s)
             tokens = TokenProvider(http, s.login_base_url, s.genesys_client_id,
                                    s.genesys_client_secret.get_secret_value(),
-                                   cache=runtime.redis, cache_prefix=s.key_prefix)
+                                   cache=runtime.redis, cache_prefix=s.key_prefix,
+                                   cache_key=token_cache_key(s.require_hmac_key()))
             _clients[pool] = GenesysClient(api_base_url=s.api_base_url, tokens=tokens,
                                            limiter=UnmeteredLimiter(), http=http, pool=pool,
                                            max_block_s=s.rate_max_block_s)

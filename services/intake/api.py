@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -47,11 +49,12 @@ from shared.approval_scope import current_scope
 from shared.certificate_html import render_certificate_html
 from shared.certificate_signing import configured_public_key
 from shared.certificate_store import deliveries
-from shared.config import get_settings
+from shared.config import ConfigError, get_settings
 from shared.export_links import read_links
 from shared.models import Approval, ErasureRecord, RequestState, utcnow
 from shared.observability import setup_observability
 from shared.ratelimit import LimiterUnavailable
+from shared.redis_sentinel import check_credentials
 from shared.runtime import Runtime
 from shared.store import DuplicateTicket
 from shared.webhooks import target_label
@@ -76,7 +79,19 @@ def _setup_logging() -> None:
 @asynccontextmanager
 async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
     _setup_logging()
+    _exit_if_redis_refuses()
     yield
+
+
+def _exit_if_redis_refuses() -> None:
+    """A wrong Redis password ends the API at start with one line naming the setting, not a 503 on every
+    call. The process exits outright: raised here, the error would reach uvicorn as a lifespan traceback.
+    A Redis that is only down passes (calls answer 503 until it is back)."""
+    try:
+        check_credentials(get_settings())
+    except ConfigError as exc:
+        print(f"erasure intake API: {exc}", file=sys.stderr, flush=True)
+        os._exit(3)
 
 
 # What each error answer means, so /openapi.json states exactly what each operation answers (the fuzz

@@ -28,8 +28,8 @@ from shared.models import ErasureRecord, RequestKind, RequestState, utcnow
 from shared.passes import run_pass
 from shared.pipeline import backoff_s, chunks, erasure_task, isolated, kept_while_redis_is_down, load, retry_or_keep, transition
 from shared.recording_jobs import recordings_settled
+from shared.retention import retire
 from shared.runtime import Runtime, get_runtime
-from shared.scrub import scrub_record
 from shared.task_names import NOTIFY_CALLBACK_TASK, NOTIFY_TASK, POLL_START_TASK, POLL_TASK, SWEEP_TASK, VERIFY_TASK
 from shared.webhooks import CALLBACK, event_body, shown_name, target_label
 
@@ -216,7 +216,7 @@ def issue_certificate(runtime: Runtime, request_id: str) -> None:
     runtime.audit.append("certificate.issued", request_id=request_id, subject=certificate["subject_digest"],
                          details={"outcome": certificate["outcome"], "deadline_met": certificate["deadline_met"],
                                   "certificate_id": certificate["certificate_id"]})
-    runtime.store.save(scrub_record(runtime.settings.require_hmac_key(), record))
+    retire(runtime, record)  # scrubbed, compacted, its transcripts gone
     runtime.audit.append("request.scrubbed", request_id=request_id, subject=certificate["subject_digest"])
     for name in runtime.settings.webhook_target_urls:
         app.send_task(NOTIFY_TASK, args=[request_id, name])

@@ -36,7 +36,9 @@ def scan(runtime: Runtime, request_ids: list[str]) -> None:
                 identity = record.effective_identity
                 result = scan_transcripts(client, identity, record.message_conversation_ids)
                 if record.kind is not RequestKind.ACCESS:  # an access request keeps nothing of the subject's data
-                    runtime.redis.set(runtime.keys.transcript(record.request_id), json.dumps(result.redacted))
+                    # Until the request is final (shared.retention deletes it then), and never past the TTL.
+                    runtime.redis.set(runtime.keys.transcript(record.request_id), json.dumps(result.redacted),
+                                      ex=runtime.settings.transcript_ttl_s)
                 details = {"messages_scanned": result.messages, "mentions": result.mentions,
                            "new_identifiers": len(result.new_identifiers.values()),
                            "sensitive_conversations": len(result.sensitive_conversation_ids)}

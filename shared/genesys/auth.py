@@ -1,7 +1,8 @@
 """Client-credentials OAuth on ``login.<region>``, one token shared by every worker.
 
 The platform's rate limit is per token, so every process of every pool must use the same one:
-the token is cached in Redis (when a Redis client is given) and fetched by one process at a time.
+the token is cached in Redis (when a Redis client is given), sealed with AES-GCM (``token_seal``: never
+in clear there), and fetched by one process at a time.
 It is renewed ``renew_margin_s`` before expiry, and at once when the platform answers 401.
 The SDK does not renew client-credentials tokens on its own; we do.
 """
@@ -16,11 +17,15 @@ import httpx
 import redis
 
 from shared.genesys.errors import AuthenticationError, TransportError
+from shared.genesys.token_seal import seal, unseal
 
 
 class TokenProvider:
     def __init__(self, http: httpx.Client, login_base_url: str, client_id: str, client_secret: str,
-                 renew_margin_s: float = 300.0, cache: redis.Redis | None = None, cache_prefix: str = "erasure") -> None:
+                 renew_margin_s: float = 300.0, cache: redis.Redis | None = None, cache_prefix: str = "erasure",
+                 cache_key: bytes | None = None) -> None:
+        if cache is not None and (cache_key is None or len(cache_key) != 32):
+            raise ValueError("a token shared through Redis is sealed: give a 32-byte cache_key (token_cache_key)")
         self._http = http
         self._url = login_base_url.rstrip("/") + "/oauth/token"
         self._client_id = client_id
@@ -30,6 +35,7 @@ class TokenProvider:
         self._expires_at = 0.0  # wall clock, comparable across processes
         self._lock = threading.Lock()
         self._cache = cache
+        self._seal_key = cache_key or b""
         digest = hashlib.sha256(f"{login_base_url}|{client_id}".encode()).hexdigest()[:16]
         self._cache_key = "{" + cache_prefix + "}:oauth:" + digest
 
@@ -54,7 +60,9 @@ class TokenProvider:
         raw = self._cache.get(self._cache_key)
         if raw is None:
             return None
-        text = raw.decode() if isinstance(raw, bytes) else str(raw)
+        text = unseal(self._seal_key, raw.decode() if isinstance(raw, bytes) else str(raw), self._cache_key)
+        if text is None:
+            return None  # sealed with another key (rotated), or not by us: fetch a new one
         token, _, expires = text.rpartition("|")
         return token, float(expires)
 
@@ -71,7 +79,7 @@ class TokenProvider:
                 return cached
             token, expires_at = self._fetch()
             ttl_ms = max(1000, int((expires_at - time.time()) * 1000))
-            self._cache.set(self._cache_key, f"{token}|{expires_at}", px=ttl_ms)
+            self._cache.set(self._cache_key, seal(self._seal_key, f"{token}|{expires_at}", self._cache_key), px=ttl_ms)
             return token, expires_at
 
     def _fetch(self) -> tuple[str, float]:

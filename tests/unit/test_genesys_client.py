@@ -18,6 +18,7 @@ from shared.genesys import (
     TokenProvider,
 )
 from shared.genesys.models import GdprSubject
+from shared.genesys.token_seal import token_cache_key
 from shared.ratelimit import BucketConfig, RateLimiter, RateLimitWait
 from tests.support.ratelimit_clock import install_fake_clock
 
@@ -130,10 +131,12 @@ def test_token_shared_through_redis_between_providers():
 
     cache = fakeredis.FakeRedis()
     http = httpx.Client(transport=httpx.MockTransport(handler))
-    first = TokenProvider(http, "https://login.x", "id", "s", cache=cache, cache_prefix="t")
-    second = TokenProvider(http, "https://login.x", "id", "s", cache=cache, cache_prefix="t")
+    key = token_cache_key(b"k" * 32)
+    first = TokenProvider(http, "https://login.x", "id", "s", cache=cache, cache_prefix="t", cache_key=key)
+    second = TokenProvider(http, "https://login.x", "id", "s", cache=cache, cache_prefix="t", cache_key=key)
     assert first.token() == second.token() == "tok1"
     assert len(issued) == 1
+    assert not any(b"tok1" in (cache.get(k) or b"") for k in cache.scan_iter())  # sealed in Redis, never in clear
     second.invalidate("tok1")
     assert first.token() == "tok1"  # still cached in process until the platform refuses it
     assert second.token() == "tok2"
@@ -448,3 +451,26 @@ def test_an_outside_id_is_one_quoted_path_segment_and_cannot_change_the_path(hos
         assert path.startswith(prefix), path
         segment = path.removeprefix(prefix).split("?")[0].split("/")[0]
         assert unquote(segment) == hostile, path
+
+
+def test_a_sealed_token_does_not_open_with_another_key_or_under_another_name():
+    """The token in Redis is AES-GCM sealed, bound to its key name: another key, a moved or edited value,
+    or a value left in clear by an older version are cache misses (a fresh token is fetched), not tokens."""
+    from shared.genesys.token_seal import seal, unseal
+
+    key, other = token_cache_key(b"k" * 32), token_cache_key(b"j" * 32)
+    sealed = seal(key, "tok|123.0", "t:oauth:1")
+    assert "tok" not in sealed
+    assert unseal(key, sealed, "t:oauth:1") == "tok|123.0"
+    assert unseal(other, sealed, "t:oauth:1") is None
+    assert unseal(key, sealed, "t:oauth:2") is None
+    assert unseal(key, sealed[:-4] + "AAA=", "t:oauth:1") is None
+    assert unseal(key, "tok|123.0", "t:oauth:1") is None
+    assert token_cache_key(b"k" * 32) != b"k" * 32  # derived, not the HMAC key itself
+
+
+def test_a_token_cache_without_a_sealing_key_is_refused():
+    import fakeredis
+
+    with pytest.raises(ValueError, match="sealed"):
+        TokenProvider(httpx.Client(), "https://login.x", "id", "s", cache=fakeredis.FakeRedis())

@@ -10,6 +10,10 @@ RUN pip wheel --no-cache-dir --no-deps . -w /wheels
 FROM python:3.11-slim
 WORKDIR /app
 COPY --from=wheel /wheels /wheels
-RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels && useradd --create-home erasure
+# Every dependency at the version the tests passed with (scripts/constraints.py writes the file): an image
+# built later installs the same packages, not whatever is newest that day.
+COPY constraints.txt /tmp/constraints.txt
+RUN pip install --no-cache-dir -c /tmp/constraints.txt /wheels/*.whl && rm -rf /wheels /tmp/constraints.txt \
+    && useradd --create-home erasure
 USER erasure
 ENTRYPOINT ["erasure"]

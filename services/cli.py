@@ -17,6 +17,25 @@ from typer.core import TyperGroup
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="GDPR Art. 17 erasure for Genesys Cloud: submit, follow and prove erasures.")
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            print(f"genesys-erasure {version('genesys-erasure')}")
+        except PackageNotFoundError:  # a checkout on PYTHONPATH, not installed: say so rather than guess
+            print("genesys-erasure (not installed: no version metadata)")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_print_version,
+                                          help="print the installed version and exit")] = False,
+) -> None:
+    """GDPR Art. 17 erasure for Genesys Cloud: submit, follow and prove erasures."""
 audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident audit log.")
 app.add_typer(audit_app, name="audit")
 out = Console()
@@ -673,27 +692,36 @@ def audit_export(
 
 
 def main() -> None:
-    """Run the CLI; an error it can explain is one line on stderr and an exit code, not a traceback."""
+    """Run the CLI; an error it can explain is one line on stderr and an exit code, not a traceback.
+
+    Unknown ``ERASURE_*`` names are warned about first (a typo of where the data is stops it:
+    ``shared.settings_guard``). Settings that cannot be read stop only the commands that read them, so
+    ``--version``, ``--help`` and the commands that need no settings still answer."""
+    from contextlib import suppress
+
     import pydantic
     import redis
 
-    from shared.config import ConfigError, get_settings
+    from shared.config import ConfigError, describe_invalid, get_settings
     from shared.genesys import GenesysError
     from shared.observability import setup_observability
     from shared.pii.engine import scrub
     from shared.ratelimit import RateLimitError
     from shared.redis_conn import is_auth_error
     from shared.redis_sentinel import credentials_refused
+    from shared.settings_guard import EXIT_CONFIG, check_variables
 
     try:
-        setup_observability(get_settings())
+        check_variables(warn=lambda line: err.print(f"[yellow]warning[/yellow] {line}", highlight=False, soft_wrap=True))
+        with suppress(ConfigError):  # a command that reads the settings meets the error and says it below
+            setup_observability(get_settings())
         app()
     except KeyboardInterrupt:
         sys.exit(130)
     except ConfigError as exc:
-        _fail(f"configuration: {exc}", 2)
-    except pydantic.ValidationError as exc:  # a setting refused while the settings are read: its message only
-        _fail("configuration: " + "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()), 2)
+        _fail(f"configuration: {exc}", EXIT_CONFIG)
+    except pydantic.ValidationError as exc:  # Settings built by a command (the demo's): the variables, no values
+        _fail(f"configuration: {describe_invalid(exc)}", EXIT_CONFIG)
     except redis.exceptions.RedisError as exc:
         if is_auth_error(exc):  # a wrong password is not an outage: name the setting to fix
             _fail(f"configuration: {credentials_refused(get_settings())}", 2)

@@ -22,6 +22,7 @@ from kombu import Exchange, Queue
 
 from shared.config import POOLS, ConfigError, Settings, get_settings
 from shared.redis_sentinel import broker_sentinel_options, broker_ssl, broker_url, check_credentials
+from shared.settings_guard import refuse_to_start
 
 TASK_MODULES = [
     "services.intake.tasks",
@@ -151,7 +152,16 @@ class _EnvironmentConfig(Mapping[str, Any]):
     @cached_property
     def _values(self) -> dict[str, Any]:
         target = self._target()
-        return {} if target is None or target in _configured else celery_config(get_settings())
+        if target is None or target in _configured:
+            return {}
+        try:
+            settings = get_settings()
+        except ConfigError as exc:
+            command = _celery_command()
+            if command:  # a worker starting (or `celery inspect`): one line, not click's traceback
+                refuse_to_start("worker" if command == "worker" else f"celery {command}", exc)
+            raise  # a process of our own (the CLI) says it in its own way
+        return celery_config(settings)
 
     def __getitem__(self, key: str) -> Any:
         return self._values[key]
@@ -161,6 +171,19 @@ class _EnvironmentConfig(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self._values)
+
+
+def _celery_command() -> str | None:
+    """The subcommand (``worker``) when this process is Celery's own command line (``celery -A
+    shared.celery_app worker``), which reads the configuration while it parses its options, before any
+    signal a handler could stop it in; None in a process of our own."""
+    import click
+    from celery.bin.celery import celery as celery_command
+
+    context = click.get_current_context(silent=True)
+    if context is None or context.find_root().command is not celery_command:
+        return None
+    return context.find_root().invoked_subcommand or "celery"
 
 
 def new_app() -> Celery:
@@ -187,7 +210,7 @@ def _check_redis_credentials(sender: Any = None, **_: object) -> None:
     try:
         check_credentials(get_settings())
     except ConfigError as exc:
-        raise SystemExit(f"erasure worker: {exc}") from None
+        refuse_to_start("worker", exc)
 
 
 @setup_logging.connect

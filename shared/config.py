@@ -1,6 +1,9 @@
-"""One settings object, read from the environment (prefix ``ERASURE_``).
+"""One settings object, read from the environment (prefix ``ERASURE_``) and an optional ``.env`` file.
 
-Secrets are ``SecretStr`` so that printing the settings never prints them.
+Secrets are ``SecretStr`` so that printing the settings never prints them. Every field is a row of the
+README's settings table (tests/unit/test_settings_doc.py holds them equal). Variables read by something
+other than ``Settings`` are listed in ``OTHER_VARIABLES``, so that an unknown ``ERASURE_*`` name (a typo)
+can be told apart and warned about (``shared.settings_guard``).
 """
 
 from __future__ import annotations
@@ -8,14 +11,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from shared.errors import ErasureError
 from shared.signing import Signer
@@ -43,6 +48,21 @@ REGION_DOMAINS: dict[str, str] = {
 }
 
 POOLS: tuple[str, ...] = ("discovery", "redaction", "deletion", "polling")
+
+#: Names the settings file: a dotenv file whose ``ERASURE_*`` lines are read under the environment's
+#: (a variable set in the environment wins). Unset: ``.env`` in the working directory, if there is one.
+ENV_FILE_VARIABLE = "ERASURE_ENV_FILE"
+DEFAULT_ENV_FILE = ".env"
+
+#: ``ERASURE_*`` variables that are not settings, and what reads them: not typos of a setting.
+OTHER_VARIABLES: dict[str, str] = {
+    ENV_FILE_VARIABLE: "the settings file to read (default: .env in the working directory, if present)",
+    "ERASURE_BOOTSTRAP_KEY": "compose's intake entrypoint: `erasure keys create ... --from-env ERASURE_BOOTSTRAP_KEY`",
+    "ERASURE_REDIS_HOSTPORT": "deploy/k8s: KEDA's Redis address for queue-length scaling, not read by the product",
+    "ERASURE_TEST_REDIS_URL": "the test suite only (tests/support/stack.py): the Redis integration tests use",
+    "ERASURE_BENCH_REDIS_URL": "the benchmarks only (bench/_stack.py): the Redis they use",
+}
+
 
 class ConfigError(ErasureError, ValueError):
     """The configuration cannot work; the message names the variable to set."""
@@ -476,7 +496,46 @@ def _sentinel_address(address: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def env_file(environ: Mapping[str, str] | None = None) -> Path | None:
+    """The settings file this process reads: ``ERASURE_ENV_FILE`` (which must exist: a file named and
+    missing is a mistake), else ``.env`` in the working directory if there is one, else none."""
+    environ = os.environ if environ is None else environ
+    named = environ.get(ENV_FILE_VARIABLE)
+    if named:
+        if not Path(named).is_file():
+            raise ConfigError(f"{ENV_FILE_VARIABLE}: no such file (unset it to read ./{DEFAULT_ENV_FILE} if present)")
+        return Path(named)
+    default = Path(DEFAULT_ENV_FILE)
+    return default if default.is_file() else None
+
+
+def describe_invalid(exc: ValidationError) -> str:
+    """A refused ``Settings`` as one line naming each variable, never its value: a field's own error
+    gets the field's variable name in front; a cross-field check's message names its variables already."""
+    problems = []
+    for error in exc.errors():
+        message = str(error["msg"]).removeprefix("Value error, ")
+        location = error.get("loc") or ()
+        if location:
+            message = f"ERASURE_{str(location[0]).upper()}: {message}"
+        problems.append(message)
+    return "; ".join(problems)
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from the environment over the settings file; ``ConfigError`` (one line, naming the
+    variable) instead of pydantic's multi-line ``ValidationError`` when a value is refused."""
+    try:
+        # _env_file: pydantic-settings' own init parameter, which mypy sees only with pydantic's plugin.
+        return Settings(_env_file=env_file(environ))  # type: ignore[call-arg]
+    except ValidationError as exc:
+        raise ConfigError(describe_invalid(exc)) from None
+    except SettingsError as exc:  # a list or object that is not JSON: pydantic-settings names the field
+        field = re.search(r'field "(\w+)"', str(exc))
+        raise ConfigError(f"ERASURE_{field.group(1).upper() if field else '*'}: not valid JSON") from None
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings (read once; tests build their own ``Settings``)."""
-    return Settings()
+    return load_settings()

@@ -6,7 +6,8 @@ so that one platform call can serve many subjects (one analytics query, one list
 - retries platform hiccups with exponential backoff and jitter: one request's own call (inside
   ``isolated``) for that request alone, a call the whole batch shares (a query, the limiter) for the batch;
 - gives the worker back when the work says "not yet" (``shared.errors.RunLater``: the rate budget,
-  a 429, a platform job still running), sending the batch again with that countdown;
+  a 429, a platform job still running), sending the batch again with that countdown; a ``ConfigError``
+  (a setting missing or refused) is the deployment's mistake, so its batch waits the same way;
 - counts deliveries in Redis (Redis has no redelivered flag), so a batch that kills its worker
   every time ends as FAILED instead of looping forever;
 - never lets a message go while Redis is unreachable: the message goes back to its queue
@@ -35,6 +36,7 @@ from celery import Task
 from celery.exceptions import Reject, SoftTimeLimitExceeded
 
 from shared.celery_app import app
+from shared.config import ConfigError
 from shared.effects import ReconcileIncomplete
 from shared.errors import RunLater
 from shared.genesys import ServerError, TransportError
@@ -171,7 +173,7 @@ def isolated(runtime: Runtime, record: ErasureRecord, step: str) -> Iterator[Non
             raise
         log.warning("%s for request %s: %s; it is retried alone", step, record.request_id, type(exc).__name__)
         delivery.hiccups[record.request_id] = (step, type(exc).__name__)
-    except TRANSIENT:
+    except (*TRANSIENT, ConfigError):  # a setting missing is the deployment's, not this request's: the batch waits
         raise
     except ReconcileIncomplete as exc:
         # An earlier call may have reached the platform unseen: a resubmission could erase twice.
@@ -309,6 +311,12 @@ def _run_guarded(self: Task[Any, Any], runtime: Runtime, fn: Callable[[Runtime, 
         # Not a failure: the platform or the budget says "not yet". A fresh message with a
         # countdown, so waiting never eats into the retry cap meant for errors.
         app.send_task(name, args=[ids], countdown=later.defer_s)
+    except ConfigError as exc:
+        # The deployment's mistake (a setting missing or refused), not the requests': failing them would burn
+        # their tickets for it. They wait, as for "not yet", until a corrected worker takes them; the log
+        # names the variable (never a value) every time, and the deadline metrics show them ageing.
+        log.error("%s for %d request(s) waits for the configuration: %s", name, len(ids), exc)
+        app.send_task(name, args=[ids], countdown=runtime.settings.retry_backoff_cap_s)
     except (*RETRYABLE, SoftTimeLimitExceeded) as exc:
         # Something the whole batch shares (a query, the limiter, Redis), or the batch ran out of its time
         # limit (a slow platform, a small budget): the batch is retried. What it finished stays done, and

@@ -1,10 +1,14 @@
-"""What a worker checks before it takes any message: settings it cannot work without.
+"""What a worker checks before it takes any message: the settings it cannot work without.
 
 Connected to Celery's ``worker_init`` signal (this module is in ``shared.celery_app.TASK_MODULES``, which
-every worker imports). A worker without a usable signing key (``ERASURE_SIGNING_KEY`` or
-``ERASURE_SIGNING_KEY_FILE``) refuses to start, with one line naming the variable, rather than taking
-requests it could carry to their end but never certify. ``SystemExit`` because Celery logs and swallows
-any ``Exception`` a signal handler raises.
+every worker imports). A worker that could not carry a request to its end (no Genesys region or base URL,
+no HMAC key, no usable signing key, webhook targets without a secret) refuses to start, with one line
+naming the variable (``shared.settings_guard.check_can_start``), rather than take requests and fail each
+one it touches. Unknown ``ERASURE_*`` names are warned about here too. ``SystemExit`` because Celery logs
+and swallows any ``Exception`` a signal handler raises.
+
+Settings that cannot even be read (a bad region, a number that is not one) stop the worker earlier, when
+Celery first reads its configuration (``shared.celery_app``), with the same one line.
 """
 
 from __future__ import annotations
@@ -14,17 +18,17 @@ from typing import Any
 
 from celery.signals import worker_init
 
-from shared.config import ConfigError, get_settings
+from shared.config import ConfigError
+from shared.settings_guard import EXIT_CONFIG, check_can_start
 
 log = logging.getLogger("erasure.worker")
 
-#: The worker's exit status when a setting it needs is missing (the CLI's "configuration" status too).
-EXIT_CONFIG = 2
+__all__ = ["EXIT_CONFIG", "check_settings"]
 
 
 def check_settings() -> None:
-    """Raise ``ConfigError`` naming the variable when a worker could not certify what it erases."""
-    get_settings().require_signer()
+    """Raise ``ConfigError`` naming the variable when a worker could not carry requests to their end."""
+    check_can_start("worker")
 
 
 @worker_init.connect

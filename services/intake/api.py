@@ -49,13 +49,14 @@ from shared.approval_scope import current_scope
 from shared.certificate_html import render_certificate_html
 from shared.certificate_signing import configured_public_key
 from shared.certificate_store import deliveries
-from shared.config import ConfigError, get_settings
+from shared.config import ConfigError, Settings, get_settings
 from shared.export_links import read_links
 from shared.models import Approval, ErasureRecord, RequestState, utcnow
 from shared.observability import setup_observability
 from shared.ratelimit import LimiterUnavailable
 from shared.redis_sentinel import check_credentials
 from shared.runtime import Runtime
+from shared.settings_guard import EXIT_CONFIG, check_can_start, refuse_to_start
 from shared.store import DuplicateTicket
 from shared.webhooks import target_label
 
@@ -78,9 +79,25 @@ def _setup_logging() -> None:
 
 @asynccontextmanager
 async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
+    """Check the configuration before the first request: a bad one stops the process with one line."""
     _setup_logging()
+    try:
+        check_can_start("api")
+    except ConfigError as exc:
+        # Not SystemExit: Starlette would hand uvicorn the traceback as "startup failed" (exit 3). Nothing
+        # is served or held yet, so there is nothing to wind down.
+        print(f"intake API refuses to start: {exc}", file=sys.stderr, flush=True)
+        os._exit(EXIT_CONFIG)
     _exit_if_redis_refuses()
     yield
+
+
+def _settings_at_import() -> Settings:
+    """The settings the app is built with; unreadable ones stop ``uvicorn`` with one line, not a traceback."""
+    try:
+        return get_settings()
+    except ConfigError as exc:
+        refuse_to_start("intake API", exc)
 
 
 def _exit_if_redis_refuses() -> None:
@@ -90,8 +107,8 @@ def _exit_if_redis_refuses() -> None:
     try:
         check_credentials(get_settings())
     except ConfigError as exc:
-        print(f"erasure intake API: {exc}", file=sys.stderr, flush=True)
-        os._exit(3)
+        print(f"intake API refuses to start: {exc}", file=sys.stderr, flush=True)
+        os._exit(EXIT_CONFIG)
 
 
 # What each error answer means, so /openapi.json states exactly what each operation answers (the fuzz
@@ -121,7 +138,7 @@ def _declared(*codes: int) -> dict[int | str, dict[str, Any]]:
 app = FastAPI(title="genesys-erasure intake", version="1",
               description="GDPR Art. 17 erasure requests: submit, follow, approve (four eyes) and prove.",
               lifespan=_lifespan, dependencies=[Depends(known_query_only)])
-app.add_middleware(BodyGuard, max_bytes=get_settings().api_max_body_bytes)
+app.add_middleware(BodyGuard, max_bytes=_settings_at_import().api_max_body_bytes)
 app.add_middleware(RequestMetrics, routes=app.router.routes)  # outermost: counts the guard's refusals too
 
 TicketPath = Annotated[str, Path(pattern=TICKET_PATTERN, description="the request's ticket")]

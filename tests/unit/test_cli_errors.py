@@ -33,3 +33,32 @@ def test_an_unreadable_audit_file_is_one_clear_line(tmp_path):
     assert result.returncode == 1
     assert result.stderr.startswith("error UnicodeDecodeError")
     assert "Traceback" not in result.stderr
+
+
+def test_version_is_the_installed_package_version_even_with_a_bad_setting():
+    from importlib.metadata import version
+
+    result = run_cli("--version", ERASURE_GENESYS_REGION="mars")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"genesys-erasure {version('genesys-erasure')}"
+
+
+def test_a_bad_region_is_one_line_not_a_validation_error():
+    result = run_cli("status", ERASURE_GENESYS_REGION="mars", ERASURE_HMAC_KEY="k" * 32)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error configuration: ERASURE_GENESYS_REGION must be a region name (e.g. eu_west_1) or domain (e.g. "
+        "mypurecloud.ie)"]
+
+
+def test_a_value_that_is_not_a_number_names_its_variable_not_its_value():
+    result = run_cli("status", ERASURE_RATE_BURST="s3cret", ERASURE_HMAC_KEY="k" * 32)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error configuration: ERASURE_RATE_BURST: ")
+    assert "s3cret" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_misspelt_redis_url_stops_the_cli_instead_of_using_localhost():
+    result = run_cli("status", ERASURE_REDIS_URI="redis://127.0.0.1:1/0", ERASURE_HMAC_KEY="k" * 32)
+    assert result.returncode == 2
+    assert "did you mean ERASURE_REDIS_URL?" in result.stderr and "Traceback" not in result.stderr

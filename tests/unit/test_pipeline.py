@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 
 import kombu.exceptions
@@ -171,6 +172,36 @@ def test_a_later_signal_never_uses_the_retry_budget(wired, sent_kw, later, count
     assert wired.store.get(request_id).state is RequestState.DISCOVERING
     assert sent_kw == [(task.name, [[request_id]], {"countdown": countdown})]  # a new message: retries start at 0
     task.apply(*sent_kw[0][1:2])  # ...which then runs the work
+    assert wired.store.get(request_id).state is RequestState.REDACTING
+
+
+@pytest.mark.parametrize("inside_isolated", [False, True])
+def test_a_configuration_error_at_run_time_leaves_the_request_waiting_not_failed(wired, sent_kw, inside_isolated,
+                                                                                caplog):
+    """Issue 19: a worker missing a setting failed every request it touched, burning upstream tickets for an
+    operator's mistake. The batch now waits, as for "not yet", and runs once the setting is there."""
+    from shared.config import ConfigError
+
+    request_id = stored_request(wired, "P-CFG")
+    runs = []
+
+    def body(runtime, ids):
+        runs.append(list(ids))
+        for record in pipeline.load(runtime, ids, RequestState.DISCOVERING):
+            with pipeline.isolated(runtime, record, "discover") if inside_isolated else contextlib.nullcontext():
+                if len(runs) == 1:
+                    raise ConfigError("set ERASURE_GENESYS_REGION or ERASURE_GENESYS_BASE_URL")
+                pipeline.transition(runtime, record.request_id, RequestState.REDACTING, "test.done")
+
+    task = make_task(body)
+    task.apply(args=[[request_id]], retries=pipeline.MAX_RETRIES)
+
+    assert wired.store.get(request_id).state is RequestState.DISCOVERING  # waiting, not FAILED
+    assert not [e for e in wired.audit.entries_for(request_id) if e["event"] == "request.failed"]
+    countdown = wired.settings.retry_backoff_cap_s
+    assert sent_kw == [(task.name, [[request_id]], {"countdown": countdown})]
+    assert "ERASURE_GENESYS_REGION" in caplog.text
+    task.apply(*sent_kw[0][1:2])  # the corrected worker takes it
     assert wired.store.get(request_id).state is RequestState.REDACTING
 
 

@@ -22,7 +22,7 @@ def test_the_deletion_pool_reads_its_variables_from_the_one_settings(monkeypatch
     monkeypatch.setenv("ERASURE_RECORDINGS", "deferred")
     monkeypatch.setenv("ERASURE_RECORDING_JOB_SLOTS", "1")
     monkeypatch.setenv("ERASURE_RETENTION_POLICY", "RET-1: five years")
-    monkeypatch.setenv("ERASURE_TEST_CRASH_AFTER", "gdpr_delete")  # test-only, read by crash.py alone
+    monkeypatch.setenv("ERASURE_TEST_CRASH_AFTER", "gdpr_delete")  # no setting: the crash tests pass --crash-after
     settings = Settings()
     assert (settings.recordings, settings.recording_job_slots, settings.retention_policy) == (
         "deferred", 1, "RET-1: five years")

@@ -48,7 +48,7 @@ class FixedWindowLimiter:
                 start, count = now, 0
             count += 1
             self._windows[key] = (start, count)
-            reset = max(1, math.ceil(start + self.window_s - now))
+            reset = _reset_s(self.window_s, now - start)
             return Verdict(allowed=count <= self.limit, count=count, limit=self.limit, reset_s=reset)
 
     def peek(self, key: str, now: float | None = None) -> Verdict:
@@ -58,9 +58,15 @@ class FixedWindowLimiter:
             start, count = self._windows.get(key, (now, 0))
             if now - start >= self.window_s:
                 start, count = now, 0
-            reset = max(1, math.ceil(start + self.window_s - now))
+            reset = _reset_s(self.window_s, now - start)
             return Verdict(allowed=count < self.limit, count=count, limit=self.limit, reset_s=reset)
 
     def clear(self) -> None:
         with self._lock:
             self._windows.clear()
+
+
+def _reset_s(window_s: float, elapsed_s: float) -> int:
+    """Whole seconds until the window ends, 1 to ``window_s``: never more than the window, even for a
+    request timed a moment before another thread opened it (``now`` is read before the lock)."""
+    return max(1, math.ceil(window_s - max(0.0, elapsed_s)))

@@ -172,3 +172,14 @@ def test_reset_clears_counters_and_requests(api: httpx.Client, raw: httpx.Client
     assert stats == {**stats, "requests": [], "total_requests": 0, "rate_limited": 0, "gdpr_requests": []}
     assert api.get("/api/v2/gdpr/requests").json()["total"] == 0
     assert raw.get("/_sim/subjects").json() == subjects  # same seed, same people
+
+
+def test_the_reset_is_never_longer_than_the_window_even_for_a_request_timed_before_it_opened() -> None:
+    """Two requests racing for the lock: the one timed earlier may find the window opened by the later one."""
+    from genesys_sim.rate_window import FixedWindowLimiter
+
+    window = FixedWindowLimiter(limit=5, window_s=30)
+    assert window.hit("t", now=1000.0).reset_s == 30
+    assert window.hit("t", now=999.99).reset_s == 30  # timed before the window's start: still 30, not 31
+    assert window.peek("t", now=999.5).reset_s == 30
+    assert window.hit("t", now=1029.5).reset_s == 1

@@ -32,8 +32,10 @@ typecheck: $(STAMP)
 contracts: $(STAMP)
 	$(VENV)/bin/lint-imports
 
+# Two test processes by default (CI has 2 cores); PYTEST_WORKERS=0 runs them in this process.
+PYTEST_WORKERS ?= 2
 test: $(STAMP) redis lint typecheck contracts
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 # The fast tier: no Redis, no worker processes (fakeredis and the in-process simulator).
 unit: $(STAMP)

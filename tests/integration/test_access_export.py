@@ -226,10 +226,12 @@ def idle_stack(tmp_path, redis_available):
         yield stack
 
 
-@pytest.mark.parametrize(("extra", "field"), [
-    ({"erase_by_name": True, "names": ["Jane Doe"]}, "erase_by_name: not for an access request"),
+@pytest.mark.parametrize(("extra", "field", "args"), [
+    ({"erase_by_name": True, "names": ["Jane Doe"]}, "erase_by_name: not for an access request",
+     ["--name", "Jane Doe", "--erase-by-name"]),
+    ({"review_export": True}, "review_export: an access request is itself an export", ["--review-export"]),
 ])
-def test_access_with_erasure_options_refused_by_field_and_nothing_enqueued(idle_stack, extra, field):
+def test_access_with_erasure_options_refused_by_field_and_nothing_enqueued(idle_stack, extra, field, args):
     path = idle_stack.tmp / "bad-access.jsonl"
     path.write_text(json.dumps({"ticket": "ACC-BAD", "emails": ["jane@example.org"], "kind": "access", **extra}) + "\n")
     result = idle_stack.cli("submit", "--file", str(path))
@@ -238,7 +240,6 @@ def test_access_with_erasure_options_refused_by_field_and_nothing_enqueued(idle_
     assert "jane" not in (result.stderr + result.stdout).lower()
     assert queued(idle_stack) == 0 and idle_stack.runtime.store.ids() == []
     # The single-request door says the same.
-    args = ["--name", "Jane Doe", "--erase-by-name"]
     single = idle_stack.cli("submit", "--ticket", "ACC-BAD", "--email", "jane@example.org", "--kind", "access", *args)
     assert single.returncode == 2 and field in single.stderr
     assert queued(idle_stack) == 0 and idle_stack.runtime.store.ids() == []

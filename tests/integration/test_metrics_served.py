@@ -41,7 +41,7 @@ def test_every_pool_and_the_api_serve_metrics_that_move_and_name_nobody(tmp_path
     config = SimConfig(subjects=3, seed=11, gdpr_step_s=0.1, rate_limit=6000)
     with running_stack(tmp_path, redis_available, config, worker_pool="prefork", concurrency=2, pool_env=pool_env,
                        ERASURE_METRICS_INTERVAL_S="0.5") as stack:
-        _, admin = create_key(stack, "prometheus", "admin")
+        _, scraper = create_key(stack, "prometheus", "metrics:read")
         submitter_id, submitter = create_key(stack, "dsar-tool", "requests:submit", "requests:read")
         subjects = httpx.get(f"{stack.sim_url}/_sim/subjects").json()
         env = {**stack.env, "ERASURE_PREAPPROVE_KEYS": json.dumps([submitter_id])}
@@ -64,8 +64,8 @@ def test_every_pool_and_the_api_serve_metrics_that_move_and_name_nobody(tmp_path
 
             def scrape_all() -> dict[str, str]:
                 scrapes = {pool: httpx.get(f"http://127.0.0.1:{ports[pool]}/metrics", timeout=10).text for pool in POOLS}
-                assert httpx.get(f"{url}/metrics").status_code == 401  # the API's own: an admin key's only
-                scrapes["api"] = httpx.get(f"{url}/metrics", headers=admin, timeout=10).text
+                assert httpx.get(f"{url}/metrics").status_code == 401  # the API's own: behind a metrics:read key
+                scrapes["api"] = httpx.get(f"{url}/metrics", headers=scraper, timeout=10).text
                 return scrapes
 
             def gauges_right() -> dict[str, str] | None:

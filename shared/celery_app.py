@@ -205,4 +205,4 @@ def _fresh_metrics_dir(**_: object) -> None:
 def _stamp_sent_at(headers: dict[str, Any] | None = None, **_: object) -> None:
     """Stamp each message with when it was sent (the queue-age gauge reads the oldest's)."""
     if headers is not None:
-        headers.setdefault(SENT_AT_HEADER, time.time())
+        headers[SENT_AT_HEADER] = time.time()  # stamped on every send, a retry's included

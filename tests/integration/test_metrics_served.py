@@ -6,6 +6,9 @@ label or value of any endpoint."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import httpx
 import pytest
@@ -38,6 +41,12 @@ def test_every_pool_and_the_api_serve_metrics_that_move_and_name_nobody(tmp_path
         return {"ERASURE_METRICS_PORT": str(ports[pool]),
                 "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics" / pool)}
 
+    # Counts an earlier run of the deletion worker left in its directory: the worker empties it at start.
+    stale = tmp_path / "metrics" / "deletion"
+    stale.mkdir(parents=True)
+    subprocess.run([sys.executable, "-c", "from shared.metrics import TASKS; TASKS.labels('stale.run', 'ok').inc(7)"],
+                   env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(stale)}, check=True, timeout=60)
+    assert list(stale.glob("*.db"))
     config = SimConfig(subjects=3, seed=11, gdpr_step_s=0.1, rate_limit=6000)
     with running_stack(tmp_path, redis_available, config, worker_pool="prefork", concurrency=2, pool_env=pool_env,
                        ERASURE_METRICS_INTERVAL_S="0.5") as stack:
@@ -90,6 +99,7 @@ def test_every_pool_and_the_api_serve_metrics_that_move_and_name_nobody(tmp_path
             assert total({pool: scrapes[pool]}, "erasure_queue_messages", queue=pool) >= 0
         assert total({"discovery": scrapes["discovery"]}, "erasure_requests_overdue", kind="erase") == 0
 
+        assert "stale.run" not in scrapes["deletion"]
         secrets = {*tickets, *ids}
         for subject in subjects:
             secrets |= {*subject["emails"], *subject["phones"], subject["name"], *subject["name"].split(),

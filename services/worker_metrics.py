@@ -116,7 +116,7 @@ def gauges_loop(pass_once: Callable[[], object], interval_s: float, stop_event: 
         pass_once()
     except Exception as exc:
         log.warning("store gauges: first pass failed (%s)", type(exc).__name__)
-    run_loop(pass_once, interval_s, stop_event)
+    run_loop(pass_once, interval_s, stop_event, what="store gauges pass")
 
 
 def stop(timeout_s: float = 10.0) -> None:

@@ -126,3 +126,23 @@ def test_the_intake_doors_arguments_are_withheld_from_task_events(monkeypatch):
     monkeypatch.setattr(Task, "apply_async", lambda self, args=None, kwargs=None, **options: sent.append(options))
     intake_tasks.submit_task.delay(payload)
     assert sent[0]["argsrepr"] == sent[0]["kwargsrepr"] == intake_tasks.WITHHELD
+
+
+def test_the_store_gauges_are_read_at_start_and_a_failed_pass_does_not_end_the_loop(caplog):
+    import threading
+
+    import redis
+
+    calls: list[int] = []
+    stop = threading.Event()
+
+    def once() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise redis.exceptions.ConnectionError("Redis restarting")
+        if len(calls) == 3:
+            stop.set()
+
+    worker_metrics.gauges_loop(once, 0.001, stop)  # returns once stop is set: the third pass
+    assert len(calls) == 3
+    assert "store gauges: first pass failed (ConnectionError)" in caplog.text

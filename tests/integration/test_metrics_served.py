@@ -16,8 +16,9 @@ from genesys_sim.config import SimConfig
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.workers import POOLS
+from shared.api_keys import ApiKeyStore
 from shared.models import RequestState
-from tests.support.intake_api import create_key, running_api
+from tests.support.intake_api import running_api
 from tests.support.private_redis import free_port
 from tests.support.stack import running_stack, wait_final, wait_until
 
@@ -26,6 +27,11 @@ pytestmark = pytest.mark.integration
 
 def samples(text: str) -> list[tuple[str, dict[str, str], float]]:
     return [(s.name, s.labels, s.value) for family in text_string_to_metric_families(text) for s in family.samples]
+
+
+def key(stack, name: str, *scopes: str) -> tuple[str, dict[str, str]]:
+    info, token = ApiKeyStore(stack.runtime.redis, stack.runtime.keys).create(name, list(scopes))
+    return info.key_id, {"Authorization": f"Bearer {token}"}
 
 
 def total(scrapes: dict[str, str], name: str, **labels: str) -> float:
@@ -47,11 +53,12 @@ def test_every_pool_and_the_api_serve_metrics_that_move_and_name_nobody(tmp_path
     subprocess.run([sys.executable, "-c", "from shared.metrics import TASKS; TASKS.labels('stale.run', 'ok').inc(7)"],
                    env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(stale)}, check=True, timeout=60)
     assert list(stale.glob("*.db"))
-    config = SimConfig(subjects=3, seed=11, gdpr_step_s=0.1, rate_limit=6000)
-    with running_stack(tmp_path, redis_available, config, worker_pool="prefork", concurrency=2, pool_env=pool_env,
+    config = SimConfig(subjects=2, seed=11, gdpr_step_s=0.1, rate_limit=6000)
+    with running_stack(tmp_path, redis_available, config, worker_pool="prefork", concurrency=1, pool_env=pool_env,
                        ERASURE_METRICS_INTERVAL_S="0.5") as stack:
-        _, scraper = create_key(stack, "prometheus", "metrics:read")
-        submitter_id, submitter = create_key(stack, "dsar-tool", "requests:submit", "requests:read")
+        # Keys made in-process (the CLI's door is tested elsewhere): two CLI processes would cost seconds.
+        scraper = key(stack, "prometheus", "metrics:read")[1]
+        submitter_id, submitter = key(stack, "dsar-tool", "requests:submit", "requests:read")
         subjects = httpx.get(f"{stack.sim_url}/_sim/subjects").json()
         env = {**stack.env, "ERASURE_PREAPPROVE_KEYS": json.dumps([submitter_id])}
         with running_api(env, stack.tmp / "logs") as url:
@@ -91,7 +98,7 @@ def test_every_pool_and_the_api_serve_metrics_that_move_and_name_nobody(tmp_path
         assert completed >= 1 and expected["awaiting_approval"] == 1
         # Counted in the pools' prefork children, merged by each worker's endpoint.
         assert total(scrapes, "erasure_requests_finished_total", kind="erase") == len(subjects)
-        assert total(scrapes, "erasure_api_requests_total", method="POST", route="/requests", status="202") == 4
+        assert total(scrapes, "erasure_api_requests_total", method="POST", route="/requests", status="202") == len(tickets)
         assert total(scrapes, "erasure_genesys_api_calls_total") > 0
         assert total(scrapes, "erasure_ratelimit_tokens_granted_total") > 0
         for pool in POOLS:

@@ -409,7 +409,7 @@ def keys_export_public() -> None:
 def keys_create(
     name: Annotated[str, typer.Argument(help="who holds the key, e.g. dsar-tool (unique)")],
     scope: Annotated[list[str], typer.Option(
-        "--scope", help="requests:submit, requests:read, requests:approve or admin (repeatable)")],
+        "--scope", help="requests:submit, requests:read, requests:approve, metrics:read or admin (repeatable)")],
     from_env: Annotated[str | None, typer.Option(
         "--from-env", help="install the key held in this environment variable (a deployment's bootstrap key) "
                            "instead of making one; nothing is printed, and an installed one is left as it is")] = None,

@@ -61,8 +61,10 @@ def worker_pass(runtime: Runtime, owner: str) -> WatchReport | None:
     return report
 
 
-def run_loop(pass_once: Callable[[], object], interval_s: float, stop: threading.Event) -> None:
-    """Call ``pass_once`` every ``interval_s`` until ``stop`` is set; an error backs off, never ends it."""
+def run_loop(pass_once: Callable[[], object], interval_s: float, stop: threading.Event,
+             what: str = "watchdog pass") -> None:
+    """Call ``pass_once`` every ``interval_s`` until ``stop`` is set; an error backs off, never ends it.
+    ``what`` names the pass in the log (the store gauges' thread runs the same loop)."""
     delay = interval_s
     failures = 0
     while not stop.wait(delay):
@@ -72,7 +74,7 @@ def run_loop(pass_once: Callable[[], object], interval_s: float, stop: threading
             failures = min(failures + 1, 16)
             delay = min(interval_s * 2**failures, max(interval_s, MAX_BACKOFF_S))
             # Redis going away is expected: its type says enough. Anything else is a bug: keep the traceback.
-            log.warning("watchdog pass failed (%s); next try in %.0f s", type(exc).__name__, delay,
+            log.warning("%s failed (%s); next try in %.0f s", what, type(exc).__name__, delay,
                         exc_info=not isinstance(exc, redis.exceptions.RedisError))
         else:
             failures = 0

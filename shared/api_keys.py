@@ -37,6 +37,8 @@ class Scope(StrEnum):
     SUBMIT = "requests:submit"
     READ = "requests:read"
     APPROVE = "requests:approve"
+    # GET /metrics only: what a Prometheus scraping the intake holds (counts, never a request or identifier).
+    METRICS = "metrics:read"
     ADMIN = "admin"  # every scope
 
 

@@ -11,13 +11,14 @@ own ``Settings`` (the demo, a benchmark) has called ``configure(app, settings)``
 
 from __future__ import annotations
 
+import time
 import weakref
 from collections.abc import Iterator, Mapping
 from functools import cached_property
 from typing import Any
 
 from celery import Celery
-from celery.signals import setup_logging, worker_init
+from celery.signals import before_task_publish, import_modules, setup_logging, worker_init
 from kombu import Exchange, Queue
 
 from shared.config import POOLS, ConfigError, Settings, get_settings
@@ -33,10 +34,16 @@ TASK_MODULES = [
     "services.polling.tasks",
     "services.polling.review",
     # Not tasks: the watchdog's thread, started in every worker by its worker_ready signal, and the
-    # settings every worker checks before it starts (the signing key).
+    # settings every worker checks before it starts (the signing key), and the worker's metrics endpoint and
+    # store gauges (ERASURE_METRICS_PORT).
     "services.watchdog_thread",
     "shared.worker_checks",
+    "services.worker_metrics",
 ]
+
+#: The header every message sent from here carries: when it was sent (epoch seconds), so the store gauges
+#: (``shared.store_gauges``) can tell how long the oldest message of a queue has waited.
+SENT_AT_HEADER = "erasure_sent_at"
 
 # The broker's sockets (kombu's Redis transport options). A read timeout bounds every wait on a
 # connection whose peer went silent (a failover, a dropped NAT entry), including the read of a
@@ -113,7 +120,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # request's lock and the ledger, as any redelivery does.
         "worker_cancel_long_running_tasks_on_connection_loss": False,
         "worker_hijack_root_logger": False,
-        "worker_send_task_events": False,
+        # Task events for Flower and celery-exporter (ERASURE_TASK_EVENTS). Task arguments are request ids,
+        # except the intake door's, which its task withholds from events (services.intake.tasks).
+        "worker_send_task_events": settings.task_events,
+        "task_send_sent_event": settings.task_events,
         # Below the visibility timeout (``Settings._check_redelivery``), and the request locks' lifetime.
         # Enforced by the prefork pool (the default); the threads pool has no time limits.
         "task_time_limit": settings.task_time_limit_s,
@@ -219,3 +229,19 @@ def _setup_logging(loglevel: int | str | None = None, **_: object) -> None:
     from shared.observability import setup_observability
 
     setup_observability(get_settings(), loglevel or "WARNING")
+
+
+@import_modules.connect
+def _fresh_metrics_dir(**_: object) -> None:
+    """A worker starting: empty PROMETHEUS_MULTIPROC_DIR of an earlier run's counts, before its task
+    modules (and prometheus-client) are imported and anything is counted."""
+    from shared.metrics_dir import empty_for_this_run
+
+    empty_for_this_run()
+
+
+@before_task_publish.connect
+def _stamp_sent_at(headers: dict[str, Any] | None = None, **_: object) -> None:
+    """Stamp each message with when it was sent (the queue-age gauge reads the oldest's)."""
+    if headers is not None:
+        headers[SENT_AT_HEADER] = time.time()  # stamped on every send, a retry's included

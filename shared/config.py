@@ -251,6 +251,20 @@ class Settings(BaseSettings):
     # The most of an export archive review downloads or unpacks (per file); larger is refused as unreadable.
     review_export_max_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
 
+    # Prometheus metrics of a worker (services.worker_metrics): its HTTP port (0: none served) and the address
+    # it listens on. Unauthenticated (the metrics carry no identifier or ticket), so loopback by default: set
+    # 0.0.0.0 in a container and let only Prometheus reach the port (NetworkPolicy). A prefork worker also
+    # needs PROMETHEUS_MULTIPROC_DIR (prometheus-client's own variable): an empty directory of its own.
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
+    # How often one worker (a lease in Redis) reads the store for the gauges every worker serves (requests
+    # by state, deadlines, queues, dead letters, platform jobs): one pass over the request index per interval.
+    metrics_interval_s: float = Field(default=30.0, gt=0)
+    # Celery task events (worker_send_task_events, task_send_sent_event), for Flower and celery-exporter.
+    # Published on the broker's pub/sub and dropped when nobody listens; the intake door's arguments (the
+    # subject's identifiers) are withheld from them (services.intake.tasks).
+    task_events: bool = True
+
     @model_validator(mode="after")
     def _check_redelivery(self) -> Settings:
         """Nothing may wait with a worker longer than the visibility timeout.

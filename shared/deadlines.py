@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from shared.metrics import REQUESTS_AT_RISK
 from shared.models import ErasureRecord
 
 AT_RISK_WITHIN = timedelta(days=7)
@@ -31,15 +30,24 @@ def describe(record: ErasureRecord, now: datetime) -> str:
     return f"overdue {-left:.1f}d" if left < 0 else f"{left:.1f}d left"
 
 
+def standing(deadline: datetime, now: datetime) -> str:
+    """An open request's place on the clock: "overdue", "at_risk" (due within ``AT_RISK_WITHIN``) or "ok".
+    The one rule ``erasure status`` and the served gauges (``shared.store_gauges``) both use."""
+    if deadline < now:
+        return "overdue"
+    return "at_risk" if deadline - now <= AT_RISK_WITHIN else "ok"
+
+
 def deadline_view(records: Iterable[ErasureRecord], now: datetime) -> DeadlineView:
+    """Counts of the open requests among ``records``. The gauges of the same counts are served by the
+    workers (``erasure_requests_overdue``, ``erasure_requests_due_soon``), not set here: a short-lived
+    command's gauge is never scraped."""
     open_ = overdue = at_risk = 0
     for record in records:
         if record.state.is_final:
             continue
         open_ += 1
-        if record.deadline < now:
-            overdue += 1
-        elif record.deadline - now <= AT_RISK_WITHIN:
-            at_risk += 1
-    REQUESTS_AT_RISK.set(overdue + at_risk)
+        place = standing(record.deadline, now)
+        overdue += place == "overdue"
+        at_risk += place == "at_risk"
     return DeadlineView(open=open_, overdue=overdue, at_risk=at_risk)

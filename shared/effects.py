@@ -51,6 +51,7 @@ import redis
 from shared.errors import ErasureError, RunLater
 from shared.genesys.errors import Conflict
 from shared.keys import Keys
+from shared.metrics import LEDGER_RECONCILES
 from shared.models import utcnow
 
 #: How a DELETE that went through is recorded (it has no platform id of its own).
@@ -228,12 +229,14 @@ class EffectLedger:
             if unrecorded is None:
                 return None
             lost = unrecorded()
+            LEDGER_RECONCILES.labels("found_unrecorded" if lost is not None else "not_found_unrecorded").inc()
             return self.adopt(request_id, effect, lost) if lost is not None else None
         if existing.outcome is not None:
             return existing.outcome
         if reconcile is None:
             return None
         found = reconcile(existing)
+        LEDGER_RECONCILES.labels("found" if found is not None else "not_found").inc()
         return self.adopt(request_id, effect, found) if found is not None else None
 
     def adopt(self, request_id: str, effect: str, platform_id: str, notes: Mapping[str, str] | None = None) -> Done:

@@ -46,6 +46,16 @@ class Keys:
         """Held by the worker whose watchdog runs this interval's pass (``services.watchdog_thread``)."""
         return f"{self._root}:watchdog:lease"
 
+    @property
+    def metrics_lease(self) -> str:
+        """Held by the worker that reads the store for this interval's gauges (``shared.store_gauges``)."""
+        return f"{self._root}:metrics:lease"
+
+    @property
+    def metrics_snapshot(self) -> str:
+        """The last gauges read from the store (JSON, counts only), served by every worker."""
+        return f"{self._root}:metrics:snapshot"
+
     def effect(self, request_id: str, effect: str) -> str:
         return f"{self._root}:effect:{request_id}:{effect}"
 

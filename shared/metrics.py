@@ -1,15 +1,37 @@
 """Prometheus metrics of the pools. Labels carry pool names, endpoint templates, statuses and states only:
-never an identifier, a ticket or a request id."""
+never an identifier, a ticket or a request id.
+
+Counters and histograms move in the process where their event happens (a prefork child counts into
+PROMETHEUS_MULTIPROC_DIR; ``services.worker_metrics`` serves the merged view). Gauges that need the
+store (requests by state, deadlines, queues) are not here: ``shared.store_gauges`` computes them once per
+interval for every worker to serve.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Histogram
 
 API_CALLS = Counter("erasure_genesys_api_calls_total", "Genesys API answers by endpoint and status",
                     ["pool", "method", "endpoint", "status"])
 API_LATENCY = Histogram("erasure_genesys_api_seconds", "Genesys API call latency", ["pool"])
-TASKS = Counter("erasure_tasks_total", "Pipeline task runs by outcome", ["task", "outcome"])
-REQUESTS_AT_RISK = Gauge("erasure_requests_at_risk", "Open requests within 7 days of their deadline or past it")
+# One delivery of a pipeline task, by how it ended: ok, deferred (the platform or the budget said "not yet"),
+# retried (a hiccup), failed (its requests failed), locked (another task holds them: sent again), too_many
+# (delivered MAX_DELIVERIES times: failed), kept (Redis unreachable: the message goes back).
+TASKS = Counter("erasure_tasks_total", "Pipeline task deliveries by outcome", ["task", "outcome"])
+# A request entering a final state (completed, completed_with_withheld, partial, failed, rejected), by kind.
+REQUESTS_FINISHED = Counter("erasure_requests_finished_total", "Requests that reached a final state, by state and kind",
+                            ["state", "kind"])
+# The effect ledger looked for an earlier delivery's call on the platform: found (adopted, not called again),
+# not found (called now), or found with no intent recorded (Redis lost the write).
+LEDGER_RECONCILES = Counter("erasure_ledger_reconciles_total",
+                            "Effect-ledger reconciliations against the platform, by outcome", ["outcome"])
+# Verification read-backs that found the subject still there, by what (conversation, message, external_contact,
+# gdpr_subject, recording): the kind only, never the id.
+VERIFICATION_REMNANTS = Counter("erasure_verification_remnants_total",
+                                "Remnants verification found after deletion, by kind", ["kind"])
+# A final event parked after its last attempt: "webhook" (a configured target) or "callback" (a request's URL).
+WEBHOOK_DEAD_LETTERS = Counter("erasure_webhook_dead_letters_total",
+                               "Webhook deliveries that gave up and were parked for replay", ["target_kind"])
 WATCHDOG_REDRIVES = Counter("erasure_watchdog_redrives_total",
                             "Requests the watchdog sent on again after no progress for stall_after_s, by state",
                             ["state"])

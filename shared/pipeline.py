@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
@@ -40,6 +41,7 @@ from shared.config import ConfigError
 from shared.effects import ReconcileIncomplete
 from shared.errors import RunLater
 from shared.genesys import ServerError, TransportError
+from shared.metrics import REQUESTS_FINISHED, TASKS
 from shared.models import ErasureRecord, RecordChanges, RequestState
 from shared.ratelimit import LimiterUnavailable
 from shared.retention import retire
@@ -108,6 +110,8 @@ def transition(runtime: Runtime, request_id: str, state: RequestState, event: st
         return None
     runtime.audit.append(event, request_id=request_id, subject=runtime.digest(record),
                          details={"state": state.value, **(details or {})})
+    if state.is_final:
+        REQUESTS_FINISHED.labels(state.value, record.kind.value).inc()
     if state in UNCERTIFIED_ENDS:
         # No certificate follows these (the polling pool scrubs the others after certifying), and
         # nothing needs the identifiers any more: a resubmission brings its own.
@@ -247,6 +251,7 @@ def _deliver(self: Task[Any, Any], name: str, fn: Callable[[Runtime, list[str]],
     runtime = get_runtime()
     count = _count_delivery(runtime, self, ids)
     if _too_many_deliveries(runtime, self, ids, count):
+        TASKS.labels(name, "too_many").inc()
         return
     mine: list[str] = []
     kept = False  # the message goes back to its queue: this delivery counts as one that never finished
@@ -258,10 +263,12 @@ def _deliver(self: Task[Any, Any], name: str, fn: Callable[[Runtime, list[str]],
                 # task just before it lets go. Look again shortly; by then the state says
                 # whether there is anything left to do.
                 app.send_task(name, args=[busy], countdown=LOCKED_RETRY_S)
+                TASKS.labels(name, "locked").inc()
             if mine:
                 _run_guarded(self, runtime, fn, name, mine, redelivered=count > 1)
     except (*REDIS_DOWN, Reject):
         kept = True
+        TASKS.labels(name, "kept").inc()
         raise
     finally:
         # Reached on every way out but the worker's death, which is what the count is for. A message
@@ -305,11 +312,13 @@ def _run_guarded(self: Task[Any, Any], runtime: Runtime, fn: Callable[[Runtime, 
     """Run a task body, turning platform waits and hiccups into Celery retries."""
     delivery = _Delivery(int(self.request.retries or 0), redelivered=redelivered)
     token = _delivery.set(delivery)
+    outcome = "ok"
     try:
         fn(runtime, ids)
     except RunLater as later:
         # Not a failure: the platform or the budget says "not yet". A fresh message with a
         # countdown, so waiting never eats into the retry cap meant for errors.
+        outcome = "deferred"
         app.send_task(name, args=[ids], countdown=later.defer_s)
     except ConfigError as exc:
         # The deployment's mistake (a setting missing or refused), not the requests': failing them would burn
@@ -322,18 +331,23 @@ def _run_guarded(self: Task[Any, Any], runtime: Runtime, fn: Callable[[Runtime, 
         # limit (a slow platform, a small budget): the batch is retried. What it finished stays done, and
         # every step is idempotent, so the retry picks up where this delivery stopped.
         if self.request.retries >= MAX_RETRIES:
+            outcome = "failed"
             _fail_batch(runtime, name, ids, f"platform kept failing ({type(exc).__name__})")
             return
+        outcome = "retried"
         log.warning("%s for %d request(s): %s; retrying", name, len(ids), type(exc).__name__)
         retry_or_keep(self, backoff_s(self.request.retries, cap=runtime.settings.retry_backoff_cap_s))
     except Exception as exc:
         # A bug or a refusal that retrying cannot fix: no request may be left hanging.
+        outcome = "failed"
         log.exception("%s failed for %d request(s)", name, len(ids))
         _fail_batch(runtime, name, ids, f"{type(exc).__name__}: see the worker log")
     else:
         _retry_hiccups(self, runtime, delivery)
     finally:
         _delivery.reset(token)
+        if not isinstance(sys.exc_info()[1], Reject):  # a retry that could not be sent: counted as kept
+            TASKS.labels(name, outcome).inc()
 
 
 def retry_or_keep(self: Task[Any, Any], countdown: float, ids: list[str] | None = None) -> NoReturn:

@@ -30,6 +30,7 @@ import redis
 from standardwebhooks import Webhook
 
 from shared.keys import Keys
+from shared.metrics import WEBHOOK_DEAD_LETTERS
 
 ID_HEADER = "webhook-id"
 TIMESTAMP_HEADER = "webhook-timestamp"
@@ -127,6 +128,7 @@ class WebhookSender:
         entry = {"webhook_id": msg_id, "request_id": request_id, "target_name": target,
                  "body": body, "attempts": attempts, "last_error": error}
         self._r.hset(self._keys.webhook_dead_letters, msg_id, json.dumps(entry))
+        WEBHOOK_DEAD_LETTERS.labels("callback" if target == CALLBACK else "webhook").inc()
 
     def dead_letters(self) -> list[dict[str, Any]]:
         """Every parked event; one parked by an older version has ``event_id`` and a ``target`` URL instead."""

@@ -199,9 +199,9 @@ def ready(runtime: RuntimeDep, _: Annotated[Principal, Depends(authenticated(Non
 
 @app.get("/metrics", tags=["operations"], response_class=Response,
          responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}, **_declared(*_KEYED)})
-def metrics(_: Annotated[Principal, Depends(authenticated(Scope.ADMIN))]) -> Response:
+def metrics(_: Annotated[Principal, Depends(authenticated(Scope.METRICS))]) -> Response:
     """This process's metrics (Prometheus text): calls by route template and status, latency, refusals.
-    The admin scope only: they show how the intake is used."""
+    The metrics:read scope (or admin): they carry no identifier, but show how the intake is used."""
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from celery.worker.request import Request
+
 from services.intake.submit import submit
 from services.intake.validation import IntakeError
 from shared.celery_app import app
@@ -25,7 +27,30 @@ from shared.store import DuplicateTicket
 log = logging.getLogger("erasure.intake")
 
 
-@app.task(name="erasure.intake.submit", acks_late=True)
+#: What task events (Flower, celery-exporter) and ``celery inspect`` show of this task's arguments.
+WITHHELD = "<withheld: the subject's identifiers>"
+
+
+class WithheldArguments(Request):
+    """The worker's view of a message of this door: its arguments are the subject's identifiers, so the
+    ``task-received`` event (``ERASURE_TASK_EVENTS``) and ``inspect`` show ``WITHHELD`` instead of their repr."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._argsrepr = self._kwargsrepr = WITHHELD
+
+
+class WithheldWhenSent(app.Task):  # type: ignore[name-defined,misc]
+    """Sent through this app (``submit_task.delay``): the message's ``argsrepr`` header and the ``task-sent``
+    event say ``WITHHELD`` too. A producer calling ``send_task`` by name should pass ``argsrepr`` itself."""
+
+    def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
+        options.setdefault("argsrepr", WITHHELD)
+        options.setdefault("kwargsrepr", WITHHELD)
+        return super().apply_async(args, kwargs, **options)
+
+
+@app.task(name="erasure.intake.submit", acks_late=True, base=WithheldWhenSent, Request=WithheldArguments)
 def submit_task(payload: dict[str, Any]) -> dict[str, Any]:
     try:
         # Redis down: the message goes back to its queue (the ticket makes a second try idempotent).

@@ -16,6 +16,7 @@ from shared.anonymise import holds_placeholder
 from shared.genesys import ContactReads, GenesysClient, GenesysError, NotFound, bulk_chunks
 from shared.genesys.models import AnalyticsConversation
 from shared.identifiers import phone_digits
+from shared.metrics import VERIFICATION_REMNANTS
 from shared.models import ErasureRecord, RequestKind, Subject, Verification
 from shared.pipeline import TRANSIENT
 
@@ -150,9 +151,23 @@ def verify_one(client: GenesysClient, record: ErasureRecord, conversations: dict
     if probe and client.search_gdpr_subjects(*probe):
         remnants.append(f"gdpr_subject:{probe[0].lower()}")
     remnants += _recording_remnants(client, record)
+    remnants = list(dict.fromkeys(remnants))
+    for remnant in remnants:
+        VERIFICATION_REMNANTS.labels(remnant_kind(remnant)).inc()
     return Verification(
         ok=not remnants,
         checked_conversations=len(record.conversation_ids),
         checked_identifiers=len(identity.values()),
-        remnants=list(dict.fromkeys(remnants)),
+        remnants=remnants,
     )
+
+
+#: What a remnant is, as the metric's label: the part before the first colon, from this fixed set.
+REMNANT_KINDS = frozenset({"conversation", "message", "external_contact", "gdpr_subject", "recording", "blocked"})
+
+
+def remnant_kind(remnant: str) -> str:
+    """The kind of a remnant (``conversation:<id>`` -> ``conversation``); "other" for anything else, so an
+    id never becomes a label value."""
+    kind = remnant.split(":", 1)[0]
+    return kind if kind in REMNANT_KINDS else "other"

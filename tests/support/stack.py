@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,17 +112,19 @@ def make_stack(tmp_path: Path, sim_config: SimConfig, **settings_env: str) -> tu
 @contextmanager
 def running_stack(tmp_path: Path, redis_client: redis.Redis, sim_config: SimConfig, *,
                   pools: Iterable[str] = POOLS, concurrency: int = 2, worker_pool: str = "threads",
+                  pool_env: Callable[[str], Mapping[str, str]] | None = None,
                   **settings_env: str) -> Iterator[Stack]:
     """A stack with a worker process per pool in ``pools`` (none: nothing consumes the queues), each with
     Celery's execution pool ``worker_pool``: ``threads``, or ``prefork`` (``celery worker``'s default, as
-    production runs it).
+    production runs it). ``pool_env(pool)``: variables of that pool's worker alone (its metrics port).
 
     On the way out, however the test ended: workers stopped, simulator stopped, the test's keys gone.
     """
     stack, sim = make_stack(tmp_path, sim_config, **settings_env)
     try:
         for pool in pools:
-            stack.workers.start(pool, stack.env, tmp_path / "logs", concurrency=concurrency, worker_pool=worker_pool)
+            env = {**stack.env, **(pool_env(pool) if pool_env else {})}
+            stack.workers.start(pool, env, tmp_path / "logs", concurrency=concurrency, worker_pool=worker_pool)
         yield stack
     finally:
         stack.workers.stop()

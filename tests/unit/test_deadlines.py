@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from prometheus_client import REGISTRY
 
 from shared.certificate import build_certificate
 from shared.deadlines import DeadlineView, days_left, deadline_view, describe
@@ -29,10 +28,6 @@ def record(state: RequestState = RequestState.DISCOVERING, *, verified_at: datet
 def due_in(delta: timedelta, now: datetime, state: RequestState = RequestState.DISCOVERING) -> ErasureRecord:
     """An open request whose deadline is ``delta`` from ``now``."""
     return record(state, verified_at=now + delta - timedelta(days=30), ticket=f"DL-{delta}")
-
-
-def at_risk_gauge() -> float | None:
-    return REGISTRY.get_sample_value("erasure_requests_at_risk")
 
 
 # --- When a request is due ------------------------------------------------------------------------------
@@ -156,9 +151,7 @@ def test_a_mixed_book_is_counted_per_request_and_exported_as_a_metric():
         record(RequestState.FAILED, verified_at=NOW - timedelta(days=50)),
     ]
     assert deadline_view(book, NOW) == DeadlineView(open=7, overdue=2, at_risk=3)
-    assert at_risk_gauge() == 5  # overdue plus at risk: what the alert rule watches
     assert deadline_view([due_in(timedelta(days=20), NOW)], NOW) == DeadlineView(open=1, overdue=0, at_risk=0)
-    assert at_risk_gauge() == 0  # set, not accumulated
 
 
 @pytest.mark.parametrize("state", OPEN_STATES)

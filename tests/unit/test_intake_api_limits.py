@@ -63,9 +63,12 @@ def test_calls_are_counted_by_route_template_never_by_the_path_sent(client, key)
     assert not any("T-4711" in value or "BREW" in value or "/no/such" in value for value in labels)
 
 
-def test_metrics_are_served_to_the_admin_scope_only(client, key):
+def test_metrics_are_served_to_the_metrics_and_admin_scopes_only(client, key):
     assert client.get("/metrics").status_code == 401
     assert client.get("/metrics", headers=key("reader", "requests:read")).status_code == 403
+    scraper = key("prometheus", "metrics:read")
+    assert client.get("/metrics", headers=scraper).status_code == 200
+    assert client.get("/requests", headers=scraper).status_code == 403  # a scraper reads no request
     answer = client.get("/metrics", headers=key("ops", "admin"))
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/plain")

@@ -10,6 +10,7 @@ RUN pip wheel --no-cache-dir --no-deps . -w /wheels
 FROM python:3.11-slim
 WORKDIR /app
 COPY --from=wheel /wheels /wheels
-RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels && useradd --create-home erasure
-USER erasure
+RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels && useradd --create-home --uid 10001 --user-group erasure
+# Numeric: Kubernetes' runAsNonRoot can only check a number (a name is refused), and deploy/k8s runs as this uid.
+USER 10001:10001
 ENTRYPOINT ["erasure"]

@@ -29,7 +29,7 @@ PROMETHEUS = ROOT / "deploy" / "prometheus" / "prometheus-compose.yml"
 FLOWER_APP = ROOT / "deploy" / "flower" / "flowerapp.py"
 ENV_EXAMPLE = ROOT / "deploy" / "compose.env.example"
 #: Secrets that are not settings: the intake's API keys and Flower's login.
-OTHER_SECRETS = {"ERASURE_BOOTSTRAP_KEY", "ERASURE_METRICS_KEY", "FLOWER_BASIC_AUTH"}
+OTHER_SECRETS = {"ERASURE_BOOTSTRAP_KEY", "METRICS_API_KEY", "FLOWER_BASIC_AUTH"}
 #: Services run on demand (`docker compose run`), not kept up: no healthcheck to keep.
 ONE_OFF = {"cli"}
 
@@ -95,7 +95,7 @@ def test_no_secret_has_a_default_and_every_one_is_in_the_env_file_example():
     uses = re.findall(r"\$\{([A-Z0-9_]+)(:?[-?+]?)([^}]*)\}", text)
     secrets = {name for name, _, _ in uses if name in secret_variables()}
     assert {"ERASURE_REDIS_PASSWORD", "ERASURE_HMAC_KEY", "ERASURE_SIGNING_KEY", "ERASURE_GENESYS_CLIENT_SECRET",
-            "ERASURE_BOOTSTRAP_KEY", "ERASURE_METRICS_KEY", "FLOWER_BASIC_AUTH"} <= secrets
+            "ERASURE_BOOTSTRAP_KEY", "METRICS_API_KEY", "FLOWER_BASIC_AUTH"} <= secrets
     for name, operator, message in uses:
         if name in secrets:
             assert operator == ":?" and message.strip(), f"${{{name}}} must be required with a message, not defaulted"
@@ -122,8 +122,8 @@ def test_workers_serve_metrics_and_prometheus_scrapes_each_pool_and_the_intake(c
     assert jobs["erasure-intake"]["static_configs"][0]["targets"] == [f"intake:{intake_port}"]
     secret_file = jobs["erasure-intake"]["authorization"]["credentials_file"]
     [secret] = services["prometheus"]["secrets"]
-    assert secret_file == f"/run/secrets/{secret}" and compose["secrets"][secret] == {"environment": "ERASURE_METRICS_KEY"}
-    assert "--scope metrics:read --from-env ERASURE_METRICS_KEY" in services["intake"]["entrypoint"][-1]
+    assert secret_file == f"/run/secrets/{secret}" and compose["secrets"][secret] == {"environment": "METRICS_API_KEY"}
+    assert "--scope metrics:read --from-env METRICS_API_KEY" in services["intake"]["entrypoint"][-1]
     mounts = dict(volume.split(":")[:2] for volume in services["prometheus"]["volumes"] if volume.startswith("./"))
     assert mounts["./deploy/prometheus/prometheus-compose.yml"] == "/etc/prometheus/prometheus.yml"
     assert config["rule_files"] == [mounts["./deploy/prometheus/alerts.yml"]]

@@ -286,7 +286,7 @@ def secret_settings() -> set[str]:
 def test_no_secret_is_committed_and_every_referenced_secret_is_a_documented_one(example):
     assert of_kind(example, "Secret") == {}, "Secrets are created out of band, never rendered with values"
     data = config_map(example)
-    assert not set(data) & (secret_settings() | {"ERASURE_BOOTSTRAP_KEY", "ERASURE_METRICS_KEY"})
+    assert not set(data) & (secret_settings() | {"ERASURE_BOOTSTRAP_KEY", "METRICS_API_KEY"})
     assert not any(re.search(r"://[^/\s]*@", value) for value in data.values()), "a URL with credentials"
     text = json.dumps(example)
     referenced = set(re.findall(r'"secretName": "([^"]+)"', text))
@@ -336,7 +336,7 @@ def test_prometheus_scrapes_every_worker_and_the_intake_under_the_job_names_the_
                if service["spec"]["selector"].items() <= pod_labels(w).items()}
     assert scraped == {f"erasure-{pool}" for pool in POOLS}
     _, intake_monitor = jobs["erasure-intake"]
-    assert intake_monitor["spec"]["endpoints"][0]["authorization"]["credentials"]["key"] == "ERASURE_METRICS_KEY"
+    assert intake_monitor["spec"]["endpoints"][0]["authorization"]["credentials"]["key"] == "METRICS_API_KEY"
     if RULES.exists():
         assert set(re.findall(r'job="([^"]+)"', RULES.read_text())) <= set(jobs)
 

@@ -335,6 +335,7 @@ def test_prometheus_scrapes_every_worker_and_the_intake_under_the_job_names_the_
     scraped = {w["metadata"]["name"] for w in of_kind(example, "Deployment").values()
                if service["spec"]["selector"].items() <= pod_labels(w).items()}
     assert scraped == {f"erasure-{pool}" for pool in POOLS}
+    assert service["spec"]["publishNotReadyAddresses"] is True  # a worker failing its probe is still a target
     _, intake_monitor = jobs["erasure-intake"]
     assert intake_monitor["spec"]["endpoints"][0]["authorization"]["credentials"]["key"] == "METRICS_API_KEY"
     if RULES.exists():

@@ -14,6 +14,7 @@ COPY --from=wheel /wheels /wheels
 # built later installs the same packages, not whatever is newest that day.
 COPY constraints.txt /tmp/constraints.txt
 RUN pip install --no-cache-dir -c /tmp/constraints.txt /wheels/*.whl && rm -rf /wheels /tmp/constraints.txt \
-    && useradd --create-home erasure
-USER erasure
+    && useradd --create-home --uid 10001 --user-group erasure
+# Numeric: Kubernetes' runAsNonRoot can only check a number (a name is refused), and deploy/k8s runs as this uid.
+USER 10001:10001
 ENTRYPOINT ["erasure"]

@@ -61,6 +61,7 @@ OTHER_VARIABLES: dict[str, str] = {
     "ERASURE_REDIS_HOSTPORT": "deploy/k8s: KEDA's Redis address for queue-length scaling, not read by the product",
     "ERASURE_TEST_REDIS_URL": "the test suite only (tests/support/stack.py): the Redis integration tests use",
     "ERASURE_BENCH_REDIS_URL": "the benchmarks only (bench/_stack.py): the Redis they use",
+    "ERASURE_CI_NO_KUSTOMIZE": "CI only (.ci/run): kubectl could not be installed, the manifest render tests skip",
 }
 
 

@@ -41,8 +41,11 @@ def test_the_export_shows_at_the_gate_and_what_discovery_missed_is_flagged_and_e
     [request_id] = submit(stack, [{"ticket": "REV-1", "emails": subject["emails"][:1], "review_export": True,
                                    "approved_by": "upstream-dpo"}])
     store = stack.runtime.store
-    wait_until(lambda: store.get(request_id).state is RequestState.AWAITING_APPROVAL, timeout_s=90,
-               message="the request at the approval gate")
+    def at_the_gate() -> bool:  # moved there, then its standing approval superseded: two writes, wait for both
+        current = store.get(request_id)
+        return current.state is RequestState.AWAITING_APPROVAL and current.approval is None
+
+    wait_until(at_the_gate, timeout_s=90, message="the request at the approval gate, its earlier approval superseded")
     record = store.get(request_id)
     review = record.review
     assert review is not None and review.status == "summarised"

@@ -363,6 +363,8 @@ TEMPLATES: dict[str, dict[str, list[str]]] = {
             "the transfer from the account ending {iban_tail} was {amount} on {date}",
             "firmware {version} since {date} {time}",
             "parcel {tracking} left the depot at {time}",
+            "the statement shows card {card_masked} and account {iban_masked}",
+            "receipt: {card_masked}, {amount}, {date} {time}",
         ],
         "subject": [
             "this is {subject_name}, calling about my bill",
@@ -391,6 +393,7 @@ TEMPLATES: dict[str, dict[str, list[str]]] = {
             "Sendungsnummer {tracking}, PLZ {postcode}",
             "Meine Anschrift: {address}",
             "Version {version} seit {date}",
+            "Abbuchung vom Konto {iban_masked} am {date}",
         ],
         "subject": ["Hier spricht {subject_name}", "Erreichbar unter {subject_phone}"],
     },
@@ -652,6 +655,13 @@ class Conversation:
             ])
         if slot == "card_tail" or slot == "iban_tail":
             return _digits(rng, 4)
+        if slot == "card_masked":  # what a receipt prints: the issuer's digits and the last four
+            digits = self.us.credit_card_number(card_type=rng.choice(CARD_TYPES))
+            return rng.choice([f"{digits[:4]} **** **** {digits[-4:]}", f"{digits[:6]}******{digits[-4:]}",
+                               f"XXXX-XXXX-XXXX-{digits[-4:]}"])
+        if slot == "iban_masked":
+            iban = self.iban()
+            return f"{iban[:4]} **** **** {iban[-4:]}" if rng.random() < 0.5 else f"{iban[:2]}** ... {iban[-6:]}"
         if slot == "address":
             return fake.address().replace("\n", ", ")
         if slot == "other_name":
@@ -666,7 +676,7 @@ class Conversation:
             text, tag = self.phone_value(slot)
             return text, label, tag
         if slot.startswith("card"):
-            if slot == "card_tail":
+            if slot in ("card_tail", "card_masked"):
                 return self.negative(slot), None, slot
             text, tag = self.card(slot)
             return text, label, tag
@@ -759,5 +769,8 @@ def summary(messages: list[LabelledMessage], seed: int) -> dict[str, Any]:
         "phone_variants": dict(Counter(tag.split("/")[2] for m in messages for (t, _, _), tag in zip(m.entities, m.tags,
                                                                                                     strict=True)
                                        if t == "PHONE")),
+        "phone_styles": dict(Counter(tag.split("/")[3] for m in messages for (t, _, _), tag in zip(m.entities, m.tags,
+                                                                                                   strict=True)
+                                     if t == "PHONE")),
         "messages_without_entities": sum(1 for m in messages if not m.entities),
     }

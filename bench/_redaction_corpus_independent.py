@@ -38,6 +38,10 @@ Messages are chat lines, emails (multi-line, with signatures), speech-to-text tr
 agent reading a value back, in English, German, French, Spanish, Japanese and Chinese (values glued
 to the text without spaces), from 34 Faker locales.
 
+The phone numbers are made in ``bench/_independent_phones.py``, the templates are in
+``bench/_independent_templates.py``; this module draws the people and the other values and puts
+messages together.
+
 Deterministic for a seed (and a Faker version: its data files are part of the corpus). Conversation
 ``k`` is generated from its own ``random.Random(f"{seed}/{k}")``, so a shorter corpus is a prefix of a
 longer one.
@@ -56,7 +60,7 @@ import re
 import string
 import zlib
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache
 from importlib.metadata import version
 from string import Formatter
 from typing import Any
@@ -64,6 +68,24 @@ from typing import Any
 import phonenumbers
 from faker import Faker
 from phonenumbers import PhoneNumber, PhoneNumberFormat, PhoneNumberType
+
+from bench._independent_phones import (
+    DIGIT_WORDS,
+    FICTIONAL_REGIONS,
+    INTERNATIONAL_ONLY,
+    WRITTEN_STYLES,
+    example_numbers,
+    make_number,
+    mutate,
+    national_digit_count,
+    random_digits,
+    read_back,
+    speak_digits,
+    speak_groups,
+    speak_phone,
+    write_phone,
+)
+from bench._independent_templates import KIND_WEIGHTS, LOCALE_LANGUAGE, SLOT_TYPES, TEMPLATES
 
 NAME = "independent"
 DEFAULT_SEED = 20261130
@@ -103,380 +125,6 @@ def half_of(conversation: int) -> str:
 
 def faker_version() -> str:
     return version("faker")
-
-
-# ------------------------------------------------------------------------------------------------
-# Phone numbers: the plan's examples, mutated, in the plan's formats
-# ------------------------------------------------------------------------------------------------
-
-PHONE_TYPES = tuple(v for k, v in sorted(vars(PhoneNumberType).items()) if k.isupper())
-TYPE_NAMES = {v: k for k, v in vars(PhoneNumberType).items() if k.isupper()}
-
-
-@lru_cache(maxsize=1)
-def example_numbers() -> tuple[tuple[str, str, PhoneNumber], ...]:
-    """(region, type name, number) for every example the library ships, once per region and number
-    (a region's fixed and mobile example are often one number; regions sharing a plan keep theirs)."""
-    seen: set[tuple[str, int, str]] = set()
-    out = []
-    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
-        for number_type in PHONE_TYPES:
-            example = phonenumbers.example_number_for_type(region, number_type)
-            if example is None:
-                continue
-            key = (region, example.country_code, phonenumbers.national_significant_number(example))
-            if key not in seen:
-                seen.add(key)
-                out.append((region, TYPE_NAMES[number_type], example))
-    return tuple(out)
-
-
-# Ranges set aside for fiction: NSN prefixes, completed with random digits to the length given.
-FICTIONAL = {
-    "GB": [(p, 10) for p in ("7700900", "2079460", "1134960", "1144960", "1154960", "1164960", "1174960", "1214960",
-                             "1314960", "1414960", "1514960", "1614960", "1914980", "1632960", "3069990", "8081570")],
-    "FR": [(p, 9) for p in ("19900", "26191", "35301", "46571", "53649", "63998")],
-    "AU": [("491570", 9), ("25550", 9), ("35550", 9), ("75550", 9), ("85550", 9)],
-    "DE": [("3023125", 10), ("6990009", 10), ("4066969", 10), ("2214710", 10), ("8999998", 10)],
-}
-
-FICTIONAL_REGIONS = ("US", "CA", *FICTIONAL)
-
-
-def _number(country_code: int, nsn: str) -> PhoneNumber:
-    number = PhoneNumber(country_code=country_code, national_number=int(nsn))
-    zeros = len(nsn) - len(nsn.lstrip("0"))
-    if zeros:
-        number.italian_leading_zero = True
-        if zeros > 1:
-            number.number_of_leading_zeros = zeros
-    return number
-
-
-def _digits(rng: random.Random, count: int) -> str:
-    return "".join(rng.choice(string.digits) for _ in range(count))
-
-
-def mutate(region: str, example: PhoneNumber, rng: random.Random, how: str | None = None) -> tuple[str, PhoneNumber]:
-    """(how, number): the example itself, one digit off, a fictional range or an unassigned area code."""
-    code = example.country_code
-    nsn = phonenumbers.national_significant_number(example)
-    how = how or rng.choices(("example", "digit_off", "fictional", "unassigned_area"), weights=(3, 3, 2, 2))[0]
-    if how == "fictional":
-        if code == 1 and len(nsn) == 10:
-            return how, _number(code, nsn[:3] + "55501" + _digits(rng, 2))
-        if region in FICTIONAL:
-            prefix, length = rng.choice(FICTIONAL[region])
-            return how, _number(code, prefix + _digits(rng, length - len(prefix)))
-        how = "digit_off"
-    if how == "unassigned_area":
-        if code == 1 and len(nsn) == 10:
-            return how, _number(code, f"{rng.randint(2, 9)}9{rng.randrange(10)}" + nsn[3:])
-        for _ in range(30):
-            # A leading 0 only where the plan's numbers have one (elsewhere "00" reads as a dialling prefix).
-            lead = "0" if nsn[0] == "0" else rng.choice("123456789")
-            candidate = _number(code, lead + _digits(rng, 1) + nsn[2:]) if len(nsn) > 4 else None
-            if candidate is not None and not phonenumbers.is_valid_number(candidate) \
-                    and phonenumbers.is_possible_number(candidate):
-                return how, candidate
-        how = "digit_off"
-    if how == "digit_off" and len(nsn) > 2:
-        position = rng.randrange(1, len(nsn))
-        replacement = rng.choice([d for d in string.digits if d != nsn[position]])
-        return how, _number(code, nsn[:position] + replacement + nsn[position + 1 :])
-    return "example", example
-
-
-def _chunks(digits: str) -> list[str]:
-    """Groups of three, the last of four when three would leave one digit alone."""
-    groups = re.findall(r"\d{1,3}", digits)
-    if len(groups) > 1 and len(groups[-1]) == 1:
-        groups[-2:] = [groups[-2][:2], groups[-2][2:] + groups[-1]]
-    return groups
-
-
-FULLWIDTH = str.maketrans({c: chr(ord(c) + 0xFEE0) for c in "0123456789+-()"})  # to U+FF10..
-WRITTEN_STYLES = ("national", "international", "e164", "national_compact", "dots", "dashes", "parentheses", "slash",
-                  "intl_00", "nbsp", "double_space")
-INTERNATIONAL_ONLY = ("international", "e164", "dashes", "intl_00", "nbsp", "double_space")
-
-
-def write_phone(number: PhoneNumber, style: str) -> str:
-    national = phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL)
-    international = phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL)
-    e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
-    groups = re.findall(r"\d+", national)
-    if len(groups) == 1:
-        groups = _chunks(groups[0])
-    if style == "national":
-        return national
-    if style == "international":
-        return international
-    if style == "e164":
-        return e164
-    if style == "national_compact":
-        return "".join(groups)
-    if style == "dots":
-        return ".".join(groups)
-    if style == "dashes":
-        return "+" + "-".join(re.findall(r"\d+", international))
-    if style == "parentheses":
-        return f"({groups[0]}) " + " ".join(groups[1:]) if len(groups) > 1 else f"({groups[0]})"
-    if style == "slash":
-        return f"{groups[0]}/" + "".join(groups[1:]) if len(groups) > 1 else groups[0]
-    if style == "intl_00":
-        return "00" + international[1:]
-    if style == "nbsp":
-        return international.replace(" ", "\u00a0")
-    if style == "double_space":
-        return international.replace(" ", "  ")
-    if style == "fullwidth":
-        return e164.translate(FULLWIDTH)
-    raise ValueError(style)
-
-
-def national_digit_count(number: PhoneNumber) -> int:
-    return len(re.sub(r"\D", "", phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL)))
-
-
-# ------------------------------------------------------------------------------------------------
-# Spoken digits
-# ------------------------------------------------------------------------------------------------
-
-DIGIT_WORDS = {
-    "en": ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"],
-    "de": ["null", "eins", "zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht", "neun"],
-    "fr": ["zéro", "un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf"],
-    "es": ["cero", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve"],
-}
-PLUS_WORD = {"en": "plus", "de": "plus", "fr": "plus", "es": "más"}
-
-
-def speak_digits(digits: str, language: str, rng: random.Random) -> str:
-    """Digits as a speech-to-text engine writes them: words, English "oh", "double" and "triple"."""
-    words = DIGIT_WORDS[language]
-    out: list[str] = []
-    index = 0
-    while index < len(digits):
-        digit = digits[index]
-        run = len(digits[index:]) - len(digits[index:].lstrip(digit))
-        word = "oh" if language == "en" and digit == "0" and rng.random() < 0.6 else words[int(digit)]
-        if language == "en" and run >= 3 and rng.random() < 0.4:
-            out.append(f"triple {word}")
-            index += 3
-        elif language == "en" and run >= 2 and rng.random() < 0.5:
-            out.append(f"double {word}")
-            index += 2
-        else:
-            out.append(word)
-            index += 1
-    return " ".join(out)
-
-
-def speak_groups(groups: list[str], language: str, rng: random.Random) -> str:
-    pause = rng.choice([", ", " ", " ... "])
-    return pause.join(speak_digits(g, language, rng) for g in groups if g)
-
-
-def speak_phone(number: PhoneNumber, language: str, rng: random.Random) -> str:
-    if rng.random() < 0.3:
-        parts = re.findall(r"\d+", phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL))
-        return f"{PLUS_WORD[language]} " + speak_groups(parts, language, rng)
-    groups = re.findall(r"\d+", phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL))
-    return speak_groups(groups if len(groups) > 1 else _chunks(groups[0]), language, rng)
-
-
-def read_back(digits: str, rng: random.Random) -> str:
-    """An agent repeating a number one digit at a time."""
-    return rng.choice(["-", " ", " - ", ", "]).join(digits)
-
-
-# ------------------------------------------------------------------------------------------------
-# Templates, by language: {slot} is filled by Conversation.fill; kinds say where the text comes from
-# ------------------------------------------------------------------------------------------------
-
-TEMPLATES: dict[str, dict[str, list[str]]] = {
-    "en": {
-        "chat": [
-            "hey it's me again, best number to get me is {phone}",
-            "pls call me back {phone} thx",
-            "Phone: {phone}",
-            "can you text me at {phone} when order {order} ships?",
-            "new mobile is {phone}, the old one is gone",
-            "landline {phone}, mobile {phone}",
-            "I tried ringing you from {phone} but nobody picked up. I live at {address}",
-            "my email's {email}, ticket {ticket}",
-            "contact details: {email} / {phone}",
-            "payment went through on card {card} for {amount}",
-            "refund it to IBAN {iban} please, invoice {invoice}",
-            "the login page says blocked IP {ip}, app {version}",
-            "SSN {ssn} for the credit check",
-            "reach me on {phone} or drop a line to {email}",
-            "whatsapp me: {phone}",
-            "my router's public address is {ip} if that helps",
-            "the VPN gives me {ip} and the portal still refuses me",
-            "please pay the deposit back to {iban}",
-            "bank account for the refund: {iban} (same name as the booking)",
-            "for the background check my social security number is {ssn}",
-            "they blocked {ip} after the third password attempt",
-            "if I'm out, my partner {other_name} is on {phone}",
-        ],
-        "email": [
-            "Subject: Re: case {ticket}\n\nHello,\n\nplease update my contact number to {phone}.\n\nKind regards,\n"
-            "{subject_name}\nMob: {phone}",
-            "Hi team,\n\nInvoice {invoice} ({amount}) was charged twice to my card {card}.\n\nThanks,\n{other_name}\n{address}",
-            "Subject: new bank details\n\nFrom now on please use IBAN {iban}.\nFor questions: tel. {phone}\n\n"
-            "Best,\n{subject_name}",
-            "Dear Sir or Madam,\n\nmy order {order} of {date} has not arrived (tracking {tracking}). You can call me "
-            "on {phone} between {time} and {time}.\n\nYours faithfully,\n{other_name}",
-            "Hello,\nmy old address {email} no longer works, write to {email} instead.\n--\n{subject_name}\n"
-            "{address}\nTel {phone}",
-        ],
-        "speech": [
-            "caller: yeah my number is {phone_spoken}",
-            "caller: it's {phone_spoken}, that's my mobile",
-            "caller: the card number is {card_spoken}",
-            "caller: my social is {ssn_spoken}",
-            "caller: email is {email_spoken}",
-            "caller: um you can reach me at {phone_spoken} after {time}",
-            "caller: call me back on {phone_spoken} please",
-            "caller: the long number on the front is {card_spoken} and it expires next year",
-        ],
-        "readback": [
-            "agent: let me read that back, {phone_readback}, is that correct? caller: yes",
-            "agent: so that's {email_spoken}? caller: correct",
-            "agent: I have {phone} on file, is that still the best number?",
-            "agent: and the card, {card_readback}? caller: that's the one",
-            "agent: confirming your number {phone_spoken}. caller: yep",
-            "agent: the SSN I have is {ssn_readback}, right?",
-        ],
-        "negative": [
-            "order {order} placed on {date} at {time}, total {amount}",
-            "tracking says {tracking}, delivery to {postcode}",
-            "I paid with the card ending {card_tail} on {date}",
-            "ticket {ticket} was opened {date}, still nothing",
-            "updated to {version} yesterday and it crashes",
-            "{other_name} from billing said invoice {invoice} is {amount}",
-            "My address: {address}",
-            "caller: my order number is {order_spoken}",
-            "agent: your reference is {ticket} and the postcode {postcode}, thank you",
-            "the transfer from the account ending {iban_tail} was {amount} on {date}",
-            "firmware {version} since {date} {time}",
-            "parcel {tracking} left the depot at {time}",
-            "the statement shows card {card_masked} and account {iban_masked}",
-            "receipt: {card_masked}, {amount}, {date} {time}",
-        ],
-        "subject": [
-            "this is {subject_name}, calling about my bill",
-            "account holder: {subject_name}",
-            "{subject_name}\n{subject_email}",
-            "text me on {subject_phone}",
-            "caller: yes it's {subject_name} and my email is {subject_email}",
-        ],
-    },
-    "de": {
-        "chat": [
-            "Rufen Sie mich bitte unter {phone} zurück",
-            "Meine Handynummer lautet {phone}",
-            "Tel.: {phone} · E-Mail: {email}",
-            "Bitte den Betrag auf {iban} überweisen",
-            "Festnetz {phone}, mobil {phone}",
-            "Der Login von {ip} wird abgelehnt",
-        ],
-        "speech": [
-            "Anrufer: meine Nummer ist {phone_spoken}",
-            "Anrufer: also die Nummer ist {phone_spoken}, danke",
-        ],
-        "readback": ["Agent: ich wiederhole: {phone_readback}, stimmt das? Anrufer: ja"],
-        "negative": [
-            "Bestellung {order} vom {date}, Betrag {amount}",
-            "Sendungsnummer {tracking}, PLZ {postcode}",
-            "Meine Anschrift: {address}",
-            "Version {version} seit {date}",
-            "Abbuchung vom Konto {iban_masked} am {date}",
-        ],
-        "subject": ["Hier spricht {subject_name}", "Erreichbar unter {subject_phone}"],
-    },
-    "fr": {
-        "chat": [
-            "Vous pouvez me joindre au {phone}",
-            "mon portable : {phone}",
-            "Tél. {phone} / courriel {email}",
-            "merci de rembourser sur {iban}",
-            "rappelez-moi au {phone} svp",
-            "l'accès depuis {ip} est bloqué",
-        ],
-        "speech": [
-            "appelant : mon numéro c'est le {phone_spoken}",
-            "appelant : alors c'est {phone_spoken}",
-        ],
-        "readback": ["conseiller : je répète, {phone_readback}, c'est bien ça ? appelant : oui"],
-        "negative": [
-            "Commande {order} du {date}, montant {amount}",
-            "Mon adresse : {address}",
-            "colis {tracking}, code postal {postcode}",
-            "mis à jour en {version} le {date} à {time}",
-        ],
-        "subject": ["C'est {subject_name} à l'appareil", "joignable au {subject_phone}"],
-    },
-    "es": {
-        "chat": [
-            "Mi móvil es el {phone}, llámenme",
-            "Puede contactarme en {phone} o en {email}",
-            "Teléfono de contacto: {phone}",
-            "el reembolso a la cuenta {iban}",
-        ],
-        "speech": [
-            "cliente: mi número es {phone_spoken}",
-            "cliente: apunte, {phone_spoken}",
-        ],
-        "readback": ["agente: le repito, {phone_readback}, ¿correcto? cliente: sí"],
-        "negative": [
-            "Pedido {order} del {date} por {amount}",
-            "Mi dirección es {address}",
-            "envío {tracking}, código postal {postcode}",
-        ],
-        "subject": ["Soy {subject_name}", "mi número: {subject_phone}"],
-    },
-    "ja": {
-        "chat": [
-            "電話番号は{phone}です",
-            "連絡先：{phone_fullwidth}",  # noqa: RUF001 (the punctuation these languages write)
-            "携帯{phone}までお電話ください",
-            "メールは{email}にお願いします",
-            "カード番号{card}で支払いました",
-        ],
-        "negative": [
-            "注文番号{order}、{date}に発送済み",
-            "お届け先の郵便番号は{postcode}です",
-            "住所：{address}",  # noqa: RUF001 (the punctuation these languages write)
-            "金額{amount}を{date}にお支払い",
-        ],
-        "subject": ["私は{subject_name}です", "{subject_name}様の電話番号は{subject_phone}"],
-    },
-    "zh": {
-        "chat": [
-            "我的手机号是{phone}",
-            "请拨打{phone_fullwidth}联系我",
-            "邮箱：{email}",  # noqa: RUF001 (the punctuation these languages write)
-            "退款请打到{iban}",
-        ],
-        "negative": [
-            "订单号{order}，金额{amount}",  # noqa: RUF001 (the punctuation these languages write)
-            "地址：{address}",  # noqa: RUF001 (the punctuation these languages write)
-            "快递单号{tracking}，{date}发出",  # noqa: RUF001 (the punctuation these languages write)
-        ],
-        "subject": ["我是{subject_name}", "{subject_name}的电话{subject_phone}"],
-    },
-}
-LOCALE_LANGUAGE = {"de": "de", "fr": "fr", "es": "es", "ja": "ja", "zh": "zh"}
-KIND_WEIGHTS = {"chat": 30, "email": 10, "speech": 18, "readback": 10, "negative": 24, "subject": 8}
-SLOT_TYPES = {
-    "phone": "PHONE", "phone_spoken": "PHONE", "phone_readback": "PHONE", "phone_fullwidth": "PHONE",
-    "email": "EMAIL", "email_spoken": "EMAIL", "card": "CREDIT_CARD", "card_spoken": "CREDIT_CARD",
-    "card_readback": "CREDIT_CARD", "iban": "IBAN", "ip": "IP_ADDRESS", "ssn": "US_SSN", "ssn_spoken": "US_SSN",
-    "ssn_readback": "US_SSN", "subject_name": "SUBJECT", "subject_email": "SUBJECT", "subject_phone": "SUBJECT",
-}
 
 
 @cache
@@ -532,7 +180,7 @@ class Conversation:
         if (number.country_code, phonenumbers.national_significant_number(number)) == self.subject_key:
             # The subject's own number is labelled SUBJECT where the subject slots put it, never PHONE.
             nsn = phonenumbers.national_significant_number(number)
-            how, number = "digit_off", _number(number.country_code, nsn[:-1] + str((int(nsn[-1]) + 1) % 10))
+            how, number = "digit_off", make_number(number.country_code, nsn[:-1] + str((int(nsn[-1]) + 1) % 10))
         return f"{region}/{type_name}/{how}", number
 
     def phone_value(self, slot: str) -> tuple[str, str]:
@@ -612,17 +260,21 @@ class Conversation:
     def negative(self, slot: str) -> str:
         rng, fake = self.rng, self.fake
         if slot == "order":
-            return rng.choice([f"#{_digits(rng, rng.randint(6, 10))}", f"ORD-{_digits(rng, 8)}",
-                               f"{rng.choice(string.ascii_uppercase)}{rng.choice(string.ascii_uppercase)}{_digits(rng, 9)}",
-                               f"{_digits(rng, 3)}-{_digits(rng, 7)}-{_digits(rng, 4)}", _digits(rng, 10).lstrip("0")])
+            return rng.choice([
+                f"#{random_digits(rng, rng.randint(6, 10))}",
+                f"ORD-{random_digits(rng, 8)}",
+                "".join(rng.choice(string.ascii_uppercase) for _ in range(2)) + random_digits(rng, 9),
+                f"{random_digits(rng, 3)}-{random_digits(rng, 7)}-{random_digits(rng, 4)}",
+                random_digits(rng, 10).lstrip("0"),
+            ])
         if slot == "order_spoken":
-            return speak_digits(_digits(rng, rng.randint(5, 8)), "en", rng)
+            return speak_digits(random_digits(rng, rng.randint(5, 8)), "en", rng)
         if slot == "ticket":
-            return rng.choice([f"INC{_digits(rng, 7)}", f"CS-{rng.randint(2019, 2026)}-{_digits(rng, 6)}",
-                               f"#{_digits(rng, 6)}", f"SR {_digits(rng, 4)} {_digits(rng, 4)}"])
+            return rng.choice([f"INC{random_digits(rng, 7)}", f"CS-{rng.randint(2019, 2026)}-{random_digits(rng, 6)}",
+                               f"#{random_digits(rng, 6)}", f"SR {random_digits(rng, 4)} {random_digits(rng, 4)}"])
         if slot == "invoice":
-            return rng.choice([f"INV-{rng.randint(2019, 2026)}-{_digits(rng, 5)}", f"F{_digits(rng, 9)}",
-                               f"{_digits(rng, 4)}/{rng.randint(2019, 2026)}"])
+            return rng.choice([f"INV-{rng.randint(2019, 2026)}-{random_digits(rng, 5)}", f"F{random_digits(rng, 9)}",
+                               f"{random_digits(rng, 4)}/{rng.randint(2019, 2026)}"])
         if slot == "date":
             day = fake.date_between("-3y", "+1y")
             patterns = {"en": ["%B %d, %Y", "%m/%d/%Y", "%Y-%m-%d", "%d %b %Y"], "de": ["%d.%m.%Y"],
@@ -648,13 +300,13 @@ class Conversation:
         if slot == "tracking":
             return rng.choice([
                 "1Z" + "".join(rng.choice(string.ascii_uppercase + string.digits) for _ in range(16)),
-                "JJD" + _digits(rng, 18),
-                " ".join(re.findall(r"\d{1,4}", "9400" + _digits(rng, 18))),
-                "".join(rng.choice(string.ascii_uppercase) for _ in range(2)) + _digits(rng, 9) + "GB",
-                _digits(rng, 12),
+                "JJD" + random_digits(rng, 18),
+                " ".join(re.findall(r"\d{1,4}", "9400" + random_digits(rng, 18))),
+                "".join(rng.choice(string.ascii_uppercase) for _ in range(2)) + random_digits(rng, 9) + "GB",
+                random_digits(rng, 12),
             ])
         if slot == "card_tail" or slot == "iban_tail":
-            return _digits(rng, 4)
+            return random_digits(rng, 4)
         if slot == "card_masked":  # what a receipt prints: the issuer's digits and the last four
             digits = self.us.credit_card_number(card_type=rng.choice(CARD_TYPES))
             return rng.choice([f"{digits[:4]} **** **** {digits[-4:]}", f"{digits[:6]}******{digits[-4:]}",

@@ -13,6 +13,7 @@ pytest.importorskip("faker")
 
 from bench import _redaction_corpus_independent as independent
 from bench import redaction
+from bench._independent_phones import example_numbers
 from bench._redaction_corpus import Message, generate
 
 
@@ -79,7 +80,7 @@ def test_the_split_is_by_conversation_and_does_not_depend_on_the_seed():
 
 
 def test_every_example_number_of_every_region_is_in_the_pool():
-    regions = {region for region, _, _ in independent.example_numbers()}
+    regions = {region for region, _, _ in example_numbers()}
     assert regions == set(phonenumbers.SUPPORTED_REGIONS)
 
 

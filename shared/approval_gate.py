@@ -31,7 +31,11 @@ def to_gate(runtime: Runtime, record: ErasureRecord, event: str, details: dict[s
     Every kind passes the gate: an access request deletes nothing, but hands the subject's data to whoever
     reads its link, so a second person approves it as they would an erasure."""
     scoped = record.model_copy(update=dict(changes))
-    approved = not runtime.settings.require_approval or approval_holds(runtime.settings.require_hmac_key(), scoped)
+    # A flagged review waits for a person even where approval is off: what it adds to the scope comes from
+    # reading an archive whose format is not published, and nobody has looked at it yet.
+    flagged = scoped.review is not None and scoped.review.flagged
+    approved = (not runtime.settings.require_approval and not flagged) or approval_holds(
+        runtime.settings.require_hmac_key(), scoped)
     next_state = RequestState.DELETING if approved else RequestState.AWAITING_APPROVAL
     moved = transition(runtime, record.request_id, next_state, event, details={**details, "approved": approved},
                        expect=expect, **changes)

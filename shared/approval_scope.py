@@ -79,9 +79,10 @@ def stale_approval(key: bytes, record: ErasureRecord) -> Approval | None:
 
 
 def predates_flagged_review(record: ErasureRecord, approval: Approval) -> bool:
+    """Whether a flagged review stands on the request that ``approval`` was not given with (no clocks
+    compared: the approval says whether the completed review was in front of the approver)."""
     review = record.review
-    return (review is not None and review.flagged and review.completed_at is not None
-            and approval.at < review.completed_at)
+    return review is not None and review.flagged and not approval.reviewed
 
 
 def approval_holds(key: bytes, record: ErasureRecord) -> bool:

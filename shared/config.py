@@ -249,8 +249,8 @@ class Settings(BaseSettings):
     # Review before delete for every erasure and anonymisation (a request can also ask for it at intake):
     # the platform's GDPR_EXPORT of the subject is read for what it holds and shown at the approval step.
     review_export: bool = False
-    # The most of an export archive review downloads or unpacks (per file); larger is refused as unreadable.
-    review_export_max_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    # The most of an export review downloads, and unpacks over all its files; larger is refused as unreadable.
+    review_export_max_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
 
     # Prometheus metrics of a worker (services.worker_metrics): its HTTP port (0: none served) and the address
     # it listens on. Unauthenticated (the metrics carry no identifier or ticket), so loopback by default: set

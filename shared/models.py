@@ -179,6 +179,9 @@ class Approval(BaseModel):
     # The scope a person approved ("api", "cli"): the gate honours it only while the request's scope is the
     # same. None: a standing approval of the subject *as discovered* ("preapproved", "intake", a purge).
     scope: ApprovalScope | None = None
+    # Given with the request's review before delete in front of the approver (its summary complete): a
+    # flagged review supersedes any approval given without it (``shared.approval_scope``).
+    reviewed: bool = False
 
 
 class DateWindow(BaseModel):
@@ -221,8 +224,9 @@ class ExportSummary(BaseModel):
     platform ids of the conversations and external contacts in it, and the dates it spans. No value of the
     subject's data (the archive's content is discarded as soon as it is read: ``shared.export_review``)."""
 
-    files: int = 0
-    records: dict[str, int] = Field(default_factory=dict)  # by kind (the archive's document names)
+    files: int = 0  # JSON documents read
+    skipped_files: int = 0  # members that are not JSON: not read, so the review cannot say it saw everything
+    records: dict[str, int] = Field(default_factory=dict)  # by kind: conversations, messages, external_contacts, other
     conversations: int = 0
     external_contacts: int = 0
     first_date: datetime | None = None
@@ -250,9 +254,12 @@ class ExportReview(BaseModel):
 
     @property
     def flagged(self) -> bool:
-        """Whether the approver must look: the export found what discovery missed, or could not be read."""
-        return bool(self.missed_conversation_ids or self.missed_external_contacts) or self.status not in (
-            "pending", "summarised")
+        """Whether the approver must look: the export found what discovery missed, or could not be read (in
+        whole or in part: no JSON document in it, or members that are not JSON)."""
+        if self.missed_conversation_ids or self.missed_external_contacts or self.status not in ("pending", "summarised"):
+            return True
+        summary = self.summary
+        return summary is not None and (summary.files == 0 or summary.skipped_files > 0)
 
 
 class ErasureRecord(BaseModel):

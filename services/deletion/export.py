@@ -33,6 +33,8 @@ from shared.task_names import POLL_START_TASK
 log = logging.getLogger("erasure.deletion")
 
 GDPR_EXPORT = "GDPR_EXPORT"
+#: A request type the index keeps no nameless entries of: ``GdprRequests.find`` then matches by name alone.
+NAMED_ONLY = "named-only"
 EXPORT_EFFECT = "gdpr_export"
 
 
@@ -84,9 +86,14 @@ def _unapproved(runtime: Runtime, record: ErasureRecord) -> bool:
 
 
 def submit_export(runtime: Runtime, client: GenesysClient, record: ErasureRecord, listed: GdprRequests,
-                  subject: GdprSubject, effect_and_name: tuple[str, str], event: str = "deletion.gdpr_export") -> str:
+                  subject: GdprSubject, effect_and_name: tuple[str, str], event: str = "deletion.gdpr_export",
+                  adopt_nameless: bool = True) -> str:
     """Submit one GDPR_EXPORT of this request under its ledger effect and platform name (an access request's
-    ``export_effect``, a review's ``review_effect``), or find the one already submitted; its platform id."""
+    ``export_effect``, a review's ``review_effect``), or find the one already submitted; its platform id.
+
+    ``adopt_nameless=False`` finds an earlier submission by its name alone: where the platform drops names,
+    a nameless GDPR_EXPORT of the same subject may be another request's (an access request's and a review's
+    look alike), and a second review export costs only a download, never data."""
     request_id = record.request_id
     effect, name = effect_and_name
 
@@ -96,7 +103,7 @@ def submit_export(runtime: Runtime, client: GenesysClient, record: ErasureRecord
         return Done(created.id)
 
     def find() -> str | None:
-        return listed.find(record, subject, name, request_type=GDPR_EXPORT)
+        return listed.find(record, subject, name, request_type=GDPR_EXPORT if adopt_nameless else NAMED_ONLY)
 
     outcome = runtime.effects.once(request_id, effect, call, reconcile=lambda _: find(), unrecorded=find)
     if not isinstance(outcome, Done):  # an export is never "already gone"; a 409 is the platform refusing it

@@ -56,14 +56,15 @@ def submit_reviews(runtime: Runtime, request_ids: list[str]) -> None:
         for record in todo:
             with isolated(runtime, record, "review"):
                 if not _gdpr_identity(record):
-                    review = ExportReview(status="name_only")
+                    review = ExportReview(status="name_only", completed_at=utcnow())
                     if to_gate(runtime, record, "review.not_possible", {"review": review.status},
                                expect=RequestState.REVIEWING, review=review):
                         approved.append(record.request_id)
                     continue
                 subjects = [s.model_copy(update={"name": None}) for s in gdpr_subjects_for(record)]
                 ids = [submit_export(runtime, client, record, listed, subject,
-                                     review_effect(record.request_id, subject, n == 0), event="review.gdpr_export")
+                                     review_effect(record.request_id, subject, n == 0), event="review.gdpr_export",
+                                     adopt_nameless=False)
                        for n, subject in enumerate(subjects)]
                 review = ExportReview(gdpr_request_ids=ids, submitted_at=utcnow())
                 if runtime.store.update_if(record.request_id, RequestState.REVIEWING,

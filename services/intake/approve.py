@@ -38,6 +38,12 @@ class ScopeChanged(ApprovalError):
     status = 409
 
 
+class ReviewPending(ApprovalError):
+    """Review before delete is still reading the platform's export: an approval now would not have seen it."""
+
+    status = 409
+
+
 class OwnRequest(ApprovalError):
     """Four eyes: the key that submitted a request may not approve it, whatever its scopes."""
 
@@ -65,11 +71,15 @@ def approve(runtime: Runtime, ticket: str, by: str, *, key_id: str | None = None
         raise AlreadyDecided(f"ticket: request {ticket!r} was already approved by {record.approval.by}")
     if record.state.is_final:
         raise AlreadyDecided(f"ticket: request {ticket!r} is already {record.state.value}")
+    if record.state is RequestState.REVIEWING:
+        raise ReviewPending(f"ticket: request {ticket!r} is being reviewed before delete (the platform's export is "
+                            "being read); approve once it waits at the gate, with the review in front of you")
     shown = current_scope(runtime.settings.require_hmac_key(), record)
     if scope is not None and scope != shown.digest:
         raise ScopeChanged("scope: the scope changed since you looked; read the request again and approve the "
                            "scope it shows now")
-    approval = Approval(by=approver, key_id=key_id, via=via, scope=shown)
+    reviewed = record.review is not None and record.review.status != "pending"
+    approval = Approval(by=approver, key_id=key_id, via=via, scope=shown, reviewed=reviewed)
     details = {"approved_by": approver, "key_id": key_id, "via": via, "scope": shown.digest,
                "identifiers": shown.identifiers, "conversations": shown.conversations}
     released = transition(runtime, record.request_id, RequestState.DELETING, "approval.recorded",
@@ -80,7 +90,9 @@ def approve(runtime: Runtime, ticket: str, by: str, *, key_id: str | None = None
         return released
     # Still on its way (discovery, redaction): record the approval atomically with a state check, so a
     # request that reaches the gate meanwhile is not missed...
-    earlier = tuple(s for s in RequestState if not s.is_final and s is not RequestState.AWAITING_APPROVAL)
+    # Not while REVIEWING either: an approval must not land during the review it has not seen.
+    earlier = tuple(s for s in RequestState if not s.is_final
+                    and s not in (RequestState.AWAITING_APPROVAL, RequestState.REVIEWING))
     updated = runtime.store.update_if(record.request_id, earlier, approval=approval)
     if updated is None:
         current = runtime.store.get(record.request_id)

@@ -99,9 +99,12 @@ def _outcome(runtime: Runtime, record: ErasureRecord, review: ExportReview,
     urls = list(dict.fromkeys(u for a in answers for u in (a.results_urls or ([a.results_url] if a.results_url else []))))
     settings = runtime.settings
     base = urlsplit(settings.api_base_url)
+    own_http_host = base.hostname if base.scheme == "http" else None
+    # One archive downloaded, read and let go at a time (a generator); a download that fails in transit is a
+    # hiccup (retried), one the bounds refuse makes the review unreadable.
+    archives = (download(url, allowed_http_host=own_http_host, max_bytes=settings.review_export_max_bytes)
+                for url in urls)
     try:
-        archives = [download(url, allowed_http_host=base.hostname if base.scheme == "http" else None,
-                             max_bytes=settings.review_export_max_bytes) for url in urls]
         findings = summarise(archives, max_bytes=settings.review_export_max_bytes)
     except LinkExpired:
         return ended("link_expired")

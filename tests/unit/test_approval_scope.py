@@ -109,21 +109,19 @@ def test_a_standing_approval_covers_the_subject_as_discovered(via):
 
 
 @pytest.mark.parametrize("status, missed, flagged", [
-    ("summarised", [], False), ("summarised", ["conv-9"], True), ("unreadable", [], True), ("timeout", [], True)])
-def test_no_approval_given_before_a_flagged_review_covers_the_request(status, missed, flagged):
+    ("summarised", [], False), ("summarised", ["conv-9"], True), ("unreadable", [], True), ("timeout", [], True),
+    ("name_only", [], True)])
+def test_no_approval_given_without_a_flagged_review_covers_the_request(status, missed, flagged):
     """Review before delete: what the export held that discovery missed (or an export nobody could read)
-    was not in front of whoever approved earlier, standing approvals included; one given after it is."""
-    from datetime import timedelta
-
+    was not in front of whoever approved without it, standing approvals included; one given with it is.
+    No clocks are compared: the approval records whether the completed review was in front of the approver."""
     from shared.models import ExportReview
 
-    before = utcnow()
-    review = ExportReview(status=status, missed_conversation_ids=missed, completed_at=before + timedelta(seconds=1))
-    for approval in (Approval(by="dsar-upstream", via="intake", at=before), bound(record())):
-        reviewed = record(review=review, approval=approval.model_copy(update={"at": before}))
-        assert approval_holds(KEY, reviewed) is not flagged
-    after = record(review=review, approval=Approval(by="dpo", via="intake", at=before + timedelta(seconds=2)))
-    assert approval_holds(KEY, after)
+    review = ExportReview(status=status, missed_conversation_ids=missed, completed_at=utcnow())
+    for approval in (Approval(by="dsar-upstream", via="intake"), bound(record())):
+        assert approval_holds(KEY, record(review=review, approval=approval)) is not flagged
+    seen = Approval(by="dpo", via="cli", reviewed=True)
+    assert approval_holds(KEY, record(review=review, approval=seen))
 
 
 def test_a_release_of_held_conversations_is_not_re_gated():
@@ -253,3 +251,35 @@ def test_an_unapproved_access_request_waits_at_the_gate_and_nothing_is_exported(
     stored = runtime.store.get(request_id)
     assert stored.state is RequestState.AWAITING_APPROVAL and stored.gdpr_request_ids == [] and sent == []
     assert audited(runtime, request_id, "deletion.refused_unapproved")
+
+
+# --- review before delete at the gate --------------------------------------------------------------------
+
+def test_no_approval_is_taken_while_the_review_runs_and_one_given_after_it_says_so(runtime, sent):
+    from services.intake.approve import ReviewPending
+    from shared.models import ExportReview
+
+    reviewing = waiting(runtime, None, state=RequestState.REVIEWING, ticket="REV-A",
+                        review=ExportReview(gdpr_request_ids=["g-1"]))
+    with pytest.raises(ReviewPending) as refused:
+        approve(runtime, "REV-A", "dpo", via="cli")
+    assert refused.value.status == 409 and runtime.store.get(reviewing).approval is None
+    reviewed = waiting(runtime, None, ticket="REV-B", review=ExportReview(status="unreadable", completed_at=utcnow()))
+    approved = approve(runtime, "REV-B", "dpo", via="cli")
+    assert approved.approval is not None and approved.approval.reviewed
+    assert runtime.store.get(reviewed).state is RequestState.DELETING
+
+
+def test_a_flagged_review_waits_for_a_person_even_where_approval_is_off(runtime, sent, monkeypatch):
+    from shared.approval_gate import to_gate
+    from shared.models import ExportReview
+
+    monkeypatch.setattr(runtime.settings, "require_approval", False)
+    flagged = ExportReview(status="summarised", missed_conversation_ids=["conv-9"], completed_at=utcnow())
+    clean = ExportReview(status="summarised", completed_at=utcnow())
+    for ticket, review, expected in (("OFF-1", flagged, RequestState.AWAITING_APPROVAL),
+                                     ("OFF-2", clean, RequestState.DELETING)):
+        request_id = waiting(runtime, None, state=RequestState.REVIEWING, ticket=ticket)
+        to_gate(runtime, runtime.store.get(request_id), "review.completed", {}, expect=RequestState.REVIEWING,
+                review=review)
+        assert runtime.store.get(request_id).state is expected

@@ -12,6 +12,7 @@ import pytest
 
 from services.intake.validation import IntakeError, parse_request
 from shared.export_review import MAX_MEMBERS, ArchiveUnreadable, LinkExpired, download, summarise
+from shared.genesys.errors import TransportError
 
 CONVERSATION = "3f1c2b9e-0000-4000-8000-000000000001"
 FRIENDS_CHAT = "3f1c2b9e-0000-4000-8000-000000000002"
@@ -52,8 +53,8 @@ def sample() -> bytes:
 def test_an_archive_is_read_for_kinds_ids_and_dates_and_nothing_of_its_content():
     found = summarise([sample()], max_bytes=1 << 20)
     summary = found.summary
-    assert summary.files == 3  # the .json documents
-    assert summary.records == {"conversations": 2, "messages": 1, "externalContacts": 1}
+    assert summary.files == 3 and summary.skipped_files == 1  # the .json documents; notes.txt not read
+    assert summary.records == {"conversations": 2, "messages": 1, "external_contacts": 1}
     assert found.conversation_ids == {CONVERSATION, FRIENDS_CHAT} and summary.conversations == 2
     # Only the contact document's records are the subject's contacts: the friend's, named inside a
     # conversation, is not one (feeding it into the identity would erase someone else).
@@ -64,23 +65,69 @@ def test_an_archive_is_read_for_kinds_ids_and_dates_and_nothing_of_its_content()
     assert "jane" not in summary.model_dump_json().lower()
 
 
+def test_kinds_are_ours_and_a_contact_beside_a_conversation_never_joins_the_identity():
+    """A document's kind comes from its file name into a fixed set: a key or file name of the archive (which
+    may itself be an address) never becomes a kind, and a list of contacts inside a conversation's document
+    is that conversation's other parties, not the subject's contacts."""
+    content = archive({
+        "conversation-1.json": {"id": CONVERSATION, "externalContacts": [{"id": FRIENDS_CONTACT}],
+                                "jane.doe@example.com": [{"id": "x"}]},
+        "jane.doe@example.com.json": [{"id": "y"}],
+        "conversationMessages.json": [{"id": "m9", "conversationId": CONVERSATION}],
+    })
+    found = summarise([content], max_bytes=1 << 20)
+    assert found.external_contact_ids == frozenset()
+    assert set(found.summary.records) <= {"conversations", "messages", "external_contacts", "other"}
+    assert found.summary.records == {"conversations": 1, "other": 1, "messages": 1}
+    assert found.conversation_ids == {CONVERSATION}  # the message's id is a message, not a conversation
+    assert found.message_ids == {CONVERSATION: frozenset({"m9"})}
+
+
+def test_a_review_that_read_nothing_or_only_part_is_flagged():
+    from shared.models import ExportReview
+
+    no_json = summarise([raw_archive("audio.ogg", "OggS...")], max_bytes=1 << 20).summary
+    assert no_json.files == 0 and no_json.skipped_files == 1
+    assert ExportReview(status="summarised", summary=no_json).flagged
+    assert ExportReview(status="summarised", summary=summarise([sample()], max_bytes=1 << 20).summary).flagged
+    clean = archive({"conversations.json": [{"id": CONVERSATION}]})
+    assert not ExportReview(status="summarised", summary=summarise([clean], max_bytes=1 << 20).summary).flagged
+
+
 def test_a_single_json_document_and_unknown_shapes_are_read_without_failing():
-    found = summarise([json.dumps({"conversations": [{"id": CONVERSATION}]}).encode()], max_bytes=1 << 20)
-    assert found.summary.records == {"conversations": 1} and found.conversation_ids == {CONVERSATION}
-    assert summarise([archive({"x/odd.json": 42})], max_bytes=1 << 20).summary.records == {"odd": 0}
+    found = summarise([json.dumps([{"conversationId": CONVERSATION}]).encode()], max_bytes=1 << 20)
+    assert found.summary.records == {"other": 1} and found.conversation_ids == {CONVERSATION}
+    assert summarise([archive({"x/odd.json": 42})], max_bytes=1 << 20).summary.records == {"other": 0}
+
+
+def encrypted(content: bytes) -> bytes:
+    """``content`` (a zip) with its member marked encrypted: zipfile then refuses it without a password."""
+    data = bytearray(content)
+    data[6] |= 1  # the local header's flag bits
+    central = data.index(b"PK\x01\x02")
+    data[central + 8] |= 1  # and the central directory's
+    return bytes(data)
 
 
 @pytest.mark.parametrize("content, bound", [
     (archive({"big.json": ["x" * 2000]}), "unpacks to more than"),
+    (archive({"a.json": ["x" * 600], "b.json": ["y" * 600]}), "unpacks to more than"),  # the budget is the whole
     (archive({f"f{n}.json": [] for n in range(MAX_MEMBERS + 1)}), "more than"),
     (raw_archive("bad.json", "{"), "not JSON"),
     (b"PK\x03\x04 not really a zip", "not"),
     (archive({"deep.json": json.loads("[" * 40 + "]" * 40)}), "nests deeper"),
+    (encrypted(raw_archive("secret-name-of-jane.json", "[]")), "could not be read"),
 ])
 def test_an_archive_past_a_bound_is_unreadable_and_the_reason_names_the_bound_not_the_content(content, bound):
     with pytest.raises(ArchiveUnreadable, match=bound) as refused:
         summarise([content], max_bytes=1000)
-    assert "xxxx" not in str(refused.value)
+    assert "xxxx" not in str(refused.value) and "jane" not in str(refused.value)
+
+
+def test_json_that_would_cost_far_more_memory_than_its_bytes_is_refused(monkeypatch):
+    monkeypatch.setattr("shared.export_review.MAX_CONTAINERS", 100)
+    with pytest.raises(ArchiveUnreadable, match="JSON objects and arrays"):
+        summarise([archive({"many.json": [[] for _ in range(200)]})], max_bytes=1 << 20)
 
 
 class _Files(BaseHTTPRequestHandler):
@@ -124,6 +171,14 @@ def test_the_link_is_fetched_bounded_without_a_token_and_only_from_an_allowed_ho
         download(url, allowed_http_host="127.0.0.1", max_bytes=1 << 20)
     _Files.status = 302
     with pytest.raises(ArchiveUnreadable, match="302"):
+        download(url, allowed_http_host="127.0.0.1", max_bytes=1 << 20)
+    # https to an address inside the deployment's networks: refused before any request (SSRF).
+    with pytest.raises(ArchiveUnreadable, match="non-public"):
+        download(url.replace("http://", "https://"), allowed_http_host=None, max_bytes=1 << 20)
+    # A link that cannot be reached is a hiccup of the transport (retried), not an unreadable export.
+    files_server.shutdown()
+    files_server.server_close()
+    with pytest.raises(TransportError):
         download(url, allowed_http_host="127.0.0.1", max_bytes=1 << 20)
 
 

@@ -213,13 +213,14 @@ def _convert(tokens: list[tuple[int, int, str]]) -> list[SpokenNumber]:
     boundaries: list[tuple[int, int]] = []
     start = -1
     plus = False
+    count = 0  # digits said so far in the current number
     index = 0
 
     def close() -> None:
-        nonlocal digits, boundaries, start, plus
+        nonlocal digits, boundaries, start, plus, count
         if digits:
             numbers.append(SpokenNumber(start, boundaries[-1][0], "".join(digits), plus, tuple(boundaries)))
-        digits, boundaries, start, plus = [], [], -1, False
+        digits, boundaries, start, plus, count = [], [], -1, False, 0
 
     while index < len(tokens):
         token_start, _, word = tokens[index]
@@ -265,7 +266,8 @@ def _convert(tokens: list[tuple[int, int, str]]) -> list[SpokenNumber]:
         if start < 0:
             start = token_start
         digits.append(said)
-        boundaries.append((tokens[following - 1][1], sum(map(len, digits))))
+        count += len(said)
+        boundaries.append((tokens[following - 1][1], count))
         index = following
     close()
     return numbers

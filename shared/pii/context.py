@@ -113,18 +113,19 @@ _PHONE_CUE: Final = re.compile(
     # German
     r"|telefon|telefonisch|telefonnummer|handy|handynummer|mobil|mobilnummer|mobilfunknummer|festnetz"
     r"|festnetznummer|rufnummer|faxnummer|anrufen|anruf|ruf|rufe|rufen|ruft|zurückrufen|zurueckrufen"
-    r"|rückruf|rueckruf|erreichbar|erreichen|erreicht|simsen|tel-nr|telnr"
+    r"|rückruf|rueckruf|erreichbar|erreichen|erreicht|simsen|tel-nr|telnr|vorwahl"
     # French
     r"|téléphone|téléphoner|téléphonez|tél|portable|fixe|appeler|appelez|appelle|appelle[sz]|rappeler"
-    r"|rappelez|rappelle|rappel|joindre|joignable|texto"
+    r"|rappelez|rappelle|rappel|joindre|joignable|texto|indicatif"
     # Spanish
     r"|teléfono|telefono|tlf|tfno|telf|móvil|movil|celular|cel|llamar|llámame|llamame|llámeme|llameme|llámenme"
-    r"|llamenme|llama|llame|llamen|llamada|llamarme|fijo|contactar|localizable|localizarme"
+    r"|llamenme|llama|llame|llamen|llamada|llamarme|fijo|contactar|localizable|localizarme|prefijo"
     # Italian
     r"|cellulare|chiamare|chiamami|chiamatemi|chiamarmi|richiamare|richiamami|richiamatemi|chiama|chiamata"
-    r"|raggiungibile|raggiungermi|fisso|contattare|contattami|contattarmi"
+    r"|raggiungibile|raggiungermi|fisso|contattare|contattami|contattarmi|prefisso"
     # Dutch
     r"|telefoon|telefoonnummer|mobiel|mobieltje|gsm|bel|bellen|belt|terugbellen|bereikbaar|bereiken|mobielnummer"
+    r"|netnummer"
     # Portuguese
     r"|telefone|telemóvel|telemovel|ligar|ligue|liga|ligar-me|contacto|contato|whats"
     # An agent reading a number back: "let me read that back", "just to confirm"
@@ -174,6 +175,7 @@ _FIRST_PERSON_CUES: Final = _words(
     raggiungermi contattami contattarmi
     """
 )
+_PHONE_CODE_WORDS: Final = _words("area country dialling dialing calling city")
 _MAX_PHONE_WORDS: Final = 8
 
 PhoneContext = Literal["personal", "phone", "reference", "none"]
@@ -203,6 +205,9 @@ def phone_context_before(text: str, start: int) -> PhoneContext:
         if _cue(word):
             return _verdict(personal or word in _FIRST_PERSON_CUES, words, index)
         if word in REFERENCE_WORDS:
+            # "area code 202 ...", "country code +44": a phone number's own code, not a reference.
+            if word == "code" and further in _PHONE_CODE_WORDS:
+                return _verdict(personal, words, index + 1)
             return "reference"
         if word in _NUMBER_WORDS:
             if further is None or further in _POSSESSIVES:

@@ -247,7 +247,7 @@ def _cards_in_run(text: str, groups: Sequence[Span], lengths: Sequence[int]) -> 
 # US social security numbers
 # --------------------------------------------------------------------------------------------
 
-_SSN: Final = re.compile(r"(?<![\w\-.])\d{3}(?:([ \-])\d{2}\1\d{4}|\d{6})(?![\w]|[\-.]\d)")
+_SSN: Final = re.compile(r"(?<![\w\-.])\d{3}(?:([ \-.])\d{2}\1\d{4}|\d{6})(?![\w]|[\-.]\d)")
 _SSN_WORDS: Final = frozenset({"ssn", "ssns", "social", "security", "ss", "tin", "taxpayer", "itin", "sozialversicherungsnummer"})
 _SSN_FILLERS: Final = frozenset({"number", "no", "nr", "num", "is", "my", "the", "your", "id", "and", "s"})
 
@@ -262,13 +262,13 @@ def _ssn_context(text: str, start: int) -> bool:
 
 
 def find_us_ssns(text: str) -> list[Span]:
-    """``123-45-6789`` / ``123 45 6789``; nine bare digits only after "SSN" or "social security"."""
+    """``123-45-6789`` / ``123 45 6789``; nine bare digits or ``123.45.6789`` only after "SSN" or "social security"."""
     spans: list[Span] = []
     for match in _SSN.finditer(text):
         start = match.start()
         if not validators.us_ssn_ok(match.group()):
             continue
-        if match.group(1) is None:
+        if match.group(1) in (None, "."):  # nine bare digits, or dotted like a version: only after "SSN"
             if _ssn_context(text, start):
                 spans.append(match.span())
         elif _ssn_context(text, start) or not introduced_as_reference(text, start):

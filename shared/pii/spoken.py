@@ -69,6 +69,10 @@ _REPEATS: Final[dict[str, int]] = {
     "triplo": 3, "dreifach": 3,
 }
 _AND: Final = frozenset({"and", "et", "y", "e"})
+# Separators a speech-to-text engine writes as words: "five five five dash oh one nine nine".
+_SAID_SEPARATORS: Final = frozenset(
+    {"dash", "hyphen", "tiret", "strich", "bindestrich", "guion", "guión", "trattino", "streepje"}
+)
 _HUNDRED: Final = frozenset({"hundred"})
 _PLUS: Final = frozenset({"plus", "più", "mais"})
 
@@ -106,7 +110,7 @@ def _compounds() -> dict[str, int]:
 
 _TWO_DIGITS: Final[dict[str, int]] = {**_TEENS, **_compounds()}
 _ALL_WORDS: Final = frozenset(
-    [*_UNITS, *_TWO_DIGITS, *_TENS, *_REPEATS, *_AND, *_HUNDRED, *_PLUS]
+    [*_UNITS, *_TWO_DIGITS, *_TENS, *_REPEATS, *_AND, *_HUNDRED, *_PLUS, *_SAID_SEPARATORS]
 )
 # Words that count towards the gate: not "and", "o", "e"... which ordinary text is full of.
 
@@ -229,6 +233,9 @@ def _convert(tokens: list[tuple[int, int, str]]) -> list[SpokenNumber]:
         if word in _PLUS and not digits:
             start, plus = token_start, True
             index += 1
+            continue
+        if word in _SAID_SEPARATORS and digits and following < len(tokens):
+            index += 1  # "dash" between groups: neither a digit nor the end of the number
             continue
         if word.isdigit():
             said = word

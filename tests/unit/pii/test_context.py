@@ -35,6 +35,10 @@ def _at(text: str, number: str = "1115550123") -> tuple[int, int]:
         ("I counted 1115550123", "none"),
         ("1115550123", "none"),
         ("below 1115550123", "none"),  # "bel" (Dutch) is a whole word, not a prefix
+        ("area code 1115550123", "phone"),  # a phone number's own code, not a reference
+        ("my area code is 1115550123", "personal"),
+        ("zip code 1115550123", "reference"),
+        ("Vorwahl 1115550123", "phone"),
     ],
 )
 def test_words_before(text, verdict):

@@ -60,6 +60,8 @@ def test_matching_copy(text, copy):
         ("口座はGB82WEST12345698765432です", [("IBAN", "GB82WEST12345698765432")]),
         ("SSN\u00a0078\u00a005\u00a01120", [("US_SSN", "078\u00a005\u00a01120")]),
         ("card 4111.1111.1111.1111", [("CREDIT_CARD", "4111.1111.1111.1111")]),
+        ("SSN 078.05.1120", [("US_SSN", "078.05.1120")]),
+        ("version 078.05.1120", []),  # dotted nine digits are an SSN only after "SSN"
         ("tel 020/7946/0958", [("PHONE", "020/7946/0958")]),
     ],
 )
@@ -125,6 +127,7 @@ def test_ordinary_text_with_at_and_dot_is_no_address(text):
         ("nul zes een twee drie vier vijf zes zeven acht", "0612345678", False),
         ("nove um um, dois três, quatro cinco, seis sete", "911234567", False),
         ("oh seven 7 double oh, 900 one two three", "07700900123", False),  # words and digits mixed
+        ("one one one dash five five five dash oh one two three", "1115550123", False),  # "dash" said
     ],
 )
 def test_spoken_numbers_become_digits(text, digits, plus):

@@ -83,10 +83,12 @@ _TLDS: Final = (
     r"com|net|org|info|biz|edu|gov|io|co|eu|uk|de|fr|es|it|nl|be|ch|at|ie|pt|pl|se|no|dk|fi|cz|gr|hu|ro|lu"
     r"|au|nz|in|br|ca|us|mx|ar|jp|cn|ru|za|me|tv|online|email|mail"
 )
+# Spelled out letter by letter, as a caller does and speech-to-text writes it: "j a n e at ...".
+_SPELLED: Final = r"[^\W_](?:[ ][^\W_]){2,40}(?![^\W_])"
 _SPOKEN_EMAIL: Final = re.compile(
     # Bounded repetitions: "jane dot jane dot ..." without an "at" must not cost quadratic time.
-    rf"(?i)(?<![\w.@\-])(?P<local>[\w+\-]{{1,64}}(?:{_SPOKEN_DOT}[\w+\-]{{1,64}}){{0,4}}){_SPOKEN_AT}"
-    rf"[\w\-]{{1,63}}(?:{_SPOKEN_DOT}[\w\-]{{1,63}}){{0,4}}{_SPOKEN_DOT}(?:{_TLDS})(?![\w\-])"
+    rf"(?i)(?<![\w.@\-])(?P<local>(?:{_SPELLED}|[\w+\-]{{1,64}})(?:{_SPOKEN_DOT}(?:{_SPELLED}|[\w+\-]{{1,64}})){{0,4}})"
+    rf"{_SPOKEN_AT}(?:{_SPELLED}|[\w\-]{{1,63}})(?:{_SPOKEN_DOT}[\w\-]{{1,63}}){{0,4}}{_SPOKEN_DOT}(?:{_TLDS})(?![\w\-])"
 )
 _CLAUSE_BREAK: Final = re.compile(r"[,;!?]|\.(?:\s|$)")
 _NOT_LOCAL_PARTS: Final = _words(

@@ -359,7 +359,8 @@ def find_blockers(text: str, start: int = 0, end: int | None = None) -> list[Spa
 
 # A run of digits and the characters people group them with; no alternation inside the run, so
 # the scan is fast. Checks after the match decide (seven digits or more, blockers, validity).
-_PHONE_CAND: Final = re.compile(r"(?<![\w.,+\-/])(?:\+|\((?=[ ]?\+?\d))?[ \u00a0]?\d(?:[ \u00a0\-./()+]{0,4}\d){6,}(?![\w])")
+# "Tel.0612..." may be a number after a label (checked in ``find``); "1.0612..." is not the start of one.
+_PHONE_CAND: Final = re.compile(r"(?<![\w,+\-/])(?<![\d.]\.)(?:\+|\((?=[ ]?\+?\d))?[ \u00a0]?\d(?:[ \u00a0\-./()+]{0,4}\d){6,}(?![\w])")
 _NON_DIGITS: Final = re.compile(r"\D+")
 _TRUNK_IN_BRACKETS: Final = re.compile(r"\(\s*0\s*\)")
 _STRONG_SEPARATOR: Final = re.compile(r"[ \u00a0]*/[ \u00a0]+|[ \u00a0]+/[ \u00a0]*|[ \u00a0]+-[ \u00a0]+|[ \u00a0]{2,}")
@@ -605,6 +606,8 @@ class PhoneFinder:
             start, end = match.span()
             if _DATES.fullmatch(text, start, end) is not None:
                 continue  # the commonest candidate that is not a phone number: a date
+            if start and text[start - 1] == "." and context.phone_context_before(text, start) not in _PHONE_VERDICTS:
+                continue  # glued to a word by a dot ("file.0612...") unless the word is a phone label
             # Blockers that matter overlap the candidate: look for them around it only.
             excluded = sorted([*claimed, *find_blockers(text, max(0, start - 16), min(len(text), end + 16))])
             for piece_start, piece_end in _subtract(start, end, excluded):

@@ -210,3 +210,16 @@ def test_a_spoken_number_the_plan_accepts_is_validated():
     text = "plus four four, two oh, seven nine four six, oh nine five eight"
     [entity] = default_engine().find(text)
     assert (entity.type, entity.validated) == ("PHONE", True)
+
+
+@pytest.mark.parametrize(
+    ("text", "phones"),
+    [
+        ("Tel.0612345678", ["0612345678"]),  # glued to its label by the label's dot
+        ("Mob.+44 20 7946 0958", ["+44 20 7946 0958"]),
+        ("file.0612345678", []),  # glued to some other word: part of a name
+        ("1.0612345678", []),  # a decimal
+    ],
+)
+def test_a_number_glued_to_a_label_by_a_dot(text, phones):
+    assert [value for kind, value in _found(text) if kind == "PHONE"] == phones

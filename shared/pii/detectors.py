@@ -360,7 +360,9 @@ def find_blockers(text: str, start: int = 0, end: int | None = None) -> list[Spa
 # A run of digits and the characters people group them with; no alternation inside the run, so
 # the scan is fast. Checks after the match decide (seven digits or more, blockers, validity).
 # "Tel.0612..." may be a number after a label (checked in ``find``); "1.0612..." is not the start of one.
-_PHONE_CAND: Final = re.compile(r"(?<![\w,+\-/])(?<![\d.]\.)(?:\+|\((?=[ ]?\+?\d))?[ \u00a0]?\d(?:[ \u00a0\-./()+]{0,4}\d){6,}(?![\w])")
+_PHONE_CAND: Final = re.compile(
+    r"(?<![\w,+\-/])(?<![\d.]\.)(?:\+|\((?=[ ]?\+?\d))?[ \u00a0]?\d(?:[ \u00a0\-./()+]{0,4}\d){6,}(?![\w])"
+)
 _NON_DIGITS: Final = re.compile(r"\D+")
 _TRUNK_IN_BRACKETS: Final = re.compile(r"\(\s*0\s*\)")
 _STRONG_SEPARATOR: Final = re.compile(r"[ \u00a0]*/[ \u00a0]+|[ \u00a0]+/[ \u00a0]*|[ \u00a0]+-[ \u00a0]+|[ \u00a0]{2,}")

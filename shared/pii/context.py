@@ -175,21 +175,34 @@ _FIRST_PERSON_CUES: Final = _words(
     raggiungermi contattami contattarmi
     """
 )
+# Cue words that name the line itself (a label in a signature, a form, a CRM note), as opposed to
+# verbs ("call", "ring") that may be about anyone's number.
+_PHONE_LABEL: Final = re.compile(
+    r"φ|phone|telephone|tel|ph|cell|cellphone|mobile|mob|landline|fax|phonenumber|telefon|telefonnummer|handy"
+    r"|handynummer|mobil|mobilnummer|festnetz|festnetznummer|rufnummer|téléphone|tél|portable|teléfono|telefono|tlf"
+    r"|tfno|telf|móvil|movil|celular|cellulare|telefoon|telefoonnummer|mobiel|mobielnummer|gsm|telefone|telemóvel"
+    r"|telemovel|whatsapp"
+)
 _PHONE_CODE_WORDS: Final = _words("area country dialling dialing calling city")
 _MAX_PHONE_WORDS: Final = 8
 
-PhoneContext = Literal["personal", "phone", "reference", "none"]
+PhoneContext = Literal["strong", "phone", "reference", "none"]
 
 
 def _cue(word: str) -> bool:
     return _PHONE_CUE.fullmatch(word) is not None
 
 
+def _label(word: str) -> bool:
+    return _PHONE_LABEL.fullmatch(word) is not None
+
+
 def phone_context_before(text: str, start: int) -> PhoneContext:
     """What the words before ``start`` say the number is.
 
-    ``"personal"``: a phone number given as the writer's own ("call me on", "my mobile is");
-    ``"phone"``: a phone number ("Phone:", "tel"); ``"reference"``: an order, ticket, invoice...
+    ``"strong"``: a phone number given as the writer's own ("call me on", "my mobile is") or under
+    a phone label ("Phone:", "Tel.", "Handy"); ``"phone"``: a phone word that may be about someone
+    else's line ("Call 555-0134 for the branch"); ``"reference"``: an order, ticket, invoice...
     number; ``"none"``: the words say nothing.
     """
     words = words_before(text, start, _MAX_PHONE_WORDS)
@@ -203,7 +216,7 @@ def phone_context_before(text: str, start: int) -> PhoneContext:
                 return _verdict(personal, words, index + 1)
             return "reference"
         if _cue(word):
-            return _verdict(personal or word in _FIRST_PERSON_CUES, words, index)
+            return _verdict(personal or word in _FIRST_PERSON_CUES or _label(word), words, index)
         if word in REFERENCE_WORDS:
             # "area code 202 ...", "country code +44": a phone number's own code, not a reference.
             if word == "code" and further in _PHONE_CODE_WORDS:
@@ -223,9 +236,9 @@ def phone_context_before(text: str, start: int) -> PhoneContext:
 
 
 def _verdict(personal: bool, words: list[str], cue_index: int) -> PhoneContext:
-    """``"personal"`` when a first-person word came on the way or stands right before the cue."""
+    """``"strong"`` when a first-person word came on the way, stands right before the cue, or the cue is a label."""
     before_cue = words[cue_index + 1] if cue_index + 1 < len(words) else None
-    return "personal" if personal or before_cue in _FIRST_PERSON else "phone"
+    return "strong" if personal or before_cue in _FIRST_PERSON else "phone"
 
 
 def phone_context_after(text: str, end: int) -> PhoneContext:
@@ -236,10 +249,10 @@ def phone_context_after(text: str, end: int) -> PhoneContext:
     for word in words:
         personal = personal or word in _FIRST_PERSON
         if _cue(word):
-            return "personal" if personal else "phone"
+            return "strong" if personal or _label(word) else "phone"
         if word in _NUMBER_WORDS:
             if previous in _POSSESSIVES:
-                return "personal" if personal else "phone"
+                return "strong" if personal else "phone"
             return "none"
         if word in REFERENCE_WORDS or word not in _PHONE_FILLERS | _POSSESSIVES:
             return "none"

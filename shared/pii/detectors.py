@@ -553,13 +553,13 @@ def _national_lengths() -> dict[int, frozenset[int]]:
     return lengths
 
 
-_PHONE_VERDICTS: Final = ("personal", "phone")
+_PHONE_VERDICTS: Final = ("strong", "phone")
 
 
 def _context_says_phone(verdict: context.PhoneContext, digit_count: int) -> bool:
-    """A phone context makes 8+ digits a phone number; seven (a local number, an office's line:
-    "Call 555-0134 for the branch") only when given as the writer's own ("call me on 555-0134")."""
-    return verdict == "personal" or (verdict == "phone" and digit_count >= 8)
+    """A phone context makes 8+ digits a phone number; seven (a local number, maybe an office's line:
+    "Call 555-0134 for the branch") only in a strong one ("call me on 555-0134", "Tel: 555-0134")."""
+    return verdict == "strong" or (verdict == "phone" and digit_count >= 8)
 
 
 def _international_shape(candidate: str) -> bool:

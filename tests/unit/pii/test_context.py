@@ -15,14 +15,14 @@ def _at(text: str, number: str = "1115550123") -> tuple[int, int]:
 @pytest.mark.parametrize(
     ("text", "verdict"),
     [
-        ("call me on 1115550123", "personal"),
-        ("my number is 1115550123", "personal"),
-        ("my cell's 1115550123", "personal"),
-        ("rappelez-moi au 1115550123", "personal"),
-        ("llámame al 1115550123", "personal"),
-        ("mein Handy ist 1115550123", "personal"),
-        ("Phone: 1115550123", "phone"),
-        ("Tel. 1115550123", "phone"),
+        ("call me on 1115550123", "strong"),
+        ("my number is 1115550123", "strong"),
+        ("my cell's 1115550123", "strong"),
+        ("rappelez-moi au 1115550123", "strong"),
+        ("llámame al 1115550123", "strong"),
+        ("mein Handy ist 1115550123", "strong"),
+        ("Phone: 1115550123", "strong"),  # a label
+        ("Tel. 1115550123", "strong"),
         ("Number: 1115550123", "phone"),  # a bare label
         ("phone #: 1115550123", "phone"),
         ("Call 1115550123 for the branch", "phone"),
@@ -36,7 +36,7 @@ def _at(text: str, number: str = "1115550123") -> tuple[int, int]:
         ("1115550123", "none"),
         ("below 1115550123", "none"),  # "bel" (Dutch) is a whole word, not a prefix
         ("area code 1115550123", "phone"),  # a phone number's own code, not a reference
-        ("my area code is 1115550123", "personal"),
+        ("my area code is 1115550123", "strong"),
         ("zip code 1115550123", "reference"),
         ("Vorwahl 1115550123", "phone"),
     ],
@@ -48,9 +48,10 @@ def test_words_before(text, verdict):
 @pytest.mark.parametrize(
     ("text", "verdict"),
     [
-        ("1115550123 is my number", "personal"),
-        ("1115550123 ist meine Nummer", "personal"),
-        ("1115550123 (mobile)", "phone"),
+        ("1115550123 is my number", "strong"),
+        ("1115550123 ist meine Nummer", "strong"),
+        ("1115550123 (mobile)", "strong"),
+        ("1115550123, call anytime", "phone"),
         ("1115550123 is my order number", "none"),
         ("1115550123 was the booking", "none"),
         ("1115550123", "none"),
@@ -64,7 +65,7 @@ def test_words_before_take_precedence():
     text = "order 1115550123 is my number"
     assert context.phone_context(text, *_at(text)) == "reference"
     text = "see 1115550123 is my number"
-    assert context.phone_context(text, *_at(text)) == "personal"
+    assert context.phone_context(text, *_at(text)) == "strong"
 
 
 def test_words_after_read_words_only():

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Final
 
 _UNITS: Final[dict[str, int]] = {
@@ -135,15 +134,9 @@ _GATE_WORDS: Final = frozenset([*_UNITS, *_TWO_DIGITS, *_TENS, *_REPEATS, *_hyph
 _GATE_MIN: Final = 3
 
 
-@lru_cache(maxsize=1)
-def _run_pattern() -> re.Pattern[str]:
-    words = sorted(_ALL_WORDS, key=len, reverse=True)
-    token = "(?:(?:" + "|".join(re.escape(w) for w in words) + r")(?![^\W\d_])|\d{1,6}(?!\w))"
-    # Tokens are whole words (or digit groups) joined by at most three separator characters.
-    return re.compile(rf"(?i)(?<![^\W\d_]){token}(?:[ ,.\-]{{1,3}}{token})+")
-
-
 _TOKEN: Final = re.compile(r"[^\W\d_]+|\d+")
+_RUN_SEPARATORS: Final = " ,.-"
+_MAX_DIGIT_GROUP: Final = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,14 +171,35 @@ def may_hold_spoken_number(lowered: str) -> bool:
 
 
 def find_spoken_numbers(text: str, min_digits: int = 7) -> list[SpokenNumber]:
-    """Runs of number words in ``text`` and the digits they say (at least ``min_digits`` of them)."""
+    """Runs of number words in ``text`` and the digits they say (at least ``min_digits`` of them).
+
+    A run is two or more number words (or digit groups of up to six) joined by one to three of
+    " ,.-". One pass over the words with a dictionary lookup each: no alternation of hundreds of
+    words tried at every character.
+    """
     numbers: list[SpokenNumber] = []
-    for match in _run_pattern().finditer(text):
-        tokens = [(m.start(), m.end(), m.group().lower()) for m in _TOKEN.finditer(text, match.start(), match.end())]
-        if all(word.isdigit() for _, _, word in tokens):
-            continue  # written digits: the ordinary detectors read those
-        numbers += [n for n in _convert(tokens) if len(n.digits) >= min_digits]
+    run: list[tuple[int, int, str]] = []
+
+    def flush() -> None:
+        if len(run) >= 2 and not all(word.isdigit() for _, _, word in run):
+            numbers.extend(n for n in _convert(run) if len(n.digits) >= min_digits)
+        run.clear()
+
+    for match in _TOKEN.finditer(text):
+        word = match.group().lower()
+        if not (word in _ALL_WORDS or (word.isdigit() and len(word) <= _MAX_DIGIT_GROUP)):
+            flush()
+            continue
+        if run and not _joined(text, run[-1][1], match.start()):
+            flush()
+        run.append((match.start(), match.end(), word))
+    flush()
     return numbers
+
+
+def _joined(text: str, end: int, start: int) -> bool:
+    """Two tokens belong to one run: between them one to three of " ,.-" and nothing else."""
+    return 1 <= start - end <= 3 and all(char in _RUN_SEPARATORS for char in text[end:start])
 
 
 def _two_digit_after_tens(tokens: list[tuple[int, int, str]], index: int, tens: int) -> tuple[int, int]:

@@ -12,12 +12,16 @@ Precedence is by proximity: walking outwards from the number over filler words (
 
 from __future__ import annotations
 
-import re
 from typing import Final, Literal
 
 
 def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
+
+
+def _listed(text: str) -> frozenset[str]:
+    """Words of a list that has ``# comment`` lines."""
+    return frozenset(word for line in text.splitlines() if not line.strip().startswith("#") for word in line.split())
 
 
 # A number introduced by one of these words is a reference of some kind, not a person's data.
@@ -104,34 +108,35 @@ def introduced_as_reference(text: str, start: int) -> bool:
 
 # Words that say the number next to them is a telephone number, in the languages the contact
 # centre serves (en, fr, de, es, it, nl, pt). Whole words (after lower-casing), inflections listed.
-_PHONE_CUE: Final = re.compile(
-    r"(?:"
+_PHONE_CUE: Final = _listed(
+    """
     # English
-    r"φ|phone[sd]?|phoning|telephone[sd]?|tel|tele|ph|cell|cellphone|cellular|mobile|mobiles|mob|landline|fax"
-    r"|call|calls|called|calling|callback|recall|ring|rang|text|texted|texting|txt|sms|whatsapp|reach|reached"
-    r"|reachable|dial|dialed|dialled|contactable|phonenumber"
+    φ phone phones phoned phoning telephone telephones telephoned tel tele ph cell cellphone cellular mobile mobiles
+    mob landline fax
+    call calls called calling callback recall ring rang text texted texting txt sms whatsapp reach reached
+    reachable dial dialed dialled contactable phonenumber
     # German
-    r"|telefon|telefonisch|telefonnummer|handy|handynummer|mobil|mobilnummer|mobilfunknummer|festnetz"
-    r"|festnetznummer|rufnummer|faxnummer|anrufen|anruf|ruf|rufe|rufen|ruft|zurückrufen|zurueckrufen"
-    r"|rückruf|rueckruf|erreichbar|erreichen|erreicht|simsen|tel-nr|telnr|vorwahl"
+    telefon telefonisch telefonnummer handy handynummer mobil mobilnummer mobilfunknummer festnetz
+    festnetznummer rufnummer faxnummer anrufen anruf ruf rufe rufen ruft zurückrufen zurueckrufen
+    rückruf rueckruf erreichbar erreichen erreicht simsen tel-nr telnr vorwahl
     # French
-    r"|téléphone|téléphoner|téléphonez|tél|portable|fixe|appeler|appelez|appelle|appelle[sz]|rappeler"
-    r"|rappelez|rappelle|rappel|joindre|joignable|texto|indicatif"
+    téléphone téléphoner téléphonez tél portable fixe appeler appelez appelle appelles appellez rappeler
+    rappelez rappelle rappel joindre joignable texto indicatif
     # Spanish
-    r"|teléfono|telefono|tlf|tfno|telf|móvil|movil|celular|cel|llamar|llámame|llamame|llámeme|llameme|llámenme"
-    r"|llamenme|llama|llame|llamen|llamada|llamarme|fijo|contactar|localizable|localizarme|prefijo"
+    teléfono telefono tlf tfno telf móvil movil celular cel llamar llámame llamame llámeme llameme llámenme
+    llamenme llama llame llamen llamada llamarme fijo contactar localizable localizarme prefijo
     # Italian
-    r"|cellulare|chiamare|chiamami|chiamatemi|chiamarmi|richiamare|richiamami|richiamatemi|chiama|chiamata"
-    r"|raggiungibile|raggiungermi|fisso|contattare|contattami|contattarmi|prefisso"
+    cellulare chiamare chiamami chiamatemi chiamarmi richiamare richiamami richiamatemi chiama chiamata
+    raggiungibile raggiungermi fisso contattare contattami contattarmi prefisso
     # Dutch
-    r"|telefoon|telefoonnummer|mobiel|mobieltje|gsm|bel|bellen|belt|terugbellen|bereikbaar|bereiken|mobielnummer"
-    r"|netnummer"
+    telefoon telefoonnummer mobiel mobieltje gsm bel bellen belt terugbellen bereikbaar bereiken mobielnummer
+    netnummer
     # Portuguese
-    r"|telefone|telemóvel|telemovel|ligar|ligue|liga|ligar-me|contacto|contato|whats"
+    telefone telemóvel telemovel ligar ligue liga ligar-me contacto contato whats
     # An agent reading a number back: "let me read that back", "just to confirm"
-    r"|read|repeat|repeating|confirm|confirming|confirmer|confirmez|bestätigen|bestaetigen|wiederhole|wiederholen"
-    r"|confirmar|confirmo|confermare|confermo|bevestigen|herhaal|herhalen"
-    r")"
+    read repeat repeating confirm confirming confirmer confirmez bestätigen bestaetigen wiederhole wiederholen
+    confirmar confirmo confermare confermo bevestigen herhaal herhalen
+    """
 )
 # Words that name a number without saying which: a phone number only when they are someone's
 # ("my number is", "votre numéro", "Nummer:" as a label), not an "account number".
@@ -177,11 +182,13 @@ _FIRST_PERSON_CUES: Final = _words(
 )
 # Cue words that name the line itself (a label in a signature, a form, a CRM note), as opposed to
 # verbs ("call", "ring") that may be about anyone's number.
-_PHONE_LABEL: Final = re.compile(
-    r"φ|phone|telephone|tel|ph|cell|cellphone|mobile|mob|landline|fax|phonenumber|telefon|telefonnummer|handy"
-    r"|handynummer|mobil|mobilnummer|festnetz|festnetznummer|rufnummer|téléphone|tél|portable|teléfono|telefono|tlf"
-    r"|tfno|telf|móvil|movil|celular|cellulare|telefoon|telefoonnummer|mobiel|mobielnummer|gsm|telefone|telemóvel"
-    r"|telemovel|whatsapp"
+_PHONE_LABEL: Final = _words(
+    """
+     φ phone telephone tel ph cell cellphone mobile mob landline fax phonenumber telefon telefonnummer handy
+     handynummer mobil mobilnummer festnetz festnetznummer rufnummer téléphone tél portable teléfono telefono
+     tlf tfno telf móvil movil celular cellulare telefoon telefoonnummer mobiel mobielnummer gsm telefone
+     telemóvel telemovel whatsapp
+    """
 )
 _PHONE_CODE_WORDS: Final = _words("area country dialling dialing calling city")
 _MAX_PHONE_WORDS: Final = 8
@@ -190,11 +197,11 @@ PhoneContext = Literal["strong", "phone", "reference", "none"]
 
 
 def _cue(word: str) -> bool:
-    return _PHONE_CUE.fullmatch(word) is not None
+    return word in _PHONE_CUE
 
 
 def _label(word: str) -> bool:
-    return _PHONE_LABEL.fullmatch(word) is not None
+    return word in _PHONE_LABEL
 
 
 def phone_context_before(text: str, start: int) -> PhoneContext:

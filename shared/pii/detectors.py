@@ -96,7 +96,8 @@ _NOT_LOCAL_PARTS: Final = _words(
     "bought buy order ordered shop shopped stay staying live living be is was are am meet online"
 )
 _EMAIL_CONTEXT_BEFORE: Final = re.compile(
-    r"(?i)(?:e-?mail|mail|address|adresse|adress|direcci[oó]n|correo|courriel|indirizzo|adres|contact|reach|write|send)"
+    r"(?i)(?:e-?mail|mail|address|adresse|adress|direcci[oó]n|correo|courriel|indirizzo|adres|contact|reach|write|send"
+    r"|confirm|spell|read)"
 )
 
 
@@ -116,6 +117,9 @@ def may_hold_spoken_email(lowered: str) -> bool:
     return _SPOKEN_HINTS.search(lowered) is not None
 
 
+_ADDRESS_LIKE_LOCAL: Final = re.compile(rf"[ \t]{_DOT_WORDS}[ \t]|[._\d]|\b\w \w \w\b")
+
+
 def find_spoken_emails(text: str) -> list[Span]:
     """"jane dot doe at gmail dot com", "jane.doe(at)gmail(dot)com", "jane punto doe arroba gmail punto com"."""
     spans: list[Span] = []
@@ -125,8 +129,12 @@ def find_spoken_emails(text: str) -> list[Span]:
         # clause talks about an address, and never after a pronoun or a common word.
         if at != "@" and not at.startswith(("[", "(", "{", "<")):
             local = match.group("local").lower()
+            if local in _NOT_LOCAL_PARTS:
+                continue
+            # A local part no sentence has ("jane dot doe", "j a n e", "jdoe_84") is an address
+            # wherever it stands, an agent's read-back included; a plain word needs the clause.
             clause = _CLAUSE_BREAK.split(_before(text, match.start(), 60))[-1]
-            if local in _NOT_LOCAL_PARTS or not _EMAIL_CONTEXT_BEFORE.search(clause):
+            if _ADDRESS_LIKE_LOCAL.search(local) is None and not _EMAIL_CONTEXT_BEFORE.search(clause):
                 continue
         spans.append(match.span())
     return spans

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from shared.genesys import GenesysClient
 from shared.identifiers import try_normalize_email, try_normalize_phone
 from shared.models import Subject
-from shared.pii import CREDIT_CARD, EMAIL, IBAN, PHONE, SUBJECT, US_SSN, KnownSubject, default_engine
+from shared.pii import CREDIT_CARD, EMAIL, IBAN, PHONE, SUBJECT, US_SSN, KnownSubject, default_engine, phone_identifier
 
 SENSITIVE = {CREDIT_CARD, IBAN, US_SSN}
 
@@ -57,7 +57,14 @@ def scan_transcripts(client: GenesysClient, identity: Subject, conversation_ids:
                 # their name (jane.doe@elsewhere.org) is matched by name, not by a known value.
                 value = text[entity.start:entity.end]
                 email = try_normalize_email(value) if entity.type in (EMAIL, SUBJECT) else None
-                phone = None if email else try_normalize_phone(value) if entity.type in (PHONE, SUBJECT) else None
+                # A phone number joins the identity only when the numbering plan validates it (in
+                # E.164): a phone-shaped number is masked above but searched for nowhere.
+                phone = (
+                    None if email
+                    else phone_identifier(text, entity) if entity.type == PHONE
+                    else try_normalize_phone(value) if entity.type == SUBJECT
+                    else None
+                )
                 if email and email not in identity.emails:
                     new_emails.append(email)
                 elif phone and phone not in identity.phones:

@@ -18,6 +18,7 @@ from shared.pii.entities import (
     Entity,
     EntityType,
 )
+from shared.pii.identity import phone_identifier
 from shared.pii.subject import KnownSubject
 
 __all__ = [
@@ -35,5 +36,6 @@ __all__ = [
     "KnownSubject",
     "PiiEngine",
     "default_engine",
+    "phone_identifier",
     "scrub",
 ]

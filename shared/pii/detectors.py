@@ -20,75 +20,20 @@ from typing import Final
 
 import phonenumbers
 
-from shared.pii import validators
+from shared.pii import context, spoken, validators
 
 Span = tuple[int, int]
 
 # --------------------------------------------------------------------------------------------
-# Context words: matched against the few words right before a candidate.
+# Context words (shared/pii/context.py; re-exported here for the detectors' callers)
 # --------------------------------------------------------------------------------------------
+
+introduced_as_reference = context.introduced_as_reference
+words_before = context.words_before
+
 
 def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
-
-
-# A number introduced by one of these words is a reference of some kind, not a person's data.
-_REFERENCE_WORDS: Final = _words(
-    """
-    order orders ref reference invoice ticket case incident tracking track trace parcel package shipment consignment
-    booking confirmation transaction txn receipt serial model part sku item article product batch lot
-    voucher coupon promo postcode zip plz pin otp code request job build port pid uid req
-    member membership policy contract claim loyalty
-    bestellung bestellnummer auftrag auftragsnummer rechnung rechnungsnummer sendung sendungsnummer
-    vorgang vorgangsnummer kundennummer vertragsnummer ticketnummer artikel artikelnummer paket lieferung
-    lieferschein vertrag mitgliedsnummer
-    commande facture colis dossier suivi référence reference réf ref billet envoi contrat
-    pedido factura envío envio seguimiento referencia albarán albaran expediente localizador contrato
-    bestelling bestelnummer factuur zending pakket referentie ordernummer klantnummer dossiernummer polis lidnummer
-    ordine fattura spedizione riferimento pratica polizza
-    """
-)
-# Words that may stand between the reference word and the number: "order number is #123".
-_FILLER_WORDS: Final = _words(
-    """
-    no nr n° nº num number nummer numéro numero número id is ist est es het the your my our de du la le el del
-    of for van der des die das
-    """
-)
-_BEFORE_SEPARATORS: Final = frozenset(" \t\u00a0:.-,()'\"&")
-
-
-def words_before(text: str, start: int, count: int = 4) -> list[str]:
-    """Up to ``count`` words right before ``start``, nearest first (``#`` counts as a word).
-
-    Stops at anything that is neither a word nor a separator, so a digit in between ends it.
-    """
-    words: list[str] = []
-    index = start
-    while len(words) < count and index > 0:
-        while index > 0 and text[index - 1] in _BEFORE_SEPARATORS:
-            index -= 1
-        if index > 0 and text[index - 1] == "#":
-            words.append("#")
-            index -= 1
-            continue
-        word_end = index
-        while index > 0 and (text[index - 1].isalpha() or text[index - 1] in "°º"):
-            index -= 1
-        if index == word_end:
-            break
-        words.append(text[index:word_end].lower())
-    return words
-
-
-def introduced_as_reference(text: str, start: int) -> bool:
-    """The number at ``start`` follows "order #", "Ticket-Nr.", "n° de commande"..."""
-    for word in words_before(text, start):
-        if word == "#" or word in _REFERENCE_WORDS:
-            return True
-        if word not in _FILLER_WORDS:
-            return False
-    return False
 
 
 # Words that tell a bare run of digits is a phone number ("call me on 612345678").
@@ -127,19 +72,23 @@ _NOT_TLDS: Final = _words(
 
 # "jane dot doe at gmail dot com", "jane.doe(at)gmail(dot)com", "jane arroba gmail punto com".
 _DOT_WORDS: Final = r"(?:dot|punkt|point|punto|punt)"
-_SPOKEN_DOT: Final = rf"(?:[ \t]*[\[({{][ \t]*{_DOT_WORDS}[ \t]*[\])}}][ \t]*|[ \t]+{_DOT_WORDS}[ \t]+|[ \t]?\.[ \t]?)"
+_SPOKEN_DOT: Final = (
+    rf"(?:[ \t]*[\[({{<][ \t]*(?:{_DOT_WORDS}|\.)[ \t]*[\])}}>][ \t]*|[ \t]+{_DOT_WORDS}[ \t]+|[ \t]?\.[ \t]?)"
+)
 _SPOKEN_AT_WORD: Final = r"(?:at|arroba|arobase|chez|[äa]t|apenstaartje|klammeraffe|chiocciola)"
 _SPOKEN_AT: Final = (
-    rf"(?P<at>[ \t]*[\[({{][ \t]*{_SPOKEN_AT_WORD}[ \t]*[\])}}][ \t]*|[ \t]+{_SPOKEN_AT_WORD}[ \t]+|[ \t]*@[ \t]*)"
+    rf"(?P<at>[ \t]*[\[({{<][ \t]*(?:{_SPOKEN_AT_WORD}|@)[ \t]*[\])}}>][ \t]*|[ \t]+{_SPOKEN_AT_WORD}[ \t]+|[ \t]*@[ \t]*)"
 )
 _TLDS: Final = (
     r"com|net|org|info|biz|edu|gov|io|co|eu|uk|de|fr|es|it|nl|be|ch|at|ie|pt|pl|se|no|dk|fi|cz|gr|hu|ro|lu"
     r"|au|nz|in|br|ca|us|mx|ar|jp|cn|ru|za|me|tv|online|email|mail"
 )
+# Spelled out letter by letter, as a caller does and speech-to-text writes it: "j a n e at ...".
+_SPELLED: Final = r"[^\W_](?:[ ][^\W_]){2,40}(?![^\W_])"
 _SPOKEN_EMAIL: Final = re.compile(
     # Bounded repetitions: "jane dot jane dot ..." without an "at" must not cost quadratic time.
-    rf"(?i)(?<![\w.@\-])(?P<local>[\w+\-]{{1,64}}(?:{_SPOKEN_DOT}[\w+\-]{{1,64}}){{0,4}}){_SPOKEN_AT}"
-    rf"[\w\-]{{1,63}}(?:{_SPOKEN_DOT}[\w\-]{{1,63}}){{0,4}}{_SPOKEN_DOT}(?:{_TLDS})(?![\w\-])"
+    rf"(?i)(?<![\w.@\-])(?P<local>(?:{_SPELLED}|[\w+\-]{{1,64}})(?:{_SPOKEN_DOT}(?:{_SPELLED}|[\w+\-]{{1,64}})){{0,4}})"
+    rf"{_SPOKEN_AT}(?:{_SPELLED}|[\w\-]{{1,63}})(?:{_SPOKEN_DOT}[\w\-]{{1,63}}){{0,4}}{_SPOKEN_DOT}(?:{_TLDS})(?![\w\-])"
 )
 _CLAUSE_BREAK: Final = re.compile(r"[,;!?]|\.(?:\s|$)")
 _NOT_LOCAL_PARTS: Final = _words(
@@ -147,7 +96,8 @@ _NOT_LOCAL_PARTS: Final = _words(
     "bought buy order ordered shop shopped stay staying live living be is was are am meet online"
 )
 _EMAIL_CONTEXT_BEFORE: Final = re.compile(
-    r"(?i)(?:e-?mail|mail|address|adresse|adress|direcci[oó]n|correo|courriel|indirizzo|adres|contact|reach|write|send)"
+    r"(?i)(?:e-?mail|mail|address|adresse|adress|direcci[oó]n|correo|courriel|indirizzo|adres|contact|reach|write|send"
+    r"|confirm|spell|read)"
 )
 
 
@@ -158,12 +108,16 @@ def find_emails(text: str) -> list[Span]:
     return [m.span() for m in _EMAIL.finditer(text) if m.group("tld").lower() not in _NOT_TLDS]
 
 
-_SPOKEN_HINTS: Final = (" dot ", " punkt ", " point ", " punto ", " punt ", "(at)", "[at]", "{at}", "(dot)", "[dot]", " @ ")
+# What a spelled-out or bracketed address needs somewhere: " dot ", "(at)", "[@]", "<dot>", " @ "...
+_SPOKEN_HINTS: Final = re.compile(rf" {_DOT_WORDS} |[\[({{<](?:at|dot|@|\.)[\])}}>]| @ ")
 
 
 def may_hold_spoken_email(lowered: str) -> bool:
     """Cheap test on the lower-cased text before running the spoken-address pattern."""
-    return any(hint in lowered for hint in _SPOKEN_HINTS)
+    return _SPOKEN_HINTS.search(lowered) is not None
+
+
+_ADDRESS_LIKE_LOCAL: Final = re.compile(rf"[ \t]{_DOT_WORDS}[ \t]|[._\d]|\b\w \w \w\b")
 
 
 def find_spoken_emails(text: str) -> list[Span]:
@@ -173,10 +127,14 @@ def find_spoken_emails(text: str) -> list[Span]:
         at = match.group("at").strip(" \t")
         # "at" as a word is ordinary English ("I bought it at amazon.com"): only when the same
         # clause talks about an address, and never after a pronoun or a common word.
-        if at != "@" and not at.startswith(("[", "(", "{")):
+        if at != "@" and not at.startswith(("[", "(", "{", "<")):
             local = match.group("local").lower()
+            if local in _NOT_LOCAL_PARTS:
+                continue
+            # A local part no sentence has ("jane dot doe", "j a n e", "jdoe_84") is an address
+            # wherever it stands, an agent's read-back included; a plain word needs the clause.
             clause = _CLAUSE_BREAK.split(_before(text, match.start(), 60))[-1]
-            if local in _NOT_LOCAL_PARTS or not _EMAIL_CONTEXT_BEFORE.search(clause):
+            if _ADDRESS_LIKE_LOCAL.search(local) is None and not _EMAIL_CONTEXT_BEFORE.search(clause):
                 continue
         spans.append(match.span())
     return spans
@@ -228,7 +186,7 @@ def find_ibans(text: str, rejected: list[Span] | None = None) -> list[Span]:
 # --------------------------------------------------------------------------------------------
 
 _CARD_CAND: Final = re.compile(
-    r"(?<![\w.,+\-])(?:\d(?:(?:[ \-\u00a0]|[ ]-[ ])?\d){11,39}|\d{4}(?:,[ ]\d{4}){2,3}(?:,[ ]\d{1,4})?)(?![\w]|[.,\-]\d)"
+    r"(?<![\w.,+\-])(?:\d(?:(?:[ \-\u00a0.]|[ ]-[ ])?\d){11,39}|\d{4}(?:,[ ]\d{4}){2,3}(?:,[ ]\d{1,4})?)(?![\w]|[.,\-]\d)"
 )
 _GROUP: Final = re.compile(r"\d+")
 
@@ -299,7 +257,7 @@ def _cards_in_run(text: str, groups: Sequence[Span], lengths: Sequence[int]) -> 
 # US social security numbers
 # --------------------------------------------------------------------------------------------
 
-_SSN: Final = re.compile(r"(?<![\w\-.])\d{3}(?:([ \-])\d{2}\1\d{4}|\d{6})(?![\w]|[\-.]\d)")
+_SSN: Final = re.compile(r"(?<![\w\-.])\d{3}(?:([ \-.])\d{2}\1\d{4}|\d{6})(?![\w]|[\-.]\d)")
 _SSN_WORDS: Final = frozenset({"ssn", "ssns", "social", "security", "ss", "tin", "taxpayer", "itin", "sozialversicherungsnummer"})
 _SSN_FILLERS: Final = frozenset({"number", "no", "nr", "num", "is", "my", "the", "your", "id", "and", "s"})
 
@@ -314,13 +272,13 @@ def _ssn_context(text: str, start: int) -> bool:
 
 
 def find_us_ssns(text: str) -> list[Span]:
-    """``123-45-6789`` / ``123 45 6789``; nine bare digits only after "SSN" or "social security"."""
+    """``123-45-6789`` / ``123 45 6789``; nine bare digits or ``123.45.6789`` only after "SSN" or "social security"."""
     spans: list[Span] = []
     for match in _SSN.finditer(text):
         start = match.start()
         if not validators.us_ssn_ok(match.group()):
             continue
-        if match.group(1) is None:
+        if match.group(1) in (None, "."):  # nine bare digits, or dotted like a version: only after "SSN"
             if _ssn_context(text, start):
                 spans.append(match.span())
         elif _ssn_context(text, start) or not introduced_as_reference(text, start):
@@ -409,13 +367,18 @@ def find_blockers(text: str, start: int = 0, end: int | None = None) -> list[Spa
 
 # A run of digits and the characters people group them with; no alternation inside the run, so
 # the scan is fast. Checks after the match decide (seven digits or more, blockers, validity).
-_PHONE_CAND: Final = re.compile(r"(?<![\w.,+\-/])(?:\+|\((?=[ ]?\+?\d))?[ \u00a0]?\d(?:[ \u00a0\-./()+]{0,4}\d){6,}(?![\w])")
+# "Tel.0612..." may be a number after a label (checked in ``find``); "1.0612..." is not the start of one.
+_PHONE_CAND: Final = re.compile(
+    r"(?<![\w,+\-/])(?<![\d.]\.)(?:\+|\((?=[ ]?\+?\d))?[ \u00a0]?\d(?:[ \u00a0\-./()+]{0,4}\d){6,}(?![\w])"
+)
 _NON_DIGITS: Final = re.compile(r"\D+")
 _TRUNK_IN_BRACKETS: Final = re.compile(r"\(\s*0\s*\)")
 _STRONG_SEPARATOR: Final = re.compile(r"[ \u00a0]*/[ \u00a0]+|[ \u00a0]+/[ \u00a0]*|[ \u00a0]+-[ \u00a0]+|[ \u00a0]{2,}")
 _MESSAGE_PUNCTUATION: Final = " \t\r\n.,;:!?\"'()[]<>"
 _EXTENSION_AFTER: Final = re.compile(r"[ \t,]*(?i:ext\.?|extension|x|durchwahl|poste|ext)[ \t.:]*\d")
 _SSN_SHAPE: Final = re.compile(r"\d{3}([ \-])\d{2}\1\d{4}")
+# Thousands grouping ("1.234.567"): a quantity.
+_THOUSANDS: Final = re.compile(r"\d{1,3}([.,])\d{3}(?:\1\d{3})*")
 _MIN_DIGITS: Final = 7
 _MAX_DIGITS: Final = 15
 
@@ -575,8 +538,53 @@ def _tighten(text: str, start: int, end: int) -> Span | None:
     return (start, end) if start < end else None
 
 
-def _count_ok(text: str, start: int, end: int) -> bool:
-    return _MIN_DIGITS <= sum(c.isdigit() for c in text[start:end]) <= _MAX_DIGITS + 2
+def _count_ok(text: str, start: int, end: int, most: int = _MAX_DIGITS + 2) -> bool:
+    return _MIN_DIGITS <= sum(c.isdigit() for c in text[start:end]) <= most
+
+
+@lru_cache(maxsize=1)
+def _national_lengths() -> dict[int, frozenset[int]]:
+    """Possible national-number lengths per country calling code, from ``phonenumbers``' metadata.
+
+    Those of the code's main region (the US for +1, the UK for +44), so that "+1" followed by
+    seven digits is not taken for a North American number.
+    """
+    lengths: dict[int, frozenset[int]] = {}
+    for code, regions in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items():
+        metadata = (
+            phonenumbers.PhoneMetadata.metadata_for_nongeo_region(code)
+            if regions[0] == "001"
+            else phonenumbers.PhoneMetadata.metadata_for_region(regions[0])
+        )
+        if metadata is not None and metadata.general_desc is not None:
+            lengths[code] = frozenset(metadata.general_desc.possible_length or ())
+    return lengths
+
+
+_PHONE_VERDICTS: Final = ("strong", "phone")
+
+
+def _context_says_phone(verdict: context.PhoneContext, digit_count: int) -> bool:
+    """A phone context makes 8+ digits a phone number; seven (a local number, maybe an office's line:
+    "Call 555-0134 for the branch") only in a strong one ("call me on 555-0134", "Tel: 555-0134")."""
+    return verdict == "strong" or (verdict == "phone" and digit_count >= 8)
+
+
+def _international_shape(candidate: str) -> bool:
+    """``+`` then an existing country code then as many digits as that country's numbers have.
+
+    The plan may not have assigned the number ("+1 555 010 4477", "+44 7700 900999"), but nothing
+    else is written that way.
+    """
+    digits = _NON_DIGITS.sub("", _TRUNK_IN_BRACKETS.sub("", candidate))
+    table = _national_lengths()
+    for width in (1, 2, 3):
+        lengths = table.get(int(digits[:width]))
+        if lengths is not None:
+            rest = digits[width:]
+            # "+44 07700 900999": the trunk 0 typed after the country code.
+            return len(rest) in lengths or (rest.startswith("0") and len(rest) - 1 in lengths)
+    return False
 
 
 class PhoneFinder:
@@ -595,32 +603,62 @@ class PhoneFinder:
     def valid(self, candidate: str) -> bool:
         return _phone_valid(candidate, self.regions)
 
-    def find(self, text: str, taken: Iterable[Span]) -> list[Span]:
-        """Phone numbers outside ``taken`` (spans already claimed) and outside dates, amounts..."""
+    def find(self, text: str, taken: Iterable[Span], shaped: list[Span] | None = None) -> list[Span]:
+        """Phone numbers outside ``taken`` (spans already claimed) and outside dates, amounts...
+
+        Both confidences are returned: numbers the numbering plan accepts, and phone-shaped numbers
+        it rejects but that stand in a phone context or carry a ``+`` and country code. The latter
+        are also added to ``shaped`` (when given): masked, never an identifier.
+        """
         spans: list[Span] = []
         claimed = sorted(taken)
         for match in _PHONE_CAND.finditer(text):
             start, end = match.span()
             if _DATES.fullmatch(text, start, end) is not None:
                 continue  # the commonest candidate that is not a phone number: a date
+            if start and text[start - 1] == "." and context.phone_context_before(text, start) not in _PHONE_VERDICTS:
+                continue  # glued to a word by a dot ("file.0612...") unless the word is a phone label
             # Blockers that matter overlap the candidate: look for them around it only.
             excluded = sorted([*claimed, *find_blockers(text, max(0, start - 16), min(len(text), end + 16))])
             for piece_start, piece_end in _subtract(start, end, excluded):
                 tight = _tighten(text, piece_start, piece_end)
                 if tight is not None:
-                    spans.extend(self._check(text, *tight))
+                    for span_start, span_end, validated in self._check(text, *tight):
+                        spans.append((span_start, span_end))
+                        if not validated and shaped is not None:
+                            shaped.append((span_start, span_end))
         return spans
 
-    def _check(self, text: str, start: int, end: int) -> Iterable[Span]:
+    def _check(self, text: str, start: int, end: int) -> list[tuple[int, int, bool]]:
         candidate = text[start:end]
         digit_count = sum(1 for char in candidate if char.isdigit())
-        if digit_count < _MIN_DIGITS or introduced_as_reference(text, start):
-            return ()
+        if digit_count < _MIN_DIGITS:
+            return []
+        # The nearest meaningful word decides: "order #4811..." is a reference, "Phone #: ..." is not.
+        if introduced_as_reference(text, start) and context.phone_context_before(text, start) not in _PHONE_VERDICTS:
+            return []
         if digit_count <= _MAX_DIGITS + 2 and self._accept(text, start, end):
-            return ((start, end),)
-        if digit_count > 10:
-            return self._split(text, start, end)
-        return ()
+            return [(start, end, True)]
+        # Two numbers run together, or a number and a stray digit ("0161 496 0000  9"): the pieces
+        # between strong separators first, the whole run as one phone-shaped number only after.
+        pieces = self._split(text, start, end) if digit_count > 10 else []
+        if pieces:
+            return pieces
+        if digit_count <= _MAX_DIGITS and self._shape_only(text, start, end):
+            return [(start, end, False)]
+        return []
+
+    def _shape_only(self, text: str, start: int, end: int) -> bool:
+        """Phone-shaped digits the plan rejects, in a phone context or written ``+`` and country code."""
+        candidate = text[start:end].lstrip(" (")
+        groups = _GROUP.findall(candidate)
+        if not candidate.startswith("+") and len(groups) > 1 and len(groups[0]) == 4 and groups[0][0] != "0":
+            return False  # grouped from four like "2105 6548 11": an account, not a phone number
+        verdict = context.phone_context(text, start, end)
+        if verdict != "none":
+            return _context_says_phone(verdict, sum(len(group) for group in groups))
+        # "+1.234.567" is a change in a quantity, not a number to call.
+        return candidate.startswith("+") and _THOUSANDS.fullmatch(candidate, 1) is None and _international_shape(candidate)
 
     def _accept(self, text: str, start: int, end: int) -> bool:
         candidate = text[start:end]
@@ -658,15 +696,67 @@ class PhoneFinder:
             return whole_message or _EXTENSION_AFTER.match(text, end) is not None
         return len(groups[0]) != 4
 
-    def _split(self, text: str, start: int, end: int) -> list[Span]:
+    def _split(self, text: str, start: int, end: int) -> list[tuple[int, int, bool]]:
         """Numbers run together ("0161 496 0000 / 020 7946 0958"): cut at the strong separators only."""
-        spans: list[Span] = []
+        spans: list[tuple[int, int, bool]] = []
         cursor = start
         for boundary in [*_STRONG_SEPARATOR.finditer(text, start, end), None]:
             piece_end = boundary.start() if boundary is not None else end
             tight = _tighten(text, cursor, piece_end)
-            if tight is not None and _count_ok(text, *tight) and self._accept(text, *tight):
-                spans.append(tight)
+            if tight is not None and _count_ok(text, *tight):
+                if self._accept(text, *tight):
+                    spans.append((*tight, True))
+                elif _count_ok(text, tight[0], tight[1], _MAX_DIGITS) and self._shape_only(text, *tight):
+                    spans.append((*tight, False))
             if boundary is not None:
                 cursor = boundary.end()
         return spans
+
+
+# --------------------------------------------------------------------------------------------
+# Numbers read out loud ("four one one one ...", "oh seven seven double oh ...")
+# --------------------------------------------------------------------------------------------
+
+Typed = tuple[int, int, str, bool]  # (start, end, "PHONE" | "CREDIT_CARD" | "US_SSN", validated)
+_CARD_LENGTHS: Final = (19, 18, 17, 16, 15, 14, 13)
+
+
+def find_spoken(text: str, phones: PhoneFinder) -> list[Typed]:
+    """Cards, SSNs and phone numbers said as words, judged by the rules written ones pass.
+
+    A spoken card is a Luhn-valid number of a known network (its first 13-19 digits, when the
+    expiry date follows in the same breath); a spoken SSN needs the SSN rules and a word like
+    "social security" before it; a spoken phone number is one the plan validates, or a phone-shaped
+    one in a phone context or said with "plus" and a country code. Nothing introduced as an order,
+    ticket or reference number is taken.
+    """
+    found: list[Typed] = []
+    for number in spoken.find_spoken_numbers(text):
+        digits = number.digits
+        verdict = context.phone_context(text, number.start, number.end)
+        if verdict == "reference" or (verdict == "none" and introduced_as_reference(text, number.start)):
+            continue
+        card = next(
+            (span for length in _CARD_LENGTHS if len(digits) >= length and validators.credit_card_ok(digits[:length])
+             and (span := number.prefix(length)) is not None),
+            None,
+        )
+        if card is not None:
+            found.append((*card, "CREDIT_CARD", True))
+            continue
+        if len(digits) == 9 and validators.us_ssn_ok(digits) and _ssn_context(text, number.start):
+            found.append((number.start, number.end, "US_SSN", True))
+            continue
+        if len(digits) > _MAX_DIGITS:
+            continue
+        written = ("+" if number.plus else "") + digits
+        # Like written digits: a national number needs its trunk 0, a phone word, or the whole message.
+        whole = not text[: number.start].strip(_MESSAGE_PUNCTUATION) and not text[number.end :].strip(_MESSAGE_PUNCTUATION)
+        shaped_nationally = number.plus or (digits[0] == "0" and len(digits) >= 8) or verdict != "none" or whole
+        if shaped_nationally and phones.valid(written):
+            found.append((number.start, number.end, "PHONE", True))
+        elif _context_says_phone(verdict, len(digits)) or (
+            verdict == "none" and number.plus and _international_shape(written)
+        ):
+            found.append((number.start, number.end, "PHONE", False))
+    return found

@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Final
 from urllib.parse import unquote
 
-from shared.pii import detectors
+from shared.pii import detectors, spoken
 from shared.pii.entities import (
     CREDIT_CARD,
     EMAIL,
@@ -25,6 +25,7 @@ from shared.pii.entities import (
     Entity,
     EntityType,
 )
+from shared.pii.normalise import matching_copy
 from shared.pii.subject import KnownSubject
 
 DEFAULT_REGIONS: Final[tuple[str, ...]] = ("GB", "US", "DE", "FR", "ES", "IT", "NL", "IE", "AU", "IN", "BR")
@@ -40,6 +41,7 @@ _PRIORITY: Final[dict[EntityType, int]] = {
     PHONE: 50,
 }
 _ASCII_DIGITS: Final = "0123456789"
+_SPOKEN_KINDS: Final[dict[str, EntityType]] = {"PHONE": PHONE, "CREDIT_CARD": CREDIT_CARD, "US_SSN": US_SSN}
 
 Found = tuple[int, int, EntityType]
 
@@ -56,14 +58,26 @@ class PiiEngine:
         self._phones = detectors.PhoneFinder(self.default_regions)
 
     def find(self, text: str, subject: KnownSubject | None = None) -> list[Entity]:
-        """Non-overlapping findings sorted by position; offsets index into ``text``."""
+        """Non-overlapping findings sorted by position; offsets index into ``text``.
+
+        The detectors read :func:`~shared.pii.normalise.matching_copy` of ``text`` (full-width
+        digits made ASCII, CJK letters made spaces; same length), so the spans they return mask the
+        original characters.
+        """
         if not text:
             return []
+        original = text
+        text = matching_copy(text)
         found: list[Found] = []
         if subject is not None:
-            found += [(s, e, SUBJECT) for s, e in subject.find(text)]
+            found += [(s, e, SUBJECT) for s, e in subject.find(original)]
+            if text is not original:
+                found += [(s, e, SUBJECT) for s, e in subject.find(text)]
+        # Phone numbers the numbering plan rejects, masked on their shape and context alone.
+        shaped: list[tuple[int, int]] = []
         found += [(s, e, EMAIL) for s, e in detectors.find_emails(text)]
-        if detectors.may_hold_spoken_email(text.lower()):
+        lowered = text.lower()
+        if detectors.may_hold_spoken_email(lowered):
             found += [(s, e, EMAIL) for s, e in detectors.find_spoken_emails(text)]
         # Cheap gates: each detector needs at least this many ASCII digits in the text.
         digits = sum(map(text.count, _ASCII_DIGITS))
@@ -83,8 +97,16 @@ class PiiEngine:
             found += [(s, e, IP_ADDRESS) for s, e in detectors.find_ip_addresses(text)]
             if digits >= 7:
                 taken = [(s, e) for s, e, _ in found] + rejected
-                found += [(s, e, PHONE) for s, e in self._phones.find(text, taken)]
-        return [Entity(kind, start, end) for start, end, kind in _resolve(found)]
+                found += [(s, e, PHONE) for s, e in self._phones.find(text, taken, shaped)]
+        if spoken.may_hold_spoken_number(lowered):
+            for start, end, kind, validated in detectors.find_spoken(text, self._phones):
+                found.append((start, end, _SPOKEN_KINDS[kind]))
+                if not validated:
+                    shaped.append((start, end))
+        return [
+            Entity(kind, start, end, validated=not (kind == PHONE and (start, end) in shaped))
+            for start, end, kind in _resolve(found)
+        ]
 
     def redact(self, text: str, subject: KnownSubject | None = None) -> tuple[str, list[Entity]]:
         """``text`` with every finding replaced by its token, and the findings (offsets into ``text``)."""

@@ -20,11 +20,17 @@ ENTITY_TYPES: Final[tuple[EntityType, ...]] = (EMAIL, PHONE, CREDIT_CARD, IBAN, 
 
 @dataclass(frozen=True, slots=True)
 class Entity:
-    """``text[start:end]`` is personal data of kind ``type``."""
+    """``text[start:end]`` is personal data of kind ``type``.
+
+    ``validated`` is False for a phone number masked on its shape and context alone ("call me on"
+    followed by digits the numbering plan does not accept): it is personal data to hide, but not a
+    number to add to anyone's identity or to search the platform for.
+    """
 
     type: EntityType
     start: int
     end: int
+    validated: bool = True
 
     def __post_init__(self) -> None:
         if not 0 <= self.start < self.end:

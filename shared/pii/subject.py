@@ -27,10 +27,12 @@ import phonenumbers
 Span = tuple[int, int]
 
 _DOT_WORDS: Final = r"(?:dot|punkt|point|punto|punt)"
-_DOT: Final = rf"(?:[ \t]*\.[ \t]*|[ \t]+{_DOT_WORDS}[ \t]+|[ \t]*[\[({{][ \t]*{_DOT_WORDS}[ \t]*[\])}}][ \t]*)"
+_DOT: Final = (
+    rf"(?:[ \t]*\.[ \t]*|[ \t]+{_DOT_WORDS}[ \t]+|[ \t]*[\[({{<][ \t]*(?:{_DOT_WORDS}|\.)[ \t]*[\])}}>][ \t]*)"
+)
 _AT: Final = (
     r"(?:[ \t]*@[ \t]*|[ \t]+(?:at|arroba|arobase|chez|[äa]t|apenstaartje|klammeraffe|chiocciola)[ \t]+"
-    r"|[ \t]*[\[({][ \t]*(?:at|arroba|arobase)[ \t]*[\])}][ \t]*)"
+    r"|[ \t]*[\[({<][ \t]*(?:at|arroba|arobase|@)[ \t]*[\])}>][ \t]*)"
 )
 _PHONE_SEP: Final = r"[ \t\u00a0\-./()]*"
 _ID_SEP: Final = r"[ \t\u00a0\-./_]*"

@@ -60,3 +60,22 @@ def test_no_entities():
     status, out, _ = run('{"text": "hello"}\n', json_lines=True)
     assert status == 0
     assert json.loads(out) == {"text": "hello", "entities": []}
+
+
+def test_erasure_redact_masks_phone_shaped_numbers_and_keeps_the_json_contract():
+    # Issue 20: through the real command, JSON lines in and out; the entity keys do not change.
+    from typer.testing import CliRunner
+
+    from services.cli import app
+
+    lines = [
+        {"text": "call me on (111) 555-0199 about order 1115550199"},
+        {"text": "mon numéro: zéro six, douze, trente-quatre, cinquante-six, soixante-dix-huit"},
+    ]
+    stdin = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+    result = CliRunner().invoke(app, ["redact", "--json"], input=stdin)
+    assert result.exit_code == 0
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert first["text"] == "call me on <PHONE> about order 1115550199"
+    assert first["entities"] == [{"type": "PHONE", "start": 11, "end": 25}]
+    assert second["text"] == "mon numéro: <PHONE>"

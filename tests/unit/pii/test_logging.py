@@ -121,3 +121,35 @@ def test_percent_encoded_identifiers_in_urls_are_scrubbed():
     crumb = sentry_before_send(event)["breadcrumbs"]["values"][0]
     assert crumb["data"]["url"].endswith("searchValue=<EMAIL>")
     assert crumb["data"]["http.query"] == "searchValue=<PHONE>"
+
+
+# Issue 20: the log filter and Sentry use the engine's own rule, phone-shaped numbers included.
+_SHAPED = "(111) 555-0199"  # no numbering plan the engine knows accepts it
+
+
+def test_log_line_with_a_phone_shaped_number_after_call_me_on_is_masked():
+    logger, stream = make_logger("pii-test-shaped")
+    logger.info("customer says: call me on %s", _SHAPED, extra={"customer": f"my number is {_SHAPED}"})
+    output = stream.getvalue()
+    assert "555-0199" not in output
+    assert output == "INFO customer says: call me on <PHONE> my number is <PHONE>\n"
+
+
+def test_sentry_event_with_a_phone_shaped_number_after_call_me_on_is_masked():
+    event = {
+        "message": f"call me on {_SHAPED}",
+        "exception": {"values": [{"value": f"no contact for number +1 {_SHAPED}"}]},
+        "breadcrumbs": {"values": [{"message": f"rappelez-moi au {_SHAPED}"}]},
+        "extra": {"note": f"Phone: {_SHAPED}"},
+    }
+    scrubbed = sentry_before_send(event)
+    assert scrubbed["message"] == "call me on <PHONE>"
+    assert scrubbed["exception"]["values"][0]["value"] == "no contact for number <PHONE>"
+    assert scrubbed["breadcrumbs"]["values"][0]["message"] == "rappelez-moi au <PHONE>"
+    assert scrubbed["extra"] == {"note": "Phone: <PHONE>"}
+
+
+def test_log_filter_leaves_an_order_number_with_the_same_digits():
+    logger, stream = make_logger("pii-test-order")
+    logger.info("call me about order %s", "1115550199", extra={"customer": "-"})
+    assert stream.getvalue() == "INFO call me about order 1115550199 -\n"

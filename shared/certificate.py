@@ -79,6 +79,8 @@ def approval_block(approval: Approval | None) -> dict[str, Any] | None:
         return None
     block = approval.model_dump(mode="json", exclude_none=True)
     block["scope"] = block.get("scope") or AS_DISCOVERED
+    if not approval.reviewed:
+        block.pop("reviewed", None)  # said only where a review before delete was in front of the approver
     return block
 
 

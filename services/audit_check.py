@@ -22,7 +22,7 @@ from shared.audit_checkpoints import Anchor, anchor_problems, certificate_anchor
 from shared.audit_export import Export, export_entries, verify_export
 from shared.config import Settings
 from shared.runtime import Runtime
-from shared.signing import key_id, load_public_key
+from shared.signing import key_id, load_public_key, strict_loads
 
 
 @dataclass
@@ -64,7 +64,7 @@ def certificate_anchors(folder: Path) -> tuple[list[Anchor], list[str]]:
     problems: list[str] = []
     for path in sorted(folder.glob("*.json")):
         try:
-            certificate = json.loads(path.read_text())
+            certificate = strict_loads(path.read_text())
             anchor = certificate_anchor(certificate, f"certificate {path.name}") if isinstance(certificate, dict) else None
         except (OSError, ValueError) as exc:
             problems.append(f"certificate {path.name} cannot be read ({exc if isinstance(exc, ValueError) else 'unreadable'})")
@@ -88,9 +88,22 @@ def checkpoint_anchors(checkpoints: Sequence[Mapping[str, Any]], keys: Mapping[s
         if problem is not None:
             report.problems.append(f"checkpoint {number} {problem}")
         else:
+            pin = checkpoint.get("unkeyed_prefix")
             anchors.append(Anchor(int(checkpoint["seq"]), str(checkpoint["hash"]),
-                                  f"checkpoint {number} ({checkpoint.get('at')})"))
+                                  f"checkpoint {number} ({checkpoint.get('at')})", pin if isinstance(pin, int) else None))
     return anchors
+
+
+def missing_checkpoints(entries: int, checkpoints: Sequence[Anchor], every: int,
+                        keys: Mapping[str, Ed25519PublicKey]) -> str | None:
+    """Where checkpoints are expected (a key to check them with, one every ``every`` entries) and the log is
+    longer than that with no valid one: they were deleted, and with them the pin of the unkeyed prefix, so
+    a log rewritten as unkeyed entries would otherwise verify."""
+    if not keys or every <= 0 or entries <= every or checkpoints:
+        return None
+    return (f"checkpoints missing: the log has {entries} entries and no valid signed checkpoint (one is written "
+            f"every {every} entries; deleted from Redis, or a signing key configured only now: the watchdog "
+            "writes one within an interval)")
 
 
 def _check(entries: Sequence[Mapping[str, Any]], head: str | None, key: bytes | None, anchors: Iterable[Anchor],
@@ -122,13 +135,16 @@ def _verify_stored(runtime: Runtime, keys: Mapping[str, Ed25519PublicKey],
     """The report and the entries it is about. Anchors are read before the log: each names an entry
     written before it, so entries appended while this runs never look missing."""
     report = AuditReport()
-    anchors = checkpoint_anchors(runtime.checkpoints.all(), keys, report)
-    anchors += _with_certificates(certificates, report)
+    checkpoints = checkpoint_anchors(runtime.checkpoints.all(), keys, report)
+    anchors = checkpoints + _with_certificates(certificates, report)
     entries, head = runtime.audit.snapshot()
     check = runtime.audit.check(entries, head)
     report.entries, report.unkeyed = check.entries, check.unkeyed
     if check.problem is not None:
         report.problems.append(check.problem.reason)
+    missing = missing_checkpoints(len(entries), checkpoints, runtime.settings.audit_checkpoint_every, keys)
+    if missing is not None:
+        report.problems.append(missing)
     report.problems.extend(p.reason for p in anchor_problems(entries, anchors))
     return report, entries
 
@@ -153,11 +169,15 @@ def verify_export_dir(folder: Path, keys: Mapping[str, Ed25519PublicKey], key: b
         report.problems.append(f"no audit-*.manifest.json in {folder.name}")
         return report
     entries: list[dict[str, Any]] = []
+    anchors: list[Anchor] = []
     for path in manifests:
         check = verify_export(path, keys, key)
         report.problems.extend(check.problems)
         if check.problems:
             continue
+        pin = check.manifest.get("unkeyed_prefix")
+        anchors.append(Anchor(int(check.manifest["last_seq"]), str(check.manifest["head_hash"]), path.name,
+                              pin if isinstance(pin, int) else None))
         if entries and check.manifest["first_seq"] != entries[-1]["seq"] + 1:
             report.problems.append(f"{path.name} starts at entry {check.manifest['first_seq']}, but the export before it "
                                    f"ends at entry {entries[-1]['seq']} (a manifest missing, or exports overlap)")
@@ -165,7 +185,8 @@ def verify_export_dir(folder: Path, keys: Mapping[str, Ed25519PublicKey], key: b
             report.problems.append(f"{path.name} does not follow the export before it (prev_hash differs)")
         entries.extend(check.entries)
     report.entries, report.unkeyed = len(entries), unkeyed(entries)
-    report.problems.extend(p.reason for p in anchor_problems(entries, _with_certificates(certificates, report)))
+    anchors += _with_certificates(certificates, report)
+    report.problems.extend(p.reason for p in anchor_problems(entries, anchors))
     return report
 
 

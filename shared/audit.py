@@ -191,6 +191,36 @@ def unkeyed(entries: Iterable[Mapping[str, Any]]) -> int:
     return sum(1 for entry in entries if entry.get("v") != KEYED)
 
 
+def leading_unkeyed(entries: Iterable[Mapping[str, Any]]) -> int:
+    """How many entries from entry 1 on are unkeyed (``entries``: the log from entry 1): the number a
+    checkpoint or an export pins (``shared.audit_checkpoints``)."""
+    count = 0
+    for entry in entries:
+        if entry.get("v") == KEYED:
+            break
+        count += 1
+    return count
+
+
+def stored_unkeyed_prefix(client: redis.Redis, keys: Keys) -> int:
+    """``leading_unkeyed`` of the stored log in O(log n) reads: bisection for the first keyed entry. Why it
+    may bisect: in a chain that verifies unkeyed entries come only before keyed ones, and every append is
+    keyed, so once a keyed entry exists this number never grows. A garbled entry counts as unkeyed."""
+    low, high = 0, int(client.llen(keys.audit_log))
+    while low < high:
+        middle = (low + high) // 2
+        raw = client.lindex(keys.audit_log, middle)
+        try:
+            keyed = raw is not None and json.loads(str(raw)).get("v") == KEYED
+        except (ValueError, AttributeError):
+            keyed = False
+        if keyed:
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
 def _split_head(head: str) -> tuple[int, str]:
     seq, _, digest = head.partition(":")
     return int(seq), digest

@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Any
 import redis
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from shared.audit import KEYED, stored_unkeyed_prefix
 from shared.keys import Keys
 from shared.models import utcnow
-from shared.signing import Signer, signature_valid
+from shared.signing import Signer, signature_valid, strict_loads
 
 if TYPE_CHECKING:
     from shared.config import Settings
@@ -35,10 +36,12 @@ CHECKPOINT_TYPE = "erasure.audit.checkpoint"
 log = logging.getLogger("erasure.audit")
 
 
-def make_checkpoint(signer: Signer, seq: int, digest: str) -> dict[str, Any]:
-    """The signed checkpoint of entry ``seq`` whose hash is ``digest``."""
+def make_checkpoint(signer: Signer, seq: int, digest: str, unkeyed_prefix: int) -> dict[str, Any]:
+    """The signed checkpoint of entry ``seq`` whose hash is ``digest``. ``unkeyed_prefix``: how many
+    entries from entry 1 on are unkeyed (version 1): pinned, so a later rewrite of the log as unkeyed
+    entries (which a Redis writer can hash without the key) shows against it."""
     body: dict[str, Any] = {"type": CHECKPOINT_TYPE, "seq": seq, "hash": digest, "at": utcnow().isoformat(),
-                            "key_id": signer.key_id}
+                            "key_id": signer.key_id, "unkeyed_prefix": unkeyed_prefix}
     return {**body, "signature": signer.sign(body)}
 
 
@@ -47,6 +50,9 @@ def checkpoint_problem(checkpoint: Mapping[str, Any], public_keys: Mapping[str, 
     if checkpoint.get("type") != CHECKPOINT_TYPE or not isinstance(checkpoint.get("seq"), int) \
             or not isinstance(checkpoint.get("hash"), str) or not isinstance(checkpoint.get("signature"), str):
         return "is not a checkpoint (type, seq, hash or signature missing)"
+    pin = checkpoint.get("unkeyed_prefix", 0)
+    if not isinstance(pin, int) or isinstance(pin, bool) or pin < 0:
+        return "is not a checkpoint (unkeyed_prefix is not a count)"
     public_key = public_keys.get(str(checkpoint.get("key_id")))
     if public_key is None:
         return f"is signed by key {checkpoint.get('key_id')}, which this check does not hold (--public-key)"
@@ -80,14 +86,24 @@ class Checkpoints:
                 self._warned = True
                 log.warning("audit checkpoints are not written: set ERASURE_SIGNING_KEY or ERASURE_SIGNING_KEY_FILE")
             return None
-        checkpoint = make_checkpoint(signer, seq, digest)
+        checkpoint = make_checkpoint(signer, seq, digest, self._unkeyed_prefix(signer))
         self._r.rpush(self._keys.audit_checkpoints, json.dumps(checkpoint, sort_keys=True))
         return checkpoint
+
+    def _unkeyed_prefix(self, signer: Signer) -> int:
+        """The stored log's unkeyed prefix, never more than the last valid checkpoint pinned: the number
+        cannot grow (every append is keyed), so a larger one is a rewrite this checkpoint must not bless."""
+        prefix = stored_unkeyed_prefix(self._r, self._keys)
+        last = self.last()
+        if last is not None and "unkeyed_prefix" in last \
+                and checkpoint_problem(last, {signer.key_id: signer.public_key}) is None:
+            prefix = min(prefix, int(last["unkeyed_prefix"]))
+        return prefix
 
     def last(self) -> dict[str, Any] | None:
         raw = self._r.lindex(self._keys.audit_checkpoints, -1)
         try:
-            parsed = None if raw is None else json.loads(str(raw))
+            parsed = None if raw is None else strict_loads(str(raw))
         except ValueError:
             return None
         return parsed if isinstance(parsed, dict) else None
@@ -96,7 +112,7 @@ class Checkpoints:
         out: list[dict[str, Any]] = []
         for raw in self._r.lrange(self._keys.audit_checkpoints, 0, -1):
             try:
-                parsed = json.loads(raw)
+                parsed = strict_loads(raw)  # a key given twice: garbled, never its last value
             except ValueError:
                 parsed = None
             out.append(parsed if isinstance(parsed, dict) else {})  # a garbled one is named by the check
@@ -131,6 +147,9 @@ class Anchor:
     seq: int | None
     hash: str
     source: str  # e.g. "checkpoint 3 (2026-11-30T12:00:00+00:00)", "certificate T-1"
+    #: How many entries from entry 1 on were unkeyed when the anchor was made; None: not pinned (an
+    #: anchor made before pins, or a certificate).
+    unkeyed_prefix: int | None = None
 
 
 @dataclass(frozen=True)
@@ -169,14 +188,38 @@ def anchor_problems(entries: Iterable[Mapping[str, Any]], anchors: Iterable[Anch
         if anchor.seq is None and anchor.hash not in hashes:
             problems.append(AnchorProblem(None, f"{anchor.source}: its audit position {anchor.hash[:16]}... is no longer "
                                                 "in the chain (entries after it missing, or rewritten)"))
-    return problems
+    return problems + pin_problems(entries, anchors)
+
+
+def pin_problems(entries: Iterable[Mapping[str, Any]], anchors: Iterable[Anchor]) -> list[AnchorProblem]:
+    """An unkeyed entry past the smallest pinned unkeyed prefix: whoever can write to Redis can hash
+    unkeyed entries without the key, so a log rewritten as version 1 entries holds as a chain; the pin,
+    signed when the log was sound, says how many unkeyed entries there were, and that never grows."""
+    pinned = [a for a in anchors if a.unkeyed_prefix is not None]
+    if not pinned:
+        return []
+    pin = min(pinned, key=lambda a: a.unkeyed_prefix or 0)
+    limit = pin.unkeyed_prefix or 0
+    late = [int(e["seq"]) for e in entries
+            if e.get("v") != KEYED and isinstance(e.get("seq"), int) and int(e["seq"]) > limit]
+    if not late:
+        return []
+    return [AnchorProblem(late[0], f"entry {late[0]} was rewritten: it is unkeyed, but {pin.source} pins the unkeyed "
+                                   f"entries to the first {limit} ({len(late)} unkeyed entries past the pin)")]
 
 
 def certificate_anchor(certificate: Mapping[str, Any], source: str) -> Anchor | None:
-    """A certificate's audit position: ``audit_seq``/``audit_hash``, or ``audit_chain_head`` as
-    ``"<seq>:<hash>"`` or a bare hash; None for a certificate without one. ``ValueError`` if garbled."""
-    seq, digest = certificate.get("audit_seq"), certificate.get("audit_hash")
-    if digest is None:
+    """A certificate's audit position: version 2's ``audit_position`` ``{seq, hash}`` first, else
+    ``audit_seq``/``audit_hash``, or ``audit_chain_head`` as ``"<seq>:<hash>"`` or a bare hash; None for a
+    certificate without one. ``ValueError`` if garbled."""
+    position = certificate.get("audit_position")
+    if position is not None and not isinstance(position, Mapping):
+        raise ValueError(f"{source}: audit_position is not {{seq, hash}}")
+    if position is not None:
+        seq, digest = position.get("seq"), position.get("hash")
+    else:
+        seq, digest = certificate.get("audit_seq"), certificate.get("audit_hash")
+    if digest is None and position is None:
         head = certificate.get("audit_chain_head")
         if head is None:
             return None
@@ -188,6 +231,7 @@ def certificate_anchor(certificate: Mapping[str, Any], source: str) -> Anchor | 
                 raise ValueError(f"{source}: audit_chain_head is not SEQ:HASH")
         else:
             digest = text
-    if not isinstance(digest, str) or len(digest) != 64 or (seq is not None and not isinstance(seq, int)):
+    if not isinstance(digest, str) or len(digest) != 64 or (seq is not None and not isinstance(seq, int)) \
+            or isinstance(seq, bool):
         raise ValueError(f"{source}: its audit position is not a seq and a 64 hex digit hash")
     return Anchor(seq, digest, source)

@@ -20,9 +20,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from shared.audit import GENESIS, ChainProblem, verify_chain
+from shared.audit import GENESIS, ChainProblem, leading_unkeyed, verify_chain
 from shared.models import utcnow
-from shared.signing import Signer, signature_valid
+from shared.signing import Signer, signature_valid, strict_loads
 
 MANIFEST_TYPE = "erasure.audit.export"
 #: Lines per segment: small enough to ship and re-check one at a time, large enough to keep the count low.
@@ -44,6 +44,7 @@ def _name(first: int, last: int) -> str:
 def export_entries(entries: Sequence[Mapping[str, Any]], since: int, out: Path, signer: Signer,
                    segment_entries: int = SEGMENT_ENTRIES) -> Export | None:
     """Write the entries after ``since`` and their signed manifest into ``out``; None if there are none.
+    ``entries``: the whole log from entry 1, whose unkeyed prefix the manifest pins (``unkeyed_prefix``).
     ``FileExistsError`` rather than overwrite a file (an export already shipped is never rewritten)."""
     chosen = [e for e in entries if isinstance(e.get("seq"), int) and int(e["seq"]) > since]
     if not chosen:
@@ -66,6 +67,7 @@ def export_entries(entries: Sequence[Mapping[str, Any]], since: int, out: Path, 
         "type": MANIFEST_TYPE, "first_seq": first_seq, "last_seq": last_seq, "entries": len(chosen),
         "prev_hash": str(chosen[0].get("prev", GENESIS)), "head_hash": str(chosen[-1]["hash"]),
         "segments": segments, "exported_at": utcnow().isoformat(), "key_id": signer.key_id,
+        "unkeyed_prefix": leading_unkeyed(entries),
     }
     manifest = {**body, "signature": signer.sign(body)}
     manifest_path = out / f"{_name(first_seq, last_seq)}.manifest.json"
@@ -89,9 +91,10 @@ def verify_export(manifest_path: Path, public_keys: Mapping[str, Ed25519PublicKe
     ``prev_hash`` to ``head_hash``. With the audit ``key`` every entry's hash is recomputed too."""
     name = manifest_path.name
     try:
-        manifest = json.loads(manifest_path.read_text())
+        manifest = strict_loads(manifest_path.read_text())
     except (OSError, ValueError) as exc:
-        return ExportCheck({}, [], [f"{name} cannot be read as JSON ({type(exc).__name__})"])
+        reason = str(exc) if str(exc).startswith("duplicate key") else type(exc).__name__
+        return ExportCheck({}, [], [f"{name} cannot be read as JSON ({reason})"])
     if not isinstance(manifest, dict) or manifest.get("type") != MANIFEST_TYPE:
         return ExportCheck({}, [], [f"{name} is not an audit export manifest"])
     public_key = public_keys.get(str(manifest.get("key_id")))
@@ -100,6 +103,9 @@ def verify_export(manifest_path: Path, public_keys: Mapping[str, Ed25519PublicKe
                                           "does not hold (--public-key)"])
     if not signature_valid(public_key, manifest, str(manifest.get("signature", ""))):
         return ExportCheck(manifest, [], [f"{name} has an invalid signature: it was changed after it was signed"])
+    pin = manifest.get("unkeyed_prefix", 0)
+    if not isinstance(pin, int) or isinstance(pin, bool) or pin < 0:
+        return ExportCheck(manifest, [], [f"{name} is not an audit export manifest (unkeyed_prefix is not a count)"])
     problems: list[str] = []
     entries: list[dict[str, Any]] = []
     for segment in manifest.get("segments", []):
@@ -112,7 +118,10 @@ def verify_export(manifest_path: Path, public_keys: Mapping[str, Ed25519PublicKe
         if hashlib.sha256(data).hexdigest() != segment.get("sha256"):
             problems.append(f"segment {segment.get('file')} was modified: its SHA-256 is not the manifest's")
             continue
-        entries.extend(json.loads(line) for line in data.decode().splitlines() if line.strip())
+        try:
+            entries.extend(strict_loads(line) for line in data.decode().splitlines() if line.strip())
+        except ValueError as exc:
+            problems.append(f"segment {segment.get('file')} cannot be read ({exc})")
     if problems:
         return ExportCheck(manifest, entries, problems)
     first, last = int(manifest["first_seq"]), int(manifest["last_seq"])

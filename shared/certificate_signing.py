@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from shared.config import ConfigError, Settings
 from shared.models import utcnow
-from shared.signing import Signer, key_id, signature_valid
+from shared.signing import Signer, key_id, signature_valid, strict_loads
 
 #: The public key's file name next to certificates handed over (the demo's output folder, the page's command).
 PUBLIC_KEY_FILE = "signing-key.pub.pem"
@@ -71,9 +71,11 @@ def verify(text: str | bytes, public_key: Ed25519PublicKey) -> Verdict:
     """Check a certificate file's contents against ``public_key``. Only the signed content counts:
     the same JSON re-indented still verifies, any changed value does not."""
     try:
-        document = json.loads(text)
-    except (ValueError, UnicodeDecodeError):
-        return Verdict(False, "malformed: not a JSON certificate")
+        document = strict_loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        duplicate = str(exc).startswith("duplicate key")
+        return Verdict(False, f"malformed: {exc} (a tampered file: readers disagree on its value)" if duplicate
+                       else "malformed: not a JSON certificate")
     if not isinstance(document, dict):
         return Verdict(False, "malformed: not a JSON certificate")
     signature, signed_by = document.get("signature"), document.get("key_id")

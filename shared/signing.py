@@ -34,6 +34,22 @@ def canonical(document: Mapping[str, Any]) -> bytes:
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in document:
+            raise ValueError(f"duplicate key {name!r}")
+        document[name] = value
+    return document
+
+
+def strict_loads(text: str | bytes) -> Any:
+    """``json.loads`` that refuses an object with a key twice (``ValueError``). Why: ``json.loads`` keeps
+    the last value and other tools the first, so a signed document with ``"outcome"`` twice would verify
+    here while a reader elsewhere sees the other value. Every verifier of a signed document reads with this."""
+    return json.loads(text, object_pairs_hook=_unique_keys)
+
+
 def key_id(public_key: Ed25519PublicKey) -> str:
     """``ed25519:<16 hex>``: the first 64 bits of SHA-256 over the raw public key."""
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)

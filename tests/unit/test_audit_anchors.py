@@ -13,7 +13,7 @@ from shared.audit import AuditLog, audit_key
 from shared.audit_checkpoints import write_checkpoint
 from shared.audit_export import SEGMENT_ENTRIES
 from shared.signing import Signer, generate_private_pem
-from tests.unit.test_audit_chain import canonical_hash, replace_entries, rewritten_from
+from tests.unit.test_audit_chain import canonical_hash, replace_entries, rewritten_from, sha256_hash
 
 KEY = audit_key(b"k" * 32)
 
@@ -277,3 +277,128 @@ def test_cli_verify_names_truncation_below_a_certificate_and_export_round_trips(
                                      "certificate T-1.json vouches for entry 12")
     again = cli("export", "--out", str(tmp_path / "worm2"))
     assert again.exit_code == 1 and "nothing exported" in again.stderr
+
+
+# --- the unkeyed prefix, pinned (a rewrite as version 1 entries, which need no key) ---------------------
+
+def as_unkeyed_from(entries, seq):
+    """What a Redis writer without the key can do: drop ``v`` from entry ``seq`` on, rehash them with
+    plain SHA-256 and relink; every entry before stays as it was."""
+    out = [dict(e) for e in entries]
+    for entry in out[seq - 1:]:
+        del entry["v"]
+    return rewritten_from(out, seq, sha256_hash)
+
+
+def store(runtime, entries):
+    replace_entries(runtime.redis, runtime.keys, entries)
+    runtime.redis.set(runtime.keys.audit_head, f"{entries[-1]['seq']}:{entries[-1]['hash']}")
+
+
+def legacy_log(runtime, n):
+    """``n`` version 1 entries as the chain wrote them before the audit key, and their stored head."""
+    prev, old = "0" * 64, []
+    for seq in range(1, n + 1):
+        entry = {"seq": seq, "ts": "2026-01-01T00:00:00+00:00", "event": "old", "request_id": None,
+                 "subject": None, "details": {}, "prev": prev}
+        entry["hash"] = sha256_hash(entry)
+        prev = entry["hash"]
+        old.append(entry)
+    store(runtime, old)
+
+
+def test_a_new_deployment_pins_no_unkeyed_entries_from_its_first_checkpoint(signed):
+    fill(signed, 10)
+    assert [c["unkeyed_prefix"] for c in signed.checkpoints.all()] == [0]
+
+
+def test_a_rewrite_as_unkeyed_entries_past_the_pinned_prefix_is_named(signed):
+    """Five entries from before the key, checkpointed as they were (pin 5), then keyed ones. A writer
+    rewrites everything after entry 5 as unkeyed and removes the later checkpoints: the chain holds, the
+    head matches, the checkpoint at 5 still matches; only its pin shows the rewrite."""
+    legacy_log(signed, 5)
+    write_checkpoint(signed)
+    entries = fill(signed, 20)
+    assert [c["unkeyed_prefix"] for c in signed.checkpoints.all()] == [5, 5, 5]
+    assert verify(signed).problems == []
+    store(signed, as_unkeyed_from(entries, 6))
+    signed.redis.ltrim(signed.keys.audit_checkpoints, 0, 0)
+    assert verify(signed).problems == [
+        "entry 6 was rewritten: it is unkeyed, but checkpoint 1 "
+        f"({signed.checkpoints.all()[0]['at']}) pins the unkeyed entries to the first 5 (20 unkeyed entries past the pin)"]
+
+
+def test_a_checkpoint_written_after_such_a_rewrite_keeps_the_earlier_pin(signed):
+    legacy_log(signed, 5)
+    write_checkpoint(signed)
+    store(signed, as_unkeyed_from(fill(signed, 8), 6))
+    assert write_checkpoint(signed)["unkeyed_prefix"] == 5
+    assert verify(signed).problems[-1].startswith("entry 6 was rewritten: it is unkeyed, but checkpoint 1 ")
+
+
+def test_a_log_rewritten_as_unkeyed_with_its_checkpoints_deleted_is_named_and_not_exported(signed, tmp_path,
+                                                                                              monkeypatch):
+    """The whole log rewritten as version 1 entries with a new head, and the checkpoints list deleted:
+    nothing in Redis contradicts it, but a log this long must hold a checkpoint."""
+    monkeypatch.setattr(signed.settings, "audit_checkpoint_every", 10)
+    entries = fill(signed, 25)
+    store(signed, as_unkeyed_from(entries, 1))
+    signed.redis.delete(signed.keys.audit_checkpoints)
+    assert verify(signed).problems == [
+        "checkpoints missing: the log has 25 entries and no valid signed checkpoint (one is written every 10 "
+        "entries; deleted from Redis, or a signing key configured only now: the watchdog writes one within an interval)"]
+    with pytest.raises(ValueError, match="checkpoints missing"):
+        audit_check.export(signed, 0, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_short_log_needs_no_checkpoint_yet(signed, monkeypatch):
+    monkeypatch.setattr(signed.settings, "audit_checkpoint_every", 10)
+    fill(signed, 9)
+    assert signed.checkpoints.all() == [] and verify(signed).problems == []
+
+
+def test_an_export_pins_the_prefix_and_a_later_export_of_a_rewrite_is_named(signed, tmp_path):
+    """A manifest records the unkeyed prefix; an export signed later of entries rewritten as unkeyed (each
+    export alone holds as a chain) shows against the earlier export's pin."""
+    entries = fill(signed, 12)
+    first = audit_check.export(signed, 0, tmp_path)
+    assert json.loads(first.manifest.read_text())["unkeyed_prefix"] == 0
+    from shared.audit_export import export_entries
+
+    rewritten = as_unkeyed_from(fill(signed, 3), 13)
+    export_entries(rewritten, 12, tmp_path, signed.settings.require_signer())
+    assert audit_check.verify_export_dir(tmp_path, keys_of(signed), None, None).problems == [
+        f"entry 13 was rewritten: it is unkeyed, but {first.manifest.name} pins the unkeyed entries to the first 0 "
+        "(3 unkeyed entries past the pin)"]
+    assert entries[-1]["hash"] == rewritten[11]["hash"]
+
+
+# --- strict reading: a key given twice is never read as its last value --------------------------------
+
+def test_a_checkpoint_with_a_key_given_twice_is_not_trusted(signed):
+    fill(signed, 10)
+    raw = signed.redis.lindex(signed.keys.audit_checkpoints, 0)
+    signed.redis.lset(signed.keys.audit_checkpoints, 0, '{"seq": 3, ' + raw[1:])
+    assert verify(signed).problems == ["checkpoint 1 is not a checkpoint (type, seq, hash or signature missing)"]
+
+
+def test_a_manifest_with_a_key_given_twice_is_refused(signed, tmp_path):
+    fill(signed, 4)
+    done = audit_check.export(signed, 0, tmp_path)
+    text = done.manifest.read_text()
+    done.manifest.write_text('{"last_seq": 2,' + text[1:])
+    assert audit_check.verify_export_dir(tmp_path, keys_of(signed), None, None).problems == [
+        f"{done.manifest.name} cannot be read as JSON (duplicate key 'last_seq')"]
+
+
+# --- version 2 certificates -----------------------------------------------------------------------------
+
+def test_a_cut_below_a_version_2_certificates_position_is_named_with_its_seq(signed, tmp_path):
+    entries = fill(signed, 8)
+    (tmp_path / "T-2.json").write_text(json.dumps({"certificate_version": 2, "audit_position": {
+        "seq": 7, "hash": entries[6]["hash"]}}))
+    assert verify(signed, tmp_path).problems == []
+    cut_last(signed, 3)
+    assert verify(signed, tmp_path).problems == [
+        "entries after seq 5 are missing: certificate T-2.json vouches for entry 7"]

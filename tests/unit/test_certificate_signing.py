@@ -163,6 +163,19 @@ def test_a_key_id_changed_to_the_verifiers_key_is_still_caught(signed, tmp_path)
     assert result.returncode == 1 and "tampered" in result.stdout
 
 
+def test_a_key_given_twice_is_refused_not_read_as_its_last_value(signed):
+    """``json.loads`` keeps the last of two ``"outcome"`` keys, other readers the first: a file that shows
+    "withheld" to one tool must not verify as the signed "completed" in another."""
+    certificate, public, _ = signed
+    text, key = certificate.read_text(), load_public_key(public.read_text())
+    assert text.startswith("{") and '"outcome": "completed"' in text
+    forged = '{"outcome": "withheld", ' + text[1:]
+    assert json.loads(forged)["outcome"] == "completed"  # what the verifier used to read
+    verdict = verify(forged, key)
+    assert not verdict.valid and verdict.reason.startswith("malformed: duplicate key 'outcome'")
+    assert verify(text, key).valid
+
+
 @pytest.mark.parametrize(("content", "says"), [
     ("{not json", "malformed: not a JSON certificate"),
     ("[1, 2]", "malformed: not a JSON certificate"),

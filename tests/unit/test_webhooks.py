@@ -272,3 +272,19 @@ def test_a_replayed_access_event_carries_its_links_while_they_work(hooked, recei
     [event] = receiver.accepted
     assert event["body"]["export"] == {"gdpr_request_id": "gdpr-1", "results_urls": ["https://exports.example/a.zip"],
                                        "expires_at": expires.isoformat(), "expired": False}
+
+
+def test_the_list_shows_a_malformed_dead_letter_by_its_key(hooked, monkeypatch):
+    """``erasure webhooks list`` used to index every entry's fields: one malformed entry stopped it."""
+    import shared.runtime
+    from typer.testing import CliRunner
+
+    from services.cli import app
+
+    monkeypatch.setattr(shared.runtime, "get_runtime", lambda: hooked)
+    park_raw(hooked, "not-json", "{nope")
+    park_raw(hooked, "no-attempts", {"request_id": "r1", "target_name": "crm"})
+    result = CliRunner().invoke(app, ["webhooks", "list"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "not-json" in result.output and "(malformed: not a JSON object)" in result.output
+    assert "no-attempts" in result.output and "(malformed: no count of attempts)" in result.output

@@ -276,9 +276,9 @@ def test_a_replayed_access_event_carries_its_links_while_they_work(hooked, recei
 
 def test_the_list_shows_a_malformed_dead_letter_by_its_key(hooked, monkeypatch):
     """``erasure webhooks list`` used to index every entry's fields: one malformed entry stopped it."""
-    import shared.runtime
     from typer.testing import CliRunner
 
+    import shared.runtime
     from services.cli import app
 
     monkeypatch.setattr(shared.runtime, "get_runtime", lambda: hooked)

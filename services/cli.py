@@ -562,13 +562,15 @@ def webhooks_list() -> None:
     table = Table("webhook id", "request", "target", "attempts", "last error")
     for entry in dead_letters(runtime):
         name = entry.get("target_name")
-        if name is None:  # parked by an older version, with a URL: shown by host, refused by replay
+        if "malformed" in entry:  # written by no version of this system: refused by replay, to drop
+            target = f"({entry['malformed']})"
+        elif name is None:  # parked by an older version, with a URL: shown by host, refused by replay
             target = f"{target_label(str(entry.get('target')))} (old entry: a URL)"
         else:
             url = runtime.webhook_target_url(str(entry["request_id"]), str(name))
             target = f"{name} ({target_label(url)})" if url else f"{name} (not configured now)"
-        cells = (entry.get("webhook_id") or entry.get("event_id"), entry["request_id"], target, entry["attempts"],
-                 entry["last_error"])
+        cells = (entry.get("webhook_id") or entry.get("event_id"), entry.get("request_id", ""), target,
+                 entry.get("attempts", ""), entry.get("last_error", ""))
         table.add_row(*(escape(str(cell)) for cell in cells))  # written in Redis: shown as text, never as markup
     out.print(table)
 
@@ -582,7 +584,7 @@ def webhooks_replay() -> None:
     replay = replay_webhooks(get_runtime())
     for line in replay.refusals:
         err.print(line, highlight=False, markup=False, soft_wrap=True)
-    refused = f", {replay.refused} refused (target not configured or not allowed now)" if replay.refused else ""
+    refused = f", {replay.refused} refused (not sent, left parked: why above)" if replay.refused else ""
     print(f"replayed: {replay.delivered} delivered, {replay.failing} still failing{refused}")
     if replay.failing or replay.refused:
         raise typer.Exit(1)

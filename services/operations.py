@@ -141,16 +141,19 @@ def dead_letters(runtime: Runtime) -> list[dict[str, Any]]:
 class Replay:
     delivered: int
     failing: int
-    refused: int = 0  # parked events whose target is not configured or allowed now (not sent; left parked)
+    refused: int = 0  # parked events not sent (malformed, target not allowed now, certificate missing or not verifying)
     refusals: tuple[str, ...] = ()  # one line per refused event: its id, request and why (never a URL)
 
 
 def replay_webhooks(runtime: Runtime) -> Replay:
-    """Send every dead-lettered event again, to the target its name stands for now; each one delivered
-    now is recorded like a first-time delivery (audit entry, the certificate's delivery set). One
-    delivered before is never sent twice. A parked event whose target name is unknown now, a callback the
-    allow-list no longer accepts, or an old entry holding a URL that is no configured target (a dead
-    letter anyone with Redis access could have written) is refused: not sent, audited, left parked."""
+    """Send every dead-lettered event again, to the target its name stands for now, its body rebuilt from
+    the request's certificate once its signature verifies; each one delivered now is recorded like a
+    first-time delivery (audit entry, the certificate's delivery set). One delivered before is never sent
+    twice. A dead letter is something anyone with Redis access could write, so one that is malformed,
+    names a target unknown now (or a callback the allow-list no longer accepts, or, in an old entry, a URL
+    that is no configured target), or whose request has no certificate or one whose signature does not
+    verify is refused on its own: not sent, audited (one entry), one line in ``refusals``, left parked
+    for the operator to see and drop; the others are replayed."""
     from services.polling.tasks import mark_notified
     from shared.webhooks import shown_name
 

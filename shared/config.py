@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     redis_tls_ca_file: str | None = None
     redis_tls_cert_file: str | None = None
     redis_tls_key_file: str | None = None
+    # With sentinels: the sentinels speak TLS too (same CA and client files). Off, their connections (and the
+    # sentinel password on them) are plain: only the master's use TLS with ``redis_tls``.
+    redis_sentinel_tls: bool = False
 
     # Keep nothing longer than needed (shared.retention). Masked transcripts expire after this many seconds
     # even if their request never ends (they are deleted when it does). After scrubs, one worker asks Redis
@@ -374,6 +377,8 @@ class Settings(BaseSettings):
                               "set both to use Redis Sentinel, or neither to use ERASURE_REDIS_URL")
         for address in self.redis_sentinels:
             _sentinel_address(address)
+        if self.redis_sentinel_tls and not self.redis_sentinels:
+            raise ConfigError("ERASURE_REDIS_SENTINEL_TLS is for sentinels (ERASURE_REDIS_SENTINELS); unset it")
         if self.redis_tls and not self.redis_sentinels and not self.redis_url.startswith("rediss://"):
             raise ConfigError("ERASURE_REDIS_TLS is for sentinels; with ERASURE_REDIS_URL, TLS is its rediss:// scheme")
         return self

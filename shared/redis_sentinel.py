@@ -32,7 +32,8 @@ def redis_for(settings: Settings) -> redis.Redis:
         return get_redis(settings.redis_url, access(settings))
     return get_sentinel_redis(tuple(settings.sentinel_addresses), settings.redis_sentinel_master, settings.redis_db,
                               settings.redis_password.get_secret_value(),
-                              settings.redis_sentinel_password.get_secret_value(), access(settings))
+                              settings.redis_sentinel_password.get_secret_value(), access(settings),
+                              settings.redis_sentinel_tls)
 
 
 def access(settings: Settings) -> Access:
@@ -74,11 +75,14 @@ def credentials_refused(settings: Settings) -> str:
 
 @lru_cache(maxsize=8)
 def get_sentinel_redis(sentinels: tuple[tuple[str, int], ...], master: str, db: int = 0, password: str = "",
-                       sentinel_password: str = "", master_access: Access = NO_ACCESS) -> redis.Redis:
+                       sentinel_password: str = "", master_access: Access = NO_ACCESS,
+                       sentinel_tls: bool = False) -> redis.Redis:
     """A client of the master ``master``: every new connection asks the sentinels where it is, and a
     connection that finds the master gone or demoted (READONLY) is dropped, so the next try reaches the
-    new one. Same timeouts and bounded retries as ``get_redis``, which carry the callers over the switch."""
-    manager = Sentinel(list(sentinels), sentinel_kwargs=_sentinel_kwargs(sentinel_password))  # type: ignore[no-untyped-call]
+    new one. Same timeouts and bounded retries as ``get_redis``, which carry the callers over the switch.
+    With ``sentinel_tls`` the sentinels are asked over TLS too, with ``master_access``'s CA and client files."""
+    manager = Sentinel(list(sentinels), sentinel_kwargs=_sentinel_kwargs(  # type: ignore[no-untyped-call]
+        sentinel_password, master_access.tls_options() if sentinel_tls else None))
     client: redis.Redis = manager.master_for(  # type: ignore[no-untyped-call]
         master,
         db=db,
@@ -104,11 +108,12 @@ def broker_url(settings: Settings) -> str:
 
 def broker_sentinel_options(settings: Settings) -> dict[str, Any]:
     """What kombu's sentinel transport needs besides the URL (none without sentinels): the master's name,
-    and how to talk to the sentinels themselves (their password, timeouts)."""
+    and how to talk to the sentinels themselves (their password, timeouts, TLS)."""
     if not settings.redis_sentinels:
         return {}
+    tls = access(settings).tls_options() if settings.redis_sentinel_tls else None
     return {"master_name": settings.redis_sentinel_master,
-            "sentinel_kwargs": _sentinel_kwargs(settings.redis_sentinel_password.get_secret_value())}
+            "sentinel_kwargs": _sentinel_kwargs(settings.redis_sentinel_password.get_secret_value(), tls)}
 
 
 def broker_ssl(settings: Settings) -> dict[str, Any] | None:
@@ -126,11 +131,14 @@ def _with_credentials(url: str, username: str, password: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:{quote(password, safe='')}@{host}"))
 
 
-def _sentinel_kwargs(password: str) -> dict[str, Any]:
-    """Connection options for the sentinels (not the master): given explicitly, redis-py uses these alone."""
+def _sentinel_kwargs(password: str, tls_options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Connection options for the sentinels (not the master): given explicitly, redis-py uses these alone,
+    so TLS to the master says nothing about them; ``tls_options`` (ERASURE_REDIS_SENTINEL_TLS) does."""
     kwargs: dict[str, Any] = {"socket_timeout": SENTINEL_TIMEOUT_S, "socket_connect_timeout": SENTINEL_TIMEOUT_S}
     if password:
         kwargs["password"] = password
+    if tls_options is not None:
+        kwargs.update({"ssl": True, **tls_options})
     return kwargs
 
 

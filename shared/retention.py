@@ -6,12 +6,14 @@ the certificate read: ``shared.scrub``), its certificate and its audit entries. 
 overwrote until Redis rewrites it, so a scrub marks the prefix and the workers' watchdog thread asks for
 ``BGREWRITEAOF`` at most once per ``ERASURE_AOF_REWRITE_INTERVAL_S`` while scrubs happened (0 turns this off:
 run ``redis-cli BGREWRITEAOF`` from cron instead). A Redis that refuses the command (a managed service, an
-ACL user without ``+bgrewriteaof``) is logged, not retried every pass.
+ACL user without ``+bgrewriteaof``) is logged and asked again once per interval, not every pass: the mark
+stays until a rewrite was accepted.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import redis
 
@@ -30,25 +32,47 @@ def retire(runtime: Runtime, record: ErasureRecord) -> ErasureRecord:
     runtime.store.save(scrubbed)
     pipe = runtime.redis.pipeline(transaction=False)
     pipe.delete(runtime.keys.transcript(record.request_id))
-    pipe.set(runtime.keys.scrubbed_since_rewrite, "1")
+    pipe.incr(runtime.keys.scrubbed_since_rewrite)  # a new value per scrub: see rewrite_aof_if_due
     pipe.execute()
     return scrubbed
 
 
 def rewrite_aof_if_due(client: redis.Redis, keys: Keys, interval_s: float) -> bool:
     """Ask Redis for ``BGREWRITEAOF`` when scrubs happened since the last request and none was made within
-    ``interval_s`` (by any worker: a lease in Redis); True when asked. Off with ``interval_s`` 0."""
-    if interval_s <= 0 or not client.exists(keys.scrubbed_since_rewrite):
+    ``interval_s`` (by any worker: a lease in Redis); True when asked. Off with ``interval_s`` 0.
+
+    The scrub mark is cleared only once Redis took the command, and only if no scrub marked it since it
+    was read (a scrub during the rewrite may be in the new file: the next interval rewrites again). A
+    refusal, a rewrite already running or a dropped connection leaves it, so the rewrite is not forgotten."""
+    if interval_s <= 0:
+        return False
+    seen = client.get(keys.scrubbed_since_rewrite)
+    if seen is None:
         return False
     if not client.set(keys.aof_rewrite_lease, "1", nx=True, px=max(1, int(interval_s * 1000))):
         return False
-    client.delete(keys.scrubbed_since_rewrite)  # before: a scrub during the rewrite marks it again
     try:
         client.bgrewriteaof()
     except redis.exceptions.ResponseError as exc:
-        # Already rewriting (then the new file will not hold the old values either), or not allowed here.
+        # Already rewriting (it may have forked before the latest scrubs: the mark stays), or not allowed here.
         if "already in progress" not in str(exc):
             log.warning("BGREWRITEAOF refused (%s); rewrite the AOF from cron or allow +bgrewriteaof for this user",
                         str(exc).split(" ", 1)[0])
             return False
+        return True
+    _clear_unless_marked_since(client, keys.scrubbed_since_rewrite, seen)
     return True
+
+
+def _clear_unless_marked_since(client: redis.Redis, key: str, seen: Any) -> None:
+    """Delete the scrub mark if it still holds ``seen`` (each scrub increments it)."""
+    with client.pipeline() as pipe:
+        try:
+            pipe.watch(key)  # type: ignore[no-untyped-call]
+            if pipe.get(key) != seen:
+                return
+            pipe.multi()
+            pipe.delete(key)
+            pipe.execute()
+        except redis.WatchError:
+            return  # a scrub marked it meanwhile: kept for the next interval

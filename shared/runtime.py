@@ -16,6 +16,7 @@ import redis
 from shared.audit import AuditLog, audit_key
 from shared.audit_checkpoints import Checkpoints, configured_signer
 from shared.callbacks import CallbackPolicy
+from shared.certificate_signing import configured_public_key
 from shared.config import Settings, get_settings
 from shared.digest import subject_digest
 from shared.effects import EffectLedger
@@ -106,7 +107,7 @@ class Runtime:
             if self._webhook_http is None:
                 self._webhook_http = httpx.Client(timeout=self.settings.webhook_timeout_s)
         return WebhookSender(self.redis, self.keys, self.settings.require_webhook_secret(), self._webhook_http,
-                             resolve=self.webhook_target_url)
+                             resolve=self.webhook_target_url, public_key=lambda: configured_public_key(self.settings))
 
     def webhook_target_names(self) -> list[str]:
         """Every target name a parked event may name now: the global targets' and ``callback``."""

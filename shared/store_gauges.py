@@ -51,6 +51,7 @@ class StoreGauges:
     due_soon: dict[str, int] = field(default_factory=dict)  # kind -> open, due within 7 days, not overdue
     oldest_age_s: dict[str, float] = field(default_factory=dict)  # open state -> age of its oldest request
     dead_letters: int = 0
+    malformed_records: int = 0  # records the pass skipped (no state or dates, bad JSON): their ids are logged
     jobs_in_flight: dict[str, int] = field(default_factory=dict)  # "gdpr_request" | "recording_job" -> count
     queue_messages: dict[str, int] = field(default_factory=dict)  # pool -> messages waiting
     queue_oldest_age_s: dict[str, float] = field(default_factory=dict)  # pool -> age of its oldest message
@@ -62,6 +63,16 @@ def _epoch(stamp: str) -> float:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
+def _read(raw: Any) -> tuple[str, str, float | None, float | None]:
+    """A record's state, kind and (open requests only) when it was verified and received, as epochs;
+    raises ValueError, TypeError, KeyError or AttributeError for a record that lacks or garbles them."""
+    doc = json.loads(raw)
+    state, kind = str(doc["state"]), str(doc.get("kind", RequestKind.ERASE.value))
+    if state in _FINAL:
+        return state, kind, None, None
+    return state, kind, _epoch(doc["verified_at"]), _epoch(doc["received_at"])
+
+
 def compute(client: redis.Redis, keys: Keys, now: float | None = None) -> StoreGauges:
     """One pass over the store: every request's state, kind and dates, read with MGET in chunks."""
     now = time.time() if now is None else now
@@ -70,21 +81,27 @@ def compute(client: redis.Redis, keys: Keys, now: float | None = None) -> StoreG
     overdue: Counter[str] = Counter()
     due_soon: Counter[str] = Counter()
     oldest: dict[str, float] = {}
+    malformed = 0
     ids = [str(i) for i in client.zrange(keys.requests_index, 0, -1)]
     for start in range(0, len(ids), CHUNK):
-        for raw in client.mget([keys.request(i) for i in ids[start:start + CHUNK]]):
+        chunk = ids[start:start + CHUNK]
+        for request_id, raw in zip(chunk, client.mget([keys.request(i) for i in chunk]), strict=True):
             if raw is None:
                 continue
-            doc: dict[str, Any] = json.loads(raw)
-            state, kind = str(doc["state"]), str(doc.get("kind", RequestKind.ERASE.value))
-            by_state.setdefault(state, Counter())[kind] += 1
-            if state in _FINAL:
+            try:
+                state, kind, verified, received = _read(raw)
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                # One bad record costs its own count, not the interval's gauges; its id in the log, never a label.
+                malformed += 1
+                log.warning("store gauges: request %s skipped, malformed record (%s)", request_id, type(exc).__name__)
                 continue
-            deadline = datetime.fromtimestamp(_epoch(doc["verified_at"]), UTC) + DEADLINE
-            place = standing(deadline, moment)
+            by_state.setdefault(state, Counter())[kind] += 1
+            if verified is None or received is None:
+                continue
+            place = standing(datetime.fromtimestamp(verified, UTC) + DEADLINE, moment)
             overdue[kind] += place == "overdue"
             due_soon[kind] += place == "at_risk"
-            oldest[state] = max(oldest.get(state, 0.0), now - _epoch(doc["received_at"]))
+            oldest[state] = max(oldest.get(state, 0.0), now - received)
     kinds = [kind.value for kind in RequestKind]
     return StoreGauges(
         computed_at=now,
@@ -92,6 +109,7 @@ def compute(client: redis.Redis, keys: Keys, now: float | None = None) -> StoreG
         overdue={kind: overdue[kind] for kind in kinds},
         due_soon={kind: due_soon[kind] for kind in kinds},
         oldest_age_s=oldest,
+        malformed_records=malformed,
         dead_letters=int(client.hlen(keys.webhook_dead_letters)),
         jobs_in_flight={"gdpr_request": int(client.hlen(keys.pending_gdpr)),
                         "recording_job": int(client.hlen(f"{{{keys.prefix}}}:recjobs:pending"))},
@@ -179,6 +197,10 @@ def families(gauges: StoreGauges, now: float) -> Iterator[GaugeMetricFamily]:
     yield at_risk
     yield _by("erasure_requests_oldest_age_seconds", "Age (since received) of the oldest open request, by state",
               "state", gauges.oldest_age_s)
+    malformed = GaugeMetricFamily("erasure_store_records_malformed",
+                                  "Request records the last pass skipped as malformed (their ids are in the log)")
+    malformed.add_metric([], gauges.malformed_records)
+    yield malformed
     dead = GaugeMetricFamily("erasure_webhook_dead_letters_parked", "Webhook deliveries parked for replay (now)")
     dead.add_metric([], gauges.dead_letters)
     yield dead

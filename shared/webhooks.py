@@ -27,8 +27,10 @@ from urllib.parse import urlsplit
 
 import httpx
 import redis
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from standardwebhooks import Webhook
 
+from shared.final_event import EventRefused, verified_event
 from shared.keys import Keys
 from shared.metrics import WEBHOOK_DEAD_LETTERS
 
@@ -68,11 +70,6 @@ def signed_headers(secret: bytes, msg_id: str, timestamp: int, raw: bytes) -> di
     return {ID_HEADER: msg_id, TIMESTAMP_HEADER: str(timestamp), SIGNATURE_HEADER: signature}
 
 
-def event_body(certificate: dict[str, Any]) -> dict[str, Any]:
-    keep = ("ticket", "request_id", "kind", "subject_digest", "outcome", "completed_at", "deadline_met", "audit_chain_head")
-    return {"event": "erasure.final", **{k: certificate.get(k) for k in keep}}
-
-
 @dataclass
 class DeliveryResult:
     delivered: bool
@@ -93,13 +90,15 @@ class ReplayOutcome:
 
 class WebhookSender:
     def __init__(self, client: redis.Redis, keys: Keys, secret: bytes, http: httpx.Client,
-                 resolve: Resolver, clock: Callable[[], float] = time.time) -> None:
+                 resolve: Resolver, clock: Callable[[], float] = time.time,
+                 public_key: Callable[[], Ed25519PublicKey | None] = lambda: None) -> None:
         self._r = client
         self._keys = keys
         self._secret = secret
         self._http = http
         self._resolve = resolve
         self._clock = clock
+        self._public_key = public_key  # read at each replay: it sends only events of certificates it verifies
 
     def send(self, request_id: str, target: str, body: dict[str, Any]) -> DeliveryResult:
         """One attempt to the target named ``target``; never raises for the target's failures; refuses
@@ -122,61 +121,133 @@ class WebhookSender:
         self._r.sadd(self._keys.webhook_delivered, msg_id)
         return DeliveryResult(delivered=True, url=url)
 
-    def park(self, request_id: str, target: str, body: dict[str, Any], attempts: int, error: str) -> None:
-        """Keep the event for ``replay`` under the target's *name* (never its URL)."""
-        msg_id = webhook_id(request_id, target)
-        entry = {"webhook_id": msg_id, "request_id": request_id, "target_name": target,
-                 "body": body, "attempts": attempts, "last_error": error}
-        self._r.hset(self._keys.webhook_dead_letters, msg_id, json.dumps(entry))
+    def park(self, request_id: str, target: str, attempts: int, error: str) -> None:
+        """Keep the event for ``replay`` under the target's *name* (never its URL), without its body:
+        replay rebuilds it from the request's signed certificate."""
+        self._store(request_id, target, attempts, error)
         WEBHOOK_DEAD_LETTERS.labels("callback" if target == CALLBACK else "webhook").inc()
 
+    def _store(self, request_id: str, target: str, attempts: int, error: str | None) -> dict[str, Any]:
+        msg_id = webhook_id(request_id, target)
+        entry: dict[str, Any] = {"webhook_id": msg_id, "request_id": request_id, "target_name": target,
+                                 "attempts": attempts, "last_error": error}
+        self._r.hset(self._keys.webhook_dead_letters, msg_id, json.dumps(entry))
+        return entry
+
     def dead_letters(self) -> list[dict[str, Any]]:
-        """Every parked event; one parked by an older version has ``event_id`` and a ``target`` URL instead."""
-        return [json.loads(v) for v in self._r.hvals(self._keys.webhook_dead_letters)]
+        """Every parked event. One parked by an older version has ``event_id`` and a ``target`` URL instead
+        of a name (and a ``body``, never used); one that cannot be read as a dead letter (bad JSON, missing
+        or mistyped fields, an id that is not its own) has its key as ``webhook_id`` and ``malformed``."""
+        return [parked.shown() for parked in self._parked()]
+
+    def _parked(self) -> list[Parked]:
+        return [parse(str(key), str(raw)) for key, raw in self._r.hgetall(self._keys.webhook_dead_letters).items()]
 
     def drop(self, key: str) -> dict[str, Any] | None:
-        """Remove one parked event (by its ``webhook_id``, or an old one's ``event_id``); the entry removed."""
+        """Remove one parked event (by its ``webhook_id``, or an old one's ``event_id``); the entry removed
+        (as ``dead_letters`` shows it: a malformed one can be dropped too)."""
         raw = self._r.hget(self._keys.webhook_dead_letters, key)
         if raw is None:
             return None
         self._r.hdel(self._keys.webhook_dead_letters, key)
-        return dict(json.loads(raw))
+        return parse(key, str(raw)).shown()
 
     def replay(self, names: Sequence[str] = ()) -> list[ReplayOutcome]:
-        """Send every parked event again, to the target its name stands for now. A name unknown now is
-        refused and stays parked. An old entry (a URL instead of a name) is moved to the one of ``names``
-        whose URL now equals its URL, and otherwise refused: a URL from Redis is never sent to as such."""
+        """Send every parked event again, to the target its name stands for now, with the body rebuilt from
+        the request's certificate once its signature verifies (``shared.final_event.verified_event``): a
+        body in the entry is never sent. Refused, not sent and left parked for the operator to see (or
+        drop): an entry that is malformed, names a target unknown now, or whose request has no certificate
+        or one that does not verify; each refusal is its own, the others are replayed. An old entry (a URL
+        instead of a name) is moved to the one of ``names`` whose URL now equals its URL, and otherwise
+        refused: a URL from Redis is never sent to as such."""
         outcomes: list[ReplayOutcome] = []
-        for entry in self.dead_letters():
+        public_key = self._public_key()
+        for parked in self._parked():
+            entry = parked.shown()
+            if parked.problem is not None:
+                outcomes.append(ReplayOutcome(entry, refused=parked.problem))
+                continue
             if "target_name" not in entry:
-                migrated = self._migrate(entry, names)
+                migrated = self._migrate(parked.key, entry, names)
                 if migrated is None:
                     outcomes.append(ReplayOutcome(entry, refused="parked by an older version with a URL that "
                                                                  "is no configured target now"))
                     continue
                 entry = migrated
-            result = self.send(entry["request_id"], entry["target_name"], entry["body"])
-            if result.refused:
-                outcomes.append(ReplayOutcome(entry, refused=f"target {entry['target_name']!r} is not "
-                                                             "configured or not allowed now"))
-                continue
-            if result.delivered:
-                self._r.hdel(self._keys.webhook_dead_letters, entry["webhook_id"])
-            else:
-                entry["attempts"] += 1
-                entry["last_error"] = result.error
-                self._r.hset(self._keys.webhook_dead_letters, entry["webhook_id"], json.dumps(entry))
-            outcomes.append(ReplayOutcome(entry, result=result))
+            outcomes.append(self._replay_one(entry, public_key))
         return outcomes
 
-    def _migrate(self, entry: dict[str, Any], names: Sequence[str]) -> dict[str, Any] | None:
-        """An old-shape entry re-parked under the name whose URL now equals its URL; None if none does."""
-        request_id, url = str(entry.get("request_id")), entry.get("target")
+    def _replay_one(self, entry: dict[str, Any], public_key: Ed25519PublicKey | None) -> ReplayOutcome:
+        """One well-formed entry (by name): rebuilt, checked, sent; removed once delivered."""
+        request_id, target = str(entry["request_id"]), str(entry["target_name"])
+        try:
+            body = verified_event(self._r, self._keys, request_id, public_key)
+        except EventRefused as exc:
+            return ReplayOutcome(entry, refused=str(exc))
+        result = self.send(request_id, target, body)
+        if result.refused:
+            return ReplayOutcome(entry, refused=f"target {shown_name(target)!r} is not configured or not allowed now")
+        if result.delivered:
+            self._r.hdel(self._keys.webhook_dead_letters, webhook_id(request_id, target))
+        else:
+            entry = self._store(request_id, target, int(entry["attempts"]) + 1, result.error)
+        return ReplayOutcome(entry, result=result)
+
+    def _migrate(self, key: str, entry: dict[str, Any], names: Sequence[str]) -> dict[str, Any] | None:
+        """An old-shape entry re-parked (without its body) under the name whose URL now equals its URL;
+        None if none does."""
+        request_id, url = str(entry["request_id"]), str(entry["target"])
         for name in names:
-            if url is not None and self._resolve(request_id, name) == url:
-                self._r.hdel(self._keys.webhook_dead_letters, str(entry.get("event_id")))
-                self.park(request_id, name, entry["body"], int(entry.get("attempts", 0)), str(entry.get("last_error")))
-                return {"webhook_id": webhook_id(request_id, name), "request_id": request_id, "target_name": name,
-                        "body": entry["body"], "attempts": int(entry.get("attempts", 0)),
-                        "last_error": entry.get("last_error")}
+            if self._resolve(request_id, name) == url:
+                self._r.hdel(self._keys.webhook_dead_letters, key)
+                return self._store(request_id, name, int(entry["attempts"]), entry.get("last_error"))
         return None
+
+
+@dataclass(frozen=True)
+class Parked:
+    """One dead letter as read from Redis: its key, what it holds, and why it cannot be replayed (or None)."""
+
+    key: str
+    entry: dict[str, Any]
+    problem: str | None = None
+
+    def shown(self) -> dict[str, Any]:
+        """The entry as listed; a malformed one keyed by its hash key, the key ``drop`` takes."""
+        if self.problem is None:
+            return dict(self.entry)
+        return {**self.entry, "webhook_id": self.key, "malformed": self.problem}
+
+
+def parse(key: str, raw: str) -> Parked:
+    """Read one dead letter without trusting it: anyone with Redis access could have written it."""
+    try:
+        entry = json.loads(raw)
+    except ValueError:
+        return Parked(key, {}, "malformed: not a JSON object")
+    if not isinstance(entry, dict):
+        return Parked(key, {}, "malformed: not a JSON object")
+    problem = _problem(key, entry)
+    return Parked(key, entry if problem is None else _safe_fields(entry), problem)
+
+
+def _problem(key: str, entry: dict[str, Any]) -> str | None:
+    """Why ``entry`` (parked under ``key``) cannot be replayed as it is, or None."""
+    attempts = entry.get("attempts")
+    if not isinstance(entry.get("request_id"), str):
+        return "malformed: no request id"
+    if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 0:
+        return "malformed: no count of attempts"
+    if "target_name" not in entry:  # an old entry: the URL it was parked with
+        return None if isinstance(entry.get("target"), str) else "malformed: no target"
+    if not isinstance(entry["target_name"], str):
+        return "malformed: no target"
+    if key != webhook_id(entry["request_id"], entry["target_name"]):
+        return "malformed: its id is not its request's and target's"
+    return None
+
+
+def _safe_fields(entry: dict[str, Any]) -> dict[str, Any]:
+    """What a malformed entry may show of itself: strings and ints of the known fields only."""
+    return {k: v for k, v in entry.items()
+            if k in ("request_id", "target_name", "attempts", "last_error") and isinstance(v, str | int)}

@@ -22,7 +22,7 @@ from shared.celery_app import app
 from shared.certificate import build_certificate
 from shared.certificate_store import issue, record_delivery
 from shared.errors import RunLater
-from shared.export_links import read_links
+from shared.final_event import final_event
 from shared.genesys import NotFound
 from shared.models import ErasureRecord, RequestKind, RequestState, utcnow
 from shared.passes import run_pass
@@ -31,7 +31,7 @@ from shared.recording_jobs import recordings_settled
 from shared.retention import retire
 from shared.runtime import Runtime, get_runtime
 from shared.task_names import NOTIFY_CALLBACK_TASK, NOTIFY_TASK, POLL_START_TASK, POLL_TASK, SWEEP_TASK, VERIFY_TASK
-from shared.webhooks import CALLBACK, event_body, shown_name, target_label
+from shared.webhooks import CALLBACK, shown_name, target_label
 
 log = logging.getLogger("erasure.polling")
 
@@ -253,7 +253,7 @@ def deliver(task: Any, runtime: Runtime, request_id: str, target: str) -> None:
         return
     certificate = json.loads(str(raw))
     sender = runtime.webhooks()
-    result = sender.send(request_id, target, {**event_body(certificate), **export_event(runtime, request_id, certificate)})
+    result = sender.send(request_id, target, final_event(runtime.redis, runtime.keys, request_id, certificate))
     attempts = task.request.retries + 1
     if result.refused:
         log.warning("webhook to target %r refused: not a configured target nor an allowed callback",
@@ -268,22 +268,11 @@ def deliver(task: Any, runtime: Runtime, request_id: str, target: str) -> None:
     if attempts < runtime.settings.webhook_attempts:
         # A retry Celery cannot publish (Redis down) keeps the message instead of dropping the event.
         retry_or_keep(task, backoff_s(task.request.retries, base=2.0, cap=runtime.settings.retry_backoff_cap_s))
-    sender.park(request_id, target, event_body(certificate), attempts, result.error or "failed")
+    sender.park(request_id, target, attempts, result.error or "failed")  # replay rebuilds the body, checked
     runtime.audit.append("webhook.dead_lettered", request_id=request_id,
                          subject=certificate.get("subject_digest"),
                          details={"target": shown_name(target), "host": target_label(result.url or ""), "attempts": attempts,
                                   "error": result.error})
-
-
-def export_event(runtime: Runtime, request_id: str, certificate: dict[str, Any]) -> dict[str, Any]:
-    """An access request's download links and their expiry, for the signed event only (read from their
-    expiring key: none once expired). A parked event is kept without them: a dead letter outlives the links."""
-    export = certificate.get("export")
-    if certificate.get("kind") != RequestKind.ACCESS.value or not export:
-        return {}
-    links = read_links(runtime.redis, runtime.keys, request_id)
-    return {"export": {"gdpr_request_id": export.get("gdpr_request_id"), "results_urls": links or [],
-                       "expires_at": export.get("link_expires_at"), "expired": links is None}}
 
 
 def mark_notified(runtime: Runtime, request_id: str, target: str) -> None:

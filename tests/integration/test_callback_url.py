@@ -68,7 +68,7 @@ def test_the_callback_gets_the_signed_final_event_and_a_forged_dead_letter_is_re
                  "attempts": 3, "last_error": "HTTP 503"}
     stack.runtime.redis.hset(stack.runtime.keys.webhook_dead_letters, old_shape["event_id"], json.dumps(old_shape))
     sender = stack.runtime.webhooks()
-    sender.park(request_id, "internal-admin", event["body"], 3, "HTTP 503")
+    sender.park(request_id, "internal-admin", 3, "HTTP 503")
     replay = stack.cli("webhooks", "replay")
     assert replay.returncode == 1
     assert "0 delivered, 0 still failing, 2 refused" in replay.stdout

@@ -42,10 +42,16 @@ def test_failing_target_gets_event_on_replay_exactly_once(hooked_stack):
     wait_until(lambda: sender.dead_letters(), timeout_s=60, message="the event to be dead-lettered")
     assert target.failures == 3 and target.accepted == []
     [parked] = sender.dead_letters()
-    assert parked["attempts"] == 3 and parked["request_id"] == request_id
+    assert parked["attempts"] == 3 and parked["request_id"] == request_id and "body" not in parked  # rebuilt on replay
     assert parked["target_name"] == "crm" and "127.0.0.1" not in json.dumps(parked)  # a name, never the URL
     listed = stack.cli("webhooks", "list")
     assert "crm" in listed.stdout and "t0ken" not in listed.stdout
+
+    # Someone with Redis access gives the dead letter a body of their own: replay sends the certificate's.
+    keys = stack.runtime.keys
+    forged = {**parked, "body": {"event": "erasure.final", "request_id": request_id, "ticket": "HOOK-1",
+                                 "outcome": "failed", "deadline_met": False}}
+    stack.runtime.redis.hset(keys.webhook_dead_letters, parked["webhook_id"], json.dumps(forged))
 
     target.down = False
     first = stack.cli("webhooks", "replay")
@@ -54,10 +60,14 @@ def test_failing_target_gets_event_on_replay_exactly_once(hooked_stack):
     second = stack.cli("webhooks", "replay")
     assert "0 delivered, 0 still failing" in second.stdout
     # Even if the event is parked again by mistake, a delivered event is not sent twice.
-    sender.park(request_id, "crm", parked["body"], 3, "test")
+    sender.park(request_id, "crm", 3, "test")
     sender.replay()
 
     assert len(target.accepted) == 1 and target.refused == [] and target.duplicates == []
+    certificate = json.loads(stack.runtime.redis.get(keys.certificate(request_id)))
+    [event] = target.accepted
+    assert (event["body"]["outcome"], event["body"]["deadline_met"]) == (certificate["outcome"], certificate["deadline_met"])
+    assert event["body"]["subject_digest"] == certificate["subject_digest"] and certificate["outcome"] != "failed"
     delivered = target.accepted[0]
     assert delivered["webhook_id"] == webhook_id(request_id, "crm")
     assert delivered["body"]["ticket"] == "HOOK-1" and delivered["body"]["outcome"] == "completed"

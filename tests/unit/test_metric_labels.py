@@ -87,7 +87,7 @@ def test_a_request_entering_a_final_state_is_counted_once_by_state_and_kind(wire
 def test_a_parked_webhook_is_counted_by_target_kind_never_by_target(runtime):
     sender = WebhookSender(runtime.redis, runtime.keys, b"k" * 32, httpx.Client(), resolve=lambda *_: None)
     before = value("erasure_webhook_dead_letters_total", target_kind="callback")
-    sender.park("r1", CALLBACK, {"ticket": TICKET}, 3, "HTTP 500")
+    sender.park("r1", CALLBACK, 3, "HTTP 500")
     assert value("erasure_webhook_dead_letters_total", target_kind="callback") == before + 1
 
 

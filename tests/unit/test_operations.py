@@ -17,6 +17,7 @@ from shared.certificate_store import deliveries
 from shared.digest import digest_value
 from shared.models import ErasureRecord, RequestState, Subject
 from shared.webhooks import ID_HEADER, webhook_id
+from tests.support.certificates import signed_certificate
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
@@ -153,11 +154,11 @@ def receiver(runtime, monkeypatch):
 def test_a_replayed_event_is_recorded_as_delivered_once(runtime, receiver, monkeypatch):
     answers, calls = receiver
     record = stored(runtime, "HOOK-1", 3, RequestState.COMPLETED)
-    runtime.redis.set(runtime.keys.certificate(record.request_id), certificate_json({"ticket": "HOOK-1"}))
+    certificate = signed_certificate(runtime, record.request_id, "HOOK-1")
     target = "https://crm.example/hook?token=t0ken"
     monkeypatch.setattr(runtime.settings, "webhook_targets", {"crm": target})
     sender = runtime.webhooks()
-    sender.park(record.request_id, "crm", {"ticket": "HOOK-1"}, attempts=3, error="HTTP 500")
+    sender.park(record.request_id, "crm", attempts=3, error="HTTP 500")
     assert [e["target_name"] for e in operations.dead_letters(runtime)] == ["crm"]
     assert "t0ken" not in json.dumps(operations.dead_letters(runtime))  # a name is parked, never the URL
 
@@ -173,7 +174,7 @@ def test_a_replayed_event_is_recorded_as_delivered_once(runtime, receiver, monke
     assert operations.dead_letters(runtime) == []
     assert audit_events(runtime) == [{"event": "webhook.delivered", "target": "https://crm.example"}]
     assert deliveries(runtime.redis, runtime.keys, record.request_id) == ["https://crm.example"]
-    assert json.loads(runtime.redis.get(runtime.keys.certificate(record.request_id))) == {"ticket": "HOOK-1"}
+    assert json.loads(runtime.redis.get(runtime.keys.certificate(record.request_id))) == certificate
 
 
 def park_old_shape(runtime, request_id: str, url: str) -> None:
@@ -193,14 +194,14 @@ def test_a_forged_dead_letter_is_not_sent_on_replay(runtime, receiver, monkeypat
     monkeypatch.setattr(runtime.settings, "callback_hosts", [".dsar.example"])
     callback = "https://hooks.dsar.example/done?token=t0ken"
     record = stored(runtime, "HOOK-2", 3, RequestState.COMPLETED, callback_url=callback)
-    runtime.redis.set(runtime.keys.certificate(record.request_id), certificate_json({"ticket": "HOOK-2"}))
+    signed_certificate(runtime, record.request_id, "HOOK-2")
     sender = runtime.webhooks()
-    sender.park(record.request_id, "internal-admin", {"ticket": "HOOK-2"}, attempts=3, error="HTTP 500")
-    sender.park("no-such-request", "callback", {"ticket": "HOOK-2"}, attempts=3, error="HTTP 500")
+    sender.park(record.request_id, "internal-admin", attempts=3, error="HTTP 500")
+    sender.park("no-such-request", "callback", attempts=3, error="HTTP 500")
     # Old-shape entries holding a URL: on an allowed callback host, but not the request's callback.
     park_old_shape(runtime, record.request_id, "https://other.dsar.example/internal-admin")
     park_old_shape(runtime, record.request_id, "http://127.0.0.1:9/internal-admin")
-    sender.park(record.request_id, "callback", {"ticket": "HOOK-2"}, attempts=3, error="HTTP 500")
+    sender.park(record.request_id, "callback", attempts=3, error="HTTP 500")
 
     replay = operations.replay_webhooks(runtime)
     assert (replay.delivered, replay.failing, replay.refused) == (1, 0, 4)
@@ -218,7 +219,7 @@ def test_an_old_dead_letter_for_a_target_configured_now_is_moved_to_its_name(run
     answers["up"] = 204
     monkeypatch.setattr(runtime.settings, "webhook_targets", {"crm": "https://crm.example/hook"})
     record = stored(runtime, "HOOK-4", 3, RequestState.COMPLETED)
-    runtime.redis.set(runtime.keys.certificate(record.request_id), certificate_json({"ticket": "HOOK-4"}))
+    signed_certificate(runtime, record.request_id, "HOOK-4")
     park_old_shape(runtime, record.request_id, "https://crm.example/hook")
     assert operations.replay_webhooks(runtime) == operations.Replay(delivered=1, failing=0)
     assert calls == [(webhook_id(record.request_id, "crm"), "https://crm.example/hook")]
@@ -230,17 +231,18 @@ def test_a_callback_host_taken_off_the_list_is_not_sent_on_replay(runtime, recei
     answers["up"] = 204
     monkeypatch.setattr(runtime.settings, "callback_hosts", ["hooks.dsar.example"])
     record = stored(runtime, "HOOK-3", 3, RequestState.COMPLETED, callback_url="https://hooks.dsar.example/done")
-    runtime.redis.set(runtime.keys.certificate(record.request_id), certificate_json({"ticket": "HOOK-3"}))
-    runtime.webhooks().park(record.request_id, "callback", {"ticket": "HOOK-3"}, 3, "HTTP 500")
+    signed_certificate(runtime, record.request_id, "HOOK-3")
+    runtime.webhooks().park(record.request_id, "callback", 3, "HTTP 500")
     monkeypatch.setattr(runtime.settings, "callback_hosts", [])
     replay = operations.replay_webhooks(runtime)
     assert (replay.delivered, replay.failing, replay.refused) == (0, 0, 1)
+    assert "not configured or not allowed now" in replay.refusals[0]
     assert calls == []
 
 
 def test_a_refused_dead_letter_can_be_dropped_audited(runtime, receiver):
     record = stored(runtime, "HOOK-5", 3, RequestState.COMPLETED)
-    runtime.webhooks().park(record.request_id, "gone", {"ticket": "HOOK-5"}, 3, "HTTP 500")
+    runtime.webhooks().park(record.request_id, "gone", 3, "HTTP 500")
     [entry] = operations.dead_letters(runtime)
     operations.drop_dead_letter(runtime, entry["webhook_id"])
     assert operations.dead_letters(runtime) == []

@@ -106,3 +106,28 @@ def test_tls_with_a_url_is_its_scheme_so_client_and_broker_cannot_disagree():
     with pytest.raises(ValueError, match="rediss://"):
         Settings(redis_url="redis://127.0.0.1:6379/0", redis_tls=True)
     assert Settings(redis_url="rediss://127.0.0.1:6379/0", redis_tls=True).redis_uses_tls
+
+
+def test_with_sentinel_tls_the_sentinels_are_asked_over_tls_too():
+    """ERASURE_REDIS_SENTINEL_TLS: the sentinels' own connections (which carry their password) use TLS with
+    the same CA and client files, for the project's client and the broker's; off, they stay plain."""
+    from redis.connection import SSLConnection
+
+    settings = Settings(redis_sentinels=["sentinel-1:26379"], redis_sentinel_master="erasure", redis_tls=True,
+                        redis_sentinel_tls=True, redis_sentinel_password="sentinel-pw",
+                        redis_tls_ca_file="/etc/ca.pem", key_prefix="unit-sentinel-tls-on")
+    [sentinel] = redis_for(settings).connection_pool.sentinel_manager.sentinels
+    assert sentinel.connection_pool.connection_class is SSLConnection
+    kwargs = sentinel.connection_pool.connection_kwargs
+    assert (kwargs["ssl_cert_reqs"], kwargs["ssl_ca_certs"], kwargs["password"]) == ("required", "/etc/ca.pem",
+                                                                                      "sentinel-pw")
+    broker = celery_config(settings)["broker_transport_options"]["sentinel_kwargs"]
+    assert (broker["ssl"], broker["ssl_cert_reqs"], broker["ssl_ca_certs"]) == (True, "required", "/etc/ca.pem")
+
+    plain = Settings(redis_sentinels=["sentinel-1:26379"], redis_sentinel_master="erasure", redis_tls=True,
+                     key_prefix="unit-sentinel-tls-off")
+    [sentinel] = redis_for(plain).connection_pool.sentinel_manager.sentinels
+    assert sentinel.connection_pool.connection_class is not SSLConnection
+    assert "ssl" not in celery_config(plain)["broker_transport_options"]["sentinel_kwargs"]
+    with pytest.raises(ValueError, match="ERASURE_REDIS_SENTINEL_TLS"):
+        Settings(redis_sentinel_tls=True)

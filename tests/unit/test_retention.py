@@ -85,3 +85,49 @@ def test_retention_settings_refuse_what_cannot_work():
         Settings(transcript_ttl_s=0)
     with pytest.raises(ValueError, match="ERASURE_AOF_REWRITE_INTERVAL_S"):
         Settings(aof_rewrite_interval_s=-1)
+
+
+class _Refusing:
+    """A BGREWRITEAOF that fails with ``error`` (an ACL refusal, a dropped connection)."""
+
+    def __init__(self, runtime: Runtime, error: Exception) -> None:
+        self.error = error
+        runtime.redis.bgrewriteaof = self  # type: ignore[method-assign]
+
+    def __call__(self) -> bool:
+        raise self.error
+
+
+def test_a_refused_or_dropped_rewrite_is_not_forgotten(runtime):
+    """The flag saying the AOF holds scrubbed values goes only once Redis took the command: a refusal or a
+    dropped connection leaves it, so the next interval asks again."""
+    import pytest
+    import redis
+
+    retire(runtime, _final(runtime))
+    _Refusing(runtime, redis.exceptions.ResponseError("NOPERM this user has no permissions"))
+    assert not rewrite_aof_if_due(runtime.redis, runtime.keys, 900)
+    assert runtime.redis.exists(runtime.keys.scrubbed_since_rewrite)
+    runtime.redis.delete(runtime.keys.aof_rewrite_lease)
+    _Refusing(runtime, redis.exceptions.ConnectionError("Connection closed by server."))
+    with pytest.raises(redis.exceptions.ConnectionError):
+        rewrite_aof_if_due(runtime.redis, runtime.keys, 900)
+    assert runtime.redis.exists(runtime.keys.scrubbed_since_rewrite)
+    runtime.redis.delete(runtime.keys.aof_rewrite_lease)
+    rewrites = _Recorder(runtime)
+    assert rewrite_aof_if_due(runtime.redis, runtime.keys, 900)
+    assert rewrites.calls == 1 and not runtime.redis.exists(runtime.keys.scrubbed_since_rewrite)
+
+
+def test_a_scrub_during_the_rewrite_asks_for_another(runtime):
+    """A value scrubbed while Redis rewrites may be in the rewritten file (it forked before): the scrub's
+    mark stays for the next interval."""
+    record = retire(runtime, _final(runtime))
+
+    def scrub_meanwhile() -> bool:
+        retire(runtime, record)  # a scrub (the same request's again: it marks the same way)
+        return True
+
+    runtime.redis.bgrewriteaof = scrub_meanwhile  # type: ignore[method-assign]
+    assert rewrite_aof_if_due(runtime.redis, runtime.keys, 900)
+    assert runtime.redis.exists(runtime.keys.scrubbed_since_rewrite)

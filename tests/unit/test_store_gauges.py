@@ -11,7 +11,7 @@ import redis
 from prometheus_client import CollectorRegistry
 
 from shared.models import ErasureRecord, RequestKind, RequestState, Subject, utcnow
-from shared.store_gauges import StoreCollector, compute, load, refresh
+from shared.store_gauges import StoreCollector, compute, load, refresh, save
 
 DAY = 86400.0
 
@@ -111,3 +111,31 @@ def test_no_snapshot_or_no_redis_serves_no_gauges_and_does_not_break_the_scrape(
     registry.register(StoreCollector(down, runtime.keys))
     assert list(registry.collect()) == []
     assert load(runtime.redis, runtime.keys) is None
+
+
+def test_a_malformed_record_is_skipped_and_counted_not_the_whole_pass(runtime, caplog):
+    """One record without its dates, with bad JSON or not an object costs its own count, not every gauge."""
+    put(runtime, "G-1", RequestState.DISCOVERING, verified_days_ago=35)
+    no_dates = put(runtime, "G-2", RequestState.DISCOVERING)
+    doc = json.loads(runtime.redis.get(runtime.keys.request(no_dates)))
+    del doc["verified_at"], doc["received_at"]
+    runtime.redis.set(runtime.keys.request(no_dates), json.dumps(doc))
+    bad_json = put(runtime, "G-3", RequestState.POLLING)
+    runtime.redis.set(runtime.keys.request(bad_json), "{not json")
+    not_object = put(runtime, "G-4", RequestState.POLLING)
+    runtime.redis.set(runtime.keys.request(not_object), "[1, 2]")
+    bad_date = put(runtime, "G-5", RequestState.POLLING)
+    doc = json.loads(runtime.redis.get(runtime.keys.request(bad_date)))
+    doc["verified_at"] = "yesterday"
+    runtime.redis.set(runtime.keys.request(bad_date), json.dumps(doc))
+
+    with caplog.at_level("WARNING", logger="erasure.metrics"):
+        gauges = compute(runtime.redis, runtime.keys)
+
+    assert gauges.requests["discovering"]["erase"] == 1 and gauges.requests["polling"]["erase"] == 0
+    assert gauges.overdue["erase"] == 1 and gauges.malformed_records == 4
+    assert {no_dates, bad_json, not_object, bad_date} <= {word for r in caplog.records for word in r.getMessage().split()}
+    save(runtime.redis, runtime.keys, gauges, 60)
+    registry = CollectorRegistry()
+    registry.register(StoreCollector(runtime.redis, runtime.keys))
+    assert registry.get_sample_value("erasure_store_records_malformed") == 4

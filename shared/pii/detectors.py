@@ -82,6 +82,8 @@ _SPOKEN_AT: Final = (
 _TLDS: Final = (
     r"com|net|org|info|biz|edu|gov|io|co|eu|uk|de|fr|es|it|nl|be|ch|at|ie|pt|pl|se|no|dk|fi|cz|gr|hu|ro|lu"
     r"|au|nz|in|br|ca|us|mx|ar|jp|cn|ru|za|me|tv|online|email|mail"
+    # Every country's two-letter domain (".ua", ".kr", ".tr"...): addresses come from everywhere.
+    r"|[a-z]{2}"
 )
 # Spelled out letter by letter, as a caller does and speech-to-text writes it: "j a n e at ...".
 _SPELLED: Final = r"[^\W_](?:[ ][^\W_]){2,40}(?![^\W_])"
@@ -91,6 +93,8 @@ _SPOKEN_EMAIL: Final = re.compile(
     rf"{_SPOKEN_AT}(?:{_SPELLED}|[\w\-]{{1,63}})(?:{_SPOKEN_DOT}[\w\-]{{1,63}}){{0,4}}{_SPOKEN_DOT}(?:{_TLDS})(?![\w\-])"
 )
 _CLAUSE_BREAK: Final = re.compile(r"[,;!?]|\.(?:\s|$)")
+# An agent reading an address back, right before it: "so that's jdoe at example dot com?"
+_READ_BACK_BEFORE: Final = re.compile(r"(?i)(?:\bthat'?s|\bthat is|\bso it'?s)[ \t]*$")
 _NOT_LOCAL_PARTS: Final = _words(
     "it i me you he she we they us him her them this that there here one home work look looking arrive arrived "
     "bought buy order ordered shop shopped stay staying live living be is was are am meet online"
@@ -134,7 +138,11 @@ def find_spoken_emails(text: str) -> list[Span]:
             # A local part no sentence has ("jane dot doe", "j a n e", "jdoe_84") is an address
             # wherever it stands, an agent's read-back included; a plain word needs the clause.
             clause = _CLAUSE_BREAK.split(_before(text, match.start(), 60))[-1]
-            if _ADDRESS_LIKE_LOCAL.search(local) is None and not _EMAIL_CONTEXT_BEFORE.search(clause):
+            if (
+                _ADDRESS_LIKE_LOCAL.search(local) is None
+                and not _EMAIL_CONTEXT_BEFORE.search(clause)
+                and not _READ_BACK_BEFORE.search(clause)
+            ):
                 continue
         spans.append(match.span())
     return spans
@@ -186,14 +194,19 @@ def find_ibans(text: str, rejected: list[Span] | None = None) -> list[Span]:
 # --------------------------------------------------------------------------------------------
 
 _CARD_CAND: Final = re.compile(
-    r"(?<![\w.,+\-])(?:\d(?:(?:[ \-\u00a0.]|[ ]-[ ])?\d){11,39}|\d{4}(?:,[ ]\d{4}){2,3}(?:,[ ]\d{1,4})?)(?![\w]|[.,\-]\d)"
+    r"(?<![\w.,+\-])(?:\d(?:(?:[ \-\u00a0.]|[ ]-[ ])?\d){11,39}|\d(?:,[ ]\d){11,18}(?!\d)"
+    r"|\d{4}(?:,[ ]\d{4}){2,3}(?:,[ ]\d{1,4})?)(?![\w]|[.,\-]\d)"
 )
 _GROUP: Final = re.compile(r"\d+")
 
 
 def card_shaped(lengths: Sequence[int]) -> bool:
-    """Digit-group lengths people write card numbers in: compact, 4-4-4-4(-3), 4-6-5, one by one."""
+    """Digit-group lengths people write card numbers in: compact, 4-4-4-4(-3), 4-6-5, one by one (4-4-4 for 12)."""
     total = sum(lengths)
+    if total == 12:
+        # Maestro issues 12-digit numbers, written 4-4-4 or read out one digit at a time; a bare
+        # run of 12 digits is more often a phone number with its country code.
+        return tuple(lengths) == (4, 4, 4) or (len(lengths) == 12 and all(length == 1 for length in lengths))
     if not 13 <= total <= 19:
         return False
     if len(lengths) == 1 or all(length == 1 for length in lengths) or tuple(lengths) in ((4, 6, 5), (4, 6, 4)):
@@ -215,7 +228,7 @@ def find_cards(text: str, rejected: list[Span] | None = None) -> list[Span]:
         groups = [m.span() for m in _GROUP.finditer(text, start, end)]
         lengths = [e - s for s, e in groups]
         shaped = card_shaped(lengths)
-        if shaped and validators.credit_card_ok(text[start:end]):
+        if shaped and validators.credit_card_ok(text[start:end]) and not _product_barcode(text[start:end]):
             spans.append((start, end))
             continue
         # A card-shaped run can still hold a card: "4111 1111 1111 1111 04/27" runs into the expiry.
@@ -224,6 +237,15 @@ def find_cards(text: str, rejected: list[Span] | None = None) -> list[Span]:
         if shaped and not found and rejected is not None and text[start] != "0":
             rejected.append((start, end))
     return spans
+
+
+def _product_barcode(candidate: str) -> bool:
+    """Thirteen digits in one run that carry an EAN-13 check digit: a product's barcode (German and
+    Austrian ones start with 40-44, like a 13-digit Visa), not a card."""
+    if len(candidate) != 13 or not candidate.isdigit():
+        return False
+    weighted = sum(int(char) * (3 if index % 2 else 1) for index, char in enumerate(candidate[:12]))
+    return (10 - weighted % 10) % 10 == int(candidate[12])
 
 
 def _cards_in_run(text: str, groups: Sequence[Span], lengths: Sequence[int]) -> list[Span]:
@@ -241,7 +263,10 @@ def _cards_in_run(text: str, groups: Sequence[Span], lengths: Sequence[int]) -> 
         for last in range(min(len(groups) - 1, index + 19), index, -1):
             if not (one_by_one or index == 0 or last == len(groups) - 1):
                 continue
-            if not card_shaped(lengths[index : last + 1]):
+            window = lengths[index : last + 1]
+            # Twelve digits are a card only as the whole run: the last three groups of a mistyped
+            # 16-digit number ("4653 5719 7209 6341") are not a 12-digit Maestro.
+            if sum(window) == 12 or not card_shaped(window):
                 continue
             if validators.credit_card_ok(text[groups[index][0] : groups[last][1]]):
                 spans.append((groups[index][0], groups[last][1]))
@@ -259,11 +284,16 @@ def _cards_in_run(text: str, groups: Sequence[Span], lengths: Sequence[int]) -> 
 
 _SSN: Final = re.compile(r"(?<![\w\-.])\d{3}(?:([ \-.])\d{2}\1\d{4}|\d{6})(?![\w]|[\-.]\d)")
 _SSN_WORDS: Final = frozenset({"ssn", "ssns", "social", "security", "ss", "tin", "taxpayer", "itin", "sozialversicherungsnummer"})
-_SSN_FILLERS: Final = frozenset({"number", "no", "nr", "num", "is", "my", "the", "your", "id", "and", "s"})
+_SSN_FILLERS: Final = frozenset(
+    # "the SSN I have is ...", "the social we have on file is ...": an agent reading one back.
+    {"number", "no", "nr", "num", "is", "my", "the", "your", "id", "and", "s", "i", "we", "have", "on", "file", "got"}
+)
+# Read back one digit at a time: "2 2 0 7 8 9 6 2 3", "2-2-0-7-...", "2, 2, 0, ...".
+_SSN_ONE_BY_ONE: Final = re.compile(r"(?<![\w\-.,])\d(?:(?:[ ]|-|[ ]-[ ]|,[ ])\d){8}(?![\w]|[\-.,][ ]?\d|[ ]-?[ ]?\d)")
 
 
 def _ssn_context(text: str, start: int) -> bool:
-    for word in words_before(text, start):
+    for word in words_before(text, start, 8):
         if word in _SSN_WORDS:
             return True
         if word not in _SSN_FILLERS and word != "#":
@@ -272,7 +302,7 @@ def _ssn_context(text: str, start: int) -> bool:
 
 
 def find_us_ssns(text: str) -> list[Span]:
-    """``123-45-6789`` / ``123 45 6789``; nine bare digits or ``123.45.6789`` only after "SSN" or "social security"."""
+    """``123-45-6789`` / ``123 45 6789``; nine bare digits, ``123.45.6789`` or one digit at a time only after "SSN"."""
     spans: list[Span] = []
     for match in _SSN.finditer(text):
         start = match.start()
@@ -282,6 +312,9 @@ def find_us_ssns(text: str) -> list[Span]:
             if _ssn_context(text, start):
                 spans.append(match.span())
         elif _ssn_context(text, start) or not introduced_as_reference(text, start):
+            spans.append(match.span())
+    for match in _SSN_ONE_BY_ONE.finditer(text):
+        if validators.us_ssn_ok(match.group().replace(",", "")) and _ssn_context(text, match.start()):
             spans.append(match.span())
     return spans
 

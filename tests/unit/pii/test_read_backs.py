@@ -1,0 +1,121 @@
+"""Issue 20: values read back and dictated with pauses, and the card formats still in circulation.
+
+An agent confirming a number reads it one digit at a time ("4, 2, 2, 2, ..."); speech-to-text writes
+a caller's pauses as an ellipsis ("four one ... seven seven"); a caller's address is read back with
+"so that's ..."; old 13-digit Visa, 15-digit JCB and 12-digit Maestro numbers are still quoted.
+Each must be masked, and the look-alikes (product barcodes, the tail of a mistyped card, a plain
+"at ... dot com" in a sentence) must not.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.pii import default_engine
+
+
+def _found(text: str) -> list[tuple[str, str]]:
+    return [(e.type, text[e.start : e.end]) for e in default_engine().find(text)]
+
+
+# --------------------------------------------------------------------------------------------
+# Pauses written as an ellipsis
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "kind"),
+    [
+        ("caller: my social security number is one two three ... four five ... six seven eight nine",
+         "one two three ... four five ... six seven eight nine", "US_SSN"),
+        ("caller: the card is four one one one ... one one one one ... one one one one ... one one one one",
+         "four one one one ... one one one one ... one one one one ... one one one one", "CREDIT_CARD"),
+        ("caller: you can call me on plus four four … seven seven double oh … nine double oh … one two three",
+         "plus four four … seven seven double oh … nine double oh … one two three", "PHONE"),
+        ("Anrufer: meine Nummer ist null eins fünf eins ... zwei drei vier ... fünf sechs sieben acht",
+         "null eins fünf eins ... zwei drei vier ... fünf sechs sieben acht", "PHONE"),
+    ],
+)
+def test_a_number_dictated_with_pauses_is_one_number(text: str, value: str, kind: str) -> None:
+    assert _found(text) == [(kind, value)]
+
+
+def test_number_words_in_separate_sentences_stay_apart() -> None:
+    # Two short counts in separate sentences are not one seven-digit phone number.
+    assert _found("We have two three-seat sofas. Then four five six chairs, call me about it.") == []
+
+
+# --------------------------------------------------------------------------------------------
+# Read back one digit at a time
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "number",
+    ["1 2 3 4 5 6 7 8 9", "1-2-3-4-5-6-7-8-9", "1 - 2 - 3 - 4 - 5 - 6 - 7 - 8 - 9", "1, 2, 3, 4, 5, 6, 7, 8, 9"],
+)
+def test_an_ssn_read_back_digit_by_digit_is_an_ssn_not_a_phone(number: str) -> None:
+    assert _found(f"agent: the social security number we have on file is {number}, correct?") == [("US_SSN", number)]
+
+
+def test_nine_digits_read_back_without_an_ssn_word_are_not_an_ssn() -> None:
+    assert all(kind != "US_SSN" for kind, _ in _found("agent: the booking we have is 1 2 3 4 5 6 7 8 9, correct?"))
+
+
+def test_a_card_read_back_with_commas_is_a_card() -> None:
+    number = ", ".join("4111111111111111")
+    assert _found(f"agent: and the card, {number}? caller: yes") == [("CREDIT_CARD", number)]
+
+
+# --------------------------------------------------------------------------------------------
+# Card formats still in circulation
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        "4222222222222",  # Visa's published 13-digit test number
+        "4222 2222 2222 2",
+        "180000000000002",  # JCB's 15-digit range issued through partners (1800...)
+        "2131 0000 0000 001",
+        "2131 000000 00001",
+        "5018 0000 0009",  # Maestro, 12 digits, grouped 4-4-4
+    ],
+)
+def test_card_formats_still_in_circulation_are_cards(number: str) -> None:
+    assert _found(f"I paid with my card {number} yesterday") == [("CREDIT_CARD", number)]
+
+
+def test_a_product_barcode_is_not_a_13_digit_visa() -> None:
+    # Luhn-valid and starting with 4 like a 13-digit Visa, but its EAN-13 check digit holds.
+    assert _found("Barcode 4000000000006 on the box") == []
+
+
+def test_the_tail_of_a_mistyped_card_is_not_a_12_digit_maestro() -> None:
+    assert all(kind != "CREDIT_CARD" for kind, _ in _found("the card 4653 5018 0000 0009 is declined"))
+
+
+# --------------------------------------------------------------------------------------------
+# Addresses read back
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("agent: so that's jdoe at example dot com? caller: yes", "jdoe at example dot com"),
+        ("caller: my email is olena at ukrnet dot ua", "olena at ukrnet dot ua"),  # any country's domain
+        ("caller: write to minjun at naver dot co dot kr", "minjun at naver dot co dot kr"),
+    ],
+)
+def test_an_address_read_back_or_dictated_is_an_email(text: str, value: str) -> None:
+    assert _found(text) == [("EMAIL", value)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["I bought it at amazon dot com yesterday", "that's the one I saw at work dot com"],
+)
+def test_at_and_dot_in_a_sentence_are_not_an_address(text: str) -> None:
+    assert _found(text) == []

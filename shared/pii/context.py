@@ -29,7 +29,7 @@ REFERENCE_WORDS: Final = _words(
     """
     order orders ref reference invoice ticket case incident tracking track trace parcel package shipment consignment
     booking confirmation transaction txn receipt serial model part sku item article product batch lot
-    voucher coupon promo postcode zip plz pin otp code request job build port pid uid req
+    voucher coupon promo postcode zip plz pin otp code request job build port pid uid req sr
     member membership policy contract claim loyalty awb waybill
     bestellung bestellnummer auftrag auftragsnummer rechnung rechnungsnummer sendung sendungsnummer
     vorgang vorgangsnummer kundennummer vertragsnummer ticketnummer artikel artikelnummer paket lieferung
@@ -136,6 +136,7 @@ _PHONE_CUE: Final = _listed(
     # An agent reading a number back: "let me read that back", "just to confirm"
     read repeat repeating confirm confirming confirmer confirmez bestätigen bestaetigen wiederhole wiederholen
     confirmar confirmo confermare confermo bevestigen herhaal herhalen
+    répète répéter repete repeter repito repetir repite ripeto ripetere
     """
 )
 # Words that name a number without saying which: a phone number only when they are someone's

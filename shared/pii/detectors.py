@@ -16,11 +16,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from itertools import chain
 from typing import Final
 
 import phonenumbers
 
 from shared.pii import context, spoken, validators
+from shared.pii.normalise import PHONE_MARK
 
 Span = tuple[int, int]
 
@@ -402,8 +404,13 @@ def find_blockers(text: str, start: int = 0, end: int | None = None) -> list[Spa
 # the scan is fast. Checks after the match decide (seven digits or more, blockers, validity).
 # "Tel.0612..." may be a number after a label (checked in ``find``); "1.0612..." is not the start of one.
 _PHONE_CAND: Final = re.compile(
-    r"(?<![\w,+\-/])(?<![\d.]\.)(?:\+|\((?=[ ]?\+?\d))?[ \u00a0]?\d(?:[ \u00a0\-./()+]{0,4}\d){6,}(?![\w])"
+    r"(?<![\w,+\-/])(?<![\d.]\.)(?:\+|\((?=[ ]?\+?\d))?[ \u00a0]?\d(?:[ \u00a0\-./()+]{0,4}\d){6,}"
+    # Not glued to a word, but maybe to a Chinese or Japanese word for "phone" ("...5678联系我"),
+    # which the matching copy writes as the phone mark.
+    rf"(?!(?!{PHONE_MARK})\w)"
 )
+# A number read back one digit at a time with commas: "0, 6, 1, 2, 3, 4, 5, 6, 7, 8".
+_PHONE_ONE_BY_ONE: Final = re.compile(r"(?<![\w,+\-/.])\d(?:,[ ]\d){6,14}(?![\w]|,[ ]?\d)")
 _NON_DIGITS: Final = re.compile(r"\D+")
 _TRUNK_IN_BRACKETS: Final = re.compile(r"\(\s*0\s*\)")
 _STRONG_SEPARATOR: Final = re.compile(r"[ \u00a0]*/[ \u00a0]+|[ \u00a0]+/[ \u00a0]*|[ \u00a0]+-[ \u00a0]+|[ \u00a0]{2,}")
@@ -645,7 +652,7 @@ class PhoneFinder:
         """
         spans: list[Span] = []
         claimed = sorted(taken)
-        for match in _PHONE_CAND.finditer(text):
+        for match in chain(_PHONE_CAND.finditer(text), _PHONE_ONE_BY_ONE.finditer(text) if ", " in text else ()):
             start, end = match.span()
             if _DATES.fullmatch(text, start, end) is not None:
                 continue  # the commonest candidate that is not a phone number: a date

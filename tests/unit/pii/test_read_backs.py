@@ -119,3 +119,34 @@ def test_an_address_read_back_or_dictated_is_an_email(text: str, value: str) -> 
 )
 def test_at_and_dot_in_a_sentence_are_not_an_address(text: str) -> None:
     assert _found(text) == []
+
+
+# --------------------------------------------------------------------------------------------
+# Phone numbers read back, and glued to Chinese text
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("agent: let me read that back, 0, 7, 7, 0, 0, 9, 0, 0, 1, 2, 3, is that right?", "0, 7, 7, 0, 0, 9, 0, 0, 1, 2, 3"),
+        ("conseiller : je répète, 0-6-1-2-3-4-5-6-7-8, c'est bien ça ?", "0-6-1-2-3-4-5-6-7-8"),
+        ("agente: le repito, 6 1 2 3 4 5 6 7 8, ¿correcto?", "6 1 2 3 4 5 6 7 8"),
+    ],
+)
+def test_a_phone_number_read_back_digit_by_digit_is_masked(text: str, value: str) -> None:
+    assert _found(text) == [("PHONE", value)]
+
+
+def test_digits_listed_with_commas_outside_a_phone_context_are_not_a_phone() -> None:
+    assert _found("we sold 1, 2, 3, 4, 5, 6, 7, 8 units this week") == []
+
+
+def test_a_number_glued_before_a_chinese_word_for_contact_is_masked() -> None:
+    # "Please dial +86 131 2345 6789 to contact me", typed without spaces on a Chinese keyboard.
+    text = "请拨打\uff0b\uff18\uff16\uff11\uff13\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19联系我"
+    assert _found(text) == [("PHONE", text[3:17])]
+
+
+def test_a_service_request_number_is_a_reference() -> None:
+    assert _found("your service request is SR 0807 4720, call us if anything changes") == []

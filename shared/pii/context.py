@@ -160,6 +160,7 @@ _PHONE_FILLERS: Final = _words(
     me us him her them back on at to is are was be it s its my our your his their the a an number me please pls
     directly anytime any time today tonight tomorrow morning afternoon evening later now instead or and also via
     using under best here there reachable sure yes yeah ok okay so that thats just let correct right
+    file still
     mich mir uns bitte ist lautet meine mein meiner die der das unter auf an am bin jederzeit gerne oder und
     au à a sur moi nous est c mon ma votre le la l de du au ou et svp merci plutôt
     al en mi es el la por favor su mio me al o y
@@ -251,7 +252,7 @@ def _verdict(personal: bool, words: list[str], cue_index: int) -> PhoneContext:
 
 def phone_context_after(text: str, end: int) -> PhoneContext:
     """What the words after ``end`` say: "... is my number" (personal), "(mobile)" (phone), or nothing."""
-    words = words_after(text, end, 5)
+    words = words_after(text, end, _MAX_PHONE_WORDS)
     previous = None
     personal = False
     for word in words:

@@ -290,6 +290,8 @@ _SSN_FILLERS: Final = frozenset(
     # "the SSN I have is ...", "the social we have on file is ...": an agent reading one back.
     {"number", "no", "nr", "num", "is", "my", "the", "your", "id", "and", "s", "i", "we", "have", "on", "file", "got"}
 )
+# "+55 " or "0081 " right before: the digits are a phone number's, after its country code.
+_AFTER_COUNTRY_CODE: Final = re.compile(r"(?<![\w+])(?:\+|00)\d{1,3}[ \u00a0]{1,2}$")
 # Read back one digit at a time: "2 2 0 7 8 9 6 2 3", "2-2-0-7-...", "2, 2, 0, ...".
 _SSN_ONE_BY_ONE: Final = re.compile(r"(?<![\w\-.,])\d(?:(?:[ ]|-|[ ]-[ ]|,[ ])\d){8}(?![\w]|[\-.,][ ]?\d|[ ]-?[ ]?\d)")
 
@@ -310,6 +312,8 @@ def find_us_ssns(text: str) -> list[Span]:
         start = match.start()
         if not validators.us_ssn_ok(match.group()):
             continue
+        if _AFTER_COUNTRY_CODE.search(text, max(0, start - 8), start) and not _ssn_context(text, start):
+            continue  # "+55 800 62 3456", "0081 127-12-3456": the rest of an international phone number
         if match.group(1) in (None, "."):  # nine bare digits, or dotted like a version: only after "SSN"
             if _ssn_context(text, start):
                 spans.append(match.span())
@@ -781,6 +785,8 @@ def find_spoken(text: str, phones: PhoneFinder) -> list[Typed]:
              and (span := number.prefix(length)) is not None),
             None,
         )
+        if card is None and len(digits) == 12 and validators.credit_card_ok(digits):
+            card = (number.start, number.end)  # a 12-digit Maestro, said whole (never the start of a longer run)
         if card is not None:
             found.append((*card, "CREDIT_CARD", True))
             continue

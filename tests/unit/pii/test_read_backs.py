@@ -150,3 +150,41 @@ def test_a_number_glued_before_a_chinese_word_for_contact_is_masked() -> None:
 
 def test_a_service_request_number_is_a_reference() -> None:
     assert _found("your service request is SR 0807 4720, call us if anything changes") == []
+
+
+# --------------------------------------------------------------------------------------------
+# Phone numbers abroad, order numbers in Chinese/Japanese, a number confirmed as still current
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("please update my number to +55 800 62 3456, thanks", "+55 800 62 3456"),  # Brazil, 3-2-4 like an SSN
+        ("you can reach my husband on 0055 500 12 3456", "0055 500 12 3456"),
+    ],
+)
+def test_ssn_shaped_digits_after_a_country_code_are_a_phone_number(text: str, value: str) -> None:
+    assert _found(text) == [("PHONE", value)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "订单号402-8765432-1098，金额£63.68",  # Chinese: "order number ..., amount ..."  # noqa: RUF001
+        "注文番号250-1234567-8901は発送済みです",  # Japanese: "order number ... has shipped"
+        "追跡番号1234 5678 9012を確認してください",  # Japanese: "please check tracking number ..."
+    ],
+)
+def test_an_order_number_glued_to_chinese_or_japanese_is_not_a_phone(text: str) -> None:
+    assert _found(text) == []
+
+
+def test_a_number_on_file_confirmed_as_the_best_number_is_a_phone() -> None:
+    text = "agent: I have 61234567 on file, is that still the best number to reach you?"
+    assert _found(text) == [("PHONE", "61234567")]
+
+
+def test_a_12_digit_maestro_said_whole_is_a_card() -> None:
+    text = "caller: the long number on the card is five oh one eight ... oh oh oh oh ... oh oh oh nine"
+    assert _found(text) == [("CREDIT_CARD", "five oh one eight ... oh oh oh oh ... oh oh oh nine")]

@@ -290,6 +290,8 @@ _SSN_FILLERS: Final = frozenset(
     # "the SSN I have is ...", "the social we have on file is ...": an agent reading one back.
     {"number", "no", "nr", "num", "is", "my", "the", "your", "id", "and", "s", "i", "we", "have", "on", "file", "got"}
 )
+# Substrings every SSN word holds ("ssn", "social security", "tin", "taxpayer", "sozialvers...").
+_SSN_HINTS: Final = ("ss", "social", "tin", "taxpayer")
 # "+55 " or "0081 " right before: the digits are a phone number's, after its country code.
 _AFTER_COUNTRY_CODE: Final = re.compile(r"(?<![\w+])(?:\+|00)\d{1,3}[ \u00a0]{1,2}$")
 # Read back one digit at a time: "2 2 0 7 8 9 6 2 3", "2-2-0-7-...", "2, 2, 0, ...".
@@ -319,6 +321,10 @@ def find_us_ssns(text: str) -> list[Span]:
                 spans.append(match.span())
         elif _ssn_context(text, start) or not introduced_as_reference(text, start):
             spans.append(match.span())
+    # Read back one digit at a time: only ever after an SSN word, so only where one could be.
+    lowered = text.lower()
+    if not any(word in lowered for word in _SSN_HINTS):
+        return spans
     for match in _SSN_ONE_BY_ONE.finditer(text):
         if validators.us_ssn_ok(match.group().replace(",", "")) and _ssn_context(text, match.start()):
             spans.append(match.span())

@@ -113,7 +113,7 @@ _PHONE_CUE: Final = _listed(
     # English
     φ phone phones phoned phoning telephone telephones telephoned tel tele ph cell cellphone cellular mobile mobiles
     mob landline fax
-    call calls called calling callback recall ring rang text texted texting txt sms whatsapp reach reached
+    call calls called calling callback recall ring rang ringing rings text texted texting txt sms whatsapp reach reached
     reachable dial dialed dialled contactable phonenumber
     # German
     telefon telefonisch telefonnummer handy handynummer mobil mobilnummer mobilfunknummer festnetz
@@ -124,7 +124,8 @@ _PHONE_CUE: Final = _listed(
     rappelez rappelle rappel joindre joignable texto indicatif
     # Spanish
     teléfono telefono tlf tfno telf móvil movil celular cel llamar llámame llamame llámeme llameme llámenme
-    llamenme llama llame llamen llamada llamarme fijo contactar localizable localizarme prefijo
+    llamenme llama llame llamen llamada llamarme fijo contactar contactarme contácteme contacteme contáctame
+    contactame localizable localizarme prefijo
     # Italian
     cellulare chiamare chiamami chiamatemi chiamarmi richiamare richiamami richiamatemi chiama chiamata
     raggiungibile raggiungermi fisso contattare contattami contattarmi prefisso
@@ -160,7 +161,7 @@ _PHONE_FILLERS: Final = _words(
     me us him her them back on at to is are was be it s its my our your his their the a an number me please pls
     directly anytime any time today tonight tomorrow morning afternoon evening later now instead or and also via
     using under best here there reachable sure yes yeah ok okay so that thats just let correct right
-    file still
+    file still get from you
     mich mir uns bitte ist lautet meine mein meiner die der das unter auf an am bin jederzeit gerne oder und
     au à a sur moi nous est c mon ma votre le la l de du au ou et svp merci plutôt
     al en mi es el la por favor su mio me al o y
@@ -179,7 +180,7 @@ _FIRST_PERSON: Final = _words(
 _FIRST_PERSON_CUES: Final = _words(
     """
     llámame llamame llámeme llameme llamarme localizarme chiamami chiamatemi chiamarmi richiamami richiamatemi
-    raggiungermi contattami contattarmi
+    raggiungermi contattami contattarmi contactarme contácteme contacteme contáctame contactame
     """
 )
 # Cue words that name the line itself (a label in a signature, a form, a CRM note), as opposed to

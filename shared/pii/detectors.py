@@ -392,6 +392,10 @@ _AMOUNTS: Final = re.compile(
 _VERSIONS: Final = re.compile(r"(?i:\bv|\bversion[ ]?|\bver\.?[ ]?|\brelease[ ]?|\bbuild[ ]?|\bfirmware[ ]?)\d+(?:\.\d+){1,4}")
 
 
+# A US or Mexican ZIP+4 after its state's abbreviation: "CA 94105-1234", "QRO 76000-1234".
+_ZIP_PLUS_FOUR: Final = re.compile(r"(?<![\w])[A-Z]{2,4}\.?[ \u00a0](\d{5}-\d{4})(?![\w]|-\d)")
+
+
 def find_blockers(text: str, start: int = 0, end: int | None = None) -> list[Span]:
     """Dates, times, amounts and version strings in ``text[start:end]``: numeric, never personal data."""
     end = len(text) if end is None else end
@@ -403,6 +407,8 @@ def find_blockers(text: str, start: int = 0, end: int | None = None) -> list[Spa
         spans += [m.span() for m in _AMOUNTS.finditer(text, start, end)]
     if "." in window:
         spans += [m.span() for m in _VERSIONS.finditer(text, start, end)]
+    if "-" in window:
+        spans += [m.span(1) for m in _ZIP_PLUS_FOUR.finditer(text, start, end)]
     return spans
 
 
@@ -702,9 +708,12 @@ class PhoneFinder:
         """Phone-shaped digits the plan rejects, in a phone context or written ``+`` and country code."""
         candidate = text[start:end].lstrip(" (")
         groups = _GROUP.findall(candidate)
-        if not candidate.startswith("+") and len(groups) > 1 and len(groups[0]) == 4 and groups[0][0] != "0":
-            return False  # grouped from four like "2105 6548 11": an account, not a phone number
         verdict = context.phone_context(text, start, end)
+        grouped_from_four = len(groups) > 1 and len(groups[0]) == 4 and groups[0][0] != "0"
+        if not candidate.startswith("+") and grouped_from_four and verdict != "strong":
+            # Grouped from four like "2105 6548 11": an account, unless given as the writer's own
+            # line ("whatsapp me: 2234 5678", "landline 1900.123.458").
+            return False
         if verdict != "none":
             return _context_says_phone(verdict, sum(len(group) for group in groups))
         # "+1.234.567" is a change in a quantity, not a number to call.

@@ -188,3 +188,34 @@ def test_a_number_on_file_confirmed_as_the_best_number_is_a_phone() -> None:
 def test_a_12_digit_maestro_said_whole_is_a_card() -> None:
     text = "caller: the long number on the card is five oh one eight ... oh oh oh oh ... oh oh oh nine"
     assert _found(text) == [("CREDIT_CARD", "five oh one eight ... oh oh oh oh ... oh oh oh nine")]
+
+
+# --------------------------------------------------------------------------------------------
+# Phone contexts people write, and a postcode that looks like a number
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("hey, the best number to get me is 1234 567 890", "1234 567 890"),
+        ("I tried ringing you from (31) 98 76 54 but nobody answered", "(31) 98 76 54"),
+        ("Puede contactarme en (555) 0123 cuando quiera", "(555) 0123"),  # "you can contact me on"
+        ("whatsapp me: 5555 0123", "5555 0123"),
+        ("landline 1234.567.890, thanks", "1234.567.890"),
+    ],
+)
+def test_a_number_given_as_the_writers_own_line_is_masked(text: str, value: str) -> None:
+    assert _found(text) == [("PHONE", value)]
+
+
+def test_digits_grouped_from_four_without_a_phone_context_stay_an_account() -> None:
+    assert _found("account 2105 6548 11 is closed") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Ship to 1 Main St, San Francisco, CA 61794-3153", "Calle Reforma 12, Querétaro, QRO 61794-3153"],
+)
+def test_a_zip_plus_four_after_its_state_is_a_postcode_not_a_phone(text: str) -> None:
+    assert _found(text) == []

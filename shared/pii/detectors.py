@@ -233,12 +233,43 @@ def find_cards(text: str, rejected: list[Span] | None = None) -> list[Span]:
         if shaped and validators.credit_card_ok(text[start:end]) and not _product_barcode(text[start:end]):
             spans.append((start, end))
             continue
+        if shaped and _unlisted_card(text, start, text[start:end]):
+            spans.append((start, end))
+            continue
         # A card-shaped run can still hold a card: "4111 1111 1111 1111 04/27" runs into the expiry.
         found = _cards_in_run(text, groups, lengths) if len(groups) >= 3 else []
         spans += found
         if shaped and not found and rejected is not None and text[start] != "0":
             rejected.append((start, end))
     return spans
+
+
+# Words that say the number after them is a payment card's, in the contact centre's languages.
+_CARD_WORDS: Final = _words(
+    "card cards credit debit visa mastercard amex maestro jcb karte kreditkarte carte tarjeta carta kaart cartão cartao"
+)
+
+
+_NOT_PAYMENT_CARDS: Final = _words("gift loyalty member membership sim id library bonus")
+
+
+def _card_context(text: str, start: int) -> bool:
+    """A card word shortly before, and not a gift, loyalty, SIM or ID card's."""
+    words = words_before(text, start, 6)
+    return not _CARD_WORDS.isdisjoint(words) and _NOT_PAYMENT_CARDS.isdisjoint(words)
+
+
+def _unlisted_card(text: str, start: int, candidate: str) -> bool:
+    """A Luhn-valid number said to be a card ("and the card, 3 5 0 9 ...") whose issuer prefix is not
+    in our table: issuers' ranges change faster than any table, and the number is still a card's."""
+    digits = validators.digits_only(candidate).replace(",", "")
+    return (
+        12 <= len(digits) <= 19
+        and digits.isdigit()
+        and len(set(digits)) > 1
+        and validators.luhn_ok(digits)
+        and _card_context(text, start)
+    )
 
 
 def _product_barcode(candidate: str) -> bool:
@@ -802,6 +833,8 @@ def find_spoken(text: str, phones: PhoneFinder) -> list[Typed]:
         )
         if card is None and len(digits) == 12 and validators.credit_card_ok(digits):
             card = (number.start, number.end)  # a 12-digit Maestro, said whole (never the start of a longer run)
+        if card is None and _unlisted_card(text, number.start, digits):
+            card = (number.start, number.end)
         if card is not None:
             found.append((*card, "CREDIT_CARD", True))
             continue

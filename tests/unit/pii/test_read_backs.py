@@ -219,3 +219,32 @@ def test_digits_grouped_from_four_without_a_phone_context_stay_an_account() -> N
 )
 def test_a_zip_plus_four_after_its_state_is_a_postcode_not_a_phone(text: str) -> None:
     assert _found(text) == []
+
+
+# --------------------------------------------------------------------------------------------
+# A card whose issuer range our table does not list
+# --------------------------------------------------------------------------------------------
+
+# Luhn-valid, 16 digits, starting 3509: no range in the engine's issuer table.
+_UNLISTED = "3509123456789015"
+
+
+@pytest.mark.parametrize(
+    "written",
+    [" - ".join(_UNLISTED), " ".join(_UNLISTED), "3509 1234 5678 9015"],
+)
+def test_a_luhn_valid_number_said_to_be_a_card_is_a_card_whatever_its_issuer(written: str) -> None:
+    assert _found(f"agent: and the card, {written}? caller: yes") == [("CREDIT_CARD", written)]
+
+
+def test_a_spoken_number_said_to_be_a_card_is_a_card_whatever_its_issuer() -> None:
+    said = "three five zero nine ... one two three four ... five six seven eight ... nine zero one five"
+    assert _found(f"caller: my card number is {said}") == [("CREDIT_CARD", said)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [f"the gift card {_UNLISTED} has no balance", "loyalty card 3509 1234 5678 9015 added", "card 3509 1234 5678 9016"],
+)
+def test_gift_cards_and_numbers_failing_luhn_are_not_cards(text: str) -> None:
+    assert all(kind != "CREDIT_CARD" for kind, _ in _found(text))

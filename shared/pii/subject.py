@@ -58,8 +58,9 @@ def _fold_char(char: str) -> str:
 @lru_cache(maxsize=1)
 def _fold_table() -> dict[int, str]:
     table: dict[int, str] = {}
-    # Latin, then Greek and Cyrillic: a name in capitals ("ΦΩΤΕΙΝΌΣ", "ИВАН") is the same name.
-    for first, last in ((0x41, 0x250), (0x370, 0x400), (0x400, 0x530)):
+    # Latin (Vietnamese "Nguyễn" included), Greek and Cyrillic: a name in capitals ("ΦΩΤΕΙΝΌΣ", "ИВАН")
+    # or without its diacritics is the same name.
+    for first, last in ((0x41, 0x250), (0x370, 0x400), (0x400, 0x530), (0x1E00, 0x1F00)):
         for code in range(first, last):
             folded = _fold_char(chr(code))
             if folded != chr(code):
@@ -122,9 +123,11 @@ def _name_patterns(name: str) -> tuple[list[str], list[str]]:
         for chosen in combinations(family, size):
             family_forms.append(_WORD_SEP.join(chosen))
     plain: list[str] = []
+    # "García López, María José": after the comma, the given name may carry its middle names.
+    middle = rf"(?:[ \t\-]+(?:{'|'.join(family)})){{0,{len(family)}}}"
     for fam in family_forms:
         plain.append(f"{given}{_WORD_SEP}(?:[a-z]\\.?{_WORD_SEP})?{fam}")
-        plain.append(f"{fam}[ \t]*,?[ \t]*{given}")
+        plain.append(f"{fam}[ \t]*(?:,[ \t]*{given}{middle}|{given})")
         plain.append(f"{initial}(?:\\.[ \t]*|[ \t]+){fam}")
     if len(family) > 1:
         # "Jane Ann Doe" as "Jane Ann" is still the subject's name; first names alone are not matched.

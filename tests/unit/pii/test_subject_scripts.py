@@ -49,3 +49,18 @@ def test_a_latin_name_still_needs_its_word_boundaries() -> None:
 
 def test_a_one_character_name_is_not_matched_inside_other_words() -> None:
     assert _spans("芳", "芳香剤を買いました") == []
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "written"),
+    [
+        # Spanish and Portuguese forms list family names first, then every given name.
+        ("María José García López", "titular: García López, María José", "García López, María José"),
+        ("Ana Maria Souza Lima", "Souza Lima, Ana Maria - conta 12", "Souza Lima, Ana Maria"),
+        # Vietnamese names typed without their tone marks.
+        ("Nguyễn Văn An", "khách hàng Nguyen Van An gọi lại", "Nguyen Van An"),
+        ("Nguyễn Văn An", "NGUYỄN VĂN AN", "NGUYỄN VĂN AN"),
+    ],
+)
+def test_family_first_forms_and_vietnamese_names_are_the_subject_whole(name: str, text: str, written: str) -> None:
+    assert _spans(name, text) == [written]

@@ -193,6 +193,7 @@ _PHONE_LABEL: Final = _words(
      telemóvel telemovel whatsapp
     """
 )
+_BE: Final = _words("is s am m are re was")
 _PHONE_CODE_WORDS: Final = _words("area country dialling dialing calling city")
 _MAX_PHONE_WORDS: Final = 8
 
@@ -216,6 +217,9 @@ def phone_context_before(text: str, start: int) -> PhoneContext:
     number; ``"none"``: the words say nothing.
     """
     words = words_before(text, start, _MAX_PHONE_WORDS)
+    if len(words) >= 2 and words[0] == "on" and words[1] in _BE:
+        # "she's on 0412 345 678", "I'm on 07700 900123": English for the line someone answers.
+        return "strong" if words[1] in ("m", "am") or (len(words) > 2 and words[2] == "i") else "phone"
     personal = False
     for index, word in enumerate(words):
         further = words[index + 1] if index + 1 < len(words) else None

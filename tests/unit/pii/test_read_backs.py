@@ -248,3 +248,20 @@ def test_a_spoken_number_said_to_be_a_card_is_a_card_whatever_its_issuer() -> No
 )
 def test_gift_cards_and_numbers_failing_luhn_are_not_cards(text: str) -> None:
     assert all(kind != "CREDIT_CARD" for kind, _ in _found(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        # Numbers no default region's plan accepts: only the words make them a phone number.
+        ("if I'm out, my husband is on 81 23 45 67", "81 23 45 67"),
+        ("she's on 59 87 65 43 after six", "59 87 65 43"),
+        ("I'm on 2299 8877 all day", "2299 8877"),
+    ],
+)
+def test_someone_being_on_a_number_is_a_phone_context(text: str, value: str) -> None:
+    assert _found(text) == [("PHONE", value)]
+
+
+def test_a_date_after_is_on_stays_a_date() -> None:
+    assert _found("the meeting is on 12.03.2025 at 10:30") == []

@@ -699,7 +699,7 @@ class PhoneFinder:
         """
         spans: list[Span] = []
         claimed = sorted(taken)
-        for match in chain(_PHONE_CAND.finditer(text), _PHONE_ONE_BY_ONE.finditer(text) if ", " in text else ()):
+        for match in chain(_PHONE_CAND.finditer(text), _PHONE_ONE_BY_ONE.finditer(text) if text.count(", ") >= 6 else ()):
             start, end = match.span()
             if _DATES.fullmatch(text, start, end) is not None:
                 continue  # the commonest candidate that is not a phone number: a date

@@ -73,7 +73,7 @@ _SAID_SEPARATORS: Final = frozenset(
     {"dash", "hyphen", "tiret", "strich", "bindestrich", "guion", "guión", "trattino", "streepje"}
 )
 _HUNDRED: Final = frozenset({"hundred"})
-_PLUS: Final = frozenset({"plus", "più", "mais"})
+_PLUS: Final = frozenset({"plus", "più", "mais", "más"})  # "más treinta y cuatro ...": Spanish
 
 
 def _compounds() -> dict[str, int]:

@@ -266,3 +266,8 @@ def test_someone_being_on_a_number_is_a_phone_context(text: str, value: str) -> 
 
 def test_a_date_after_is_on_stays_a_date() -> None:
     assert _found("the meeting is on 12.03.2025 at 10:30") == []
+
+
+def test_a_spanish_speaker_saying_mas_for_plus_gives_an_international_number() -> None:
+    said = "más tres cuatro ... seis uno dos ... tres cuatro cinco ... seis siete ocho"  # +34 612 345 678
+    assert _found(f"cliente: mi número es {said}") == [("PHONE", said)]

@@ -22,7 +22,7 @@ from typing import Final
 import phonenumbers
 
 from shared.pii import context, spoken, validators
-from shared.pii.normalise import PHONE_MARK
+from shared.pii.normalise import EMAIL_MARK, PHONE_MARK
 
 Span = tuple[int, int]
 
@@ -103,7 +103,9 @@ _NOT_LOCAL_PARTS: Final = _words(
 )
 _EMAIL_CONTEXT_BEFORE: Final = re.compile(
     r"(?i)(?:e-?mail|mail|address|adresse|adress|direcci[oó]n|correo|courriel|indirizzo|adres|contact|reach|write|send"
-    r"|confirm|spell|read)"
+    r"|confirm|spell|read"
+    # The matching copy's mark for a Chinese, Japanese or Korean word for "e-mail".
+    rf"|{EMAIL_MARK})"
 )
 
 

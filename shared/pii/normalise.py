@@ -10,7 +10,8 @@ boundaries, so they read a copy in which
   Arabic, Persian, Devanagari, Bengali and Thai script by their ASCII digit;
 * letters of scripts written without spaces (kana, CJK ideographs, Hangul) become spaces, so a
   number or an address glued to them stands alone; their words for "telephone" become ``φ`` (a phone cue)
-  and those for "order/tracking/invoice number" ``#`` (which introduces a reference).
+  and those for "order/tracking/invoice number" ``#`` (which introduces a reference), those for
+  "e-mail" ``✉`` (an address cue).
 
 One character for one character, so every offset found in the copy is an offset into the
 original, which is what gets masked. ASCII text is returned as it is, at no cost.
@@ -30,6 +31,10 @@ _SPACELESS_RUN: Final = re.compile(f"[{_SPACELESS}]+")
 PHONE_MARK: Final = "φ"
 # "telephone", "mobile", "contact" in Japanese, Chinese (both scripts) and Korean.
 _SPACELESS_PHONE_WORDS: Final = re.compile("電話|携帯|ケータイ|連絡先|电话|手机|手機|联系|聯絡|전화|휴대폰|연락처")
+# What a word for "e-mail/mailbox" becomes: a mark the address detectors read as an e-mail cue
+# ("邮箱: jane at example dot com").
+EMAIL_MARK: Final = "\u2709"
+_SPACELESS_EMAIL_WORDS: Final = re.compile("电子邮件|電子郵件|电子邮箱|邮箱|郵箱|邮件|郵件|メールアドレス|メール|이메일|메일")
 # What a word for "order/tracking/invoice/booking number" becomes: "#", which introduces a reference
 # ("注文番号765-3386774-5606" is an order number, not a phone number).
 REFERENCE_MARK: Final = "#"
@@ -85,6 +90,10 @@ def _reference_word(match: re.Match[str]) -> str:
     return REFERENCE_MARK + " " * (match.end() - match.start() - 1)
 
 
+def _email_word(match: re.Match[str]) -> str:
+    return EMAIL_MARK + " " * (match.end() - match.start() - 1)
+
+
 def matching_copy(text: str) -> str:
     """``text`` as the detectors read it (see the module docstring); ``len`` is unchanged."""
     if text.isascii() or _NEEDS_WORK.search(text) is None:
@@ -95,5 +104,6 @@ def matching_copy(text: str) -> str:
         if _SPACELESS_RUN.search(copy) is not None:
             copy = _SPACELESS_PHONE_WORDS.sub(_phone_word, copy)
             copy = _SPACELESS_REFERENCE_WORDS.sub(_reference_word, copy)
+            copy = _SPACELESS_EMAIL_WORDS.sub(_email_word, copy)
             copy = _SPACELESS_RUN.sub(_blank, copy)
     return copy

@@ -271,3 +271,18 @@ def test_a_date_after_is_on_stays_a_date() -> None:
 def test_a_spanish_speaker_saying_mas_for_plus_gives_an_international_number() -> None:
     said = "más tres cuatro ... seis uno dos ... tres cuatro cinco ... seis siete ocho"  # +34 612 345 678
     assert _found(f"cliente: mi número es {said}") == [("PHONE", said)]
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("邮箱：wangfang at example dot cn", "wangfang at example dot cn"),  # Chinese "mailbox:"  # noqa: RUF001
+        ("メールはtaro at example dot jpです", "taro at example dot jp"),  # Japanese "my e-mail is ..."
+    ],
+)
+def test_an_address_spelled_out_after_a_chinese_or_japanese_word_for_email_is_an_email(text: str, value: str) -> None:
+    assert _found(text) == [("EMAIL", value)]
+
+
+def test_at_and_dot_after_other_chinese_words_are_not_an_address() -> None:
+    assert _found("我在北京 at home dot cn") == []  # "I am in Beijing"

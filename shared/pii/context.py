@@ -29,7 +29,7 @@ REFERENCE_WORDS: Final = _words(
     """
     order orders ref reference invoice ticket case incident tracking track trace parcel package shipment consignment
     booking confirmation transaction txn receipt serial model part sku item article product batch lot
-    voucher coupon promo postcode zip plz pin otp code request job build port pid uid req
+    voucher coupon promo postcode zip plz pin otp code request job build port pid uid req sr
     member membership policy contract claim loyalty awb waybill
     bestellung bestellnummer auftrag auftragsnummer rechnung rechnungsnummer sendung sendungsnummer
     vorgang vorgangsnummer kundennummer vertragsnummer ticketnummer artikel artikelnummer paket lieferung
@@ -113,7 +113,7 @@ _PHONE_CUE: Final = _listed(
     # English
     φ phone phones phoned phoning telephone telephones telephoned tel tele ph cell cellphone cellular mobile mobiles
     mob landline fax
-    call calls called calling callback recall ring rang text texted texting txt sms whatsapp reach reached
+    call calls called calling callback recall ring rang ringing rings text texted texting txt sms whatsapp reach reached
     reachable dial dialed dialled contactable phonenumber
     # German
     telefon telefonisch telefonnummer handy handynummer mobil mobilnummer mobilfunknummer festnetz
@@ -124,7 +124,8 @@ _PHONE_CUE: Final = _listed(
     rappelez rappelle rappel joindre joignable texto indicatif
     # Spanish
     teléfono telefono tlf tfno telf móvil movil celular cel llamar llámame llamame llámeme llameme llámenme
-    llamenme llama llame llamen llamada llamarme fijo contactar localizable localizarme prefijo
+    llamenme llama llame llamen llamada llamarme fijo contactar contactarme contácteme contacteme contáctame
+    contactame localizable localizarme prefijo
     # Italian
     cellulare chiamare chiamami chiamatemi chiamarmi richiamare richiamami richiamatemi chiama chiamata
     raggiungibile raggiungermi fisso contattare contattami contattarmi prefisso
@@ -136,6 +137,7 @@ _PHONE_CUE: Final = _listed(
     # An agent reading a number back: "let me read that back", "just to confirm"
     read repeat repeating confirm confirming confirmer confirmez bestätigen bestaetigen wiederhole wiederholen
     confirmar confirmo confermare confermo bevestigen herhaal herhalen
+    répète répéter repete repeter repito repetir repite ripeto ripetere
     """
 )
 # Words that name a number without saying which: a phone number only when they are someone's
@@ -159,6 +161,7 @@ _PHONE_FILLERS: Final = _words(
     me us him her them back on at to is are was be it s its my our your his their the a an number me please pls
     directly anytime any time today tonight tomorrow morning afternoon evening later now instead or and also via
     using under best here there reachable sure yes yeah ok okay so that thats just let correct right
+    file still get from you
     mich mir uns bitte ist lautet meine mein meiner die der das unter auf an am bin jederzeit gerne oder und
     au à a sur moi nous est c mon ma votre le la l de du au ou et svp merci plutôt
     al en mi es el la por favor su mio me al o y
@@ -177,7 +180,7 @@ _FIRST_PERSON: Final = _words(
 _FIRST_PERSON_CUES: Final = _words(
     """
     llámame llamame llámeme llameme llamarme localizarme chiamami chiamatemi chiamarmi richiamami richiamatemi
-    raggiungermi contattami contattarmi
+    raggiungermi contattami contattarmi contactarme contácteme contacteme contáctame contactame
     """
 )
 # Cue words that name the line itself (a label in a signature, a form, a CRM note), as opposed to
@@ -190,6 +193,7 @@ _PHONE_LABEL: Final = _words(
      telemóvel telemovel whatsapp
     """
 )
+_BE: Final = _words("is s am m are re was")
 _PHONE_CODE_WORDS: Final = _words("area country dialling dialing calling city")
 _MAX_PHONE_WORDS: Final = 8
 
@@ -213,6 +217,9 @@ def phone_context_before(text: str, start: int) -> PhoneContext:
     number; ``"none"``: the words say nothing.
     """
     words = words_before(text, start, _MAX_PHONE_WORDS)
+    if len(words) >= 2 and words[0] == "on" and words[1] in _BE:
+        # "she's on 0412 345 678", "I'm on 07700 900123": English for the line someone answers.
+        return "strong" if words[1] in ("m", "am") or (len(words) > 2 and words[2] == "i") else "phone"
     personal = False
     for index, word in enumerate(words):
         further = words[index + 1] if index + 1 < len(words) else None
@@ -250,7 +257,7 @@ def _verdict(personal: bool, words: list[str], cue_index: int) -> PhoneContext:
 
 def phone_context_after(text: str, end: int) -> PhoneContext:
     """What the words after ``end`` say: "... is my number" (personal), "(mobile)" (phone), or nothing."""
-    words = words_after(text, end, 5)
+    words = words_after(text, end, _MAX_PHONE_WORDS)
     previous = None
     personal = False
     for word in words:

@@ -16,11 +16,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from itertools import chain
 from typing import Final
 
 import phonenumbers
 
 from shared.pii import context, spoken, validators
+from shared.pii.normalise import EMAIL_MARK, PHONE_MARK
 
 Span = tuple[int, int]
 
@@ -82,6 +84,8 @@ _SPOKEN_AT: Final = (
 _TLDS: Final = (
     r"com|net|org|info|biz|edu|gov|io|co|eu|uk|de|fr|es|it|nl|be|ch|at|ie|pt|pl|se|no|dk|fi|cz|gr|hu|ro|lu"
     r"|au|nz|in|br|ca|us|mx|ar|jp|cn|ru|za|me|tv|online|email|mail"
+    # Every country's two-letter domain (".ua", ".kr", ".tr"...): addresses come from everywhere.
+    r"|[a-z]{2}"
 )
 # Spelled out letter by letter, as a caller does and speech-to-text writes it: "j a n e at ...".
 _SPELLED: Final = r"[^\W_](?:[ ][^\W_]){2,40}(?![^\W_])"
@@ -91,13 +95,17 @@ _SPOKEN_EMAIL: Final = re.compile(
     rf"{_SPOKEN_AT}(?:{_SPELLED}|[\w\-]{{1,63}})(?:{_SPOKEN_DOT}[\w\-]{{1,63}}){{0,4}}{_SPOKEN_DOT}(?:{_TLDS})(?![\w\-])"
 )
 _CLAUSE_BREAK: Final = re.compile(r"[,;!?]|\.(?:\s|$)")
+# An agent reading an address back, right before it: "so that's jdoe at example dot com?"
+_READ_BACK_BEFORE: Final = re.compile(r"(?i)(?:\bthat'?s|\bthat is|\bso it'?s)[ \t]*$")
 _NOT_LOCAL_PARTS: Final = _words(
     "it i me you he she we they us him her them this that there here one home work look looking arrive arrived "
     "bought buy order ordered shop shopped stay staying live living be is was are am meet online"
 )
 _EMAIL_CONTEXT_BEFORE: Final = re.compile(
     r"(?i)(?:e-?mail|mail|address|adresse|adress|direcci[oó]n|correo|courriel|indirizzo|adres|contact|reach|write|send"
-    r"|confirm|spell|read)"
+    r"|confirm|spell|read"
+    # The matching copy's mark for a Chinese, Japanese or Korean word for "e-mail".
+    rf"|{EMAIL_MARK})"
 )
 
 
@@ -134,7 +142,11 @@ def find_spoken_emails(text: str) -> list[Span]:
             # A local part no sentence has ("jane dot doe", "j a n e", "jdoe_84") is an address
             # wherever it stands, an agent's read-back included; a plain word needs the clause.
             clause = _CLAUSE_BREAK.split(_before(text, match.start(), 60))[-1]
-            if _ADDRESS_LIKE_LOCAL.search(local) is None and not _EMAIL_CONTEXT_BEFORE.search(clause):
+            if (
+                _ADDRESS_LIKE_LOCAL.search(local) is None
+                and not _EMAIL_CONTEXT_BEFORE.search(clause)
+                and not _READ_BACK_BEFORE.search(clause)
+            ):
                 continue
         spans.append(match.span())
     return spans
@@ -186,14 +198,19 @@ def find_ibans(text: str, rejected: list[Span] | None = None) -> list[Span]:
 # --------------------------------------------------------------------------------------------
 
 _CARD_CAND: Final = re.compile(
-    r"(?<![\w.,+\-])(?:\d(?:(?:[ \-\u00a0.]|[ ]-[ ])?\d){11,39}|\d{4}(?:,[ ]\d{4}){2,3}(?:,[ ]\d{1,4})?)(?![\w]|[.,\-]\d)"
+    r"(?<![\w.,+\-])(?:\d(?:(?:[ \-\u00a0.]|[ ]-[ ])?\d){11,39}|\d(?:,[ ]\d){11,18}(?!\d)"
+    r"|\d{4}(?:,[ ]\d{4}){2,3}(?:,[ ]\d{1,4})?)(?![\w]|[.,\-]\d)"
 )
 _GROUP: Final = re.compile(r"\d+")
 
 
 def card_shaped(lengths: Sequence[int]) -> bool:
-    """Digit-group lengths people write card numbers in: compact, 4-4-4-4(-3), 4-6-5, one by one."""
+    """Digit-group lengths people write card numbers in: compact, 4-4-4-4(-3), 4-6-5, one by one (4-4-4 for 12)."""
     total = sum(lengths)
+    if total == 12:
+        # Maestro issues 12-digit numbers, written 4-4-4 or read out one digit at a time; a bare
+        # run of 12 digits is more often a phone number with its country code.
+        return tuple(lengths) == (4, 4, 4) or (len(lengths) == 12 and all(length == 1 for length in lengths))
     if not 13 <= total <= 19:
         return False
     if len(lengths) == 1 or all(length == 1 for length in lengths) or tuple(lengths) in ((4, 6, 5), (4, 6, 4)):
@@ -215,7 +232,10 @@ def find_cards(text: str, rejected: list[Span] | None = None) -> list[Span]:
         groups = [m.span() for m in _GROUP.finditer(text, start, end)]
         lengths = [e - s for s, e in groups]
         shaped = card_shaped(lengths)
-        if shaped and validators.credit_card_ok(text[start:end]):
+        if shaped and validators.credit_card_ok(text[start:end]) and not _product_barcode(text[start:end]):
+            spans.append((start, end))
+            continue
+        if shaped and _unlisted_card(text, start, text[start:end]):
             spans.append((start, end))
             continue
         # A card-shaped run can still hold a card: "4111 1111 1111 1111 04/27" runs into the expiry.
@@ -224,6 +244,43 @@ def find_cards(text: str, rejected: list[Span] | None = None) -> list[Span]:
         if shaped and not found and rejected is not None and text[start] != "0":
             rejected.append((start, end))
     return spans
+
+
+# Words that say the number after them is a payment card's, in the contact centre's languages.
+_CARD_WORDS: Final = _words(
+    "card cards credit debit visa mastercard amex maestro jcb karte kreditkarte carte tarjeta carta kaart cartão cartao"
+)
+
+
+_NOT_PAYMENT_CARDS: Final = _words("gift loyalty member membership sim id library bonus")
+
+
+def _card_context(text: str, start: int) -> bool:
+    """A card word shortly before, and not a gift, loyalty, SIM or ID card's."""
+    words = words_before(text, start, 6)
+    return not _CARD_WORDS.isdisjoint(words) and _NOT_PAYMENT_CARDS.isdisjoint(words)
+
+
+def _unlisted_card(text: str, start: int, candidate: str) -> bool:
+    """A Luhn-valid number said to be a card ("and the card, 3 5 0 9 ...") whose issuer prefix is not
+    in our table: issuers' ranges change faster than any table, and the number is still a card's."""
+    digits = validators.digits_only(candidate).replace(",", "")
+    return (
+        12 <= len(digits) <= 19
+        and digits.isdigit()
+        and len(set(digits)) > 1
+        and validators.luhn_ok(digits)
+        and _card_context(text, start)
+    )
+
+
+def _product_barcode(candidate: str) -> bool:
+    """Thirteen digits in one run that carry an EAN-13 check digit: a product's barcode (German and
+    Austrian ones start with 40-44, like a 13-digit Visa), not a card."""
+    if len(candidate) != 13 or not candidate.isdigit():
+        return False
+    weighted = sum(int(char) * (3 if index % 2 else 1) for index, char in enumerate(candidate[:12]))
+    return (10 - weighted % 10) % 10 == int(candidate[12])
 
 
 def _cards_in_run(text: str, groups: Sequence[Span], lengths: Sequence[int]) -> list[Span]:
@@ -241,7 +298,10 @@ def _cards_in_run(text: str, groups: Sequence[Span], lengths: Sequence[int]) -> 
         for last in range(min(len(groups) - 1, index + 19), index, -1):
             if not (one_by_one or index == 0 or last == len(groups) - 1):
                 continue
-            if not card_shaped(lengths[index : last + 1]):
+            window = lengths[index : last + 1]
+            # Twelve digits are a card only as the whole run: the last three groups of a mistyped
+            # 16-digit number ("4653 5719 7209 6341") are not a 12-digit Maestro.
+            if sum(window) == 12 or not card_shaped(window):
                 continue
             if validators.credit_card_ok(text[groups[index][0] : groups[last][1]]):
                 spans.append((groups[index][0], groups[last][1]))
@@ -259,11 +319,20 @@ def _cards_in_run(text: str, groups: Sequence[Span], lengths: Sequence[int]) -> 
 
 _SSN: Final = re.compile(r"(?<![\w\-.])\d{3}(?:([ \-.])\d{2}\1\d{4}|\d{6})(?![\w]|[\-.]\d)")
 _SSN_WORDS: Final = frozenset({"ssn", "ssns", "social", "security", "ss", "tin", "taxpayer", "itin", "sozialversicherungsnummer"})
-_SSN_FILLERS: Final = frozenset({"number", "no", "nr", "num", "is", "my", "the", "your", "id", "and", "s"})
+_SSN_FILLERS: Final = frozenset(
+    # "the SSN I have is ...", "the social we have on file is ...": an agent reading one back.
+    {"number", "no", "nr", "num", "is", "my", "the", "your", "id", "and", "s", "i", "we", "have", "on", "file", "got"}
+)
+# Substrings every SSN word holds ("ssn", "social security", "tin", "taxpayer", "sozialvers...").
+_SSN_HINTS: Final = ("ss", "social", "tin", "taxpayer")
+# "+55 " or "0081 " right before: the digits are a phone number's, after its country code.
+_AFTER_COUNTRY_CODE: Final = re.compile(r"(?<![\w+])(?:\+|00)\d{1,3}[ \u00a0]{1,2}$")
+# Read back one digit at a time: "2 2 0 7 8 9 6 2 3", "2-2-0-7-...", "2, 2, 0, ...".
+_SSN_ONE_BY_ONE: Final = re.compile(r"(?<![\w\-.,])\d(?:(?:[ ]|-|[ ]-[ ]|,[ ])\d){8}(?![\w]|[\-.,][ ]?\d|[ ]-?[ ]?\d)")
 
 
 def _ssn_context(text: str, start: int) -> bool:
-    for word in words_before(text, start):
+    for word in words_before(text, start, 8):
         if word in _SSN_WORDS:
             return True
         if word not in _SSN_FILLERS and word != "#":
@@ -272,16 +341,25 @@ def _ssn_context(text: str, start: int) -> bool:
 
 
 def find_us_ssns(text: str) -> list[Span]:
-    """``123-45-6789`` / ``123 45 6789``; nine bare digits or ``123.45.6789`` only after "SSN" or "social security"."""
+    """``123-45-6789`` / ``123 45 6789``; nine bare digits, ``123.45.6789`` or one digit at a time only after "SSN"."""
     spans: list[Span] = []
     for match in _SSN.finditer(text):
         start = match.start()
         if not validators.us_ssn_ok(match.group()):
             continue
+        if _AFTER_COUNTRY_CODE.search(text, max(0, start - 8), start) and not _ssn_context(text, start):
+            continue  # "+55 800 62 3456", "0081 127-12-3456": the rest of an international phone number
         if match.group(1) in (None, "."):  # nine bare digits, or dotted like a version: only after "SSN"
             if _ssn_context(text, start):
                 spans.append(match.span())
         elif _ssn_context(text, start) or not introduced_as_reference(text, start):
+            spans.append(match.span())
+    # Read back one digit at a time: only ever after an SSN word, so only where one could be.
+    lowered = text.lower()
+    if not any(word in lowered for word in _SSN_HINTS):
+        return spans
+    for match in _SSN_ONE_BY_ONE.finditer(text):
+        if validators.us_ssn_ok(match.group().replace(",", "")) and _ssn_context(text, match.start()):
             spans.append(match.span())
     return spans
 
@@ -347,6 +425,10 @@ _AMOUNTS: Final = re.compile(
 _VERSIONS: Final = re.compile(r"(?i:\bv|\bversion[ ]?|\bver\.?[ ]?|\brelease[ ]?|\bbuild[ ]?|\bfirmware[ ]?)\d+(?:\.\d+){1,4}")
 
 
+# A US or Mexican ZIP+4 after its state's abbreviation: "CA 94105-1234", "QRO 76000-1234".
+_ZIP_PLUS_FOUR: Final = re.compile(r"(?<![\w])[A-Z]{2,4}\.?[ \u00a0](\d{5}-\d{4})(?![\w]|-\d)")
+
+
 def find_blockers(text: str, start: int = 0, end: int | None = None) -> list[Span]:
     """Dates, times, amounts and version strings in ``text[start:end]``: numeric, never personal data."""
     end = len(text) if end is None else end
@@ -358,6 +440,8 @@ def find_blockers(text: str, start: int = 0, end: int | None = None) -> list[Spa
         spans += [m.span() for m in _AMOUNTS.finditer(text, start, end)]
     if "." in window:
         spans += [m.span() for m in _VERSIONS.finditer(text, start, end)]
+    if "-" in window:
+        spans += [m.span(1) for m in _ZIP_PLUS_FOUR.finditer(text, start, end)]
     return spans
 
 
@@ -369,8 +453,13 @@ def find_blockers(text: str, start: int = 0, end: int | None = None) -> list[Spa
 # the scan is fast. Checks after the match decide (seven digits or more, blockers, validity).
 # "Tel.0612..." may be a number after a label (checked in ``find``); "1.0612..." is not the start of one.
 _PHONE_CAND: Final = re.compile(
-    r"(?<![\w,+\-/])(?<![\d.]\.)(?:\+|\((?=[ ]?\+?\d))?[ \u00a0]?\d(?:[ \u00a0\-./()+]{0,4}\d){6,}(?![\w])"
+    r"(?<![\w,+\-/])(?<![\d.]\.)(?:\+|\((?=[ ]?\+?\d))?[ \u00a0]?\d(?:[ \u00a0\-./()+]{0,4}\d){6,}"
+    # Not glued to a word, but maybe to a Chinese or Japanese word for "phone" ("...5678联系我"),
+    # which the matching copy writes as the phone mark.
+    rf"(?!(?!{PHONE_MARK})\w)"
 )
+# A number read back one digit at a time with commas: "0, 6, 1, 2, 3, 4, 5, 6, 7, 8".
+_PHONE_ONE_BY_ONE: Final = re.compile(r"(?<![\w,+\-/.])\d(?:,[ ]\d){6,14}(?![\w]|,[ ]?\d)")
 _NON_DIGITS: Final = re.compile(r"\D+")
 _TRUNK_IN_BRACKETS: Final = re.compile(r"\(\s*0\s*\)")
 _STRONG_SEPARATOR: Final = re.compile(r"[ \u00a0]*/[ \u00a0]+|[ \u00a0]+/[ \u00a0]*|[ \u00a0]+-[ \u00a0]+|[ \u00a0]{2,}")
@@ -612,7 +701,7 @@ class PhoneFinder:
         """
         spans: list[Span] = []
         claimed = sorted(taken)
-        for match in _PHONE_CAND.finditer(text):
+        for match in chain(_PHONE_CAND.finditer(text), _PHONE_ONE_BY_ONE.finditer(text) if text.count(", ") >= 6 else ()):
             start, end = match.span()
             if _DATES.fullmatch(text, start, end) is not None:
                 continue  # the commonest candidate that is not a phone number: a date
@@ -652,9 +741,12 @@ class PhoneFinder:
         """Phone-shaped digits the plan rejects, in a phone context or written ``+`` and country code."""
         candidate = text[start:end].lstrip(" (")
         groups = _GROUP.findall(candidate)
-        if not candidate.startswith("+") and len(groups) > 1 and len(groups[0]) == 4 and groups[0][0] != "0":
-            return False  # grouped from four like "2105 6548 11": an account, not a phone number
         verdict = context.phone_context(text, start, end)
+        grouped_from_four = len(groups) > 1 and len(groups[0]) == 4 and groups[0][0] != "0"
+        if not candidate.startswith("+") and grouped_from_four and verdict != "strong":
+            # Grouped from four like "2105 6548 11": an account, unless given as the writer's own
+            # line ("whatsapp me: 2234 5678", "landline 1900.123.458").
+            return False
         if verdict != "none":
             return _context_says_phone(verdict, sum(len(group) for group in groups))
         # "+1.234.567" is a change in a quantity, not a number to call.
@@ -741,6 +833,10 @@ def find_spoken(text: str, phones: PhoneFinder) -> list[Typed]:
              and (span := number.prefix(length)) is not None),
             None,
         )
+        if card is None and len(digits) == 12 and validators.credit_card_ok(digits):
+            card = (number.start, number.end)  # a 12-digit Maestro, said whole (never the start of a longer run)
+        if card is None and _unlisted_card(text, number.start, digits):
+            card = (number.start, number.end)
         if card is not None:
             found.append((*card, "CREDIT_CARD", True))
             continue

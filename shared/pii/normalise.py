@@ -9,7 +9,9 @@ boundaries, so they read a copy in which
   digits, letters, the full-width at sign and hyphen become ASCII; the many Unicode spaces become " "), and the digits of
   Arabic, Persian, Devanagari, Bengali and Thai script by their ASCII digit;
 * letters of scripts written without spaces (kana, CJK ideographs, Hangul) become spaces, so a
-  number or an address glued to them stands alone; their words for "telephone" become ``φ`` (a phone cue).
+  number or an address glued to them stands alone; their words for "telephone" become ``φ`` (a phone cue)
+  and those for "order/tracking/invoice number" ``#`` (which introduces a reference), those for
+  "e-mail" ``✉`` (an address cue).
 
 One character for one character, so every offset found in the copy is an offset into the
 original, which is what gets masked. ASCII text is returned as it is, at no cost.
@@ -29,6 +31,17 @@ _SPACELESS_RUN: Final = re.compile(f"[{_SPACELESS}]+")
 PHONE_MARK: Final = "φ"
 # "telephone", "mobile", "contact" in Japanese, Chinese (both scripts) and Korean.
 _SPACELESS_PHONE_WORDS: Final = re.compile("電話|携帯|ケータイ|連絡先|电话|手机|手機|联系|聯絡|전화|휴대폰|연락처")
+# What a word for "e-mail/mailbox" becomes: a mark the address detectors read as an e-mail cue
+# ("邮箱: jane at example dot com").
+EMAIL_MARK: Final = "\u2709"
+_SPACELESS_EMAIL_WORDS: Final = re.compile("电子邮件|電子郵件|电子邮箱|邮箱|郵箱|邮件|郵件|メールアドレス|メール|이메일|메일")
+# What a word for "order/tracking/invoice/booking number" becomes: "#", which introduces a reference
+# ("注文番号765-3386774-5606" is an order number, not a phone number).
+REFERENCE_MARK: Final = "#"
+_SPACELESS_REFERENCE_WORDS: Final = re.compile(
+    "注文番号|追跡番号|伝票番号|予約番号|受付番号|会員番号|請求書番号|注文|订单编号|订单号|訂單編號|訂單號碼|订单|訂單"
+    "|运单号|快递单号|发票号|发票|預約編號|预约号|会员号|주문번호|송장번호|예약번호"
+)
 # Blocks holding the compatibility characters people type by accident (full-width forms, odd spaces).
 _RANGES: Final = ((0x00A0, 0x00A0), (0x2000, 0x206F), (0x3000, 0x3000), (0xFF01, 0xFF5E), (0xFE50, 0xFE6B))
 
@@ -73,6 +86,14 @@ def _phone_word(match: re.Match[str]) -> str:
     return PHONE_MARK + " " * (match.end() - match.start() - 1)
 
 
+def _reference_word(match: re.Match[str]) -> str:
+    return REFERENCE_MARK + " " * (match.end() - match.start() - 1)
+
+
+def _email_word(match: re.Match[str]) -> str:
+    return EMAIL_MARK + " " * (match.end() - match.start() - 1)
+
+
 def matching_copy(text: str) -> str:
     """``text`` as the detectors read it (see the module docstring); ``len`` is unchanged."""
     if text.isascii() or _NEEDS_WORK.search(text) is None:
@@ -82,5 +103,7 @@ def matching_copy(text: str) -> str:
         copy = _OTHER_DIGIT.sub(_plain_digit, copy)
         if _SPACELESS_RUN.search(copy) is not None:
             copy = _SPACELESS_PHONE_WORDS.sub(_phone_word, copy)
+            copy = _SPACELESS_REFERENCE_WORDS.sub(_reference_word, copy)
+            copy = _SPACELESS_EMAIL_WORDS.sub(_email_word, copy)
             copy = _SPACELESS_RUN.sub(_blank, copy)
     return copy

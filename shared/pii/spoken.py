@@ -73,7 +73,7 @@ _SAID_SEPARATORS: Final = frozenset(
     {"dash", "hyphen", "tiret", "strich", "bindestrich", "guion", "guión", "trattino", "streepje"}
 )
 _HUNDRED: Final = frozenset({"hundred"})
-_PLUS: Final = frozenset({"plus", "più", "mais"})
+_PLUS: Final = frozenset({"plus", "più", "mais", "más"})  # "más treinta y cuatro ...": Spanish
 
 
 def _compounds() -> dict[str, int]:
@@ -135,7 +135,10 @@ _GATE_MIN: Final = 3
 
 
 _TOKEN: Final = re.compile(r"[^\W\d_]+|\d+")
-_RUN_SEPARATORS: Final = " ,.-"
+_RUN_SEPARATORS: Final = " ,.-\u2026"
+# Speech-to-text writes a pause between groups as an ellipsis: "four one ... seven seven", so a
+# gap of up to five separator characters (" ... ", " …, ") still joins two groups of one number.
+_MAX_GAP: Final = 5
 _MAX_DIGIT_GROUP: Final = 6
 
 
@@ -173,9 +176,9 @@ def may_hold_spoken_number(lowered: str) -> bool:
 def find_spoken_numbers(text: str, min_digits: int = 7) -> list[SpokenNumber]:
     """Runs of number words in ``text`` and the digits they say (at least ``min_digits`` of them).
 
-    A run is two or more number words (or digit groups of up to six) joined by one to three of
-    " ,.-". One pass over the words with a dictionary lookup each: no alternation of hundreds of
-    words tried at every character.
+    A run is two or more number words (or digit groups of up to six) joined by one to five of
+    " ,.-…" (a pause written as an ellipsis included). One pass over the words with a dictionary
+    lookup each: no alternation of hundreds of words tried at every character.
     """
     numbers: list[SpokenNumber] = []
     run: list[tuple[int, int, str]] = []
@@ -198,8 +201,8 @@ def find_spoken_numbers(text: str, min_digits: int = 7) -> list[SpokenNumber]:
 
 
 def _joined(text: str, end: int, start: int) -> bool:
-    """Two tokens belong to one run: between them one to three of " ,.-" and nothing else."""
-    return 1 <= start - end <= 3 and all(char in _RUN_SEPARATORS for char in text[end:start])
+    """Two tokens belong to one run: between them one to five of " ,.-…" and nothing else."""
+    return 1 <= start - end <= _MAX_GAP and all(char in _RUN_SEPARATORS for char in text[end:start])
 
 
 def _two_digit_after_tens(tokens: list[tuple[int, int, str]], index: int, tens: int) -> tuple[int, int]:

@@ -43,6 +43,8 @@ _TITLES: Final = (
     r"|don|dona|dhr|mevr|mw|sig|sigra|signor|signora"
 )
 _MIN_IDENTIFIER_CHARS: Final = 4
+# Scripts written without spaces between words (kana, CJK ideographs, hangul).
+_SPACELESS_NAME: Final = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
 def _fold_char(char: str) -> str:
@@ -56,17 +58,22 @@ def _fold_char(char: str) -> str:
 @lru_cache(maxsize=1)
 def _fold_table() -> dict[int, str]:
     table: dict[int, str] = {}
-    for code in range(0x41, 0x250):
-        folded = _fold_char(chr(code))
-        if folded != chr(code):
-            table[code] = folded
-    for special, plain in (("ø", "o"), ("Ø", "o"), ("ł", "l"), ("Ł", "l"), ("đ", "d"), ("Đ", "d"), ("\u2019", "'")):
+    # Latin (Vietnamese "Nguyễn" included), Greek and Cyrillic: a name in capitals ("ΦΩΤΕΙΝΌΣ", "ИВАН")
+    # or without its diacritics is the same name.
+    for first, last in ((0x41, 0x250), (0x370, 0x400), (0x400, 0x530), (0x1E00, 0x1F00)):
+        for code in range(first, last):
+            folded = _fold_char(chr(code))
+            if folded != chr(code):
+                table[code] = folded
+    for special, plain in (
+        ("ø", "o"), ("Ø", "o"), ("ł", "l"), ("Ł", "l"), ("đ", "d"), ("Đ", "d"), ("\u2019", "'"), ("\u03c2", "\u03c3"),
+    ):
         table[ord(special)] = plain
     return table
 
 
 def fold(text: str) -> str:
-    """Lower-case Latin letters and strip their diacritics, one character for one character."""
+    """Lower-case Latin, Greek and Cyrillic letters and strip their diacritics, one character for one."""
     return text.translate(_fold_table())
 
 
@@ -116,9 +123,11 @@ def _name_patterns(name: str) -> tuple[list[str], list[str]]:
         for chosen in combinations(family, size):
             family_forms.append(_WORD_SEP.join(chosen))
     plain: list[str] = []
+    # "García López, María José": after the comma, the given name may carry its middle names.
+    middle = rf"(?:[ \t\-]+(?:{'|'.join(family)})){{0,{len(family)}}}"
     for fam in family_forms:
         plain.append(f"{given}{_WORD_SEP}(?:[a-z]\\.?{_WORD_SEP})?{fam}")
-        plain.append(f"{fam}[ \t]*,?[ \t]*{given}")
+        plain.append(f"{fam}[ \t]*(?:,[ \t]*{given}{middle}|{given})")
         plain.append(f"{initial}(?:\\.[ \t]*|[ \t]+){fam}")
     if len(family) > 1:
         # "Jane Ann Doe" as "Jane Ann" is still the subject's name; first names alone are not matched.
@@ -219,7 +228,16 @@ class KnownSubject:
             keys |= _name_keys(name)
         self._name_keys = tuple(keys)
         boundary_before, boundary_after = "(?<![^\\W\\d_])", "(?![^\\W\\d_])"
-        self._names = _compile(f"{boundary_before}(?:{p}){boundary_after}" for p in plain)
+        # Chinese and Japanese names stand glued to the words around them ("私は中川 零です").
+        spaceless = [
+            p
+            for name in self.names
+            if _SPACELESS_NAME.search(name) and len("".join(_name_words(name))) >= 2
+            for p in _name_patterns(name)[0]
+        ]
+        self._names = _compile(
+            [f"{boundary_before}(?:{p}){boundary_after}" for p in plain if p not in spaceless] + spaceless
+        )
         self._titled = _compile(f"{boundary_before}{t}{boundary_after}" for t in titled)
 
     def __repr__(self) -> str:

@@ -29,7 +29,7 @@ IBAN_LENGTHS: Final[dict[str, int]] = {
 # Issuer prefixes (IIN ranges) and the lengths each network issues.
 _CARD_NETWORKS: Final[tuple[tuple[tuple[int, int], int, frozenset[int]], ...]] = (
     # ((first, last) prefix range, prefix digits, allowed lengths)
-    ((4, 4), 1, frozenset({16, 19})),  # Visa (13-digit Visa numbers are no longer issued)
+    ((4, 4), 1, frozenset({13, 16, 19})),  # Visa (13-digit numbers are no longer issued, but still quoted)
     ((51, 55), 2, frozenset({16})),  # Mastercard
     ((2221, 2720), 4, frozenset({16})),  # Mastercard 2-series
     ((34, 34), 2, frozenset({15})),  # American Express
@@ -38,6 +38,8 @@ _CARD_NETWORKS: Final[tuple[tuple[tuple[int, int], int, frozenset[int]], ...]] =
     ((644, 649), 3, frozenset({16, 17, 18, 19})),
     ((65, 65), 2, frozenset({16, 17, 18, 19})),
     ((3528, 3589), 4, frozenset({16, 17, 18, 19})),  # JCB
+    ((1800, 1800), 4, frozenset({15})),  # JCB's 15-digit numbers (issued through Diners/Amex)
+    ((2131, 2131), 4, frozenset({15})),
     ((300, 305), 3, frozenset({14, 15, 16, 17, 18, 19})),  # Diners Club
     ((36, 36), 2, frozenset({14, 15, 16, 17, 18, 19})),
     ((38, 39), 2, frozenset({14, 15, 16, 17, 18, 19})),

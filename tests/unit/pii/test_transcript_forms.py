@@ -37,7 +37,7 @@ def _found(text: str) -> list[tuple[str, str]]:
         ("0161\u2011496\u20130000", "0161-496-0000"),  # non-breaking hyphen, en dash
         ("\u0660\u0661\u0662\u0663", "0123"),  # Arabic-Indic digits
         ("電話番号は090-1234-5678です", "φ    090-1234-5678  "),
-        ("メールはjane@example.comです", "    jane@example.com  "),
+        ("メールはjane@example.comです", "\u2709   jane@example.com  "),  # "e-mail" becomes the address cue
         ("Zoë écrit à zoë@example.fr", "Zoë écrit à zoë@example.fr"),  # nothing to change
         ("plain ascii", "plain ascii"),
     ],

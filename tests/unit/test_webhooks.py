@@ -281,10 +281,17 @@ def test_the_list_shows_a_malformed_dead_letter_by_its_key(hooked, monkeypatch):
     import shared.runtime
     from services.cli import app
 
+    from rich.console import Console
+
+    import services.cli
+
     monkeypatch.setattr(shared.runtime, "get_runtime", lambda: hooked)
+    # The CLI's console is made when services.cli is first imported, at whatever width that process had:
+    # a wide one here, so the table's cells are not wrapped whichever test imported it first.
+    monkeypatch.setattr(services.cli, "out", Console(width=200))
     park_raw(hooked, "not-json", "{nope")
     park_raw(hooked, "no-attempts", {"request_id": "r1", "target_name": "crm"})
-    result = CliRunner().invoke(app, ["webhooks", "list"], env={"COLUMNS": "200"})
+    result = CliRunner().invoke(app, ["webhooks", "list"])
     assert result.exit_code == 0, result.output
     assert "not-json" in result.output and "(malformed: not a JSON object)" in result.output
     assert "no-attempts" in result.output and "(malformed: no count of attempts)" in result.output

@@ -276,14 +276,12 @@ def test_a_replayed_access_event_carries_its_links_while_they_work(hooked, recei
 
 def test_the_list_shows_a_malformed_dead_letter_by_its_key(hooked, monkeypatch):
     """``erasure webhooks list`` used to index every entry's fields: one malformed entry stopped it."""
+    from rich.console import Console
     from typer.testing import CliRunner
 
+    import services.cli
     import shared.runtime
     from services.cli import app
-
-    from rich.console import Console
-
-    import services.cli
 
     monkeypatch.setattr(shared.runtime, "get_runtime", lambda: hooked)
     # The CLI's console is made when services.cli is first imported, at whatever width that process had:

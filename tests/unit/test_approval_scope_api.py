@@ -7,16 +7,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from fastapi.testclient import TestClient
 
-from services.intake import api
 from services.intake import submit as intake
-from services.intake.auth import current_runtime
 from shared import approval_gate
 from shared.api_keys import ApiKeyStore
 from shared.approval_gate import release_if_approved
 from shared.models import RequestState, Subject
 from shared.task_names import DELETE_TASK
+from tests.support.intake_client import bearer, intake_client
 from tests.support.records import put_state
 
 
@@ -36,19 +34,14 @@ def sent(monkeypatch):
 
 @pytest.fixture
 def client(runtime, sent):
-    api.app.dependency_overrides[current_runtime] = lambda: runtime
-    yield TestClient(api.app)
-    api.app.dependency_overrides.clear()
+    with intake_client(runtime) as test_client:
+        yield test_client
 
 
 @pytest.fixture
 def keys(runtime):
     store = ApiKeyStore(runtime.redis, runtime.keys)
-
-    def bearer(name, *scopes):
-        return {"Authorization": f"Bearer {store.create(name, list(scopes))[1]}"}
-
-    return bearer
+    return lambda name, *scopes: bearer(store, name, *scopes)
 
 
 @pytest.fixture

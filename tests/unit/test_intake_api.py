@@ -7,15 +7,13 @@ import json
 
 import pytest
 import redis
-from fastapi.testclient import TestClient
 
-from services.intake import api
 from services.intake import submit as intake
-from services.intake.auth import current_runtime
 from services.intake.guard import nesting_depth
 from shared.api_keys import ApiKeyStore
 from shared.models import RequestState
 from shared.task_names import DISCOVER_TASK
+from tests.support.intake_client import bearer, intake_client
 
 USER = "0f8fad5b-d9cb-469f-a165-70867728950e"
 
@@ -34,13 +32,8 @@ def keys(runtime):
 
 @pytest.fixture
 def client(runtime, sent):
-    api.app.dependency_overrides[current_runtime] = lambda: runtime
-    yield TestClient(api.app)
-    api.app.dependency_overrides.clear()
-
-
-def bearer(keys, name, *scopes):
-    return {"Authorization": f"Bearer {keys.create(name, list(scopes))[1]}"}
+    with intake_client(runtime) as test_client:
+        yield test_client
 
 
 @pytest.fixture

@@ -4,31 +4,25 @@
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 
 from services.intake import api
 from services.intake import submit as intake
-from services.intake.auth import current_runtime
 from shared.api_keys import ApiKeyStore
+from tests.support.intake_client import bearer, intake_client
 
 
 @pytest.fixture
 def client(runtime, monkeypatch):
     monkeypatch.setattr(intake.app, "send_task", lambda *a, **kw: None)
-    api.app.dependency_overrides[current_runtime] = lambda: runtime
-    yield TestClient(api.app)
-    api.app.dependency_overrides.clear()
+    with intake_client(runtime) as test_client:
+        yield test_client
 
 
 @pytest.fixture
 def key(runtime):
     store = ApiKeyStore(runtime.redis, runtime.keys)
-
-    def make(name, *scopes):
-        return {"Authorization": f"Bearer {store.create(name, list(scopes))[1]}"}
-
-    return make
+    return lambda name, *scopes: bearer(store, name, *scopes)
 
 
 def sample(name, **labels):

@@ -170,6 +170,8 @@ _PHONE_FILLERS: Final = _words(
     o meu minha é para pelo no na me ou
     """
 )
+#: Words that may stand between a number and a phone word after it ("... is my number").
+_AFTER_FILLERS: Final = _PHONE_FILLERS | _POSSESSIVES
 # First-person words: "call me", "my number", "mein Handy", "rappelez-moi", "llámame" say the number is
 # the writer's own, not an office's ("Call 555-0134 for the local branch").
 _FIRST_PERSON: Final = _words(
@@ -268,7 +270,7 @@ def phone_context_after(text: str, end: int) -> PhoneContext:
             if previous in _POSSESSIVES:
                 return "strong" if personal else "phone"
             return "none"
-        if word in REFERENCE_WORDS or word not in _PHONE_FILLERS | _POSSESSIVES:
+        if word in REFERENCE_WORDS or word not in _AFTER_FILLERS:
             return "none"
         previous = word
     return "none"

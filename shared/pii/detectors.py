@@ -32,10 +32,7 @@ Span = tuple[int, int]
 
 introduced_as_reference = context.introduced_as_reference
 words_before = context.words_before
-
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
+_words = context._words
 
 
 # Words that tell a bare run of digits is a phone number ("call me on 612345678").

@@ -103,8 +103,9 @@ class PiiEngine:
                 found.append((start, end, _SPOKEN_KINDS[kind]))
                 if not validated:
                     shaped.append((start, end))
+        unvalidated = set(shaped)
         return [
-            Entity(kind, start, end, validated=not (kind == PHONE and (start, end) in shaped))
+            Entity(kind, start, end, validated=not (kind == PHONE and (start, end) in unvalidated))
             for start, end, kind in _resolve(found)
         ]
 

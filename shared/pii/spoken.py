@@ -111,9 +111,6 @@ _TWO_DIGITS: Final[dict[str, int]] = {**_TEENS, **_compounds()}
 _ALL_WORDS: Final = frozenset(
     [*_UNITS, *_TWO_DIGITS, *_TENS, *_REPEATS, *_AND, *_HUNDRED, *_PLUS, *_SAID_SEPARATORS]
 )
-# Words that count towards the gate: not "and", "o", "e"... which ordinary text is full of.
-
-
 def _hyphenated() -> list[str]:
     """"twenty-one", "trente-quatre", "soixante-dix-huit", "quatre-vingt-douze": one word to a plain split."""
     english_tens = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
@@ -128,6 +125,7 @@ def _hyphenated() -> list[str]:
     return words
 
 
+# Words that count towards the gate: not "and", "o", "e"... which ordinary text is full of.
 _GATE_WORDS: Final = frozenset([*_UNITS, *_TWO_DIGITS, *_TENS, *_REPEATS, *_hyphenated()]) - {
     "o", "un", "une", "ein", "een", "um", "uma"
 }
@@ -216,7 +214,7 @@ def _two_digit_after_tens(tokens: list[tuple[int, int, str]], index: int, tens: 
         if tens in (60, 80) and nxt == "onze":
             return tens + 11, after + 2  # "soixante et onze"
         return tens, after
-    if tens in (60, 80) and word in _TEENS and word in ("dix", "onze", "douze", "treize", "quatorze", "quinze", "seize"):
+    if tens in (60, 80) and word in ("dix", "onze", "douze", "treize", "quatorze", "quinze", "seize"):
         # "soixante-dix-huit", "quatre-vingt-douze"
         value = _TEENS[word]
         if word == "dix" and after + 1 < len(tokens) and _UNITS.get(tokens[after + 1][2], 0) >= 7:

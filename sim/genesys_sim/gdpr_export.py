@@ -20,7 +20,7 @@ import json
 import time
 import zipfile
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -50,10 +50,6 @@ class ExportArchive:
         stamp = self.completed_at.strftime("%Y%m%dT%H%M%SZ")
         return (f"{EXPORT_PATH}/{request_id}/export-1.zip?X-Amz-Date={stamp}"
                 f"&X-Amz-Expires={int(self.ttl_s)}&X-Amz-Signature={self.signature}")
-
-    @property
-    def expires_at(self) -> datetime:
-        return self.completed_at + timedelta(seconds=self.ttl_s)
 
 
 def build_archive(data: OrgData, subject: dict[str, Any]) -> bytes:
@@ -97,7 +93,3 @@ async def download(store: Any, request: Request) -> Response:
 
 def routes(store: Any) -> list[Route]:
     return [Route(EXPORT_PATH + "/{requestId}/{file}", partial(download, store), methods=["GET"])]
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)

@@ -354,10 +354,9 @@ def certificate_verify(
         source = "the public half of this deployment's signing key (ERASURE_SIGNING_KEY / _FILE)"
     verdict = verify(file.read_bytes(), key)
     err.print(f"checked with {source}, {key_id(key)}", soft_wrap=True)
-    if not verdict.valid:
-        print(f"{file}: {verdict.reason}")
-        raise typer.Exit(1)
     print(f"{file}: {verdict.reason}")
+    if not verdict.valid:
+        raise typer.Exit(1)
 
 
 keys_app = typer.Typer(no_args_is_help=True, help="API keys of the HTTP intake (stored only as hashes), and the "
@@ -726,7 +725,7 @@ def main() -> None:
         _fail(f"configuration: {describe_invalid(exc)}", EXIT_CONFIG)
     except redis.exceptions.RedisError as exc:
         if is_auth_error(exc):  # a wrong password is not an outage: name the setting to fix
-            _fail(f"configuration: {credentials_refused(get_settings())}", 2)
+            _fail(f"configuration: {credentials_refused(get_settings())}", EXIT_CONFIG)
         _fail(f"Redis: {type(exc).__name__}; check ERASURE_REDIS_URL and that the server answers", 3)
     except GenesysError as exc:
         _fail(f"Genesys Cloud: {exc}", 4)

@@ -55,9 +55,12 @@ def redrive(runtime: Runtime, records: Iterable[ErasureRecord], now: float | Non
     watchdog's index.
     """
     by_state: dict[RequestState, list[str]] = defaultdict(list)
+    submitted_reviews: set[str] = set()  # REVIEWING with its export submitted: the polling pool's step
     for record in records:
         if needs_watching(record):
             by_state[record.state].append(record.request_id)
+            if record.review is not None:
+                submitted_reviews.add(record.request_id)
     # Before acting: a request that the action finishes at once (a certificate) then leaves the index.
     runtime.store.progress.track((i for ids in by_state.values() for i in ids), now)
     done: dict[RequestState, list[str]] = {}
@@ -69,7 +72,7 @@ def redrive(runtime: Runtime, records: Iterable[ErasureRecord], now: float | Non
             # Approved, and the release was lost in a crash.
             ids = [i for i in ids if release_if_approved(runtime, i) is not None]
         elif state is RequestState.REVIEWING:
-            _redrive_reviews(runtime, ids)
+            _redrive_reviews(runtime, ids, submitted_reviews)
         elif state is RequestState.POLLING:
             start_polling(runtime, ids)
             _restart_passes(runtime)
@@ -81,9 +84,9 @@ def redrive(runtime: Runtime, records: Iterable[ErasureRecord], now: float | Non
     return done
 
 
-def _redrive_reviews(runtime: Runtime, ids: list[str]) -> None:
-    """A review not submitted yet goes to the deletion pool, one submitted to the polling pool that follows it."""
-    submitted = {i for i in ids if runtime.store.get(i).review is not None}
+def _redrive_reviews(runtime: Runtime, ids: list[str], submitted: set[str]) -> None:
+    """A review not submitted yet goes to the deletion pool, one submitted (in ``submitted``) to the polling
+    pool that follows it."""
     for task, chosen in ((REVIEW_EXPORT_TASK, [i for i in ids if i not in submitted]),
                          (REVIEW_FOLLOW_TASK, [i for i in ids if i in submitted])):
         for batch in chunks(chosen, runtime.settings.batch_size):

@@ -84,14 +84,13 @@ def supersede_stale_approval(runtime: Runtime, record: ErasureRecord) -> bool:
         reason = (f"{SCOPE_CHANGED}: the review before delete was flagged after {stale.by} approved it (the "
                   f"platform's export held what discovery missed, or could not be read); it waits for an approval "
                   f"of the request as reviewed (GET /requests/{record.ticket} or erasure approve {record.ticket} --show)")
-    elif stale.scope is not None:
+    else:  # a stale approval that predates no flagged review was given against another scope
+        assert stale.scope is not None
         change = scope_change(stale.scope, now)
         reason = (f"{SCOPE_CHANGED}: its scope changed after {stale.by} approved it (identifiers "
                   f"{sum(stale.scope.identifiers.values())} -> {sum(now.identifiers.values())}, conversations "
                   f"{stale.scope.conversations} -> {now.conversations}); it waits for an approval of the scope as it "
                   f"is now (GET /requests/{record.ticket} shows it; or erasure approve)")
-    else:
-        return False
     updated = runtime.store.update_if(record.request_id, RequestState.AWAITING_APPROVAL,
                                       when=lambda current: current.approval == stale, approval=None,
                                       superseded_approvals=[*record.superseded_approvals, stale], reason=reason)

@@ -202,11 +202,13 @@ def leading_unkeyed(entries: Iterable[Mapping[str, Any]]) -> int:
     return count
 
 
-def stored_unkeyed_prefix(client: redis.Redis, keys: Keys) -> int:
+def stored_unkeyed_prefix(client: redis.Redis, keys: Keys, upper: int | None = None) -> int:
     """``leading_unkeyed`` of the stored log in O(log n) reads: bisection for the first keyed entry. Why it
     may bisect: in a chain that verifies unkeyed entries come only before keyed ones, and every append is
-    keyed, so once a keyed entry exists this number never grows. A garbled entry counts as unkeyed."""
-    low, high = 0, int(client.llen(keys.audit_log))
+    keyed, so once a keyed entry exists this number never grows. A garbled entry counts as unkeyed.
+    With ``upper``, at most that: only the first ``upper`` entries are looked at (none for 0)."""
+    length = int(client.llen(keys.audit_log))
+    low, high = 0, length if upper is None else min(length, upper)
     while low < high:
         middle = (low + high) // 2
         raw = client.lindex(keys.audit_log, middle)

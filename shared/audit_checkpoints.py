@@ -93,12 +93,13 @@ class Checkpoints:
     def _unkeyed_prefix(self, signer: Signer) -> int:
         """The stored log's unkeyed prefix, never more than the last valid checkpoint pinned: the number
         cannot grow (every append is keyed), so a larger one is a rewrite this checkpoint must not bless."""
-        prefix = stored_unkeyed_prefix(self._r, self._keys)
         last = self.last()
+        pinned = None
         if last is not None and "unkeyed_prefix" in last \
                 and checkpoint_problem(last, {signer.key_id: signer.public_key}) is None:
-            prefix = min(prefix, int(last["unkeyed_prefix"]))
-        return prefix
+            pinned = int(last["unkeyed_prefix"])
+        # min(the stored prefix, the pin), reading no entry past the pin (none at all on a new deployment's 0).
+        return stored_unkeyed_prefix(self._r, self._keys, upper=pinned)
 
     def last(self) -> dict[str, Any] | None:
         raw = self._r.lindex(self._keys.audit_checkpoints, -1)
@@ -119,10 +120,10 @@ class Checkpoints:
         return out
 
 
-def write_checkpoint(runtime: Runtime) -> dict[str, Any] | None:
-    """Checkpoint the current head (the certificate step calls this right after storing a certificate).
-    None for an empty log or when no signing key is configured."""
-    position = runtime.audit.head_position()
+def write_checkpoint(runtime: Runtime, position: tuple[int, str] | None = None) -> dict[str, Any] | None:
+    """Checkpoint ``position``, by default the current head (the certificate step passes the head it just
+    read for the certificate). None for an empty log or when no signing key is configured."""
+    position = position or runtime.audit.head_position()
     if position is None:
         return None
     return runtime.checkpoints.write(*position)

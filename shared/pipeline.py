@@ -325,6 +325,7 @@ def _run_guarded(self: Task[Any, Any], runtime: Runtime, fn: Callable[[Runtime, 
         # their tickets for it. They wait, as for "not yet", until a corrected worker takes them; the log
         # names the variable (never a value) every time, and the deadline metrics show them ageing.
         log.error("%s for %d request(s) waits for the configuration: %s", name, len(ids), exc)
+        outcome = "deferred"
         app.send_task(name, args=[ids], countdown=runtime.settings.retry_backoff_cap_s)
     except (*RETRYABLE, SoftTimeLimitExceeded) as exc:
         # Something the whole batch shares (a query, the limiter, Redis), or the batch ran out of its time

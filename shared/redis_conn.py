@@ -18,7 +18,7 @@ which a plain ``Retry`` would retry for minutes. ``retry_policy`` raises it at o
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -70,7 +70,7 @@ class Access:
     (checked against ``ca_file``, or the system's CAs)."""
 
     username: str = ""
-    password: str = ""
+    password: str = field(default="", repr=False)  # never in a repr, a traceback's locals or a log line
     tls: bool = False
     ca_file: str | None = None
     cert_file: str | None = None

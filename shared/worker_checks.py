@@ -13,28 +13,17 @@ Celery first reads its configuration (``shared.celery_app``), with the same one 
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from celery.signals import worker_init
 
 from shared.config import ConfigError
-from shared.settings_guard import EXIT_CONFIG, check_can_start
-
-log = logging.getLogger("erasure.worker")
-
-__all__ = ["EXIT_CONFIG", "check_settings"]
-
-
-def check_settings() -> None:
-    """Raise ``ConfigError`` naming the variable when a worker could not carry requests to their end."""
-    check_can_start("worker")
+from shared.settings_guard import check_can_start, refuse_to_start
 
 
 @worker_init.connect
 def _on_worker_init(**_: Any) -> None:
     try:
-        check_settings()
+        check_can_start("worker")
     except ConfigError as exc:  # the message names variables, never a value
-        log.critical("worker refuses to start: %s", exc)
-        raise SystemExit(EXIT_CONFIG) from None
+        refuse_to_start("worker", exc)

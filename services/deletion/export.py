@@ -25,8 +25,8 @@ from shared.approval_scope import approval_holds
 from shared.effects import Done, Outcome, Via
 from shared.genesys import GenesysClient
 from shared.genesys.models import GdprSubject
-from shared.models import ErasureRecord, RequestKind, RequestState, utcnow
-from shared.pipeline import handing_on, isolated, load, transition
+from shared.models import ErasureRecord, RequestState, utcnow
+from shared.pipeline import handing_on, isolated, transition
 from shared.runtime import Runtime
 from shared.task_names import POLL_START_TASK
 
@@ -44,13 +44,11 @@ def export_effect(request_id: str, subject: GdprSubject, first: bool) -> tuple[s
     return EXPORT_EFFECT + effect.removeprefix("gdpr_delete"), name
 
 
-def export_access_requests(runtime: Runtime, client: GenesysClient, request_ids: list[str]) -> set[str]:
-    """Submit the GDPR_EXPORTs of the batch's access requests in DELETING and hand them to polling; the
-    ids of the access requests it took (the erasure path leaves them alone)."""
-    records = [r for r in load(runtime, request_ids, RequestState.DELETING) if r.kind is RequestKind.ACCESS]
+def export_access_requests(runtime: Runtime, client: GenesysClient, records: list[ErasureRecord]) -> None:
+    """Submit the GDPR_EXPORTs of the batch's access requests (loaded in DELETING by the deletion task) and
+    hand them to polling."""
     if not records:
-        return set()
-    taken = {r.request_id for r in records}
+        return
     records = [r for r in records if not _unapproved(runtime, r)]
     listed = GdprRequests(runtime, client)
     listed.prepare([r for r in records if _gdpr_identity(r)])
@@ -72,7 +70,6 @@ def export_access_requests(runtime: Runtime, client: GenesysClient, request_ids:
                                    submitted_at=record.submitted_at or utcnow(), expect=RequestState.DELETING)
                 if moved is not None:
                     submitted.append(record.request_id)
-    return taken
 
 
 def _unapproved(runtime: Runtime, record: ErasureRecord) -> bool:

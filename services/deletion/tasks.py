@@ -119,10 +119,13 @@ def erase(runtime: Runtime, request_ids: list[str]) -> None:
 
     client = runtime.genesys("deletion")
     # Access requests export, delete nothing: their own path (``services.deletion.export``), the rest erase.
-    exported = export_access_requests(runtime, client, request_ids)
-    request_ids = [i for i in request_ids if i not in exported]
+    loaded = load(runtime, request_ids, RequestState.DELETING)  # read once, for both paths
+    access = [r for r in loaded if r.kind is RequestKind.ACCESS]
+    export_access_requests(runtime, client, access)
+    taken = {r.request_id for r in access}
+    request_ids = [i for i in request_ids if i not in taken]  # the rest, in DELETING or moved on by a killed delivery
     cleared: list[ErasureRecord] = []  # approved, and no hold on the subject
-    for record in load(runtime, request_ids, RequestState.DELETING):
+    for record in (r for r in loaded if r.request_id not in taken):
         with isolated(runtime, record, "deletion"):
             if runtime.settings.require_approval and not approval_holds(runtime.settings.require_hmac_key(), record):
                 # The gate holds even if a task was sent here by mistake: nothing is deleted unapproved, nor

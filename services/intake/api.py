@@ -83,12 +83,13 @@ async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
     _setup_logging()
     try:
         check_can_start("api")
+        # A wrong Redis password ends the API here too, not a 503 on every call; a Redis only down passes.
+        check_credentials(get_settings())
     except ConfigError as exc:
         # Not SystemExit: Starlette would hand uvicorn the traceback as "startup failed" (exit 3). Nothing
         # is served or held yet, so there is nothing to wind down.
         print(f"intake API refuses to start: {exc}", file=sys.stderr, flush=True)
         os._exit(EXIT_CONFIG)
-    _exit_if_redis_refuses()
     yield
 
 
@@ -98,17 +99,6 @@ def _settings_at_import() -> Settings:
         return get_settings()
     except ConfigError as exc:
         refuse_to_start("intake API", exc)
-
-
-def _exit_if_redis_refuses() -> None:
-    """A wrong Redis password ends the API at start with one line naming the setting, not a 503 on every
-    call. The process exits outright: raised here, the error would reach uvicorn as a lifespan traceback.
-    A Redis that is only down passes (calls answer 503 until it is back)."""
-    try:
-        check_credentials(get_settings())
-    except ConfigError as exc:
-        print(f"intake API refuses to start: {exc}", file=sys.stderr, flush=True)
-        os._exit(EXIT_CONFIG)
 
 
 # What each error answer means, so /openapi.json states exactly what each operation answers (the fuzz

@@ -97,6 +97,8 @@ def _outcome(runtime: Runtime, record: ErasureRecord, review: ExportReview,
         waited = (now - (review.submitted_at or record.updated_at)).total_seconds()
         return ended("timeout") if waited > runtime.settings.gdpr_timeout_s else None
     urls = list(dict.fromkeys(u for a in answers for u in (a.results_urls or ([a.results_url] if a.results_url else []))))
+    if not urls:
+        return ended("unreadable")
     settings = runtime.settings
     base = urlsplit(settings.api_base_url)
     own_http_host = base.hostname if base.scheme == "http" else None
@@ -110,8 +112,6 @@ def _outcome(runtime: Runtime, record: ErasureRecord, review: ExportReview,
         return ended("link_expired")
     except ArchiveUnreadable as exc:  # its message names the bound broken, never the content
         log.warning("request %s: review export unreadable: %s", record.request_id, exc)
-        return ended("unreadable")
-    if not urls:
         return ended("unreadable")
     known = _known_conversations(record)
     identity = record.effective_identity

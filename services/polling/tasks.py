@@ -209,10 +209,10 @@ def issue_certificate(runtime: Runtime, request_id: str) -> None:
     Idempotent: issuing the same statement again keeps the stored certificate."""
     signer = runtime.settings.require_signer()
     record = runtime.store.get(request_id)
-    head = runtime.redis.get(runtime.keys.audit_head)
-    certificate = issue(runtime.redis, runtime.keys, signer,
-                        build_certificate(record, runtime.digest(record), None if head is None else str(head)))
-    write_checkpoint(runtime)  # the head as of this certificate, signed: entries cut off below it then show
+    position = runtime.audit.head_position()  # read once: the certificate's position and the checkpoint's
+    head = None if position is None else f"{position[0]}:{position[1]}"
+    certificate = issue(runtime.redis, runtime.keys, signer, build_certificate(record, runtime.digest(record), head))
+    write_checkpoint(runtime, position)  # the head as of this certificate, signed: cut-off entries then show
     runtime.audit.append("certificate.issued", request_id=request_id, subject=certificate["subject_digest"],
                          details={"outcome": certificate["outcome"], "deadline_met": certificate["deadline_met"],
                                   "certificate_id": certificate["certificate_id"]})

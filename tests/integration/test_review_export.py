@@ -50,7 +50,7 @@ def test_the_export_shows_at_the_gate_and_what_discovery_missed_is_flagged_and_e
     review = record.review
     assert review is not None and review.status == "summarised"
     assert review.missed_conversation_ids == [mentioned] and review.flagged
-    assert mentioned not in review.missed_conversation_ids[1:] and review.discovered_conversations >= 1
+    assert review.discovered_conversations >= 1
     assert review.summary.records.get("messages", 0) >= 1 and review.summary.first_date is not None
     assert mentioned in record.conversation_ids and record.message_ids.get(mentioned)  # fed into the scope
     assert record.approval is None and [a.by for a in record.superseded_approvals] == ["upstream-dpo"]

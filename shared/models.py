@@ -32,6 +32,15 @@ class RequestKind(StrEnum):
     ACCESS = "access"
 
 
+class Lane(StrEnum):
+    """Which queue lane a request travels in. ``interactive``: one subject submitted on its own (API, CLI,
+    Celery door), served first; ``bulk``: a file, a retention purge or a caller's flag, given at most a
+    share of the rate budget while interactive work waits (issue 21)."""
+
+    INTERACTIVE = "interactive"
+    BULK = "bulk"
+
+
 #: The kinds this release carries out; the others are refused at intake with a clear error rather than
 #: accepted and silently done as something else.
 AVAILABLE_KINDS = frozenset({RequestKind.ERASE, RequestKind.ANONYMISE, RequestKind.ACCESS})
@@ -272,6 +281,7 @@ class ErasureRecord(BaseModel):
     subject: Subject
     verified_at: datetime
     kind: RequestKind = RequestKind.ERASE
+    lane: Lane = Lane.INTERACTIVE
     window: DateWindow | None = None
     approval: Approval | None = None
     # Approvals the gate stopped honouring because the scope widened after them (shared.approval_gate).

@@ -10,7 +10,7 @@ from services.intake.validation import IntakeError, parse_request
 from shared.callbacks import CallbackPolicy
 from shared.celery_app import app
 from shared.config import ConfigError
-from shared.models import Approval, ErasureRecord, RequestKind
+from shared.models import Approval, ErasureRecord, Lane, RequestKind
 from shared.pipeline import chunks
 from shared.runtime import Runtime
 from shared.store import DuplicateTicket
@@ -20,8 +20,9 @@ from shared.webhooks import target_label
 __all__ = ["DuplicateTicket", "IntakeError", "enqueue_discovery", "submit"]
 
 
-def enqueue_discovery(runtime: Runtime, request_ids: list[str]) -> None:
-    """Send accepted requests to discovery in batches, so a bulk run shares its platform queries."""
+def enqueue_discovery(runtime: Runtime, request_ids: list[str], lane: Lane = Lane.INTERACTIVE) -> None:
+    """Send accepted requests to discovery in batches, so a bulk run shares its platform queries.
+    Every request of ``request_ids`` travels in ``lane``."""
     for batch in chunks(request_ids, runtime.settings.batch_size):
         app.send_task(DISCOVER_TASK, args=[batch])
 
@@ -39,12 +40,13 @@ def refuse_held_anonymise(runtime: Runtime, record: ErasureRecord) -> None:
 
 
 def submit(runtime: Runtime, payload: Mapping[str, Any], *, enqueue: bool = True, submitted_by: str | None = None,
-           approval: Approval | None = None) -> ErasureRecord:
+           approval: Approval | None = None, lane: Lane = Lane.INTERACTIVE) -> ErasureRecord:
     """Store one request and (unless ``enqueue`` is False: bulk) enqueue it; raise ``IntakeError``
     or ``DuplicateTicket`` otherwise.
 
     ``submitted_by`` is the API key that sent it over HTTP (it may not approve it); ``approval`` is a
-    trusted key's pre-approval (the HTTP door never passes a body's ``approved_by`` through)."""
+    trusted key's pre-approval (the HTTP door never passes a body's ``approved_by`` through); ``lane`` is
+    the queue lane the request travels in (``bulk`` for files and purges)."""
     record = parse_request(payload, runtime.settings.default_phone_region, CallbackPolicy.from_settings(runtime.settings))
     if record.callback_url is not None:
         try:  # an unsigned event cannot be sent: refuse now rather than fail silently at the end
@@ -56,6 +58,7 @@ def submit(runtime: Runtime, payload: Mapping[str, Any], *, enqueue: bool = True
         refuse_held_anonymise(runtime, record)
     record.subject_digest = runtime.digest(record)
     record.submitted_by = submitted_by
+    record.lane = lane
     if approval is not None:
         record.approval = approval
     try:
@@ -81,5 +84,5 @@ def submit(runtime: Runtime, payload: Mapping[str, Any], *, enqueue: bool = True
     runtime.audit.append("request.received", request_id=record.request_id, subject=runtime.digest(record),
                          details=details)
     if enqueue:
-        enqueue_discovery(runtime, [record.request_id])
+        enqueue_discovery(runtime, [record.request_id], lane)
     return record

@@ -122,6 +122,8 @@ def submit(
     review_export: Annotated[bool, typer.Option(
         "--review-export", help="review before delete: read the platform's export of the subject first and show "
                                 "it at the approval step")] = False,
+    lane: Annotated[str | None, typer.Option(
+        help="queue lane of a single request: interactive (default, served first) or bulk; a --file is always bulk")] = None,
 ) -> None:
     """Submit one erasure request, or many from a file; bad ones are refused by field name."""
     from services.intake.submit import DuplicateTicket, IntakeError
@@ -137,7 +139,7 @@ def submit(
         if review_export:
             payload["review_export"] = True
         for key, value in (("user_id", user_id), ("verified_at", verified_at), ("approved_by", approved_by),
-                           ("kind", kind)):
+                           ("kind", kind), ("lane", lane)):
             if value:
                 payload[key] = value
         try:

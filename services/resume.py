@@ -14,8 +14,9 @@ from collections.abc import Iterable
 from services.polling.schedule import schedule_sweep, start_polling
 from services.polling.tasks import issue_certificate
 from shared.approval_gate import release_if_approved
-from shared.celery_app import app
-from shared.models import ErasureRecord, RequestState
+from shared.lane_context import in_lane
+from shared.lanes import send_ids
+from shared.models import ErasureRecord, Lane, RequestState
 from shared.pipeline import UNCERTIFIED_ENDS, chunks
 from shared.progress import needs_watching
 from shared.recording_jobs import pending_key, schedule_follow
@@ -54,34 +55,42 @@ def redrive(runtime: Runtime, records: Iterable[ErasureRecord], now: float | Non
     final one already scrubbed. Each one acted on counts as progress (at ``now``, epoch seconds) in the
     watchdog's index.
     """
-    by_state: dict[RequestState, list[str]] = defaultdict(list)
+    # By state and lane: a batch is homogeneous, and a re-driven bulk request stays bulk (shared.lanes).
+    by_state: dict[tuple[RequestState, Lane], list[str]] = defaultdict(list)
     submitted_reviews: set[str] = set()  # REVIEWING with its export submitted: the polling pool's step
     for record in records:
         if needs_watching(record):
-            by_state[record.state].append(record.request_id)
+            by_state[record.state, record.lane].append(record.request_id)
             if record.review is not None:
                 submitted_reviews.add(record.request_id)
     # Before acting: a request that the action finishes at once (a certificate) then leaves the index.
     runtime.store.progress.track((i for ids in by_state.values() for i in ids), now)
     done: dict[RequestState, list[str]] = {}
-    for state, ids in by_state.items():
-        if state.is_final:
-            for request_id in ids:
-                _finish(runtime, request_id, state)
-        elif state is RequestState.AWAITING_APPROVAL:
-            # Approved, and the release was lost in a crash.
-            ids = [i for i in ids if release_if_approved(runtime, i) is not None]
-        elif state is RequestState.REVIEWING:
-            _redrive_reviews(runtime, ids, submitted_reviews)
-        elif state is RequestState.POLLING:
-            start_polling(runtime, ids)
-            _restart_passes(runtime)
-        else:
-            for batch in chunks(ids, runtime.settings.batch_size):
-                app.send_task(TASK_FOR_STATE[state], args=[batch])
+    for (state, lane), ids in by_state.items():
+        with in_lane(lane):
+            ids = _redrive_state(runtime, state, ids, submitted_reviews)
         if ids:
-            done[state] = ids
+            done.setdefault(state, []).extend(ids)
     return done
+
+
+def _redrive_state(runtime: Runtime, state: RequestState, ids: list[str], submitted_reviews: set[str]) -> list[str]:
+    """Send on the requests of one state and one lane (the running lane); returns those acted on."""
+    if state.is_final:
+        for request_id in ids:
+            _finish(runtime, request_id, state)
+    elif state is RequestState.AWAITING_APPROVAL:
+        # Approved, and the release was lost in a crash.
+        ids = [i for i in ids if release_if_approved(runtime, i) is not None]
+    elif state is RequestState.REVIEWING:
+        _redrive_reviews(runtime, ids, submitted_reviews)
+    elif state is RequestState.POLLING:
+        start_polling(runtime, ids)
+        _restart_passes(runtime)
+    else:
+        for batch in chunks(ids, runtime.settings.batch_size):
+            send_ids(TASK_FOR_STATE[state], batch)
+    return ids
 
 
 def _redrive_reviews(runtime: Runtime, ids: list[str], submitted: set[str]) -> None:
@@ -90,7 +99,7 @@ def _redrive_reviews(runtime: Runtime, ids: list[str], submitted: set[str]) -> N
     for task, chosen in ((REVIEW_EXPORT_TASK, [i for i in ids if i not in submitted]),
                          (REVIEW_FOLLOW_TASK, [i for i in ids if i in submitted])):
         for batch in chunks(chosen, runtime.settings.batch_size):
-            app.send_task(task, args=[batch])
+            send_ids(task, batch)
 
 
 def _finish(runtime: Runtime, request_id: str, state: RequestState) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Unpack
 
 from shared.approval_scope import approval_holds, current_scope, predates_flagged_review, scope_change, stale_approval
-from shared.celery_app import app
+from shared.lanes import send_ids
 from shared.models import ErasureRecord, RecordChanges, RequestState
 from shared.pipeline import transition
 from shared.runtime import Runtime
@@ -63,7 +63,7 @@ def release_if_approved(runtime: Runtime, request_id: str) -> ErasureRecord | No
                           details={"approved_by": record.approval.by}, expect=RequestState.AWAITING_APPROVAL,
                           reason=reason_after_approval(record))
     if released is not None:
-        app.send_task(DELETE_TASK, args=[[request_id]])
+        send_ids(DELETE_TASK, [request_id], lane=record.lane)
     return released
 
 

@@ -58,6 +58,10 @@ BROKER_SOCKET_OPTIONS: dict[str, Any] = {
     "health_check_interval": 10,
 }
 
+#: kombu's priority of the interactive lane (0, served first on Redis) and of the bulk lane (9); the lanes
+#: themselves are ``shared.lanes``'s.
+LANE_PRIORITY_STEPS = [0, 9]
+
 # Apps given their settings by ``configure``: the environment must not override them on first use.
 _configured: weakref.WeakSet[Celery] = weakref.WeakSet()
 
@@ -73,6 +77,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "unacked_restore_interval": restore_sweep_s(settings),
         "unacked_restore_throttle": 1,
         "global_keyprefix": f"{settings.key_prefix}:celery:",
+        # Two lanes per queue (issue 21, ``shared.lanes``): kombu keeps one list per priority step and a
+        # worker's BRPOP names every priority-0 (interactive) list before any priority-9 (bulk) one.
+        "priority_steps": LANE_PRIORITY_STEPS,
         **BROKER_SOCKET_OPTIONS,
     }
     return {

@@ -123,6 +123,9 @@ class Settings(BaseSettings):
     rate_per_minute: float = 300.0
     rate_burst: int = 5
     rate_max_block_s: float = 5.0
+    # While interactive work asks for tokens, bulk-lane work gets at most this share of the budget; all of
+    # it otherwise (issue 21, ``shared.lanes``). 1.0: no cap.
+    bulk_rate_share: float = Field(default=0.8, gt=0.0, le=1.0)
 
     hmac_key: SecretStr = SecretStr("")
     # The Ed25519 key that signs certificates and audit checkpoints (shared.signing): a PEM in the

@@ -14,7 +14,8 @@ from contextlib import suppress
 
 from redis.exceptions import LockError
 
-from shared.celery_app import app
+from shared.lanes import send
+from shared.models import Lane
 from shared.runtime import Runtime
 
 log = logging.getLogger("erasure.polling")
@@ -34,7 +35,8 @@ def schedule_pass(runtime: Runtime, task_name: str, flag_key: str, countdown_s: 
     token = uuid.uuid4().hex
     if not runtime.redis.set(flag_key, token, nx=not force, px=ttl_ms):
         return False
-    app.send_task(task_name, kwargs={"token": token}, countdown=countdown_s)
+    # A pass serves requests of both lanes: sent interactive, so a bulk backlog never holds it up.
+    send(task_name, kwargs={"token": token}, lane=Lane.INTERACTIVE, countdown=countdown_s)
     return True
 
 

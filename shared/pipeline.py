@@ -41,6 +41,8 @@ from shared.config import ConfigError
 from shared.effects import ReconcileIncomplete
 from shared.errors import RunLater
 from shared.genesys import ServerError, TransportError
+from shared.lane_context import in_lane
+from shared.lanes import lane_of_priority, send_ids
 from shared.metrics import REQUESTS_FINISHED, TASKS
 from shared.models import ErasureRecord, RecordChanges, RequestState
 from shared.ratelimit import LimiterUnavailable
@@ -208,7 +210,7 @@ def handing_on(task_name: str, request_ids: list[str]) -> Iterator[None]:
         yield
     finally:
         if request_ids:
-            app.send_task(task_name, args=[list(request_ids)])
+            send_ids(task_name, request_ids)  # in the running batch's lane
 
 
 def chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
@@ -221,7 +223,9 @@ def erasure_task(name: str) -> Callable[[Callable[[Runtime, list[str]], None]], 
         @app.task(name=name, bind=True, max_retries=MAX_RETRIES, acks_late=True)
         def run(self: Task[Any, Any], request_ids: list[str] | str) -> None:
             ids = [request_ids] if isinstance(request_ids, str) else list(request_ids)
-            with kept_while_redis_is_down(name, len(ids)):
+            # The batch's lane is its message's: every message it sends and every token it asks for is that lane's.
+            lane = lane_of_priority((self.request.delivery_info or {}).get("priority"))
+            with in_lane(lane), kept_while_redis_is_down(name, len(ids)):
                 _deliver(self, name, fn, ids)
 
         return run
@@ -262,7 +266,7 @@ def _deliver(self: Task[Any, Any], name: str, fn: Callable[[Runtime, list[str]],
                 # Locked by a task still running: usually the previous stage, which sends this
                 # task just before it lets go. Look again shortly; by then the state says
                 # whether there is anything left to do.
-                app.send_task(name, args=[busy], countdown=LOCKED_RETRY_S)
+                send_ids(name, busy, countdown=LOCKED_RETRY_S)
                 TASKS.labels(name, "locked").inc()
             if mine:
                 _run_guarded(self, runtime, fn, name, mine, redelivered=count > 1)
@@ -319,14 +323,14 @@ def _run_guarded(self: Task[Any, Any], runtime: Runtime, fn: Callable[[Runtime, 
         # Not a failure: the platform or the budget says "not yet". A fresh message with a
         # countdown, so waiting never eats into the retry cap meant for errors.
         outcome = "deferred"
-        app.send_task(name, args=[ids], countdown=later.defer_s)
+        send_ids(name, ids, countdown=later.defer_s)
     except ConfigError as exc:
         # The deployment's mistake (a setting missing or refused), not the requests': failing them would burn
         # their tickets for it. They wait, as for "not yet", until a corrected worker takes them; the log
         # names the variable (never a value) every time, and the deadline metrics show them ageing.
         log.error("%s for %d request(s) waits for the configuration: %s", name, len(ids), exc)
         outcome = "deferred"
-        app.send_task(name, args=[ids], countdown=runtime.settings.retry_backoff_cap_s)
+        send_ids(name, ids, countdown=runtime.settings.retry_backoff_cap_s)
     except (*RETRYABLE, SoftTimeLimitExceeded) as exc:
         # Something the whole batch shares (a query, the limiter, Redis), or the batch ran out of its time
         # limit (a slow platform, a small budget): the batch is retried. What it finished stays done, and

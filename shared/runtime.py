@@ -70,7 +70,7 @@ class Runtime:
         with self._lock:
             if self._limiter is None:
                 s = self.settings
-                config = BucketConfig(rate_per_s=s.rate_per_s, burst=s.rate_burst)
+                config = BucketConfig(rate_per_s=s.rate_per_s, burst=s.rate_burst, bulk_share=s.bulk_rate_share)
                 self._limiter = RateLimiter(self.redis, self.limiter_key, config)
             return self._limiter
 

@@ -54,7 +54,7 @@ def workers_key(prefix: str) -> str:
 class UnmeteredLimiter:
     """No shared budget: every request goes out at once; a 429 holds only the thread that got it."""
 
-    def acquire(self, pool: str = "default", *, max_block_s: float = 5.0) -> float:
+    def acquire(self, pool: str = "default", *, max_block_s: float = 5.0, lane: str | None = None) -> float:
         return 0.0
 
     def on_rate_limited(self, retry_after_s: float) -> None:

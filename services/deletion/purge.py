@@ -19,10 +19,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.deletion.holds import withhold
-from shared.celery_app import app
 from shared.errors import ErasureError
 from shared.genesys import GenesysClient, ServerError
-from shared.models import Approval, DateWindow, ErasureRecord, RequestState, Subject, WithheldRecord, utcnow
+from shared.lanes import send_ids
+from shared.models import Approval, DateWindow, ErasureRecord, Lane, RequestState, Subject, WithheldRecord, utcnow
 from shared.runtime import Runtime
 from shared.task_names import DELETE_TASK
 
@@ -132,11 +132,12 @@ def start_purge(runtime: Runtime, plan: PurgePlan, ticket: str | None = None) ->
         purge_policy=policy,
         window=DateWindow(start=plan.cutoff - timedelta(days=runtime.settings.purge_lookback_days), end=plan.cutoff),
         subject_digest="retention-purge",
+        lane=Lane.BULK,  # a purge is bulk work: it yields to single requests (issue 21)
     )
     runtime.store.create(record)  # DuplicateTicket for the same ticket twice
     runtime.audit.append("purge.started", request_id=record.request_id, subject=record.subject_digest,
                          details={"ticket": ticket, "state": record.state.value, "older_than_days": plan.older_than_days,
                                   "cutoff": plan.cutoff.isoformat(), "conversations": len(plan.conversations),
                                   "withheld": len(plan.withheld), "policy": policy})
-    app.send_task(DELETE_TASK, args=[[record.request_id]])
+    send_ids(DELETE_TASK, [record.request_id], lane=Lane.BULK)  # a retention purge is bulk work (issue 21)
     return record

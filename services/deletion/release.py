@@ -17,9 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from services.deletion.holds import subject_withheld
-from shared.celery_app import app
 from shared.genesys import GenesysClient
 from shared.holds import PLATFORM_PROTECTION
+from shared.lanes import send_ids
 from shared.models import RequestState
 from shared.pipeline import transition
 from shared.runtime import Runtime
@@ -48,7 +48,7 @@ def release_held(runtime: Runtime, client: GenesysClient, *, dry_run: bool = Fal
                                details={"kind": "subject"}, expect=RequestState.HELD,
                                withheld=[w for w in record.withheld if w.kind != "subject"], reason=None)
             if moved is not None:
-                app.send_task(DELETE_TASK, args=[[record.request_id]])
+                send_ids(DELETE_TASK, [record.request_id], lane=record.lane)
             continue
         if record.state is not RequestState.COMPLETED_WITH_WITHHELD:
             continue
@@ -71,5 +71,5 @@ def release_held(runtime: Runtime, client: GenesysClient, *, dry_run: bool = Fal
                            withheld=[w for w in record.withheld if w not in free], recording_scope=free_ids,
                            recording_round=record.recording_round + 1, reason=None)
         if moved is not None:
-            app.send_task(DELETE_TASK, args=[[record.request_id]])
+            send_ids(DELETE_TASK, [record.request_id], lane=record.lane)
     return out

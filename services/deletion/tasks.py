@@ -40,11 +40,11 @@ from services.deletion.recording_deletion import delete_recordings, find_recordi
 from shared.anonymise import replacement_terms
 from shared.approval_gate import release_if_approved
 from shared.approval_scope import approval_holds
-from shared.celery_app import app
 from shared.effects import DELETED, AlreadyGone, Blocked, Done, Outcome, Via
 from shared.errors import RunLater
 from shared.genesys import GenesysClient
 from shared.genesys.models import GdprJourneyCustomer, GdprSubject
+from shared.lanes import send_ids
 from shared.models import ErasureRecord, RequestKind, RequestState, utcnow
 from shared.pipeline import erasure_task, handing_on, isolated, load, moved_on, transition
 from shared.runtime import Runtime
@@ -185,7 +185,7 @@ def erase(runtime: Runtime, request_ids: list[str]) -> None:
     if waiting:
         if len(waiting) == len(request_ids):
             raise RunLater(countdown, "every request of the batch waits for a recording-job slot")
-        app.send_task(DELETE_TASK, args=[waiting], countdown=countdown)
+        send_ids(DELETE_TASK, waiting, countdown=countdown)
 
 
 def keeps_contacts(runtime: Runtime, record: ErasureRecord) -> bool:

@@ -19,10 +19,10 @@ from services.discovery.conversations import (
 )
 from services.discovery.data_lag import LakeReach, find_with_job
 from services.discovery.identity import ResolvedIdentity, resolve_identities
-from shared.celery_app import app
 from shared.genesys import GenesysClient
 from shared.genesys.models import AnalyticsConversation
 from shared.identifiers import phone_digits
+from shared.lanes import send_ids
 from shared.models import ErasureRecord, RequestState, Subject, utcnow
 from shared.pipeline import erasure_task, handing_on, isolated, load, moved_on, transition
 from shared.runtime import Runtime
@@ -124,7 +124,7 @@ def _still_active(runtime: Runtime, record: ErasureRecord, conversations: list[A
         return True  # another delivery (a resume, a rerun) looked just now and scheduled the next look
     # The next look is sent before it is recorded: a worker killed in between leaves a redelivery that
     # sends it again (one look too many, skipped by the guard above), never a request nobody looks at.
-    app.send_task(DISCOVER_TASK, args=[[record.request_id]], countdown=runtime.settings.active_revisit_s)
+    send_ids(DISCOVER_TASK, [record.request_id], lane=record.lane, countdown=runtime.settings.active_revisit_s)
     runtime.store.update(record.request_id, active_conversation_ids=active,
                          discovery_attempts=record.discovery_attempts + 1, last_revisit_at=now)
     runtime.audit.append("discovery.waiting_for_active_conversations", request_id=record.request_id,

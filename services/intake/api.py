@@ -220,7 +220,7 @@ def create_request(body: SubmitRequest, runtime: RuntimeDep,
         if original.state is RequestState.RECEIVED:
             # An earlier try may have stored it and lost Redis before enqueuing: send it on (discovery
             # takes a request once, by its state).
-            enqueue_discovery(runtime, [original.request_id])
+            enqueue_discovery(runtime, [original.request_id], original.lane)
         return JSONResponse(_accepted(original), status_code=200)
     return JSONResponse(_accepted(record), status_code=202)
 

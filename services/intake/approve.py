@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from shared.approval_gate import reason_after_approval, release_if_approved
 from shared.approval_scope import current_scope
-from shared.celery_app import app
 from shared.errors import ErasureError
+from shared.lanes import send_ids
 from shared.models import Approval, ErasureRecord, RequestState
 from shared.pipeline import transition
 from shared.runtime import Runtime
@@ -86,7 +86,7 @@ def approve(runtime: Runtime, ticket: str, by: str, *, key_id: str | None = None
                           details=details, expect=RequestState.AWAITING_APPROVAL, approval=approval,
                           reason=reason_after_approval(record))
     if released is not None:
-        app.send_task(DELETE_TASK, args=[[record.request_id]])
+        send_ids(DELETE_TASK, [record.request_id], lane=record.lane)
         return released
     # Still on its way (discovery, redaction): record the approval atomically with a state check, so a
     # request that reaches the gate meanwhile is not missed...

@@ -4,8 +4,8 @@ Each line is submitted, already in, or refused with its reason. Running the same
 an interrupted run) submits nothing twice: a line whose ticket is already in for the same subject
 counts as already submitted, and is enqueued again only while it still waits for discovery (the
 earlier run died between storing it and enqueuing it); the same ticket for another subject is
-refused. Accepted requests go to discovery in batches, and every stored request is enqueued even
-when a later line stops the run.
+refused. Accepted requests go to discovery in batches, in the bulk lane (``shared.lanes``), and every
+stored request is enqueued even when a later line stops the run.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from services.intake.submit import DuplicateTicket, IntakeError, enqueue_discovery, submit
-from shared.models import RequestState
+from shared.models import Lane, RequestState
 from shared.runtime import Runtime
 
 
@@ -100,7 +100,7 @@ def submit_line(runtime: Runtime, line: FileLine) -> LineResult:
     try:
         if line.payload is None:
             raise IntakeError([line.problem or "unreadable"])
-        record = submit(runtime, line.payload, enqueue=False)
+        record = submit(runtime, line.payload, enqueue=False, lane=Lane.BULK)
     except IntakeError as exc:
         return LineResult(line.number, Outcome.REFUSED, reason="; ".join(exc.errors))
     except DuplicateTicket as exc:
@@ -126,9 +126,9 @@ def submit_lines(runtime: Runtime, lines: Iterable[FileLine],
             if on_line is not None:
                 on_line(result)
             if len(batch) >= runtime.settings.batch_size:
-                enqueue_discovery(runtime, batch)
+                enqueue_discovery(runtime, batch, Lane.BULK)
                 batch = []
     finally:
         if batch:  # stored requests are always enqueued, even when a later line stops the run
-            enqueue_discovery(runtime, batch)
+            enqueue_discovery(runtime, batch, Lane.BULK)
     return summary

@@ -8,8 +8,8 @@ from typing import Any
 
 from services.intake.validation import IntakeError, parse_request
 from shared.callbacks import CallbackPolicy
-from shared.celery_app import app
 from shared.config import ConfigError
+from shared.lanes import send_ids
 from shared.models import Approval, ErasureRecord, Lane, RequestKind
 from shared.pipeline import chunks
 from shared.runtime import Runtime
@@ -24,7 +24,7 @@ def enqueue_discovery(runtime: Runtime, request_ids: list[str], lane: Lane = Lan
     """Send accepted requests to discovery in batches, so a bulk run shares its platform queries.
     Every request of ``request_ids`` travels in ``lane``."""
     for batch in chunks(request_ids, runtime.settings.batch_size):
-        app.send_task(DISCOVER_TASK, args=[batch])
+        send_ids(DISCOVER_TASK, batch, lane=lane)
 
 
 def refuse_held_anonymise(runtime: Runtime, record: ErasureRecord) -> None:
@@ -40,13 +40,14 @@ def refuse_held_anonymise(runtime: Runtime, record: ErasureRecord) -> None:
 
 
 def submit(runtime: Runtime, payload: Mapping[str, Any], *, enqueue: bool = True, submitted_by: str | None = None,
-           approval: Approval | None = None, lane: Lane = Lane.INTERACTIVE) -> ErasureRecord:
+           approval: Approval | None = None, lane: Lane | None = None) -> ErasureRecord:
     """Store one request and (unless ``enqueue`` is False: bulk) enqueue it; raise ``IntakeError``
     or ``DuplicateTicket`` otherwise.
 
     ``submitted_by`` is the API key that sent it over HTTP (it may not approve it); ``approval`` is a
     trusted key's pre-approval (the HTTP door never passes a body's ``approved_by`` through); ``lane`` is
-    the queue lane the request travels in (``bulk`` for files and purges)."""
+    the queue lane the request travels in (``bulk`` for files and purges), overriding the payload's own
+    ``lane`` field (default ``interactive``)."""
     record = parse_request(payload, runtime.settings.default_phone_region, CallbackPolicy.from_settings(runtime.settings))
     if record.callback_url is not None:
         try:  # an unsigned event cannot be sent: refuse now rather than fail silently at the end
@@ -58,7 +59,8 @@ def submit(runtime: Runtime, payload: Mapping[str, Any], *, enqueue: bool = True
         refuse_held_anonymise(runtime, record)
     record.subject_digest = runtime.digest(record)
     record.submitted_by = submitted_by
-    record.lane = lane
+    if lane is not None:
+        record.lane = lane
     if approval is not None:
         record.approval = approval
     try:
@@ -84,5 +86,5 @@ def submit(runtime: Runtime, payload: Mapping[str, Any], *, enqueue: bool = True
     runtime.audit.append("request.received", request_id=record.request_id, subject=runtime.digest(record),
                          details=details)
     if enqueue:
-        enqueue_discovery(runtime, [record.request_id], lane)
+        enqueue_discovery(runtime, [record.request_id], record.lane)
     return record

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from shared.callbacks import MAX_CALLBACK_URL, CallbackPolicy, CallbackRefused
 from shared.errors import ErasureError
 from shared.identifiers import InvalidIdentifier, normalize_email, normalize_phone
-from shared.models import AVAILABLE_KINDS, Approval, DateWindow, ErasureRecord, RequestKind, Subject, utcnow
+from shared.models import AVAILABLE_KINDS, Approval, DateWindow, ErasureRecord, Lane, RequestKind, Subject, utcnow
 
 
 class IntakeError(ErasureError, ValueError):
@@ -52,6 +52,9 @@ class ErasureRequestIn(BaseModel):
     # Review before delete for this request (every request with ERASURE_REVIEW_EXPORT): the platform's own
     # export of the subject is read for what it holds and shown at the approval step (shared.export_review).
     review_export: bool = False
+    # The queue lane (issue 21, ``shared.lanes``): ``interactive`` (the default) is served first; ``bulk`` yields
+    # to single requests and takes at most ERASURE_BULK_RATE_SHARE of the rate budget while they wait.
+    lane: Lane = Lane.INTERACTIVE
 
     @field_validator("ticket")
     @classmethod
@@ -156,6 +159,7 @@ def parse_request(payload: Mapping[str, Any], default_phone_region: str | None =
         erase_by_name=data.erase_by_name,
         callback_url=data.callback_url,
         review_export=data.review_export,
+        lane=data.lane,
     )
 
 

@@ -21,6 +21,7 @@ from shared.celery_app import app
 from shared.genesys import GenesysClient
 from shared.genesys.models import RecordingJob
 from shared.holds import DEFAULT_BASIS, PLATFORM_PROTECTION, PLATFORM_PROTECTION_REASON, merge_withheld
+from shared.lanes import send_ids
 from shared.models import ErasureRecord, RequestState, WithheldRecord, utcnow
 from shared.passes import run_pass
 from shared.pipeline import kept_while_redis_is_down
@@ -123,7 +124,7 @@ def maybe_complete(runtime: Runtime, request_id: str) -> None:
         return
     if record.gdpr_request_ids and record.recording_round == 0:
         return
-    app.send_task(VERIFY_TASK, args=[[request_id]])
+    send_ids(VERIFY_TASK, [request_id], lane=record.lane)
 
 
 def resume_recordings(runtime: Runtime, request_ids: list[str]) -> None:

@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from shared.approval_gate import to_gate
-from shared.celery_app import app
 from shared.errors import RunLater
 from shared.export_review import ArchiveUnreadable, LinkExpired, download, summarise
 from shared.genesys.models import GdprRequest
+from shared.lanes import send_ids
 from shared.models import ErasureRecord, ExportReview, RecordChanges, RequestState, utcnow
 from shared.pipeline import erasure_task, handing_on, isolated, load, moved_on
 from shared.runtime import Runtime
@@ -72,7 +72,7 @@ def _later(runtime: Runtime, request_ids: list[str], waiting: list[ErasureRecord
     interval = min(settings.poll_max_interval_s, max(settings.poll_interval_s, waited / 10))
     if len(waiting) == len(request_ids):
         raise RunLater(interval, "the platform is still working on the review exports")
-    app.send_task(REVIEW_FOLLOW_TASK, args=[[r.request_id for r in waiting]], countdown=interval)
+    send_ids(REVIEW_FOLLOW_TASK, [r.request_id for r in waiting], countdown=interval)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ platform's GDPR requests for all of them at once; at most one sweep is scheduled
 from __future__ import annotations
 
 from services.polling.recording_follow import resume_recordings
-from shared.celery_app import app
+from shared.lanes import send_ids
 from shared.passes import schedule_pass
 from shared.runtime import Runtime
 from shared.task_names import POLL_TASK, SWEEP_TASK
@@ -20,7 +20,7 @@ def start_polling(runtime: Runtime, request_ids: list[str]) -> None:
     settings = runtime.settings
     resume_recordings(runtime, request_ids)  # recording DELETE jobs are followed on their own
     if settings.poll_mode == "each":
-        app.send_task(POLL_TASK, args=[request_ids], countdown=settings.poll_interval_s)
+        send_ids(POLL_TASK, request_ids, countdown=settings.poll_interval_s)  # the running batch's lane
         return
     mapping: dict[str, str] = {}
     for request_id in request_ids:

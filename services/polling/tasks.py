@@ -24,6 +24,7 @@ from shared.certificate_store import issue, record_delivery
 from shared.errors import RunLater
 from shared.final_event import final_event
 from shared.genesys import NotFound
+from shared.lanes import send, send_by_record, send_ids
 from shared.models import ErasureRecord, RequestKind, RequestState, utcnow
 from shared.passes import run_pass
 from shared.pipeline import backoff_s, chunks, erasure_task, isolated, kept_while_redis_is_down, load, retry_or_keep, transition
@@ -67,7 +68,7 @@ def poll(runtime: Runtime, request_ids: list[str]) -> None:
                 waiting.append(record)
     finished += _uncertified(runtime, request_ids)
     for batch in chunks(finished, runtime.settings.batch_size):
-        app.send_task(VERIFY_TASK, args=[batch])
+        send_ids(VERIFY_TASK, batch)
     if waiting:
         attempts = max(r.poll_attempts for r in waiting)
         for record in waiting:
@@ -76,7 +77,7 @@ def poll(runtime: Runtime, request_ids: list[str]) -> None:
         if len(waiting) == len(request_ids):
             raise RunLater(min(settings.poll_max_interval_s, settings.poll_interval_s * 1.5**attempts),
                            "the platform is still working on the batch's GDPR requests")
-        app.send_task(POLL_TASK, args=[[r.request_id for r in waiting]], countdown=settings.poll_interval_s)
+        send_ids(POLL_TASK, [r.request_id for r in waiting], countdown=settings.poll_interval_s)
 
 
 def _uncertified(runtime: Runtime, request_ids: list[str]) -> list[str]:
@@ -151,8 +152,8 @@ def _sweep_once(runtime: Runtime) -> None:
             if _settle(runtime, record, by_request[record.request_id]):
                 finished.append(record.request_id)
     finished += _uncertified(runtime, list(by_request))
-    for batch in chunks(finished, runtime.settings.batch_size):
-        app.send_task(VERIFY_TASK, args=[batch])
+    # One sweep serves every request in polling, of both lanes: each goes on in its own.
+    send_by_record(runtime, VERIFY_TASK, finished, batch_size=runtime.settings.batch_size)
     done = [gid for gid, rid in pending.items()
             if rid in finished or runtime.store.get(rid).state is not RequestState.POLLING]
     if done:
@@ -219,9 +220,9 @@ def issue_certificate(runtime: Runtime, request_id: str) -> None:
     retire(runtime, record)  # scrubbed, compacted, its transcripts gone
     runtime.audit.append("request.scrubbed", request_id=request_id, subject=certificate["subject_digest"])
     for name in runtime.settings.webhook_target_urls:
-        app.send_task(NOTIFY_TASK, args=[request_id, name])
+        send(NOTIFY_TASK, [request_id, name], lane=record.lane)
     if record.callback_url is not None:
-        app.send_task(NOTIFY_CALLBACK_TASK, args=[request_id])
+        send(NOTIFY_CALLBACK_TASK, [request_id], lane=record.lane)
 
 
 @app.task(name=NOTIFY_TASK, bind=True, acks_late=True, max_retries=None)

@@ -51,6 +51,7 @@ from shared.genesys.models import (
     RecordingJobListing,
     User,
 )
+from shared.lane_context import batch_lane
 from shared.metrics import API_CALLS, API_LATENCY
 from shared.ratelimit.headers import read_window
 
@@ -88,7 +89,7 @@ _JOBS_FULL = re.compile(r"too.?many.?jobs|job.?limit|concurren|jobs may be (pend
 class Limiter(Protocol):
     """What the client needs of ``shared.ratelimit.RateLimiter``."""
 
-    def acquire(self, pool: str = "default", *, max_block_s: float = 5.0) -> float: ...
+    def acquire(self, pool: str = "default", *, max_block_s: float = 5.0, lane: str | None = None) -> float: ...
 
     def on_rate_limited(self, retry_after_s: float) -> None: ...
 
@@ -131,7 +132,8 @@ class GenesysClient:
         """
         renewed = False
         for attempt in range(1, self._max_attempts + 1):
-            self._limiter.acquire(self.pool, max_block_s=self._max_block_s)
+            # The running batch's lane: bulk work yields part of the budget while interactive work asks.
+            self._limiter.acquire(self.pool, max_block_s=self._max_block_s, lane=batch_lane())
             token = self._tokens.token()
             headers = {"Authorization": f"Bearer {token}"}
             started = time.monotonic()

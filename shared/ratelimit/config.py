@@ -15,6 +15,8 @@ class BucketConfig:
     ``reserve`` is a fraction of ``burst``: pools outside ``priority_pools`` are refused while
     fewer than ``reserve * burst`` tokens would remain, so polling cannot starve deletion.
     ``pool_shares`` caps a pool at ``share * rate_per_s`` with its own bucket.
+    ``bulk_share`` caps bulk-lane callers at ``bulk_share * rate_per_s`` while an interactive caller has
+    asked for a token within ``interactive_marker_ms`` (issue 21); 1.0 leaves bulk uncapped.
     """
 
     rate_per_s: float
@@ -23,6 +25,8 @@ class BucketConfig:
     priority_pools: frozenset[str] = frozenset({"deletion"})
     pool_shares: Mapping[str, float] = field(default_factory=dict)
     max_pause_s: float = 120.0
+    bulk_share: float = 1.0
+    interactive_marker_ms: int = 3000
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.rate_per_s) and self.rate_per_s > 0):
@@ -39,6 +43,10 @@ class BucketConfig:
         for pool, share in self.pool_shares.items():
             if not (0.0 < share <= 1.0):
                 raise ValueError(f"share of pool {pool!r} must be in (0, 1]")
+        if not (0.0 < self.bulk_share <= 1.0):
+            raise ValueError("bulk_share must be in (0, 1]")
+        if self.interactive_marker_ms < 1:
+            raise ValueError("interactive_marker_ms must be at least 1")
         if not (math.isfinite(self.max_pause_s) and self.max_pause_s > 0):
             raise ValueError("max_pause_s must be a positive number")
         # Freeze the mapping too: the config is shared between threads and limiters.
@@ -56,6 +64,14 @@ class BucketConfig:
         if pool not in self.priority_pools:
             tokens -= self.reserve * self.burst
         return round(tokens * self.interval_us)
+
+    def bulk_limits_us(self) -> tuple[int, int]:
+        """(interval, tolerance) of the bulk lane's bucket while interactive work asks, or (0, 0) uncapped."""
+        if self.bulk_share >= 1.0:
+            return 0, 0
+        interval = max(1, round(self.interval_us / self.bulk_share))
+        burst = max(1, round(self.bulk_share * self.burst))
+        return interval, burst * interval
 
     def pool_limits_us(self, pool: str) -> tuple[int, int]:
         """(interval, tolerance) of the pool's own bucket, or (0, 0) when it has no share."""

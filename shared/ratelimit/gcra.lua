@@ -9,6 +9,16 @@
 -- ARGV[4]  pool tolerance, microseconds (pool burst * pool interval)
 -- ARGV[5]  1 = take a token when one is free, 0 = only report the wait
 -- ARGV[6]  epoch offset, seconds (keeps microsecond values far below 2^53, exact in Lua doubles)
+-- KEYS[3]  interactive marker: exists while interactive work asked for a token within ARGV[8] ms
+-- KEYS[4]  bulk lane bucket TAT (same encoding; only touched while the marker exists)
+-- ARGV[7]  the caller's lane: 'interactive', 'bulk' or '' (no lane: a pass, a tool)
+-- ARGV[8]  marker lifetime, milliseconds
+-- ARGV[9]  bulk lane emission interval while the marker exists, microseconds (0 = bulk has no cap)
+-- ARGV[10] bulk lane tolerance, microseconds
+--
+-- Lanes (issue 21): an interactive caller (re)sets the marker whenever it asks; a bulk caller, while the
+-- marker exists, must also conform to the bulk lane bucket (interval = org interval / share), so bulk
+-- takes at most that share of the budget while interactive work wants tokens, and all of it otherwise.
 --
 -- Returns {granted (1|0), wait_us, now_us}: wait_us is the exact time until this pool would be
 -- admitted (0 when granted), now_us is Redis's clock in microseconds since the rebased epoch.
@@ -44,10 +54,24 @@ if pool_interval > 0 then
   if pool_wait > wait then wait = pool_wait end
 end
 
+local lane = ARGV[7] or ''
+if lane == 'interactive' and ARGV[5] == '1' then
+  redis.call('SET', KEYS[3], '1', 'PX', tonumber(ARGV[8]))
+end
+
+local lane_tat = nil
+local lane_interval = tonumber(ARGV[9]) or 0
+if lane == 'bulk' and lane_interval > 0 and redis.call('EXISTS', KEYS[3]) == 1 then
+  local lane_wait
+  lane_tat, lane_wait = check(KEYS[4], lane_interval, tonumber(ARGV[10]))
+  if lane_wait > wait then wait = lane_wait end
+end
+
 if wait > 0 or ARGV[5] ~= '1' then
   return {0, math.ceil(wait), now}
 end
 
 store(KEYS[1], org_tat)
 if pool_tat then store(KEYS[2], pool_tat) end
+if lane_tat then store(KEYS[4], lane_tat) end
 return {1, 0, now}

@@ -6,6 +6,8 @@ and also runs on Redis Cluster::
     erasure:rl:{<client>}:tat                org bucket, TAT in µs since EPOCH_S
     erasure:rl:{<client>}:pool:<pool>:tat    a pool's own bucket (only with a share)
     erasure:rl:{<client>}:lease:<name>       sorted set of leases, score = expiry in µs
+    erasure:rl:{<client>}:lane:interactive   marker: interactive work asked for a token lately (PX)
+    erasure:rl:{<client>}:lane:bulk:tat      the bulk lane's bucket while the marker exists
 """
 
 from __future__ import annotations
@@ -36,6 +38,14 @@ def bucket(client: str) -> str:
 
 def pool_bucket(client: str, pool: str) -> str:
     return f"{base(client)}:pool:{_check_part(pool, 'pool')}:tat"
+
+
+def interactive_marker(client: str) -> str:
+    return f"{base(client)}:lane:interactive"
+
+
+def bulk_lane_bucket(client: str) -> str:
+    return f"{base(client)}:lane:bulk:tat"
 
 
 def lease_set(client: str, name: str) -> str:

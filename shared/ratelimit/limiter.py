@@ -47,6 +47,8 @@ class RateLimiter:
         self._config = config
         self._sleep = sleep
         self._bucket = keys.bucket(key)
+        self._marker = keys.interactive_marker(key)
+        self._bulk_bucket = keys.bulk_lane_bucket(key)
         self._gcra = keys.load_script(redis, "gcra.lua")
         self._pause = keys.load_script(redis, "pause.lua")
 
@@ -54,11 +56,12 @@ class RateLimiter:
     def config(self) -> BucketConfig:
         return self._config
 
-    def try_acquire(self, pool: str = "default") -> Decision:
-        """Take a token for ``pool`` if one is free now; never blocks."""
-        return self._decide(pool, take=True)
+    def try_acquire(self, pool: str = "default", *, lane: str | None = None) -> Decision:
+        """Take a token for ``pool`` if one is free now; never blocks. ``lane`` (``interactive``, ``bulk``
+        or None) is the caller's queue lane: see ``BucketConfig.bulk_share``."""
+        return self._decide(pool, take=True, lane=lane)
 
-    def acquire(self, pool: str = "default", *, max_block_s: float = 5.0) -> float:
+    def acquire(self, pool: str = "default", *, max_block_s: float = 5.0, lane: str | None = None) -> float:
         """Block until ``pool`` may send one request; return the seconds slept.
 
         Sleeps exactly the wait the script reports, then asks again (another worker may have
@@ -67,7 +70,7 @@ class RateLimiter:
         """
         waited = 0.0
         while True:
-            decision = self.try_acquire(pool)
+            decision = self.try_acquire(pool, lane=lane)
             if decision.granted:
                 metrics.TOKENS_GRANTED.labels(pool).inc()
                 metrics.WAIT_SECONDS.labels(pool).observe(waited)
@@ -121,7 +124,7 @@ class RateLimiter:
         """Seconds until the org bucket admits its next request, ignoring reserve and shares."""
         return self._decide(None, take=False).wait_s
 
-    def _decide(self, pool: str | None, *, take: bool) -> Decision:
+    def _decide(self, pool: str | None, *, take: bool, lane: str | None = None) -> Decision:
         cfg = self._config
         if pool is None:  # the whole bucket, as a priority pool without a share sees it
             pool_key, tolerance = self._bucket, cfg.burst * cfg.interval_us
@@ -129,9 +132,10 @@ class RateLimiter:
         else:
             pool_key, tolerance = keys.pool_bucket(self._key, pool), cfg.tolerance_us(pool)
             pool_interval, pool_tolerance = cfg.pool_limits_us(pool)
+        lane_interval, lane_tolerance = cfg.bulk_limits_us()
         reply = self._call(
             self._gcra,
-            [self._bucket, pool_key],
+            [self._bucket, pool_key, self._marker, self._bulk_bucket],
             [
                 cfg.interval_us,
                 tolerance,
@@ -139,6 +143,10 @@ class RateLimiter:
                 pool_tolerance,
                 1 if take else 0,
                 keys.EPOCH_S,
+                lane or "",
+                cfg.interactive_marker_ms,
+                lane_interval,
+                lane_tolerance,
             ],
         )
         granted, wait_us, now_us = (int(x) for x in cast(Sequence[int], reply))
@@ -148,7 +156,7 @@ class RateLimiter:
         reply = self._call(self._pause, [self._bucket], [offset_us, keys.EPOCH_S])
         return int(cast(Sequence[int], reply)[0]) == 1
 
-    def _call(self, script: Callable[..., object], keys_: list[str], args: list[int]) -> object:
+    def _call(self, script: Callable[..., object], keys_: list[str], args: list[int | str]) -> object:
         try:
             return script(keys=keys_, args=args)
         except redis.RedisError as exc:

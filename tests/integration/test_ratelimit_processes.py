@@ -53,8 +53,8 @@ class RecordingLimiter(RateLimiter):
 
     grants: list[int]
 
-    def try_acquire(self, pool: str = "default") -> Decision:
-        decision = super().try_acquire(pool)
+    def try_acquire(self, pool: str = "default", *, lane: str | None = None) -> Decision:
+        decision = super().try_acquire(pool, lane=lane)
         if decision.granted:
             self.grants.append(decision.redis_time_us)
         return decision

@@ -32,7 +32,7 @@ def runtime() -> Runtime:
 class NoLimiter:
     """The client's limiter, never waiting: these tests are about answers, not pacing."""
 
-    def acquire(self, pool="default", *, max_block_s=5.0):
+    def acquire(self, pool="default", *, max_block_s=5.0, lane=None):
         return 0.0
 
     def on_rate_limited(self, retry_after_s):

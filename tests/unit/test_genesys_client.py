@@ -29,7 +29,7 @@ class RecordingLimiter:
         self.pauses = []
         self.headers = []
 
-    def acquire(self, pool="default", *, max_block_s=5.0):
+    def acquire(self, pool="default", *, max_block_s=5.0, lane=None):
         self.acquired += 1
         return 0.0
 

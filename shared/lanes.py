@@ -14,13 +14,15 @@ message's (``shared.lane_context``); a re-drive that gathers ids from many reque
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.celery_app import LANE_PRIORITY_STEPS, app
 from shared.lane_context import current_lane
 from shared.models import Lane
-from shared.runtime import Runtime
 from shared.store import UnknownRequest
+
+if TYPE_CHECKING:
+    from shared.runtime import Runtime
 
 #: kombu's priority of each lane on Redis (0 is served first) and the priority steps the transport keeps
 #: lists for (``broker_transport_options``): one list per lane, no others.
@@ -48,9 +50,16 @@ def send(task_name: str, args: Sequence[Any] | None = None, *, lane: Lane | None
          countdown: float | None = None, kwargs: Mapping[str, Any] | None = None) -> None:
     """Send one stage message in ``lane`` (default: the lane of the batch running here)."""
     chosen = current_lane() if lane is None else lane
-    app.send_task(task_name, args=list(args) if args is not None else None,
-                  kwargs=dict(kwargs) if kwargs is not None else None,
-                  countdown=countdown, priority=PRIORITY[chosen])
+    options: dict[str, Any] = {}
+    if kwargs is not None:
+        options["kwargs"] = dict(kwargs)
+    if countdown is not None:
+        options["countdown"] = countdown
+    if PRIORITY[chosen]:
+        # Interactive messages carry no priority, as every message did before the lanes: kombu files them
+        # in the queue's own list (priority 0), and a message without one is read back as interactive.
+        options["priority"] = PRIORITY[chosen]
+    app.send_task(task_name, args=list(args) if args is not None else None, **options)
 
 
 def send_ids(task_name: str, request_ids: Iterable[str], *, lane: Lane | None = None,

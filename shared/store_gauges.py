@@ -30,13 +30,15 @@ from shared.celery_app import SENT_AT_HEADER
 from shared.config import POOLS
 from shared.deadlines import standing
 from shared.keys import Keys
-from shared.models import DEADLINE, FINAL_STATES, RequestKind, RequestState
+from shared.lanes import queue_key
+from shared.models import DEADLINE, FINAL_STATES, Lane, RequestKind, RequestState
 
 log = logging.getLogger("erasure.metrics")
 
 #: Records one MGET reads.
 CHUNK = 500
-#: kombu's Redis transport keeps priorities 3, 6 and 9 in lists of their own, named ``<queue>\x06\x16<n>``.
+#: kombu's Redis transport keeps priorities 3, 6 and 9 in lists of their own, named ``<queue>\x06\x16<n>``:
+#: the bulk lane is 9 (``shared.lanes``); 3 and 6 are counted too, for a message of another producer.
 _PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
 _FINAL = {state.value for state in FINAL_STATES}
 
@@ -55,6 +57,7 @@ class StoreGauges:
     jobs_in_flight: dict[str, int] = field(default_factory=dict)  # "gdpr_request" | "recording_job" -> count
     queue_messages: dict[str, int] = field(default_factory=dict)  # pool -> messages waiting
     queue_oldest_age_s: dict[str, float] = field(default_factory=dict)  # pool -> age of its oldest message
+    queue_lane_messages: dict[str, dict[str, int]] = field(default_factory=dict)  # pool -> lane -> waiting
     unacked_messages: int = 0  # taken by a worker (running, prefetched, or waiting out a countdown)
 
 
@@ -123,12 +126,15 @@ def _queues(client: redis.Redis, keys: Keys, now: float) -> dict[str, Any]:
     celery = f"{keys.prefix}:celery:"
     messages: dict[str, int] = {}
     ages: dict[str, float] = {}
+    by_lane: dict[str, dict[str, int]] = {}
     for pool in POOLS:
         lists = [celery + pool + suffix for suffix in _PRIORITY_SUFFIXES]
-        messages[pool] = sum(int(client.llen(name)) for name in lists)
+        lengths = {name: int(client.llen(name)) for name in lists}
+        messages[pool] = sum(lengths.values())
+        by_lane[pool] = {lane.value: lengths.get(queue_key(celery, pool, lane), 0) for lane in Lane}
         sent = [stamp for stamp in (_sent_at(client.lindex(name, -1)) for name in lists) if stamp is not None]
         ages[pool] = max(0.0, now - min(sent)) if sent else 0.0
-    return {"queue_messages": messages, "queue_oldest_age_s": ages,
+    return {"queue_messages": messages, "queue_oldest_age_s": ages, "queue_lane_messages": by_lane,
             "unacked_messages": int(client.hlen(celery + "unacked"))}
 
 
@@ -207,6 +213,12 @@ def families(gauges: StoreGauges, now: float) -> Iterator[GaugeMetricFamily]:
     yield _by("erasure_platform_jobs_in_flight", "Platform jobs being followed: GDPR requests, recording jobs",
               "kind", gauges.jobs_in_flight)
     yield _by("erasure_queue_messages", "Messages waiting in each pool's queue", "queue", gauges.queue_messages)
+    lanes = GaugeMetricFamily("erasure_queue_lane_messages", "Messages waiting in each pool's queue, by lane "
+                              "(interactive is served first)", labels=["queue", "lane"])
+    for pool, counts in sorted(gauges.queue_lane_messages.items()):
+        for lane, count in sorted(counts.items()):
+            lanes.add_metric([pool, lane], count)
+    yield lanes
     yield _by("erasure_queue_oldest_age_seconds", "Age of the oldest message waiting in each pool's queue", "queue",
               gauges.queue_oldest_age_s)
     unacked = GaugeMetricFamily("erasure_queue_unacked_messages",

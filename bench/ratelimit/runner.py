@@ -27,6 +27,8 @@ from genesys_sim.server import RunningSimulator, start_in_thread
 
 from shared.config import POOLS
 from shared.keys import Keys
+from shared.lanes import queue_key
+from shared.models import Lane
 
 from .tasks import TASK_NAME, counters_key, workers_key
 
@@ -219,7 +221,7 @@ def run_one(plan: Plan, workers: int, mode: str, client: redis.Redis, log_dir: P
         t0, c0 = _snapshot(http, sim)
         time.sleep(plan.duration_s)
         t1, c1 = _snapshot(http, sim)
-        backlog_end = sum(int(client.llen(f"{prefix}:celery:{pool}")) for pool in POOLS)
+        backlog_end = sum(int(client.llen(queue_key(f"{prefix}:celery:", pool, lane))) for pool in POOLS for lane in Lane)
         raw = client.hgetall(counters_key(prefix))
         outcomes = {(k.decode() if isinstance(k, bytes) else str(k)): int(v) for k, v in raw.items()}
         alive = all(p.poll() is None for p in processes)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from shared import celery_app
 from shared.anonymise import (
     NAME_PLACEHOLDER,
     email_placeholder,
@@ -92,10 +93,9 @@ def test_the_certificate_counts_what_was_anonymised_and_lists_cookies_as_withhel
 
 @pytest.fixture
 def sent(monkeypatch):
-    from services.intake import submit as intake
 
     calls: list = []
-    monkeypatch.setattr(intake.app, "send_task", lambda name, args=None, **kw: calls.append((name, args)))
+    monkeypatch.setattr(celery_app.app, "send_task", lambda name, args=None, **kw: calls.append((name, args)))
     return calls
 
 

@@ -11,7 +11,7 @@ import pytest
 from services.deletion import tasks as deletion
 from services.intake.approve import ScopeChanged, approve
 from services.redaction import tasks as redaction
-from shared import approval_gate, pipeline
+from shared import approval_gate, celery_app, pipeline
 from shared.approval_gate import SCOPE_CHANGED, release_if_approved, supersede_stale_approval
 from shared.approval_scope import approval_holds, current_scope, scope_digest, scope_summary, stale_approval
 from shared.certificate import AS_DISCOVERED, build_certificate
@@ -140,7 +140,7 @@ def sent(monkeypatch):
         calls.append((name, args))
 
     for module in (approval_gate, pipeline):
-        monkeypatch.setattr(module.app, "send_task", send_task)
+        monkeypatch.setattr(celery_app.app, "send_task", send_task)
     return calls
 
 

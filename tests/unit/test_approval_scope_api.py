@@ -9,7 +9,7 @@ import json
 import pytest
 
 from services.intake import submit as intake
-from shared import approval_gate
+from shared import approval_gate, celery_app
 from shared.api_keys import ApiKeyStore
 from shared.approval_gate import release_if_approved
 from shared.models import RequestState, Subject
@@ -28,7 +28,7 @@ def sent(monkeypatch):
             calls.append((name, args))
 
     for module in (intake, approval_gate):
-        monkeypatch.setattr(module.app, "send_task", send_task)
+        monkeypatch.setattr(celery_app.app, "send_task", send_task)
     return calls
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from services.intake.http_models import SubmitRequest
 from services.intake.validation import IntakeError, parse_request
+from shared import celery_app
 from shared.callbacks import CallbackPolicy, CallbackRefused, host_allowed
 
 POLICY = CallbackPolicy(hosts=("hooks.dsar.example", ".corp.example"), http_hosts=("127.0.0.1",))
@@ -121,10 +122,9 @@ def test_the_http_model_accepts_the_field_and_caps_it():
 
 @pytest.fixture
 def sent(monkeypatch):
-    from services.intake import submit as intake
 
     calls: list[tuple[str, list]] = []
-    monkeypatch.setattr(intake.app, "send_task", lambda name, args=None, **kw: calls.append((name, args)))
+    monkeypatch.setattr(celery_app.app, "send_task", lambda name, args=None, **kw: calls.append((name, args)))
     return calls
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.discovery import tasks
+from shared import celery_app
 from shared.genesys.models import AnalyticsConversation
 from shared.models import ErasureRecord, RequestState, Subject, utcnow
 
@@ -12,7 +13,7 @@ from shared.models import ErasureRecord, RequestState, Subject, utcnow
 @pytest.fixture
 def sent(monkeypatch):
     calls = []
-    monkeypatch.setattr(tasks.app, "send_task", lambda name, args=None, **kw: calls.append((name, args, kw)))
+    monkeypatch.setattr(celery_app.app, "send_task", lambda name, args=None, **kw: calls.append((name, args, kw)))
     return calls
 
 

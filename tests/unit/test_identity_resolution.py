@@ -6,7 +6,7 @@ import pytest
 
 from services.discovery import tasks as discovery
 from services.discovery.identity import resolve_identities, resolve_identity
-from shared import pipeline
+from shared import celery_app, pipeline
 from shared.genesys import ContactReads, PermissionDenied, ServerError
 from shared.genesys.models import ConversationQueryResponse, ExternalContact, GdprSubject
 from shared.models import DateWindow, ErasureRecord, RequestState, Subject, utcnow
@@ -118,7 +118,7 @@ def discover(runtime, monkeypatch):
     """Run the discovery task eagerly for requests keyed ``jane`` and ``omar`` against ``org``."""
     sent = []
     monkeypatch.setattr(pipeline, "get_runtime", lambda: runtime)
-    monkeypatch.setattr(discovery.app, "send_task", lambda name, args=None, **kw: sent.append((name, args)))
+    monkeypatch.setattr(celery_app.app, "send_task", lambda name, args=None, **kw: sent.append((name, args)))
     identities = []
     store_update = runtime.store.update
 

@@ -8,8 +8,8 @@ import json
 import pytest
 import redis
 
-from services.intake import submit as intake
 from services.intake.guard import nesting_depth
+from shared import celery_app
 from shared.api_keys import ApiKeyStore
 from shared.models import RequestState
 from shared.task_names import DISCOVER_TASK
@@ -21,7 +21,7 @@ USER = "0f8fad5b-d9cb-469f-a165-70867728950e"
 @pytest.fixture
 def sent(monkeypatch):
     calls = []
-    monkeypatch.setattr(intake.app, "send_task", lambda name, args=None, **kw: calls.append((name, args)))
+    monkeypatch.setattr(celery_app.app, "send_task", lambda name, args=None, **kw: calls.append((name, args)))
     return calls
 
 

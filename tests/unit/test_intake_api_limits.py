@@ -7,14 +7,14 @@ import pytest
 from prometheus_client import REGISTRY
 
 from services.intake import api
-from services.intake import submit as intake
+from shared import celery_app
 from shared.api_keys import ApiKeyStore
 from tests.support.intake_client import bearer, intake_client
 
 
 @pytest.fixture
 def client(runtime, monkeypatch):
-    monkeypatch.setattr(intake.app, "send_task", lambda *a, **kw: None)
+    monkeypatch.setattr(celery_app.app, "send_task", lambda *a, **kw: None)
     with intake_client(runtime) as test_client:
         yield test_client
 

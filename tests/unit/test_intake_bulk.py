@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from services.intake import submit as intake
 from services.intake.bulk import FileLine, Outcome, read_lines, submit_line, submit_lines
+from shared import celery_app
 from shared.models import RequestState
 from shared.task_names import DISCOVER_TASK
 from tests.support.records import put_state
@@ -17,7 +17,7 @@ from tests.support.records import put_state
 @pytest.fixture
 def sent(monkeypatch):
     calls: list[tuple[str, list]] = []
-    monkeypatch.setattr(intake.app, "send_task", lambda name, args=None, **kw: calls.append((name, args)))
+    monkeypatch.setattr(celery_app.app, "send_task", lambda name, args=None, **kw: calls.append((name, args)))
     return calls
 
 

@@ -6,8 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.intake import api, tasks
-from services.intake import submit as intake
 from services.intake.auth import current_runtime
+from shared import celery_app
 from shared.api_keys import ApiKeyStore
 from shared.task_names import DISCOVER_TASK
 
@@ -17,7 +17,7 @@ JANE = {"ticket": "DSAR-7", "emails": ["Jane.Doe@Example.org"]}
 @pytest.fixture
 def sent(runtime, monkeypatch):
     calls = []
-    monkeypatch.setattr(intake.app, "send_task", lambda name, args=None, **kw: calls.append((name, args)))
+    monkeypatch.setattr(celery_app.app, "send_task", lambda name, args=None, **kw: calls.append((name, args)))
     monkeypatch.setattr(tasks, "get_runtime", lambda: runtime)
     return calls
 

@@ -7,8 +7,8 @@ import pytest
 from typer.testing import CliRunner
 
 from services import cli
-from services.intake import submit as intake
 from services.intake.submit import DuplicateTicket, IntakeError, enqueue_discovery, submit
+from shared import celery_app
 from shared.models import RequestState
 from shared.task_names import DISCOVER_TASK
 
@@ -18,7 +18,7 @@ JANE = {"ticket": "DSAR-1", "emails": ["jane.doe@example.org"], "phones": ["+447
 @pytest.fixture
 def sent(monkeypatch):
     calls: list[tuple[str, list]] = []
-    monkeypatch.setattr(intake.app, "send_task", lambda name, args=None, **kw: calls.append((name, args)))
+    monkeypatch.setattr(celery_app.app, "send_task", lambda name, args=None, **kw: calls.append((name, args)))
     return calls
 
 

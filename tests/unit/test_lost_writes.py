@@ -18,7 +18,7 @@ from genesys_sim.server import start_in_thread
 
 from services.deletion import tasks as deletion
 from services.deletion.gdpr_index import GdprIndex
-from shared import pipeline
+from shared import celery_app, pipeline
 from shared.models import Approval, ErasureRecord, RequestState, Subject, utcnow
 from tests.support.lost_writes import restore, snapshot
 from tests.support.records import put_state
@@ -36,7 +36,7 @@ def deleter(runtime, client, monkeypatch):
     runtime.settings = runtime.settings.model_copy(update={"recording_poll_s": 0.02, "recording_ready_wait_s": 10.0})
     monkeypatch.setattr(pipeline, "get_runtime", lambda: runtime)
     monkeypatch.setattr(runtime, "genesys", lambda pool: client)
-    monkeypatch.setattr(pipeline.app, "send_task", lambda *args, **kwargs: None)
+    monkeypatch.setattr(celery_app.app, "send_task", lambda *args, **kwargs: None)
 
     def erase(*request_ids):
         deletion.erase.apply(args=[list(request_ids)])

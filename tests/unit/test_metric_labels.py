@@ -13,7 +13,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from services.polling.verify import remnant_kind
-from shared import pipeline
+from shared import celery_app, pipeline
 from shared.celery_app import TASK_MODULES
 from shared.errors import RunLater
 from shared.genesys import GenesysClient, NotFound, TokenProvider
@@ -43,7 +43,7 @@ def erasure_samples() -> list[tuple[str, dict[str, str]]]:
 @pytest.fixture
 def wired(runtime, monkeypatch):
     sent: list[tuple[str, object]] = []
-    monkeypatch.setattr(pipeline.app, "send_task", lambda name, args=None, **kw: sent.append((name, args)))
+    monkeypatch.setattr(celery_app.app, "send_task", lambda name, args=None, **kw: sent.append((name, args)))
     monkeypatch.setattr(pipeline, "get_runtime", lambda: runtime)
     return runtime
 

@@ -10,7 +10,7 @@ import pytest
 import redis
 from celery.exceptions import Reject, SoftTimeLimitExceeded
 
-from shared import pipeline
+from shared import celery_app, pipeline
 from shared.errors import RunLater
 from shared.genesys import RateLimited, ServerError, TransportError
 from shared.models import ErasureRecord, RequestState, Subject, utcnow
@@ -20,7 +20,7 @@ from shared.ratelimit import LimiterUnavailable, RateLimitWait
 @pytest.fixture
 def sent(monkeypatch):
     calls = []
-    monkeypatch.setattr(pipeline.app, "send_task", lambda name, args=None, **kw: calls.append((name, args)))
+    monkeypatch.setattr(celery_app.app, "send_task", lambda name, args=None, **kw: calls.append((name, args)))
     return calls
 
 
@@ -55,7 +55,7 @@ def test_a_failed_request_keeps_no_identifier_in_clear(runtime):
 @pytest.fixture
 def sent_kw(monkeypatch):
     calls = []
-    monkeypatch.setattr(pipeline.app, "send_task", lambda name, args=None, **kw: calls.append((name, args, kw)))
+    monkeypatch.setattr(celery_app.app, "send_task", lambda name, args=None, **kw: calls.append((name, args, kw)))
     return calls
 
 
@@ -420,7 +420,7 @@ def test_a_hand_on_that_cannot_be_sent_keeps_the_message(wired, monkeypatch):
     def broker_down(*_args, **_kwargs):
         raise kombu.exceptions.OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(pipeline.app, "send_task", broker_down)
+    monkeypatch.setattr(celery_app.app, "send_task", broker_down)
     task = make_task(body)
     monkeypatch.setattr(task, "retry", unpublishable)
     assert kept(task.apply(args=[[request_id]]))  # its redelivery hands the request on (moved_on)
@@ -470,7 +470,7 @@ def test_a_hand_on_lost_with_redis_is_made_by_the_redelivery_and_only_by_it(wire
     task = make_task(body)
     monkeypatch.setattr(task, "retry", unpublishable)
     with monkeypatch.context() as down:
-        down.setattr(pipeline.app, "send_task", broker_down)
+        down.setattr(celery_app.app, "send_task", broker_down)
         assert kept(task.apply(args=[[request_id]]))
     assert wired.store.get(request_id).state is RequestState.REDACTING and not sent_kw
 

@@ -16,7 +16,7 @@ import pytest
 
 from services.deletion import tasks as deletion
 from services.deletion.gdpr_index import GDPR_RECONCILE_PAGES
-from shared import pipeline, recording_jobs
+from shared import celery_app, pipeline, recording_jobs
 from shared.genesys import Conflict, JobSlotsFull, TransportError
 from shared.genesys.models import (
     BulkItemResult,
@@ -164,7 +164,7 @@ def platform(runtime, monkeypatch):
     fake = FakePlatform()
     monkeypatch.setattr(pipeline, "get_runtime", lambda: runtime)
     monkeypatch.setattr(runtime, "genesys", lambda pool: fake)
-    monkeypatch.setattr(pipeline.app, "send_task", lambda *args, **kwargs: None)
+    monkeypatch.setattr(celery_app.app, "send_task", lambda *args, **kwargs: None)
     yield fake
 
 
@@ -394,7 +394,7 @@ def test_a_job_followed_before_claims_existed_counts_as_its_requests(runtime, mo
 
 def test_no_free_recording_slot_waits_without_spending_retries_and_keeps_the_gdpr_request(runtime, platform, monkeypatch):
     sent = []
-    monkeypatch.setattr(pipeline.app, "send_task", lambda name, args=None, **kw: sent.append((name, args, kw)))
+    monkeypatch.setattr(celery_app.app, "send_task", lambda name, args=None, **kw: sent.append((name, args, kw)))
     request_id = deleting(runtime, conversations=["c-1"])
     settings = runtime.settings
     pool = lease_pool(runtime)
@@ -503,7 +503,7 @@ def test_submitted_requests_are_handed_to_the_polling_pool_by_task_name(runtime,
     from shared.task_names import POLL_START_TASK, SWEEP_TASK
 
     sent = []
-    monkeypatch.setattr(pipeline.app, "send_task", lambda name, args=None, **kw: sent.append((name, args)))
+    monkeypatch.setattr(celery_app.app, "send_task", lambda name, args=None, **kw: sent.append((name, args)))
     monkeypatch.setattr(polling, "get_runtime", lambda: runtime)
     request_id = deleting(runtime)
 
@@ -523,7 +523,7 @@ def test_submitted_requests_are_handed_to_the_polling_pool_by_task_name(runtime,
 def test_the_platform_refusing_a_third_recording_job_makes_only_that_request_wait(runtime, platform, monkeypatch,
                                                                                    status):
     sent = []
-    monkeypatch.setattr(pipeline.app, "send_task", lambda name, args=None, **kw: sent.append((name, args, kw)))
+    monkeypatch.setattr(celery_app.app, "send_task", lambda name, args=None, **kw: sent.append((name, args, kw)))
     request_id = deleting(runtime, conversations=["c-1"])
 
     def refuse(query):  # others' jobs fill the platform's places though our lease had one free
@@ -541,7 +541,7 @@ def test_the_platform_refusing_a_third_recording_job_makes_only_that_request_wai
 def test_the_platform_refusing_to_start_a_recording_job_makes_only_that_request_wait(runtime, platform, monkeypatch,
                                                                                       status):
     sent = []
-    monkeypatch.setattr(pipeline.app, "send_task", lambda name, args=None, **kw: sent.append((name, args, kw)))
+    monkeypatch.setattr(celery_app.app, "send_task", lambda name, args=None, **kw: sent.append((name, args, kw)))
     request_id = deleting(runtime, conversations=["c-1"])
 
     def refuse(job_id):

@@ -13,7 +13,7 @@ from genesys_sim.config import SimConfig
 from genesys_sim.server import start_in_thread
 
 from services.discovery import tasks as discovery
-from shared import pipeline
+from shared import celery_app, pipeline
 from shared.genesys import ServerError
 from shared.models import DateWindow, ErasureRecord, RequestState, Subject, utcnow
 from shared.task_names import DISCOVER_TASK, REDACT_TASK
@@ -31,7 +31,7 @@ def wired(runtime, client, monkeypatch):
     sent = []
     monkeypatch.setattr(pipeline, "get_runtime", lambda: runtime)
     monkeypatch.setattr(runtime, "genesys", lambda pool: client)
-    monkeypatch.setattr(pipeline.app, "send_task", lambda name, args=None, **kw: sent.append((name, args, kw)))
+    monkeypatch.setattr(celery_app.app, "send_task", lambda name, args=None, **kw: sent.append((name, args, kw)))
     return sent
 
 

@@ -16,7 +16,7 @@ def stored(runtime, ticket: str, state: RequestState, **fields) -> ErasureRecord
 
 def test_a_final_request_left_without_certificate_is_certified_and_scrubbed(runtime, monkeypatch):
     sent = []
-    monkeypatch.setattr("services.resume.app.send_task", lambda *a, **k: sent.append(a))
+    monkeypatch.setattr("shared.celery_app.app.send_task", lambda *a, **k: sent.append(a))
     done = stored(runtime, "R-1", RequestState.COMPLETED, completed_at=utcnow(),
                   verification=Verification(ok=True, checked_conversations=0, checked_identifiers=1))
     # FAILED with identifiers in clear: a crash between the move and its scrub (pipeline.transition).
@@ -41,7 +41,7 @@ def test_a_review_goes_to_the_pool_whose_step_it_still_needs(runtime, monkeypatc
     from shared.task_names import REVIEW_EXPORT_TASK, REVIEW_FOLLOW_TASK
 
     sent = []
-    monkeypatch.setattr("services.resume.app.send_task", lambda name, args, **k: sent.append((name, args)))
+    monkeypatch.setattr("shared.celery_app.app.send_task", lambda name, args, **k: sent.append((name, args)))
     fresh = stored(runtime, "V-1", RequestState.REVIEWING)
     submitted = stored(runtime, "V-2", RequestState.REVIEWING, review=ExportReview(gdpr_request_ids=["g-1"]))
     assert resume(runtime) == {"reviewing": 2}

@@ -55,6 +55,7 @@ def test_queues_dead_letters_and_platform_jobs_are_counted(runtime):
     runtime.redis.lpush(queue, message(now - 120))  # the oldest: kombu takes from the right
     runtime.redis.lpush(queue, message(now - 5), message(None))
     runtime.redis.lpush(queue + "\x06\x163", message(now - 30))  # a priority list of the same queue
+    runtime.redis.lpush(queue + "\x06\x169", message(now - 10), message(now - 9))  # its bulk lane
     runtime.redis.hset(f"{runtime.keys.prefix}:celery:unacked", mapping={"t1": "{}", "t2": "{}"})
     runtime.redis.hset(runtime.keys.webhook_dead_letters, mapping={"m1": "{}", "m2": "{}", "m3": "{}"})
     runtime.redis.hset(runtime.keys.pending_gdpr, "gdpr-1", "r1")
@@ -62,7 +63,9 @@ def test_queues_dead_letters_and_platform_jobs_are_counted(runtime):
 
     gauges = compute(runtime.redis, runtime.keys, now)
 
-    assert gauges.queue_messages == {"discovery": 0, "redaction": 0, "deletion": 4, "polling": 0}
+    assert gauges.queue_messages == {"discovery": 0, "redaction": 0, "deletion": 6, "polling": 0}
+    assert gauges.queue_lane_messages["deletion"] == {"interactive": 3, "bulk": 2}
+    assert gauges.queue_lane_messages["polling"] == {"interactive": 0, "bulk": 0}
     assert gauges.queue_oldest_age_s["deletion"] == 120 and gauges.queue_oldest_age_s["polling"] == 0
     assert gauges.unacked_messages == 2 and gauges.dead_letters == 3
     assert gauges.jobs_in_flight == {"gdpr_request": 1, "recording_job": 2}

@@ -9,6 +9,7 @@ from genesys_sim.config import SimConfig
 from genesys_sim.server import start_in_thread
 
 from services.polling import tasks
+from shared import celery_app
 from shared.genesys.models import GdprSubject
 from shared.models import ErasureRecord, RequestState, Subject, utcnow
 from tests.support.sim_api import wait_for
@@ -39,7 +40,7 @@ def test_an_old_pending_request_is_asked_for_directly(sim, client, runtime, monk
     monkeypatch.setattr(tasks, "LIST_PAGE_SIZE", 2)
     monkeypatch.setattr(tasks, "SWEEP_EXTRA_PAGES", 0)
     sent = []
-    monkeypatch.setattr(tasks.app, "send_task", lambda name, args=None, **kw: sent.append((name, args)))
+    monkeypatch.setattr(celery_app.app, "send_task", lambda name, args=None, **kw: sent.append((name, args)))
     wait_for(lambda: client.get_gdpr_request(ours.id).status == "COMPLETED", interval=0.1)
     gets_before = calls(sim, "GET", "/api/v2/gdpr/requests/{requestId}")
 

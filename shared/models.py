@@ -373,7 +373,8 @@ class RecordChanges(TypedDict, total=False):
 
     Not here: ``state``, which only moves through the table (``set_state``, ``update_if``, ``claim_state``);
     what the intake fixed (``request_id``, ``ticket``, ``verified_at``, ``window``, ``received_at``,
-    ``subject_digest``, ``purge_policy``, ``erase_by_name``, ``submitted_by``, ``callback_url``, ``kind``, ``review_export``);
+    ``subject_digest``, ``purge_policy``, ``erase_by_name``, ``submitted_by``, ``callback_url``, ``kind``, ``review_export``,
+    ``lane``);
     ``updated_at``, which the store sets on every write; and ``scrubbed``, which only ``shared.scrub`` sets, with the digests.
     """
 

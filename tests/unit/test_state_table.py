@@ -250,7 +250,7 @@ def test_record_changes_are_typed_as_the_record_fields_they_change():
     assert {name: fields[name] for name in changes} == changes
     fixed = {"request_id", "ticket", "verified_at", "window", "state", "received_at", "updated_at", "scrubbed",
              "subject_digest", "purge_policy", "erase_by_name", "submitted_by", "callback_url", "kind",
-             "review_export"}
+             "review_export", "lane"}
     assert set(fields) - set(changes) == fixed
 
 

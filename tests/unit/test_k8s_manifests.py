@@ -27,6 +27,8 @@ from pydantic import SecretStr
 
 from shared.celery_app import celery_config
 from shared.config import POOLS, Settings
+from shared.lanes import queue_key
+from shared.models import Lane
 from tests.support.kustomize_required import render
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -192,11 +194,13 @@ def test_each_pool_has_a_probed_worker_deployment_a_budget_and_a_scaler(example)
         selector = deployment["spec"]["selector"]["matchLabels"]
         [budget] = [b for b in budgets.values() if b["spec"]["selector"]["matchLabels"] == selector]
         assert budget["spec"]["maxUnavailable"] == 1
-        [trigger] = scaled[f"erasure-{pool}"]["spec"]["triggers"]
+        triggers = scaled[f"erasure-{pool}"]["spec"]["triggers"]
+        assert len(triggers) == 2  # the queue's two lanes (shared.lanes)
         assert scaled[f"erasure-{pool}"]["spec"]["scaleTargetRef"]["name"] == f"erasure-{pool}"
-        assert trigger["authenticationRef"]["name"] in auths
         env = {e["name"] for e in container.get("env", [])} | set(config_map(example))
-        assert {trigger["metadata"]["addressFromEnv"], trigger["metadata"]["usernameFromEnv"]} <= env
+        for trigger in triggers:
+            assert trigger["authenticationRef"]["name"] in auths
+            assert {trigger["metadata"]["addressFromEnv"], trigger["metadata"]["usernameFromEnv"]} <= env
 
 
 def test_the_intake_has_a_service_probes_and_a_budget(example):
@@ -256,12 +260,13 @@ def config_map(resources: list[dict[str, Any]]) -> dict[str, str]:
 
 
 def test_keda_watches_the_queues_the_workers_consume_under_the_configured_prefix(example):
-    """listName is the Celery queue's key in Redis: kombu's global key prefix (from ERASURE_KEY_PREFIX) + the pool."""
+    """listName is the key in Redis of each lane of the Celery queue: kombu's global key prefix (from
+    ERASURE_KEY_PREFIX) + the pool, and for the bulk lane kombu's priority suffix (``shared.lanes.queue_key``)."""
     prefix = config_map(example)["ERASURE_KEY_PREFIX"]
     queue_prefix = celery_config(Settings(key_prefix=prefix))["broker_transport_options"]["global_keyprefix"]
     for pool in POOLS:
-        [trigger] = of_kind(example, "ScaledObject")[f"erasure-{pool}"]["spec"]["triggers"]
-        assert trigger["metadata"]["listName"] == queue_prefix + pool
+        triggers = of_kind(example, "ScaledObject")[f"erasure-{pool}"]["spec"]["triggers"]
+        assert [t["metadata"]["listName"] for t in triggers] == [queue_key(queue_prefix, pool, lane) for lane in Lane]
 
 
 def test_an_overlay_that_changes_the_key_prefix_moves_the_scalers_with_it(tmp_path):
@@ -276,7 +281,7 @@ def test_an_overlay_that_changes_the_key_prefix_moves_the_scalers_with_it(tmp_pa
     assert config_map(resources)["ERASURE_KEY_PREFIX"] == "acme:prod"
     names = sorted(t["metadata"]["listName"] for s in of_kind(resources, "ScaledObject").values()
                    for t in s["spec"]["triggers"])
-    assert names == sorted(f"acme:prod:celery:{pool}" for pool in POOLS)
+    assert names == sorted(queue_key("acme:prod:celery:", pool, lane) for pool in POOLS for lane in Lane)
 
 
 def secret_settings() -> set[str]:

@@ -15,6 +15,7 @@ from services.intake.bulk import FileLine, submit_lines
 from services.intake.submit import IntakeError, submit
 from services.resume import redrive
 from shared import celery_app, pipeline
+from shared.api_keys import ApiKeyStore
 from shared.celery_app import celery_config
 from shared.config import Settings
 from shared.errors import RunLater
@@ -23,6 +24,7 @@ from shared.lane_context import batch_lane, current_lane, in_lane
 from shared.lanes import lane_of_priority, queue_key, send_ids
 from shared.models import ErasureRecord, Lane, RequestState, Subject, utcnow
 from shared.task_names import DELETE_TASK, DISCOVER_TASK, REDACT_TASK
+from tests.support.intake_client import bearer, intake_client
 
 BULK = 9  # kombu's priority of the bulk lane on Redis
 
@@ -162,3 +164,31 @@ def test_a_redriven_request_keeps_its_lane_and_batches_do_not_mix(runtime, sent)
     single = stored(runtime, "I-1")
     redrive(runtime, [runtime.store.get(i) for i in [bulk[0], single, bulk[1]]])
     assert sorted(sent, key=str) == sorted([(DISCOVER_TASK, [bulk], BULK), (DISCOVER_TASK, [[single]], None)], key=str)
+
+
+
+def test_the_http_door_takes_a_lane_and_refuses_an_unknown_one(runtime, sent):
+    headers = bearer(ApiKeyStore(runtime.redis, runtime.keys), "dsar-tool", "requests:submit", "requests:read")
+    with intake_client(runtime) as client:
+        bulk = client.post("/requests", json={"ticket": "H-1", "emails": ["h1@example.org"], "lane": "bulk"},
+                           headers=headers)
+        refused = client.post("/requests", json={"ticket": "H-2", "emails": ["h2@example.org"], "lane": "urgent"},
+                              headers=headers)
+    assert bulk.status_code == 202 and runtime.store.get(bulk.json()["request_id"]).lane is Lane.BULK
+    assert refused.status_code == 422 and any(e.startswith("lane") for e in refused.json()["errors"])
+    assert sent == [(DISCOVER_TASK, [[bulk.json()["request_id"]]], BULK)]
+
+
+def test_the_cli_sends_a_single_request_in_the_lane_it_is_given(runtime, sent, monkeypatch):
+    from typer.testing import CliRunner
+
+    from services.cli import app as cli
+
+    monkeypatch.setattr("shared.runtime.get_runtime", lambda: runtime)
+    for ticket, extra in (("C-1", []), ("C-2", ["--lane", "bulk"])):
+        result = CliRunner().invoke(cli, ["submit", "--ticket", ticket, "--email", f"{ticket.lower()}@example.org", *extra])
+        assert result.exit_code == 0, result.output
+    refused = CliRunner().invoke(cli, ["submit", "--ticket", "C-3", "--email", "c3@example.org", "--lane", "urgent"])
+    assert refused.exit_code == 2
+    lanes = [runtime.store.find_by_ticket(t).lane for t in ("C-1", "C-2")]
+    assert lanes == [Lane.INTERACTIVE, Lane.BULK] and [p for _, _, p in sent] == [None, BULK]

@@ -16,7 +16,7 @@ from genesys_sim.config import SimConfig
 
 from services.deletion.tasks import GDPR_DELETE
 from shared.models import RequestState
-from tests.support.stack import running_stack, sim_find, submit, wait_final, wait_until
+from tests.support.stack import queued, running_stack, sim_find, submit, wait_final, wait_until
 
 VISIBILITY_S = 4
 ENV = {"ERASURE_VISIBILITY_TIMEOUT_S": str(VISIBILITY_S), "ERASURE_RECORDING_POLL_S": "0.1",
@@ -75,7 +75,7 @@ def redelivery_due(stack) -> bool:
     redis = stack.runtime.redis
     tags = [tag for tag, raw in redis.hgetall(prefix + "unacked").items() if json.loads(raw)[2] == "deletion"]
     if not tags:  # another pool's worker already put it back on its queue (each looks every second here)
-        assert redis.llen(prefix + "deletion"), "the killed worker's deletion task is neither held nor queued"
+        assert queued(stack, "deletion"), "the killed worker's deletion task is neither held nor queued"
         return True
     delivered = [redis.zscore(prefix + "unacked_index", tag) for tag in tags]
     return all(at is not None and at + VISIBILITY_S < time.time() for at in delivered)

@@ -8,7 +8,7 @@ import json
 import pytest
 from genesys_sim.config import SimConfig
 
-from tests.support.stack import running_stack
+from tests.support.stack import queue_keys, running_stack
 
 
 @pytest.fixture()
@@ -20,7 +20,7 @@ def idle_stack(tmp_path, redis_available):
 
 def queued_request_ids(stack) -> list[str]:
     """Request ids in the discovery queue's messages (tasks carry batches of ids)."""
-    raw = stack.runtime.redis.lrange(f"{stack.env['ERASURE_KEY_PREFIX']}:celery:discovery", 0, -1)
+    raw = [m for key in queue_keys(stack, "discovery") for m in stack.runtime.redis.lrange(key, 0, -1)]
     ids: list[str] = []
     for message in raw:
         args = json.loads(base64.b64decode(json.loads(message)["body"]))[0]

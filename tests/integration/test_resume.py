@@ -7,7 +7,7 @@ import httpx
 from genesys_sim.config import SimConfig
 
 from shared.models import RequestState
-from tests.support.stack import running_stack, submit, wait_final
+from tests.support.stack import queue_keys, running_stack, submit, wait_final
 
 
 def test_resume_after_lost_queue_submits_each_erasure_once(tmp_path, redis_available):
@@ -16,8 +16,7 @@ def test_resume_after_lost_queue_submits_each_erasure_once(tmp_path, redis_avail
         subjects = httpx.get(f"{stack.sim_url}/_sim/subjects").json()
         ids = submit(stack, [{"ticket": f"RES-{n}", "emails": s["emails"][:1], "approved_by": "it"}
                              for n, s in enumerate(subjects)])
-        prefix = stack.env["ERASURE_KEY_PREFIX"]
-        assert redis_available.delete(f"{prefix}:celery:discovery") == 1  # the queue is gone
+        assert redis_available.delete(*queue_keys(stack, "discovery")) == 1  # the queue (its bulk lane) is gone
         for _ in range(2):  # an operator runs it twice: duplicates must not double anything
             result = stack.cli("resume")
             assert result.returncode == 0, result.stderr

@@ -13,18 +13,17 @@ from genesys_sim.config import SimConfig
 
 from services.workers import worker_command
 from tests.support.private_redis import free_port
-from tests.support.stack import running_stack, submit, wait_until
+from tests.support.stack import queued, running_stack, submit, wait_until
 
 
 def test_a_worker_without_a_region_exits_naming_it_and_the_request_waits(tmp_path, redis_available):
     config = SimConfig(subjects=1, seed=19, gdpr_step_s=0.1, rate_limit=6000)
     with running_stack(tmp_path, redis_available, config, pools=()) as stack:
-        runtime, prefix = stack.runtime, stack.env["ERASURE_KEY_PREFIX"]
+        runtime = stack.runtime
         subject = httpx.get(f"{stack.sim_url}/_sim/subjects").json()[0]
         [request_id] = submit(stack, [{"ticket": "CFG-1", "emails": subject["emails"][:1], "approved_by": "it"}])
         waiting = runtime.store.get(request_id).state
-        queue = f"{prefix}:celery:discovery"
-        assert redis_available.llen(queue) == 1
+        assert queued(stack, "discovery") == 1
 
         no_platform = {k: v for k, v in stack.env.items()
                        if k not in ("ERASURE_GENESYS_BASE_URL", "ERASURE_GENESYS_REGION", "ERASURE_GENESYS_LOGIN_URL")}
@@ -37,7 +36,7 @@ def test_a_worker_without_a_region_exits_naming_it_and_the_request_waits(tmp_pat
         assert "ERASURE_GENESYS_BASE_URL" in naming[0] and "Traceback" not in worker.stderr
         # Nothing taken: the request is as submitted, its message still queued, no failure recorded.
         assert runtime.store.get(request_id).state is waiting and not waiting.is_final
-        assert redis_available.llen(queue) == 1
+        assert queued(stack, "discovery") == 1
         assert not [e for e in runtime.audit.entries_for(request_id) if e["event"] == "request.failed"]
 
         stack.workers.start("discovery", stack.env, tmp_path / "logs", concurrency=1)

@@ -8,7 +8,7 @@ import httpx
 from genesys_sim.config import SimConfig
 
 from shared.models import RequestState
-from tests.support.stack import running_stack, submit, wait_final, wait_until
+from tests.support.stack import queue_keys, running_stack, submit, wait_final, wait_until
 
 
 def test_the_workers_watchdog_finishes_requests_whose_deletion_message_was_lost(tmp_path, redis_available):
@@ -17,7 +17,7 @@ def test_the_workers_watchdog_finishes_requests_whose_deletion_message_was_lost(
     # in the deletion queue.
     with running_stack(tmp_path, redis_available, config, pools=("discovery", "redaction"),
                        ERASURE_WATCHDOG_INTERVAL_S="0") as stack:
-        runtime, prefix = stack.runtime, stack.env["ERASURE_KEY_PREFIX"]
+        runtime = stack.runtime
         subjects = httpx.get(f"{stack.sim_url}/_sim/subjects").json()
         ids = submit(stack, [{"ticket": f"WD-{n}", "emails": s["emails"][:1], "approved_by": "it"}
                              for n, s in enumerate(subjects)])
@@ -30,7 +30,7 @@ def test_the_workers_watchdog_finishes_requests_whose_deletion_message_was_lost(
                     and not any(runtime.redis.exists(runtime.keys.request_lock(i)) for i in ids))
 
         wait_until(handed_to_deletion, timeout_s=60, message="every request handed to the deletion pool")
-        assert redis_available.delete(f"{prefix}:celery:deletion") == 1  # the hand-on is lost
+        assert redis_available.delete(*queue_keys(stack, "deletion")) == 1  # the hand-on is lost
         # As if stall_after_s (1,200 s) had passed with nothing moving them (the one thing this test fakes).
         assert redis_available.zadd(runtime.keys.progress, dict.fromkeys(ids, time.time() - 2000), xx=True, ch=True) == len(ids)
         assert all(runtime.store.progress.last_progress(i) < time.time() - 1200 for i in ids)

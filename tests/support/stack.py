@@ -25,7 +25,8 @@ from genesys_sim.server import start_in_thread
 from services.workers import POOLS, WorkerSet
 from shared.config import Settings
 from shared.keys import Keys
-from shared.models import RequestState
+from shared.lanes import queue_key
+from shared.models import Lane, RequestState
 from shared.runtime import Runtime
 from shared.signing import generate_private_pem
 from tests.support.redis_required import DEFAULT_URL
@@ -130,6 +131,16 @@ def running_stack(tmp_path: Path, redis_client: redis.Redis, sim_config: SimConf
         stack.workers.stop()
         sim.stop()
         cleanup_prefix(redis_client, stack.env["ERASURE_KEY_PREFIX"])
+
+
+def queue_keys(stack: Stack, pool: str) -> list[str]:
+    """The Redis lists of ``pool``'s queue, interactive then bulk (a ``--file`` submission's messages are bulk)."""
+    return [queue_key(f"{stack.env['ERASURE_KEY_PREFIX']}:celery:", pool, lane) for lane in Lane]
+
+
+def queued(stack: Stack, pool: str) -> int:
+    """Messages waiting in ``pool``'s queue, both lanes."""
+    return sum(int(stack.runtime.redis.llen(key)) for key in queue_keys(stack, pool))
 
 
 def cleanup_prefix(client: redis.Redis, prefix: str) -> None:

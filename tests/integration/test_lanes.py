@@ -4,13 +4,18 @@ concurrency 1) takes the interactive request first, and a resume re-drives each 
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 from genesys_sim.config import SimConfig
 
-from shared.lanes import queue_key
+from shared.celery_app import create_app
+from shared.config import Settings
+from shared.lanes import PRIORITY, queue_key
 from shared.models import Lane, RequestState
 from shared.store_gauges import compute
-from tests.support.stack import running_stack, submit, wait_until
+from shared.task_names import DISCOVER_TASK
+from tests.support.stack import REDIS_URL, cleanup_prefix, running_stack, submit, wait_until
 
 BULK_REQUESTS = 10
 
@@ -57,3 +62,28 @@ def test_an_interactive_request_overtakes_a_queued_bulk_backlog(tmp_path, redis_
         # ...and the backlog is still served, all of it, behind it.
         wait_until(lambda: all(s is not RequestState.RECEIVED for s in runtime.store.states(bulk).values()),
                    timeout_s=90, message="the bulk backlog to be discovered")
+
+
+def test_a_message_put_back_keeps_its_lane(redis_available):
+    """kombu restores a rejected (``Reject(requeue=True)``) or unacknowledged message by the priority in its
+    payload: a bulk message goes back to the bulk list, never ahead of interactive work."""
+    settings = Settings(hmac_key="k" * 32, redis_url=REDIS_URL, key_prefix=f"it-{uuid.uuid4().hex[:10]}")
+    celery = f"{settings.key_prefix}:celery:"
+    producer = create_app(settings)
+    try:
+        producer.send_task(DISCOVER_TASK, args=[["r1"]], priority=PRIORITY[Lane.BULK])  # as shared.lanes sends it
+        bulk_list = queue_key(celery, "discovery", Lane.BULK)
+        assert redis_available.llen(bulk_list) == 1
+        with producer.connection_for_read() as connection:
+            queue = connection.SimpleQueue("discovery", no_ack=False)
+            message = queue.get(timeout=5)
+            assert redis_available.llen(bulk_list) == 0  # taken: held in kombu's unacked hash
+            message.reject(requeue=True)
+            assert redis_available.llen(bulk_list) == 1
+            assert redis_available.llen(queue_key(celery, "discovery", Lane.INTERACTIVE)) == 0
+            queue.get(timeout=5)
+            queue.consumer.channel.qos.restore_unacked()  # what a lost connection's restore does
+            assert redis_available.llen(bulk_list) == 1
+            queue.close()
+    finally:
+        cleanup_prefix(redis_available, settings.key_prefix)

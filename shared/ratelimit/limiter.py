@@ -18,6 +18,9 @@ from .headers import correction_offset_us, read_window
 
 log = logging.getLogger(__name__)
 
+#: The queue lanes a caller may name (``shared.models.Lane``'s values; this package imports nothing of the rest).
+_LANES = frozenset({"interactive", "bulk"})
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -74,6 +77,9 @@ class RateLimiter:
             if decision.granted:
                 metrics.TOKENS_GRANTED.labels(pool).inc()
                 metrics.WAIT_SECONDS.labels(pool).observe(waited)
+                if lane in _LANES:
+                    metrics.LANE_TOKENS.labels(lane).inc()
+                    metrics.LANE_WAIT_SECONDS.labels(lane).inc(waited)
                 return waited
             if waited + decision.wait_s > max_block_s:
                 metrics.DEFERRED.labels(pool).inc()

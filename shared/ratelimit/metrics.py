@@ -1,4 +1,4 @@
-"""Prometheus metrics. Labels carry pool names only: never a subject, never a client id."""
+"""Prometheus metrics. Labels carry pool and lane names only: never a subject, never a client id."""
 
 from __future__ import annotations
 
@@ -12,6 +12,14 @@ WAIT_SECONDS = Histogram(
     "Seconds a caller slept for a token (granted or handed back).",
     ["pool"],
     buckets=(0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+LANE_TOKENS = Counter(
+    "erasure_ratelimit_lane_tokens_granted_total",
+    "Tokens granted to callers of each queue lane (callers without one, a polling pass, not counted).",
+    ["lane"],  # "interactive" or "bulk"
+)
+LANE_WAIT_SECONDS = Counter(
+    "erasure_ratelimit_lane_wait_seconds_total", "Seconds callers of each queue lane slept for tokens.", ["lane"]
 )
 DEFERRED = Counter(
     "erasure_ratelimit_deferred_total", "Acquires handed back with RateLimitWait.", ["pool"]

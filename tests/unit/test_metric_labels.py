@@ -21,9 +21,9 @@ from shared.models import ErasureRecord, RequestKind, RequestState, Subject, utc
 from shared.webhooks import CALLBACK, WebhookSender
 from tests.unit.conftest import NoLimiter
 
-#: Every label a metric of this project may have: names of pools, states, kinds, templates and outcomes.
+#: Every label a metric of this project may have: names of pools, lanes, states, kinds, templates and outcomes.
 ALLOWED_LABELS = {"pool", "method", "endpoint", "status", "task", "outcome", "state", "kind", "reason", "route",
-                  "target_kind", "queue", "le"}
+                  "target_kind", "queue", "lane", "le"}
 #: What a label value may look like: no "@", no "+", no run of 5 digits, no run of 8 hex digits.
 UNSAFE_VALUE = re.compile(r"[@+]|\d{5}|[0-9a-f]{8}", re.IGNORECASE)
 EMAIL, PHONE, TICKET = "jane.doe@example.org", "+447700900123", "DSAR-4242"

@@ -68,3 +68,20 @@ def test_the_setting_reaches_the_limiter(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("ERASURE_BULK_RATE_SHARE", "0.6")
     assert Settings(hmac_key="k" * 32).bulk_rate_share == 0.6
     assert Settings.model_fields["bulk_rate_share"].default == 0.8
+
+
+def test_tokens_and_waits_are_counted_per_lane(fake: fakeredis.FakeRedis, clock: FakeClock) -> None:
+    from prometheus_client import REGISTRY
+
+    def sample(name: str, lane: str) -> float:
+        return REGISTRY.get_sample_value(name, {"lane": lane}) or 0.0
+
+    before = {lane: sample("erasure_ratelimit_lane_tokens_granted_total", lane) for lane in ("bulk", "interactive")}
+    slept = sample("erasure_ratelimit_lane_wait_seconds_total", "bulk")
+    limiter = RateLimiter(fake, KEY, BucketConfig(rate_per_s=10, burst=1), sleep=clock.advance)
+    limiter.acquire("deletion", lane="bulk")
+    limiter.acquire("deletion", lane="bulk")  # waits one interval
+    limiter.acquire("polling")  # no lane: not counted per lane
+    assert sample("erasure_ratelimit_lane_tokens_granted_total", "bulk") == before["bulk"] + 2
+    assert sample("erasure_ratelimit_lane_tokens_granted_total", "interactive") == before["interactive"]
+    assert sample("erasure_ratelimit_lane_wait_seconds_total", "bulk") == pytest.approx(slept + 0.1)

@@ -16,7 +16,7 @@ from bench import mixed
 
 pytestmark = pytest.mark.integration
 
-PAIR_FIELDS = ("idle_s", "mixed_s", "ratio", "overtook_bulk")
+PAIR_FIELDS = ("idle_s", "mixed_s", "ratio", "submitted_after_s", "overtook_bulk")
 BULK_FIELDS = ("subjects", "completed", "api_calls", "calls_per_subject", "wall_s", "floor_s", "time_ratio")
 
 

@@ -33,15 +33,14 @@ from shared.runtime import Runtime
 RESULTS = Path(__file__).parent / "results" / "bulk.json"
 
 
-def _sim_config(subjects: int, rate: float, window_s: float, seed: int, gdpr_step_s: float) -> SimConfig:
+def sim_config(subjects: int, rate: float, window_s: float, seed: int, gdpr_step_s: float) -> SimConfig:
     return SimConfig(subjects=subjects, seed=seed, rate_limit=int(rate * window_s), rate_window_s=window_s,
                      gdpr_step_s=gdpr_step_s, linked_fraction=0.3)
 
 
-def run(mode: str, subjects: int, rate: float, window_s: float, gdpr_step_s: float, log_dir: Path,
-        seed: int = 11) -> dict[str, Any]:
-    batched = mode == "batched"
-    overrides = {
+def overrides(rate: float, batched: bool = True) -> dict[str, Any]:
+    """The run's ``Settings`` on top of the stack's: shared with ``bench mixed``, so its bulk run is this one."""
+    return {
         "rate_per_minute": rate * 60 * 0.97,
         "rate_burst": 5,
         "batch_size": 25 if batched else 1,
@@ -54,7 +53,12 @@ def run(mode: str, subjects: int, rate: float, window_s: float, gdpr_step_s: flo
         # Thousands of subjects: recordings go to the retention purge's packed jobs (2 per org).
         "recordings": "deferred",
     }
-    with BenchStack(_sim_config(subjects, rate, window_s, seed, gdpr_step_s), overrides, log_dir / mode) as stack:
+
+
+def run(mode: str, subjects: int, rate: float, window_s: float, gdpr_step_s: float, log_dir: Path,
+        seed: int = 11) -> dict[str, Any]:
+    config = sim_config(subjects, rate, window_s, seed, gdpr_step_s)
+    with BenchStack(config, overrides(rate, mode == "batched"), log_dir / mode) as stack:
         assert stack.settings is not None
         configure(app, stack.settings)  # this process submits to the run's queues, as the workers read them
         runtime = Runtime.from_settings(stack.settings)

@@ -128,7 +128,8 @@ _PHONE_CUE: Final = _listed(
     llamenme llama llame llamen llamada llamarme fijo contactar contactarme contácteme contacteme contáctame
     contactame localizable localizarme prefijo
     # Italian
-    cellulare chiamare chiamami chiamatemi chiamarmi richiamare richiamami richiamatemi chiama chiamata
+    cellulare chiamare chiamami chiamatemi chiamarmi richiamare richiamami richiamatemi chiama chiamata chiami
+    richiami
     raggiungibile raggiungermi fisso contattare contattami contattarmi prefisso
     # Dutch
     telefoon telefoonnummer mobiel mobieltje gsm bel bellen belt terugbellen bereikbaar bereiken mobielnummer
@@ -161,12 +162,12 @@ _NUMBER_WORDS: Final = _words("number numbers no nr num nummer numéro numero n�
 _POSSESSIVES: Final = _words(
     """
     my your his her our their the a new best direct personal own other home work office private contact
-    mon ma ton ta votre vos son sa le un nouveau
-    mein meine meiner meinen deine ihre ihr seine unsere die eine neue
-    mi tu su el nuevo
-    il mio tuo suo nuovo
-    mijn je uw zijn haar het nieuwe
-    o meu minha seu sua novo
+    mon ma ton ta votre vos son sa le un nouveau meilleur
+    mein meine meiner meinen deine ihre ihr seine unsere die eine neue beste besten aktuelle
+    mi tu su el nuevo mejor
+    il mio tuo suo nuovo migliore
+    mijn je uw zijn haar het nieuwe beste
+    o meu minha seu sua novo melhor
     """
 )
 # Words that may stand between a cue and the number: "call me back on", "mein Handy ist",
@@ -177,6 +178,8 @@ _PHONE_FILLERS: Final = _words(
     directly anytime any time today tonight tomorrow morning afternoon evening later now instead or and also via
     using under best here there reachable sure yes yeah ok okay so that thats just let correct right
     file still get from you details info
+    noch immer hinterlegt gespeichert toujours encore enregistré vous todavía aún registrado usted
+    ancora sempre registrato lei nog steeds geregistreerd u ainda registado registrado você voce
     mich mir uns sie ihnen bitte ist lautet meine mein meiner die der das unter auf an am bin jederzeit gerne oder und
     au à a sur moi nous est c mon ma votre le la l de du au ou et svp merci plutôt
     al en mi es el la por favor su mio me al o y
@@ -212,7 +215,9 @@ _PHONE_LABEL: Final = _words(
 )
 _BE: Final = _words("is s am m are re was")
 # "... is that still the best number?", "... (contact number)": a person's line, whoever's.
-_PERSONAL_LINE: Final = _words("best contact direct personal own home private callback")
+_PERSONAL_LINE: Final = _words(
+    "best contact direct personal own home private callback meilleur beste besten aktuelle mejor migliore melhor"
+)
 _PHONE_CODE_WORDS: Final = _words("area country dialling dialing calling city")
 _MAX_PHONE_WORDS: Final = 8
 

@@ -230,7 +230,13 @@ def find_cards(text: str, rejected: list[Span] | None = None) -> list[Span]:
         # A card-shaped run can still hold a card: "4111 1111 1111 1111 04/27" runs into the expiry.
         found = _cards_in_run(text, groups, lengths) if len(groups) >= 3 else []
         spans += found
-        if shaped and not found and rejected is not None and text[start] != "0" and not _phone_not_card(text, start, end):
+        if (
+            shaped
+            and not found
+            and rejected is not None
+            and text[start] != "0"
+            and not (sum(lengths) <= _MAX_DIGITS and _phone_not_card(text, start, end))
+        ):
             rejected.append((start, end))
     return spans
 
@@ -403,12 +409,18 @@ def _version_context(text: str, start: int) -> bool:
     return False
 
 
+def _dotted_phone(text: str, start: int, end: int) -> bool:
+    """"Tel: 32.12.34.56", "my number is 22.33.44.55": eight digits dotted in four groups after a phone word are a
+    phone number written with dots (Denmark, Norway...), not an address; left to the phone finder."""
+    return end - start == 11 and context.phone_context_before(text, start) in _PHONE_VERDICTS
+
+
 def find_ip_addresses(text: str) -> list[Span]:
     spans: list[Span] = []
     if text.count(".") >= 3:
         for match in _IPV4.finditer(text):
             start, end = match.span()
-            if validators.ipv4_ok(match.group()) and not _version_context(text, start):
+            if validators.ipv4_ok(match.group()) and not _version_context(text, start) and not _dotted_phone(text, start, end):
                 spans.append((start, end))
     if "::" in text or text.count(":") >= 4:
         for match in _IPV6.finditer(text):

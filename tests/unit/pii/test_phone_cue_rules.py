@@ -121,3 +121,28 @@ def test_written_and_spoken_numbers_share_one_reference_rule(text: str, masked: 
     # A reference word names the number only when it stands right before it ("invoice 0770..."),
     # not when it is the object of another verb ("send the invoice to 0770...").
     assert bool([kind for kind, _ in _found(text) if kind == PHONE]) is masked
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Tel: 32.12.34.56", PHONE),  # a Danish number written with dots
+        ("my number is 22.33.44.55", PHONE),
+        ("the server is 22.33.44.55", "IP_ADDRESS"),
+        ("my IP is 22.33.44.55", "IP_ADDRESS"),
+        ("reach the host at 192.168.1.20", "IP_ADDRESS"),
+    ],
+)
+def test_eight_dotted_digits_after_a_phone_word_are_a_phone_number(text: str, kind: str) -> None:
+    assert [found for found, _ in _found(text)] == [kind]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Agent: Ich habe 2202.3456 hinterlegt, ist das noch die beste Nummer?",
+        "Mi chiami al 730 1234",
+    ],
+)
+def test_a_persons_line_in_other_languages(text: str) -> None:
+    assert [kind for kind, _ in _found(text)] == [PHONE]

@@ -739,7 +739,12 @@ class PhoneFinder:
             if start and text[start - 1] == "." and context.phone_context_before(text, start) not in _PHONE_VERDICTS:
                 continue  # glued to a word by a dot ("file.0612...") unless the word is a phone label
             # Blockers that matter overlap the candidate: look for them around it only.
-            excluded = sorted([*claimed, *find_blockers(text, max(0, start - 16), min(len(text), end + 16))])
+            blockers = find_blockers(text, max(0, start - 16), min(len(text), end + 16))
+            if blockers and text[start] == "+" and _international_shape(text[start:end]):
+                # "+687 21.12.34" (New Caledonia writes its numbers with dots): after "+" and a country
+                # code, "21.12.34" is the rest of the number, not a date.
+                blockers = [(s, e) for s, e in blockers if s < start or e > end]
+            excluded = sorted([*claimed, *blockers])
             for piece_start, piece_end in _subtract(start, end, excluded):
                 tight = _tighten(text, piece_start, piece_end)
                 if tight is not None:
@@ -909,7 +914,9 @@ def find_spoken(text: str, phones: PhoneFinder) -> list[Typed]:
         # Like written digits: a national number needs its trunk 0, a phone word, or the whole message.
         whole = not text[: number.start].strip(_MESSAGE_PUNCTUATION) and not text[number.end :].strip(_MESSAGE_PUNCTUATION)
         if verdict == "none" and _whole_turn(text, number.start, number.end):
-            verdict = "phone"  # a caller's turn that is nothing but a dictated number answers "and your number?"
+            # A caller's turn that is nothing but seven or more dictated digits answers "and your
+            # number?" (an order or ticket number comes with its word: "order one two three ...").
+            verdict = "strong"
         shaped_nationally = number.plus or (digits[0] == "0" and len(digits) >= 8) or verdict != "none" or whole
         if shaped_nationally and phones.valid(written):
             found.append((number.start, number.end, "PHONE", True))

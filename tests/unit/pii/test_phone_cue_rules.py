@@ -49,6 +49,9 @@ def _found(text: str) -> list[tuple[str, str]]:
         # A caller's turn that is nothing but a dictated number.
         ("appelant : alors c'est sept zéro sept ... deux deux trois ... quatre cinq six",
          "sept zéro sept ... deux deux trois ... quatre cinq six"),
+        ("cliente: pues es tres ocho cero cuatro dos tres cuatro", "tres ocho cero cuatro dos tres cuatro"),
+        # After "+" and a country code, "21.12.34" is the rest of the number (New Caledonia), not a date.
+        ("caller: call me back on +687 21.12.34 please", "+687 21.12.34"),
     ],
 )
 def test_phone_in_context_is_masked_and_never_an_identifier(text: str, phone: str) -> None:
@@ -146,3 +149,7 @@ def test_eight_dotted_digits_after_a_phone_word_are_a_phone_number(text: str, ki
 )
 def test_a_persons_line_in_other_languages(text: str) -> None:
     assert [kind for kind, _ in _found(text)] == [PHONE]
+
+
+def test_a_date_after_an_international_number_stays_a_date() -> None:
+    assert _found("+44 20 7946 0958 on 21.12.24") == [(PHONE, "+44 20 7946 0958")]

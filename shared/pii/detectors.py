@@ -221,6 +221,8 @@ def find_cards(text: str, rejected: list[Span] | None = None) -> list[Span]:
         groups = [m.span() for m in _GROUP.finditer(text, start, end)]
         lengths = [e - s for s, e in groups]
         shaped = card_shaped(lengths)
+        if not shaped and len(groups) == 1 and lengths[0] == 12:
+            shaped = _card_context(text, start, end)  # "my card is 676340375325": a Maestro said to be a card
         if shaped and validators.credit_card_ok(text[start:end]) and not _product_barcode(text[start:end]):
             spans.append((start, end))
             continue
@@ -259,8 +261,18 @@ _CARD_WORDS_AFTER: Final = _words(
 )
 
 
+# "paid with 5020 1823 5221", "bezahlt mit ...": what a payment is made with is a card (words nearest first).
+_PAID_WITH: Final = frozenset(
+    {
+        ("with", "paid"), ("with", "pay"), ("with", "paying"), ("to", "charged"), ("mit", "bezahlt"), ("mit", "zahlen"),
+        ("avec", "payé"), ("avec", "payer"), ("con", "pagado"), ("con", "pagar"), ("con", "pagato"), ("con", "pagare"),
+        ("met", "betaald"), ("met", "betalen"), ("com", "pago"), ("com", "pagar"), ("com", "paguei"),
+    }
+)
+
+
 def _card_context(text: str, start: int, end: int | None = None) -> bool:
-    """A card word shortly before ("card", "the long number on the front"), or its expiry or security
+    """A card word shortly before ("card", "the long number on the front", "paid with"), or its expiry or security
     code right after (when ``end`` is given); not a gift, loyalty, SIM or ID card's."""
     words = words_before(text, start, 6)
     if not _NOT_PAYMENT_CARDS.isdisjoint(words):
@@ -268,6 +280,8 @@ def _card_context(text: str, start: int, end: int | None = None) -> bool:
     if not _CARD_WORDS.isdisjoint(words) or any(
         word == "number" and further == "long" for word, further in pairwise(words)
     ):
+        return True
+    if tuple(words[:2]) in _PAID_WITH:
         return True
     return end is not None and not _CARD_WORDS_AFTER.isdisjoint(words_after(text, end, 4))
 
@@ -287,8 +301,14 @@ def _unlisted_card(text: str, start: int, end: int, candidate: str) -> bool:
         and digits.isdigit()
         and len(set(digits)) > 1
         and validators.luhn_ok(digits)
-        and _card_context(text, start, end)
+        and (_card_context(text, start, end) or (len(digits) > _MAX_DIGITS and _read_back(text, start, end)))
     )
+
+
+def _read_back(text: str, start: int, end: int) -> bool:
+    """Read back by an agent or dictated by a caller ("let me read that back, 3526 3992 ..."): more digits
+    than any phone number has, Luhn-valid, and given as the caller's own is a card's number."""
+    return context.phone_context(text, start, end) == "strong" or _whole_turn(text, start, end)
 
 
 def _product_barcode(candidate: str) -> bool:

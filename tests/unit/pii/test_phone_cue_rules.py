@@ -153,3 +153,27 @@ def test_a_persons_line_in_other_languages(text: str) -> None:
 
 def test_a_date_after_an_international_number_stays_a_date() -> None:
     assert _found("+44 20 7946 0958 on 21.12.24") == [(PHONE, "+44 20 7946 0958")]
+
+
+@pytest.mark.parametrize(
+    ("text", "card"),
+    [
+        ("my card is 676340377776", "676340377776"),  # a compact 12-digit Maestro said to be a card
+        ("paid with 6390-0621-7777 yesterday", "6390-0621-7777"),  # what a payment is made with
+        ("Kreditkarte 4000000000006", "4000000000006"),  # an EAN-13 check digit too, but said to be a card
+        # Read back: Luhn-valid, more digits than a phone number has, outside the issuer table.
+        ("agent: let me read that back, 3591 8857 7777 7775, is that correct?", "3591 8857 7777 7775"),
+        ("caller: it's 3591 8857 7777 7775", "3591 8857 7777 7775"),
+    ],
+)
+def test_cards_said_to_be_cards(text: str, card: str) -> None:
+    assert _found(text) == [(CREDIT_CARD, card)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["order 676340377776", "shipment 3591 8857 7777 7775, is that correct?", "the reference is 3591 8857 7777 7775",
+     "barcode 4000000000006"],
+)
+def test_the_same_digits_as_references_are_no_card(text: str) -> None:
+    assert [kind for kind, _ in _found(text) if kind == CREDIT_CARD] == []

@@ -432,7 +432,7 @@ def _version_context(text: str, start: int) -> bool:
 def _dotted_phone(text: str, start: int, end: int) -> bool:
     """"Tel: 32.12.34.56", "my number is 22.33.44.55": eight digits dotted in four groups after a phone word are a
     phone number written with dots (Denmark, Norway...), not an address; left to the phone finder."""
-    return end - start == 11 and context.phone_context_before(text, start) in _PHONE_VERDICTS
+    return end - start == 11 and context.phone_context(text, start, end) in _PHONE_VERDICTS
 
 
 def find_ip_addresses(text: str) -> list[Span]:

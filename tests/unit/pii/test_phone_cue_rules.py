@@ -131,6 +131,7 @@ def test_written_and_spoken_numbers_share_one_reference_rule(text: str, masked: 
     [
         ("Tel: 32.12.34.56", PHONE),  # a Danish number written with dots
         ("my number is 22.33.44.55", PHONE),
+        ("agent: I have 32.12.34.56 on file, is that still the best number?", PHONE),
         ("the server is 22.33.44.55", "IP_ADDRESS"),
         ("my IP is 22.33.44.55", "IP_ADDRESS"),
         ("reach the host at 192.168.1.20", "IP_ADDRESS"),

@@ -224,7 +224,8 @@ def find_cards(text: str, rejected: list[Span] | None = None) -> list[Span]:
         if not shaped and len(groups) == 1 and lengths[0] == 12:
             shaped = _card_context(text, start, end)  # "my card is 676340375325": a Maestro said to be a card
         if shaped and validators.credit_card_ok(text[start:end]) and not _product_barcode(text[start:end]):
-            spans.append((start, end))
+            if not _other_card(text, start):
+                spans.append((start, end))
             continue
         if shaped and _unlisted_card(text, start, end, text[start:end]):
             spans.append((start, end))
@@ -284,6 +285,12 @@ def _card_context(text: str, start: int, end: int | None = None) -> bool:
     if tuple(words[:2]) in _PAID_WITH:
         return True
     return end is not None and not _CARD_WORDS_AFTER.isdisjoint(words_after(text, end, 4))
+
+
+def _other_card(text: str, start: int) -> bool:
+    """"Gift card 6066 ...", "loyalty card 5412 ...": a card's number, but not a payment card's."""
+    words = words_before(text, start, 3)
+    return not _NOT_PAYMENT_CARDS.isdisjoint(words) and not _CARD_WORDS.isdisjoint(words)
 
 
 def _phone_not_card(text: str, start: int, end: int) -> bool:

@@ -174,7 +174,11 @@ def test_cards_said_to_be_cards(text: str, card: str) -> None:
 @pytest.mark.parametrize(
     "text",
     ["order 676340377776", "shipment 3591 8857 7777 7775, is that correct?", "the reference is 3591 8857 7777 7775",
-     "barcode 4000000000006"],
+     "barcode 4000000000006", "Gift card 6066 4388 2891 7658 has no balance", "loyalty card: 4111 1111 1111 1111"],
 )
 def test_the_same_digits_as_references_are_no_card(text: str) -> None:
     assert [kind for kind, _ in _found(text) if kind == CREDIT_CARD] == []
+
+
+def test_a_payment_card_after_another_card_word_is_still_a_card() -> None:
+    assert _found("my gift card is empty, so visa 4111 1111 1111 1111") == [(CREDIT_CARD, "4111 1111 1111 1111")]

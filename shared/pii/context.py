@@ -311,9 +311,14 @@ def phone_context_after(text: str, end: int) -> PhoneContext:
     return "none"
 
 
-def reference_before(text: str, start: int) -> bool:
+def reference_before(text: str, start: int, before: PhoneContext | None = None) -> bool:
     """The number at ``start`` is introduced as a reference ("order #", "Ticket-Nr.") and no nearer
-    word says it is a phone number ("Phone #: ..."): the one rule written and spoken numbers share."""
+    word says it is a phone number ("Phone #: ..."): the one rule written and spoken numbers share.
+
+    ``before``: :func:`phone_context_before` of the same number, when the caller has it already.
+    """
+    if before is not None:
+        return before not in ("strong", "phone") and introduced_as_reference(text, start)
     return introduced_as_reference(text, start) and phone_context_before(text, start) not in ("strong", "phone")
 
 

@@ -908,9 +908,10 @@ def find_spoken(text: str, phones: PhoneFinder) -> list[Typed]:
     found: list[Typed] = []
     for number in spoken.find_spoken_numbers(text, _MIN_SPOKEN_DIGITS):
         digits = number.digits
-        verdict = context.phone_context(text, number.start, number.end)
-        if context.reference_before(text, number.start):
+        before = context.phone_context_before(text, number.start)
+        if context.reference_before(text, number.start, before):
             continue
+        verdict = before if before != "none" else context.phone_context_after(text, number.end)
         if verdict == "reference":
             verdict = "none"  # "send the invoice to oh seven ...": a reference word, but not naming this number
         if len(digits) < _MIN_DIGITS:

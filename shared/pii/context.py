@@ -12,6 +12,7 @@ Precedence is by proximity: walking outwards from the number over filler words (
 
 from __future__ import annotations
 
+import re
 from typing import Final, Literal
 
 
@@ -114,7 +115,7 @@ _PHONE_CUE: Final = _listed(
     φ phone phones phoned phoning telephone telephones telephoned tel tele ph cell cellphone cellular mobile mobiles
     mob landline fax
     call calls called calling callback recall ring rang ringing rings text texted texting txt sms whatsapp reach reached
-    reachable dial dialed dialled contactable phonenumber
+    reachable dial dialed dialled contact contactable phonenumber
     # German
     telefon telefonisch telefonnummer handy handynummer mobil mobilnummer mobilfunknummer festnetz
     festnetznummer rufnummer faxnummer anrufen anruf ruf rufe rufen ruft zurückrufen zurueckrufen
@@ -127,7 +128,8 @@ _PHONE_CUE: Final = _listed(
     llamenme llama llame llamen llamada llamarme fijo contactar contactarme contácteme contacteme contáctame
     contactame localizable localizarme prefijo
     # Italian
-    cellulare chiamare chiamami chiamatemi chiamarmi richiamare richiamami richiamatemi chiama chiamata
+    cellulare chiamare chiamami chiamatemi chiamarmi richiamare richiamami richiamatemi chiama chiamata chiami
+    richiami
     raggiungibile raggiungermi fisso contattare contattami contattarmi prefisso
     # Dutch
     telefoon telefoonnummer mobiel mobieltje gsm bel bellen belt terugbellen bereikbaar bereiken mobielnummer
@@ -138,6 +140,20 @@ _PHONE_CUE: Final = _listed(
     read repeat repeating confirm confirming confirmer confirmez bestätigen bestaetigen wiederhole wiederholen
     confirmar confirmo confermare confermo bevestigen herhaal herhalen
     répète répéter repete repeter repito repetir repite ripeto ripetere
+    # A caller dictating: "take this down", "apunte", "notez", "notieren Sie", "segna", "noteer", "anote"
+    jot apunte apunta apúntelo apuntelo apúntalo apuntalo anote anota anótelo anotelo notez noter notiere notieren
+    aufschreiben segna segnati annota annoti noteer noteert noteren opschrijven
+    """
+)
+# Cues that say whose number it is: an agent reading back what the caller gave ("let me read that
+# back", "le repito") and a caller dictating to the agent ("apunte", "notez"): the caller's own line.
+_READ_BACK_CUES: Final = _words(
+    """
+    read repeat repeating confirm confirming confirmer confirmez bestätigen bestaetigen wiederhole wiederholen
+    confirmar confirmo confermare confermo bevestigen herhaal herhalen
+    répète répéter repete repeter repito repetir repite ripeto ripetere
+    jot apunte apunta apúntelo apuntelo apúntalo apuntalo anote anota anótelo anotelo notez noter notiere notieren
+    aufschreiben segna segnati annota annoti noteer noteert noteren opschrijven
     """
 )
 # Words that name a number without saying which: a phone number only when they are someone's
@@ -146,12 +162,12 @@ _NUMBER_WORDS: Final = _words("number numbers no nr num nummer numéro numero n�
 _POSSESSIVES: Final = _words(
     """
     my your his her our their the a new best direct personal own other home work office private contact
-    mon ma ton ta votre vos son sa le un nouveau
-    mein meine meiner meinen deine ihre ihr seine unsere die eine neue
-    mi tu su el nuevo
-    il mio tuo suo nuovo
-    mijn je uw zijn haar het nieuwe
-    o meu minha seu sua novo
+    mon ma ton ta votre vos son sa le un nouveau meilleur
+    mein meine meiner meinen deine ihre ihr seine unsere die eine neue beste besten aktuelle
+    mi tu su el nuevo mejor
+    il mio tuo suo nuovo migliore
+    mijn je uw zijn haar het nieuwe beste
+    o meu minha seu sua novo melhor
     """
 )
 # Words that may stand between a cue and the number: "call me back on", "mein Handy ist",
@@ -161,8 +177,10 @@ _PHONE_FILLERS: Final = _words(
     me us him her them back on at to is are was be it s its my our your his their the a an number me please pls
     directly anytime any time today tonight tomorrow morning afternoon evening later now instead or and also via
     using under best here there reachable sure yes yeah ok okay so that thats just let correct right
-    file still get from you
-    mich mir uns bitte ist lautet meine mein meiner die der das unter auf an am bin jederzeit gerne oder und
+    file still get from you details info
+    noch immer hinterlegt gespeichert toujours encore enregistré vous todavía aún registrado usted
+    ancora sempre registrato lei nog steeds geregistreerd u ainda registado registrado você voce
+    mich mir uns sie ihnen bitte ist lautet meine mein meiner die der das unter auf an am bin jederzeit gerne oder und
     au à a sur moi nous est c mon ma votre le la l de du au ou et svp merci plutôt
     al en mi es el la por favor su mio me al o y
     il è al mio mi o e sul per
@@ -192,14 +210,24 @@ _PHONE_LABEL: Final = _words(
      φ phone telephone tel ph cell cellphone mobile mob landline fax phonenumber telefon telefonnummer handy
      handynummer mobil mobilnummer festnetz festnetznummer rufnummer téléphone tél portable teléfono telefono
      tlf tfno telf móvil movil celular cellulare telefoon telefoonnummer mobiel mobielnummer gsm telefone
-     telemóvel telemovel whatsapp
+     telemóvel telemovel whatsapp contact
     """
 )
 _BE: Final = _words("is s am m are re was")
+# "... is that still the best number?", "... (contact number)": a person's line, whoever's.
+_PERSONAL_LINE: Final = _words(
+    "best contact direct personal own home private callback meilleur beste besten aktuelle mejor migliore melhor"
+)
 _PHONE_CODE_WORDS: Final = _words("area country dialling dialing calling city")
 _MAX_PHONE_WORDS: Final = 8
 
 PhoneContext = Literal["strong", "phone", "reference", "none"]
+
+# An email address (typed, or with "(at)"/"[at]") and a list separator, right before a number.
+_AFTER_EMAIL: Final = re.compile(
+    r"(?<![\w.+\-])[\w.+\-]+(?:[ \t]?@[ \t]?|[ \t]?[(\[{<]at[)\]}>][ \t]?)[\w\-]+(?:\.[\w\-]+)+[ \t]*[/;,|][ \t]*$"
+)
+_EMAIL_REACH: Final = 120
 
 
 def _cue(word: str) -> bool:
@@ -219,9 +247,15 @@ def phone_context_before(text: str, start: int) -> PhoneContext:
     number; ``"none"``: the words say nothing.
     """
     words = words_before(text, start, _MAX_PHONE_WORDS)
+    if not words and (item := _AFTER_EMAIL.search(text, max(0, start - _EMAIL_REACH), start)) is not None:
+        # "Contact: jane@example.com; 312 395 5452", "contact details: jane(at)example.net / 8012 3456":
+        # the next item of a list of contact details is read with the words before the list.
+        words = words_before(text, item.start(), _MAX_PHONE_WORDS)
     if len(words) >= 2 and words[0] == "on" and words[1] in _BE:
-        # "she's on 0412 345 678", "I'm on 07700 900123": English for the line someone answers.
-        return "strong" if words[1] in ("m", "am") or (len(words) > 2 and words[2] == "i") else "phone"
+        # "I'm on 07700 900123", "my partner is on 730.1234", "she's on 0412 345 678": English for the
+        # line a person answers, whoever it is (a person's line is personal data either way); not
+        # when the clause names a reference ("the order is on 4811...").
+        return "reference" if not REFERENCE_WORDS.isdisjoint(words[2:]) else "strong"
     personal = False
     for index, word in enumerate(words):
         further = words[index + 1] if index + 1 < len(words) else None
@@ -232,7 +266,7 @@ def phone_context_before(text: str, start: int) -> PhoneContext:
                 return _verdict(personal, words, index + 1)
             return "reference"
         if _cue(word):
-            return _verdict(personal or word in _FIRST_PERSON_CUES or _label(word), words, index)
+            return _verdict(personal or word in _FIRST_PERSON_CUES or word in _READ_BACK_CUES or _label(word), words, index)
         if word in REFERENCE_WORDS:
             # "area code 202 ...", "country code +44": a phone number's own code, not a reference.
             if word == "code" and further in _PHONE_CODE_WORDS:
@@ -240,7 +274,8 @@ def phone_context_before(text: str, start: int) -> PhoneContext:
             return "reference"
         if word in _NUMBER_WORDS:
             if further is None or further in _POSSESSIVES:
-                return _verdict(personal, words, index)  # "Number: 555 0134", "my number is ..."
+                # "Number: 555 0134", "my number is ...", "the best number is ...", "contact number"
+                return _verdict(personal or further in _PERSONAL_LINE, words, index)
             if _cue(further):
                 return _verdict(personal, words, index + 1)  # "phone number", "Handy Nummer"
             if further in REFERENCE_WORDS:
@@ -268,12 +303,28 @@ def phone_context_after(text: str, end: int) -> PhoneContext:
             return "strong" if personal or _label(word) else "phone"
         if word in _NUMBER_WORDS:
             if previous in _POSSESSIVES:
-                return "strong" if personal else "phone"
+                return "strong" if personal or previous in _PERSONAL_LINE else "phone"
             return "none"
         if word in REFERENCE_WORDS or word not in _AFTER_FILLERS:
             return "none"
         previous = word
     return "none"
+
+
+def reference_before(text: str, start: int, before: PhoneContext | None = None) -> bool:
+    """The number at ``start`` is introduced as a reference ("order #", "Ticket-Nr.") and no nearer
+    word says it is a phone number ("Phone #: ..."): the one rule written and spoken numbers share.
+
+    ``before``: :func:`phone_context_before` of the same number, when the caller has it already.
+    """
+    if before is not None:
+        return before not in ("strong", "phone") and introduced_as_reference(text, start)
+    return introduced_as_reference(text, start) and phone_context_before(text, start) not in ("strong", "phone")
+
+
+def phone_word(word: str) -> bool:
+    """A word (lower-cased) that talks about a telephone or a number: "call", "Handy", "numéro"..."""
+    return word in _PHONE_CUE or word in _NUMBER_WORDS
 
 
 def phone_context(text: str, start: int, end: int) -> PhoneContext:

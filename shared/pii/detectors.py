@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from itertools import chain
+from itertools import chain, pairwise
 from typing import Final
 
 import phonenumbers
@@ -32,18 +32,10 @@ Span = tuple[int, int]
 
 introduced_as_reference = context.introduced_as_reference
 words_before = context.words_before
+words_after = context.words_after
 _words = context._words
 
 
-# Words that tell a bare run of digits is a phone number ("call me on 612345678").
-_PHONE_WORDS: Final = re.compile(
-    r"(?:phone|tel|cell|call|ring|text|sms|whats ?app|reach|contact|fax|landline|mobile?|number|digits|dial"
-    r"|handy|telefon|nummer|rufnummer|ruf|anruf|erreich|festnetz"
-    r"|t[ée]l[ée]phon|t[ée]l|portable|num[ée]ro|appel|rappel|joindre|joignable"
-    r"|tel[ée]fono|m[óo]vil|n[úu]mero|ll[aá]m|contact|celular|whatsapp"
-    r"|telefoon|mobiel|bel|gsm|bereik"
-    r"|cellulare|telefono|chiam|richiam|numero|raggiung|contatt)\w*"
-)
 _CONTEXT_WINDOW: Final = 48
 
 
@@ -229,16 +221,25 @@ def find_cards(text: str, rejected: list[Span] | None = None) -> list[Span]:
         groups = [m.span() for m in _GROUP.finditer(text, start, end)]
         lengths = [e - s for s, e in groups]
         shaped = card_shaped(lengths)
+        if not shaped and len(groups) == 1 and lengths[0] == 12:
+            shaped = _card_context(text, start, end)  # "my card is 676340375325": a Maestro said to be a card
         if shaped and validators.credit_card_ok(text[start:end]) and not _product_barcode(text[start:end]):
-            spans.append((start, end))
+            if not _other_card(text, start):
+                spans.append((start, end))
             continue
-        if shaped and _unlisted_card(text, start, text[start:end]):
+        if shaped and _unlisted_card(text, start, end, text[start:end]):
             spans.append((start, end))
             continue
         # A card-shaped run can still hold a card: "4111 1111 1111 1111 04/27" runs into the expiry.
         found = _cards_in_run(text, groups, lengths) if len(groups) >= 3 else []
         spans += found
-        if shaped and not found and rejected is not None and text[start] != "0":
+        if (
+            shaped
+            and not found
+            and rejected is not None
+            and text[start] != "0"
+            and not (sum(lengths) <= _MAX_DIGITS and _phone_not_card(text, start, end))
+        ):
             rejected.append((start, end))
     return spans
 
@@ -252,13 +253,53 @@ _CARD_WORDS: Final = _words(
 _NOT_PAYMENT_CARDS: Final = _words("gift loyalty member membership sim id library bonus")
 
 
-def _card_context(text: str, start: int) -> bool:
-    """A card word shortly before, and not a gift, loyalty, SIM or ID card's."""
+# Words right after a number that say it is a card's: its expiry date or security code follows.
+_CARD_WORDS_AFTER: Final = _words(
+    """
+    expires expiring expiry expiration exp cvv cvc cvv2 csc expire expirant ablauf läuft gültig gueltig caduca caducidad
+    vence vencimiento scade scadenza verloopt vervalt geldig validade expira
+    """
+)
+
+
+# "paid with 5020 1823 5221", "bezahlt mit ...": what a payment is made with is a card (words nearest first).
+_PAID_WITH: Final = frozenset(
+    {
+        ("with", "paid"), ("with", "pay"), ("with", "paying"), ("to", "charged"), ("mit", "bezahlt"), ("mit", "zahlen"),
+        ("avec", "payé"), ("avec", "payer"), ("con", "pagado"), ("con", "pagar"), ("con", "pagato"), ("con", "pagare"),
+        ("met", "betaald"), ("met", "betalen"), ("com", "pago"), ("com", "pagar"), ("com", "paguei"),
+    }
+)
+
+
+def _card_context(text: str, start: int, end: int | None = None) -> bool:
+    """A card word shortly before ("card", "the long number on the front", "paid with"), or its expiry or security
+    code right after (when ``end`` is given); not a gift, loyalty, SIM or ID card's."""
     words = words_before(text, start, 6)
-    return not _CARD_WORDS.isdisjoint(words) and _NOT_PAYMENT_CARDS.isdisjoint(words)
+    if not _NOT_PAYMENT_CARDS.isdisjoint(words):
+        return False
+    if not _CARD_WORDS.isdisjoint(words) or any(
+        word == "number" and further == "long" for word, further in pairwise(words)
+    ):
+        return True
+    if tuple(words[:2]) in _PAID_WITH:
+        return True
+    return end is not None and not _CARD_WORDS_AFTER.isdisjoint(words_after(text, end, 4))
 
 
-def _unlisted_card(text: str, start: int, candidate: str) -> bool:
+def _other_card(text: str, start: int) -> bool:
+    """"Gift card 6066 ...", "loyalty card 5412 ...": a card's number, but not a payment card's."""
+    words = words_before(text, start, 3)
+    return not _NOT_PAYMENT_CARDS.isdisjoint(words) and not _CARD_WORDS.isdisjoint(words)
+
+
+def _phone_not_card(text: str, start: int, end: int) -> bool:
+    """A card-shaped run that is no card but stands where a phone number would ("let me read that
+    back, 7 9 6 1 ..."): it stays a phone candidate instead of being set aside as a mistyped card."""
+    return context.phone_context(text, start, end) in _PHONE_VERDICTS and not _card_context(text, start, end)
+
+
+def _unlisted_card(text: str, start: int, end: int, candidate: str) -> bool:
     """A Luhn-valid number said to be a card ("and the card, 3 5 0 9 ...") whose issuer prefix is not
     in our table: issuers' ranges change faster than any table, and the number is still a card's."""
     digits = validators.digits_only(candidate).replace(",", "")
@@ -267,8 +308,14 @@ def _unlisted_card(text: str, start: int, candidate: str) -> bool:
         and digits.isdigit()
         and len(set(digits)) > 1
         and validators.luhn_ok(digits)
-        and _card_context(text, start)
+        and (_card_context(text, start, end) or (len(digits) > _MAX_DIGITS and _read_back(text, start, end)))
     )
+
+
+def _read_back(text: str, start: int, end: int) -> bool:
+    """Read back by an agent or dictated by a caller ("let me read that back, 3526 3992 ..."): more digits
+    than any phone number has, Luhn-valid, and given as the caller's own is a card's number."""
+    return context.phone_context(text, start, end) == "strong" or _whole_turn(text, start, end)
 
 
 def _product_barcode(candidate: str) -> bool:
@@ -389,12 +436,18 @@ def _version_context(text: str, start: int) -> bool:
     return False
 
 
+def _dotted_phone(text: str, start: int, end: int) -> bool:
+    """"Tel: 32.12.34.56", "my number is 22.33.44.55": eight digits dotted in four groups after a phone word are a
+    phone number written with dots (Denmark, Norway...), not an address; left to the phone finder."""
+    return end - start == 11 and context.phone_context(text, start, end) in _PHONE_VERDICTS
+
+
 def find_ip_addresses(text: str) -> list[Span]:
     spans: list[Span] = []
     if text.count(".") >= 3:
         for match in _IPV4.finditer(text):
             start, end = match.span()
-            if validators.ipv4_ok(match.group()) and not _version_context(text, start):
+            if validators.ipv4_ok(match.group()) and not _version_context(text, start) and not _dotted_phone(text, start, end):
                 spans.append((start, end))
     if "::" in text or text.count(":") >= 4:
         for match in _IPV6.finditer(text):
@@ -462,10 +515,13 @@ _TRUNK_IN_BRACKETS: Final = re.compile(r"\(\s*0\s*\)")
 _STRONG_SEPARATOR: Final = re.compile(r"[ \u00a0]*/[ \u00a0]+|[ \u00a0]+/[ \u00a0]*|[ \u00a0]+-[ \u00a0]+|[ \u00a0]{2,}")
 _MESSAGE_PUNCTUATION: Final = " \t\r\n.,;:!?\"'()[]<>"
 _EXTENSION_AFTER: Final = re.compile(r"[ \t,]*(?i:ext\.?|extension|x|durchwahl|poste|ext)[ \t.:]*\d")
+_COUNTRY_CODE_ONLY: Final = re.compile(r"[ \u00a0]*\(?(?:\+|00)\d{1,3}\)?[ \u00a0]*")
 _SSN_SHAPE: Final = re.compile(r"\d{3}([ \-])\d{2}\1\d{4}")
 # Thousands grouping ("1.234.567"): a quantity.
 _THOUSANDS: Final = re.compile(r"\d{1,3}([.,])\d{3}(?:\1\d{3})*")
 _MIN_DIGITS: Final = 7
+# Fewer digits than a written candidate needs, when said as words after "my number is" (find_spoken).
+_MIN_SPOKEN_DIGITS: Final = 5
 _MAX_DIGITS: Final = 15
 
 
@@ -624,6 +680,11 @@ def _tighten(text: str, start: int, end: int) -> Span | None:
     return (start, end) if start < end else None
 
 
+def _exit_code_digits(candidate: str) -> int:
+    """2 when ``candidate`` starts with the international prefix 00 ("0044 ...", "(0091) ..."), else 0."""
+    return 2 if candidate.lstrip(" (").startswith("00") else 0
+
+
 def _count_ok(text: str, start: int, end: int, most: int = _MAX_DIGITS + 2) -> bool:
     return _MIN_DIGITS <= sum(c.isdigit() for c in text[start:end]) <= most
 
@@ -705,7 +766,12 @@ class PhoneFinder:
             if start and text[start - 1] == "." and context.phone_context_before(text, start) not in _PHONE_VERDICTS:
                 continue  # glued to a word by a dot ("file.0612...") unless the word is a phone label
             # Blockers that matter overlap the candidate: look for them around it only.
-            excluded = sorted([*claimed, *find_blockers(text, max(0, start - 16), min(len(text), end + 16))])
+            blockers = find_blockers(text, max(0, start - 16), min(len(text), end + 16))
+            if blockers and text[start] == "+" and _international_shape(text[start:end]):
+                # "+687 21.12.34" (New Caledonia writes its numbers with dots): after "+" and a country
+                # code, "21.12.34" is the rest of the number, not a date.
+                blockers = [(s, e) for s, e in blockers if s < start or e > end]
+            excluded = sorted([*claimed, *blockers])
             for piece_start, piece_end in _subtract(start, end, excluded):
                 tight = _tighten(text, piece_start, piece_end)
                 if tight is not None:
@@ -721,7 +787,7 @@ class PhoneFinder:
         if digit_count < _MIN_DIGITS:
             return []
         # The nearest meaningful word decides: "order #4811..." is a reference, "Phone #: ..." is not.
-        if introduced_as_reference(text, start) and context.phone_context_before(text, start) not in _PHONE_VERDICTS:
+        if context.reference_before(text, start):
             return []
         if digit_count <= _MAX_DIGITS + 2 and self._accept(text, start, end):
             return [(start, end, True)]
@@ -730,7 +796,8 @@ class PhoneFinder:
         pieces = self._split(text, start, end) if digit_count > 10 else []
         if pieces:
             return pieces
-        if digit_count <= _MAX_DIGITS and self._shape_only(text, start, end):
+        # "0091 1866 ...": the international prefix 00 is not part of the number's 15 digits at most.
+        if digit_count - _exit_code_digits(candidate) <= _MAX_DIGITS and self._shape_only(text, start, end):
             return [(start, end, False)]
         return []
 
@@ -776,7 +843,7 @@ class PhoneFinder:
         if digit_count < 9:
             return False
         if len(groups) == 1:
-            if any(_PHONE_WORDS.match(word) for word in words_before(text, start, 5)):
+            if any(map(context.phone_word, words_before(text, start, 5))):
                 return True
             # The number is the whole message ("07912..." answers "what's your number?"), or an
             # extension follows it.
@@ -791,6 +858,8 @@ class PhoneFinder:
         cursor = start
         for boundary in [*_STRONG_SEPARATOR.finditer(text, start, end), None]:
             piece_end = boundary.start() if boundary is not None else end
+            if boundary is not None and _COUNTRY_CODE_ONLY.fullmatch(text, cursor, piece_end):
+                continue  # "+82  10-1234-5678": a country code is never a number of its own
             tight = _tighten(text, cursor, piece_end)
             if tight is not None and _count_ok(text, *tight):
                 if self._accept(text, *tight):
@@ -807,6 +876,23 @@ class PhoneFinder:
 # --------------------------------------------------------------------------------------------
 
 Typed = tuple[int, int, str, bool]  # (start, end, "PHONE" | "CREDIT_CARD" | "US_SSN", validated)
+# The start of a speaker's turn in a transcript ("caller:", "appelant :", "Kunde:") and the
+# hesitations a speaker opens with ("so it's", "alors c'est", "pues es", "also", "allora è").
+_HESITATIONS: Final = (
+    r"so|well|um+|uh+|erm|er|yeah|yes|ok|okay|right|sure|it'?s|it is|that'?s|alors|bon|euh|oui|c'est|ben|voilà"
+    r"|pues|bueno|vale|sí|si|es|eh|also|ja|äh|ähm|das ist|es ist|allora|ecco|è|dunque|nou|het is|dat is|então|é|pois"
+)
+_TURN_OPENING: Final = re.compile(
+    rf"(?i)(?:^|\n)[ \t]*[^\W\d_]{{2,15}}[ \t]?:[ \t]*(?:(?:{_HESITATIONS})[ \t]*[,.…]*[ \t]*)*$"
+)
+_TURN_REACH: Final = 60
+
+
+def _whole_turn(text: str, start: int, end: int) -> bool:
+    """``text[start:end]`` is all a speaker said in a turn, after the speaker's label and a hesitation."""
+    rest = text[end:]
+    turn_ends = not rest.strip(_MESSAGE_PUNCTUATION) or rest.lstrip(_MESSAGE_PUNCTUATION).startswith("\n")
+    return turn_ends and _TURN_OPENING.search(text, max(0, start - _TURN_REACH), start) is not None
 _CARD_LENGTHS: Final = (19, 18, 17, 16, 15, 14, 13)
 
 
@@ -820,10 +906,20 @@ def find_spoken(text: str, phones: PhoneFinder) -> list[Typed]:
     ticket or reference number is taken.
     """
     found: list[Typed] = []
-    for number in spoken.find_spoken_numbers(text):
+    for number in spoken.find_spoken_numbers(text, _MIN_SPOKEN_DIGITS):
         digits = number.digits
-        verdict = context.phone_context(text, number.start, number.end)
-        if verdict == "reference" or (verdict == "none" and introduced_as_reference(text, number.start)):
+        before = context.phone_context_before(text, number.start)
+        if context.reference_before(text, number.start, before):
+            continue
+        verdict = before if before != "none" else context.phone_context_after(text, number.end)
+        if verdict == "reference":
+            verdict = "none"  # "send the invoice to oh seven ...": a reference word, but not naming this number
+        if len(digits) < _MIN_DIGITS:
+            # Said as the speaker's own line ("my number is two double one, two three", "call me back
+            # on two two, nine two, three four"): a short number (a small country's, an extension) is
+            # still one; without such words five spoken digits are anything.
+            if verdict == "strong":
+                found.append((number.start, number.end, "PHONE", False))
             continue
         card = next(
             (span for length in _CARD_LENGTHS if len(digits) >= length and validators.credit_card_ok(digits[:length])
@@ -832,7 +928,7 @@ def find_spoken(text: str, phones: PhoneFinder) -> list[Typed]:
         )
         if card is None and len(digits) == 12 and validators.credit_card_ok(digits):
             card = (number.start, number.end)  # a 12-digit Maestro, said whole (never the start of a longer run)
-        if card is None and _unlisted_card(text, number.start, digits):
+        if card is None and _unlisted_card(text, number.start, number.end, digits):
             card = (number.start, number.end)
         if card is not None:
             found.append((*card, "CREDIT_CARD", True))
@@ -845,6 +941,10 @@ def find_spoken(text: str, phones: PhoneFinder) -> list[Typed]:
         written = ("+" if number.plus else "") + digits
         # Like written digits: a national number needs its trunk 0, a phone word, or the whole message.
         whole = not text[: number.start].strip(_MESSAGE_PUNCTUATION) and not text[number.end :].strip(_MESSAGE_PUNCTUATION)
+        if verdict == "none" and _whole_turn(text, number.start, number.end):
+            # A caller's turn that is nothing but seven or more dictated digits answers "and your
+            # number?" (an order or ticket number comes with its word: "order one two three ...").
+            verdict = "strong"
         shaped_nationally = number.plus or (digits[0] == "0" and len(digits) >= 8) or verdict != "none" or whole
         if shaped_nationally and phones.valid(written):
             found.append((number.start, number.end, "PHONE", True))

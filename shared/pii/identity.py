@@ -11,8 +11,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-import phonenumbers
-
+from shared.identifiers import try_normalize_phone
 from shared.pii import spoken
 from shared.pii.entities import PHONE, Entity
 from shared.pii.normalise import matching_copy
@@ -39,10 +38,4 @@ def phone_identifier(text: str, entity: Entity) -> str | None:
         value = "+" + value[2:]
     if not value.startswith("+"):
         return None
-    try:
-        number = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return try_normalize_phone(value)

@@ -196,6 +196,25 @@ def _compile(alternatives: Iterable[str], flags: int = 0) -> re.Pattern[str] | N
     return re.compile("|".join(f"(?:{a})" for a in unique), flags)
 
 
+def _overlapping(pattern: re.Pattern[str], text: str) -> list[Span]:
+    """The text every match of ``pattern`` covers, overlapping matches merged into one span.
+
+    One spelling of a name may start inside another: in "it's Doe, Søren" the initial form "s Doe"
+    starts first, and ``finditer`` would then skip "Doe, Søren"; in "a nombre de Jane de Vries",
+    "de Jane" hides "Jane de Vries".
+    """
+    spans: list[Span] = []
+    position = 0
+    while (match := pattern.search(text, position)) is not None:
+        start, end = match.span()
+        if spans and start < spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], end))
+        else:
+            spans.append((start, end))
+        position = start + 1
+    return spans
+
+
 class KnownSubject:
     """What is known about one data subject, compiled into matchers once."""
 
@@ -262,7 +281,7 @@ class KnownSubject:
             if not any(key in folded for key in self._name_keys):
                 return spans
             if self._names is not None:
-                spans.extend(m.span() for m in self._names.finditer(folded))
+                spans.extend(_overlapping(self._names, folded))
             if self._titled is not None:
                 for match in self._titled.finditer(folded):
                     group = next(i for i in range(1, (match.lastindex or 0) + 1) if match.group(i) is not None)

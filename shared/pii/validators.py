@@ -55,6 +55,7 @@ _CARD_NETWORKS: Final[tuple[tuple[tuple[int, int], int, frozenset[int]], ...]] =
     ((81, 82), 2, frozenset({16})),
     ((508, 508), 3, frozenset({16})),
     ((2200, 2204), 4, frozenset({16, 17, 18, 19})),  # Mir
+    ((637, 639), 3, frozenset({16})),  # InstaPayment
 )
 
 

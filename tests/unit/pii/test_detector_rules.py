@@ -435,7 +435,10 @@ def test_taken_spans_are_not_phones():
 
 def test_an_unknown_region_finds_no_national_numbers_but_still_international_ones():
     engine = PiiEngine(default_regions=("ZZ",))
-    assert _found("Rufen Sie 030 12345678 an", engine) == []
+    assert _found("siehe 030 12345678", PiiEngine()) == [("PHONE", "030 12345678")]
+    assert _found("siehe 030 12345678", engine) == []
+    # After a phone word it is still masked, on its shape alone (never an identifier).
+    assert [(e.type, e.validated) for e in engine.find("Rufen Sie 030 12345678 an")] == [("PHONE", False)]
     assert _found("call +44 20 7946 0958", engine) == [("PHONE", "+44 20 7946 0958")]
 
 

@@ -117,3 +117,17 @@ def test_repr_never_shows_values():
 
 def test_empty_subject_matches_nothing():
     assert default_engine().find("Jane Doe", KnownSubject()) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "spelling"),
+    [
+        # "s Doe" (an initial and the family name) starts first; "Doe, Søren" must not be skipped.
+        ("Søren Doe", "Yes it's Doe, Søren, my email is below", "Doe, Søren"),
+        # "de Jane" (a family word and the given name) starts first; "Jane de Vries" must not be skipped.
+        ("Jane de Vries", "La cuenta está a nombre de Jane de Vries", "Jane de Vries"),
+    ],
+)
+def test_a_name_spelling_starting_inside_another_is_masked_whole(name, text, spelling):
+    spans = subject_spans(text, KnownSubject(names=[name]))
+    assert any(spelling in span for span in spans), spans

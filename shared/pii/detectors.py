@@ -337,8 +337,11 @@ def _ssn_context(text: str, start: int) -> bool:
     return False
 
 
-def find_us_ssns(text: str) -> list[Span]:
-    """``123-45-6789`` / ``123 45 6789``; nine bare digits, ``123.45.6789`` or one digit at a time only after "SSN"."""
+def find_us_ssns(text: str, lowered: str | None = None) -> list[Span]:
+    """``123-45-6789`` / ``123 45 6789``; nine bare digits, ``123.45.6789`` or one digit at a time only after "SSN".
+
+    ``lowered`` is ``text.lower()`` when the caller has it already.
+    """
     spans: list[Span] = []
     for match in _SSN.finditer(text):
         start = match.start()
@@ -352,7 +355,8 @@ def find_us_ssns(text: str) -> list[Span]:
         elif _ssn_context(text, start) or not introduced_as_reference(text, start):
             spans.append(match.span())
     # Read back one digit at a time: only ever after an SSN word, so only where one could be.
-    lowered = text.lower()
+    if lowered is None:
+        lowered = text.lower()
     if not any(word in lowered for word in _SSN_HINTS):
         return spans
     for match in _SSN_ONE_BY_ONE.finditer(text):

@@ -745,7 +745,7 @@ class PhoneFinder:
         """
         spans: list[Span] = []
         claimed = sorted(taken)
-        gates = _BlockerGates(text)
+        gates: _BlockerGates | None = None  # built at the first candidate that needs it
         for match in chain(_PHONE_CAND.finditer(text), _PHONE_ONE_BY_ONE.finditer(text) if text.count(", ") >= 6 else ()):
             start, end = match.span()
             if _DATES.fullmatch(text, start, end) is not None:
@@ -753,6 +753,8 @@ class PhoneFinder:
             if start and text[start - 1] == "." and context.phone_context_before(text, start) not in _PHONE_VERDICTS:
                 continue  # glued to a word by a dot ("file.0612...") unless the word is a phone label
             # Blockers that matter overlap the candidate: look for them around it only.
+            if gates is None:
+                gates = _BlockerGates(text)
             excluded = sorted([*claimed, *_blockers_in(text, max(0, start - 16), min(len(text), end + 16), gates)])
             for piece_start, piece_end in _subtract(start, end, excluded):
                 tight = _tighten(text, piece_start, piece_end)

@@ -724,6 +724,8 @@ class PhoneFinder:
 
     def __init__(self, regions: Sequence[str]) -> None:
         self.regions = tuple(regions)
+        # phonenumbers compiles its metadata patterns through the re module's cache (512 entries);
+        # numbers from many regions keep pushing them out and recompiling them. Keep them instead.
         phonenumbers.enable_pattern_cache()
         # Compile the validity rules now, not inside the first calls: the regions' own, and those
         # sharing their country codes (+1 is 25 regions, +44 four).

@@ -60,16 +60,25 @@ def words_before(text: str, start: int, count: int = 4) -> list[str]:
     """
     words: list[str] = []
     index = start
+    separators = _BEFORE_SEPARATORS
+    # Each character is read once (``char`` is always ``text[index - 1]``): this runs for every candidate.
     while len(words) < count and index > 0:
-        while index > 0 and text[index - 1] in _BEFORE_SEPARATORS:
+        char = text[index - 1]
+        while char in separators:
             index -= 1
-        if index > 0 and text[index - 1] == "#":
+            if index == 0:
+                return words
+            char = text[index - 1]
+        if char == "#":
             words.append("#")
             index -= 1
             continue
         word_end = index
-        while index > 0 and (text[index - 1].isalpha() or text[index - 1] in "°º"):
+        while char.isalpha() or char in "°º":
             index -= 1
+            if index == 0:
+                break
+            char = text[index - 1]
         if index == word_end:
             break
         words.append(text[index:word_end].lower())

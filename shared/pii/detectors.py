@@ -384,8 +384,11 @@ def _ssn_context(text: str, start: int) -> bool:
     return False
 
 
-def find_us_ssns(text: str) -> list[Span]:
-    """``123-45-6789`` / ``123 45 6789``; nine bare digits, ``123.45.6789`` or one digit at a time only after "SSN"."""
+def find_us_ssns(text: str, lowered: str | None = None) -> list[Span]:
+    """``123-45-6789`` / ``123 45 6789``; nine bare digits, ``123.45.6789`` or one digit at a time only after "SSN".
+
+    ``lowered`` is ``text.lower()`` when the caller has it already.
+    """
     spans: list[Span] = []
     for match in _SSN.finditer(text):
         start = match.start()
@@ -399,7 +402,8 @@ def find_us_ssns(text: str) -> list[Span]:
         elif _ssn_context(text, start) or not introduced_as_reference(text, start):
             spans.append(match.span())
     # Read back one digit at a time: only ever after an SSN word, so only where one could be.
-    lowered = text.lower()
+    if lowered is None:
+        lowered = text.lower()
     if not any(word in lowered for word in _SSN_HINTS):
         return spans
     for match in _SSN_ONE_BY_ONE.finditer(text):
@@ -466,7 +470,10 @@ _DATES: Final = re.compile(
 )
 _TIMES: Final = re.compile(r"(?<![\d:])\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,6})?(?![\d:])")
 _CURRENCY_SYMBOLS: Final = frozenset("€$£¥₹")
-_CURRENCY_WORD: Final = re.compile(r"(?i)eur|usd|gbp|chf|aud|brl|inr|cad|rs|dollar|pound|reais|rupee|franc|cent")
+_CURRENCY_WORD_LIST: Final = (
+    "eur", "usd", "gbp", "chf", "aud", "brl", "inr", "cad", "rs", "dollar", "pound", "reais", "rupee", "franc", "cent",
+)
+_CURRENCY_WORD: Final = re.compile("(?i)" + "|".join(_CURRENCY_WORD_LIST))
 _AMOUNTS: Final = re.compile(
     r"(?:[€$£¥₹]|\b(?:EUR|USD|GBP|CHF|AUD|BRL|INR|CAD)\b|R\$|\bRs\.?)[ \u00a0]?\d[\d .,'\u00a0\u202f]*\d"
     r"|(?<![\d.,])\d[\d .,'\u00a0\u202f]*\d[ \u00a0]?(?:[€$£¥₹]|(?i:EUR|USD|GBP|CHF|AUD|BRL|INR|CAD|euros?|dollars?|pounds?"
@@ -481,16 +488,55 @@ _ZIP_PLUS_FOUR: Final = re.compile(r"(?<![\w])[A-Z]{2,4}\.?[ \u00a0](\d{5}-\d{4}
 
 def find_blockers(text: str, start: int = 0, end: int | None = None) -> list[Span]:
     """Dates, times, amounts and version strings in ``text[start:end]``: numeric, never personal data."""
-    end = len(text) if end is None else end
-    spans = [m.span() for m in _DATES.finditer(text, start, end)]
-    window = text[start:end]
-    if ":" in window:
+    return _blockers_in(text, start, len(text) if end is None else end, _BlockerGates(text))
+
+
+class _BlockerGates:
+    """What the blocker patterns can match anywhere in a text, decided once per text.
+
+    Every pattern needs something the whole text may not hold (a date its separator twice, a time
+    a colon, an amount a currency symbol or word...); when the text lacks it, no window of it has
+    it either, and the per-candidate scans skip that pattern.
+    """
+
+    __slots__ = ("_currency_words", "_lowered", "colon", "currency_symbols", "dash", "date_separators", "dot")
+
+    def __init__(self, text: str) -> None:
+        self.date_separators = tuple(sep for sep in "-/." if text.count(sep) >= 2)
+        self.colon = ":" in text
+        # ASCII text: the case-insensitive currency-word pattern matches where the lower-cased text
+        # holds one of its words (character for character), so plain substring searches answer.
+        self._lowered: str | None = text.lower() if text.isascii() else None
+        self.currency_symbols = "$" in text if self._lowered is not None else not _CURRENCY_SYMBOLS.isdisjoint(text)
+        self._currency_words: tuple[str, ...] | None = None  # those in the text, looked for at the first window
+        self.dot = "." in text
+        self.dash = "-" in text
+
+    def currency(self, text: str, start: int, end: int) -> bool:
+        """A currency symbol or word in ``text[start:end]`` (what ``_AMOUNTS`` needs)."""
+        if self.currency_symbols and not _CURRENCY_SYMBOLS.isdisjoint(text[start:end]):
+            return True
+        lowered = self._lowered
+        if lowered is None:
+            return _CURRENCY_WORD.search(text, start, end) is not None
+        if self._currency_words is None:
+            self._currency_words = tuple(word for word in _CURRENCY_WORD_LIST if word in lowered)
+        return any(lowered.find(word, start, end) >= 0 for word in self._currency_words)
+
+
+def _blockers_in(text: str, start: int, end: int, gates: _BlockerGates) -> list[Span]:
+    spans = (
+        [m.span() for m in _DATES.finditer(text, start, end)]
+        if any(text.count(sep, start, end) >= 2 for sep in gates.date_separators)
+        else []
+    )
+    if gates.colon and text.find(":", start, end) >= 0:
         spans += [m.span() for m in _TIMES.finditer(text, start, end)]
-    if not _CURRENCY_SYMBOLS.isdisjoint(window) or _CURRENCY_WORD.search(window):
+    if gates.currency(text, start, end):
         spans += [m.span() for m in _AMOUNTS.finditer(text, start, end)]
-    if "." in window:
+    if gates.dot and text.find(".", start, end) >= 0:
         spans += [m.span() for m in _VERSIONS.finditer(text, start, end)]
-    if "-" in window:
+    if gates.dash and text.find("-", start, end) >= 0:
         spans += [m.span(1) for m in _ZIP_PLUS_FOUR.finditer(text, start, end)]
     return spans
 
@@ -739,6 +785,9 @@ class PhoneFinder:
 
     def __init__(self, regions: Sequence[str]) -> None:
         self.regions = tuple(regions)
+        # phonenumbers compiles its metadata patterns through the re module's cache (512 entries);
+        # numbers from many regions keep pushing them out and recompiling them. Keep them instead.
+        phonenumbers.enable_pattern_cache()
         # Compile the validity rules now, not inside the first calls: the regions' own, and those
         # sharing their country codes (+1 is 25 regions, +44 four).
         for region in self.regions:
@@ -759,6 +808,7 @@ class PhoneFinder:
         """
         spans: list[Span] = []
         claimed = sorted(taken)
+        gates: _BlockerGates | None = None  # built at the first candidate that needs it
         for match in chain(_PHONE_CAND.finditer(text), _PHONE_ONE_BY_ONE.finditer(text) if text.count(", ") >= 6 else ()):
             start, end = match.span()
             if _DATES.fullmatch(text, start, end) is not None:
@@ -766,7 +816,9 @@ class PhoneFinder:
             if start and text[start - 1] == "." and context.phone_context_before(text, start) not in _PHONE_VERDICTS:
                 continue  # glued to a word by a dot ("file.0612...") unless the word is a phone label
             # Blockers that matter overlap the candidate: look for them around it only.
-            blockers = find_blockers(text, max(0, start - 16), min(len(text), end + 16))
+            if gates is None:
+                gates = _BlockerGates(text)
+            blockers = _blockers_in(text, max(0, start - 16), min(len(text), end + 16), gates)
             if blockers and text[start] == "+" and _international_shape(text[start:end]):
                 # "+687 21.12.34" (New Caledonia writes its numbers with dots): after "+" and a country
                 # code, "21.12.34" is the rest of the number, not a date.

@@ -93,7 +93,7 @@ class PiiEngine:
                     if not any(s < r_end and r_start < e for r_start, r_end in rejected)
                 ]
             if digits >= 9:
-                found += [(s, e, US_SSN) for s, e in detectors.find_us_ssns(text)]
+                found += [(s, e, US_SSN) for s, e in detectors.find_us_ssns(text, lowered)]
             found += [(s, e, IP_ADDRESS) for s, e in detectors.find_ip_addresses(text)]
             if digits >= 7:
                 taken = [(s, e) for s, e, _ in found] + rejected

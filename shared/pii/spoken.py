@@ -183,17 +183,19 @@ def find_spoken_numbers(text: str, min_digits: int = 7) -> list[SpokenNumber]:
 
     def flush() -> None:
         if len(run) >= 2 and not all(word.isdigit() for _, _, word in run):
-            numbers.extend(n for n in _convert(run) if len(n.digits) >= min_digits)
+            numbers.extend(_convert(run, min_digits))
         run.clear()
 
     for match in _TOKEN.finditer(text):
         word = match.group().lower()
         if not (word in _ALL_WORDS or (word.isdigit() and len(word) <= _MAX_DIGIT_GROUP)):
-            flush()
+            if run:  # most words end no run: no call for them
+                flush()
             continue
-        if run and not _joined(text, run[-1][1], match.start()):
+        start = match.start()
+        if run and not _joined(text, run[-1][1], start):
             flush()
-        run.append((match.start(), match.end(), word))
+        run.append((start, match.end(), word))
     flush()
     return numbers
 
@@ -225,8 +227,11 @@ def _two_digit_after_tens(tokens: list[tuple[int, int, str]], index: int, tens: 
     return tens, after
 
 
-def _convert(tokens: list[tuple[int, int, str]]) -> list[SpokenNumber]:
-    """Digits said by a run of tokens; a word that cannot continue a number ends one and starts the next."""
+def _convert(tokens: list[tuple[int, int, str]], min_digits: int = 0) -> list[SpokenNumber]:
+    """Digits said by a run of tokens; a word that cannot continue a number ends one and starts the next.
+
+    Numbers of fewer than ``min_digits`` digits are dropped before they are built.
+    """
     numbers: list[SpokenNumber] = []
     digits: list[str] = []
     boundaries: list[tuple[int, int]] = []
@@ -237,7 +242,7 @@ def _convert(tokens: list[tuple[int, int, str]]) -> list[SpokenNumber]:
 
     def close() -> None:
         nonlocal digits, boundaries, start, plus, count
-        if digits:
+        if digits and count >= min_digits:  # ``count`` is len("".join(digits))
             numbers.append(SpokenNumber(start, boundaries[-1][0], "".join(digits), plus, tuple(boundaries)))
         digits, boundaries, start, plus, count = [], [], -1, False, 0
 

@@ -19,7 +19,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from genesys_sim.config import SimConfig
@@ -38,8 +38,17 @@ def _sim_config(subjects: int, rate: float, window_s: float, seed: int, gdpr_ste
                      gdpr_step_s=gdpr_step_s, linked_fraction=0.3)
 
 
+class Probe(Protocol):
+    """What a benchmark built on ``run`` (``bench.scale``) measures on the run's Redis keys: ``started`` once
+    the measured subjects are about to be submitted, ``finished`` once all are final (the keys still there)."""
+
+    def started(self, stack: BenchStack) -> None: ...
+
+    def finished(self, stack: BenchStack, request_ids: list[str]) -> dict[str, Any]: ...
+
+
 def run(mode: str, subjects: int, rate: float, window_s: float, gdpr_step_s: float, log_dir: Path,
-        seed: int = 11) -> dict[str, Any]:
+        seed: int = 11, probe: Probe | None = None) -> dict[str, Any]:
     batched = mode == "batched"
     overrides = {
         "rate_per_minute": rate * 60 * 0.97,
@@ -67,6 +76,8 @@ def run(mode: str, subjects: int, rate: float, window_s: float, gdpr_step_s: flo
                                    "approved_by": "bench"}).request_id
         _wait(runtime, [warm_id], time.monotonic(), timeout_s=120)
         before = stack.stats()
+        if probe is not None:
+            probe.started(stack)
         started = time.monotonic()
         ids: list[str] = []
         batch: list[str] = []
@@ -83,6 +94,7 @@ def run(mode: str, subjects: int, rate: float, window_s: float, gdpr_step_s: flo
         states = _wait(runtime, ids, started, timeout_s=3 * 3600)
         wall = time.monotonic() - started
         after = stack.stats()
+        probed = {} if probe is None else probe.finished(stack, [warm_id, *ids])
 
     total_before, limited_before = api_answers(before)
     total_after, limited_after = api_answers(after)
@@ -119,6 +131,7 @@ def run(mode: str, subjects: int, rate: float, window_s: float, gdpr_step_s: flo
         "gdpr_deletes_needed": sum(needed.get(s["id"], 1) for s in ground_truth),
         "calls_per_subject_by_endpoint": {k: round(v / max(1, len(ids)), 3)
                                           for k, v in by_endpoint.most_common() if v},
+        **probed,
     }
 
 

@@ -148,7 +148,7 @@ def main(argv: list[str]) -> int:
         "bulk_api_calls_per_s_from": source,
         "target_appends_per_s": round(FACTOR * call_rate, 1),
         "checkpoint_every": args.checkpoint_every,
-        "command": "python -m bench audit " + " ".join(argv),
+        "command": " ".join(["python -m bench audit", *argv]),
         "machine": machine(),
         "targets": targets,
     }

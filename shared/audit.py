@@ -149,7 +149,7 @@ class AuditLog:
         #: Appends rebuilt because another writer moved the head first (contention on the one head).
         self.retries = 0
         #: The head after this process's last append: the next one is built on it without reading it (a
-        #: stale one costs one refused attempt, which answers with the current head).
+        #: stale one costs one refused attempt, after which the writer waits for its turn).
         self._last_head: str | None = None
         #: Times this process waited for another writer's turn to end.
         self.waits = 0
@@ -179,9 +179,9 @@ class AuditLog:
         Built on the head this process last wrote, without reading it: one round trip while no other writer
         moved it. Once another has, writers take turns: each append passes a *baton* naming the new head,
         which the next writer takes (``_TAKE_TURN``, or BLPOP: blocked, not spinning, while another's turn
-        lasts), so the entry it builds on that head is not refused. Under WATCH every
-        writer rebuilt its entry whenever any other won the race, so with 16 writers on two cores most
-        entries were built for nothing (``bench/results/audit.json``)."""
+        lasts), so the entry it builds on that head is not refused. Under WATCH every writer rebuilt its
+        entry whenever any other won the race, so with 16 writers on two cores most entries were built for
+        nothing (``bench/results/audit.json``). Safe across a worker's threads: Redis decides every append."""
         key = self.key
         # Callers pass ids and counts; the scrubber is the net under that rule.
         scrubbed = scrub_data(dict(details or {}))

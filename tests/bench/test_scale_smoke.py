@@ -35,7 +35,7 @@ def test_report_has_every_figure_for_every_size(report):
         for field in FIELDS:
             assert isinstance(run[field], int | float), field
         assert run["erased"] == run["subjects"]
-    assert set(report["targets"]) == {"erased_all", "calls_per_subject_flat", "time_ratio_flat",
+    assert set(report["targets"]) == {"erased_all_chain_intact", "calls_per_subject_flat", "time_ratio_flat",
                                       "final_keys_have_ttl_or_reason", "met"}
 
 
@@ -44,6 +44,7 @@ def test_final_requests_leave_records_certificates_and_audit_entries(report):
         assert run["final_keys_by_pattern"]["{p}:req:<request_id>"] == run["requests_in_prefix"]
         assert run["final_bytes_per_request_by_pattern"]["{p}:cert:<request_id>"] > 0
         assert run["audit_entries_per_subject"] > 1 and run["audit_bytes_per_subject"] > 100
+        assert run["audit_chain_intact"]
 
 
 def test_every_key_without_a_ttl_has_a_reason(report):

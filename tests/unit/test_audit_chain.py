@@ -134,6 +134,26 @@ def test_a_writer_whose_last_head_is_stale_appends_after_the_others():
     assert first.verify() == ChainCheck(4, None)
 
 
+def test_a_writer_alone_again_goes_back_to_one_round_trip_per_append():
+    """After meeting another writer, a writer waits for its turn; once nobody else appends, its appends are
+    single compare-and-append calls again (no turn taken, no baton popped)."""
+    first, second = _writers(2)
+    first.append("a")
+    second.append("b")
+    first.append("c")  # refused on its stale head, then appends in its turn
+    first.append("d")  # takes back the baton it passed on itself: nobody came in between
+    calls = []
+    take, commit, blpop = first._take_turn, first._commit, first._r.blpop
+    first._take_turn = lambda *a, **k: calls.append("take") or take(*a, **k)
+    first._commit = lambda *a: calls.append("commit") or commit(*a)
+    first._r.blpop = lambda *a, **k: calls.append("blpop") or blpop(*a, **k)
+    first.append("e")
+    first.append("f")
+    assert calls == ["commit", "commit"]
+    assert [e["event"] for e in first.entries()] == ["a", "b", "c", "d", "e", "f"]
+    assert first.verify() == ChainCheck(6, None)
+
+
 def test_no_entry_is_written_during_another_writers_turn_and_a_dead_writers_turn_runs_out():
     """A writer whose turn it is appends on the head it was handed; nobody else writes meanwhile, not even on
     the current head. A writer that died in its turn holds the others up only until the turn runs out."""

@@ -19,7 +19,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from genesys_sim.config import SimConfig
@@ -28,6 +28,7 @@ from bench._chaos_outcome import gdpr_deletes_needed, surplus_gdpr_deletes
 from bench._stack import BenchStack, api_answers, machine
 from services.intake.submit import enqueue_discovery, submit
 from shared.celery_app import app, configure
+from shared.models import Lane
 from shared.runtime import Runtime
 
 RESULTS = Path(__file__).parent / "results" / "bulk.json"
@@ -36,6 +37,15 @@ RESULTS = Path(__file__).parent / "results" / "bulk.json"
 def sim_config(subjects: int, rate: float, window_s: float, seed: int, gdpr_step_s: float) -> SimConfig:
     return SimConfig(subjects=subjects, seed=seed, rate_limit=int(rate * window_s), rate_window_s=window_s,
                      gdpr_step_s=gdpr_step_s, linked_fraction=0.3)
+
+
+class Probe(Protocol):
+    """What a benchmark built on ``run`` (``bench.scale``) measures on the run's Redis keys: ``started`` once
+    the measured subjects are about to be submitted, ``finished`` once all are final (the keys still there)."""
+
+    def started(self, stack: BenchStack) -> None: ...
+
+    def finished(self, stack: BenchStack, request_ids: list[str]) -> dict[str, Any]: ...
 
 
 def overrides(rate: float, batched: bool = True) -> dict[str, Any]:
@@ -56,7 +66,7 @@ def overrides(rate: float, batched: bool = True) -> dict[str, Any]:
 
 
 def run(mode: str, subjects: int, rate: float, window_s: float, gdpr_step_s: float, log_dir: Path,
-        seed: int = 11) -> dict[str, Any]:
+        seed: int = 11, probe: Probe | None = None) -> dict[str, Any]:
     config = sim_config(subjects, rate, window_s, seed, gdpr_step_s)
     with BenchStack(config, overrides(rate, mode == "batched"), log_dir / mode) as stack:
         assert stack.settings is not None
@@ -71,22 +81,25 @@ def run(mode: str, subjects: int, rate: float, window_s: float, gdpr_step_s: flo
                                    "approved_by": "bench"}).request_id
         _wait(runtime, [warm_id], time.monotonic(), timeout_s=120)
         before = stack.stats()
+        if probe is not None:
+            probe.started(stack)
         started = time.monotonic()
         ids: list[str] = []
         batch: list[str] = []
         for n, subject in enumerate(ground_truth):
             payload = {"ticket": f"BULK-{mode}-{n}", "emails": subject["emails"][:1],
                        "phones": subject["phones"][:1], "approved_by": "bench"}
-            batch.append(submit(runtime, payload, enqueue=False).request_id)
+            batch.append(submit(runtime, payload, enqueue=False, lane=Lane.BULK).request_id)
             if len(batch) >= runtime.settings.batch_size:
-                enqueue_discovery(runtime, batch)
+                enqueue_discovery(runtime, batch, Lane.BULK)
                 ids += batch
                 batch = []
-        enqueue_discovery(runtime, batch)
+        enqueue_discovery(runtime, batch, Lane.BULK)
         ids += batch
         states = _wait(runtime, ids, started, timeout_s=3 * 3600)
         wall = time.monotonic() - started
         after = stack.stats()
+        probed = {} if probe is None else probe.finished(stack, [warm_id, *ids])
 
     total_before, limited_before = api_answers(before)
     total_after, limited_after = api_answers(after)
@@ -123,6 +136,7 @@ def run(mode: str, subjects: int, rate: float, window_s: float, gdpr_step_s: flo
         "gdpr_deletes_needed": sum(needed.get(s["id"], 1) for s in ground_truth),
         "calls_per_subject_by_endpoint": {k: round(v / max(1, len(ids)), 3)
                                           for k, v in by_endpoint.most_common() if v},
+        **probed,
     }
 
 

@@ -85,6 +85,16 @@ class Keys:
         """List of signed checkpoints of the audit head (``shared.audit_checkpoints``), oldest first."""
         return f"{self._root}:audit:checkpoints"
 
+    @property
+    def audit_turn(self) -> str:
+        """The token of the writer whose turn it is to append, with a lease (``shared.audit``)."""
+        return f"{self._root}:audit:turn"
+
+    @property
+    def audit_baton(self) -> str:
+        """List of at most one element: the next turn's token, naming the head; a waiting writer takes it (BLPOP)."""
+        return f"{self._root}:audit:baton"
+
     def delivery(self, task_id: str) -> str:
         return f"{self._root}:delivery:{task_id}"
 

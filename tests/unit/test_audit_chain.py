@@ -5,6 +5,7 @@ without the audit key cannot edit an entry and recompute the ones after it."""
 import hashlib
 import hmac
 import json
+import time
 from datetime import UTC, datetime
 from itertools import pairwise
 
@@ -95,34 +96,80 @@ def test_entries_for_one_request():
     assert log.entries_for("r-none") == []
 
 
-def test_two_writers_never_fork_the_chain():
-    """Another writer appends between this one reading the head and writing: the append starts over on
-    the new head instead of writing a second entry with the same seq."""
+def _writers(count):
     server = fakeredis.FakeServer()
-    keys = Keys("t")
-    other = AuditLog(fakeredis.FakeRedis(server=server, decode_responses=True), keys, KEY)
+    return [AuditLog(fakeredis.FakeRedis(server=server, decode_responses=True), Keys("t"), KEY) for _ in range(count)]
 
-    class Interrupted(fakeredis.FakeRedis):
-        interrupted = False
 
-        def pipeline(self, *args, **kwargs):
-            pipe = super().pipeline(*args, **kwargs)
-            multi = pipe.multi
+def test_two_writers_never_fork_the_chain():
+    """Another writer appends between this one building its entry on the head it last wrote and writing it:
+    Redis refuses the entry (the head moved), and this writer takes its turn and appends after the other's."""
+    log, other = _writers(2)
+    log.append("first")
+    commit = log._commit
+    interrupted = []
 
-            def interrupt_once():
-                if not Interrupted.interrupted:
-                    Interrupted.interrupted = True
-                    other.append("other.writer")
-                multi()
+    def interrupt_once(*args):
+        if not interrupted:
+            interrupted.append(other.append("other.writer"))
+        return commit(*args)
 
-            pipe.multi = interrupt_once
-            return pipe
-
-    log = AuditLog(Interrupted(server=server, decode_responses=True), keys, KEY)
+    log._commit = interrupt_once
     entry = log.append("this.writer")
-    assert Interrupted.interrupted
-    assert entry["seq"] == 2 and [e["event"] for e in log.entries()] == ["other.writer", "this.writer"]
-    assert log.verify() == ChainCheck(2, None)
+    assert interrupted and log.retries == 1
+    assert entry["seq"] == 3 and [e["event"] for e in log.entries()] == ["first", "other.writer", "this.writer"]
+    assert log.verify() == ChainCheck(3, None)
+
+
+def test_a_writer_whose_last_head_is_stale_appends_after_the_others():
+    """Each writer builds on the head it last wrote without reading it again; when others moved it since,
+    the refused attempt sends it to take its turn, and the chain stays one line."""
+    first, second = _writers(2)
+    first.append("a")
+    second.append("b")
+    second.append("c")
+    entry = first.append("d")
+    assert (entry["seq"], first.retries, second.retries) == (4, 1, 0)
+    assert [e["event"] for e in first.entries()] == ["a", "b", "c", "d"]
+    assert first.verify() == ChainCheck(4, None)
+
+
+def test_a_writer_alone_again_goes_back_to_one_round_trip_per_append():
+    """After meeting another writer, a writer waits for its turn; once nobody else appends, its appends are
+    single compare-and-append calls again (no turn taken, no baton popped)."""
+    first, second = _writers(2)
+    first.append("a")
+    second.append("b")
+    first.append("c")  # refused on its stale head, then appends in its turn
+    first.append("d")  # takes back the baton it passed on itself: nobody came in between
+    calls = []
+    take, commit, blpop = first._take_turn, first._commit, first._r.blpop
+    first._take_turn = lambda *a, **k: calls.append("take") or take(*a, **k)
+    first._commit = lambda *a: calls.append("commit") or commit(*a)
+    first._r.blpop = lambda *a, **k: calls.append("blpop") or blpop(*a, **k)
+    first.append("e")
+    first.append("f")
+    assert calls == ["commit", "commit"]
+    assert [e["event"] for e in first.entries()] == ["a", "b", "c", "d", "e", "f"]
+    assert first.verify() == ChainCheck(6, None)
+
+
+def test_no_entry_is_written_during_another_writers_turn_and_a_dead_writers_turn_runs_out():
+    """A writer whose turn it is appends on the head it was handed; nobody else writes meanwhile, not even on
+    the current head. A writer that died in its turn holds the others up only until the turn runs out."""
+    log, other = _writers(2)
+    log.append("a")
+    other.append("b")
+    client, keys = log._r, Keys("t")
+    client.set(keys.audit_turn, "dead-writer", px=300)
+    started = time.monotonic()
+    entry = other.append("c")  # its own head is current, but the turn is the dead writer's
+    assert time.monotonic() - started >= 0.2 and other.waits > 0
+    assert entry["seq"] == 3 and [e["event"] for e in log.entries()] == ["a", "b", "c"]
+    # Its turn ended with the append: the next is an unclaimed baton naming the new head.
+    assert client.get(keys.audit_turn) == client.lindex(keys.audit_baton, 0)
+    assert client.get(keys.audit_turn).startswith(f"3:{entry['hash']}|")
+    assert log.verify() == ChainCheck(3, None)
 
 
 def test_an_entry_without_a_seq_or_with_a_garbled_one_is_named_by_position():

@@ -145,6 +145,11 @@ class Keys:
         """Set for a minute after a refusal naming ``key_id`` is audited, so a flood adds one entry a minute."""
         return f"{self._root}:apikey-refused:{key_id}:{reason}"
 
+    def console_session(self, session_hash: str) -> str:
+        """Hash: one web-console session (by the SHA-256 of its cookie, so a reader of Redis holds no cookie):
+        the signed-in key's id, the CSRF token, when it began; it expires unused."""
+        return f"{self._root}:console:session:{session_hash}"
+
     def export_links(self, request_id: str) -> str:
         """An access request's export download links (a bearer secret), expiring with them in Redis."""
         return f"{self._root}:export-links:{request_id}"

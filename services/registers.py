@@ -63,7 +63,9 @@ def list_holds(runtime: Runtime) -> list[Hold]:
 
 def dead_letters(runtime: Runtime) -> list[dict[str, Any]]:
     """Events no downstream target took after every attempt."""
-    return runtime.webhooks().dead_letters()
+    from shared.webhooks import parked_letters
+
+    return [parked.shown() for parked in parked_letters(runtime.redis, runtime.keys)]
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from shared.api_keys import Scope
 from shared.approval_scope import current_scope
 from shared.certificate_html import render_certificate_html, signature_status
 from shared.certificate_signing import configured_public_key
+from shared.config import ConfigError
 from shared.deadlines import describe
 from shared.models import ErasureRecord, utcnow
 from shared.runtime import Runtime
@@ -430,7 +431,10 @@ def dead_letters_replay(request: Request, runtime: RuntimeDep, session: SessionD
     """Replay every dead letter through the CLI's code path; the page shows what happened."""
     _checked(session, form)
     _need(session, Scope.REPLAY)
-    outcome = replay_webhooks(runtime)
+    try:
+        outcome = replay_webhooks(runtime)
+    except ConfigError as exc:
+        raise ConsoleRefusal(409, f"Nothing can be replayed with this configuration: {exc}", session) from None
     runtime.audit.append("console.dead_letters_replayed", details={"key_id": session.principal.key_id,
                                                                   "delivered": outcome.delivered})
     return _page(request, session, "dead_letters.html", letters=dead_letters(runtime), replay=outcome)

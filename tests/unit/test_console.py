@@ -257,3 +257,24 @@ def test_the_overview_counts_states_deadlines_and_dead_letters(client, runtime, 
     page = client.get("/console/").text
     assert 'id="awaiting-count">1<' in page and 'id="dead-count">1<' in page and "<svg" in page
     assert 'id="overdue-count">0<' in page
+
+
+def test_the_api_refuses_the_person_behind_the_submitting_service_key_too(client, runtime, keys, sent):
+    """Four eyes by person is one rule for the API and the console (services.intake.approve)."""
+    upstream = keys.create("dsar-tool", ["requests:submit"], owner="dpo-anna")[1]
+    waiting(client, runtime, keys, submitter=upstream)
+    anna = person(keys, "dpo-anna")
+    answer = client.post("/requests/CON-1/approve", headers={"Authorization": f"Bearer {anna}"})
+    assert answer.status_code == 403 and runtime.store.find_by_ticket("CON-1").approval is None
+    ben = person(keys, "dpo-ben")
+    assert client.post("/requests/CON-1/approve", headers={"Authorization": f"Bearer {ben}"}).status_code == 200
+
+
+def test_a_key_says_whether_it_is_a_person_and_whom_a_service_key_answers_to(keys):
+    _, person_token = keys.create("dpo-anna", ["requests:read"], person=True)
+    _, service_token = keys.create("dsar-tool", ["requests:submit"], owner="dpo-anna")
+    assert keys.verify(person_token).principal.is_person and keys.verify(person_token).principal.person == "dpo-anna"
+    service = keys.verify(service_token).principal
+    assert not service.is_person and service.person == "dpo-anna"
+    assert [(k.name, k.kind, k.owner) for k in keys.all()] == [("dpo-anna", "person", None),
+                                                                ("dsar-tool", "service", "dpo-anna")]

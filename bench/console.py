@@ -34,6 +34,7 @@ from bench._stack import machine
 from services.console.sessions import COOKIE, SessionStore
 from services.intake import api
 from services.intake.auth import current_runtime
+from shared import summaries
 from shared.api_keys import ApiKeyStore
 from shared.config import Settings
 from shared.keys import Keys
@@ -70,7 +71,7 @@ def _record(n: int, rng: random.Random) -> ErasureRecord:
 
 
 def fill(client: redis.Redis, keys: Keys, count: int, seed: int = 22) -> None:
-    """Write ``count`` requests as the store keeps them (record, ticket, index), in pipelines of 500."""
+    """Write ``count`` requests as the store keeps them (record, ticket, index, list row), in pipelines of 500."""
     rng = random.Random(seed)
     for start in range(0, count, 500):
         with client.pipeline(transaction=False) as pipe:
@@ -79,6 +80,7 @@ def fill(client: redis.Redis, keys: Keys, count: int, seed: int = 22) -> None:
                 pipe.set(keys.request(record.request_id), record.model_dump_json())
                 pipe.set(keys.ticket(record.ticket), record.request_id)
                 pipe.zadd(keys.requests_index, {record.request_id: record.received_at.timestamp()})
+                summaries.stage(pipe, keys, record)
             pipe.execute()
 
 

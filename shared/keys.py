@@ -37,6 +37,11 @@ class Keys:
         return f"{self._root}:requests"
 
     @property
+    def request_summaries(self) -> str:
+        """Hash: request id -> its light row for lists (``shared.summaries``), written with the record."""
+        return f"{self._root}:summaries"
+
+    @property
     def progress(self) -> str:
         """Sorted set: open request id -> when it last made progress (``shared.progress``)."""
         return f"{self._root}:progress"

@@ -31,7 +31,7 @@ from markupsafe import Markup
 
 from services.console.chart import days_left_svg
 from services.console.masking import mask
-from services.console.reads import all_rows, awaiting_approval, overview, people_behind
+from services.console.reads import all_rows, awaiting_approval, overview, page_of
 from services.console.sessions import COOKIE, Session, SessionStore, csrf_ok, tokens_match
 from services.console.signin import ApiKeySignIn, SignIn
 from services.intake.approve import ApprovalError, approve, own_request, reject
@@ -256,8 +256,7 @@ def approvals_page(request: Request, runtime: RuntimeDep, session: SessionDep,
     rows, _ = all_rows(runtime.redis, runtime.keys)
     waiting = awaiting_approval(rows)
     shown = waiting[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
-    records = [ErasureRecord.model_validate_json(row.raw) for row in shown]
-    submitters = people_behind(runtime.redis, runtime.keys, {r.submitted_by for r in records if r.submitted_by})
+    records, submitters = page_of(runtime.redis, runtime.keys, shown)
     key = runtime.settings.require_hmac_key()
     me = session.principal
     now = utcnow()

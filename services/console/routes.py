@@ -20,6 +20,8 @@ match a cookie set with the form. What a person sees and does follows their key'
 from __future__ import annotations
 
 import json
+import secrets
+from datetime import UTC, datetime
 from importlib import resources
 from typing import Annotated, Any
 from urllib.parse import parse_qs
@@ -42,6 +44,7 @@ from shared.api_keys import Scope
 from shared.approval_scope import current_scope
 from shared.certificate_html import render_certificate_html, signature_status
 from shared.certificate_signing import configured_public_key
+from shared.certificate_store import deliveries
 from shared.config import ConfigError
 from shared.deadlines import describe
 from shared.models import ErasureRecord, utcnow
@@ -178,8 +181,6 @@ def sign_in_form(request: Request, runtime: RuntimeDep,
                  msg: Annotated[str | None, Query(max_length=20)] = None, failed: Annotated[bool, Query()] = False,
                  ) -> HTMLResponse:
     """The sign-in form; its token is set as a cookie too (no session yet: a double-submitted token)."""
-    import secrets
-
     token = secrets.token_urlsafe(32)
     page = _page(request, None, "sign_in.html", signin_token=token, failed=failed, message=MESSAGES.get(msg or ""))
     page.set_cookie(SIGNIN_COOKIE, token, max_age=600, path="/console", httponly=True, samesite="strict",
@@ -197,7 +198,9 @@ def sign_in(request: Request, runtime: RuntimeDep, form: FormDep) -> Response:
         if reason in ("wrong_secret", "revoked", "not_a_person") and len(form.get("key", "")) < 200:
             runtime.audit.append("console.sign_in_refused", details={"reason": reason})
         return _back("/console/sign-in?failed=true")
-    session_id, _ = _sessions(runtime).start(principal)
+    sessions = _sessions(runtime)
+    sessions.end(request.cookies.get(COOKIE))  # a sign-in never continues an earlier session (no fixation)
+    session_id, _ = sessions.start(principal)
     runtime.audit.append("console.signed_in", details={"key_id": principal.key_id, "name": principal.name})
     response = _back("/console/")
     response.set_cookie(COOKIE, session_id, max_age=runtime.settings.console_session_ttl_s, path="/console",
@@ -344,11 +347,9 @@ def reveal(ticket: TicketPath, request: Request, runtime: RuntimeDep, session: S
 @router.get("/requests/{ticket}/certificate")
 def certificate_page(ticket: TicketPath, runtime: RuntimeDep, session: SessionDep) -> HTMLResponse:
     _need(session, Scope.READ)
-    raw, _record = _certificate(runtime, session, ticket)
-    from shared.certificate_store import deliveries
-
+    raw, record = _certificate(runtime, session, ticket)
     page = render_certificate_html(json.loads(raw), public_key=configured_public_key(runtime.settings),
-                                   delivered=deliveries(runtime.redis, runtime.keys, _record.request_id))
+                                   delivered=deliveries(runtime.redis, runtime.keys, record.request_id))
     return HTMLResponse(page, headers=_CERTIFICATE_HEADERS)
 
 
@@ -383,8 +384,6 @@ def holds_page(request: Request, runtime: RuntimeDep, session: SessionDep,
 @router.post("/holds")
 def hold_add(runtime: RuntimeDep, session: SessionDep, form: FormDep) -> Response:
     """Add a hold through the CLI's code path (``services.registers.add_hold``), audited there."""
-    from datetime import UTC, datetime
-
     _checked(session, form)
     _need(session, Scope.HOLDS)
     kind, value, reason = form.get("kind"), form.get("value", "").strip(), form.get("reason", "").strip()

@@ -278,3 +278,19 @@ def test_a_key_says_whether_it_is_a_person_and_whom_a_service_key_answers_to(key
     assert not service.is_person and service.person == "dpo-anna"
     assert [(k.name, k.kind, k.owner) for k in keys.all()] == [("dpo-anna", "person", None),
                                                                 ("dsar-tool", "service", "dpo-anna")]
+
+
+def test_signing_in_again_ends_the_earlier_session(client, keys):
+    token = person(keys, "dpo-anna")
+    sign_in(client, token)
+    first = client.cookies.get(COOKIE)
+    sign_in(client, token)
+    assert client.cookies.get(COOKIE) != first
+    client.cookies.set(COOKIE, first, path="/console")
+    assert client.get("/console/", follow_redirects=False).status_code == 303
+
+
+def test_pages_carry_a_strict_content_security_policy(client, keys):
+    sign_in(client, person(keys, "dpo-anna"))
+    policy = client.get("/console/").headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "default-src 'none'" in policy and "frame-ancestors 'none'" in policy

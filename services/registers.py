@@ -47,11 +47,12 @@ def add_hold(runtime: Runtime, reason: str, *, conversation: str | None = None, 
     return hold
 
 
-def remove_hold(runtime: Runtime, hold_id: str) -> None:
-    """Lift a hold (the next run erases what it kept) and say so in the audit log."""
+def remove_hold(runtime: Runtime, hold_id: str, reason: str | None = None) -> None:
+    """Lift a hold (the next run erases what it kept) and say so in the audit log, with why when given."""
     if not runtime.holds().remove(hold_id):
         raise NotFound(f"no hold {hold_id!r}")
-    runtime.audit.append("hold.removed", details={"hold": hold_id})
+    details = {"hold": hold_id} if reason is None else {"hold": hold_id, "reason": reason}
+    runtime.audit.append("hold.removed", details=details)
 
 
 def list_holds(runtime: Runtime) -> list[Hold]:

@@ -409,8 +409,11 @@ def hold_remove(hold_id: Annotated[str, Path(pattern=r"^[0-9a-f]{1,32}$")], runt
                 form: FormDep) -> Response:
     _checked(session, form)
     _need(session, Scope.HOLDS)
+    reason = form.get("reason", "").strip()
+    if not reason:
+        raise ConsoleRefusal(422, "Say why the hold is lifted.", session)
     try:
-        remove_hold(runtime, hold_id)
+        remove_hold(runtime, hold_id, reason[:300])
     except NotFound:
         raise ConsoleRefusal(404, "No such hold.", session) from None
     return _back("/console/holds?msg=hold-removed")

@@ -156,9 +156,17 @@ def test_two_people_decide_a_request_in_the_console_and_read_its_certificate(sta
         download = page.request.get(f"{url}/console/requests/{TICKET}/certificate.json")
         assert download.ok and download.json()["ticket"] == TICKET
 
-        for other in ("holds", "dead-letters"):
-            page.goto(f"{url}/console/{other}")
-            accessible(page, other)
+        page.goto(f"{url}/console/holds")
+        page.select_option("#hold-kind", "conversation")
+        page.fill("#hold-value", "conversation-under-litigation")
+        page.fill("#hold-reason", "litigation 2207")
+        page.fill("#hold-expires", "2031-01-31")
+        page.click("text=Add hold")
+        assert page.locator("[role=status]").inner_text() == "Hold added."
+        assert "litigation 2207" in page.locator("#holds").inner_text()
+        accessible(page, "legal holds")
+        page.goto(f"{url}/console/dead-letters")
+        accessible(page, "dead letters")
 
         # Signed out, every console URL leads to the sign-in page.
         page.goto(f"{url}/console/")

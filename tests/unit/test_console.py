@@ -238,9 +238,11 @@ def test_holds_are_added_and_removed_through_the_register_with_the_scope(client,
     assert hold.kind == "subject" and hold.reason == "litigation 42" and hold.expires_at.year == 2030
     page = client.get("/console/holds").text
     assert "litigation 42" in page and "jane" not in page.lower()
-    client.post(f"/console/holds/{hold.id}/remove", data={"csrf": csrf_of(client)})
+    assert client.post(f"/console/holds/{hold.id}/remove", data={"csrf": csrf_of(client)}).status_code == 422
+    client.post(f"/console/holds/{hold.id}/remove", data={"csrf": csrf_of(client), "reason": "case settled"})
     assert runtime.holds().all() == []
-    assert [e["event"] for e in runtime.audit.entries()][-2:] == ["hold.added", "hold.removed"]
+    added, removed = runtime.audit.entries()[-2:]
+    assert (added["event"], removed["event"], removed["details"]["reason"]) == ("hold.added", "hold.removed", "case settled")
 
 
 def test_a_hold_needs_holds_write(client, runtime, keys):

@@ -23,7 +23,7 @@ import json
 import secrets
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
@@ -50,6 +50,7 @@ from shared.deadlines import describe
 from shared.models import ErasureRecord, utcnow
 from shared.runtime import Runtime
 
+T = TypeVar("T")
 PAGE_SIZE = 25
 MAX_FORM_BYTES = 8 * 1024
 SIGNIN_COOKIE = "erasure_console_signin"
@@ -71,6 +72,7 @@ templates = Environment(loader=PackageLoader("services.console", "templates"), a
                         trim_blocks=True, lstrip_blocks=True)
 sign_in_method: SignIn = ApiKeySignIn()
 RuntimeDep = Annotated[Runtime, Depends(current_runtime)]
+PageQuery = Annotated[int, Query(ge=1, le=100000)]
 TicketPath = Annotated[str, Path(pattern=TICKET_PATTERN)]
 
 
@@ -153,6 +155,11 @@ def _page(request: Request, session: Session | None, template: str, status: int 
         principal=principal, csrf=session.csrf if session else "", scopes=Scope,
         can=(lambda scope: principal is not None and principal.allows(scope)), path=request.url.path, **context)
     return HTMLResponse(html, status_code=status, headers=_HEADERS)
+
+
+def _paged(items: list[T], page: int) -> tuple[list[T], int]:
+    """One page of ``items`` (``PAGE_SIZE`` a page) and how many pages there are."""
+    return items[(page - 1) * PAGE_SIZE:page * PAGE_SIZE], max(1, -(-len(items) // PAGE_SIZE))
 
 
 def _back(url: str) -> RedirectResponse:
@@ -252,13 +259,12 @@ def identifiers(record: ErasureRecord, revealed: tuple[str, int] | None = None, 
 
 
 @router.get("/approvals")
-def approvals_page(request: Request, runtime: RuntimeDep, session: SessionDep,
-                   page: Annotated[int, Query(ge=1, le=100000)] = 1,
+def approvals_page(request: Request, runtime: RuntimeDep, session: SessionDep, page: PageQuery = 1,
                    msg: Annotated[str | None, Query(max_length=20)] = None) -> HTMLResponse:
     _need(session, Scope.READ)
     rows, _ = all_rows(runtime.redis, runtime.keys)
     waiting = awaiting_approval(rows)
-    shown = waiting[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
+    shown, pages = _paged(waiting, page)
     records, submitters = page_of(runtime.redis, runtime.keys, shown)
     key = runtime.settings.require_hmac_key()
     me = session.principal
@@ -271,7 +277,6 @@ def approvals_page(request: Request, runtime: RuntimeDep, session: SessionDep,
         items.append({"record": record, "scope": current_scope(key, record), "ids": identifiers(record),
                       "submitter": submitter[0] if submitter else (record.submitted_by or "an operator door"),
                       "own": own, "due": describe(record, now)})
-    pages = max(1, -(-len(waiting) // PAGE_SIZE))
     return _page(request, session, "approvals.html", items=items, page=page, pages=pages, total=len(waiting),
                  message=MESSAGES.get(msg or ""))
 
@@ -374,11 +379,12 @@ def _certificate(runtime: Runtime, session: Session, ticket: str) -> tuple[str, 
 # --- legal holds ----------------------------------------------------------------------------------------
 
 @router.get("/holds")
-def holds_page(request: Request, runtime: RuntimeDep, session: SessionDep,
+def holds_page(request: Request, runtime: RuntimeDep, session: SessionDep, page: PageQuery = 1,
                msg: Annotated[str | None, Query(max_length=20)] = None) -> HTMLResponse:
     _need(session, Scope.READ)
-    now = utcnow()
-    return _page(request, session, "holds.html", holds=list_holds(runtime), now=now, message=MESSAGES.get(msg or ""))
+    shown, pages = _paged(list_holds(runtime), page)
+    return _page(request, session, "holds.html", holds=shown, now=utcnow(), page=page, pages=pages,
+                 message=MESSAGES.get(msg or ""))
 
 
 @router.post("/holds")
@@ -422,9 +428,10 @@ def hold_remove(hold_id: Annotated[str, Path(pattern=r"^[0-9a-f]{1,32}$")], runt
 # --- dead letters ----------------------------------------------------------------------------------------
 
 @router.get("/dead-letters")
-def dead_letters_page(request: Request, runtime: RuntimeDep, session: SessionDep) -> HTMLResponse:
+def dead_letters_page(request: Request, runtime: RuntimeDep, session: SessionDep, page: PageQuery = 1) -> HTMLResponse:
     _need(session, Scope.READ)
-    return _page(request, session, "dead_letters.html", letters=dead_letters(runtime), replay=None)
+    shown, pages = _paged(sorted(dead_letters(runtime), key=lambda d: str(d.get("webhook_id"))), page)
+    return _page(request, session, "dead_letters.html", letters=shown, replay=None, page=page, pages=pages)
 
 
 @router.post("/dead-letters/replay")
@@ -438,4 +445,5 @@ def dead_letters_replay(request: Request, runtime: RuntimeDep, session: SessionD
         raise ConsoleRefusal(409, f"Nothing can be replayed with this configuration: {exc}", session) from None
     runtime.audit.append("console.dead_letters_replayed", details={"key_id": session.principal.key_id,
                                                                   "delivered": outcome.delivered})
-    return _page(request, session, "dead_letters.html", letters=dead_letters(runtime), replay=outcome)
+    shown, pages = _paged(sorted(dead_letters(runtime), key=lambda d: str(d.get("webhook_id"))), 1)
+    return _page(request, session, "dead_letters.html", letters=shown, replay=outcome, page=1, pages=pages)

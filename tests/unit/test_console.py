@@ -296,3 +296,13 @@ def test_pages_carry_a_strict_content_security_policy(client, keys):
     sign_in(client, person(keys, "dpo-anna"))
     policy = client.get("/console/").headers["content-security-policy"]
     assert "script-src 'self'" in policy and "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+
+
+def test_lists_are_paginated(client, runtime, keys):
+    for n in range(30):
+        runtime.holds().add_conversation(f"conv-{n:02d}", f"reason {n}")
+    sign_in(client, person(keys, "dpo-anna"))
+    first, second = client.get("/console/holds").text, client.get("/console/holds?page=2").text
+    assert first.count("<code>conv-") == 25 and second.count("<code>conv-") == 5
+    assert 'href="/console/holds?page=2"' in first and "Page 2 of 2" in second
+    assert client.get("/console/holds?page=0").status_code == 422

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import phonenumbers
 
+from shared.models import ErasureRecord
+
 DOT = "\u2022"
 
 
@@ -45,3 +47,18 @@ def mask(kind: str, value: str) -> str:
     if kind == "phones":
         return mask_phone(value)
     return mask_other(value)
+
+
+def shown_identifiers(record: ErasureRecord, revealed: tuple[str, int] | None = None, value: str | None = None,
+                ) -> list[tuple[str, int, str, bool]]:
+    """(kind, position, shown, in clear) per identifier of the erasable identity: masked, but for the one
+    revealed. A final request has none to show (its record keeps digests only)."""
+    if record.state.is_final or record.scrubbed:
+        return []
+    identity = record.erasable_identity
+    out = []
+    for kind in ("emails", "phones", "names"):
+        for n, item in enumerate(getattr(identity, kind)):
+            clear = revealed == (kind, n) and value == item
+            out.append((kind, n, item if clear else mask(kind, item), clear))
+    return out

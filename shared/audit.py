@@ -11,6 +11,9 @@ The chain alone cannot show entries cut off its end (what is left is still a val
 head, ``"<seq>:<hash>"`` of the last entry, is checked too (``AuditLog.verify``); the head is in Redis as
 well, so signed checkpoints (``shared.audit_checkpoints``) anchor it where a Redis writer cannot follow.
 Subjects appear only as keyed digests (``shared.digest``); callers pass ids and counts, never values.
+
+Each entry about a request is also indexed by request (its ``seq``, in the same transaction), so one
+request's history is read without reading the whole log (``entries_of``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import redis
@@ -131,6 +135,8 @@ class AuditLog:
                     pipe.multi()
                     pipe.rpush(self._keys.audit_log, json.dumps(entry, sort_keys=True, default=str))
                     pipe.set(self._keys.audit_head, f"{entry['seq']}:{entry['hash']}")
+                    if request_id is not None:
+                        pipe.rpush(self._keys.audit_of_request(request_id), entry["seq"])
                     pipe.execute()
                 except redis.WatchError:
                     continue
@@ -162,6 +168,30 @@ class AuditLog:
 
     def entries_for(self, request_id: str) -> list[dict[str, Any]]:
         return [e for e in self.entries() if e.get("request_id") == request_id]
+
+    def entries_of(self, request_id: str, received_at: datetime) -> list[dict[str, Any]] | None:
+        """The entries about one request, from its index (two round trips, whatever the log's length); None
+        when the index cannot vouch for them all: the request was received before entries were indexed (the
+        store marks when that began: ``Keys.audit_indexed_since``), or an indexed position does not hold
+        that entry. The caller then reads ``entries_for``."""
+        with self._r.pipeline(transaction=False) as pipe:
+            pipe.lrange(self._keys.audit_of_request(request_id), 0, -1)
+            pipe.get(self._keys.audit_indexed_since)
+            seqs, since = pipe.execute()
+        if since is None or received_at < datetime.fromisoformat(str(since)):
+            return None
+        wanted = [int(seq) for seq in seqs]
+        if not wanted:
+            return []
+        with self._r.pipeline(transaction=False) as pipe:
+            for seq in wanted:
+                pipe.lindex(self._keys.audit_log, seq - 1)
+            raws = pipe.execute()
+        entries = [json.loads(raw) if raw is not None else None for raw in raws]
+        if any(e is None or e.get("seq") != seq or e.get("request_id") != request_id
+               for e, seq in zip(entries, wanted, strict=True)):
+            return None
+        return [e for e in entries if e is not None]
 
     def snapshot(self) -> tuple[list[dict[str, Any]], str | None]:
         """The entries and the stored head, read in one transaction: an append in between cannot look like

@@ -85,6 +85,16 @@ class Keys:
     def audit_head(self) -> str:
         return f"{self._root}:audit:head"
 
+    def audit_of_request(self, request_id: str) -> str:
+        """List: the ``seq`` of each audit entry about one request, in order (``AuditLog.entries_of``)."""
+        return f"{self._root}:audit:req:{request_id}"
+
+    @property
+    def audit_indexed_since(self) -> str:
+        """The ``received_at`` of the first request stored by a version that indexes the audit log by request
+        (``RequestStore.create`` sets it once): an older request's history is read from the whole log."""
+        return f"{self._root}:audit:indexed-since"
+
     @property
     def audit_checkpoints(self) -> str:
         """List of signed checkpoints of the audit head (``shared.audit_checkpoints``), oldest first."""

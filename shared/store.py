@@ -77,6 +77,7 @@ class RequestStore:
                     pipe.set(self._keys.request(record.request_id), record.model_dump_json())
                     pipe.zadd(self._keys.requests_index, {record.request_id: record.received_at.timestamp()})
                     stage_summary(pipe, self._keys, record)
+                    pipe.set(self._keys.audit_indexed_since, record.received_at.isoformat(), nx=True)
                     self.progress.stage(pipe, record)
                     pipe.execute()
                     return record

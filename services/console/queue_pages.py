@@ -41,7 +41,7 @@ def root() -> Response:
 
 
 @router.get("/")
-def overviewrender(request: Request, runtime: RuntimeDep, session: SessionDep) -> HTMLResponse:
+def overview_page(request: Request, runtime: RuntimeDep, session: SessionDep) -> HTMLResponse:
     need(session, Scope.READ)
     rows, dead = all_rows(runtime.redis, runtime.keys)
     view = overview(rows, dead, utcnow())
@@ -50,7 +50,7 @@ def overviewrender(request: Request, runtime: RuntimeDep, session: SessionDep) -
 
 
 @router.get("/approvals")
-def approvalsrender(request: Request, runtime: RuntimeDep, session: SessionDep, page: PageQuery = 1,
+def approvals_page(request: Request, runtime: RuntimeDep, session: SessionDep, page: PageQuery = 1,
                    msg: Annotated[str | None, Query(max_length=20)] = None) -> HTMLResponse:
     need(session, Scope.READ)
     rows, _ = all_rows(runtime.redis, runtime.keys)

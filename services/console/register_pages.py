@@ -30,7 +30,7 @@ from shared.models import utcnow
 
 
 @router.get("/holds")
-def holdsrender(request: Request, runtime: RuntimeDep, session: SessionDep, page: PageQuery = 1,
+def holds_page(request: Request, runtime: RuntimeDep, session: SessionDep, page: PageQuery = 1,
                msg: Annotated[str | None, Query(max_length=20)] = None) -> HTMLResponse:
     need(session, Scope.READ)
     shown, pages = paged(list_holds(runtime), page)
@@ -78,7 +78,7 @@ def hold_remove(hold_id: Annotated[str, Path(pattern=r"^[0-9a-f]{1,32}$")], runt
 
 
 @router.get("/dead-letters")
-def dead_lettersrender(request: Request, runtime: RuntimeDep, session: SessionDep, page: PageQuery = 1) -> HTMLResponse:
+def dead_letters_page(request: Request, runtime: RuntimeDep, session: SessionDep, page: PageQuery = 1) -> HTMLResponse:
     need(session, Scope.READ)
     shown, pages = paged(sorted(dead_letters(runtime), key=lambda d: str(d.get("webhook_id"))), page)
     return render(request, session, "dead_letters.html", letters=shown, replay=None, page=page, pages=pages)

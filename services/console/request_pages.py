@@ -35,16 +35,15 @@ from shared.models import ErasureRecord, utcnow
 from shared.runtime import Runtime
 
 
-def _requestrender(request: Request, runtime: Runtime, session: Session, ticket: str,
+def _request_view(request: Request, runtime: Runtime, session: Session, ticket: str,
                   revealed: tuple[str, int] | None = None, value: str | None = None) -> HTMLResponse:
     record = runtime.store.find_by_ticket(ticket)
     if record is None:
         raise ConsoleRefusal(404, "No request with this ticket.", session)
-    with runtime.redis.pipeline(transaction=False) as pipe:
-        pipe.lrange(runtime.keys.audit_log, 0, -1)
-        pipe.get(runtime.keys.certificate(record.request_id))
-        raw_entries, raw_cert = pipe.execute()
-    timeline = [entry for entry in (json.loads(raw) for raw in raw_entries) if entry.get("request_id") == record.request_id]
+    timeline = runtime.audit.entries_of(record.request_id, record.received_at)
+    if timeline is None:  # received before the audit log was indexed by request: the whole log, once
+        timeline = runtime.audit.entries_for(record.request_id)
+    raw_cert = runtime.redis.get(runtime.keys.certificate(record.request_id))
     certificate = json.loads(raw_cert) if raw_cert is not None else None
     signature = signature_status(certificate, configured_public_key(runtime.settings)) if certificate else None
     me = session.principal
@@ -56,9 +55,9 @@ def _requestrender(request: Request, runtime: Runtime, session: Session, ticket:
 
 
 @router.get("/requests/{ticket}")
-def requestrender(ticket: TicketPath, request: Request, runtime: RuntimeDep, session: SessionDep) -> HTMLResponse:
+def request_page(ticket: TicketPath, request: Request, runtime: RuntimeDep, session: SessionDep) -> HTMLResponse:
     need(session, Scope.READ)
-    return _requestrender(request, runtime, session, ticket)
+    return _request_view(request, runtime, session, ticket)
 
 
 @router.post("/requests/{ticket}/reveal")
@@ -78,11 +77,11 @@ def reveal(ticket: TicketPath, request: Request, runtime: RuntimeDep, session: S
         raise ConsoleRefusal(404, "No such identifier.", session)
     runtime.audit.append("console.identifier_revealed", request_id=record.request_id, subject=runtime.digest(record),
                          details={"key_id": session.principal.key_id, "by": session.principal.name, "kind": kind})
-    return _requestrender(request, runtime, session, ticket, (kind, n), values[n])
+    return _request_view(request, runtime, session, ticket, (kind, n), values[n])
 
 
 @router.get("/requests/{ticket}/certificate")
-def certificaterender(ticket: TicketPath, runtime: RuntimeDep, session: SessionDep) -> HTMLResponse:
+def certificate_page(ticket: TicketPath, runtime: RuntimeDep, session: SessionDep) -> HTMLResponse:
     need(session, Scope.READ)
     raw, record = _certificate(runtime, session, ticket)
     page = render_certificate_html(json.loads(raw), public_key=configured_public_key(runtime.settings),

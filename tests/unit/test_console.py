@@ -306,3 +306,16 @@ def test_lists_are_paginated(client, runtime, keys):
     assert first.count("<code>conv-") == 25 and second.count("<code>conv-") == 5
     assert 'href="/console/holds?page=2"' in first and "Page 2 of 2" in second
     assert client.get("/console/holds?page=0").status_code == 422
+
+
+def test_the_request_page_reads_its_timeline_from_the_audit_index_not_the_whole_log(client, runtime, keys, monkeypatch):
+    waiting(client, runtime, keys)
+    sign_in(client, person(keys, "dpo-ben"))
+    client.post("/console/requests/CON-1/decide", data={"csrf": csrf_of(client), "decision": "reject", "reason": "no"})
+
+    def whole_log(*_):
+        raise AssertionError("read the whole audit log")
+
+    monkeypatch.setattr(runtime.audit, "entries_for", whole_log)
+    timeline = re.search(r'<ol class="timeline" id="timeline">(.*?)</ol>', client.get("/console/requests/CON-1").text, re.S)
+    assert "approval.rejected" in timeline.group(1) and "by dpo-ben" in timeline.group(1)

@@ -44,10 +44,16 @@ def sign_in(request: Request, runtime: RuntimeDep, form: FormDep) -> Response:
     expected = request.cookies.get(SIGNIN_COOKIE)
     if not tokens_match(expected or "", form.get("csrf")):
         raise ConsoleRefusal(403, "The sign-in form did not carry its security token; reload it and try again.")
-    principal, reason = sign_in_method.principal(runtime, form)
+    attempt = sign_in_method.attempt(runtime, form)
+    principal = attempt.principal
     if principal is None:
-        if reason in ("wrong_secret", "revoked", "not_a_person") and len(form.get("key", "")) < 200:
-            runtime.audit.append("console.sign_in_refused", details={"reason": reason})
+        # Refusals naming an existing key are audited by its id, once a minute per key and reason (as the
+        # API's): a flood of wrong secrets cannot grow the audit log without bound. Never the key itself.
+        key_id = attempt.key_id
+        if (attempt.reason in ("wrong_secret", "revoked", "not_a_person") and key_id
+                and runtime.redis.set(runtime.keys.api_key_refusal(key_id, f"console_{attempt.reason}"), 1,
+                                      nx=True, ex=60)):
+            runtime.audit.append("console.sign_in_refused", details={"reason": attempt.reason, "key_id": key_id})
         return back("/console/sign-in?failed=true")
     sessions = session_store(runtime)
     sessions.end(request.cookies.get(COOKIE))  # a sign-in never continues an earlier session (no fixation)

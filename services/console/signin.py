@@ -8,6 +8,7 @@ sessions, CSRF and scopes stay as they are.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from shared.api_keys import ApiKeyStore, Principal
@@ -15,21 +16,30 @@ from shared.metrics import API_AUTH_FAILURES
 from shared.runtime import Runtime
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """A sign-in's outcome: the person, or why not (a metric label, never a secret) and which key it named."""
+
+    principal: Principal | None
+    reason: str
+    key_id: str | None = None
+
+
 class SignIn(Protocol):
-    def principal(self, runtime: Runtime, form: dict[str, str]) -> tuple[Principal | None, str]:
-        """The person the form proves, or None and why (a metric label, never a secret)."""
+    def attempt(self, runtime: Runtime, form: dict[str, str]) -> Attempt:
+        """Who the form proves to be, or why not."""
         ...
 
 
 class ApiKeySignIn:
     """A person's own API key, typed into the sign-in form (field ``key``)."""
 
-    def principal(self, runtime: Runtime, form: dict[str, str]) -> tuple[Principal | None, str]:
+    def attempt(self, runtime: Runtime, form: dict[str, str]) -> Attempt:
         verdict = ApiKeyStore(runtime.redis, runtime.keys).verify(form.get("key", "").strip() or None)
         if verdict.principal is None:
             API_AUTH_FAILURES.labels(f"console_{verdict.reason}").inc()
-            return None, verdict.reason
+            return Attempt(None, verdict.reason, verdict.key_id)
         if not verdict.principal.is_person:
             API_AUTH_FAILURES.labels("console_not_a_person").inc()
-            return None, "not_a_person"
-        return verdict.principal, "ok"
+            return Attempt(None, "not_a_person", verdict.key_id)
+        return Attempt(verdict.principal, "ok", verdict.key_id)

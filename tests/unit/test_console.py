@@ -319,3 +319,12 @@ def test_the_request_page_reads_its_timeline_from_the_audit_index_not_the_whole_
     monkeypatch.setattr(runtime.audit, "entries_for", whole_log)
     timeline = re.search(r'<ol class="timeline" id="timeline">(.*?)</ol>', client.get("/console/requests/CON-1").text, re.S)
     assert "approval.rejected" in timeline.group(1) and "by dpo-ben" in timeline.group(1)
+
+
+def test_refused_sign_ins_are_audited_by_key_once_a_minute_and_never_with_the_key(client, runtime, keys):
+    service = keys.create("dsar-tool", ["requests:read"])[1]
+    for _ in range(3):
+        assert "failed" in sign_in(client, service).headers["location"]
+    refused = [e for e in runtime.audit.entries() if e["event"] == "console.sign_in_refused"]
+    assert len(refused) == 1 and refused[0]["details"] == {"reason": "not_a_person", "key_id": service.split("_")[1]}
+    assert service not in str(runtime.audit.entries())

@@ -34,6 +34,8 @@ KEPT_WITHOUT_TTL = {
     "{p}:ticket:<ticket>": "the ticket's idempotency claim: the same ticket sent again is the same request for as "
                            "long as its record is kept",
     "{p}:requests": "the index of requests by time received (one member per kept record)",
+    "{p}:summaries": "each kept record's light row (ticket, state, kind, dates, submitter) that lists read "
+                     "(the console, `GET /requests`), written with the record and kept as long as it is",
     "{p}:cert:<request_id>*": "the signed certificate of erasure (and any it superseded, and where it was "
                               "delivered): the proof handed to the requester",
     "{p}:effect:<request_id>:*": "the side-effect ledger (intent, then the platform's id): a redelivered, resumed "
@@ -43,7 +45,8 @@ KEPT_WITHOUT_TTL = {
                        "who created them: finds a GDPR_DELETE whose ledger write Redis lost; safe to delete "
                        "(the next sync rereads the platform)",
     "{p}:audit:*": "the append-only audit chain, its head and signed checkpoints (one key each for all "
-                   "requests): exported to WORM storage by `erasure audit export`",
+                   "requests), and each request's index of its entries (the console's timeline): exported to "
+                   "WORM storage by `erasure audit export`",
     "{p}:aof:scrubbed": "one mark: values were scrubbed since Redis last rewrote its append-only file; "
                         "cleared once a rewrite is accepted",
 }

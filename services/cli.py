@@ -261,8 +261,8 @@ def status(ticket: Annotated[str | None, typer.Argument(help="one ticket; all re
                "--summary", help="requests per state and the deadline view, not a row each (bulk runs)")] = False,
            ) -> None:
     """Where requests stand: overdue first, then by deadline; days left, reason when not complete."""
-    from services.operations import NotFound
     from services.operations import status as request_status
+    from services.registers import NotFound
     from shared.runtime import get_runtime
 
     try:
@@ -309,8 +309,8 @@ def certificate_show(
         "--superseded", help="print the certificates an amendment replaced instead, oldest first, one per line")] = False,
 ) -> None:
     """Print the signed certificate of a request as JSON, as issued (and write it as HTML with --html)."""
-    from services.operations import NotFound
     from services.operations import certificate as stored_certificate
+    from services.registers import NotFound
     from shared.runtime import get_runtime
 
     try:
@@ -414,6 +414,11 @@ def keys_create(
     from_env: Annotated[str | None, typer.Option(
         "--from-env", help="install the key held in this environment variable (a deployment's bootstrap key) "
                            "instead of making one; nothing is printed, and an installed one is left as it is")] = None,
+    person: Annotated[bool, typer.Option(
+        "--person", help="the key is one person's own (a DPO, an operator): it signs in to the web console")] = False,
+    owner: Annotated[str | None, typer.Option(
+        "--owner", help="a service key's person (by their key's name): four eyes keeps them from approving "
+                        "what this key submits")] = None,
 ) -> None:
     """Make an API key and print it once: only its hash is kept, it cannot be shown again."""
     import os
@@ -433,12 +438,13 @@ def keys_create(
             err.print(f"key {name} already installed")
             return
     try:
-        info, token = store.create(name, scope, token=given)
+        info, token = store.create(name, scope, token=given, person=person, owner=owner)
     except ApiKeyError as exc:
         err.print(f"[red]refused[/red] {exc}", soft_wrap=True)
         raise typer.Exit(2) from None
-    runtime.audit.append("api_key.created", details={"key_id": info.key_id, "name": info.name,
-                                                     "scopes": list(info.scopes), "installed": given is not None})
+    runtime.audit.append("api_key.created", details={"key_id": info.key_id, "name": info.name, "kind": info.kind,
+                                                     "owner": info.owner, "scopes": list(info.scopes),
+                                                     "installed": given is not None})
     if given is not None:
         err.print(f"key {info.key_id} ({info.name}: {', '.join(info.scopes)}) installed from {from_env}")
         return
@@ -453,9 +459,10 @@ def keys_list() -> None:
     from shared.runtime import get_runtime
 
     runtime = get_runtime()
-    table = Table("id", "name", "scopes", "created", "revoked")
+    table = Table("id", "name", "kind", "owner", "scopes", "created", "revoked")
     for key in ApiKeyStore(runtime.redis, runtime.keys).all():
-        table.add_row(key.key_id, key.name, ", ".join(key.scopes), key.created_at, key.revoked_at or "")
+        table.add_row(key.key_id, key.name, key.kind, key.owner or "", ", ".join(key.scopes), key.created_at,
+                      key.revoked_at or "")
     out.print(table)
 
 
@@ -496,7 +503,7 @@ def hold_add(
     """Hold a conversation, or a subject by one identifier (stored only as a keyed digest)."""
     from datetime import UTC, datetime
 
-    from services.operations import Refused, add_hold
+    from services.registers import Refused, add_hold
     from shared.runtime import get_runtime
 
     if len([v for v in (conversation, email, phone) if v]) != 1:
@@ -522,7 +529,7 @@ def hold_add(
 @hold_app.command("remove")
 def hold_remove(hold_id: Annotated[str, typer.Argument(help="the hold's id (see hold list)")]) -> None:
     """Lift a hold: the next run erases what it kept."""
-    from services.operations import NotFound, remove_hold
+    from services.registers import NotFound, remove_hold
     from shared.runtime import get_runtime
 
     try:
@@ -536,7 +543,7 @@ def hold_remove(hold_id: Annotated[str, typer.Argument(help="the hold's id (see 
 @hold_app.command("list")
 def hold_list() -> None:
     """Every hold, active or expired (subjects appear as digests)."""
-    from services.operations import list_holds
+    from services.registers import list_holds
     from shared.runtime import get_runtime
 
     table = Table("id", "kind", "target", "reason", "basis", "expires", "active")
@@ -555,7 +562,7 @@ def webhooks_list() -> None:
     """Events that could not be delivered: id, request, target name (and its host now), attempts."""
     from rich.markup import escape
 
-    from services.operations import dead_letters
+    from services.registers import dead_letters
     from shared.runtime import get_runtime
     from shared.webhooks import target_label
 
@@ -579,7 +586,7 @@ def webhooks_list() -> None:
 @webhooks_app.command("replay")
 def webhooks_replay() -> None:
     """Send every dead-lettered event again, only to a target configured now; one already delivered is never sent twice."""
-    from services.operations import replay_webhooks
+    from services.registers import replay_webhooks
     from shared.runtime import get_runtime
 
     replay = replay_webhooks(get_runtime())
@@ -594,7 +601,7 @@ def webhooks_replay() -> None:
 @webhooks_app.command("drop")
 def webhooks_drop(webhook_id: Annotated[str, typer.Argument(help="the id `erasure webhooks list` shows")]) -> None:
     """Remove one parked event that will not be replayed (audited)."""
-    from services.operations import NotFound, drop_dead_letter
+    from services.registers import NotFound, drop_dead_letter
     from shared.runtime import get_runtime
 
     try:

@@ -1,5 +1,5 @@
-"""What the operator's commands do: where requests stand, certificates, legal holds, webhook dead
-letters and the audit check, as functions of a ``Runtime``.
+"""What the operator's commands do: where requests stand, certificates, the watchdog and the audit check,
+as functions of a ``Runtime`` (legal holds and webhook dead letters: ``services.registers``).
 
 ``services.cli`` parses the arguments, calls one of these and prints what it returns. Nothing here
 returns or raises personal data: requests are named by ticket and id, subjects by digest.
@@ -12,16 +12,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+# Legal holds and dead letters live in ``services.registers`` (the console calls them too, and it must not
+# reach the pools through this module).
+from services.registers import NotFound
 from shared.audit import ChainCheck, unkeyed, verify_chain
 from shared.certificate_html import render_certificate_html
 from shared.certificate_signing import configured_public_key
 from shared.certificate_store import deliveries, superseded
 from shared.deadlines import DeadlineView, deadline_view, describe
-from shared.errors import ErasureError
-from shared.holds import DEFAULT_BASIS, Hold
-from shared.identifiers import InvalidIdentifier, normalize_email, normalize_phone
 from shared.models import ErasureRecord, RequestState, utcnow
 from shared.runtime import Runtime
 
@@ -29,14 +29,6 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     from services.watchdog import WatchReport
-
-
-class NotFound(ErasureError, LookupError):
-    """What the operator named does not exist (yet); the message says what was looked for."""
-
-
-class Refused(ErasureError, ValueError):
-    """The operation cannot be done as asked; the message names the field, never its value."""
 
 
 # --- where requests stand ---------------------------------------------------------------------------
@@ -95,97 +87,6 @@ def certificate(runtime: Runtime, ticket: str) -> StoredCertificate:
     return StoredCertificate(str(raw), deliveries(runtime.redis, runtime.keys, record.request_id),
                              superseded(runtime.redis, runtime.keys, record.request_id),
                              configured_public_key(runtime.settings))
-
-
-# --- legal holds -------------------------------------------------------------------------------------
-
-def add_hold(runtime: Runtime, reason: str, *, conversation: str | None = None, email: str | None = None,
-             phone: str | None = None, basis: str | None = None, expires_at: datetime | None = None) -> Hold:
-    """Hold one conversation, or one subject by one identifier (the register keeps only its keyed
-    digest), and say so in the audit log."""
-    if len([v for v in (conversation, email, phone) if v]) != 1:
-        raise Refused("give exactly one of conversation, email, phone")
-    holds = runtime.holds()
-    if conversation:
-        hold = holds.add_conversation(conversation, reason, basis=basis or DEFAULT_BASIS, expires_at=expires_at)
-    else:
-        try:
-            value = normalize_email(email) if email else normalize_phone(str(phone))
-        except InvalidIdentifier as exc:
-            raise Refused(f"{'email' if email else 'phone'}: {exc}") from None
-        hold = holds.add_subject(value, reason, basis=basis or DEFAULT_BASIS, expires_at=expires_at)
-    runtime.audit.append("hold.added", details={"hold": hold.id, "kind": hold.kind, "reason": reason})
-    return hold
-
-
-def remove_hold(runtime: Runtime, hold_id: str) -> None:
-    """Lift a hold (the next run erases what it kept) and say so in the audit log."""
-    if not runtime.holds().remove(hold_id):
-        raise NotFound(f"no hold {hold_id!r}")
-    runtime.audit.append("hold.removed", details={"hold": hold_id})
-
-
-def list_holds(runtime: Runtime) -> list[Hold]:
-    """Every hold, active or expired, oldest first."""
-    return runtime.holds().all()
-
-
-# --- webhooks ----------------------------------------------------------------------------------------
-
-def dead_letters(runtime: Runtime) -> list[dict[str, Any]]:
-    """Events no downstream target took after every attempt."""
-    return runtime.webhooks().dead_letters()
-
-
-@dataclass(frozen=True)
-class Replay:
-    delivered: int
-    failing: int
-    refused: int = 0  # parked events not sent (malformed, target not allowed now, certificate missing or not verifying)
-    refusals: tuple[str, ...] = ()  # one line per refused event: its id, request and why (never a URL)
-
-
-def replay_webhooks(runtime: Runtime) -> Replay:
-    """Send every dead-lettered event again, to the target its name stands for now, its body rebuilt from
-    the request's certificate once its signature verifies; each one delivered now is recorded like a
-    first-time delivery (audit entry, the certificate's delivery set). One delivered before is never sent
-    twice. A dead letter is something anyone with Redis access could write, so one that is malformed,
-    names a target unknown now (or a callback the allow-list no longer accepts, or, in an old entry, a URL
-    that is no configured target), or whose request has no certificate or one whose signature does not
-    verify is refused on its own: not sent, audited (one entry), one line in ``refusals``, left parked
-    for the operator to see and drop; the others are replayed."""
-    from services.polling.tasks import mark_notified
-    from shared.webhooks import shown_name
-
-    delivered = failing = 0
-    refusals: list[str] = []
-    for outcome in runtime.webhooks().replay(runtime.webhook_target_names()):
-        entry = outcome.entry
-        request_id = str(entry.get("request_id"))
-        if outcome.refused is not None:
-            msg_id, request_id = shown_name(str(entry.get("webhook_id") or entry.get("event_id"))), shown_name(request_id)
-            runtime.audit.append("webhook.replay_refused", request_id=request_id,
-                                 details={"webhook_id": msg_id, "target": shown_name(str(entry.get("target_name", ""))),
-                                          "reason": outcome.refused})
-            refusals.append(f"refused {msg_id} (request {request_id}): {outcome.refused}")
-        elif outcome.result is not None and outcome.result.delivered:
-            delivered += 1
-            if not outcome.result.already and outcome.result.url is not None:
-                mark_notified(runtime, request_id, outcome.result.url)
-        else:
-            failing += 1
-    return Replay(delivered, failing, len(refusals), tuple(refusals))
-
-
-def drop_dead_letter(runtime: Runtime, key: str) -> None:
-    """Remove one parked event the operator will not replay (e.g. one refused for its target); audited."""
-    from shared.webhooks import shown_name
-
-    entry = runtime.webhooks().drop(key)
-    if entry is None:
-        raise NotFound(f"no dead letter {key!r}")
-    runtime.audit.append("webhook.dead_letter_dropped", request_id=str(entry.get("request_id")),
-                         details={"webhook_id": key, "target": shown_name(str(entry.get("target_name", "")))})
 
 
 # --- the watchdog -------------------------------------------------------------------------------------

@@ -8,6 +8,10 @@ SHA-256, so a fast hash is enough, and it does not depend on ERASURE_HMAC_KEY (r
 otherwise invalidate every API key). Hashes are compared with ``hmac.compare_digest``.
 
 ``Principal`` is what a verified key yields: the seam where an OIDC/JWT verifier can yield the same later.
+
+A key is either a *person's* (``kind="person"``: one human, who may sign in to the console with it) or a
+service's (an upstream system such as a DSAR tool). A service key may name the person who answers for it
+(``owner``): four eyes then also keeps that person from approving what the service submitted.
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ import hmac
 import json
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import redis
 
@@ -39,6 +45,11 @@ class Scope(StrEnum):
     APPROVE = "requests:approve"
     # GET /metrics only: what a Prometheus scraping the intake holds (counts, never a request or identifier).
     METRICS = "metrics:read"
+    # The web console: see a subject's identifier in full (each reveal is audited), keep the legal-hold
+    # register, replay webhook dead letters.
+    REVEAL = "identifiers:reveal"
+    HOLDS = "holds:write"
+    REPLAY = "webhooks:replay"
     ADMIN = "admin"  # every scope
 
 
@@ -53,6 +64,10 @@ class Principal:
     key_id: str
     name: str
     scopes: frozenset[Scope]
+    #: The person behind the key: a person key's own name, a service key's ``owner`` (None: nobody named).
+    person: str | None = None
+    #: Whether the key itself is a person's (only those sign in to the console).
+    is_person: bool = False
 
     def allows(self, scope: Scope) -> bool:
         return scope in self.scopes or Scope.ADMIN in self.scopes
@@ -67,6 +82,8 @@ class ApiKeyInfo:
     scopes: tuple[str, ...]
     created_at: str
     revoked_at: str | None
+    kind: str = "service"  # "person" | "service"
+    owner: str | None = None  # a service key's person
 
 
 @dataclass(frozen=True)
@@ -104,18 +121,32 @@ def parse_scopes(values: list[str]) -> frozenset[Scope]:
     return frozenset(scopes)
 
 
+def principal_of(key_id: str, stored: Mapping[Any, Any]) -> Principal:
+    """The principal a stored key record stands for (its name, scopes, and the person behind it)."""
+    scopes = frozenset(Scope(s) for s in json.loads(str(stored["scopes"])))
+    is_person = stored.get("kind") == "person"
+    name = str(stored["name"])
+    person = name if is_person else (str(stored["owner"]) if stored.get("owner") else None)
+    return Principal(key_id, name, scopes, person=person, is_person=is_person)
+
+
 class ApiKeyStore:
     def __init__(self, client: redis.Redis, keys: Keys) -> None:
         self._r = client
         self._keys = keys
 
-    def create(self, name: str, scopes: list[str], token: str | None = None) -> tuple[ApiKeyInfo, str]:
+    def create(self, name: str, scopes: list[str], token: str | None = None, *, person: bool = False,
+               owner: str | None = None) -> tuple[ApiKeyInfo, str]:
         """Make a key; return its record and the token, which is not stored and cannot be shown again.
 
         ``token``: install a key made elsewhere (a deployment's bootstrap key from its secret store)
-        instead of a new random one; it must have the same shape and at least as long a secret."""
+        instead of a new random one; it must have the same shape and at least as long a secret.
+        ``person``: the key is one person's own (it signs in to the console); ``owner``: the person who
+        answers for a service key (four eyes keeps them from approving what it submitted)."""
         if not _NAME.fullmatch(name):
             raise ApiKeyError("name: 1 to 64 of letters, digits and . _ : - (starting with a letter or digit)")
+        if owner is not None and (person or not _NAME.fullmatch(owner)):
+            raise ApiKeyError("owner: a service key's person, by the name of their key (a person key has none)")
         parsed = sorted(s.value for s in parse_scopes(scopes))
         if token is None:
             key_id = secrets.token_hex(6)
@@ -137,12 +168,15 @@ class ApiKeyStore:
                     pipe.multi()
                     pipe.hset(self._keys.api_key_names, name, key_id)
                     pipe.hset(self._keys.api_key(key_id), mapping={
-                        "name": name, "scopes": json.dumps(parsed), "hash": token_hash(token), "created_at": created})
+                        "name": name, "scopes": json.dumps(parsed), "hash": token_hash(token), "created_at": created,
+                        "kind": "person" if person else "service"})
+                    if owner is not None:
+                        pipe.hset(self._keys.api_key(key_id), "owner", owner)
                     pipe.execute()
                     break
                 except redis.WatchError:
                     continue
-        return ApiKeyInfo(key_id, name, tuple(parsed), created, None), token
+        return ApiKeyInfo(key_id, name, tuple(parsed), created, None, "person" if person else "service", owner), token
 
     def verify(self, token: str | None) -> Verdict:
         """Check a presented token in constant time over its secret."""
@@ -162,8 +196,15 @@ class ApiKeyStore:
             return Verdict(None, "wrong_secret", key_id)
         if stored.get("revoked_at"):
             return Verdict(None, "revoked", key_id)
-        scopes = frozenset(Scope(s) for s in json.loads(str(stored["scopes"])))
-        return Verdict(Principal(key_id, str(stored["name"]), scopes), "ok", key_id)
+        return Verdict(principal_of(key_id, stored), "ok", key_id)
+
+    def principal(self, key_id: str) -> Principal | None:
+        """The principal of a key by id, as it stands now (None once revoked or gone): a console session
+        holds only the key id, so a revoked key or a scope taken away ends what its sessions can do."""
+        stored = self._r.hgetall(self._keys.api_key(key_id)) if _KEY_ID.fullmatch(key_id) else {}
+        if not stored or stored.get("revoked_at"):
+            return None
+        return principal_of(key_id, stored)
 
     def installed(self, name: str, token: str) -> bool:
         """Whether ``token`` is already installed, unrevoked, under ``name`` (a restart's second bootstrap)."""
@@ -182,7 +223,15 @@ class ApiKeyStore:
         if not stored:
             return None
         return ApiKeyInfo(key_id, str(stored["name"]), tuple(json.loads(str(stored["scopes"]))),
-                          str(stored["created_at"]), str(stored["revoked_at"]) if stored.get("revoked_at") else None)
+                          str(stored["created_at"]), str(stored["revoked_at"]) if stored.get("revoked_at") else None,
+                          str(stored.get("kind") or "service"), str(stored["owner"]) if stored.get("owner") else None)
+
+    def person_of(self, key_id: str | None) -> str | None:
+        """The person behind a key (its own name for a person key, its owner for a service key), if any."""
+        info = self._info(key_id) if key_id and _KEY_ID.fullmatch(key_id) else None
+        if info is None:
+            return None
+        return info.name if info.kind == "person" else info.owner
 
     def all(self) -> list[ApiKeyInfo]:
         """Every key, revoked ones too (their record stays for the audit trail), oldest first."""

@@ -11,6 +11,9 @@ The chain alone cannot show entries cut off its end (what is left is still a val
 head, ``"<seq>:<hash>"`` of the last entry, is checked too (``AuditLog.verify``); the head is in Redis as
 well, so signed checkpoints (``shared.audit_checkpoints``) anchor it where a Redis writer cannot follow.
 Subjects appear only as keyed digests (``shared.digest``); callers pass ids and counts, never values.
+
+Each entry about a request is also indexed by request (its ``seq``, in the same transaction), so one
+request's history is read without reading the whole log (``entries_of``).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import redis
@@ -46,9 +50,10 @@ log = logging.getLogger("erasure.audit")
 _TURN_S = 2.0
 _WAIT_S = 0.05
 
-#: Compare-and-append, one writer's turn at a time. KEYS: the head, the log, the turn, the baton; ARGV: the
-#: head the entry was built on ("" for none), the entry, its new head, the writer's turn token ("" for none),
-#: the turn's length in ms, a fresh random token. The writer may append when it holds the turn, when no
+#: Compare-and-append, one writer's turn at a time. KEYS: the head, the log, the turn, the baton, and (an entry
+#: about a request) the request's index of entries; ARGV: the head the entry was built on ("" for none), the
+#: entry, its new head, the writer's turn token ("" for none), the turn's length in ms, a fresh random token,
+#: the entry's seq (what the request's index holds). The writer may append when it holds the turn, when no
 #: one does, or (without a token) when the last turn's baton lies unclaimed, which it then takes; the entry
 #: is written only if the head is still the one it was built on. Then the turn passes on: a new baton
 #: naming the head Redis now holds, which one waiting writer takes. Answers {1, new head, 0} when written,
@@ -70,6 +75,9 @@ local written = 0
 if head == ARGV[1] then
   redis.call('RPUSH', KEYS[2], ARGV[2])
   redis.call('SET', KEYS[1], ARGV[3])
+  if KEYS[5] then
+    redis.call('RPUSH', KEYS[5], ARGV[7])
+  end
   head, written = ARGV[3], 1
 end
 local baton = head .. '|' .. ARGV[6]
@@ -230,10 +238,13 @@ class AuditLog:
 
     def _commit(self, expected: str | None, entry: Mapping[str, Any], token: str) -> tuple[bool, str, bool]:
         """Run ``_APPEND``: (written, the head Redis holds, refused because another writer holds the turn)."""
+        keys = [self._keys.audit_head, self._keys.audit_log, self._keys.audit_turn, self._keys.audit_baton]
+        if entry.get("request_id") is not None:  # indexed by request in the same script (``entries_of``)
+            keys.append(self._keys.audit_of_request(str(entry["request_id"])))
         written, current, busy = self._append_script(
-            keys=[self._keys.audit_head, self._keys.audit_log, self._keys.audit_turn, self._keys.audit_baton],
+            keys=keys,
             args=[expected or "", json.dumps(entry, sort_keys=True, default=str), f"{entry['seq']}:{entry['hash']}",
-                  token, int(_TURN_S * 1000), secrets.token_hex(8)])
+                  token, int(_TURN_S * 1000), secrets.token_hex(8), entry["seq"]])
         return bool(int(written)), _text(current), bool(int(busy))
 
     def _written(self, entry: dict[str, Any]) -> dict[str, Any]:
@@ -266,6 +277,30 @@ class AuditLog:
 
     def entries_for(self, request_id: str) -> list[dict[str, Any]]:
         return [e for e in self.entries() if e.get("request_id") == request_id]
+
+    def entries_of(self, request_id: str, received_at: datetime) -> list[dict[str, Any]] | None:
+        """The entries about one request, from its index (two round trips, whatever the log's length); None
+        when the index cannot vouch for them all: the request was received before entries were indexed (the
+        store marks when that began: ``Keys.audit_indexed_since``), or an indexed position does not hold
+        that entry. The caller then reads ``entries_for``."""
+        with self._r.pipeline(transaction=False) as pipe:
+            pipe.lrange(self._keys.audit_of_request(request_id), 0, -1)
+            pipe.get(self._keys.audit_indexed_since)
+            seqs, since = pipe.execute()
+        if since is None or received_at < datetime.fromisoformat(str(since)):
+            return None
+        wanted = [int(seq) for seq in seqs]
+        if not wanted:
+            return []
+        with self._r.pipeline(transaction=False) as pipe:
+            for seq in wanted:
+                pipe.lindex(self._keys.audit_log, seq - 1)
+            raws = pipe.execute()
+        entries = [json.loads(raw) if raw is not None else None for raw in raws]
+        if any(e is None or e.get("seq") != seq or e.get("request_id") != request_id
+               for e, seq in zip(entries, wanted, strict=True)):
+            return None
+        return [e for e in entries if e is not None]
 
     def snapshot(self) -> tuple[list[dict[str, Any]], str | None]:
         """The entries and the stored head, read in one transaction: an append in between cannot look like

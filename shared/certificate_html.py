@@ -163,7 +163,7 @@ def render_certificate_html(cert: dict[str, Any], *, public_key: Ed25519PublicKe
     anonymised = _anonymised_section(cert.get("anonymised"))
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{_e(heading)} {_e(cert.get('ticket'))}</title>
-<style>{_STYLE}</style></head><body>
+<style>{_STYLE}</style></head><body><main>
 <h1 id="heading">{_e(heading)}</h1>
 <p class="sub">{_e(basis)} &middot; ticket <strong id="ticket">{_e(cert.get('ticket'))}</strong></p>
 <p><span class="verdict {outcome_class}" id="outcome">Outcome: {_e(cert.get('outcome'))}</span>
@@ -184,5 +184,5 @@ def render_certificate_html(cert: dict[str, Any], *, public_key: Ed25519PublicKe
 {_review_section(cert.get('review'))}
 {_proof_section(cert, public_key)}
 <p class="sub">This certificate holds no personal data: the subject appears only as a keyed digest.</p>
-</body></html>
+</main></body></html>
 """

@@ -37,6 +37,11 @@ class Keys:
         return f"{self._root}:requests"
 
     @property
+    def request_summaries(self) -> str:
+        """Hash: request id -> its light row for lists (``shared.summaries``), written with the record."""
+        return f"{self._root}:summaries"
+
+    @property
     def progress(self) -> str:
         """Sorted set: open request id -> when it last made progress (``shared.progress``)."""
         return f"{self._root}:progress"
@@ -79,6 +84,16 @@ class Keys:
     @property
     def audit_head(self) -> str:
         return f"{self._root}:audit:head"
+
+    def audit_of_request(self, request_id: str) -> str:
+        """List: the ``seq`` of each audit entry about one request, in order (``AuditLog.entries_of``)."""
+        return f"{self._root}:audit:req:{request_id}"
+
+    @property
+    def audit_indexed_since(self) -> str:
+        """The ``received_at`` of the first request stored by a version that indexes the audit log by request
+        (``RequestStore.create`` sets it once): an older request's history is read from the whole log."""
+        return f"{self._root}:audit:indexed-since"
 
     @property
     def audit_checkpoints(self) -> str:
@@ -154,6 +169,11 @@ class Keys:
     def api_key_refusal(self, key_id: str, reason: str) -> str:
         """Set for a minute after a refusal naming ``key_id`` is audited, so a flood adds one entry a minute."""
         return f"{self._root}:apikey-refused:{key_id}:{reason}"
+
+    def console_session(self, session_hash: str) -> str:
+        """Hash: one web-console session (by the SHA-256 of its cookie, so a reader of Redis holds no cookie):
+        the signed-in key's id, the CSRF token, when it began; it expires unused."""
+        return f"{self._root}:console:session:{session_hash}"
 
     def export_links(self, request_id: str) -> str:
         """An access request's export download links (a bearer secret), expiring with them in Redis."""

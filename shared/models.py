@@ -88,7 +88,7 @@ ALLOWED: Mapping[RequestState, frozenset[RequestState]] = MappingProxyType({
     _S.DISCOVERING: frozenset({_S.REDACTING, _S.FAILED}),
     _S.REDACTING: frozenset({_S.DISCOVERING, _S.REVIEWING, _S.AWAITING_APPROVAL, _S.DELETING, _S.FAILED}),
     _S.REVIEWING: frozenset({_S.AWAITING_APPROVAL, _S.DELETING, _S.FAILED}),
-    _S.AWAITING_APPROVAL: frozenset({_S.DELETING, _S.FAILED}),
+    _S.AWAITING_APPROVAL: frozenset({_S.DELETING, _S.REJECTED, _S.FAILED}),
     _S.DELETING: frozenset({_S.AWAITING_APPROVAL, _S.HELD, _S.POLLING, _S.FAILED}),
     _S.HELD: frozenset({_S.DELETING, _S.FAILED}),
     _S.POLLING: frozenset({_S.VERIFYING, _S.PARTIAL, _S.FAILED}),
@@ -104,11 +104,12 @@ ALLOWED: Mapping[RequestState, frozenset[RequestState]] = MappingProxyType({
     main path:  RECEIVED -> DISCOVERING -> REDACTING -> DELETING -> POLLING -> VERIFYING -> COMPLETED
     back:                   DISCOVERING <- REDACTING                       (transcripts named new identifiers)
     gate:                                  REDACTING -> AWAITING_APPROVAL <-> DELETING      (approve; none, or a stale scope)
+    reject:                                AWAITING_APPROVAL -> REJECTED      (a person refuses it in the console)
     review:                                REDACTING -> REVIEWING -> AWAITING_APPROVAL | DELETING (review before delete)
     hold:                                               HELD <-> DELETING     (hold on the subject; release-held)
     reopen:     COMPLETED_WITH_WITHHELD -> DELETING          (release-held: held conversations are free now)
     other ends: POLLING -> PARTIAL (GDPR ERROR/timeout); VERIFYING -> COMPLETED_WITH_WITHHELD | PARTIAL
-    failure:    every state that is not final -> FAILED; REJECTED: no code path enters it today
+    failure:    every state that is not final -> FAILED
 
 Final states (``RequestState.is_final``: COMPLETED, COMPLETED_WITH_WITHHELD, PARTIAL, FAILED, REJECTED)
 have no way out but one: ``erasure release-held`` reopens a COMPLETED_WITH_WITHHELD request for the

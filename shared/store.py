@@ -1,7 +1,8 @@
 """Request state in Redis: one JSON document per request, a ticket index, an ordered list.
 
 The ticket is the idempotency key: ``create`` claims it with SET NX, so the same ticket sent
-twice, even by two intake processes at once, makes one request. Every write of a stored request
+twice, even by two intake processes at once, makes one request. Each write keeps the request's light row
+for lists (``shared.summaries``) in the same transaction. Every write of a stored request
 reads it and writes it in one optimistic transaction, and every change of its state is checked there
 against the table of allowed moves (``shared.models.ALLOWED``). The same transaction keeps the
 progress index (``shared.progress``) that the watchdog reads: every write is progress.
@@ -19,6 +20,7 @@ from shared.errors import ErasureError
 from shared.keys import Keys
 from shared.models import ErasureRecord, RecordChanges, RequestState, may_move, utcnow
 from shared.progress import ProgressIndex
+from shared.summaries import stage as stage_summary
 
 
 class DuplicateTicket(ErasureError):
@@ -74,6 +76,8 @@ class RequestStore:
                     pipe.set(ticket_key, record.request_id)
                     pipe.set(self._keys.request(record.request_id), record.model_dump_json())
                     pipe.zadd(self._keys.requests_index, {record.request_id: record.received_at.timestamp()})
+                    stage_summary(pipe, self._keys, record)
+                    pipe.set(self._keys.audit_indexed_since, record.received_at.isoformat(), nx=True)
                     self.progress.stage(pipe, record)
                     pipe.execute()
                     return record
@@ -183,6 +187,7 @@ class RequestStore:
                     record.updated_at = utcnow()
                     pipe.multi()
                     pipe.set(key, record.model_dump_json())
+                    stage_summary(pipe, self._keys, record)
                     self.progress.stage(pipe, record, record.updated_at.timestamp())
                     pipe.execute()
                     return record

@@ -141,7 +141,7 @@ class WebhookSender:
         return [parked.shown() for parked in self._parked()]
 
     def _parked(self) -> list[Parked]:
-        return [parse(str(key), str(raw)) for key, raw in self._r.hgetall(self._keys.webhook_dead_letters).items()]
+        return parked_letters(self._r, self._keys)
 
     def drop(self, key: str) -> dict[str, Any] | None:
         """Remove one parked event (by its ``webhook_id``, or an old one's ``event_id``); the entry removed
@@ -217,6 +217,11 @@ class Parked:
         if self.problem is None:
             return dict(self.entry)
         return {**self.entry, "webhook_id": self.key, "malformed": self.problem}
+
+
+def parked_letters(client: redis.Redis, keys: Keys) -> list[Parked]:
+    """Every dead letter as stored (one HGETALL): reading them needs no webhook secret or target."""
+    return [parse(str(key), str(raw)) for key, raw in client.hgetall(keys.webhook_dead_letters).items()]
 
 
 def parse(key: str, raw: str) -> Parked:

@@ -26,6 +26,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.console.routes import install as install_console
 from services.intake.approve import ApprovalError, approve
 from services.intake.auth import authenticated, current_runtime
 from services.intake.guard import BodyGuard, known_query_only
@@ -128,8 +129,10 @@ def _declared(*codes: int) -> dict[int | str, dict[str, Any]]:
 app = FastAPI(title="genesys-erasure intake", version="1",
               description="GDPR Art. 17 erasure requests: submit, follow, approve (four eyes) and prove.",
               lifespan=_lifespan, dependencies=[Depends(known_query_only)])
-app.add_middleware(BodyGuard, max_bytes=_settings_at_import().api_max_body_bytes)
+app.add_middleware(BodyGuard, max_bytes=_settings_at_import().api_max_body_bytes, form_prefixes=("/console/",))
 app.add_middleware(RequestMetrics, routes=app.router.routes)  # outermost: counts the guard's refusals too
+
+install_console(app)  # the web console under /console (services.console): people, sessions, forms
 
 TicketPath = Annotated[str, Path(pattern=TICKET_PATTERN, description="the request's ticket")]
 RuntimeDep = Annotated[Runtime, Depends(current_runtime)]
@@ -312,7 +315,8 @@ def approve_request(ticket: TicketPath, runtime: RuntimeDep,
         return _errors(422, ["request: an approval takes only scope, the digest GET /requests/{ticket} shows "
                              "(the approver is the calling API key)"])
     try:
-        record = approve(runtime, ticket, principal.name, key_id=principal.key_id, via="api", scope=scope)
+        record = approve(runtime, ticket, principal.name, key_id=principal.key_id, via="api", scope=scope,
+                         person=principal.person)
     except ApprovalError as exc:
         return _errors(exc.status, [str(exc)])
     return _view(record, runtime.settings.require_hmac_key())

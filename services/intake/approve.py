@@ -8,11 +8,13 @@ redaction widened its scope meanwhile: an approval is bound to the scope it was 
 
 from __future__ import annotations
 
+from shared.api_keys import ApiKeyStore
 from shared.approval_gate import reason_after_approval, release_if_approved
 from shared.approval_scope import current_scope
 from shared.errors import ErasureError
 from shared.lanes import send_ids
 from shared.models import Approval, ErasureRecord, RequestState
+from shared.pii.engine import scrub
 from shared.pipeline import transition
 from shared.runtime import Runtime
 from shared.task_names import DELETE_TASK
@@ -50,21 +52,32 @@ class OwnRequest(ApprovalError):
     status = 403
 
 
+def own_request(runtime: Runtime, record: ErasureRecord, key_id: str | None, person: str | None) -> bool:
+    """Four eyes: whether the approver submitted ``record``, by the same key, or as the person behind the
+    key that did (a service key's ``owner``, or the person's own key)."""
+    if key_id is not None and record.submitted_by == key_id:
+        return True
+    if person is None or record.submitted_by is None:
+        return False
+    return ApiKeyStore(runtime.redis, runtime.keys).person_of(record.submitted_by) == person
+
+
 def approve(runtime: Runtime, ticket: str, by: str, *, key_id: str | None = None, via: str = "cli",
-            scope: str | None = None) -> ErasureRecord:
+            scope: str | None = None, person: str | None = None) -> ErasureRecord:
     """Record ``by``'s approval: an API key (``key_id``, never the key that submitted the request) or,
     with no key, the operator at the CLI (break-glass).
 
     The approval is bound to the request's scope as it stands now (``shared.approval_scope``): if discovery
     or redaction widens it later, the gate stops honouring it. ``scope``, the digest the approver was shown,
-    makes that explicit: a request whose scope is no longer that one is refused (``ScopeChanged``)."""
+    makes that explicit: a request whose scope is no longer that one is refused (``ScopeChanged``).
+    ``person``: the person behind the approving key, refused for what a key of theirs submitted."""
     approver = by.strip()
     if not approver:
         raise ApprovalError("by: say who approves (a name or role)")
     record = runtime.store.find_by_ticket(ticket)
     if record is None:
         raise UnknownTicket(f"ticket: no request with ticket {ticket!r}")
-    if key_id is not None and record.submitted_by == key_id:
+    if own_request(runtime, record, key_id, person):
         raise OwnRequest("approval: the key that submitted a request cannot approve it (four eyes); "
                          "approve with another key")
     if record.approval is not None:
@@ -99,8 +112,30 @@ def approve(runtime: Runtime, ticket: str, by: str, *, key_id: str | None = None
         if current.state.is_final:
             raise AlreadyDecided(f"ticket: request {ticket!r} is already {current.state.value}")
         # It reached the gate just now: release it there, if its scope is still the one this call saw.
-        return approve(runtime, ticket, by, key_id=key_id, via=via, scope=scope or shown.digest)
+        return approve(runtime, ticket, by, key_id=key_id, via=via, scope=scope or shown.digest, person=person)
     runtime.audit.append("approval.recorded", request_id=record.request_id, subject=runtime.digest(record),
                          details={**details, "state": updated.state.value})
     # ...and if redaction parked it at the gate just before, having read no approval, release it now.
     return release_if_approved(runtime, record.request_id) or updated
+
+
+def reject(runtime: Runtime, ticket: str, by: str, reason: str, *, key_id: str | None = None,
+           person: str | None = None, via: str = "console") -> ErasureRecord:
+    """Refuse an erasure waiting at the gate: it ends REJECTED (scrubbed, no certificate), with ``reason``
+    for whoever submitted it. The same four eyes as an approval: a submitter cannot reject their own."""
+    why = scrub(reason.strip())[:500]  # kept on the record and sent on: never an identifier typed into it
+    if not why:
+        raise ApprovalError("reason: say why the request is rejected")
+    record = runtime.store.find_by_ticket(ticket)
+    if record is None:
+        raise UnknownTicket(f"ticket: no request with ticket {ticket!r}")
+    if own_request(runtime, record, key_id, person):
+        raise OwnRequest("rejection: the key that submitted a request cannot decide it (four eyes)")
+    if record.state is not RequestState.AWAITING_APPROVAL or record.approval is not None:
+        raise AlreadyDecided(f"ticket: request {ticket!r} is not waiting for a decision")
+    rejected = transition(runtime, record.request_id, RequestState.REJECTED, "approval.rejected",
+                          details={"rejected_by": by, "key_id": key_id, "via": via},
+                          expect=RequestState.AWAITING_APPROVAL, reason=f"rejected by {by}: {why}")
+    if rejected is None:
+        raise AlreadyDecided(f"ticket: request {ticket!r} was decided meanwhile")
+    return rejected

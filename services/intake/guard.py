@@ -4,8 +4,10 @@ too), and nested at most ``MAX_DEPTH`` deep (400: a deeply nested document would
 parser's recursion limit and end as a 500).
 
 Only the media type ``application/json`` is accepted: a web page can send ``text/plain`` or a form to
-the intake without a CORS preflight, and neither may be taken for a request. Query parameters a route
-does not declare are refused too (``known_query_only``).
+the intake without a CORS preflight, and neither may be taken for a request. The one exception is the web
+console (``form_prefixes``): its pages post url-encoded forms, each checked against its session's CSRF token,
+and its cookie is SameSite=Strict; it still gets the size limit. Query parameters a route does not declare
+are refused too (``known_query_only``).
 """
 
 from __future__ import annotations
@@ -39,10 +41,12 @@ def nesting_depth(body: bytes) -> int:
 class BodyGuard:
     """ASGI middleware: refuse a body that is not JSON, too large or too deep, before the app reads it."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, max_depth: int = MAX_DEPTH) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, max_depth: int = MAX_DEPTH,
+                 form_prefixes: tuple[str, ...] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.max_depth = max_depth
+        self.form_prefixes = form_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in _WITH_BODY:
@@ -59,6 +63,9 @@ class BodyGuard:
             return
         has_body = chunked or (length is not None and int(length) > 0)
         content_type = headers.get("content-type")
+        if str(scope.get("path", "")).startswith(self.form_prefixes) and _is_form(content_type):
+            await self._limited(scope, receive, send)
+            return
         if (has_body or content_type is not None) and not _is_json(content_type):
             await _refuse(415, "body: send application/json (UTF-8)", scope, receive, send)
             return
@@ -80,6 +87,27 @@ class BodyGuard:
             await _refuse(400, f"body: nested deeper than {self.max_depth} levels", scope, receive, send)
             return
         await self.app(scope, _replay(bytes(body), receive), send)
+
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A console form: read whole, at most ``max_bytes`` (no JSON nesting to check)."""
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            if len(body) > self.max_bytes:
+                await _refuse(413, f"body: larger than {self.max_bytes} bytes", scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        await self.app(scope, _replay(bytes(body), receive), send)
+
+
+def _is_form(content_type: str | None) -> bool:
+    return content_type is not None and content_type.partition(";")[0].strip().lower() == \
+        "application/x-www-form-urlencoded"
 
 
 def _is_json(content_type: str | None) -> bool:

@@ -20,12 +20,13 @@ from services.polling.verify import read_back_contacts, read_back_conversations,
 from shared.audit_checkpoints import write_checkpoint
 from shared.celery_app import app
 from shared.certificate import build_certificate
-from shared.certificate_store import issue, record_delivery
+from shared.certificate_store import issue
 from shared.errors import RunLater
 from shared.final_event import final_event
 from shared.genesys import NotFound
 from shared.lanes import send, send_by_record, send_ids
 from shared.models import ErasureRecord, RequestKind, RequestState, utcnow
+from shared.notified import mark_notified
 from shared.passes import run_pass
 from shared.pipeline import backoff_s, chunks, erasure_task, isolated, kept_while_redis_is_down, load, retry_or_keep, transition
 from shared.recording_jobs import recordings_settled
@@ -275,8 +276,3 @@ def deliver(task: Any, runtime: Runtime, request_id: str, target: str) -> None:
                          details={"target": shown_name(target), "host": target_label(result.url or ""), "attempts": attempts,
                                   "error": result.error})
 
-
-def mark_notified(runtime: Runtime, request_id: str, target: str) -> None:
-    """Record a delivery in the audit log and beside the certificate (never in it: it is signed)."""
-    record_delivery(runtime.redis, runtime.keys, request_id, target_label(target))
-    runtime.audit.append("webhook.delivered", request_id=request_id, details={"target": target_label(target)})

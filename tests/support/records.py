@@ -7,10 +7,15 @@ writes state this way: the store refuses any move the table does not allow.
 
 from __future__ import annotations
 
+from shared import summaries
 from shared.models import RequestState
 from shared.runtime import Runtime
 
 
 def put_state(runtime: Runtime, request_id: str, state: RequestState) -> None:
+    """The record and its list row (``shared.summaries``), as the store writes them, in the new state."""
     record = runtime.store.get(request_id).model_copy(update={"state": state})
-    runtime.redis.set(runtime.keys.request(request_id), record.model_dump_json())
+    with runtime.redis.pipeline() as pipe:
+        pipe.set(runtime.keys.request(request_id), record.model_dump_json())
+        summaries.stage(pipe, runtime.keys, record)
+        pipe.execute()

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from services import operations
-from services.operations import NotFound, Refused
+from services import operations, registers
+from services.registers import NotFound, Refused
 from shared.certificate import certificate_json
 from shared.certificate_store import deliveries
 from shared.digest import digest_value
@@ -90,24 +90,24 @@ def test_the_certificate_is_the_stored_json_and_its_page(runtime):
 # --- holds ---
 
 def test_a_subject_hold_keeps_only_the_digest_of_the_normalised_identifier_and_is_audited(runtime):
-    hold = operations.add_hold(runtime, "litigation CASE-1", email="Jane.Doe@Example.org",
+    hold = registers.add_hold(runtime, "litigation CASE-1", email="Jane.Doe@Example.org",
                                expires_at=NOW + timedelta(days=90))
     key = runtime.settings.require_hmac_key()
     assert hold.kind == "subject" and hold.target == digest_value(key, "jane.doe@example.org")
     assert hold.basis.startswith("Art. 17(3)(e)") and hold.expires_at == NOW + timedelta(days=90)
-    assert operations.list_holds(runtime) == [hold]
+    assert registers.list_holds(runtime) == [hold]
     assert audit_events(runtime) == [{"event": "hold.added", "hold": hold.id, "kind": "subject",
                                       "reason": "litigation CASE-1"}]
     assert "jane" not in json.dumps(runtime.audit.entries()).lower()
 
 
 def test_a_conversation_hold_under_its_own_basis(runtime):
-    hold = operations.add_hold(runtime, "regulator inquiry", conversation="conv-9", basis="Art. 17(3)(b)")
+    hold = registers.add_hold(runtime, "regulator inquiry", conversation="conv-9", basis="Art. 17(3)(b)")
     assert (hold.kind, hold.target, hold.basis, hold.expires_at) == ("conversation", "conv-9", "Art. 17(3)(b)", None)
 
 
 def test_a_phone_hold_is_normalised_to_e164(runtime):
-    hold = operations.add_hold(runtime, "case", phone="+44 7911 123456")
+    hold = registers.add_hold(runtime, "case", phone="+44 7911 123456")
     assert hold.target == digest_value(runtime.settings.require_hmac_key(), "+447911123456")
 
 
@@ -119,18 +119,18 @@ def test_a_phone_hold_is_normalised_to_e164(runtime):
 ])
 def test_a_hold_on_nothing_or_on_a_bad_identifier_is_refused_and_nothing_is_stored(runtime, targets, says):
     with pytest.raises(Refused, match=says) as refused:
-        operations.add_hold(runtime, "case", **targets)
+        registers.add_hold(runtime, "case", **targets)
     assert "not-an-email" not in str(refused.value)
-    assert operations.list_holds(runtime) == [] and runtime.audit.entries() == []
+    assert registers.list_holds(runtime) == [] and runtime.audit.entries() == []
 
 
 def test_removing_a_hold_is_audited_and_an_unknown_one_is_not_found(runtime):
-    hold = operations.add_hold(runtime, "case", conversation="c-1")
-    operations.remove_hold(runtime, hold.id)
-    assert operations.list_holds(runtime) == []
+    hold = registers.add_hold(runtime, "case", conversation="c-1")
+    registers.remove_hold(runtime, hold.id)
+    assert registers.list_holds(runtime) == []
     assert audit_events(runtime)[-1] == {"event": "hold.removed", "hold": hold.id}
     with pytest.raises(NotFound, match=f"no hold '{hold.id}'"):
-        operations.remove_hold(runtime, hold.id)
+        registers.remove_hold(runtime, hold.id)
     assert len(runtime.audit.entries()) == 2
 
 
@@ -159,19 +159,19 @@ def test_a_replayed_event_is_recorded_as_delivered_once(runtime, receiver, monke
     monkeypatch.setattr(runtime.settings, "webhook_targets", {"crm": target})
     sender = runtime.webhooks()
     sender.park(record.request_id, "crm", attempts=3, error="HTTP 500")
-    assert [e["target_name"] for e in operations.dead_letters(runtime)] == ["crm"]
-    assert "t0ken" not in json.dumps(operations.dead_letters(runtime))  # a name is parked, never the URL
+    assert [e["target_name"] for e in registers.dead_letters(runtime)] == ["crm"]
+    assert "t0ken" not in json.dumps(registers.dead_letters(runtime))  # a name is parked, never the URL
 
-    assert operations.replay_webhooks(runtime) == operations.Replay(delivered=0, failing=1)
-    assert operations.dead_letters(runtime)[0]["attempts"] == 4
+    assert registers.replay_webhooks(runtime) == registers.Replay(delivered=0, failing=1)
+    assert registers.dead_letters(runtime)[0]["attempts"] == 4
     assert [e["event"] for e in runtime.audit.entries()] == []
 
     answers["up"] = 204
-    assert operations.replay_webhooks(runtime) == operations.Replay(delivered=1, failing=0)
-    assert operations.replay_webhooks(runtime) == operations.Replay(delivered=0, failing=0)
+    assert registers.replay_webhooks(runtime) == registers.Replay(delivered=1, failing=0)
+    assert registers.replay_webhooks(runtime) == registers.Replay(delivered=0, failing=0)
 
     assert calls == [(webhook_id(record.request_id, "crm"), target)] * 2
-    assert operations.dead_letters(runtime) == []
+    assert registers.dead_letters(runtime) == []
     assert audit_events(runtime) == [{"event": "webhook.delivered", "target": "https://crm.example"}]
     assert deliveries(runtime.redis, runtime.keys, record.request_id) == ["https://crm.example"]
     assert json.loads(runtime.redis.get(runtime.keys.certificate(record.request_id))) == certificate
@@ -203,10 +203,10 @@ def test_a_forged_dead_letter_is_not_sent_on_replay(runtime, receiver, monkeypat
     park_old_shape(runtime, record.request_id, "http://127.0.0.1:9/internal-admin")
     sender.park(record.request_id, "callback", attempts=3, error="HTTP 500")
 
-    replay = operations.replay_webhooks(runtime)
+    replay = registers.replay_webhooks(runtime)
     assert (replay.delivered, replay.failing, replay.refused) == (1, 0, 4)
     assert calls == [(webhook_id(record.request_id, "callback"), callback)]
-    assert len(operations.dead_letters(runtime)) == 4
+    assert len(registers.dead_letters(runtime)) == 4
     refused = [e for e in audit_events(runtime) if e["event"] == "webhook.replay_refused"]
     assert len(refused) == 4 == len(replay.refusals)
     assert sorted(str(e["target"]) for e in refused) == ["(not a target name)"] * 2 + ["callback", "internal-admin"]
@@ -221,9 +221,9 @@ def test_an_old_dead_letter_for_a_target_configured_now_is_moved_to_its_name(run
     record = stored(runtime, "HOOK-4", 3, RequestState.COMPLETED)
     signed_certificate(runtime, record.request_id, "HOOK-4")
     park_old_shape(runtime, record.request_id, "https://crm.example/hook")
-    assert operations.replay_webhooks(runtime) == operations.Replay(delivered=1, failing=0)
+    assert registers.replay_webhooks(runtime) == registers.Replay(delivered=1, failing=0)
     assert calls == [(webhook_id(record.request_id, "crm"), "https://crm.example/hook")]
-    assert operations.dead_letters(runtime) == []
+    assert registers.dead_letters(runtime) == []
 
 
 def test_a_callback_host_taken_off_the_list_is_not_sent_on_replay(runtime, receiver, monkeypatch):
@@ -234,7 +234,7 @@ def test_a_callback_host_taken_off_the_list_is_not_sent_on_replay(runtime, recei
     signed_certificate(runtime, record.request_id, "HOOK-3")
     runtime.webhooks().park(record.request_id, "callback", 3, "HTTP 500")
     monkeypatch.setattr(runtime.settings, "callback_hosts", [])
-    replay = operations.replay_webhooks(runtime)
+    replay = registers.replay_webhooks(runtime)
     assert (replay.delivered, replay.failing, replay.refused) == (0, 0, 1)
     assert "not configured or not allowed now" in replay.refusals[0]
     assert calls == []
@@ -243,13 +243,13 @@ def test_a_callback_host_taken_off_the_list_is_not_sent_on_replay(runtime, recei
 def test_a_refused_dead_letter_can_be_dropped_audited(runtime, receiver):
     record = stored(runtime, "HOOK-5", 3, RequestState.COMPLETED)
     runtime.webhooks().park(record.request_id, "gone", 3, "HTTP 500")
-    [entry] = operations.dead_letters(runtime)
-    operations.drop_dead_letter(runtime, entry["webhook_id"])
-    assert operations.dead_letters(runtime) == []
+    [entry] = registers.dead_letters(runtime)
+    registers.drop_dead_letter(runtime, entry["webhook_id"])
+    assert registers.dead_letters(runtime) == []
     assert audit_events(runtime) == [{"event": "webhook.dead_letter_dropped", "webhook_id": entry["webhook_id"],
                                       "target": "gone"}]
     with pytest.raises(NotFound):
-        operations.drop_dead_letter(runtime, entry["webhook_id"])
+        registers.drop_dead_letter(runtime, entry["webhook_id"])
 
 
 # --- the audit log ---

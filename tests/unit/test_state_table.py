@@ -75,16 +75,18 @@ def test_final_states_have_no_way_out_but_release_held():
     assert not S.HELD.is_final and ALLOWED[S.HELD] == {S.DELETING, S.FAILED}  # a hold waits for release-held
 
 
-def test_only_received_and_rejected_have_no_way_in():
-    """RECEIVED is where the intake creates a request; nothing enters REJECTED today."""
+def test_only_received_has_no_way_in():
+    """RECEIVED is where the intake creates a request; REJECTED is entered from the gate only (the console)."""
     entered = {new for targets in ALLOWED.values() for new in targets}
-    assert set(RequestState) - entered == {S.RECEIVED, S.REJECTED}
+    assert set(RequestState) - entered == {S.RECEIVED}
+    assert [old for old, targets in ALLOWED.items() if S.REJECTED in targets] == [S.AWAITING_APPROVAL]
 
 
 PRODUCT_PATHS = {
     "erasure": [S.RECEIVED, S.DISCOVERING, S.REDACTING, S.DELETING, S.POLLING, S.VERIFYING, S.COMPLETED],
     "new identifiers in transcripts": [S.DISCOVERING, S.REDACTING, S.DISCOVERING, S.REDACTING, S.DELETING],
     "approval gate": [S.REDACTING, S.AWAITING_APPROVAL, S.DELETING],
+    "rejected at the gate": [S.REDACTING, S.AWAITING_APPROVAL, S.REJECTED],
     "deletion finds no approval": [S.DELETING, S.AWAITING_APPROVAL, S.DELETING],
     "hold on the subject": [S.DELETING, S.HELD, S.DELETING, S.POLLING],
     "held conversations released": [S.VERIFYING, S.COMPLETED_WITH_WITHHELD, S.DELETING, S.POLLING, S.VERIFYING,

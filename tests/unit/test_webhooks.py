@@ -17,7 +17,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from services import operations
+from services import registers
 from shared.certificate import certificate_json
 from shared.config import ConfigError, Settings
 from shared.models import ErasureRecord, RequestState, Subject, utcnow
@@ -81,7 +81,7 @@ def test_a_replay_is_the_same_event_at_a_new_time_so_the_receiver_dedupes_it(hoo
     hooked.redis.srem(hooked.keys.webhook_delivered, webhook_id(request_id, "crm"))  # the 204 we never saw
     hooked.webhooks().park(request_id, "crm", attempts=3, error="ReadTimeout")
 
-    assert operations.replay_webhooks(hooked) == operations.Replay(delivered=1, failing=0)
+    assert registers.replay_webhooks(hooked) == registers.Replay(delivered=1, failing=0)
     first_sent, replayed = (r["headers"] for r in receiver.received)
     assert replayed["webhook-id"] == first_sent["webhook-id"] == webhook_id(request_id, "crm")
     assert int(replayed["webhook-timestamp"]) >= int(first_sent["webhook-timestamp"]) + 190
@@ -110,7 +110,7 @@ def test_a_forged_dead_letter_is_sent_to_nobody(hooked, receiver, monkeypatch):
     hooked.webhooks().park(request_id, "internal-admin", attempts=3, error="HTTP 503")
     hooked.webhooks().park(request_id, "callback", attempts=3, error="HTTP 503")  # it has none
 
-    replay = operations.replay_webhooks(hooked)
+    replay = registers.replay_webhooks(hooked)
     assert (replay.delivered, replay.failing, replay.refused) == (0, 0, 3)
     assert receiver.received == []
     assert len(hooked.webhooks().dead_letters()) == 3  # left parked for the operator to see (or drop)
@@ -185,7 +185,7 @@ def test_replay_sends_the_event_of_the_signed_certificate_never_the_parked_body(
     park_raw(hooked, "e" * 32, {"event_id": "e" * 32, "request_id": old_shape, "target": hooked.settings.webhook_targets["crm"],
                                 "body": {**FORGED, "request_id": old_shape}, "attempts": 3, "last_error": "HTTP 503"})
 
-    assert operations.replay_webhooks(hooked) == operations.Replay(delivered=2, failing=0)
+    assert registers.replay_webhooks(hooked) == registers.Replay(delivered=2, failing=0)
     bodies = {event["body"]["request_id"]: event["body"] for event in receiver.accepted}
     for request_id in (new_shape, old_shape):
         certificate = json.loads(hooked.redis.get(hooked.keys.certificate(request_id)))
@@ -207,7 +207,7 @@ def test_replay_refuses_an_event_whose_certificate_is_missing_or_does_not_verify
     for request_id in (no_certificate, edited, copied_over, good):
         park_raw(hooked, webhook_id(request_id, "crm"), forged_entry(request_id))
 
-    replay = operations.replay_webhooks(hooked)
+    replay = registers.replay_webhooks(hooked)
     assert (replay.delivered, replay.failing, replay.refused) == (1, 0, 3)
     assert [event["body"]["request_id"] for event in receiver.accepted] == [good]
     reasons = {line.split("(request ")[1].split(")")[0]: line for line in replay.refusals}
@@ -224,7 +224,7 @@ def test_replay_without_a_signing_key_sends_nothing(hooked, receiver, monkeypatc
     request_id = final_request(hooked, "SW-11")
     park_raw(hooked, webhook_id(request_id, "crm"), forged_entry(request_id))
     monkeypatch.setattr(hooked.settings, "signing_key", SecretStr(""))
-    replay = operations.replay_webhooks(hooked)
+    replay = registers.replay_webhooks(hooked)
     assert (replay.delivered, replay.refused) == (0, 1) and "ERASURE_SIGNING_KEY" in replay.refusals[0]
     assert receiver.received == []
 
@@ -242,15 +242,15 @@ def test_a_malformed_dead_letter_is_refused_on_its_own_and_the_others_replayed(h
     for key, entry in bad.items():
         park_raw(hooked, key, entry)
 
-    replay = operations.replay_webhooks(hooked)
+    replay = registers.replay_webhooks(hooked)
     assert (replay.delivered, replay.failing, replay.refused) == (1, 0, len(bad))
     assert [event["body"]["request_id"] for event in receiver.accepted] == [good]
     assert all("malformed" in line for line in replay.refusals)
     assert len([e for e in hooked.audit.entries() if e["event"] == "webhook.replay_refused"]) == len(bad)
-    listed = operations.dead_letters(hooked)
+    listed = registers.dead_letters(hooked)
     assert sorted(e["webhook_id"] for e in listed) == sorted(bad)
-    operations.drop_dead_letter(hooked, "not-json")
-    assert len(operations.dead_letters(hooked)) == len(bad) - 1
+    registers.drop_dead_letter(hooked, "not-json")
+    assert len(registers.dead_letters(hooked)) == len(bad) - 1
 
 
 def test_a_replayed_access_event_carries_its_links_while_they_work(hooked, receiver):
@@ -268,7 +268,7 @@ def test_a_replayed_access_event_carries_its_links_while_they_work(hooked, recei
     keep_links(hooked.redis, hooked.keys, record.request_id, ["https://exports.example/a.zip"], expires)
     park_raw(hooked, webhook_id(record.request_id, "crm"), forged_entry(record.request_id))
 
-    assert operations.replay_webhooks(hooked) == operations.Replay(delivered=1, failing=0)
+    assert registers.replay_webhooks(hooked) == registers.Replay(delivered=1, failing=0)
     [event] = receiver.accepted
     assert event["body"]["export"] == {"gdpr_request_id": "gdpr-1", "results_urls": ["https://exports.example/a.zip"],
                                        "expires_at": expires.isoformat(), "expired": False}

@@ -1,0 +1,1 @@
+"""axe-core, vendored for the console's accessibility check (see README.md here)."""

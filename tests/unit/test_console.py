@@ -1,0 +1,328 @@
+"""The web console without a browser (FastAPI's TestClient on fakeredis): who may sign in, what the
+session cookie is, CSRF on every form, masking and its audited reveal, four eyes by person, and that
+signed out every page leads to the sign-in page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from services.console.masking import mask_email, mask_phone
+from services.console.sessions import COOKIE
+from shared import celery_app
+from shared.api_keys import ApiKeyStore
+from shared.models import RequestState, Subject
+from shared.task_names import DELETE_TASK
+from tests.support.intake_client import intake_client
+from tests.support.records import put_state
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    calls = []
+
+    def send_task(name, args=None, **kw):
+        if name == DELETE_TASK:
+            calls.append(args)
+
+    monkeypatch.setattr(celery_app.app, "send_task", send_task)  # every stage send goes through the one app
+    return calls
+
+
+@pytest.fixture
+def keys(runtime):
+    return ApiKeyStore(runtime.redis, runtime.keys)
+
+
+@pytest.fixture
+def client(runtime, sent):
+    with intake_client(runtime) as test_client:
+        yield test_client
+
+
+def person(keys, name, *scopes):
+    return keys.create(name, list(scopes or ("requests:read", "requests:approve")), person=True)[1]
+
+
+def sign_in(client, token):
+    """Sign in as a browser would: the form (its token and cookie), then the post."""
+    form = client.get("/console/sign-in")
+    answer = client.post("/console/sign-in", data={"csrf": CSRF.search(form.text).group(1), "key": token},
+                         follow_redirects=False)
+    return answer
+
+
+def csrf_of(client, path="/console/"):
+    return CSRF.search(client.get(path).text).group(1)
+
+
+def waiting(client, runtime, keys, ticket="CON-1", submitter=None):
+    """A request submitted over the API by a service key, waiting at the gate."""
+    token = submitter or keys.create(f"upstream-{ticket}", ["requests:submit"])[1]
+    answer = client.post("/requests", json={"ticket": ticket, "emails": ["jane@example.org"],
+                                            "phones": ["+447911123456"]},
+                         headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 202, answer.text
+    request_id = answer.json()["request_id"]
+    runtime.store.update(request_id, identity=Subject(emails=["jane@example.org"], phones=["+447911123456"]),
+                         conversation_ids=["c-1"])
+    put_state(runtime, request_id, RequestState.AWAITING_APPROVAL)
+    client.cookies.clear()
+    return request_id
+
+
+def test_masks_keep_enough_to_recognise_and_no_more():
+    assert mask_email("jane@example.org") == "j\u2022\u2022\u2022@example.org"
+    assert mask_phone("+447911123123") == "+44 \u2022\u2022\u2022\u2022 \u2022\u2022\u2022 123"
+
+
+def test_a_person_key_signs_in_with_a_random_httponly_strict_cookie_and_a_service_key_does_not(client, runtime, keys):
+    token = person(keys, "dpo-anna")
+    answer = sign_in(client, token)
+    assert answer.status_code == 303 and answer.headers["location"] == "/console/"
+    cookie = answer.headers["set-cookie"]
+    assert cookie.startswith(f"{COOKIE}=") and "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert token not in cookie and token.split("_")[2] not in cookie
+    assert "Secure" not in cookie  # plain HTTP here; behind TLS (or the setting) it is
+    assert client.get("/console/").status_code == 200
+    # Nothing of the key in the session Redis keeps, and it expires.
+    [session_key] = list(runtime.redis.scan_iter(runtime.keys.console_session("*")))
+    assert runtime.redis.ttl(session_key) > 0
+    assert token not in str(runtime.redis.hgetall(session_key))
+
+    client.cookies.clear()
+    service = keys.create("dsar-tool", ["requests:read", "requests:approve"])[1]
+    refused = sign_in(client, service)
+    assert refused.status_code == 303 and "failed" in refused.headers["location"]
+    assert client.get("/console/", follow_redirects=False).status_code == 303
+
+
+def test_the_cookie_is_secure_over_tls_or_when_the_setting_says_tls_ends_before_us(client, runtime, keys):
+    client.base_url = "https://testserver"
+    assert "Secure" in sign_in(client, person(keys, "dpo-anna")).headers["set-cookie"]
+    client.base_url = "http://testserver"
+    runtime.settings.console_cookie_secure = True
+    assert "Secure" in client.get("/console/sign-in").headers["set-cookie"]
+
+
+@pytest.mark.parametrize("path", ["/console/", "/console/approvals", "/console/holds", "/console/dead-letters",
+                                  "/console/requests/CON-1", "/console/requests/CON-1/certificate"])
+def test_signed_out_every_page_leads_to_sign_in(client, path):
+    answer = client.get(path, follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/console/sign-in"
+
+
+def test_signing_out_ends_the_session_in_redis(client, runtime, keys):
+    sign_in(client, person(keys, "dpo-anna"))
+    cookie = client.cookies.get(COOKIE)
+    answer = client.post("/console/sign-out", data={"csrf": csrf_of(client)}, follow_redirects=False)
+    assert answer.status_code == 303
+    client.cookies.set(COOKIE, cookie, path="/console")  # a copied cookie is worth nothing now
+    assert client.get("/console/", follow_redirects=False).status_code == 303
+
+
+def test_a_revoked_key_ends_its_sessions(client, keys):
+    sign_in(client, person(keys, "dpo-anna"))
+    keys.revoke("dpo-anna")
+    assert client.get("/console/", follow_redirects=False).status_code == 303
+
+
+def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(client, runtime, keys, sent):
+    waiting(client, runtime, keys)
+    sign_in(client, person(keys, "dpo-anna"))
+    for data in ({"decision": "approve"}, {"decision": "approve", "csrf": "forged"}):
+        answer = client.post("/console/requests/CON-1/decide", data=data)
+        assert answer.status_code == 403 and "security token" in answer.text
+    assert runtime.store.find_by_ticket("CON-1").approval is None and sent == []
+    assert client.post("/console/sign-out", data={}).status_code == 403
+    assert client.post("/console/sign-in", data={"key": "x"}).status_code == 403  # the sign-in form too
+
+
+def test_the_queue_shows_identifiers_masked_and_the_scope_to_approve(client, runtime, keys):
+    waiting(client, runtime, keys)
+    sign_in(client, person(keys, "dpo-anna"))
+    page = client.get("/console/approvals").text
+    assert "jane@example.org" not in page and "7911123456" not in page
+    assert "j\u2022\u2022\u2022@example.org" in page and "+44 \u2022\u2022\u2022\u2022 \u2022\u2022\u2022 456" in page
+    assert re.search(r'name="scope" value="hmac-sha256:[0-9a-f]{64}"', page)
+
+
+def test_four_eyes_the_person_behind_the_submitting_key_cannot_approve(client, runtime, keys, sent):
+    upstream = keys.create("dsar-tool", ["requests:submit"], owner="dpo-anna")[1]
+    waiting(client, runtime, keys, submitter=upstream)
+    sign_in(client, person(keys, "dpo-anna"))
+    page = client.get("/console/approvals").text
+    assert "four eyes" in page and re.search(r'class="approve" disabled', page)
+    scope = re.search(r'name="scope" value="([^"]+)"', page).group(1)
+    answer = client.post("/console/requests/CON-1/decide",
+                         data={"csrf": csrf_of(client), "decision": "approve", "scope": scope})
+    assert answer.status_code == 403 and runtime.store.find_by_ticket("CON-1").approval is None and sent == []
+
+    client.cookies.clear()
+    sign_in(client, person(keys, "dpo-ben"))
+    answer = client.post("/console/requests/CON-1/decide",
+                         data={"csrf": csrf_of(client), "decision": "approve", "scope": scope}, follow_redirects=False)
+    assert answer.status_code == 303
+    record = runtime.store.find_by_ticket("CON-1")
+    assert record.approval.by == "dpo-ben" and record.approval.via == "console" and record.approval.scope.digest == scope
+    assert record.state is RequestState.DELETING and sent == [[[record.request_id]]]
+
+
+def test_an_approval_is_bound_to_the_scope_the_page_showed(client, runtime, keys, sent):
+    request_id = waiting(client, runtime, keys)
+    sign_in(client, person(keys, "dpo-ben"))
+    scope = re.search(r'name="scope" value="([^"]+)"', client.get("/console/approvals").text).group(1)
+    runtime.store.update(request_id, conversation_ids=["c-1", "c-2"])  # widened since the page was read
+    answer = client.post("/console/requests/CON-1/decide", data={"csrf": csrf_of(client), "decision": "approve",
+                                                                 "scope": scope})
+    assert answer.status_code == 409 and runtime.store.get(request_id).approval is None and sent == []
+
+
+def test_a_rejection_needs_a_reason_and_ends_the_request(client, runtime, keys):
+    request_id = waiting(client, runtime, keys)
+    sign_in(client, person(keys, "dpo-ben"))
+    assert client.post("/console/requests/CON-1/decide",
+                       data={"csrf": csrf_of(client), "decision": "reject", "reason": " "}).status_code == 422
+    client.post("/console/requests/CON-1/decide",
+                data={"csrf": csrf_of(client), "decision": "reject", "reason": "not verified"})
+    record = runtime.store.get(request_id)
+    assert record.state is RequestState.REJECTED and "not verified" in (record.reason or "")
+    assert [e["event"] for e in runtime.audit.entries_for(request_id)].count("approval.rejected") == 1
+
+
+def test_deciding_needs_the_approve_scope(client, runtime, keys):
+    waiting(client, runtime, keys)
+    sign_in(client, person(keys, "reader", "requests:read"))
+    assert 'class="approve"' not in client.get("/console/approvals").text
+    answer = client.post("/console/requests/CON-1/decide", data={"csrf": csrf_of(client), "decision": "approve"})
+    assert answer.status_code == 403 and runtime.store.find_by_ticket("CON-1").approval is None
+
+
+def test_revealing_an_identifier_needs_its_scope_and_is_audited_without_the_value(client, runtime, keys):
+    request_id = waiting(client, runtime, keys)
+    sign_in(client, person(keys, "reader", "requests:read"))
+    page = client.get("/console/requests/CON-1").text
+    assert "jane@example.org" not in page and ">Reveal<" not in page
+    form = {"csrf": csrf_of(client), "kind": "emails", "position": "0"}
+    assert client.post("/console/requests/CON-1/reveal", data=form).status_code == 403
+
+    client.cookies.clear()
+    sign_in(client, person(keys, "dpo-anna", "requests:read", "identifiers:reveal"))
+    assert ">Reveal<" in client.get("/console/requests/CON-1").text
+    answer = client.post("/console/requests/CON-1/reveal", data={**form, "csrf": csrf_of(client)})
+    assert answer.status_code == 200 and "jane@example.org" in answer.text and "7911123456" not in answer.text
+    [entry] = [e for e in runtime.audit.entries_for(request_id) if e["event"] == "console.identifier_revealed"]
+    assert entry["details"]["kind"] == "emails" and "jane" not in str(entry)
+
+
+def test_a_final_request_shows_its_digest_only(client, runtime, keys):
+    request_id = waiting(client, runtime, keys)
+    runtime.store.update(request_id, reason="done")
+    put_state(runtime, request_id, RequestState.COMPLETED)
+    sign_in(client, person(keys, "dpo-anna", "requests:read", "identifiers:reveal"))
+    page = client.get("/console/requests/CON-1").text
+    assert "\u2022" not in page and "jane" not in page and ">Reveal<" not in page
+    assert runtime.store.get(request_id).subject_digest in page
+
+
+def test_holds_are_added_and_removed_through_the_register_with_the_scope(client, runtime, keys):
+    sign_in(client, person(keys, "dpo-anna", "requests:read", "holds:write"))
+    client.post("/console/holds", data={"csrf": csrf_of(client), "kind": "email", "value": "Jane@Example.org",
+                                        "reason": "litigation 42", "expires": "2030-01-01"})
+    [hold] = runtime.holds().all()
+    assert hold.kind == "subject" and hold.reason == "litigation 42" and hold.expires_at.year == 2030
+    page = client.get("/console/holds").text
+    assert "litigation 42" in page and "jane" not in page.lower()
+    assert client.post(f"/console/holds/{hold.id}/remove", data={"csrf": csrf_of(client)}).status_code == 422
+    client.post(f"/console/holds/{hold.id}/remove", data={"csrf": csrf_of(client), "reason": "case settled"})
+    assert runtime.holds().all() == []
+    added, removed = runtime.audit.entries()[-2:]
+    assert (added["event"], removed["event"], removed["details"]["reason"]) == ("hold.added", "hold.removed", "case settled")
+
+
+def test_a_hold_needs_holds_write(client, runtime, keys):
+    sign_in(client, person(keys, "reader", "requests:read"))
+    answer = client.post("/console/holds", data={"csrf": csrf_of(client), "kind": "conversation", "value": "c-9",
+                                                 "reason": "r"})
+    assert answer.status_code == 403 and runtime.holds().all() == []
+
+
+def test_the_overview_counts_states_deadlines_and_dead_letters(client, runtime, keys):
+    waiting(client, runtime, keys)
+    runtime.redis.hset(runtime.keys.webhook_dead_letters, "msg_x", "{}")
+    sign_in(client, person(keys, "dpo-anna"))
+    page = client.get("/console/").text
+    assert 'id="awaiting-count">1<' in page and 'id="dead-count">1<' in page and "<svg" in page
+    assert 'id="overdue-count">0<' in page
+
+
+def test_the_api_refuses_the_person_behind_the_submitting_service_key_too(client, runtime, keys, sent):
+    """Four eyes by person is one rule for the API and the console (services.intake.approve)."""
+    upstream = keys.create("dsar-tool", ["requests:submit"], owner="dpo-anna")[1]
+    waiting(client, runtime, keys, submitter=upstream)
+    anna = person(keys, "dpo-anna")
+    answer = client.post("/requests/CON-1/approve", headers={"Authorization": f"Bearer {anna}"})
+    assert answer.status_code == 403 and runtime.store.find_by_ticket("CON-1").approval is None
+    ben = person(keys, "dpo-ben")
+    assert client.post("/requests/CON-1/approve", headers={"Authorization": f"Bearer {ben}"}).status_code == 200
+
+
+def test_a_key_says_whether_it_is_a_person_and_whom_a_service_key_answers_to(keys):
+    _, person_token = keys.create("dpo-anna", ["requests:read"], person=True)
+    _, service_token = keys.create("dsar-tool", ["requests:submit"], owner="dpo-anna")
+    assert keys.verify(person_token).principal.is_person and keys.verify(person_token).principal.person == "dpo-anna"
+    service = keys.verify(service_token).principal
+    assert not service.is_person and service.person == "dpo-anna"
+    assert [(k.name, k.kind, k.owner) for k in keys.all()] == [("dpo-anna", "person", None),
+                                                                ("dsar-tool", "service", "dpo-anna")]
+
+
+def test_signing_in_again_ends_the_earlier_session(client, keys):
+    token = person(keys, "dpo-anna")
+    sign_in(client, token)
+    first = client.cookies.get(COOKIE)
+    sign_in(client, token)
+    assert client.cookies.get(COOKIE) != first
+    client.cookies.set(COOKIE, first, path="/console")
+    assert client.get("/console/", follow_redirects=False).status_code == 303
+
+
+def test_pages_carry_a_strict_content_security_policy(client, keys):
+    sign_in(client, person(keys, "dpo-anna"))
+    policy = client.get("/console/").headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+
+
+def test_lists_are_paginated(client, runtime, keys):
+    for n in range(30):
+        runtime.holds().add_conversation(f"conv-{n:02d}", f"reason {n}")
+    sign_in(client, person(keys, "dpo-anna"))
+    first, second = client.get("/console/holds").text, client.get("/console/holds?page=2").text
+    assert first.count("<code>conv-") == 25 and second.count("<code>conv-") == 5
+    assert 'href="/console/holds?page=2"' in first and "Page 2 of 2" in second
+    assert client.get("/console/holds?page=0").status_code == 422
+
+
+def test_the_request_page_reads_its_timeline_from_the_audit_index_not_the_whole_log(client, runtime, keys, monkeypatch):
+    waiting(client, runtime, keys)
+    sign_in(client, person(keys, "dpo-ben"))
+    client.post("/console/requests/CON-1/decide", data={"csrf": csrf_of(client), "decision": "reject", "reason": "no"})
+
+    def whole_log(*_):
+        raise AssertionError("read the whole audit log")
+
+    monkeypatch.setattr(runtime.audit, "entries_for", whole_log)
+    timeline = re.search(r'<ol class="timeline" id="timeline">(.*?)</ol>', client.get("/console/requests/CON-1").text, re.S)
+    assert "approval.rejected" in timeline.group(1) and "by dpo-ben" in timeline.group(1)
+
+
+def test_refused_sign_ins_are_audited_by_key_once_a_minute_and_never_with_the_key(client, runtime, keys):
+    service = keys.create("dsar-tool", ["requests:read"])[1]
+    for _ in range(3):
+        assert "failed" in sign_in(client, service).headers["location"]
+    refused = [e for e in runtime.audit.entries() if e["event"] == "console.sign_in_refused"]
+    assert len(refused) == 1 and refused[0]["details"] == {"reason": "not_a_person", "key_id": service.split("_")[1]}
+    assert service not in str(runtime.audit.entries())

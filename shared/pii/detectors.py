@@ -476,7 +476,10 @@ _CURRENCY_WORD_LIST: Final = (
 _CURRENCY_WORD: Final = re.compile("(?i)" + "|".join(_CURRENCY_WORD_LIST))
 _AMOUNTS: Final = re.compile(
     r"(?:[€$£¥₹]|\b(?:EUR|USD|GBP|CHF|AUD|BRL|INR|CAD)\b|R\$|\bRs\.?)[ \u00a0]?\d[\d .,'\u00a0\u202f]*\d"
-    r"|(?<![\d.,])\d[\d .,'\u00a0\u202f]*\d[ \u00a0]?(?:[€$£¥₹]|(?i:EUR|USD|GBP|CHF|AUD|BRL|INR|CAD|euros?|dollars?|pounds?"
+    # Digits then the currency: the run is taken whole (possessively), so a run with no currency after it
+    # fails at once instead of being given back one character at a time at every digit. Only the whole
+    # run can be followed by one: a shorter one is followed by a digit or a separator, never a currency.
+    r"|(?<![\d.,])\d(?:[ .,'\u00a0\u202f]*+\d)++[ \u00a0]?(?:[€$£¥₹]|(?i:EUR|USD|GBP|CHF|AUD|BRL|INR|CAD|euros?|dollars?|pounds?"
     r"|reais|rupees|francs?|cents?)\b)"
 )
 _VERSIONS: Final = re.compile(r"(?i:\bv|\bversion[ ]?|\bver\.?[ ]?|\brelease[ ]?|\bbuild[ ]?|\bfirmware[ ]?)\d+(?:\.\d+){1,4}")

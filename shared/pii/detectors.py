@@ -476,7 +476,10 @@ _CURRENCY_WORD_LIST: Final = (
 _CURRENCY_WORD: Final = re.compile("(?i)" + "|".join(_CURRENCY_WORD_LIST))
 _AMOUNTS: Final = re.compile(
     r"(?:[€$£¥₹]|\b(?:EUR|USD|GBP|CHF|AUD|BRL|INR|CAD)\b|R\$|\bRs\.?)[ \u00a0]?\d[\d .,'\u00a0\u202f]*\d"
-    r"|(?<![\d.,])\d[\d .,'\u00a0\u202f]*\d[ \u00a0]?(?:[€$£¥₹]|(?i:EUR|USD|GBP|CHF|AUD|BRL|INR|CAD|euros?|dollars?|pounds?"
+    # Digits then the currency: the run is taken whole (possessively), so a run with no currency after it
+    # fails at once instead of being given back one character at a time at every digit. Only the whole
+    # run can be followed by one: a shorter one is followed by a digit or a separator, never a currency.
+    r"|(?<![\d.,])\d(?:[ .,'\u00a0\u202f]*+\d)++[ \u00a0]?(?:[€$£¥₹]|(?i:EUR|USD|GBP|CHF|AUD|BRL|INR|CAD|euros?|dollars?|pounds?"
     r"|reais|rupees|francs?|cents?)\b)"
 )
 _VERSIONS: Final = re.compile(r"(?i:\bv|\bversion[ ]?|\bver\.?[ ]?|\brelease[ ]?|\bbuild[ ]?|\bfirmware[ ]?)\d+(?:\.\d+){1,4}")
@@ -732,7 +735,7 @@ def _exit_code_digits(candidate: str) -> int:
 
 
 def _count_ok(text: str, start: int, end: int, most: int = _MAX_DIGITS + 2) -> bool:
-    return _MIN_DIGITS <= sum(c.isdigit() for c in text[start:end]) <= most
+    return _MIN_DIGITS <= sum(map(str.isdigit, text[start:end])) <= most
 
 
 @lru_cache(maxsize=1)
@@ -835,7 +838,7 @@ class PhoneFinder:
 
     def _check(self, text: str, start: int, end: int) -> list[tuple[int, int, bool]]:
         candidate = text[start:end]
-        digit_count = sum(1 for char in candidate if char.isdigit())
+        digit_count = sum(map(str.isdigit, candidate))  # counted in C: this runs for every candidate
         if digit_count < _MIN_DIGITS:
             return []
         # The nearest meaningful word decides: "order #4811..." is a reference, "Phone #: ..." is not.
@@ -875,7 +878,7 @@ class PhoneFinder:
             return False
         # Dots only: "06.12.34.56.78" or "202.555.0143", never "10.4.12.1234".
         dots_only = "." in candidate and not any(sep in candidate for sep in " -/()+\u00a0")
-        if dots_only and sum(1 for char in candidate if char.isdigit()) < 10:
+        if dots_only and sum(map(str.isdigit, candidate)) < 10:
             return False
         return self.valid(candidate)
 

@@ -48,6 +48,11 @@ def test_each_corpus_has_types_leaks_and_speedup(report):
             assert set(leaks) == LEAK_KEYS
             assert leaks["count"] == leaks["whole"] + leaks["partial"] == sum(leaks["by_type"].values())
         assert corpus["speedup_vs_presidio"] > 0
+        # Beside the chunked headline: whole passes in turn, a figure of its own.
+        assert corpus["speedup_vs_presidio_whole_passes"] > 0
+        whole = corpus["whole_passes"]
+        assert set(whole) == {"ours_mb_per_s", "presidio_mb_per_s", "passes", "timing_method"}
+        assert whole["passes"] >= 3 and whole["ours_mb_per_s"] > 0 and whole["presidio_mb_per_s"] > 0
         assert corpus["mb_per_s"] > 0 and corpus["presidio"]["mb_per_s"] > 0
         assert corpus["summary"]["messages"] == corpus["timed_messages"] > 0
         assert set(corpus["targets_met"]) == {*redaction.ENTITY_TYPES, "leaks", "speedup_vs_presidio"}

@@ -8,6 +8,7 @@ words in any case, non-ASCII look-alikes such as the long s that matches "s" cas
 from __future__ import annotations
 
 import random
+import re
 
 from shared.pii import context, detectors
 
@@ -48,6 +49,29 @@ def test_blocker_gates_skip_only_windows_without_blockers() -> None:
             windows += 1
             blocked += bool(expected)
     assert windows > 1000 and blocked > 300  # the messages do exercise every gate
+
+
+# The amount pattern as it was written before its digit run was made possessive (a faster scan).
+_AMOUNTS_BACKTRACKING = re.compile(
+    r"(?:[€$£¥₹]|\b(?:EUR|USD|GBP|CHF|AUD|BRL|INR|CAD)\b|R\$|\bRs\.?)[ \u00a0]?\d[\d .,'\u00a0\u202f]*\d"
+    r"|(?<![\d.,])\d[\d .,'\u00a0\u202f]*\d[ \u00a0]?(?:[€$£¥₹]|(?i:EUR|USD|GBP|CHF|AUD|BRL|INR|CAD|euros?|dollars?|pounds?"
+    r"|reais|rupees|francs?|cents?)\b)"
+)
+_AMOUNT_PIECES = (
+    *"0123 .,'\u00a0\u202f€$£RsEUD", "EUR", "USD", " euro", "euros", "Rs.", "R$", "cent", "cents", "Dollars", "$", "12", "1 ",
+)
+
+
+def test_amounts_scan_finds_what_the_backtracking_pattern_found() -> None:
+    rng = random.Random(7)
+    texts = ["".join(rng.choice(_AMOUNT_PIECES) for _ in range(rng.randint(1, 20))) for _ in range(20000)]
+    texts += _messages(600, 21)
+    found = 0
+    for text in texts:
+        expected = [m.span() for m in _AMOUNTS_BACKTRACKING.finditer(text)]
+        assert [m.span() for m in detectors._AMOUNTS.finditer(text)] == expected, text
+        found += bool(expected)
+    assert found > 3000  # amounts of every shape were there to find
 
 
 def test_currency_words_match_case_insensitively_outside_ascii() -> None:

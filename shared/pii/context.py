@@ -31,7 +31,7 @@ REFERENCE_WORDS: Final = _words(
     order orders ref reference invoice ticket case incident tracking track trace parcel package shipment consignment
     booking confirmation transaction txn receipt serial model part sku item article product batch lot
     voucher coupon promo postcode zip plz pin otp code request job build port pid uid req sr
-    member membership policy contract claim loyalty awb waybill
+    member membership policy contract claim loyalty awb waybill postal postcodes cep cp código codigo
     bestellung bestellnummer auftrag auftragsnummer rechnung rechnungsnummer sendung sendungsnummer
     vorgang vorgangsnummer kundennummer vertragsnummer ticketnummer artikel artikelnummer paket lieferung
     lieferschein vertrag mitgliedsnummer postleitzahl
@@ -46,7 +46,7 @@ REFERENCE_WORDS: Final = _words(
 FILLER_WORDS: Final = _words(
     """
     no nr n° nº num number nummer numéro numero número id is ist est es het the your my our de du la le el del
-    of for van der des die das
+    of for van der des die das says said shows showed
     """
 )
 _BEFORE_SEPARATORS: Final = frozenset(" \t\u00a0\u3000:.-,()'\"&")
@@ -186,7 +186,7 @@ _PHONE_FILLERS: Final = _words(
     me us him her them back on at to is are was be it s its my our your his their the a an number me please pls
     directly anytime any time today tonight tomorrow morning afternoon evening later now instead or and also via
     using under best here there reachable sure yes yeah ok okay so that thats just let correct right
-    file still get from you details info
+    file still get from you details info desde vanaf
     noch immer hinterlegt gespeichert toujours encore enregistré vous todavía aún registrado usted
     ancora sempre registrato lei nog steeds geregistreerd u ainda registado registrado você voce
     mich mir uns sie ihnen bitte ist lautet meine mein meiner die der das unter auf an am bin jederzeit gerne oder und
@@ -223,6 +223,15 @@ _PHONE_LABEL: Final = _words(
     """
 )
 _BE: Final = _words("is s am m are re was")
+# A call verb then "from" ("I tried ringing you from 555 1234", "calling from", "te llamo desde el ...",
+# "ik bel vanaf ..."): the line the writer calls from is the writer's own.
+_CALL_VERBS: Final = _words(
+    """
+    call calls called calling ring rang ringing rings phoned phoning dialled dialed texted texting
+    llamo llamando llamé chiamo chiamando bel belde bellen appelle appelé rufe angerufen ligo liguei
+    """
+)
+_FROM: Final = _words("from desde vanaf")
 # "... is that still the best number?", "... (contact number)": a person's line, whoever's.
 _PERSONAL_LINE: Final = _words(
     "best contact direct personal own home private callback meilleur beste besten aktuelle mejor migliore melhor"
@@ -235,6 +244,8 @@ PhoneContext = Literal["strong", "phone", "reference", "none"]
 # An email address (typed, or with "(at)"/"[at]") and a list separator, right before a number.
 _AFTER_EMAIL: Final = re.compile(
     r"(?<![\w.+\-])[\w.+\-]+(?:[ \t]?@[ \t]?|[ \t]?[(\[{<]at[)\]}>][ \t]?)[\w\-]+(?:\.[\w\-]+)+[ \t]*[/;,|][ \t]*$"
+    # Spoken, as speech-to-text writes it: "jane at example dot com / 8012 3456".
+    r"|(?<![\w.+\-])[\w.+\-]+[ \t]at[ \t][\w\-]+(?:[ \t]dot[ \t][\w\-]+)+[ \t]*[/;,|][ \t]*$"
 )
 _EMAIL_REACH: Final = 120
 
@@ -275,7 +286,9 @@ def phone_context_before(text: str, start: int) -> PhoneContext:
                 return _verdict(personal, words, index + 1)
             return "reference"
         if _cue(word):
-            return _verdict(personal or word in _FIRST_PERSON_CUES or word in _READ_BACK_CUES or _label(word), words, index)
+            calls_from = word in _CALL_VERBS and not _FROM.isdisjoint(words[:index])
+            strong = personal or calls_from or word in _FIRST_PERSON_CUES or word in _READ_BACK_CUES or _label(word)
+            return _verdict(strong, words, index)
         if word in REFERENCE_WORDS:
             # "area code 202 ...", "country code +44": a phone number's own code, not a reference.
             if word == "code" and further in _PHONE_CODE_WORDS:
@@ -283,8 +296,10 @@ def phone_context_before(text: str, start: int) -> PhoneContext:
             return "reference"
         if word in _NUMBER_WORDS:
             if further is None or further in _POSSESSIVES:
-                # "Number: 555 0134", "my number is ...", "the best number is ...", "contact number"
-                return _verdict(personal or further in _PERSONAL_LINE, words, index)
+                # "Number: 555 0134", "my number is ...", "the best number is ...", "contact number";
+                # "confirming your number ...": an agent reading back the caller's own line.
+                read_back = not _READ_BACK_CUES.isdisjoint(words[index + 1 : index + 4])
+                return _verdict(personal or read_back or further in _PERSONAL_LINE, words, index)
             if _cue(further):
                 return _verdict(personal, words, index + 1)  # "phone number", "Handy Nummer"
             if further in REFERENCE_WORDS:
@@ -299,6 +314,21 @@ def _verdict(personal: bool, words: list[str], cue_index: int) -> PhoneContext:
     """``"strong"`` when a first-person word came on the way, stands right before the cue, or the cue is a label."""
     before_cue = words[cue_index + 1] if cue_index + 1 < len(words) else None
     return "strong" if personal or before_cue in _FIRST_PERSON else "phone"
+
+
+def read_back_before(text: str, start: int) -> bool:
+    """An agent reading back or a caller dictating right before ``start`` ("let me read that back,",
+    "le repito,", "ich wiederhole:", "confirming your number"), with nothing but filler in between.
+
+    Short digit-by-digit runs (a small country's number, five or six digits) count as a phone
+    number only there; "confirm your order number ..." or "read me the PIN ..." stays a reference.
+    """
+    for word in words_before(text, start, _MAX_PHONE_WORDS):
+        if word in _READ_BACK_CUES:
+            return True
+        if word in REFERENCE_WORDS or not (word in _PHONE_FILLERS or word in _POSSESSIVES or word in _NUMBER_WORDS):
+            return False
+    return False
 
 
 def phone_context_after(text: str, end: int) -> PhoneContext:

@@ -22,7 +22,7 @@ from typing import Final
 import phonenumbers
 
 from shared.pii import context, spoken, validators
-from shared.pii.normalise import EMAIL_MARK, PHONE_MARK
+from shared.pii.normalise import CARD_MARK, EMAIL_MARK, PHONE_MARK
 
 Span = tuple[int, int]
 
@@ -75,6 +75,8 @@ _TLDS: Final = (
     r"|au|nz|in|br|ca|us|mx|ar|jp|cn|ru|za|me|tv|online|email|mail"
     # Every country's two-letter domain (".ua", ".kr", ".tr"...): addresses come from everywhere.
     r"|[a-z]{2}"
+    # Cyrillic country domains (Ukraine, Russia, Belarus, Serbia...): written in the letters they are named in.
+    r"|укр|рф|бел|срб|мкд|қаз|мон"  # noqa: RUF001 (Cyrillic letters, meant)
 )
 # Spelled out letter by letter, as a caller does and speech-to-text writes it: "j a n e at ...".
 _SPELLED: Final = r"[^\W_](?:[ ][^\W_]){2,40}(?![^\W_])"
@@ -247,7 +249,7 @@ def find_cards(text: str, rejected: list[Span] | None = None) -> list[Span]:
 # Words that say the number after them is a payment card's, in the contact centre's languages.
 _CARD_WORDS: Final = _words(
     "card cards credit debit visa mastercard amex maestro jcb karte kreditkarte carte tarjeta carta kaart cartão cartao"
-)
+) | {CARD_MARK}
 
 
 _NOT_PAYMENT_CARDS: Final = _words("gift loyalty member membership sim id library bonus")
@@ -396,6 +398,8 @@ def find_us_ssns(text: str, lowered: str | None = None) -> list[Span]:
             continue
         if _AFTER_COUNTRY_CODE.search(text, max(0, start - 8), start) and not _ssn_context(text, start):
             continue  # "+55 800 62 3456", "0081 127-12-3456": the rest of an international phone number
+        if start and text[start - 1] == "+":
+            continue  # "+672 11 6609", "+886 70 1234 5678": a country code and a phone number's first digits
         if match.group(1) in (None, "."):  # nine bare digits, or dotted like a version: only after "SSN"
             if _ssn_context(text, start):
                 spans.append(match.span())
@@ -441,9 +445,10 @@ def _version_context(text: str, start: int) -> bool:
 
 
 def _dotted_phone(text: str, start: int, end: int) -> bool:
-    """"Tel: 32.12.34.56", "my number is 22.33.44.55": eight digits dotted in four groups after a phone word are a
-    phone number written with dots (Denmark, Norway...), not an address; left to the phone finder."""
-    return end - start == 11 and context.phone_context(text, start, end) in _PHONE_VERDICTS
+    """"Tel: 32.12.34.56", "tel. 37.123.45.67": eight digits or more dotted in four groups after a phone word
+    are a phone number written with dots (Denmark, Norway, Belgium...), not an address; left to the phone finder."""
+    digit_count = sum(c.isdigit() for c in text[start:end])
+    return digit_count >= 8 and context.phone_context(text, start, end) in _PHONE_VERDICTS
 
 
 def find_ip_addresses(text: str) -> list[Span]:
@@ -559,6 +564,11 @@ _PHONE_CAND: Final = re.compile(
 )
 # A number read back one digit at a time with commas: "0, 6, 1, 2, 3, 4, 5, 6, 7, 8".
 _PHONE_ONE_BY_ONE: Final = re.compile(r"(?<![\w,+\-/.])\d(?:,[ ]\d){6,14}(?![\w]|,[ ]?\d)")
+# Five or six digits read back one at a time ("2 0 1 2 3 4", "5 - 4 - 2 - 0 - 1", "7, 5, 1, 2, 2"): a small
+# country's number (Niue, Saint Helena...), taken only after a read-back cue (context.read_back_before).
+_SHORT_ONE_BY_ONE: Final = re.compile(r"(?<![\w,+\-/.])\d(?P<sep>[ ]-[ ]|-|[ ]|,[ ])\d(?:(?P=sep)\d){3,4}(?![\w]|(?P=sep)\d)")
+# Digits one at a time, any separators: "1 - 2 - 0 - 1 - ..." is one number, never cut at its " - ".
+_ONE_BY_ONE: Final = re.compile(r"\+?\d(?:(?:[ ]-[ ]|-|[ ]|,[ ]|\.)\d)+")
 _NON_DIGITS: Final = re.compile(r"\D+")
 _TRUNK_IN_BRACKETS: Final = re.compile(r"\(\s*0\s*\)")
 _STRONG_SEPARATOR: Final = re.compile(r"[ \u00a0]*/[ \u00a0]+|[ \u00a0]+/[ \u00a0]*|[ \u00a0]+-[ \u00a0]+|[ \u00a0]{2,}")
@@ -571,6 +581,8 @@ _THOUSANDS: Final = re.compile(r"\d{1,3}([.,])\d{3}(?:\1\d{3})*")
 _MIN_DIGITS: Final = 7
 # Fewer digits than a written candidate needs, when said as words after "my number is" (find_spoken).
 _MIN_SPOKEN_DIGITS: Final = 5
+# Fewest spoken digits looked at: four, a phone number only when dictated or read back (find_spoken).
+_FEWEST_SPOKEN_DIGITS: Final = 4
 _MAX_DIGITS: Final = 15
 
 
@@ -847,8 +859,10 @@ class PhoneFinder:
         if digit_count <= _MAX_DIGITS + 2 and self._accept(text, start, end):
             return [(start, end, True)]
         # Two numbers run together, or a number and a stray digit ("0161 496 0000  9"): the pieces
-        # between strong separators first, the whole run as one phone-shaped number only after.
-        pieces = self._split(text, start, end) if digit_count > 10 else []
+        # between strong separators first, the whole run as one phone-shaped number only after. Not
+        # a number read back one digit at a time ("1 - 2 - 0 - 1 - ..."): its separators are all alike.
+        one_by_one = _ONE_BY_ONE.fullmatch(candidate) is not None
+        pieces = self._split(text, start, end) if digit_count > 10 and not one_by_one else []
         if pieces:
             return pieces
         # "0091 1866 ...": the international prefix 00 is not part of the number's 15 digits at most.
@@ -926,6 +940,65 @@ class PhoneFinder:
         return spans
 
 
+# Words a short number needs before it (read back, dictated, or given as a phone number), as
+# fragments of the lower-cased text: without one, the short-number scans below do not run.
+_SHORT_NUMBER_GATE: Final = re.compile(
+    r"read|rep|rép|confirm|wiederhol|ripet|herhaal|bevestig|apunt|anot|notez|notier|segna|noteer|jot"
+    r"|call|ring|phone|tel|mobil|mob|cell|fax|landline|number|nummer|num[eé]ro|número|reach|text|whatsapp|handy"
+    r"|portable|m[oó]vil|llam|chiam|bel|lig|contact|joindre|gsm|φ"
+)
+# Five or six written digits ("12345", "21 345", "12-345"): a small country's whole number.
+_SHORT_WRITTEN: Final = re.compile(r"(?<![\w,+\-/.:])\d(?:[ \-.]?\d){4,5}(?![\w]|[ \-./:,]?\d)")
+
+
+@lru_cache(maxsize=1)
+def _short_national_lengths() -> frozenset[int]:
+    """National-number lengths under seven that some region's plan has (Niue 4, Falklands 5, Saint Helena 5...)."""
+    return frozenset(
+        length
+        for region in phonenumbers.SUPPORTED_REGIONS
+        if (metadata := phonenumbers.PhoneMetadata.metadata_for_region(region)) is not None
+        and metadata.general_desc is not None
+        for length in (metadata.general_desc.possible_length or ())
+        if length < _MIN_DIGITS
+    )
+
+
+def find_short_numbers(text: str, lowered: str, taken: Iterable[Span]) -> list[Span]:
+    """Five or six digits that are a small country's phone number (Niue, Saint Helena, the Falklands).
+
+    Read back one digit at a time after "let me read that back", "le repito"...; or written after a
+    strong phone cue ("call me on 22 345", "my number is 12345", "Phone: 23456"), in a length some
+    region's plan has. Too short for a phone candidate of their own, they are looked for only when
+    the message holds a cue word, and the words before are read only for a run that fits. Masked,
+    never an identifier: the plan cannot validate them without a country.
+    """
+    if _SHORT_NUMBER_GATE.search(lowered) is None:
+        return []
+    claimed = list(taken)
+    spans: list[Span] = []
+    gates: _BlockerGates | None = None
+    for match in chain(_SHORT_ONE_BY_ONE.finditer(text), _SHORT_WRITTEN.finditer(text)):
+        start, end = match.span()
+        if any(s < end and start < e for s, e in claimed):
+            continue
+        if match.re is _SHORT_ONE_BY_ONE:
+            if not context.read_back_before(text, start):
+                continue
+        elif (
+            sum(c.isdigit() for c in text[start:end]) not in _short_national_lengths()
+            or context.phone_context_before(text, start) != "strong"
+        ):
+            continue
+        if gates is None:
+            gates = _BlockerGates(text)
+        if gates.currency(text, max(0, start - 4), min(len(text), end + 5)):
+            continue  # "read that back: 1 2 3 4 5 EUR", "call me on 12345 $": an amount
+        spans.append((start, end))
+        claimed.append((start, end))
+    return spans
+
+
 # --------------------------------------------------------------------------------------------
 # Numbers read out loud ("four one one one ...", "oh seven seven double oh ...")
 # --------------------------------------------------------------------------------------------
@@ -949,6 +1022,13 @@ def _whole_turn(text: str, start: int, end: int) -> bool:
     turn_ends = not rest.strip(_MESSAGE_PUNCTUATION) or rest.lstrip(_MESSAGE_PUNCTUATION).startswith("\n")
     return turn_ends and _TURN_OPENING.search(text, max(0, start - _TURN_REACH), start) is not None
 _CARD_LENGTHS: Final = (19, 18, 17, 16, 15, 14, 13)
+# A speaker's label earlier on the same line ("caller:", "Anrufer:", "cliente:"), with anything after it.
+_TURN_LABEL: Final = re.compile(r"(?:^|\n)[ \t]*[^\W\d_]{2,15}[ \t]?:[^\n]*$")
+
+
+def _in_a_turn(text: str, start: int) -> bool:
+    """``start`` lies in a speaker's turn of a transcript: what a caller says "the number is" is the caller's."""
+    return _TURN_LABEL.search(text, max(0, start - _TURN_REACH), start) is not None
 
 
 def find_spoken(text: str, phones: PhoneFinder) -> list[Typed]:
@@ -961,7 +1041,7 @@ def find_spoken(text: str, phones: PhoneFinder) -> list[Typed]:
     ticket or reference number is taken.
     """
     found: list[Typed] = []
-    for number in spoken.find_spoken_numbers(text, _MIN_SPOKEN_DIGITS):
+    for number in spoken.find_spoken_numbers(text, _FEWEST_SPOKEN_DIGITS):
         digits = number.digits
         before = context.phone_context_before(text, number.start)
         if context.reference_before(text, number.start, before):
@@ -971,19 +1051,25 @@ def find_spoken(text: str, phones: PhoneFinder) -> list[Typed]:
             verdict = "none"  # "send the invoice to oh seven ...": a reference word, but not naming this number
         if len(digits) < _MIN_DIGITS:
             # Said as the speaker's own line ("my number is two double one, two three", "call me back
-            # on two two, nine two, three four"): a short number (a small country's, an extension) is
-            # still one; without such words five spoken digits are anything.
-            if verdict == "strong":
+            # on two two, nine two, three four"), or as "the number is ..." in a caller's own turn
+            # ("Anrufer: also die Nummer ist sechs zwei acht drei neun"): a short number (a small
+            # country's, an extension) is still one; without such words five spoken digits are
+            # anything, and four are a phone number only dictated or read back ("apunte, ocho nueve ...").
+            if len(digits) < _MIN_SPOKEN_DIGITS:
+                if context.read_back_before(text, number.start):
+                    found.append((number.start, number.end, "PHONE", False))
+            elif verdict == "strong" or (verdict == "phone" and _in_a_turn(text, number.start)):
                 found.append((number.start, number.end, "PHONE", False))
             continue
-        card = next(
+        # Said with "plus" and a country code: a phone number, never a card.
+        card = None if number.plus else next(
             (span for length in _CARD_LENGTHS if len(digits) >= length and validators.credit_card_ok(digits[:length])
              and (span := number.prefix(length)) is not None),
             None,
         )
-        if card is None and len(digits) == 12 and validators.credit_card_ok(digits):
+        if card is None and not number.plus and len(digits) == 12 and validators.credit_card_ok(digits):
             card = (number.start, number.end)  # a 12-digit Maestro, said whole (never the start of a longer run)
-        if card is None and _unlisted_card(text, number.start, number.end, digits):
+        if card is None and not number.plus and _unlisted_card(text, number.start, number.end, digits):
             card = (number.start, number.end)
         if card is not None:
             found.append((*card, "CREDIT_CARD", True))

@@ -95,9 +95,15 @@ class PiiEngine:
             if digits >= 9:
                 found += [(s, e, US_SSN) for s, e in detectors.find_us_ssns(text, lowered)]
             found += [(s, e, IP_ADDRESS) for s, e in detectors.find_ip_addresses(text)]
+            # Not the subject's spans: a subject's number inside a longer one ("1 - 2 - 0 - 1 - ..." read back)
+            # must not cut the rest off; the subject's span grows over the whole number (_resolve).
+            taken = [(s, e) for s, e, kind in found if kind != SUBJECT] + rejected
             if digits >= 7:
-                taken = [(s, e) for s, e, _ in found] + rejected
                 found += [(s, e, PHONE) for s, e in self._phones.find(text, taken, shaped)]
+            if digits >= 5:
+                short = detectors.find_short_numbers(text, lowered, taken)
+                found += [(s, e, PHONE) for s, e in short]
+                shaped += short
         if spoken.may_hold_spoken_number(lowered):
             for start, end, kind, validated in detectors.find_spoken(text, self._phones):
                 found.append((start, end, _SPOKEN_KINDS[kind]))

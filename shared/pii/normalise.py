@@ -42,6 +42,10 @@ _SPACELESS_REFERENCE_WORDS: Final = re.compile(
     "注文番号|追跡番号|伝票番号|予約番号|受付番号|会員番号|請求書番号|注文|订单编号|订单号|訂單編號|訂單號碼|订单|訂單"
     "|运单号|快递单号|发票号|发票|預約編號|预约号|会员号|주문번호|송장번호|예약번호"
 )
+# What a word for "card" becomes: a mark the card detectors read as a card word ("カード番号3501-2310-...":
+# a Luhn-valid number said to be a card's, whatever its issuer prefix).
+CARD_MARK: Final = "ψ"
+_SPACELESS_CARD_WORDS: Final = re.compile("クレジットカード|カード番号|カード|信用卡号|信用卡|银行卡号|银行卡|卡号|카드번호|카드")
 # Blocks holding the compatibility characters people type by accident (full-width forms, odd spaces).
 _RANGES: Final = ((0x00A0, 0x00A0), (0x2000, 0x206F), (0x3000, 0x3000), (0xFF01, 0xFF5E), (0xFE50, 0xFE6B))
 
@@ -90,6 +94,10 @@ def _reference_word(match: re.Match[str]) -> str:
     return REFERENCE_MARK + " " * (match.end() - match.start() - 1)
 
 
+def _card_word(match: re.Match[str]) -> str:
+    return CARD_MARK + " " * (match.end() - match.start() - 1)
+
+
 def _email_word(match: re.Match[str]) -> str:
     return EMAIL_MARK + " " * (match.end() - match.start() - 1)
 
@@ -103,6 +111,7 @@ def matching_copy(text: str) -> str:
         copy = _OTHER_DIGIT.sub(_plain_digit, copy)
         if _SPACELESS_RUN.search(copy) is not None:
             copy = _SPACELESS_PHONE_WORDS.sub(_phone_word, copy)
+            copy = _SPACELESS_CARD_WORDS.sub(_card_word, copy)
             copy = _SPACELESS_REFERENCE_WORDS.sub(_reference_word, copy)
             copy = _SPACELESS_EMAIL_WORDS.sub(_email_word, copy)
             copy = _SPACELESS_RUN.sub(_blank, copy)

@@ -18,7 +18,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -164,8 +164,13 @@ def refresh(client: redis.Redis, keys: Keys, interval_s: float, owner: str) -> b
 
 
 def load(client: redis.Redis, keys: Keys) -> StoreGauges | None:
+    """The last snapshot. During a rolling upgrade its writer may be another version: fields this one does
+    not know are dropped and fields it lacks take their defaults, so the scrape still serves the rest."""
     raw = client.get(keys.metrics_snapshot)
-    return None if raw is None else StoreGauges(**json.loads(raw))
+    if raw is None:
+        return None
+    known = {f.name for f in fields(StoreGauges)}
+    return StoreGauges(**{name: value for name, value in json.loads(raw).items() if name in known})
 
 
 class StoreCollector(Collector):

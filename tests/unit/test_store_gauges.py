@@ -142,3 +142,12 @@ def test_a_malformed_record_is_skipped_and_counted_not_the_whole_pass(runtime, c
     registry = CollectorRegistry()
     registry.register(StoreCollector(runtime.redis, runtime.keys))
     assert registry.get_sample_value("erasure_store_records_malformed") == 4
+
+
+def test_a_snapshot_from_another_version_loads_its_known_fields(runtime):
+    """Rolling upgrade: a newer writer's field this version does not know is dropped, an older writer's
+    missing field takes its default; the scrape still serves the rest."""
+    runtime.redis.set(runtime.keys.metrics_snapshot, json.dumps(
+        {"computed_at": 1.0, "dead_letters": 3, "a_field_from_a_newer_version": {"x": 1}}))
+    gauges = load(runtime.redis, runtime.keys)
+    assert gauges is not None and (gauges.computed_at, gauges.dead_letters, gauges.unacked_messages) == (1.0, 3, 0)

@@ -130,6 +130,9 @@ def submit(
     from services.intake.submit import submit as submit_request
     from shared.runtime import get_runtime
 
+    if file is not None and lane is not None:
+        err.print("[red]refused[/red] --lane goes with a single request; a --file is always bulk")
+        raise typer.Exit(2)
     runtime = get_runtime()
     if file is None:
         payload: dict[str, Any] = {"ticket": ticket or "", "emails": email or [], "phones": phone or [],

@@ -24,6 +24,7 @@ import json
 import logging
 import re
 import secrets
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,20 +48,36 @@ log = logging.getLogger("erasure.audit")
 
 #: How long a turn lasts at most (a writer that dies in its turn holds the others up this long), and how
 #: long a waiting writer blocks before it asks again (a baton lost with a dead writer), in seconds.
+#: A turn can be orphaned: its reply lost after the baton was popped, a soft time limit between the pop and
+#: the commit, or the volatile turn or baton key evicted. Nothing then passes the baton on, and the other
+#: writers stall until the turn runs out, up to ``_TURN_S``.
 _TURN_S = 2.0
 _WAIT_S = 0.05
+#: How long one append waits for a turn at most before it gives up with ``redis.exceptions.TimeoutError``:
+#: the task pipeline keeps the message for redelivery on that, as for Redis being down.
+_DEADLINE_S = 30.0
+#: How long the mark of a written entry is kept (``Keys.audit_done``), in ms: longer than a connection's
+#: retries last (``shared.redis_conn``), so a replayed append still finds it.
+_DONE_MS = 60_000
 
-#: Compare-and-append, one writer's turn at a time. KEYS: the head, the log, the turn, the baton, and (an entry
-#: about a request) the request's index of entries; ARGV: the head the entry was built on ("" for none), the
-#: entry, its new head, the writer's turn token ("" for none), the turn's length in ms, a fresh random token,
-#: the entry's seq (what the request's index holds). The writer may append when it holds the turn, when no
-#: one does, or (without a token) when the last turn's baton lies unclaimed, which it then takes; the entry
-#: is written only if the head is still the one it was built on. Then the turn passes on: a new baton
-#: naming the head Redis now holds, which one waiting writer takes. Answers {1, new head, 0} when written,
-#: {0, the head it holds, 0} when the head had moved, {0, the head, 1} during another writer's turn.
+#: Compare-and-append, one writer's turn at a time. KEYS: the head, the log, the turn, the baton, the mark
+#: of the entry written (``Keys.audit_done`` of its new head), and (an entry about a request, always last)
+#: the request's index of entries; ARGV: the head the entry was built on ("" for none), the entry, its new
+#: head, the writer's turn token ("" for none), the turn's length in ms, a fresh random token, the entry's
+#: seq (what the request's index holds), how long the mark is kept in ms. The writer may append when it
+#: holds the turn, when no one does, or (without a token) when the last turn's baton lies unclaimed, which
+#: it then takes; the entry is written only if the head is still the one it was built on. Then the turn
+#: passes on: a new baton naming the head Redis now holds, which one waiting writer takes. Answers
+#: {1, new head, 0} when written, {0, the head it holds, 0} when the head had moved, {0, the head, 1}
+#: during another writer's turn. Idempotent: the same call run again (its reply was lost and the
+#: connection retried it, ``shared.redis_conn``) finds the mark and answers {1, new head, 0} without
+#: writing the entry twice; the entry's new head holds its hash, so no other entry has the same mark.
 #: The entry's HMAC stays with the caller: the key never reaches Redis. All keys
 #: share the prefix's hash tag (``shared.keys``), so this runs on Redis Cluster.
 _APPEND = """
+if redis.call('EXISTS', KEYS[5]) == 1 then
+  return {1, ARGV[3], 0}
+end
 local turn = redis.call('GET', KEYS[3])
 local head = redis.call('GET', KEYS[1]) or ''
 local mine = (not turn) or turn == ARGV[4]
@@ -75,8 +92,9 @@ local written = 0
 if head == ARGV[1] then
   redis.call('RPUSH', KEYS[2], ARGV[2])
   redis.call('SET', KEYS[1], ARGV[3])
-  if KEYS[5] then
-    redis.call('RPUSH', KEYS[5], ARGV[7])
+  redis.call('SET', KEYS[5], '1', 'PX', ARGV[8])
+  if KEYS[6] then
+    redis.call('RPUSH', KEYS[6], ARGV[7])
   end
   head, written = ARGV[3], 1
 end
@@ -154,16 +172,21 @@ class AuditLog:
         self._key: bytes | None = key if isinstance(key, bytes) else None
         self._checkpoint_every = checkpoint_every
         self.checkpointer = checkpointer
-        #: Appends rebuilt because another writer moved the head first (contention on the one head).
+        #: Entries built again because Redis refused one: another writer had moved the head first, or held
+        #: the turn (contention on the one head).
         self.retries = 0
         #: The head after this process's last append: the next one is built on it without reading it (a
         #: stale one costs one refused attempt, after which the writer waits for its turn).
         self._last_head: str | None = None
-        #: Times this process waited for another writer's turn to end.
+        #: Polls for the baton that came back empty, each after blocking up to ``_WAIT_S``: how long this
+        #: process waited for turns, in units of ``_WAIT_S``.
         self.waits = 0
         #: Set when this process's last append met another writer: the next one waits for its turn at once
-        #: instead of building an entry on a head that has most likely moved.
+        #: instead of building an entry on a head that has most likely moved. Dropped once this process has
+        #: not appended for a turn's length: the turn it met has run out since.
         self._contended = False
+        #: When this process last appended (``time.monotonic``).
+        self._last_append_at = 0.0
         self._append_script = client.register_script(_APPEND)
         self._take_turn = client.register_script(_TAKE_TURN)
 
@@ -200,6 +223,9 @@ class AuditLog:
                                     "request_id": request_id, "subject": subject, "details": scrubbed, "prev": prev}
             return {**body, "hash": _entry_hash(body, key)}
 
+        deadline = time.monotonic() + _DEADLINE_S
+        if self._contended and time.monotonic() - self._last_append_at > _TURN_S:
+            self._contended = False
         if self._last_head is not None and not self._contended:
             entry = build(self._last_head)
             if self._commit(self._last_head, entry, "")[0]:
@@ -207,17 +233,20 @@ class AuditLog:
             self.retries += 1
             self._contended = True
         while True:
-            head, token, waited = self._wait_for_turn()
+            head, token, waited = self._wait_for_turn(deadline)
             self._contended = waited
             entry = build(head)
             if self._commit(head, entry, token)[0]:
                 return self._written(entry)
             self.retries += 1  # the turn ran out before the entry was written
+            _check_deadline(deadline)
 
-    def _wait_for_turn(self) -> tuple[str | None, str, bool]:
-        """Block until this writer holds a turn: (the head to build on, the turn's token, whether it waited).
-        A writer that met others last time blocks for the baton first (one round trip fewer per append
-        while writers queue); else it asks for the turn first (the baton may have expired with the last one)."""
+    def _wait_for_turn(self, deadline: float) -> tuple[str | None, str, bool]:
+        """Block until this writer holds a turn: (the head to build on, the turn's token, whether another
+        writer held the turn meanwhile). A writer that met others last time blocks for the baton first (one
+        round trip fewer per append while writers queue); else it asks for the turn first (the baton may have
+        expired with the last one). A baton poll that times out is not meeting another writer: the baton may
+        just have expired, and ``_TAKE_TURN`` tells which. Past ``deadline``: ``redis.exceptions.TimeoutError``."""
         waited = False
         block_first = self._contended
         while True:
@@ -226,6 +255,8 @@ class AuditLog:
                                         args=[secrets.token_hex(8), int(_TURN_S * 1000)])
                 if int(taken[0]):
                     return _text(taken[1]) or None, _text(taken[2]), waited
+                waited = True  # another writer holds the turn
+                _check_deadline(deadline)
             block_first = False
             popped = self._r.blpop([self._keys.audit_baton], timeout=_WAIT_S)
             if popped is not None:
@@ -233,22 +264,24 @@ class AuditLog:
                 head = token.rpartition("|")[0] or None
                 # Its own last head: nobody appended since, so the next append may go the short way again.
                 return head, token, waited or head != self._last_head
-            waited = True
             self.waits += 1
 
     def _commit(self, expected: str | None, entry: Mapping[str, Any], token: str) -> tuple[bool, str, bool]:
         """Run ``_APPEND``: (written, the head Redis holds, refused because another writer holds the turn)."""
-        keys = [self._keys.audit_head, self._keys.audit_log, self._keys.audit_turn, self._keys.audit_baton]
+        new_head = f"{entry['seq']}:{entry['hash']}"
+        keys = [self._keys.audit_head, self._keys.audit_log, self._keys.audit_turn, self._keys.audit_baton,
+                self._keys.audit_done(new_head)]
         if entry.get("request_id") is not None:  # indexed by request in the same script (``entries_of``)
             keys.append(self._keys.audit_of_request(str(entry["request_id"])))
         written, current, busy = self._append_script(
             keys=keys,
-            args=[expected or "", json.dumps(entry, sort_keys=True, default=str), f"{entry['seq']}:{entry['hash']}",
-                  token, int(_TURN_S * 1000), secrets.token_hex(8), entry["seq"]])
+            args=[expected or "", json.dumps(entry, sort_keys=True, default=str), new_head,
+                  token, int(_TURN_S * 1000), secrets.token_hex(8), entry["seq"], _DONE_MS])
         return bool(int(written)), _text(current), bool(int(busy))
 
     def _written(self, entry: dict[str, Any]) -> dict[str, Any]:
         self._last_head = f"{entry['seq']}:{entry['hash']}"
+        self._last_append_at = time.monotonic()
         self._maybe_checkpoint(entry)
         return entry
 
@@ -360,6 +393,12 @@ def stored_unkeyed_prefix(client: redis.Redis, keys: Keys, upper: int | None = N
         else:
             low = middle + 1
     return low
+
+
+def _check_deadline(deadline: float) -> None:
+    """Give up waiting for a turn past ``deadline`` (``time.monotonic``): the task is redelivered later."""
+    if time.monotonic() > deadline:
+        raise redis.exceptions.TimeoutError(f"audit append: no turn within {_DEADLINE_S:g} s")
 
 
 def _text(value: str | bytes) -> str:

@@ -58,9 +58,10 @@ BROKER_SOCKET_OPTIONS: dict[str, Any] = {
     "health_check_interval": 10,
 }
 
-#: kombu's priority of the interactive lane (0, served first on Redis) and of the bulk lane (9); the lanes
-#: themselves are ``shared.lanes``'s.
-LANE_PRIORITY_STEPS = [0, 9]
+#: The priority steps the Redis transport keeps a list for: kombu's default, so a message another producer
+#: sends with priority 3 to 8 (its own kombu files it under 3 or 6) lands in a list the workers read. The
+#: lanes are the first and the last step: interactive 0 (served first on Redis), bulk 9 (``shared.lanes``).
+PRIORITY_STEPS = [0, 3, 6, 9]
 
 # Apps given their settings by ``configure``: the environment must not override them on first use.
 _configured: weakref.WeakSet[Celery] = weakref.WeakSet()
@@ -78,8 +79,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "unacked_restore_throttle": 1,
         "global_keyprefix": f"{settings.key_prefix}:celery:",
         # Two lanes per queue (issue 21, ``shared.lanes``): kombu keeps one list per priority step and a
-        # worker's BRPOP names every priority-0 (interactive) list before any priority-9 (bulk) one.
-        "priority_steps": LANE_PRIORITY_STEPS,
+        # worker's BRPOP names every priority-0 (interactive) list first and every priority-9 (bulk) one
+        # last, with another producer's 3 and 6 in between.
+        "priority_steps": PRIORITY_STEPS,
         **BROKER_SOCKET_OPTIONS,
     }
     return {

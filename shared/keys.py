@@ -110,6 +110,11 @@ class Keys:
         """List of at most one element: the next turn's token, naming the head; a waiting writer takes it (BLPOP)."""
         return f"{self._root}:audit:baton"
 
+    def audit_done(self, head: str) -> str:
+        """Set for a minute once the entry whose head is ``head`` is written: a replayed append (its reply was
+        lost and the connection retried it) answers "written" instead of writing the entry again."""
+        return f"{self._root}:audit:done:{head}"
+
     def delivery(self, task_id: str) -> str:
         return f"{self._root}:delivery:{task_id}"
 

@@ -3,7 +3,9 @@
 Each pool's queue has two lanes, emulated by kombu's Redis transport as two lists: priority 0 (the queue's
 own list, ``<queue>``) for interactive work and priority 9 (``<queue>\\x06\\x169``) for bulk work. A worker's
 BRPOP names every queue's priority-0 list before any priority-9 list, so one worker command
-(``celery -A shared.celery_app worker -Q discovery``) consumes both lanes, interactive first. A message
+(``celery -A shared.celery_app worker -Q discovery``) consumes both lanes, interactive first. (kombu also
+keeps lists for priorities 3 and 6: only another producer's messages land there, read between the lanes,
+as interactive work.) A message
 keeps its priority when kombu restores it (an unacknowledged message past the visibility timeout, a
 ``Reject(requeue=True)``) and when Celery retries it (``Task.retry`` copies the delivery's priority).
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from shared.celery_app import LANE_PRIORITY_STEPS, app
+from shared.celery_app import PRIORITY_STEPS, app
 from shared.lane_context import current_lane
 from shared.models import Lane
 from shared.store import UnknownRequest
@@ -24,9 +26,11 @@ from shared.store import UnknownRequest
 if TYPE_CHECKING:
     from shared.runtime import Runtime
 
-#: kombu's priority of each lane on Redis (0 is served first) and the priority steps the transport keeps
-#: lists for (``broker_transport_options``): one list per lane, no others.
-PRIORITY: Mapping[Lane, int] = {Lane.INTERACTIVE: LANE_PRIORITY_STEPS[0], Lane.BULK: LANE_PRIORITY_STEPS[-1]}
+#: kombu's priority of each lane on Redis (0 is served first): the first and the last of the priority steps
+#: the transport keeps lists for (``broker_transport_options``). The steps between (3 and 6) hold only
+#: messages another producer sent with priority 3 to 8: workers read them after interactive work and before
+#: bulk work, and read them back as interactive (``lane_of_priority``).
+PRIORITY: Mapping[Lane, int] = {Lane.INTERACTIVE: PRIORITY_STEPS[0], Lane.BULK: PRIORITY_STEPS[-1]}
 #: kombu's separator between a queue's name and its priority (``Channel.sep``, the transport's default).
 KOMBU_SEP = "\x06\x16"
 
@@ -38,8 +42,9 @@ def queue_key(celery_prefix: str, pool: str, lane: Lane) -> str:
 
 
 def lane_of_priority(priority: object) -> Lane:
-    """The lane a delivered message travels in: bulk from bulk's priority up; anything else (none, garbled:
-    a message from before the lanes) is interactive."""
+    """The lane a delivered message travels in: bulk from bulk's priority up; anything else is interactive:
+    none or garbled (a message from before the lanes), and 1 to 8 (another producer's, say an upstream app
+    through the Celery door): only bulk work is held back behind the rest."""
     try:
         return Lane.BULK if int(priority) >= PRIORITY[Lane.BULK] else Lane.INTERACTIVE  # type: ignore[call-overload]
     except (TypeError, ValueError):

@@ -6,9 +6,10 @@ A restart (a crash, a deploy, a failover) refuses connections for a few seconds 
 limiter goes through this client, so the client retries connection errors and timeouts with exponential
 backoff (``RETRY_WAITS_S`` between attempts, about 15 s in all) instead of failing the task on the first
 blip; past that the error is raised and the task's own retry takes over. A command whose reply was lost
-may run twice, as it already could with redis-py's default retries: the store's and the audit log's
-writes are WATCH transactions that re-read on a retry, the rest are idempotent writes or the limiter's
-token count.
+may run twice, as it already could with redis-py's default retries: the store's writes are WATCH
+transactions that re-read on a retry, the audit log's append script marks each entry it wrote and answers
+"written" when run again for it (``shared.audit``), the rest are idempotent writes or the limiter's token
+count.
 
 A refused password is not an outage: redis-py raises it as a ``ConnectionError`` (``AuthenticationError``),
 which a plain ``Retry`` would retry for minutes. ``retry_policy`` raises it at once, so a wrong

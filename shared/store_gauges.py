@@ -18,7 +18,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,7 +38,8 @@ log = logging.getLogger("erasure.metrics")
 #: Records one MGET reads.
 CHUNK = 500
 #: kombu's Redis transport keeps priorities 3, 6 and 9 in lists of their own, named ``<queue>\x06\x16<n>``:
-#: the bulk lane is 9 (``shared.lanes``); 3 and 6 are counted too, for a message of another producer.
+#: the bulk lane is 9 (``shared.lanes``); 3 and 6 hold another producer's messages, which workers read as
+#: interactive, and are counted with that lane.
 _PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
 _FINAL = {state.value for state in FINAL_STATES}
 
@@ -131,7 +132,8 @@ def _queues(client: redis.Redis, keys: Keys, now: float) -> dict[str, Any]:
         lists = [celery + pool + suffix for suffix in _PRIORITY_SUFFIXES]
         lengths = {name: int(client.llen(name)) for name in lists}
         messages[pool] = sum(lengths.values())
-        by_lane[pool] = {lane.value: lengths.get(queue_key(celery, pool, lane), 0) for lane in Lane}
+        bulk = lengths.get(queue_key(celery, pool, Lane.BULK), 0)
+        by_lane[pool] = {Lane.INTERACTIVE.value: messages[pool] - bulk, Lane.BULK.value: bulk}
         sent = [stamp for stamp in (_sent_at(client.lindex(name, -1)) for name in lists) if stamp is not None]
         ages[pool] = max(0.0, now - min(sent)) if sent else 0.0
     return {"queue_messages": messages, "queue_oldest_age_s": ages, "queue_lane_messages": by_lane,
@@ -164,8 +166,13 @@ def refresh(client: redis.Redis, keys: Keys, interval_s: float, owner: str) -> b
 
 
 def load(client: redis.Redis, keys: Keys) -> StoreGauges | None:
+    """The last snapshot. During a rolling upgrade its writer may be another version: fields this one does
+    not know are dropped and fields it lacks take their defaults, so the scrape still serves the rest."""
     raw = client.get(keys.metrics_snapshot)
-    return None if raw is None else StoreGauges(**json.loads(raw))
+    if raw is None:
+        return None
+    known = {f.name for f in fields(StoreGauges)}
+    return StoreGauges(**{name: value for name, value in json.loads(raw).items() if name in known})
 
 
 class StoreCollector(Collector):

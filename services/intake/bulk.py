@@ -47,6 +47,9 @@ class LineResult:
     reason: str | None = None
     #: Already in and still waiting for discovery: sent to discovery again.
     requeued: bool = False
+    #: The lane its request is sent to discovery in: bulk for a line stored now, the stored record's own
+    #: for one already in (an interactive request named again in a file stays interactive).
+    lane: Lane = Lane.BULK
 
 
 @dataclass
@@ -106,29 +109,29 @@ def submit_line(runtime: Runtime, line: FileLine) -> LineResult:
     except DuplicateTicket as exc:
         if not exc.same_subject:
             return LineResult(line.number, Outcome.REFUSED, reason=f"{exc} for another subject or another kind of request")
-        waiting = runtime.store.get(exc.request_id).state is RequestState.RECEIVED
-        return LineResult(line.number, Outcome.ALREADY_SUBMITTED, exc.request_id, requeued=waiting)
+        stored = runtime.store.get(exc.request_id)
+        return LineResult(line.number, Outcome.ALREADY_SUBMITTED, exc.request_id,
+                          requeued=stored.state is RequestState.RECEIVED, lane=stored.lane)
     return LineResult(line.number, Outcome.SUBMITTED, record.request_id)
 
 
 def submit_lines(runtime: Runtime, lines: Iterable[FileLine],
                  on_line: Callable[[LineResult], None] | None = None) -> BulkSummary:
     """Submit every line, telling ``on_line`` each result as it comes; discovery gets the accepted
-    and requeued requests in batches of ``batch_size``."""
+    and requeued requests in batches of ``batch_size``, each in its request's lane."""
     summary = BulkSummary()
-    batch: list[str] = []
+    batches: dict[Lane, list[str]] = {}
     try:
         for line in lines:
             result = submit_line(runtime, line)
             summary.count(result)
             if result.request_id and (result.outcome is Outcome.SUBMITTED or result.requeued):
-                batch.append(result.request_id)
+                batches.setdefault(result.lane, []).append(result.request_id)
             if on_line is not None:
                 on_line(result)
-            if len(batch) >= runtime.settings.batch_size:
-                enqueue_discovery(runtime, batch, Lane.BULK)
-                batch = []
+            if len(batches.get(result.lane, ())) >= runtime.settings.batch_size:
+                enqueue_discovery(runtime, batches.pop(result.lane), result.lane)
     finally:
-        if batch:  # stored requests are always enqueued, even when a later line stops the run
-            enqueue_discovery(runtime, batch, Lane.BULK)
+        for lane, batch in batches.items():  # stored requests are always enqueued, even when a later line stops the run
+            enqueue_discovery(runtime, batch, lane)
     return summary

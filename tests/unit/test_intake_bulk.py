@@ -8,8 +8,10 @@ import json
 import pytest
 
 from services.intake.bulk import FileLine, Outcome, read_lines, submit_line, submit_lines
+from services.intake.submit import submit
 from shared import celery_app
-from shared.models import RequestState
+from shared.lanes import PRIORITY
+from shared.models import Lane, RequestState
 from shared.task_names import DISCOVER_TASK
 from tests.support.records import put_state
 
@@ -105,6 +107,22 @@ def test_accepted_lines_go_to_discovery_in_batches_of_the_configured_size(runtim
     assert summary.accepted == 5
     assert [len(args[0]) for name, args in sent] == [2, 2, 1]
     assert sorted(queued(sent)) == sorted(runtime.store.ids())
+
+
+def test_a_waiting_request_named_again_in_a_file_is_requeued_in_its_own_lane(runtime, monkeypatch):
+    """An interactive request (sent by the API) still waiting for discovery and named again in a file goes
+    back to discovery interactive; the file's new lines go bulk."""
+    calls: list[tuple[list, object]] = []
+    monkeypatch.setattr(celery_app.app, "send_task",
+                        lambda name, args=None, **kw: calls.append((args[0], kw.get("priority"))))
+    interactive = submit(runtime, {"ticket": "I-1", "emails": ["i1@example.org"]}, enqueue=False)
+    bulk = submit_line(runtime, line(1, "B-1", "b1@example.org"))
+    summary = submit_lines(runtime, [line(1, "I-1", "i1@example.org"), line(2, "B-1", "b1@example.org"),
+                                     line(3, "N-1", "n1@example.org")])
+    assert (summary.accepted, summary.requeued) == (1, 2)
+    new = next(i for i in runtime.store.ids() if i not in (interactive.request_id, bulk.request_id))
+    assert sorted(calls, key=str) == sorted([([interactive.request_id], None),
+                                             ([bulk.request_id, new], PRIORITY[Lane.BULK])], key=str)
 
 
 def test_lines_stored_before_a_failure_are_still_enqueued(runtime, sent):

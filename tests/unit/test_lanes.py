@@ -54,7 +54,24 @@ def test_each_lane_has_its_own_list_and_a_worker_asks_for_every_interactive_list
     assert Channel._q_for_pri(channel, "deletion", BULK) == queue_key("", "deletion", Lane.BULK) == "deletion\x06\x169"
     # _brpop_start lists every queue's key per step, steps in order: all interactive lists come first
     order = [Channel._q_for_pri(channel, q, p) for p in channel.priority_steps for q in ("discovery", "deletion")]
-    assert order == ["discovery", "deletion", "discovery\x06\x169", "deletion\x06\x169"]
+    assert order[:2] == ["discovery", "deletion"] and order[-2:] == ["discovery\x06\x169", "deletion\x06\x169"]
+
+
+@pytest.mark.parametrize("priority", range(10))
+def test_a_message_another_producer_sends_with_any_priority_is_in_a_list_the_workers_read(priority):
+    """An upstream app on the Celery door, with kombu's default steps, sends priority 3: its kombu files it
+    under 3, which this deployment's workers must ask for too (after interactive work, before bulk work)."""
+    producer = SimpleNamespace(priority_steps=Channel.priority_steps, sep=Channel.sep)
+    producer.priority = lambda n: Channel.priority(producer, n)
+    transport = celery_config(Settings(hmac_key="k" * 32, key_prefix="lanes"))["broker_transport_options"]
+    worker = SimpleNamespace(priority_steps=transport["priority_steps"], sep=Channel.sep)
+    worker.priority = lambda n: Channel.priority(worker, n)
+    read = [Channel._q_for_pri(worker, "deletion", p) for p in worker.priority_steps]  # _brpop_start's order
+    landed = Channel._q_for_pri(producer, "deletion", priority)
+    assert landed in read
+    assert read.index(queue_key("", "deletion", Lane.INTERACTIVE)) <= read.index(landed)
+    assert read.index(landed) <= read.index(queue_key("", "deletion", Lane.BULK))
+    assert lane_of_priority(priority) is (Lane.BULK if priority == BULK else Lane.INTERACTIVE)
 
 
 @pytest.mark.parametrize(("priority", "lane"), [(None, Lane.INTERACTIVE), (0, Lane.INTERACTIVE), (BULK, Lane.BULK),

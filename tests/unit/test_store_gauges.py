@@ -64,7 +64,8 @@ def test_queues_dead_letters_and_platform_jobs_are_counted(runtime):
     gauges = compute(runtime.redis, runtime.keys, now)
 
     assert gauges.queue_messages == {"discovery": 0, "redaction": 0, "deletion": 6, "polling": 0}
-    assert gauges.queue_lane_messages["deletion"] == {"interactive": 3, "bulk": 2}
+    # another producer's priority 3 is read as interactive (``shared.lanes.lane_of_priority``) and counted so
+    assert gauges.queue_lane_messages["deletion"] == {"interactive": 4, "bulk": 2}
     assert gauges.queue_lane_messages["polling"] == {"interactive": 0, "bulk": 0}
     assert gauges.queue_oldest_age_s["deletion"] == 120 and gauges.queue_oldest_age_s["polling"] == 0
     assert gauges.unacked_messages == 2 and gauges.dead_letters == 3
@@ -142,3 +143,12 @@ def test_a_malformed_record_is_skipped_and_counted_not_the_whole_pass(runtime, c
     registry = CollectorRegistry()
     registry.register(StoreCollector(runtime.redis, runtime.keys))
     assert registry.get_sample_value("erasure_store_records_malformed") == 4
+
+
+def test_a_snapshot_from_another_version_loads_its_known_fields(runtime):
+    """Rolling upgrade: a newer writer's field this version does not know is dropped, an older writer's
+    missing field takes its default; the scrape still serves the rest."""
+    runtime.redis.set(runtime.keys.metrics_snapshot, json.dumps(
+        {"computed_at": 1.0, "dead_letters": 3, "a_field_from_a_newer_version": {"x": 1}}))
+    gauges = load(runtime.redis, runtime.keys)
+    assert gauges is not None and (gauges.computed_at, gauges.dead_letters, gauges.unacked_messages) == (1.0, 3, 0)

@@ -29,9 +29,11 @@ class Refused(ErasureError, ValueError):
 # --- legal holds -------------------------------------------------------------------------------------
 
 def add_hold(runtime: Runtime, reason: str, *, conversation: str | None = None, email: str | None = None,
-             phone: str | None = None, basis: str | None = None, expires_at: datetime | None = None) -> Hold:
+             phone: str | None = None, basis: str | None = None, expires_at: datetime | None = None,
+             by: str = "cli", key_id: str | None = None) -> Hold:
     """Hold one conversation, or one subject by one identifier (the register keeps only its keyed
-    digest), and say so in the audit log."""
+    digest), and say so in the audit log with who did it (``by``: a console key's name with its
+    ``key_id``, or "cli" for the operator door)."""
     if len([v for v in (conversation, email, phone) if v]) != 1:
         raise Refused("give exactly one of conversation, email, phone")
     holds = runtime.holds()
@@ -43,16 +45,25 @@ def add_hold(runtime: Runtime, reason: str, *, conversation: str | None = None, 
         except InvalidIdentifier as exc:
             raise Refused(f"{'email' if email else 'phone'}: {exc}") from None
         hold = holds.add_subject(value, reason, basis=basis or DEFAULT_BASIS, expires_at=expires_at)
-    runtime.audit.append("hold.added", details={"hold": hold.id, "kind": hold.kind, "reason": reason})
+    runtime.audit.append("hold.added", details={"hold": hold.id, "kind": hold.kind, "reason": reason,
+                                                **_actor(by, key_id)})
     return hold
 
 
-def remove_hold(runtime: Runtime, hold_id: str, reason: str | None = None) -> None:
-    """Lift a hold (the next run erases what it kept) and say so in the audit log, with why when given."""
+def remove_hold(runtime: Runtime, hold_id: str, reason: str | None = None, *, by: str = "cli",
+                key_id: str | None = None) -> None:
+    """Lift a hold (the next run erases what it kept) and say so in the audit log, with why when given
+    and who did it."""
     if not runtime.holds().remove(hold_id):
         raise NotFound(f"no hold {hold_id!r}")
-    details = {"hold": hold_id} if reason is None else {"hold": hold_id, "reason": reason}
+    details: dict[str, Any] = {"hold": hold_id} if reason is None else {"hold": hold_id, "reason": reason}
+    details.update(_actor(by, key_id))
     runtime.audit.append("hold.removed", details=details)
+
+
+def _actor(by: str, key_id: str | None) -> dict[str, str]:
+    """Who changed the register, for its audit entry: the console key's name and id, or the CLI."""
+    return {"by": by} if key_id is None else {"by": by, "key_id": key_id}
 
 
 def list_holds(runtime: Runtime) -> list[Hold]:

@@ -55,7 +55,8 @@ def hold_add(runtime: RuntimeDep, session: SessionDep, form: FormDep) -> Respons
     try:
         add_hold(runtime, reason, conversation=value if kind == "conversation" else None,
                  email=value if kind == "email" else None, phone=value if kind == "phone" else None,
-                 basis=form.get("basis", "").strip() or None, expires_at=expires)
+                 basis=form.get("basis", "").strip() or None, expires_at=expires,
+                 by=session.principal.name, key_id=session.principal.key_id)
     except Refused as exc:
         raise ConsoleRefusal(422, str(exc), session) from None
     return back("/console/holds?msg=hold-added")
@@ -70,7 +71,7 @@ def hold_remove(hold_id: Annotated[str, Path(pattern=r"^[0-9a-f]{1,32}$")], runt
     if not reason:
         raise ConsoleRefusal(422, "Say why the hold is lifted.", session)
     try:
-        remove_hold(runtime, hold_id, reason[:300])
+        remove_hold(runtime, hold_id, reason[:300], by=session.principal.name, key_id=session.principal.key_id)
     except NotFound:
         raise ConsoleRefusal(404, "No such hold.", session) from None
     return back("/console/holds?msg=hold-removed")

@@ -229,7 +229,8 @@ def test_a_final_request_shows_its_digest_only(client, runtime, keys):
 
 
 def test_holds_are_added_and_removed_through_the_register_with_the_scope(client, runtime, keys):
-    sign_in(client, person(keys, "dpo-anna", "requests:read", "holds:write"))
+    token = person(keys, "dpo-anna", "requests:read", "holds:write")
+    sign_in(client, token)
     client.post("/console/holds", data={"csrf": csrf_of(client), "kind": "email", "value": "Jane@Example.org",
                                         "reason": "litigation 42", "expires": "2030-01-01"})
     [hold] = runtime.holds().all()
@@ -241,6 +242,9 @@ def test_holds_are_added_and_removed_through_the_register_with_the_scope(client,
     assert runtime.holds().all() == []
     added, removed = runtime.audit.entries()[-2:]
     assert (added["event"], removed["event"], removed["details"]["reason"]) == ("hold.added", "hold.removed", "case settled")
+    key_id = token.split("_")[1]
+    for entry in (added, removed):  # who changed the register, by key name and id
+        assert (entry["details"]["by"], entry["details"]["key_id"]) == ("dpo-anna", key_id)
 
 
 def test_a_hold_needs_holds_write(client, runtime, keys):

@@ -97,7 +97,7 @@ def test_a_subject_hold_keeps_only_the_digest_of_the_normalised_identifier_and_i
     assert hold.basis.startswith("Art. 17(3)(e)") and hold.expires_at == NOW + timedelta(days=90)
     assert registers.list_holds(runtime) == [hold]
     assert audit_events(runtime) == [{"event": "hold.added", "hold": hold.id, "kind": "subject",
-                                      "reason": "litigation CASE-1"}]
+                                      "reason": "litigation CASE-1", "by": "cli"}]
     assert "jane" not in json.dumps(runtime.audit.entries()).lower()
 
 
@@ -128,7 +128,7 @@ def test_removing_a_hold_is_audited_and_an_unknown_one_is_not_found(runtime):
     hold = registers.add_hold(runtime, "case", conversation="c-1")
     registers.remove_hold(runtime, hold.id)
     assert registers.list_holds(runtime) == []
-    assert audit_events(runtime)[-1] == {"event": "hold.removed", "hold": hold.id}
+    assert audit_events(runtime)[-1] == {"event": "hold.removed", "hold": hold.id, "by": "cli"}
     with pytest.raises(NotFound, match=f"no hold '{hold.id}'"):
         registers.remove_hold(runtime, hold.id)
     assert len(runtime.audit.entries()) == 2

@@ -15,7 +15,20 @@ from shared.errors import ErasureError
 from shared.holds import DEFAULT_BASIS, Hold
 from shared.identifiers import InvalidIdentifier, normalize_email, normalize_phone
 from shared.notified import mark_notified
+from shared.pii.engine import scrub
 from shared.runtime import Runtime
+
+#: The longest free text (a hold's reason, basis, or why it was lifted) the register and audit log keep.
+MAX_TEXT = 300
+
+
+def clean_text(text: str | None) -> str | None:
+    """Free text typed by an operator as the register and the hash-chained audit log may keep it: any
+    identifier in it replaced by its type token (the scrubber reject reasons go through), at most
+    ``MAX_TEXT`` characters. Both doors (CLI and console) come through here."""
+    if text is None:
+        return None
+    return scrub(text.strip())[:MAX_TEXT].strip()
 
 
 class NotFound(ErasureError, LookupError):
@@ -36,6 +49,9 @@ def add_hold(runtime: Runtime, reason: str, *, conversation: str | None = None, 
     ``key_id``, or "cli" for the operator door)."""
     if len([v for v in (conversation, email, phone) if v]) != 1:
         raise Refused("give exactly one of conversation, email, phone")
+    reason, basis = clean_text(reason) or "", clean_text(basis)
+    if not reason:
+        raise Refused("reason: say why the records are held")
     holds = runtime.holds()
     if conversation:
         hold = holds.add_conversation(conversation, reason, basis=basis or DEFAULT_BASIS, expires_at=expires_at)
@@ -54,6 +70,7 @@ def remove_hold(runtime: Runtime, hold_id: str, reason: str | None = None, *, by
                 key_id: str | None = None) -> None:
     """Lift a hold (the next run erases what it kept) and say so in the audit log, with why when given
     and who did it."""
+    reason = clean_text(reason)
     if not runtime.holds().remove(hold_id):
         raise NotFound(f"no hold {hold_id!r}")
     details: dict[str, Any] = {"hold": hold_id} if reason is None else {"hold": hold_id, "reason": reason}

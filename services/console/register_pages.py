@@ -71,7 +71,7 @@ def hold_remove(hold_id: Annotated[str, Path(pattern=r"^[0-9a-f]{1,32}$")], runt
     if not reason:
         raise ConsoleRefusal(422, "Say why the hold is lifted.", session)
     try:
-        remove_hold(runtime, hold_id, reason[:300], by=session.principal.name, key_id=session.principal.key_id)
+        remove_hold(runtime, hold_id, reason, by=session.principal.name, key_id=session.principal.key_id)
     except NotFound:
         raise ConsoleRefusal(404, "No such hold.", session) from None
     return back("/console/holds?msg=hold-removed")

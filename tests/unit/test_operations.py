@@ -111,6 +111,16 @@ def test_a_phone_hold_is_normalised_to_e164(runtime):
     assert hold.target == digest_value(runtime.settings.require_hmac_key(), "+447911123456")
 
 
+def test_free_text_of_a_hold_is_scrubbed_and_capped_before_the_register_and_audit_keep_it(runtime):
+    typed = "call from jane.doe@example.org on +44 7911 123456 " + "x" * 400
+    hold = registers.add_hold(runtime, typed, conversation="c-1", basis="per jane.doe@example.org " + "y" * 400)
+    registers.remove_hold(runtime, hold.id, "settled with jane.doe@example.org " + "z" * 400)
+    kept = json.dumps([hold.reason, hold.basis, runtime.audit.entries()])
+    assert "jane" not in kept and "7911" not in kept
+    assert len(hold.reason) <= 300 and len(hold.basis) <= 300 and hold.reason.startswith("call from ")
+    assert all(len(e["details"]["reason"]) <= 300 for e in runtime.audit.entries())
+
+
 @pytest.mark.parametrize(("targets", "says"), [
     ({}, "give exactly one of conversation, email, phone"),
     ({"conversation": "c-1", "email": "a@example.org"}, "give exactly one of conversation, email, phone"),

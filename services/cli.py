@@ -501,26 +501,17 @@ def hold_add(
     email: Annotated[str | None, typer.Option(help="hold a subject by email")] = None,
     phone: Annotated[str | None, typer.Option(help="hold a subject by phone (E.164)")] = None,
     basis: Annotated[str | None, typer.Option(help="legal basis (default Art. 17(3)(e))")] = None,
-    expires: Annotated[str | None, typer.Option(help="ISO date the hold ends")] = None,
+    expires: Annotated[str | None, typer.Option(help="ISO date the hold ends (end of day, UTC), or date and time")] = None,
 ) -> None:
     """Hold a conversation, or a subject by one identifier (stored only as a keyed digest)."""
-    from datetime import UTC, datetime
-
-    from services.registers import Refused, add_hold
+    from services.registers import Refused, add_hold, parse_expiry
     from shared.runtime import get_runtime
 
     if len([v for v in (conversation, email, phone) if v]) != 1:
         err.print("[red]refused[/red] give exactly one of --conversation, --email, --phone")
         raise typer.Exit(2)
-    expires_at = None
-    if expires:
-        try:
-            expires_at = datetime.fromisoformat(expires)
-        except ValueError:
-            err.print("[red]refused[/red] expires: not an ISO date")
-            raise typer.Exit(2) from None
-        expires_at = expires_at if expires_at.tzinfo else expires_at.replace(tzinfo=UTC)
     try:
+        expires_at = parse_expiry(expires) if expires else None
         hold = add_hold(get_runtime(), reason, conversation=conversation, email=email, phone=phone, basis=basis,
                         expires_at=expires_at)
     except Refused as exc:

@@ -8,12 +8,13 @@ returns or raises personal data: a subject hold keeps only a keyed digest.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from shared.errors import ErasureError
 from shared.holds import DEFAULT_BASIS, Hold
-from shared.identifiers import InvalidIdentifier, normalize_email, normalize_phone
+from shared.identifiers import InvalidIdentifier, normalize_conversation_id, normalize_email, normalize_phone
+from shared.models import utcnow
 from shared.notified import mark_notified
 from shared.pii.engine import scrub
 from shared.runtime import Runtime
@@ -41,6 +42,19 @@ class Refused(ErasureError, ValueError):
 
 # --- legal holds -------------------------------------------------------------------------------------
 
+def parse_expiry(text: str) -> datetime:
+    """When a hold typed as ISO text ends, in UTC: a date alone means the end of that day (UTC), a time
+    without an offset is UTC, one with an offset is converted (never relabelled)."""
+    text = text.strip()
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), time.max, tzinfo=UTC)
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise Refused("expires: an ISO date (YYYY-MM-DD) or date and time") from None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
 def add_hold(runtime: Runtime, reason: str, *, conversation: str | None = None, email: str | None = None,
              phone: str | None = None, basis: str | None = None, expires_at: datetime | None = None,
              by: str = "cli", key_id: str | None = None) -> Hold:
@@ -52,8 +66,14 @@ def add_hold(runtime: Runtime, reason: str, *, conversation: str | None = None, 
     reason, basis = clean_text(reason) or "", clean_text(basis)
     if not reason:
         raise Refused("reason: say why the records are held")
+    if expires_at is not None and (expires_at.tzinfo is None or expires_at <= utcnow()):
+        raise Refused("expires: a moment in the future, with its offset")
     holds = runtime.holds()
     if conversation:
+        try:
+            conversation = normalize_conversation_id(conversation)
+        except InvalidIdentifier as exc:
+            raise Refused(f"conversation: {exc}") from None
         hold = holds.add_conversation(conversation, reason, basis=basis or DEFAULT_BASIS, expires_at=expires_at)
     else:
         try:

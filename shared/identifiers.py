@@ -15,10 +15,22 @@ from shared.errors import ErasureError
 # Deliberately plain: one @, a dotted domain, no spaces. Full RFC 5322 is not what people type.
 _EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
                        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+# A platform conversation id (Genesys Cloud: a UUID), as an operator may type one to hold it: letters,
+# digits, - and _, at most 64. Anything else (an email or phone typed in the wrong field, free text) is
+# refused before it reaches the hold register.
+_CONVERSATION_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
 class InvalidIdentifier(ErasureError, ValueError):
     """An identifier could not be understood. The message never repeats the value."""
+
+
+def normalize_conversation_id(value: str) -> str:
+    """A conversation id as typed, trimmed, if it has a conversation id's shape."""
+    candidate = value.strip()
+    if not _CONVERSATION_ID_RE.fullmatch(candidate):
+        raise InvalidIdentifier("not a conversation id (1 to 64 letters, digits, - and _)")
+    return candidate
 
 
 def normalize_email(value: str) -> str:

@@ -3,7 +3,6 @@ the CLI's code paths (``services.registers``)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Path, Query, Request
@@ -23,7 +22,16 @@ from services.console.web import (
     render,
     router,
 )
-from services.registers import NotFound, Refused, add_hold, dead_letters, list_holds, remove_hold, replay_webhooks
+from services.registers import (
+    NotFound,
+    Refused,
+    add_hold,
+    dead_letters,
+    list_holds,
+    parse_expiry,
+    remove_hold,
+    replay_webhooks,
+)
 from shared.api_keys import Scope
 from shared.config import ConfigError
 from shared.models import utcnow
@@ -46,13 +54,8 @@ def hold_add(runtime: RuntimeDep, session: SessionDep, form: FormDep) -> Respons
     kind, value, reason = form.get("kind"), form.get("value", "").strip(), form.get("reason", "").strip()
     if kind not in ("conversation", "email", "phone") or not value or not reason:
         raise ConsoleRefusal(422, "Give what to hold (a conversation id, an email or a phone) and a reason.", session)
-    expires = None
-    if form.get("expires"):
-        try:
-            expires = datetime.fromisoformat(form["expires"]).replace(tzinfo=UTC)
-        except ValueError:
-            raise ConsoleRefusal(422, "expires: a date (YYYY-MM-DD).", session) from None
     try:
+        expires = parse_expiry(form["expires"]) if form.get("expires", "").strip() else None
         add_hold(runtime, reason, conversation=value if kind == "conversation" else None,
                  email=value if kind == "email" else None, phone=value if kind == "phone" else None,
                  basis=form.get("basis", "").strip() or None, expires_at=expires,

@@ -247,6 +247,17 @@ def test_holds_are_added_and_removed_through_the_register_with_the_scope(client,
         assert (entry["details"]["by"], entry["details"]["key_id"]) == ("dpo-anna", key_id)
 
 
+def test_the_console_refuses_a_past_expiry_and_keeps_a_given_offset(client, runtime, keys):
+    sign_in(client, person(keys, "dpo-anna", "requests:read", "holds:write"))
+    past = client.post("/console/holds", data={"csrf": csrf_of(client), "kind": "conversation", "value": "c-1",
+                                               "reason": "case", "expires": "2020-01-01"})
+    assert past.status_code == 422 and "expires" in past.text and runtime.holds().all() == []
+    client.post("/console/holds", data={"csrf": csrf_of(client), "kind": "conversation", "value": "c-1",
+                                        "reason": "case", "expires": "2030-01-01T01:00:00+02:00"})
+    [hold] = runtime.holds().all()
+    assert hold.expires_at.isoformat() == "2029-12-31T23:00:00+00:00"
+
+
 def test_a_hold_needs_holds_write(client, runtime, keys):
     sign_in(client, person(keys, "reader", "requests:read"))
     answer = client.post("/console/holds", data={"csrf": csrf_of(client), "kind": "conversation", "value": "c-9",

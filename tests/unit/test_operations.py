@@ -90,11 +90,11 @@ def test_the_certificate_is_the_stored_json_and_its_page(runtime):
 # --- holds ---
 
 def test_a_subject_hold_keeps_only_the_digest_of_the_normalised_identifier_and_is_audited(runtime):
-    hold = registers.add_hold(runtime, "litigation CASE-1", email="Jane.Doe@Example.org",
-                               expires_at=NOW + timedelta(days=90))
+    later = datetime.now(UTC).replace(microsecond=0) + timedelta(days=90)
+    hold = registers.add_hold(runtime, "litigation CASE-1", email="Jane.Doe@Example.org", expires_at=later)
     key = runtime.settings.require_hmac_key()
     assert hold.kind == "subject" and hold.target == digest_value(key, "jane.doe@example.org")
-    assert hold.basis.startswith("Art. 17(3)(e)") and hold.expires_at == NOW + timedelta(days=90)
+    assert hold.basis.startswith("Art. 17(3)(e)") and hold.expires_at == later
     assert registers.list_holds(runtime) == [hold]
     assert audit_events(runtime) == [{"event": "hold.added", "hold": hold.id, "kind": "subject",
                                       "reason": "litigation CASE-1", "by": "cli"}]
@@ -119,6 +119,31 @@ def test_free_text_of_a_hold_is_scrubbed_and_capped_before_the_register_and_audi
     assert "jane" not in kept and "7911" not in kept
     assert len(hold.reason) <= 300 and len(hold.basis) <= 300 and hold.reason.startswith("call from ")
     assert all(len(e["details"]["reason"]) <= 300 for e in runtime.audit.entries())
+
+
+@pytest.mark.parametrize(("typed", "means"), [
+    ("2030-01-31", datetime(2030, 1, 31, 23, 59, 59, 999999, tzinfo=UTC)),  # a date: the end of that day, UTC
+    ("2030-01-31T10:00:00+02:00", datetime(2030, 1, 31, 8, tzinfo=UTC)),  # an offset is converted, not dropped
+    ("2030-01-31T10:00:00", datetime(2030, 1, 31, 10, tzinfo=UTC)),  # no offset: UTC
+])
+def test_a_typed_expiry_means_what_was_typed(typed, means):
+    assert registers.parse_expiry(typed) == means
+
+
+def test_a_hold_expiring_in_the_past_or_an_unreadable_expiry_is_refused(runtime):
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    with pytest.raises(Refused, match="expires: a moment in the future"):
+        registers.add_hold(runtime, "case", conversation="c-1", expires_at=registers.parse_expiry(yesterday))
+    with pytest.raises(Refused, match="expires: an ISO date"):
+        registers.parse_expiry("next tuesday")
+    assert registers.list_holds(runtime) == [] and runtime.audit.entries() == []
+
+
+@pytest.mark.parametrize("conversation", ["jane@example.org", "+44 7911 123456", "x" * 65, "-c1", "c 1"])
+def test_a_conversation_hold_on_something_not_shaped_like_a_conversation_id_is_refused(runtime, conversation):
+    with pytest.raises(Refused, match="conversation: not a conversation id") as refused:
+        registers.add_hold(runtime, "case", conversation=conversation)
+    assert conversation not in str(refused.value) and registers.list_holds(runtime) == []
 
 
 @pytest.mark.parametrize(("targets", "says"), [

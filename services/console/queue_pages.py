@@ -81,8 +81,11 @@ def decide(ticket: TicketPath, runtime: RuntimeDep, session: SessionDep, form: F
     me = session.principal
     try:
         if form.get("decision") == "approve":
-            approve(runtime, ticket, me.name, key_id=me.key_id, via="console", scope=form.get("scope") or None,
-                    person=me.person)
+            scope = form.get("scope", "").strip()
+            if not scope:  # without it the approval would bind to whatever the scope is now, not what was shown
+                raise ConsoleRefusal(422, "The approval did not carry the scope the page showed; reload the page "
+                                          "and approve again.", session)
+            approve(runtime, ticket, me.name, key_id=me.key_id, via="console", scope=scope, person=me.person)
             return back("/console/approvals?msg=approved")
         if form.get("decision") == "reject":
             reject(runtime, ticket, me.name, form.get("reason", ""), key_id=me.key_id, person=me.person)

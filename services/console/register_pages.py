@@ -93,6 +93,7 @@ def dead_letters_replay(request: Request, runtime: RuntimeDep, session: SessionD
     """Replay every dead letter through the CLI's code path; the page shows what happened."""
     checked(session, form)
     need(session, Scope.REPLAY)
+    need(session, Scope.READ)  # the page lists every dead letter: what the list page needs too
     try:
         outcome = replay_webhooks(runtime)
     except ConfigError as exc:
@@ -100,5 +101,6 @@ def dead_letters_replay(request: Request, runtime: RuntimeDep, session: SessionD
     runtime.audit.append("console.dead_letters_replayed", details={"key_id": session.principal.key_id,
                                                                   "delivered": outcome.delivered})
     shown, pages = paged(sorted(dead_letters(runtime), key=lambda d: str(d.get("webhook_id"))), 1)
-    return render(request, session, "dead_letters.html", letters=shown, replay=outcome, page=1, pages=pages)
+    return render(request, session, "dead_letters.html", letters=shown, replay=outcome, page=1, pages=pages,
+                  path="/console/dead-letters")  # the page links go to the list (this path takes POST only)
 

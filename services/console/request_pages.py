@@ -63,9 +63,10 @@ def request_page(ticket: TicketPath, request: Request, runtime: RuntimeDep, sess
 @router.post("/requests/{ticket}/reveal")
 def reveal(ticket: TicketPath, request: Request, runtime: RuntimeDep, session: SessionDep, form: FormDep) -> HTMLResponse:
     """One identifier in clear, on this answer only; needs identifiers:reveal and is audited (by kind, never
-    the value)."""
+    the value). It needs requests:read too: the answer is the whole request page."""
     checked(session, form)
     need(session, Scope.REVEAL)
+    need(session, Scope.READ)  # the answer is the whole request page, which needs requests:read
     record = runtime.store.find_by_ticket(ticket)
     kind, position = form.get("kind", ""), form.get("position", "")
     if record is None or record.state.is_final or kind not in ("emails", "phones", "names") or not position.isdigit():

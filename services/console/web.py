@@ -107,10 +107,12 @@ def checked(session: Session, form: dict[str, str]) -> None:
 
 
 def render(request: Request, session: Session | None, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """A page of ``template``; ``path`` (the page links' base) is the request's unless the context names
+    another (a POST answered with the page a GET would show)."""
     principal = session.principal if session else None
     html = templates.get_template(template).render(
         principal=principal, csrf=session.csrf if session else "", scopes=Scope,
-        can=(lambda scope: principal is not None and principal.allows(scope)), path=request.url.path, **context)
+        can=(lambda scope: principal is not None and principal.allows(scope)), **{"path": request.url.path, **context})
     return HTMLResponse(html, status_code=status, headers=HEADERS)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from pydantic import SecretStr
 
 from services.console.masking import mask_email, mask_phone
 from services.console.sessions import COOKIE
@@ -181,6 +182,16 @@ def test_an_approval_is_bound_to_the_scope_the_page_showed(client, runtime, keys
     assert answer.status_code == 409 and runtime.store.get(request_id).approval is None and sent == []
 
 
+def test_a_console_approval_without_the_scope_the_page_showed_is_refused(client, runtime, keys, sent):
+    request_id = waiting(client, runtime, keys)
+    sign_in(client, person(keys, "dpo-ben"))
+    for missing in ({}, {"scope": " "}):
+        answer = client.post("/console/requests/CON-1/decide",
+                             data={"csrf": csrf_of(client), "decision": "approve", **missing})
+        assert answer.status_code == 422 and "scope" in answer.text
+    assert runtime.store.get(request_id).approval is None and sent == []
+
+
 def test_a_rejection_needs_a_reason_and_ends_the_request(client, runtime, keys):
     request_id = waiting(client, runtime, keys)
     sign_in(client, person(keys, "dpo-ben"))
@@ -216,6 +227,34 @@ def test_revealing_an_identifier_needs_its_scope_and_is_audited_without_the_valu
     assert answer.status_code == 200 and "jane@example.org" in answer.text and "7911123456" not in answer.text
     [entry] = [e for e in runtime.audit.entries_for(request_id) if e["event"] == "console.identifier_revealed"]
     assert entry["details"]["kind"] == "emails" and "jane" not in str(entry)
+
+
+def test_revealing_needs_requests_read_too_the_answer_is_the_whole_page(client, runtime, keys):
+    request_id = waiting(client, runtime, keys)
+    sign_in(client, person(keys, "revealer", "identifiers:reveal"))
+    answer = client.post("/console/requests/CON-1/reveal",
+                         data={"csrf": csrf_of(client), "kind": "emails", "position": "0"})
+    assert answer.status_code == 403 and "jane@example.org" not in answer.text and "CON-1" not in answer.text
+    assert [e for e in runtime.audit.entries_for(request_id) if e["event"] == "console.identifier_revealed"] == []
+
+
+def test_replaying_needs_requests_read_too(client, runtime, keys, monkeypatch):
+    monkeypatch.setattr(runtime.settings, "webhook_secret", SecretStr("w" * 32))
+    for n in range(26):  # malformed: refused and left parked, so two pages of them after the replay
+        runtime.redis.hset(runtime.keys.webhook_dead_letters, f"msg_{n:02d}", "{}")
+    sign_in(client, person(keys, "replayer", "webhooks:replay"))
+    assert client.post("/console/dead-letters/replay", data={"csrf": csrf_of(client)}).status_code == 403
+    assert runtime.redis.hlen(runtime.keys.webhook_dead_letters) == 26
+
+
+def test_the_page_after_a_replay_links_to_the_list_not_the_post_only_replay(client, runtime, keys, monkeypatch):
+    monkeypatch.setattr(runtime.settings, "webhook_secret", SecretStr("w" * 32))
+    for n in range(26):  # malformed: refused and left parked, so two pages of them after the replay
+        runtime.redis.hset(runtime.keys.webhook_dead_letters, f"msg_{n:02d}", "{}")
+    sign_in(client, person(keys, "dpo-ben", "requests:read", "webhooks:replay"))
+    page = client.post("/console/dead-letters/replay", data={"csrf": csrf_of(client)})
+    assert page.status_code == 200 and 'href="/console/dead-letters?page=2"' in page.text
+    assert "/console/dead-letters/replay?page" not in page.text
 
 
 def test_a_final_request_shows_its_digest_only(client, runtime, keys):

@@ -233,8 +233,9 @@ class Settings(BaseSettings):
     api_rate_per_minute: float = Field(default=600.0, gt=0)
     api_rate_burst: int = Field(default=60, ge=1)
     # The web console (services.console, under /console of the intake): how long a person's session lasts
-    # without use (each page renews it), and whether its cookie is Secure even when the request arrived over
-    # plain HTTP (set behind a proxy that terminates TLS; over https it is Secure anyway).
+    # without use (each page renews it), and at most after sign-in however used; and whether its cookie
+    # is Secure even when the request arrived over plain HTTP (set behind a proxy that terminates TLS;
+    # over https it is Secure anyway).
     console_session_ttl_s: int = Field(default=8 * 3600, ge=60)
     console_cookie_secure: bool = False
 

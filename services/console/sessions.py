@@ -2,7 +2,9 @@
 
 The cookie holds only a random id (256 bits), never the API key; Redis keeps the session under the
 SHA-256 of that id (so reading Redis yields no usable cookie) with the signed-in key's id and the CSRF
-token, and a TTL renewed by each page. The principal is read again from the key at every request, so
+token, and a TTL renewed by each page. However much it is used, a session ends once it is older than that
+TTL counted from sign-in: the cookie's own max-age, enforced here too since a client may keep a cookie
+past it. The principal is read again from the key at every request, so
 revoking the key, or taking a scope from it, ends what its sessions can do at once.
 """
 
@@ -12,6 +14,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import redis
 
@@ -51,7 +54,8 @@ class SessionStore:
 
     def load(self, session_id: str | None) -> Session | None:
         """The live session of a cookie (its TTL renewed), with its key's principal as it stands now;
-        None for no cookie, an unknown or expired one, or a key revoked or no longer a person's."""
+        None for no cookie, an unknown or expired one, one signed in longer ago than the TTL (however
+        much used since), or a key revoked or no longer a person's."""
         if not session_id or len(session_id) > 100:
             return None
         key = self._keys.console_session(_hash(session_id))
@@ -61,10 +65,21 @@ class SessionStore:
             stored, _ = pipe.execute()
         if not stored:
             return None
+        if self._too_old(str(stored.get("started_at", ""))):
+            self._r.delete(key)
+            return None
         principal = ApiKeyStore(self._r, self._keys).principal(str(stored["key_id"]))
         if principal is None or not principal.is_person:
             return None
         return Session(principal, str(stored["csrf"]))
+
+    def _too_old(self, started_at: str) -> bool:
+        """Whether a session started at ``started_at`` (ISO) is past its absolute lifetime (or unreadable)."""
+        try:
+            started = datetime.fromisoformat(started_at)
+        except ValueError:
+            return True
+        return utcnow() - started > timedelta(seconds=self._ttl_s)
 
     def end(self, session_id: str | None) -> None:
         if session_id and len(session_id) <= 100:

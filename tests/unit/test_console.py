@@ -5,6 +5,7 @@ signed out every page leads to the sign-in page."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import SecretStr
@@ -107,6 +108,17 @@ def test_the_cookie_is_secure_over_tls_or_when_the_setting_says_tls_ends_before_
     client.base_url = "http://testserver"
     runtime.settings.console_cookie_secure = True
     assert "Secure" in client.get("/console/sign-in").headers["set-cookie"]
+
+
+def test_a_session_ends_once_older_than_its_lifetime_however_much_it_is_used(client, runtime, keys):
+    sign_in(client, person(keys, "dpo-anna"))
+    assert client.get("/console/", follow_redirects=False).status_code == 200
+    [session_key] = list(runtime.redis.scan_iter(runtime.keys.console_session("*")))
+    started = datetime.now(UTC) - timedelta(seconds=runtime.settings.console_session_ttl_s + 60)
+    runtime.redis.hset(session_key, "started_at", started.isoformat())  # used all along: its TTL was renewed
+    answer = client.get("/console/", follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/console/sign-in"
+    assert not runtime.redis.exists(session_key)
 
 
 @pytest.mark.parametrize("path", ["/console/", "/console/approvals", "/console/holds", "/console/dead-letters",

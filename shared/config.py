@@ -234,10 +234,10 @@ class Settings(BaseSettings):
     api_rate_burst: int = Field(default=60, ge=1)
     # The web console (services.console, under /console of the intake): how long a person's session lasts
     # without use (each page renews it), and at most after sign-in however used; and whether its cookie
-    # is Secure even when the request arrived over plain HTTP (set behind a proxy that terminates TLS;
-    # over https it is Secure anyway).
+    # is Secure over plain HTTP too (by default it is: behind a proxy that terminates TLS the intake sees
+    # http; a request straight to a loopback host, local development, gets none). false: only over https.
     console_session_ttl_s: int = Field(default=8 * 3600, ge=60)
-    console_cookie_secure: bool = False
+    console_cookie_secure: bool = True
 
     # The watchdog (services.watchdog): every worker process looks this often (0: never) for requests
     # that made no progress (no write, no task taking them up) for stall_after_s, and sends them on

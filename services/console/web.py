@@ -125,8 +125,21 @@ def back(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
 
 
+LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+FORWARDED = ("forwarded", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host")
+
+
 def secure(request: Request, runtime: Runtime) -> bool:
-    return request.url.scheme == "https" or runtime.settings.console_cookie_secure
+    """Whether the console's cookies are Secure: always over https; over plain http too unless the setting
+    opts out, or the request went straight to a loopback host (local development and tests: a browser
+    would not send a Secure cookie back over http). A request a proxy forwarded (it says so in a
+    forwarding header) is never taken for a local one, whatever Host it names."""
+    if request.url.scheme == "https":
+        return True
+    if not runtime.settings.console_cookie_secure:
+        return False
+    local = request.url.hostname in LOOPBACK and not any(h in request.headers for h in FORWARDED)
+    return not local
 
 
 # --- static ------------------------------------------------------------------------------------------

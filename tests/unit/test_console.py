@@ -42,6 +42,7 @@ def keys(runtime):
 @pytest.fixture
 def client(runtime, sent):
     with intake_client(runtime) as test_client:
+        test_client.base_url = "http://127.0.0.1"  # local plain http: the one case a cookie is not Secure
         yield test_client
 
 
@@ -88,7 +89,7 @@ def test_a_person_key_signs_in_with_a_random_httponly_strict_cookie_and_a_servic
     cookie = answer.headers["set-cookie"]
     assert cookie.startswith(f"{COOKIE}=") and "HttpOnly" in cookie and "SameSite=strict" in cookie
     assert token not in cookie and token.split("_")[2] not in cookie
-    assert "Secure" not in cookie  # plain HTTP here; behind TLS (or the setting) it is
+    assert "Secure" not in cookie  # plain HTTP to a loopback host here; anywhere else it is
     assert client.get("/console/").status_code == 200
     # Nothing of the key in the session Redis keeps, and it expires.
     [session_key] = list(runtime.redis.scan_iter(runtime.keys.console_session("*")))
@@ -105,9 +106,22 @@ def test_a_person_key_signs_in_with_a_random_httponly_strict_cookie_and_a_servic
 def test_the_cookie_is_secure_over_tls_or_when_the_setting_says_tls_ends_before_us(client, runtime, keys):
     client.base_url = "https://testserver"
     assert "Secure" in sign_in(client, person(keys, "dpo-anna")).headers["set-cookie"]
-    client.base_url = "http://testserver"
-    runtime.settings.console_cookie_secure = True
-    assert "Secure" in client.get("/console/sign-in").headers["set-cookie"]
+
+
+@pytest.mark.parametrize(("base", "headers", "setting", "secure"), [
+    ("http://intake.example.org", {}, True, True),  # the default, behind a TLS-terminating proxy
+    ("http://127.0.0.1", {"X-Forwarded-For": "203.0.113.9"}, True, True),  # a proxy on the same host
+    ("http://[::1]", {}, True, False),  # local development, straight to loopback
+    ("http://localhost", {}, True, False),
+    ("http://intake.example.org", {}, False, False),  # the setting opts out
+    ("https://intake.example.org", {}, False, True),  # over TLS whatever the setting
+])
+def test_the_cookie_is_secure_by_default_except_over_plain_http_straight_to_loopback(client, runtime, base, headers,
+                                                                                        setting, secure):
+    assert type(runtime.settings).model_fields["console_cookie_secure"].default is True
+    runtime.settings.console_cookie_secure = setting
+    client.base_url = base
+    assert ("Secure" in client.get("/console/sign-in", headers=headers).headers["set-cookie"]) is secure
 
 
 def test_a_session_ends_once_older_than_its_lifetime_however_much_it_is_used(client, runtime, keys):

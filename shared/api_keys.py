@@ -12,6 +12,11 @@ otherwise invalidate every API key). Hashes are compared with ``hmac.compare_dig
 A key is either a *person's* (``kind="person"``: one human, who may sign in to the console with it) or a
 service's (an upstream system such as a DSAR tool). A service key may name the person who answers for it
 (``owner``): four eyes then also keeps that person from approving what the service submitted.
+
+Four eyes by person rests on names, so they are held to one rule: each human has exactly one person key,
+an ``owner`` must name a live person key when the service key is made, and names of persons compare
+case-insensitively (``same_person``); a second live person key under the same name in another case is
+refused.
 """
 
 from __future__ import annotations
@@ -121,6 +126,12 @@ def parse_scopes(values: list[str]) -> frozenset[Scope]:
     return frozenset(scopes)
 
 
+def same_person(a: str | None, b: str | None) -> bool:
+    """Whether two person names (a person key's name, a service key's owner) are one person: compared
+    case-insensitively, so "DPO-Anna" and "dpo-anna" cannot pass four eyes as two people."""
+    return a is not None and b is not None and a.casefold() == b.casefold()
+
+
 def principal_of(key_id: str, stored: Mapping[Any, Any]) -> Principal:
     """The principal a stored key record stands for (its name, scopes, and the person behind it)."""
     scopes = frozenset(Scope(s) for s in json.loads(str(stored["scopes"])))
@@ -148,6 +159,13 @@ class ApiKeyStore:
         if owner is not None and (person or not _NAME.fullmatch(owner)):
             raise ApiKeyError("owner: a service key's person, by the name of their key (a person key has none)")
         parsed = sorted(s.value for s in parse_scopes(scopes))
+        if owner is not None:
+            found = self.live_person(owner)
+            if found is None:
+                raise ApiKeyError("owner: no live person key by that name (create the person's key first)")
+            owner = found.name
+        if person and self.live_person(name) is not None:
+            raise ApiKeyError("name: a live person key by this name (in any case) exists: one person key per human")
         if token is None:
             key_id = secrets.token_hex(6)
             token = f"{TOKEN_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
@@ -225,6 +243,15 @@ class ApiKeyStore:
         return ApiKeyInfo(key_id, str(stored["name"]), tuple(json.loads(str(stored["scopes"]))),
                           str(stored["created_at"]), str(stored["revoked_at"]) if stored.get("revoked_at") else None,
                           str(stored.get("kind") or "service"), str(stored["owner"]) if stored.get("owner") else None)
+
+    def live_person(self, name: str) -> ApiKeyInfo | None:
+        """The unrevoked person key named ``name`` (compared case-insensitively), if there is one."""
+        for key_name, key_id in self._r.hgetall(self._keys.api_key_names).items():
+            if same_person(str(key_name), name):
+                info = self._info(str(key_id))
+                if info is not None and info.kind == "person" and info.revoked_at is None:
+                    return info
+        return None
 
     def person_of(self, key_id: str | None) -> str | None:
         """The person behind a key (its own name for a person key, its owner for a service key), if any."""

@@ -29,7 +29,7 @@ from services.console.web import (
     router,
 )
 from services.intake.approve import ApprovalError, approve, reject
-from shared.api_keys import Scope
+from shared.api_keys import Scope, same_person
 from shared.approval_scope import current_scope
 from shared.deadlines import describe
 from shared.models import utcnow
@@ -63,8 +63,7 @@ def approvals_page(request: Request, runtime: RuntimeDep, session: SessionDep, p
     items = []
     for record in records:
         submitter = submitters.get(record.submitted_by or "")
-        own = record.submitted_by == me.key_id or (me.person is not None and submitter is not None
-                                                   and submitter[1] == me.person)
+        own = record.submitted_by == me.key_id or (submitter is not None and same_person(submitter[1], me.person))
         items.append({"record": record, "scope": current_scope(key, record), "ids": shown_identifiers(record),
                       "submitter": submitter[0] if submitter else (record.submitted_by or "an operator door"),
                       "own": own, "due": describe(record, now)})

@@ -8,7 +8,7 @@ redaction widened its scope meanwhile: an approval is bound to the scope it was 
 
 from __future__ import annotations
 
-from shared.api_keys import ApiKeyStore
+from shared.api_keys import ApiKeyStore, same_person
 from shared.approval_gate import reason_after_approval, release_if_approved
 from shared.approval_scope import current_scope
 from shared.errors import ErasureError
@@ -59,7 +59,7 @@ def own_request(runtime: Runtime, record: ErasureRecord, key_id: str | None, per
         return True
     if person is None or record.submitted_by is None:
         return False
-    return ApiKeyStore(runtime.redis, runtime.keys).person_of(record.submitted_by) == person
+    return same_person(ApiKeyStore(runtime.redis, runtime.keys).person_of(record.submitted_by), person)
 
 
 def approve(runtime: Runtime, ticket: str, by: str, *, key_id: str | None = None, via: str = "cli",

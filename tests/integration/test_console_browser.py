@@ -97,8 +97,8 @@ def test_two_people_decide_a_request_in_the_console_and_read_its_certificate(sta
     subject = httpx.get(f"{stack.sim_url}/_sim/subjects").json()[0]
     email = subject["emails"][0]
     with running_api(stack.env, stack.tmp / "logs") as url:
-        upstream = key(stack, "dsar-tool", "--scope", "requests:submit", "--owner", "dpo-anna")
         anna = key(stack, "dpo-anna", "--person", "--scope", "requests:read", "--scope", "requests:approve")
+        upstream = key(stack, "dsar-tool", "--scope", "requests:submit", "--owner", "dpo-anna")  # a live person key
         ben = key(stack, "dpo-ben", "--person", "--scope", "requests:read", "--scope", "requests:approve",
                   "--scope", "holds:write", "--scope", "webhooks:replay")
         answer = httpx.post(f"{url}/requests", json={"ticket": TICKET, "emails": [email]},

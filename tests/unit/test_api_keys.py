@@ -73,6 +73,18 @@ def test_the_cli_prints_a_key_once_lists_without_secrets_and_revokes(runtime, mo
     assert runner.invoke(cli, ["keys", "create", "x", "--scope", "nope"]).exit_code == 2
 
 
+def test_the_cli_refuses_an_owner_that_is_no_live_person_key_with_a_clear_line(runtime, monkeypatch):
+    monkeypatch.setattr(shared.runtime, "get_runtime", lambda: runtime)
+    runner = CliRunner()
+    refused = runner.invoke(cli, ["keys", "create", "dsar-tool", "--scope", "requests:submit", "--owner", "dpo-anna"])
+    assert refused.exit_code == 2 and "owner: no live person key" in refused.output
+    assert ApiKeyStore(runtime.redis, runtime.keys).all() == []
+    assert runner.invoke(cli, ["keys", "create", "dpo-anna", "--person", "--scope", "requests:read"]).exit_code == 0
+    made = runner.invoke(cli, ["keys", "create", "dsar-tool", "--scope", "requests:submit", "--owner", "Dpo-Anna"])
+    assert made.exit_code == 0, made.output
+    assert ApiKeyStore(runtime.redis, runtime.keys).find("dsar-tool").owner == "dpo-anna"
+
+
 def test_a_bootstrap_key_from_the_environment_is_installed_hashed_once(runtime, monkeypatch):
     monkeypatch.setattr(shared.runtime, "get_runtime", lambda: runtime)
     token = "ek_00112233aabb_" + "s" * 43

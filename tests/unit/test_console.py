@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from services.console.masking import mask_email, mask_phone
 from services.console.sessions import COOKIE
 from shared import celery_app
-from shared.api_keys import ApiKeyStore
+from shared.api_keys import ApiKeyError, ApiKeyStore
 from shared.models import RequestState, Subject
 from shared.task_names import DELETE_TASK
 from tests.support.intake_client import intake_client
@@ -178,9 +178,10 @@ def test_the_queue_shows_identifiers_masked_and_the_scope_to_approve(client, run
 
 
 def test_four_eyes_the_person_behind_the_submitting_key_cannot_approve(client, runtime, keys, sent):
-    upstream = keys.create("dsar-tool", ["requests:submit"], owner="dpo-anna")[1]
+    anna = person(keys, "dpo-anna")
+    upstream = keys.create("dsar-tool", ["requests:submit"], owner="DPO-Anna")[1]  # names: any case
     waiting(client, runtime, keys, submitter=upstream)
-    sign_in(client, person(keys, "dpo-anna"))
+    sign_in(client, anna)
     page = client.get("/console/approvals").text
     assert "four eyes" in page and re.search(r'class="approve" disabled', page)
     scope = re.search(r'name="scope" value="([^"]+)"', page).group(1)
@@ -341,9 +342,9 @@ def test_the_overview_counts_states_deadlines_and_dead_letters(client, runtime, 
 
 def test_the_api_refuses_the_person_behind_the_submitting_service_key_too(client, runtime, keys, sent):
     """Four eyes by person is one rule for the API and the console (services.intake.approve)."""
+    anna = person(keys, "dpo-anna")
     upstream = keys.create("dsar-tool", ["requests:submit"], owner="dpo-anna")[1]
     waiting(client, runtime, keys, submitter=upstream)
-    anna = person(keys, "dpo-anna")
     answer = client.post("/requests/CON-1/approve", headers={"Authorization": f"Bearer {anna}"})
     assert answer.status_code == 403 and runtime.store.find_by_ticket("CON-1").approval is None
     ben = person(keys, "dpo-ben")
@@ -358,6 +359,35 @@ def test_a_key_says_whether_it_is_a_person_and_whom_a_service_key_answers_to(key
     assert not service.is_person and service.person == "dpo-anna"
     assert [(k.name, k.kind, k.owner) for k in keys.all()] == [("dpo-anna", "person", None),
                                                                 ("dsar-tool", "service", "dpo-anna")]
+
+
+def test_a_service_key_owner_must_be_a_live_person_key_and_names_compare_in_any_case(keys):
+    with pytest.raises(ApiKeyError, match="owner: no live person key"):
+        keys.create("dsar-tool", ["requests:submit"], owner="dpo-anna")  # nobody by that name yet
+    keys.create("svc", ["requests:read"])
+    with pytest.raises(ApiKeyError, match="owner: no live person key"):
+        keys.create("dsar-tool", ["requests:submit"], owner="svc")  # a service key is nobody's person
+    keys.create("dpo-anna", ["requests:read"], person=True)
+    with pytest.raises(ApiKeyError, match="one person key per human"):
+        keys.create("DPO-Anna", ["requests:read"], person=True)
+    info, token = keys.create("dsar-tool", ["requests:submit"], owner="DPO-ANNA")
+    assert info.owner == "dpo-anna" and keys.verify(token).principal.person == "dpo-anna"
+    keys.revoke("dpo-anna")
+    with pytest.raises(ApiKeyError, match="owner: no live person key"):
+        keys.create("crm", ["requests:submit"], owner="dpo-anna")
+    assert keys.create("DPO-Anna", ["requests:read"], person=True)[0].kind == "person"  # the name is free again
+
+
+def test_four_eyes_compares_person_names_in_any_case(client, runtime, keys, sent):
+    """A person key made before the rule, whose name differs only in case from a service key's owner."""
+    anna = person(keys, "dpo-anna")
+    upstream = keys.create("dsar-tool", ["requests:submit"], owner="dpo-anna")[1]
+    runtime.redis.hset(runtime.keys.api_key(upstream.split("_")[1]), "owner", "DPO-Anna")
+    waiting(client, runtime, keys, submitter=upstream)
+    answer = client.post("/requests/CON-1/approve", headers={"Authorization": f"Bearer {anna}"})
+    assert answer.status_code == 403 and runtime.store.find_by_ticket("CON-1").approval is None
+    sign_in(client, anna)
+    assert re.search(r'class="approve" disabled', client.get("/console/approvals").text)
 
 
 def test_signing_in_again_ends_the_earlier_session(client, keys):

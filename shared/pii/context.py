@@ -219,7 +219,7 @@ _PHONE_LABEL: Final = _words(
      φ phone telephone tel ph cell cellphone mobile mob landline fax phonenumber telefon telefonnummer handy
      handynummer mobil mobilnummer festnetz festnetznummer rufnummer téléphone tél portable teléfono telefono
      tlf tfno telf móvil movil celular cellulare telefoon telefoonnummer mobiel mobielnummer gsm telefone
-     telemóvel telemovel whatsapp contact
+     telemóvel telemovel whatsapp contact contacto contato
     """
 )
 _BE: Final = _words("is s am m are re was")
@@ -241,9 +241,10 @@ _MAX_PHONE_WORDS: Final = 8
 
 PhoneContext = Literal["strong", "phone", "reference", "none"]
 
-# An email address (typed, or with "(at)"/"[at]") and a list separator, right before a number.
+# An email address (typed, or with "(at)"/"[at]" and "[dot]") and a list separator, right before a number.
 _AFTER_EMAIL: Final = re.compile(
-    r"(?<![\w.+\-])[\w.+\-]+(?:[ \t]?@[ \t]?|[ \t]?[(\[{<]at[)\]}>][ \t]?)[\w\-]+(?:\.[\w\-]+)+[ \t]*[/;,|][ \t]*$"
+    r"(?<![\w.+\-])[\w.+\-]+(?:[ \t]?@[ \t]?|[ \t]?[(\[{<]at[)\]}>][ \t]?)[\w\-]+"
+    r"(?:(?:\.|[ \t]?[(\[{<]dot[)\]}>][ \t]?)[\w\-]+)+[ \t]*[/;,|][ \t]*$"
     # Spoken, as speech-to-text writes it: "jane at example dot com / 8012 3456".
     r"|(?<![\w.+\-])[\w.+\-]+[ \t]at[ \t][\w\-]+(?:[ \t]dot[ \t][\w\-]+)+[ \t]*[/;,|][ \t]*$"
 )

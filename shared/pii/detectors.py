@@ -492,6 +492,16 @@ _VERSIONS: Final = re.compile(r"(?i:\bv|\bversion[ ]?|\bver\.?[ ]?|\brelease[ ]?
 
 # A US or Mexican ZIP+4 after its state's abbreviation: "CA 94105-1234", "QRO 76000-1234".
 _ZIP_PLUS_FOUR: Final = re.compile(r"(?<![\w])[A-Z]{2,4}\.?[ \u00a0](\d{5}-\d{4})(?![\w]|-\d)")
+# A Brazilian CEP, five digits, a hyphen and three ("05663-781"), in an address: after "CEP" or a
+# state's abbreviation ("São Paulo - SP, 05663-781"), or before the city's name ("05663-781 São Paulo").
+# A German number written area code, hyphen, line ("05663-781") has the shape too, so the shape alone
+# is not enough.
+_CEP: Final = re.compile(r"(?<![\w\-+/.])\d{5}-\d{3}(?![\w]|[\-./]\d)")
+_CEP_BEFORE: Final = re.compile(
+    r"(?:\b(?i:cep)[ \u00a0.:º°n]*|(?<![\w])(?:AC|AL|AP|AM|BA|CE|DF|ES|GO|MA|MT|MS|MG|PA|PB|PR|PE|PI|RJ|RN|RS|RO|RR"
+    r"|SC|SP|SE|TO)[ \u00a0]*[,\-\u2013/][ \u00a0]*)$"
+)
+_CEP_AFTER: Final = re.compile(r"[ \u00a0]*[,\-\u2013]?[ \u00a0]*[^\W\d_]")
 
 
 def find_blockers(text: str, start: int = 0, end: int | None = None) -> list[Span]:
@@ -546,7 +556,16 @@ def _blockers_in(text: str, start: int, end: int, gates: _BlockerGates) -> list[
         spans += [m.span() for m in _VERSIONS.finditer(text, start, end)]
     if gates.dash and text.find("-", start, end) >= 0:
         spans += [m.span(1) for m in _ZIP_PLUS_FOUR.finditer(text, start, end)]
+        spans += [m.span() for m in _CEP.finditer(text, start, end) if _cep_in_an_address(text, *m.span())]
     return spans
+
+
+def _cep_in_an_address(text: str, start: int, end: int) -> bool:
+    """A five-three postcode said to be one ("CEP"), after a Brazilian state, or before a place name."""
+    if _CEP_BEFORE.search(text, max(0, start - 12), start) is not None:
+        return True
+    after = _CEP_AFTER.match(text, end)
+    return after is not None and text[after.end() - 1].isupper() and context.phone_context_before(text, start) != "strong"
 
 
 # --------------------------------------------------------------------------------------------
@@ -795,6 +814,13 @@ def _international_shape(candidate: str) -> bool:
     return False
 
 
+def _has_country_code(candidate: str) -> bool:
+    """``+`` then an existing country code and at least two more digits."""
+    digits = _NON_DIGITS.sub("", candidate)
+    table = _national_lengths()
+    return any(int(digits[:width]) in table and len(digits) - width >= 2 for width in (1, 2, 3))
+
+
 class PhoneFinder:
     """Phone numbers in international and national formats, validated with ``phonenumbers``."""
 
@@ -862,7 +888,10 @@ class PhoneFinder:
         # between strong separators first, the whole run as one phone-shaped number only after. Not
         # a number read back one digit at a time ("1 - 2 - 0 - 1 - ..."): its separators are all alike.
         one_by_one = _ONE_BY_ONE.fullmatch(candidate) is not None
-        pieces = self._split(text, start, end) if digit_count > 10 and not one_by_one else []
+        # Nor one whose groups are all set apart alike ("+353  1807  123  456"): double spaces there are
+        # the writer's grouping, and cutting would leave the tail in clear.
+        spaced_alike = digit_count <= _MAX_DIGITS and len(set(_NON_DIGITS.findall(candidate.lstrip(" (+")))) == 1
+        pieces = self._split(text, start, end) if digit_count > 10 and not one_by_one and not spaced_alike else []
         if pieces:
             return pieces
         # "0091 1866 ...": the international prefix 00 is not part of the number's 15 digits at most.
@@ -949,6 +978,9 @@ _SHORT_NUMBER_GATE: Final = re.compile(
 )
 # Five or six written digits ("12345", "21 345", "12-345"): a small country's whole number.
 _SHORT_WRITTEN: Final = re.compile(r"(?<![\w,+\-/.:])\d(?:[ \-.]?\d){4,5}(?![\w]|[ \-./:,]?\d)")
+# A "+", a country code and too few digits for a phone candidate ("Phone: +98  9604"): a number
+# mistyped or cut short, still the writer's line when a strong phone cue gives it.
+_SHORT_PLUS: Final = re.compile(r"(?<![\w+])\+\d(?:[ \u00a0\-.]{0,2}\d){3,5}(?![\w]|[ \-./:,]?\d)")
 
 
 @lru_cache(maxsize=1)
@@ -978,12 +1010,16 @@ def find_short_numbers(text: str, lowered: str, taken: Iterable[Span]) -> list[S
     claimed = list(taken)
     spans: list[Span] = []
     gates: _BlockerGates | None = None
-    for match in chain(_SHORT_ONE_BY_ONE.finditer(text), _SHORT_WRITTEN.finditer(text)):
+    plus = _SHORT_PLUS.finditer(text) if "+" in text else ()
+    for match in chain(_SHORT_ONE_BY_ONE.finditer(text), _SHORT_WRITTEN.finditer(text), plus):
         start, end = match.span()
         if any(s < end and start < e for s, e in claimed):
             continue
         if match.re is _SHORT_ONE_BY_ONE:
             if not context.read_back_before(text, start):
+                continue
+        elif match.re is _SHORT_PLUS:
+            if not _has_country_code(text[start:end]) or context.phone_context_before(text, start) != "strong":
                 continue
         elif (
             sum(c.isdigit() for c in text[start:end]) not in _short_national_lengths()
@@ -1089,8 +1125,11 @@ def find_spoken(text: str, phones: PhoneFinder) -> list[Typed]:
         shaped_nationally = number.plus or (digits[0] == "0" and len(digits) >= 8) or verdict != "none" or whole
         if shaped_nationally and phones.valid(written):
             found.append((number.start, number.end, "PHONE", True))
-        elif _context_says_phone(verdict, len(digits)) or (
-            verdict == "none" and number.plus and _international_shape(written)
+        elif (
+            _context_says_phone(verdict, len(digits))
+            or (verdict == "none" and number.plus and _international_shape(written))
+            # Seven digits after "the number is" in a caller's turn, as five or six are (above).
+            or (verdict == "phone" and len(digits) == _MIN_DIGITS and _in_a_turn(text, number.start))
         ):
             found.append((number.start, number.end, "PHONE", False))
     return found

@@ -224,7 +224,11 @@ def find_cards(text: str, rejected: list[Span] | None = None) -> list[Span]:
         lengths = [e - s for s, e in groups]
         shaped = card_shaped(lengths)
         if not shaped and len(groups) == 1 and lengths[0] == 12:
-            shaped = _card_context(text, start, end)  # "my card is 676340375325": a Maestro said to be a card
+            # "my card is 676340375325": a Maestro said to be a card; or all a caller says in a turn
+            # ("Customer: 676340375325"), when no country's plan has it as a number with its code.
+            shaped = _card_context(text, start, end) or (
+                _whole_turn(text, start, end) and not _valid_with_country_code(text[start:end])
+            )
         if shaped and validators.credit_card_ok(text[start:end]) and not _product_barcode(text[start:end]):
             if not _other_card(text, start):
                 spans.append((start, end))
@@ -244,6 +248,14 @@ def find_cards(text: str, rejected: list[Span] | None = None) -> list[Span]:
         ):
             rejected.append((start, end))
     return spans
+
+
+def _valid_with_country_code(digits: str) -> bool:
+    """``digits`` read as a country code and a national number form one the plan assigns."""
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse("+" + digits))
+    except phonenumbers.NumberParseException:
+        return False
 
 
 # Words that say the number after them is a payment card's, in the contact centre's languages.
@@ -583,9 +595,10 @@ _PHONE_CAND: Final = re.compile(
 )
 # A number read back one digit at a time with commas: "0, 6, 1, 2, 3, 4, 5, 6, 7, 8".
 _PHONE_ONE_BY_ONE: Final = re.compile(r"(?<![\w,+\-/.])\d(?:,[ ]\d){6,14}(?![\w]|,[ ]?\d)")
-# Five or six digits read back one at a time ("2 0 1 2 3 4", "5 - 4 - 2 - 0 - 1", "7, 5, 1, 2, 2"): a small
-# country's number (Niue, Saint Helena...), taken only after a read-back cue (context.read_back_before).
-_SHORT_ONE_BY_ONE: Final = re.compile(r"(?<![\w,+\-/.])\d(?P<sep>[ ]-[ ]|-|[ ]|,[ ])\d(?:(?P=sep)\d){3,4}(?![\w]|(?P=sep)\d)")
+# Four to six digits read back one at a time ("2 0 1 2 3 4", "5 - 4 - 2 - 0 - 1", "7, 0, 5, 2"): a small
+# country's number (Niue, Saint Helena...), taken only after a read-back cue (context.read_back_before),
+# as four spoken digits are.
+_SHORT_ONE_BY_ONE: Final = re.compile(r"(?<![\w,+\-/.])\d(?P<sep>[ ]-[ ]|-|[ ]|,[ ])\d(?:(?P=sep)\d){2,4}(?![\w]|(?P=sep)\d)")
 # Digits one at a time, any separators: "1 - 2 - 0 - 1 - ..." is one number, never cut at its " - ".
 _ONE_BY_ONE: Final = re.compile(r"\+?\d(?:(?:[ ]-[ ]|-|[ ]|,[ ]|\.)\d)+")
 _NON_DIGITS: Final = re.compile(r"\D+")
@@ -943,11 +956,11 @@ class PhoneFinder:
         if len(groups) == 1:
             if any(map(context.phone_word, words_before(text, start, 5))):
                 return True
-            # The number is the whole message ("07912..." answers "what's your number?"), or an
-            # extension follows it.
+            # The number is the whole message or a caller's whole turn ("07912..." answers "what's
+            # your number?"), or an extension follows it.
             end = start + len(candidate)
             whole_message = not text[:start].strip(_MESSAGE_PUNCTUATION) and not text[end:].strip(_MESSAGE_PUNCTUATION)
-            return whole_message or _EXTENSION_AFTER.match(text, end) is not None
+            return whole_message or _whole_turn(text, start, end) or _EXTENSION_AFTER.match(text, end) is not None
         return len(groups[0]) != 4
 
     def _split(self, text: str, start: int, end: int) -> list[tuple[int, int, bool]]:

@@ -100,7 +100,7 @@ class PiiEngine:
             taken = [(s, e) for s, e, kind in found if kind != SUBJECT] + rejected
             if digits >= 7:
                 found += [(s, e, PHONE) for s, e in self._phones.find(text, taken, shaped)]
-            if digits >= 5:
+            if digits >= 4:  # four to six read back one at a time, five or six written
                 short = detectors.find_short_numbers(text, lowered, taken)
                 found += [(s, e, PHONE) for s, e in short]
                 shaped += short

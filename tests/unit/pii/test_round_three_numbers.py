@@ -126,3 +126,45 @@ def test_the_number_after_an_address_written_with_at_and_dot_in_brackets_is_read
 def test_a_reference_after_an_address_with_dot_in_brackets_is_not_a_phone() -> None:
     text = "order details: psoares [at] almeida [dot] pt / 2023 4598 1234"
     assert [t for t, _ in _found(text)] == ["EMAIL"]
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "kind"),
+    [
+        ("Customer: 676340375325", "676340375325", "CREDIT_CARD"),  # Luhn-valid Maestro, no country's number
+        ("Caller: 501800000009", "501800000009", "CREDIT_CARD"),
+        ("Caller: 639171234567", "639171234567", "PHONE"),  # +63 917 123 4567, a Philippine mobile
+        ("Caller: 2025550143", "2025550143", "PHONE"),
+    ],
+)
+def test_twelve_or_ten_digits_that_are_all_of_a_callers_turn(text: str, value: str, kind: str) -> None:
+    assert _found(text) == [(kind, value)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Agent: order 676340375325",
+        "Caller: 676340375326",  # fails Luhn: not a card, and no country's number
+        "Caller: the order is 2025550143, thanks",
+    ],
+)
+def test_the_same_digits_as_a_reference_or_failing_the_checks_are_not(text: str) -> None:
+    assert _found(text) == []
+
+
+def test_four_digits_read_back_one_at_a_time_are_a_short_number() -> None:
+    text = "agent: let me read that back, 7, 0, 5, 2, is that correct? caller: yes"
+    assert _found(text) == [("PHONE", "7, 0, 5, 2")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "agent: can you read me the PIN, 7, 0, 5, 2?",
+        "agent: confirm your order number 7 0 5 2 please",
+        "caller: I have 7, 0, 5, 2 of them",
+    ],
+)
+def test_four_digits_one_at_a_time_without_a_read_back_are_not(text: str) -> None:
+    assert _found(text) == []

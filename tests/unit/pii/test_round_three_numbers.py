@@ -168,3 +168,22 @@ def test_four_digits_read_back_one_at_a_time_are_a_short_number() -> None:
 )
 def test_four_digits_one_at_a_time_without_a_read_back_are_not(text: str) -> None:
     assert _found(text) == []
+
+
+def test_a_longer_number_read_back_holding_the_subjects_digits_is_a_phone() -> None:
+    from shared.pii import KnownSubject
+
+    text = "conseiller : je répète, 0-9-6-1-2-3-4-5-6-7-8, c'est bien ça ? appelant : oui"
+    found = default_engine().find(text, KnownSubject(phones=["+33 6 12 34 56 78"]))
+    assert [(e.type, text[e.start : e.end]) for e in found] == [("PHONE", "0-9-6-1-2-3-4-5-6-7-8")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["call (+44) 020 7946 0958 please", "call +44 20 7946 0958 now", "call 020 7946 0958 now"],
+)
+def test_the_subjects_own_number_in_any_format_stays_the_subjects(text: str) -> None:
+    from shared.pii import KnownSubject
+
+    found = default_engine().find(text, KnownSubject(phones=["+44 20 7946 0958"]))
+    assert [e.type for e in found] == ["SUBJECT"]

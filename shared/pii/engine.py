@@ -160,7 +160,7 @@ def _resolve(found: list[Found], text: str) -> list[Found]:
     return sorted(result + accepted)
 
 
-def _grown_kind(text: str, start: int, end: int, found: list[Found]) -> str:
+def _grown_kind(text: str, start: int, end: int, found: list[Found]) -> EntityType:
     """SUBJECT, unless the span is a longer phone number that merely holds the subject's digits.
 
     "je répète, 0-9-6-1-2-..." holding the subject's "6 12 34 56 78" is another number read back:

@@ -245,6 +245,8 @@ def find_cards(text: str, rejected: list[Span] | None = None) -> list[Span]:
             and rejected is not None
             and text[start] != "0"
             and not (sum(lengths) <= _MAX_DIGITS and _phone_not_card(text, start, end))
+            # "+91 1761123456789": the rest of a number after its country code, not a mistyped card.
+            and _AFTER_COUNTRY_CODE.search(text, max(0, start - 8), start) is None
         ):
             rejected.append((start, end))
     return spans
@@ -384,7 +386,8 @@ _SSN_FILLERS: Final = frozenset(
 # Substrings every SSN word holds ("ssn", "social security", "tin", "taxpayer", "sozialvers...").
 _SSN_HINTS: Final = ("ss", "social", "tin", "taxpayer")
 # "+55 " or "0081 " right before: the digits are a phone number's, after its country code.
-_AFTER_COUNTRY_CODE: Final = re.compile(r"(?<![\w+])(?:\+|00)\d{1,3}[ \u00a0]{1,2}$")
+# "+55 ", "0081 ", "(1) ", "(+44) ": a country code, the rest of the number after it.
+_AFTER_COUNTRY_CODE: Final = re.compile(r"(?:(?<![\w+])(?:\+|00)\d{1,3}|(?<![\w(])\(\+?\d{1,3}\))[ \u00a0]{1,2}$")
 # Read back one digit at a time: "2 2 0 7 8 9 6 2 3", "2-2-0-7-...", "2, 2, 0, ...".
 _SSN_ONE_BY_ONE: Final = re.compile(r"(?<![\w\-.,])\d(?:(?:[ ]|-|[ ]-[ ]|,[ ])\d){8}(?![\w]|[\-.,][ ]?\d|[ ]-?[ ]?\d)")
 
@@ -1080,6 +1083,19 @@ def _in_a_turn(text: str, start: int) -> bool:
     return _TURN_LABEL.search(text, max(0, start - _TURN_REACH), start) is not None
 
 
+_WORD: Final = re.compile(r"[^\W\d_]+")
+
+
+def _answers_an_unseen_question(text: str, start: int, end: int) -> bool:
+    """Six digits dictated as all of a caller's turn ("appelant : alors c'est neuf sept un un deux
+    trois"), in a message that names no reference, PIN or code before it: a small country's number
+    given in answer to "and your number?", as seven or more are (a PIN asked for is named in the
+    agent's turn; a five-digit answer is more often a postcode, and is left alone)."""
+    if not _whole_turn(text, start, end):
+        return False
+    return context.REFERENCE_WORDS.isdisjoint(word.lower() for word in _WORD.findall(text, 0, start))
+
+
 def find_spoken(text: str, phones: PhoneFinder) -> list[Typed]:
     """Cards, SSNs and phone numbers said as words, judged by the rules written ones pass.
 
@@ -1107,7 +1123,11 @@ def find_spoken(text: str, phones: PhoneFinder) -> list[Typed]:
             if len(digits) < _MIN_SPOKEN_DIGITS:
                 if context.read_back_before(text, number.start):
                     found.append((number.start, number.end, "PHONE", False))
-            elif verdict == "strong" or (verdict == "phone" and _in_a_turn(text, number.start)):
+            elif (
+                verdict == "strong"
+                or (verdict == "phone" and _in_a_turn(text, number.start))
+                or (verdict == "none" and len(digits) == 6 and _answers_an_unseen_question(text, number.start, number.end))
+            ):
                 found.append((number.start, number.end, "PHONE", False))
             continue
         # Said with "plus" and a country code: a phone number, never a card.

@@ -187,3 +187,56 @@ def test_the_subjects_own_number_in_any_format_stays_the_subjects(text: str) -> 
 
     found = default_engine().find(text, KnownSubject(phones=["+44 20 7946 0958"]))
     assert [e.type for e in found] == ["SUBJECT"]
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("pls call me back +91\u00a01761123456789 thx", "+91\u00a01761123456789"),  # not a mistyped card
+        ("You can call me on (1) 300 02 3456 between 1:20 am and 5:41 pm.", "(1) 300 02 3456"),  # not an SSN
+        ("if I'm out, my partner Sr. Benicio Fonseca is on 043/0123", "043/0123"),  # "Sr." a title
+    ],
+)
+def test_numbers_after_a_country_code_or_a_title_are_phones(text: str, value: str) -> None:
+    assert _found(text) == [("PHONE", value)]
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("my SSN is 300 02 3456", ("US_SSN", "300 02 3456")),
+        ("Order: +91 4111111111111111", ("CREDIT_CARD", "4111111111111111")),
+    ],
+)
+def test_an_ssn_or_a_card_without_a_country_code_before_it_stays_one(text: str, value: tuple[str, str]) -> None:
+    assert _found(text) == [value]
+
+
+def test_a_reference_is_on_a_number_is_still_a_reference() -> None:
+    assert _found("the ticket is on 043/0123") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("appelant : alors c'est neuf sept un un deux trois", "neuf sept un un deux trois"),
+        ("caller: so it's four nine two one eight three", "four nine two one eight three"),
+    ],
+)
+def test_six_digits_dictated_as_a_whole_turn_are_a_phone(text: str, value: str) -> None:
+    entities = default_engine().find(text)
+    assert [(e.type, text[e.start : e.end]) for e in entities] == [("PHONE", value)]
+    assert not entities[0].validated
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "agent: your PIN please\ncaller: so it's four nine two one eight three",
+        "agent: what's the code? caller: so it's four nine two one eight three",
+        "caller: seven five zero one one",  # five digits: more often a postcode
+        "caller: I have four nine two one eight three of them",
+    ],
+)
+def test_six_digits_after_a_pin_or_code_question_or_inside_a_sentence_are_not(text: str) -> None:
+    assert _found(text) == []

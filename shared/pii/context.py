@@ -219,7 +219,7 @@ _PHONE_LABEL: Final = _words(
      φ phone telephone tel ph cell cellphone mobile mob landline fax phonenumber telefon telefonnummer handy
      handynummer mobil mobilnummer festnetz festnetznummer rufnummer téléphone tél portable teléfono telefono
      tlf tfno telf móvil movil celular cellulare telefoon telefoonnummer mobiel mobielnummer gsm telefone
-     telemóvel telemovel whatsapp contact
+     telemóvel telemovel whatsapp contact contacto contato
     """
 )
 _BE: Final = _words("is s am m are re was")
@@ -236,14 +236,17 @@ _FROM: Final = _words("from desde vanaf")
 _PERSONAL_LINE: Final = _words(
     "best contact direct personal own home private callback meilleur beste besten aktuelle mejor migliore melhor"
 )
+# "my partner Sr. Benicio Fonseca is on ...": "Sr." is a title before a name there, not a service request.
+_REFERENCES_NOT_TITLES: Final = REFERENCE_WORDS - _words("sr")
 _PHONE_CODE_WORDS: Final = _words("area country dialling dialing calling city")
 _MAX_PHONE_WORDS: Final = 8
 
 PhoneContext = Literal["strong", "phone", "reference", "none"]
 
-# An email address (typed, or with "(at)"/"[at]") and a list separator, right before a number.
+# An email address (typed, or with "(at)"/"[at]" and "[dot]") and a list separator, right before a number.
 _AFTER_EMAIL: Final = re.compile(
-    r"(?<![\w.+\-])[\w.+\-]+(?:[ \t]?@[ \t]?|[ \t]?[(\[{<]at[)\]}>][ \t]?)[\w\-]+(?:\.[\w\-]+)+[ \t]*[/;,|][ \t]*$"
+    r"(?<![\w.+\-])[\w.+\-]+(?:[ \t]?@[ \t]?|[ \t]?[(\[{<]at[)\]}>][ \t]?)[\w\-]+"
+    r"(?:(?:\.|[ \t]?[(\[{<]dot[)\]}>][ \t]?)[\w\-]+)+[ \t]*[/;,|][ \t]*$"
     # Spoken, as speech-to-text writes it: "jane at example dot com / 8012 3456".
     r"|(?<![\w.+\-])[\w.+\-]+[ \t]at[ \t][\w\-]+(?:[ \t]dot[ \t][\w\-]+)+[ \t]*[/;,|][ \t]*$"
 )
@@ -275,7 +278,7 @@ def phone_context_before(text: str, start: int) -> PhoneContext:
         # "I'm on 07700 900123", "my partner is on 730.1234", "she's on 0412 345 678": English for the
         # line a person answers, whoever it is (a person's line is personal data either way); not
         # when the clause names a reference ("the order is on 4811...").
-        return "reference" if not REFERENCE_WORDS.isdisjoint(words[2:]) else "strong"
+        return "reference" if not _REFERENCES_NOT_TITLES.isdisjoint(words[2:]) else "strong"
     personal = False
     for index, word in enumerate(words):
         further = words[index + 1] if index + 1 < len(words) else None

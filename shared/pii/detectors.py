@@ -224,7 +224,11 @@ def find_cards(text: str, rejected: list[Span] | None = None) -> list[Span]:
         lengths = [e - s for s, e in groups]
         shaped = card_shaped(lengths)
         if not shaped and len(groups) == 1 and lengths[0] == 12:
-            shaped = _card_context(text, start, end)  # "my card is 676340375325": a Maestro said to be a card
+            # "my card is 676340375325": a Maestro said to be a card; or all a caller says in a turn
+            # ("Customer: 676340375325"), when no country's plan has it as a number with its code.
+            shaped = _card_context(text, start, end) or (
+                _whole_turn(text, start, end) and not _valid_with_country_code(text[start:end])
+            )
         if shaped and validators.credit_card_ok(text[start:end]) and not _product_barcode(text[start:end]):
             if not _other_card(text, start):
                 spans.append((start, end))
@@ -241,9 +245,19 @@ def find_cards(text: str, rejected: list[Span] | None = None) -> list[Span]:
             and rejected is not None
             and text[start] != "0"
             and not (sum(lengths) <= _MAX_DIGITS and _phone_not_card(text, start, end))
+            # "+91 1761123456789": the rest of a number after its country code, not a mistyped card.
+            and _AFTER_COUNTRY_CODE.search(text, max(0, start - 8), start) is None
         ):
             rejected.append((start, end))
     return spans
+
+
+def _valid_with_country_code(digits: str) -> bool:
+    """``digits`` read as a country code and a national number form one the plan assigns."""
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse("+" + digits))
+    except phonenumbers.NumberParseException:
+        return False
 
 
 # Words that say the number after them is a payment card's, in the contact centre's languages.
@@ -372,7 +386,8 @@ _SSN_FILLERS: Final = frozenset(
 # Substrings every SSN word holds ("ssn", "social security", "tin", "taxpayer", "sozialvers...").
 _SSN_HINTS: Final = ("ss", "social", "tin", "taxpayer")
 # "+55 " or "0081 " right before: the digits are a phone number's, after its country code.
-_AFTER_COUNTRY_CODE: Final = re.compile(r"(?<![\w+])(?:\+|00)\d{1,3}[ \u00a0]{1,2}$")
+# "+55 ", "0081 ", "(1) ", "(+44) ": a country code, the rest of the number after it.
+_AFTER_COUNTRY_CODE: Final = re.compile(r"(?:(?<![\w+])(?:\+|00)\d{1,3}|(?<![\w(])\(\+?\d{1,3}\))[ \u00a0]{1,2}$")
 # Read back one digit at a time: "2 2 0 7 8 9 6 2 3", "2-2-0-7-...", "2, 2, 0, ...".
 _SSN_ONE_BY_ONE: Final = re.compile(r"(?<![\w\-.,])\d(?:(?:[ ]|-|[ ]-[ ]|,[ ])\d){8}(?![\w]|[\-.,][ ]?\d|[ ]-?[ ]?\d)")
 
@@ -492,6 +507,16 @@ _VERSIONS: Final = re.compile(r"(?i:\bv|\bversion[ ]?|\bver\.?[ ]?|\brelease[ ]?
 
 # A US or Mexican ZIP+4 after its state's abbreviation: "CA 94105-1234", "QRO 76000-1234".
 _ZIP_PLUS_FOUR: Final = re.compile(r"(?<![\w])[A-Z]{2,4}\.?[ \u00a0](\d{5}-\d{4})(?![\w]|-\d)")
+# A Brazilian CEP, five digits, a hyphen and three ("05663-781"), in an address: after "CEP" or a
+# state's abbreviation ("São Paulo - SP, 05663-781"), or before the city's name ("05663-781 São Paulo").
+# A German number written area code, hyphen, line ("05663-781") has the shape too, so the shape alone
+# is not enough.
+_CEP: Final = re.compile(r"(?<![\w\-+/.])\d{5}-\d{3}(?![\w]|[\-./]\d)")
+_CEP_BEFORE: Final = re.compile(
+    r"(?:\b(?i:cep)[ \u00a0.:º°n]*|(?<![\w])(?:AC|AL|AP|AM|BA|CE|DF|ES|GO|MA|MT|MS|MG|PA|PB|PR|PE|PI|RJ|RN|RS|RO|RR"
+    r"|SC|SP|SE|TO)[ \u00a0]*[,\-\u2013/][ \u00a0]*)$"
+)
+_CEP_AFTER: Final = re.compile(r"[ \u00a0]*[,\-\u2013]?[ \u00a0]*[^\W\d_]")
 
 
 def find_blockers(text: str, start: int = 0, end: int | None = None) -> list[Span]:
@@ -546,7 +571,16 @@ def _blockers_in(text: str, start: int, end: int, gates: _BlockerGates) -> list[
         spans += [m.span() for m in _VERSIONS.finditer(text, start, end)]
     if gates.dash and text.find("-", start, end) >= 0:
         spans += [m.span(1) for m in _ZIP_PLUS_FOUR.finditer(text, start, end)]
+        spans += [m.span() for m in _CEP.finditer(text, start, end) if _cep_in_an_address(text, *m.span())]
     return spans
+
+
+def _cep_in_an_address(text: str, start: int, end: int) -> bool:
+    """A five-three postcode said to be one ("CEP"), after a Brazilian state, or before a place name."""
+    if _CEP_BEFORE.search(text, max(0, start - 12), start) is not None:
+        return True
+    after = _CEP_AFTER.match(text, end)
+    return after is not None and text[after.end() - 1].isupper() and context.phone_context_before(text, start) != "strong"
 
 
 # --------------------------------------------------------------------------------------------
@@ -564,9 +598,10 @@ _PHONE_CAND: Final = re.compile(
 )
 # A number read back one digit at a time with commas: "0, 6, 1, 2, 3, 4, 5, 6, 7, 8".
 _PHONE_ONE_BY_ONE: Final = re.compile(r"(?<![\w,+\-/.])\d(?:,[ ]\d){6,14}(?![\w]|,[ ]?\d)")
-# Five or six digits read back one at a time ("2 0 1 2 3 4", "5 - 4 - 2 - 0 - 1", "7, 5, 1, 2, 2"): a small
-# country's number (Niue, Saint Helena...), taken only after a read-back cue (context.read_back_before).
-_SHORT_ONE_BY_ONE: Final = re.compile(r"(?<![\w,+\-/.])\d(?P<sep>[ ]-[ ]|-|[ ]|,[ ])\d(?:(?P=sep)\d){3,4}(?![\w]|(?P=sep)\d)")
+# Four to six digits read back one at a time ("2 0 1 2 3 4", "5 - 4 - 2 - 0 - 1", "7, 0, 5, 2"): a small
+# country's number (Niue, Saint Helena...), taken only after a read-back cue (context.read_back_before),
+# as four spoken digits are.
+_SHORT_ONE_BY_ONE: Final = re.compile(r"(?<![\w,+\-/.])\d(?P<sep>[ ]-[ ]|-|[ ]|,[ ])\d(?:(?P=sep)\d){2,4}(?![\w]|(?P=sep)\d)")
 # Digits one at a time, any separators: "1 - 2 - 0 - 1 - ..." is one number, never cut at its " - ".
 _ONE_BY_ONE: Final = re.compile(r"\+?\d(?:(?:[ ]-[ ]|-|[ ]|,[ ]|\.)\d)+")
 _NON_DIGITS: Final = re.compile(r"\D+")
@@ -795,6 +830,13 @@ def _international_shape(candidate: str) -> bool:
     return False
 
 
+def _has_country_code(candidate: str) -> bool:
+    """``+`` then an existing country code and at least two more digits."""
+    digits = _NON_DIGITS.sub("", candidate)
+    table = _national_lengths()
+    return any(int(digits[:width]) in table and len(digits) - width >= 2 for width in (1, 2, 3))
+
+
 class PhoneFinder:
     """Phone numbers in international and national formats, validated with ``phonenumbers``."""
 
@@ -862,7 +904,10 @@ class PhoneFinder:
         # between strong separators first, the whole run as one phone-shaped number only after. Not
         # a number read back one digit at a time ("1 - 2 - 0 - 1 - ..."): its separators are all alike.
         one_by_one = _ONE_BY_ONE.fullmatch(candidate) is not None
-        pieces = self._split(text, start, end) if digit_count > 10 and not one_by_one else []
+        # Nor one whose groups are all set apart alike ("+353  1807  123  456"): double spaces there are
+        # the writer's grouping, and cutting would leave the tail in clear.
+        spaced_alike = digit_count <= _MAX_DIGITS and len(set(_NON_DIGITS.findall(candidate.lstrip(" (+")))) == 1
+        pieces = self._split(text, start, end) if digit_count > 10 and not one_by_one and not spaced_alike else []
         if pieces:
             return pieces
         # "0091 1866 ...": the international prefix 00 is not part of the number's 15 digits at most.
@@ -914,11 +959,11 @@ class PhoneFinder:
         if len(groups) == 1:
             if any(map(context.phone_word, words_before(text, start, 5))):
                 return True
-            # The number is the whole message ("07912..." answers "what's your number?"), or an
-            # extension follows it.
+            # The number is the whole message or a caller's whole turn ("07912..." answers "what's
+            # your number?"), or an extension follows it.
             end = start + len(candidate)
             whole_message = not text[:start].strip(_MESSAGE_PUNCTUATION) and not text[end:].strip(_MESSAGE_PUNCTUATION)
-            return whole_message or _EXTENSION_AFTER.match(text, end) is not None
+            return whole_message or _whole_turn(text, start, end) or _EXTENSION_AFTER.match(text, end) is not None
         return len(groups[0]) != 4
 
     def _split(self, text: str, start: int, end: int) -> list[tuple[int, int, bool]]:
@@ -949,6 +994,9 @@ _SHORT_NUMBER_GATE: Final = re.compile(
 )
 # Five or six written digits ("12345", "21 345", "12-345"): a small country's whole number.
 _SHORT_WRITTEN: Final = re.compile(r"(?<![\w,+\-/.:])\d(?:[ \-.]?\d){4,5}(?![\w]|[ \-./:,]?\d)")
+# A "+", a country code and too few digits for a phone candidate ("Phone: +98  9604"): a number
+# mistyped or cut short, still the writer's line when a strong phone cue gives it.
+_SHORT_PLUS: Final = re.compile(r"(?<![\w+])\+\d(?:[ \u00a0\-.]{0,2}\d){3,5}(?![\w]|[ \-./:,]?\d)")
 
 
 @lru_cache(maxsize=1)
@@ -978,12 +1026,16 @@ def find_short_numbers(text: str, lowered: str, taken: Iterable[Span]) -> list[S
     claimed = list(taken)
     spans: list[Span] = []
     gates: _BlockerGates | None = None
-    for match in chain(_SHORT_ONE_BY_ONE.finditer(text), _SHORT_WRITTEN.finditer(text)):
+    plus = _SHORT_PLUS.finditer(text) if "+" in text else ()
+    for match in chain(_SHORT_ONE_BY_ONE.finditer(text), _SHORT_WRITTEN.finditer(text), plus):
         start, end = match.span()
         if any(s < end and start < e for s, e in claimed):
             continue
         if match.re is _SHORT_ONE_BY_ONE:
             if not context.read_back_before(text, start):
+                continue
+        elif match.re is _SHORT_PLUS:
+            if not _has_country_code(text[start:end]) or context.phone_context_before(text, start) != "strong":
                 continue
         elif (
             sum(c.isdigit() for c in text[start:end]) not in _short_national_lengths()
@@ -1031,6 +1083,19 @@ def _in_a_turn(text: str, start: int) -> bool:
     return _TURN_LABEL.search(text, max(0, start - _TURN_REACH), start) is not None
 
 
+_WORD: Final = re.compile(r"[^\W\d_]+")
+
+
+def _answers_an_unseen_question(text: str, start: int, end: int) -> bool:
+    """Six digits dictated as all of a caller's turn ("appelant : alors c'est neuf sept un un deux
+    trois"), in a message that names no reference, PIN or code before it: a small country's number
+    given in answer to "and your number?", as seven or more are (a PIN asked for is named in the
+    agent's turn; a five-digit answer is more often a postcode, and is left alone)."""
+    if not _whole_turn(text, start, end):
+        return False
+    return context.REFERENCE_WORDS.isdisjoint(word.lower() for word in _WORD.findall(text, 0, start))
+
+
 def find_spoken(text: str, phones: PhoneFinder) -> list[Typed]:
     """Cards, SSNs and phone numbers said as words, judged by the rules written ones pass.
 
@@ -1058,7 +1123,11 @@ def find_spoken(text: str, phones: PhoneFinder) -> list[Typed]:
             if len(digits) < _MIN_SPOKEN_DIGITS:
                 if context.read_back_before(text, number.start):
                     found.append((number.start, number.end, "PHONE", False))
-            elif verdict == "strong" or (verdict == "phone" and _in_a_turn(text, number.start)):
+            elif (
+                verdict == "strong"
+                or (verdict == "phone" and _in_a_turn(text, number.start))
+                or (verdict == "none" and len(digits) == 6 and _answers_an_unseen_question(text, number.start, number.end))
+            ):
                 found.append((number.start, number.end, "PHONE", False))
             continue
         # Said with "plus" and a country code: a phone number, never a card.
@@ -1089,8 +1158,11 @@ def find_spoken(text: str, phones: PhoneFinder) -> list[Typed]:
         shaped_nationally = number.plus or (digits[0] == "0" and len(digits) >= 8) or verdict != "none" or whole
         if shaped_nationally and phones.valid(written):
             found.append((number.start, number.end, "PHONE", True))
-        elif _context_says_phone(verdict, len(digits)) or (
-            verdict == "none" and number.plus and _international_shape(written)
+        elif (
+            _context_says_phone(verdict, len(digits))
+            or (verdict == "none" and number.plus and _international_shape(written))
+            # Seven digits after "the number is" in a caller's turn, as five or six are (above).
+            or (verdict == "phone" and len(digits) == _MIN_DIGITS and _in_a_turn(text, number.start))
         ):
             found.append((number.start, number.end, "PHONE", False))
     return found

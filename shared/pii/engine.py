@@ -100,7 +100,7 @@ class PiiEngine:
             taken = [(s, e) for s, e, kind in found if kind != SUBJECT] + rejected
             if digits >= 7:
                 found += [(s, e, PHONE) for s, e in self._phones.find(text, taken, shaped)]
-            if digits >= 5:
+            if digits >= 4:  # four to six read back one at a time, five or six written
                 short = detectors.find_short_numbers(text, lowered, taken)
                 found += [(s, e, PHONE) for s, e in short]
                 shaped += short
@@ -112,7 +112,7 @@ class PiiEngine:
         unvalidated = set(shaped)
         return [
             Entity(kind, start, end, validated=not (kind == PHONE and (start, end) in unvalidated))
-            for start, end, kind in _resolve(found)
+            for start, end, kind in _resolve(found, text)
         ]
 
     def redact(self, text: str, subject: KnownSubject | None = None) -> tuple[str, list[Entity]]:
@@ -140,7 +140,7 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def _resolve(found: list[Found]) -> list[Found]:
+def _resolve(found: list[Found], text: str) -> list[Found]:
     """Keep the strongest of overlapping findings; a subject's span grows over what it touches."""
     if len(found) <= 1:
         return found
@@ -151,13 +151,29 @@ def _resolve(found: list[Found]) -> list[Found]:
         if grown == subjects:
             break
         subjects = grown
-    result: list[Found] = [(s, e, SUBJECT) for s, e in subjects]
+    result: list[Found] = [(s, e, _grown_kind(text, s, e, found)) for s, e in subjects]
     accepted: list[Found] = []
     for start, end, kind in sorted(generic, key=lambda f: (-_PRIORITY[f[2]], f[0] - f[1], f[0])):
         if any(_overlaps(start, end, s, e) for s, e, _ in result) or any(_overlaps(start, end, s, e) for s, e, _ in accepted):
             continue
         accepted.append((start, end, kind))
     return sorted(result + accepted)
+
+
+def _grown_kind(text: str, start: int, end: int, found: list[Found]) -> EntityType:
+    """SUBJECT, unless the span is a longer phone number that merely holds the subject's digits.
+
+    "je répète, 0-9-6-1-2-..." holding the subject's "6 12 34 56 78" is another number read back:
+    masked whole, as a phone number, not as the subject's own value.
+    """
+    inner = [(s, e) for s, e, kind in found if kind == SUBJECT and start <= s and e <= end]
+    if not inner or any(s == start and e == end for s, e in inner):
+        return SUBJECT
+    if not any(s == start and e == end and kind == PHONE for s, e, kind in found):
+        return SUBJECT
+    # More digits than the subject's: not "(+44) 020 ..." around the subject's "+44) 020 ...".
+    subject_digits = max(sum(map(str.isdigit, text[s:e])) for s, e in inner)
+    return PHONE if sum(map(str.isdigit, text[start:end])) > subject_digits else SUBJECT
 
 
 @lru_cache(maxsize=1)

@@ -3,11 +3,14 @@ as worker processes, a unique key prefix on the real Redis, and the simulator's 
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import platform
 import secrets
 import socket
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Mapping
@@ -114,3 +117,19 @@ def api_answers(stats: Mapping[str, Any]) -> tuple[int, int]:
 
 def machine() -> dict[str, Any]:
     return {"cores": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}
+
+
+def run_child(module: str, arguments: list[str], what: str) -> dict[str, Any]:
+    """Run ``python -m module arguments`` in a fresh process (its own connections, caches and memory, nothing
+    left over from the run before), pass its output through, and return the JSON of its ``RESULT`` line."""
+    process = subprocess.Popen([sys.executable, "-m", module, *arguments], stdout=subprocess.PIPE, text=True)
+    result: dict[str, Any] | None = None
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith("RESULT "):
+            result = json.loads(line.removeprefix("RESULT "))
+        else:
+            print(line, end="", flush=True)
+    if process.wait() != 0 or result is None:
+        raise RuntimeError(f"{what} failed (exit {process.returncode})")
+    return result

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -25,7 +24,7 @@ import httpx
 from genesys_sim.config import SimConfig
 
 from bench._chaos_outcome import gdpr_deletes_needed, surplus_gdpr_deletes
-from bench._stack import BenchStack, api_answers, machine
+from bench._stack import BenchStack, api_answers, machine, run_child
 from services.intake.submit import enqueue_discovery, submit
 from shared.celery_app import app, configure
 from shared.models import Lane
@@ -158,20 +157,9 @@ def _wait(runtime: Any, ids: list[str], started: float, timeout_s: float) -> dic
 
 
 def _run_in_subprocess(mode: str, subjects: int, rate: float, window: float, gdpr_step: float) -> dict[str, Any]:
-    """Each run in a fresh process: its own connections, caches and memory, nothing left over from the other run."""
-    command = [sys.executable, "-m", "bench.bulk", "--one", mode, "--subjects", str(subjects),
-               "--rate", str(rate), "--window", str(window), "--gdpr-step", str(gdpr_step)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    result: dict[str, Any] | None = None
-    assert process.stdout is not None
-    for line in process.stdout:
-        if line.startswith("RESULT "):
-            result = json.loads(line.removeprefix("RESULT "))
-        else:
-            print(line, end="", flush=True)
-    if process.wait() != 0 or result is None:
-        raise RuntimeError(f"{mode} run failed (exit {process.returncode})")
-    return result
+    """Each run in a fresh process: nothing left over from the other run."""
+    return run_child("bench.bulk", ["--one", mode, "--subjects", str(subjects), "--rate", str(rate),
+                                    "--window", str(window), "--gdpr-step", str(gdpr_step)], f"{mode} run")
 
 
 def main(argv: list[str]) -> int:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -35,7 +34,7 @@ from typing import Any
 
 import httpx
 
-from bench._stack import BenchStack, api_answers, machine
+from bench._stack import BenchStack, api_answers, machine, run_child
 from bench.bulk import overrides, sim_config
 from services.intake.submit import enqueue_discovery, submit
 from shared.celery_app import app, configure
@@ -218,21 +217,10 @@ def _overtaken(submitted: datetime, issued: datetime | None, enqueued_at: dict[s
 
 
 def _run_in_subprocess(phase: str, args: argparse.Namespace) -> dict[str, Any]:
-    """Each phase in a fresh process: its own connections, caches and memory, nothing left over from the other."""
-    command = [sys.executable, "-m", "bench.mixed", "--one", phase, "--subjects", str(args.subjects),
-               "--singles", str(args.singles), "--rate", str(args.rate), "--window", str(args.window),
-               "--gdpr-step", str(args.gdpr_step)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    result: dict[str, Any] | None = None
-    assert process.stdout is not None
-    for line in process.stdout:
-        if line.startswith("RESULT "):
-            result = json.loads(line.removeprefix("RESULT "))
-        else:
-            print(line, end="", flush=True)
-    if process.wait() != 0 or result is None:
-        raise RuntimeError(f"{phase} phase failed (exit {process.returncode})")
-    return result
+    """Each phase in a fresh process: nothing left over from the other."""
+    return run_child("bench.mixed", ["--one", phase, "--subjects", str(args.subjects), "--singles", str(args.singles),
+                                     "--rate", str(args.rate), "--window", str(args.window),
+                                     "--gdpr-step", str(args.gdpr_step)], f"{phase} phase")
 
 
 def report(idle: dict[str, Any], mixed: dict[str, Any], args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:

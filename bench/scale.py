@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Any
 import redis
 
 from bench import _redis_footprint as footprint
-from bench._stack import REDIS_URL, BenchStack, machine
+from bench._stack import REDIS_URL, BenchStack, machine, run_child
 from bench.bulk import run
 from services.audit_check import public_keys, verify_stored
 from shared.keys import Keys
@@ -109,19 +108,9 @@ def _until_audit_settles(client: redis.Redis, keys: Keys, quiet_s: float = 3.0, 
 
 def _run_in_subprocess(subjects: int, rate: float, window: float, gdpr_step: float, interval: float) -> dict[str, Any]:
     """One size in a fresh process, as ``bench.bulk`` does: nothing left over from the size before."""
-    command = [sys.executable, "-m", "bench.scale", "--one", str(subjects), "--rate", str(rate),
-               "--window", str(window), "--gdpr-step", str(gdpr_step), "--sample-every", str(interval)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    result: dict[str, Any] | None = None
-    assert process.stdout is not None
-    for line in process.stdout:
-        if line.startswith("RESULT "):
-            result = json.loads(line.removeprefix("RESULT "))
-        else:
-            print(line, end="", flush=True)
-    if process.wait() != 0 or result is None:
-        raise RuntimeError(f"{subjects}-subject run failed (exit {process.returncode})")
-    return result
+    return run_child("bench.scale", ["--one", str(subjects), "--rate", str(rate), "--window", str(window),
+                                     "--gdpr-step", str(gdpr_step), "--sample-every", str(interval)],
+                     f"{subjects}-subject run")
 
 
 def _within(value: float | None, reference: float | None, share: float) -> bool:

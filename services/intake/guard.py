@@ -72,37 +72,34 @@ class BodyGuard:
         if not has_body:
             await self.app(scope, receive, send)
             return
-        body = bytearray()
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            if len(body) > self.max_bytes:
-                await _refuse(413, f"body: larger than {self.max_bytes} bytes", scope, receive, send)
-                return
-            if not message.get("more_body", False):
-                break
-        if nesting_depth(bytes(body)) > self.max_depth:
+        body = await self._read(scope, receive, send)
+        if body is None:
+            return
+        if nesting_depth(body) > self.max_depth:
             await _refuse(400, f"body: nested deeper than {self.max_depth} levels", scope, receive, send)
             return
-        await self.app(scope, _replay(bytes(body), receive), send)
+        await self.app(scope, _replay(body, receive), send)
 
 
     async def _limited(self, scope: Scope, receive: Receive, send: Send) -> None:
         """A console form: read whole, at most ``max_bytes`` (no JSON nesting to check)."""
+        body = await self._read(scope, receive, send)
+        if body is not None:
+            await self.app(scope, _replay(body, receive), send)
+
+    async def _read(self, scope: Scope, receive: Receive, send: Send) -> bytes | None:
+        """The whole body, at most ``max_bytes``; None when the client left or the body was refused (413)."""
         body = bytearray()
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                return
+                return None
             body += message.get("body", b"")
             if len(body) > self.max_bytes:
                 await _refuse(413, f"body: larger than {self.max_bytes} bytes", scope, receive, send)
-                return
+                return None
             if not message.get("more_body", False):
-                break
-        await self.app(scope, _replay(bytes(body), receive), send)
+                return bytes(body)
 
 
 def _is_form(content_type: str | None) -> bool:

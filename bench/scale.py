@@ -126,7 +126,12 @@ def targets(runs: list[dict[str, Any]]) -> dict[str, bool]:
     flat_time = compared and _within(largest["time_ratio"], smallest["time_ratio"], FLAT)
     ttl_or_reason = all(not r["keys_without_ttl_unexplained"] for r in runs)
     everyone = all(r["erased"] == r["subjects"] and r["audit_chain_intact"] for r in runs)
+    # What the flatness means for an operator (cost does not grow): the smallest size carries a fixed tail (the
+    # last requests' platform GDPR job) that a larger run spreads thin, so it may only be the larger that is lower.
+    not_worse = compared and largest["time_ratio"] is not None and smallest["time_ratio"] is not None and \
+        largest["time_ratio"] <= smallest["time_ratio"] * (1 + FLAT)
     return {"erased_all_chain_intact": everyone, "calls_per_subject_flat": flat_calls, "time_ratio_flat": flat_time,
+            "time_ratio_not_worse_than_smallest": not_worse,
             "final_keys_have_ttl_or_reason": ttl_or_reason,
             "met": everyone and flat_calls and flat_time and ttl_or_reason}
 

@@ -36,6 +36,7 @@ def test_report_has_every_figure_for_every_size(report):
             assert isinstance(run[field], int | float), field
         assert run["erased"] == run["subjects"]
     assert set(report["targets"]) == {"erased_all_chain_intact", "calls_per_subject_flat", "time_ratio_flat",
+                                      "time_ratio_not_worse_than_smallest",
                                       "final_keys_have_ttl_or_reason", "met"}
 
 

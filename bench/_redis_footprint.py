@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
@@ -86,36 +86,32 @@ def _keys(client: redis.Redis, keys: Keys) -> list[str]:
 
 def measure(client: redis.Redis, keys: Keys, chunk: int = 1000) -> dict[str, Any]:
     """Bytes (``MEMORY USAGE``, Redis's default sampling of large lists) and key count by kind and by pattern."""
-    names = _keys(client, keys)
     by_kind: Counter[str] = Counter()
     by_pattern: Counter[str] = Counter()
     count: Counter[str] = Counter()
-    for start in range(0, len(names), chunk):
-        part = names[start:start + chunk]
-        pipe = client.pipeline(transaction=False)
-        for name in part:
-            pipe.memory_usage(name)
-        for name, used in zip(part, pipe.execute(), strict=True):
-            used = int(used or 0)  # gone since the SCAN: counts nothing
-            by_kind[kind(name, keys.prefix)] += used
-            by_pattern[pattern(name, keys.prefix)] += used
-            count[pattern(name, keys.prefix)] += 1
+    for name, used in _each(client, _keys(client, keys), "MEMORY USAGE", chunk):
+        used = int(used or 0)  # gone since the SCAN: counts nothing
+        shape = pattern(name, keys.prefix)
+        by_kind[kind(name, keys.prefix)] += used
+        by_pattern[shape] += used
+        count[shape] += 1
     return {"bytes": dict(by_kind), "bytes_by_pattern": dict(by_pattern), "keys_by_pattern": dict(count)}
 
 
 def keys_without_ttl(client: redis.Redis, keys: Keys, chunk: int = 1000) -> dict[str, int]:
     """Keys that never expire, counted by pattern (the request data only: not the broker's queues)."""
     names = [n for n in _keys(client, keys) if kind(n, keys.prefix) == "data"]
-    out: Counter[str] = Counter()
+    return dict(Counter(pattern(name, keys.prefix) for name, ttl in _each(client, names, "TTL", chunk) if ttl == -1))
+
+
+def _each(client: redis.Redis, names: list[str], command: str, chunk: int) -> Iterator[tuple[str, Any]]:
+    """``(name, answer)`` of one command (``MEMORY USAGE``, ``TTL``) on every key, pipelined ``chunk`` at a time."""
     for start in range(0, len(names), chunk):
         part = names[start:start + chunk]
         pipe = client.pipeline(transaction=False)
         for name in part:
-            pipe.ttl(name)
-        for name, ttl in zip(part, pipe.execute(), strict=True):
-            if ttl == -1:
-                out[pattern(name, keys.prefix)] += 1
-    return dict(out)
+            pipe.execute_command(*command.split(), name)
+        yield from zip(part, pipe.execute(), strict=True)
 
 
 def audit_size(client: redis.Redis, keys: Keys, chunk: int = 5000) -> tuple[int, int]:

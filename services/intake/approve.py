@@ -62,6 +62,16 @@ def own_request(runtime: Runtime, record: ErasureRecord, key_id: str | None, per
     return same_person(ApiKeyStore(runtime.redis, runtime.keys).person_of(record.submitted_by), person)
 
 
+def _decidable(runtime: Runtime, ticket: str, key_id: str | None, person: str | None, own: str) -> ErasureRecord:
+    """The request under ``ticket``, if this caller may decide it: not their own (four eyes, ``own`` says so)."""
+    record = runtime.store.find_by_ticket(ticket)
+    if record is None:
+        raise UnknownTicket(f"ticket: no request with ticket {ticket!r}")
+    if own_request(runtime, record, key_id, person):
+        raise OwnRequest(own)
+    return record
+
+
 def approve(runtime: Runtime, ticket: str, by: str, *, key_id: str | None = None, via: str = "cli",
             scope: str | None = None, person: str | None = None) -> ErasureRecord:
     """Record ``by``'s approval: an API key (``key_id``, never the key that submitted the request) or,
@@ -74,12 +84,8 @@ def approve(runtime: Runtime, ticket: str, by: str, *, key_id: str | None = None
     approver = by.strip()
     if not approver:
         raise ApprovalError("by: say who approves (a name or role)")
-    record = runtime.store.find_by_ticket(ticket)
-    if record is None:
-        raise UnknownTicket(f"ticket: no request with ticket {ticket!r}")
-    if own_request(runtime, record, key_id, person):
-        raise OwnRequest("approval: the key that submitted a request cannot approve it (four eyes); "
-                         "approve with another key")
+    record = _decidable(runtime, ticket, key_id, person, "approval: the key that submitted a request cannot "
+                        "approve it (four eyes); approve with another key")
     if record.approval is not None:
         raise AlreadyDecided(f"ticket: request {ticket!r} was already approved by {record.approval.by}")
     if record.state.is_final:
@@ -126,11 +132,8 @@ def reject(runtime: Runtime, ticket: str, by: str, reason: str, *, key_id: str |
     why = scrub(reason.strip())[:500]  # kept on the record and sent on: never an identifier typed into it
     if not why:
         raise ApprovalError("reason: say why the request is rejected")
-    record = runtime.store.find_by_ticket(ticket)
-    if record is None:
-        raise UnknownTicket(f"ticket: no request with ticket {ticket!r}")
-    if own_request(runtime, record, key_id, person):
-        raise OwnRequest("rejection: the key that submitted a request cannot decide it (four eyes)")
+    record = _decidable(runtime, ticket, key_id, person,
+                        "rejection: the key that submitted a request cannot decide it (four eyes)")
     if record.state is not RequestState.AWAITING_APPROVAL or record.approval is not None:
         raise AlreadyDecided(f"ticket: request {ticket!r} is not waiting for a decision")
     rejected = transition(runtime, record.request_id, RequestState.REJECTED, "approval.rejected",

@@ -1,8 +1,10 @@
 # The product only: built into a wheel first, so the image holds exactly what the wheel packages
 # (shared/ and services/; the simulator in sim/ is a separate distribution with its own image).
-FROM python:3.11-slim AS wheel
+# The full python image for this stage: it has the C compiler mypyc needs to compile the PII engine's hot
+# modules into the wheel (setup.py); the slim image below only runs them.
+FROM python:3.11 AS wheel
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY shared ./shared
 COPY services ./services
 RUN pip wheel --no-cache-dir --no-deps . -w /wheels

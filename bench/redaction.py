@@ -68,7 +68,8 @@ JSON schema (``bench/results/redaction.json``)::
       },
       "targets":  {"recall": 0.99, "precision": 0.97, "leaks": 0, "speedup_vs_presidio": 20, "met": bool},
       "presidio": {"version", "config"},
-      "scoring", "command", "machine", "quick"
+      "scoring", "command", "machine", "quick",
+      "engine_build": "compiled" | "source"   # which build of our engine ran (shared/pii/_compiled.py)
     }
 """
 
@@ -88,7 +89,7 @@ from pathlib import Path
 from typing import Any, Final, Protocol
 
 from bench import _redaction_corpus
-from shared.pii import ENTITY_TYPES, KnownSubject, PiiEngine, detectors
+from shared.pii import ENGINE_BUILD, ENTITY_TYPES, KnownSubject, PiiEngine, detectors
 
 RESULTS = Path(__file__).parent / "results" / "redaction.json"
 SEED = 20240315
@@ -562,6 +563,7 @@ def main(argv: list[str]) -> int:
         print(f"bench redaction needs presidio-analyzer and faker (pip install -e '.[dev]'): {exc}", file=sys.stderr)
         return 2
 
+    print(f"our engine: the {ENGINE_BUILD} build (shared/pii/_compiled.py)")
     results: dict[str, dict[str, Any]] = {}
     for name, corpus in corpora.items():
         timed_limit = args.presidio_timed if args.presidio_timed is not None else len(corpus["messages"])
@@ -592,6 +594,8 @@ def main(argv: list[str]) -> int:
         "command": command,
         "machine": machine(),
         "quick": bool(args.quick),
+        # The compiled engine (mypyc, setup.py) or its Python source: ERASURE_PII_ENGINE=source times the latter.
+        "engine_build": ENGINE_BUILD,
     }
     # A quick run or a dev-half run never replaces the committed results.
     output = args.output or (RESULTS if not args.quick and args.independent_half == "test" else None)

@@ -3,8 +3,12 @@
 ``PiiEngine`` finds emails, phone numbers, payment cards, IBANs, IP addresses, US SSNs and a
 known subject's identifiers in free text; ``scrub`` is the one-call form used on everything the
 system writes (logs, audit entries, exception texts, webhook bodies, Sentry events).
+
+Importing the package first decides whether the compiled engine or its Python source runs
+(``shared/pii/_compiled.py``; ``ENGINE_BUILD`` says which).
 """
 
+from shared.pii._compiled import ENGINE_BUILD  # first: it decides which build the imports below load
 from shared.pii.engine import DEFAULT_REGIONS, PiiEngine, default_engine, scrub
 from shared.pii.entities import (
     CREDIT_CARD,
@@ -25,6 +29,7 @@ __all__ = [
     "CREDIT_CARD",
     "DEFAULT_REGIONS",
     "EMAIL",
+    "ENGINE_BUILD",
     "ENTITY_TYPES",
     "IBAN",
     "IP_ADDRESS",

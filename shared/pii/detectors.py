@@ -590,8 +590,13 @@ def _cep_in_an_address(text: str, start: int, end: int) -> bool:
 # A run of digits and the characters people group them with; no alternation inside the run, so
 # the scan is fast. Checks after the match decide (seven digits or more, blockers, validity).
 # "Tel.0612..." may be a number after a label (checked in ``find``); "1.0612..." is not the start of one.
+# Written to start with a character class (the lookbehinds check the characters before it), so the
+# scan skips letters in C instead of trying a match at each position; the same matches as
+# "(?<![\w,+\-/])(?<![\d.]\.)(?:\+|\((?=[ ]?\+?\d))?[ \u00a0]?\d..." (tests/unit/pii/test_prefilters.py).
 _PHONE_CAND: Final = re.compile(
-    r"(?<![\w,+\-/])(?<![\d.]\.)(?:\+|\((?=[ ]?\+?\d))?[ \u00a0]?\d(?:[ \u00a0\-./()+]{0,4}\d){6,}"
+    r"[+( \u00a0\d](?<![\w,+\-/][\s\S])(?<![\d.]\.[\s\S])"
+    r"(?:(?<=\+)[ \u00a0]?\d|(?<=\()(?=[ ]?\+?\d)[ \u00a0]?\d|(?<=[ \u00a0])\d|(?<=\d))"
+    r"(?:[ \u00a0\-./()+]{0,4}\d){6,}"
     # Not glued to a word, but maybe to a Chinese or Japanese word for "phone" ("...5678联系我"),
     # which the matching copy writes as the phone mark.
     rf"(?!(?!{PHONE_MARK})\w)"
@@ -641,33 +646,54 @@ def _region_filters(regions: tuple[str, ...]) -> tuple[tuple[str, str, frozenset
 _NUMBER_TYPE_DESCS: Final = (
     "premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan", "voicemail", "fixed_line", "mobile",
 )
-_Desc = tuple[re.Pattern[str], frozenset[int]]
+# Per national-number length: the general pattern and every number type of that length as one
+# alternation (a fullmatch of "(?:a)|(?:b)" is a fullmatch of a or of b): two scans decide.
+_ByLength = dict[int, tuple[re.Pattern[str], re.Pattern[str]]]
+_Rules = tuple[re.Pattern[str] | None, _ByLength]
 
 
 @lru_cache(maxsize=512)
-def _region_rules(region: str) -> tuple[_Desc, tuple[_Desc, ...], re.Pattern[str] | None] | None:
+def _region_rules(region: str) -> _Rules | None:
     """Compiled validity rules of a region, from ``phonenumbers``' own metadata.
 
-    ``(general description, number-type descriptions, national prefix to strip)``; the prefix is
-    None where the region rewrites numbers when stripping it (``phonenumbers`` handles those).
+    ``(national prefix to strip, rules by national-number length)``; the prefix is None where the
+    region rewrites numbers when stripping it (``phonenumbers`` handles those). A number is valid
+    when its length has rules, it matches the general description and one of the number types
+    (a type without lengths of its own has the general ones, as in ``phonenumbers``).
     """
     metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
     if metadata is None or metadata.general_desc is None or metadata.general_desc.national_number_pattern is None:
         return None
-    general: _Desc = (re.compile(metadata.general_desc.national_number_pattern), frozenset(metadata.general_desc.possible_length))
-    types: list[_Desc] = []
+    general_pattern = metadata.general_desc.national_number_pattern
+    general_lengths = frozenset(metadata.general_desc.possible_length)
+    types: list[tuple[str, frozenset[int]]] = []
     for name in _NUMBER_TYPE_DESCS:
         desc = getattr(metadata, name, None)
         if desc is not None and desc.national_number_pattern is not None:
-            types.append((re.compile(desc.national_number_pattern), frozenset(desc.possible_length)))
+            types.append((desc.national_number_pattern, frozenset(desc.possible_length) or general_lengths))
+    general = re.compile(general_pattern)
+    by_length: _ByLength = {}
+    for length in sorted(general_lengths):
+        alternatives = [f"(?:{pattern})" for pattern, lengths in types if length in lengths]
+        if alternatives:
+            by_length[length] = (general, re.compile("|".join(alternatives)))
     prefix_pattern = metadata.national_prefix_for_parsing or metadata.national_prefix
     prefix = re.compile(prefix_pattern) if prefix_pattern and not metadata.national_prefix_transform_rule else None
-    return general, tuple(types), prefix
+    return prefix, by_length
 
 
-def _matches(nsn: str, desc: _Desc, general_lengths: frozenset[int]) -> bool:
-    pattern, lengths = desc
-    return len(nsn) in (lengths or general_lengths) and pattern.fullmatch(nsn) is not None
+def _valid_nsn(nsn: str, by_length: _ByLength) -> bool:
+    rules = by_length.get(len(nsn))
+    return rules is not None and rules[0].fullmatch(nsn) is not None and rules[1].fullmatch(nsn) is not None
+
+
+def _fast_valid_rules(digits: str, rules: _Rules) -> bool:
+    prefix, by_length = rules
+    if prefix is not None:
+        match = prefix.match(digits)
+        if match is not None and match.end() > 0 and _valid_nsn(digits[match.end() :], by_length):
+            return True
+    return _valid_nsn(digits, by_length)
 
 
 def _fast_valid_in_region(digits: str, region: str) -> bool:
@@ -676,16 +702,7 @@ def _fast_valid_in_region(digits: str, region: str) -> bool:
     Only ever used to say yes quickly: a no falls back to ``phonenumbers`` itself.
     """
     rules = _region_rules(region)
-    if rules is None:
-        return False
-    general, types, prefix = rules
-    candidates = [digits]
-    if prefix is not None and (match := prefix.match(digits)) is not None and match.end() > 0:
-        candidates.insert(0, digits[match.end() :])
-    for nsn in candidates:
-        if _matches(nsn, general, general[1]) and any(_matches(nsn, desc, general[1]) for desc in types):
-            return True
-    return False
+    return rules is not None and _fast_valid_rules(digits, rules)
 
 
 def _fast_valid_international(digits: str) -> bool:
@@ -694,6 +711,67 @@ def _fast_valid_international(digits: str) -> bool:
         if regions:
             rest = digits[width:]
             return any(_fast_valid_in_region(rest, region) for region in regions if region != "001")
+    return False
+
+
+@lru_cache(maxsize=64)
+def _national_rules(regions: tuple[str, ...]) -> tuple[_Rules, ...]:
+    """The regions' rules, looked up once (``_phone_valid`` tries them all for a national number)."""
+    found: list[_Rules] = []
+    for region in regions:
+        rules = _region_rules(region)
+        if rules is not None:
+            found.append(rules)
+    return tuple(found)
+
+
+@lru_cache(maxsize=512)
+def _plain_region(region: str) -> tuple[str, re.Pattern[str] | None] | None:
+    """``(country code, international prefix)`` of a region whose numbers ``phonenumbers`` judges by the
+    fast path's own rules, or None.
+
+    Plain: the only region of its country code, a prefix stripped without rewriting, lengths listed.
+    For such a region ``is_valid_number(parse(...))`` can only say yes where ``_fast_valid_in_region``
+    does, unless the digits start with the code or the international prefix (``parse`` reads a country
+    code there): then it is asked.
+    """
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if (
+        metadata is None
+        or metadata.general_desc is None
+        or not metadata.general_desc.possible_length
+        or metadata.national_prefix_transform_rule
+        or _region_rules(region) is None
+        or metadata.country_code is None
+        or phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(metadata.country_code) != (region,)
+    ):
+        return None
+    idd = metadata.international_prefix
+    return str(metadata.country_code), re.compile(idd) if idd else None
+
+
+def _parse_may_accept_national(digits: str, region: str) -> bool:
+    """False when ``is_valid_number(parse(digits, region))`` is provably False, the fast path having said no."""
+    plain = _plain_region(region)
+    if plain is None or not digits.isascii():
+        return True
+    code, idd = plain
+    return digits.startswith(code) or (idd is not None and idd.match(digits) is not None)
+
+
+def _parse_may_accept_international(digits: str) -> bool:
+    """False when ``_international_valid(digits)`` is provably False, the fast path having said no.
+
+    ``parse("+" + digits)`` reads the same country code as the fast path; in a plain region it then
+    only strips the region's own prefix, which the fast path tried; with no 0 after the code there
+    is no retry. Digits that start no country code never parse.
+    """
+    if not digits.isascii() or digits[0] == "0":
+        return True
+    for width in (1, 2, 3):
+        regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(int(digits[:width]))
+        if regions:
+            return len(regions) != 1 or _plain_region(regions[0]) is None or digits[width : width + 1] == "0"
     return False
 
 
@@ -708,12 +786,15 @@ def _phone_valid(candidate: str, regions: tuple[str, ...]) -> bool:
     if not _MIN_DIGITS <= len(digits) <= _MAX_DIGITS:
         return False
     if international:
-        return _fast_valid_international(digits) or _international_valid(digits)
-    if any(_fast_valid_in_region(digits, region) for region in regions):
-        return True
+        return _fast_valid_international(digits) or (_parse_may_accept_international(digits) and _international_valid(digits))
+    for rules in _national_rules(regions):
+        if _fast_valid_rules(digits, rules):
+            return True
     for region, trunk, lengths, pattern in _region_filters(regions):
         national = digits[len(trunk) :] if trunk and digits.startswith(trunk) else digits
         if not any(len(n) in lengths and pattern.fullmatch(n) for n in (national, digits)):
+            continue
+        if not _parse_may_accept_national(digits, region):
             continue
         try:
             number = phonenumbers.parse(digits, region)
@@ -852,6 +933,7 @@ class PhoneFinder:
             for other in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code, (region,)):
                 _region_rules(other)
         _region_filters(self.regions)
+        _national_rules(self.regions)
 
     def valid(self, candidate: str) -> bool:
         return _phone_valid(candidate, self.regions)
@@ -996,7 +1078,8 @@ _SHORT_NUMBER_GATE: Final = re.compile(
 _SHORT_WRITTEN: Final = re.compile(r"(?<![\w,+\-/.:])\d(?:[ \-.]?\d){4,5}(?![\w]|[ \-./:,]?\d)")
 # A "+", a country code and too few digits for a phone candidate ("Phone: +98  9604"): a number
 # mistyped or cut short, still the writer's line when a strong phone cue gives it.
-_SHORT_PLUS: Final = re.compile(r"(?<![\w+])\+\d(?:[ \u00a0\-.]{0,2}\d){3,5}(?![\w]|[ \-./:,]?\d)")
+# "+" first, its lookbehind after it: the scan looks for the "+" alone.
+_SHORT_PLUS: Final = re.compile(r"\+(?<![\w+][\s\S])\d(?:[ \u00a0\-.]{0,2}\d){3,5}(?![\w]|[ \-./:,]?\d)")
 
 
 @lru_cache(maxsize=1)

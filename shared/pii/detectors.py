@@ -524,6 +524,12 @@ def find_blockers(text: str, start: int = 0, end: int | None = None) -> list[Spa
     return _blockers_in(text, start, len(text) if end is None else end, _BlockerGates(text))
 
 
+# ASCII text: what the amount and version patterns need, as lower-case substrings. "Rs" is matched
+# case-sensitively by ``_AMOUNTS`` (no other word of it holds "rs"), so it is looked for as written.
+_ASCII_CURRENCY_WORDS: Final = tuple(word for word in _CURRENCY_WORD_LIST if word != "rs")
+_ASCII_VERSION_WORDS: Final = ("v", "release", "build", "firmware")
+
+
 class _BlockerGates:
     """What the blocker patterns can match anywhere in a text, decided once per text.
 
@@ -532,42 +538,81 @@ class _BlockerGates:
     it either, and the per-candidate scans skip that pattern.
     """
 
-    __slots__ = ("_currency_words", "_lowered", "colon", "currency_symbols", "dash", "date_separators", "dot")
+    __slots__ = (
+        "_currency_words", "_lowered", "_rs", "_version_words", "colon", "currency_symbols", "dash", "date_separators", "dot",
+    )
 
     def __init__(self, text: str) -> None:
-        self.date_separators = tuple(sep for sep in "-/." if text.count(sep) >= 2)
+        separators: list[str] = []
+        for sep in "-/.":
+            if text.count(sep) >= 2:
+                separators.append(sep)
+        self.date_separators = tuple(separators)
         self.colon = ":" in text
         # ASCII text: the case-insensitive currency-word pattern matches where the lower-cased text
         # holds one of its words (character for character), so plain substring searches answer.
         self._lowered: str | None = text.lower() if text.isascii() else None
         self.currency_symbols = "$" in text if self._lowered is not None else not _CURRENCY_SYMBOLS.isdisjoint(text)
         self._currency_words: tuple[str, ...] | None = None  # those in the text, looked for at the first window
+        self._rs = "Rs" in text
+        self._version_words: tuple[str, ...] | None = None
         self.dot = "." in text
         self.dash = "-" in text
 
     def currency(self, text: str, start: int, end: int) -> bool:
         """A currency symbol or word in ``text[start:end]`` (what ``_AMOUNTS`` needs)."""
-        if self.currency_symbols and not _CURRENCY_SYMBOLS.isdisjoint(text[start:end]):
-            return True
         lowered = self._lowered
         if lowered is None:
+            if self.currency_symbols and not _CURRENCY_SYMBOLS.isdisjoint(text[start:end]):
+                return True
             return _CURRENCY_WORD.search(text, start, end) is not None
-        if self._currency_words is None:
-            self._currency_words = tuple(word for word in _CURRENCY_WORD_LIST if word in lowered)
-        return any(lowered.find(word, start, end) >= 0 for word in self._currency_words)
+        if self.currency_symbols and text.find("$", start, end) >= 0:
+            return True
+        if self._rs and text.find("Rs", start, end) >= 0:
+            return True
+        words = self._currency_words
+        if words is None:
+            words = self._currency_words = _present(_ASCII_CURRENCY_WORDS, lowered)
+        for word in words:  # noqa: SIM110 (a plain loop: compiled with mypyc it needs no generator)
+            if lowered.find(word, start, end) >= 0:
+                return True
+        return False
+
+    def version(self, text: str, start: int, end: int) -> bool:
+        """What ``_VERSIONS`` needs in ``text[start:end]``: a dot, and in ASCII text one of its words."""
+        if not self.dot or text.find(".", start, end) < 0:
+            return False
+        lowered = self._lowered
+        if lowered is None:
+            return True
+        words = self._version_words
+        if words is None:
+            words = self._version_words = _present(_ASCII_VERSION_WORDS, lowered)
+        for word in words:  # noqa: SIM110 (a plain loop: compiled with mypyc it needs no generator)
+            if lowered.find(word, start, end) >= 0:
+                return True
+        return False
+
+
+def _present(words: tuple[str, ...], lowered: str) -> tuple[str, ...]:
+    found: list[str] = []
+    for word in words:
+        if word in lowered:
+            found.append(word)
+    return tuple(found)
 
 
 def _blockers_in(text: str, start: int, end: int, gates: _BlockerGates) -> list[Span]:
-    spans = (
-        [m.span() for m in _DATES.finditer(text, start, end)]
-        if any(text.count(sep, start, end) >= 2 for sep in gates.date_separators)
-        else []
-    )
+    spans: list[Span] = []
+    for sep in gates.date_separators:
+        if text.count(sep, start, end) >= 2:
+            spans = [m.span() for m in _DATES.finditer(text, start, end)]
+            break
     if gates.colon and text.find(":", start, end) >= 0:
         spans += [m.span() for m in _TIMES.finditer(text, start, end)]
     if gates.currency(text, start, end):
         spans += [m.span() for m in _AMOUNTS.finditer(text, start, end)]
-    if gates.dot and text.find(".", start, end) >= 0:
+    if gates.version(text, start, end):
         spans += [m.span() for m in _VERSIONS.finditer(text, start, end)]
     if gates.dash and text.find("-", start, end) >= 0:
         spans += [m.span(1) for m in _ZIP_PLUS_FOUR.finditer(text, start, end)]
@@ -601,12 +646,15 @@ _PHONE_CAND: Final = re.compile(
     # which the matching copy writes as the phone mark.
     rf"(?!(?!{PHONE_MARK})\w)"
 )
-# A number read back one digit at a time with commas: "0, 6, 1, 2, 3, 4, 5, 6, 7, 8".
-_PHONE_ONE_BY_ONE: Final = re.compile(r"(?<![\w,+\-/.])\d(?:,[ ]\d){6,14}(?![\w]|,[ ]?\d)")
+# A number read back one digit at a time with commas: "0, 6, 1, 2, 3, 4, 5, 6, 7, 8". Like the patterns below, its
+# first digit comes before the lookbehind that checks what precedes it (a faster scan, same matches).
+_PHONE_ONE_BY_ONE: Final = re.compile(r"\d(?<![\w,+\-/.][\s\S])(?:,[ ]\d){6,14}(?![\w]|,[ ]?\d)")
 # Four to six digits read back one at a time ("2 0 1 2 3 4", "5 - 4 - 2 - 0 - 1", "7, 0, 5, 2"): a small
 # country's number (Niue, Saint Helena...), taken only after a read-back cue (context.read_back_before),
 # as four spoken digits are.
-_SHORT_ONE_BY_ONE: Final = re.compile(r"(?<![\w,+\-/.])\d(?P<sep>[ ]-[ ]|-|[ ]|,[ ])\d(?:(?P=sep)\d){2,4}(?![\w]|(?P=sep)\d)")
+_SHORT_ONE_BY_ONE: Final = re.compile(
+    r"\d(?<![\w,+\-/.][\s\S])(?P<sep>[ ]-[ ]|-|[ ]|,[ ])\d(?:(?P=sep)\d){2,4}(?![\w]|(?P=sep)\d)"
+)
 # Digits one at a time, any separators: "1 - 2 - 0 - 1 - ..." is one number, never cut at its " - ".
 _ONE_BY_ONE: Final = re.compile(r"\+?\d(?:(?:[ ]-[ ]|-|[ ]|,[ ]|\.)\d)+")
 _NON_DIGITS: Final = re.compile(r"\D+")
@@ -862,6 +910,14 @@ def _exit_code_digits(candidate: str) -> int:
     return 2 if candidate.lstrip(" (").startswith("00") else 0
 
 
+def _dots_only(candidate: str) -> bool:
+    """No separator but dots (``candidate`` holds one)."""
+    for sep in " -/()+\u00a0":  # noqa: SIM110 (a plain loop: compiled with mypyc it needs no generator)
+        if sep in candidate:
+            return False
+    return True
+
+
 def _count_ok(text: str, start: int, end: int, most: int = _MAX_DIGITS + 2) -> bool:
     return _MIN_DIGITS <= sum(map(str.isdigit, text[start:end])) <= most
 
@@ -962,7 +1018,7 @@ class PhoneFinder:
                 # "+687 21.12.34" (New Caledonia writes its numbers with dots): after "+" and a country
                 # code, "21.12.34" is the rest of the number, not a date.
                 blockers = [(s, e) for s, e in blockers if s < start or e > end]
-            excluded = sorted([*claimed, *blockers])
+            excluded = sorted(claimed + blockers) if blockers else claimed
             for piece_start, piece_end in _subtract(start, end, excluded):
                 tight = _tighten(text, piece_start, piece_end)
                 if tight is not None:
@@ -1018,10 +1074,9 @@ class PhoneFinder:
         if not international and not self._national_shape(text, start, candidate):
             return False
         # Dots only: "06.12.34.56.78" or "202.555.0143", never "10.4.12.1234".
-        dots_only = "." in candidate and not any(sep in candidate for sep in " -/()+\u00a0")
-        if dots_only and sum(map(str.isdigit, candidate)) < 10:
+        if "." in candidate and _dots_only(candidate) and sum(map(str.isdigit, candidate)) < 10:
             return False
-        return self.valid(candidate)
+        return _phone_valid(candidate, self.regions)
 
     @staticmethod
     def _national_shape(text: str, start: int, candidate: str) -> bool:
@@ -1029,7 +1084,9 @@ class PhoneFinder:
         if _SSN_SHAPE.fullmatch(candidate):
             return False
         groups = _GROUP.findall(candidate)
-        digit_count = sum(len(g) for g in groups)
+        digit_count = 0
+        for group in groups:
+            digit_count += len(group)
         if groups[0][0] == "0":
             # With its trunk 0 ("0161 496 0000", "06 12 34 56 78"): at least 8 digits.
             return digit_count >= 8
@@ -1075,7 +1132,7 @@ _SHORT_NUMBER_GATE: Final = re.compile(
     r"|portable|m[oó]vil|llam|chiam|bel|lig|contact|joindre|gsm|φ"
 )
 # Five or six written digits ("12345", "21 345", "12-345"): a small country's whole number.
-_SHORT_WRITTEN: Final = re.compile(r"(?<![\w,+\-/.:])\d(?:[ \-.]?\d){4,5}(?![\w]|[ \-./:,]?\d)")
+_SHORT_WRITTEN: Final = re.compile(r"\d(?<![\w,+\-/.:][\s\S])(?:[ \-.]?\d){4,5}(?![\w]|[ \-./:,]?\d)")
 # A "+", a country code and too few digits for a phone candidate ("Phone: +98  9604"): a number
 # mistyped or cut short, still the writer's line when a strong phone cue gives it.
 # "+" first, its lookbehind after it: the scan looks for the "+" alone.
@@ -1095,6 +1152,13 @@ def _short_national_lengths() -> frozenset[int]:
     )
 
 
+def _overlaps_any(start: int, end: int, spans: list[Span]) -> bool:
+    for span_start, span_end in spans:  # noqa: SIM110 (a plain loop: compiled with mypyc it needs no generator)
+        if span_start < end and start < span_end:
+            return True
+    return False
+
+
 def find_short_numbers(text: str, lowered: str, taken: Iterable[Span]) -> list[Span]:
     """Five or six digits that are a small country's phone number (Niue, Saint Helena, the Falklands).
 
@@ -1110,20 +1174,22 @@ def find_short_numbers(text: str, lowered: str, taken: Iterable[Span]) -> list[S
     spans: list[Span] = []
     gates: _BlockerGates | None = None
     plus = _SHORT_PLUS.finditer(text) if "+" in text else ()
+    lengths = _short_national_lengths()
     for match in chain(_SHORT_ONE_BY_ONE.finditer(text), _SHORT_WRITTEN.finditer(text), plus):
         start, end = match.span()
-        if any(s < end and start < e for s, e in claimed):
+        pattern = match.re
+        # The cheap checks first: the digit count, then what is already taken, then the words before.
+        if pattern is _SHORT_WRITTEN and sum(map(str.isdigit, text[start:end])) not in lengths:
             continue
-        if match.re is _SHORT_ONE_BY_ONE:
+        if _overlaps_any(start, end, claimed):
+            continue
+        if pattern is _SHORT_ONE_BY_ONE:
             if not context.read_back_before(text, start):
                 continue
-        elif match.re is _SHORT_PLUS:
+        elif pattern is _SHORT_PLUS:
             if not _has_country_code(text[start:end]) or context.phone_context_before(text, start) != "strong":
                 continue
-        elif (
-            sum(c.isdigit() for c in text[start:end]) not in _short_national_lengths()
-            or context.phone_context_before(text, start) != "strong"
-        ):
+        elif context.phone_context_before(text, start) != "strong":
             continue
         if gates is None:
             gates = _BlockerGates(text)

@@ -17,7 +17,14 @@ _CAND_BEFORE = re.compile(
     r"(?<![\w,+\-/])(?<![\d.]\.)(?:\+|\((?=[ ]?\+?\d))?[ \u00a0]?\d(?:[ \u00a0\-./()+]{0,4}\d){6,}"
     rf"(?!(?!{PHONE_MARK})\w)"
 )
-_SHORT_PLUS_BEFORE = re.compile(r"(?<![\w+])\+\d(?:[ \u00a0\-.]{0,2}\d){3,5}(?![\w]|[ \-./:,]?\d)")
+_BEFORE = {
+    "_SHORT_PLUS": re.compile(r"(?<![\w+])\+\d(?:[ \u00a0\-.]{0,2}\d){3,5}(?![\w]|[ \-./:,]?\d)"),
+    "_PHONE_ONE_BY_ONE": re.compile(r"(?<![\w,+\-/.])\d(?:,[ ]\d){6,14}(?![\w]|,[ ]?\d)"),
+    "_SHORT_ONE_BY_ONE": re.compile(
+        r"(?<![\w,+\-/.])\d(?P<sep>[ ]-[ ]|-|[ ]|,[ ])\d(?:(?P=sep)\d){2,4}(?![\w]|(?P=sep)\d)"
+    ),
+    "_SHORT_WRITTEN": re.compile(r"(?<![\w,+\-/.:])\d(?:[ \-.]?\d){4,5}(?![\w]|[ \-./:,]?\d)"),
+}
 _ALPHABET = [*"0123456789012345678901234567890123456789 ++(())--..//,,:a\u00a0\n\t#x_", PHONE_MARK, "\u0663", ", "]
 
 
@@ -28,9 +35,9 @@ def test_candidate_scans_find_what_the_lookbehind_first_patterns_found() -> None
     for text in texts:
         expected = [m.span() for m in _CAND_BEFORE.finditer(text)]
         assert [m.span() for m in detectors._PHONE_CAND.finditer(text)] == expected, text
-        assert [m.span() for m in detectors._SHORT_PLUS.finditer(text)] == [
-            m.span() for m in _SHORT_PLUS_BEFORE.finditer(text)
-        ], text
+        for name, before in _BEFORE.items():
+            now = getattr(detectors, name)
+            assert [m.span() for m in now.finditer(text)] == [m.span() for m in before.finditer(text)], (name, text)
         found += bool(expected)
     assert found > 5000
 

@@ -762,15 +762,51 @@ def _fast_valid_international(digits: str) -> bool:
     return False
 
 
+_Combined = dict[int, re.Pattern[str]]
+
+
 @lru_cache(maxsize=64)
-def _national_rules(regions: tuple[str, ...]) -> tuple[_Rules, ...]:
-    """The regions' rules, looked up once (``_phone_valid`` tries them all for a national number)."""
-    found: list[_Rules] = []
+def _national_rules(regions: tuple[str, ...]) -> tuple[_Combined, tuple[tuple[re.Pattern[str], _Combined], ...]]:
+    """The regions' rules merged, for ``_phone_valid``'s national numbers: one fullmatch per length
+    answers for every region what ``_fast_valid_in_region`` answers for each.
+
+    ``(rules for the digits as written, (prefix, rules for the digits after it) per distinct prefix)``.
+    A region's rule for a length is "(?=(?:general)\\Z)(?:types)": the general pattern and a type
+    both match the whole number; the regions' rules are alternatives.
+    """
+    written: dict[int, list[str]] = {}
+    after_prefix: dict[str, dict[int, list[str]]] = {}
     for region in regions:
         rules = _region_rules(region)
-        if rules is not None:
-            found.append(rules)
-    return tuple(found)
+        if rules is None:
+            continue
+        prefix, by_length = rules
+        for length, (general, types) in by_length.items():
+            rule = f"(?=(?:{general.pattern})\\Z)(?:{types.pattern})"
+            written.setdefault(length, []).append(rule)
+            if prefix is not None:
+                after_prefix.setdefault(prefix.pattern, {}).setdefault(length, []).append(rule)
+    return _merged(written), tuple((re.compile(prefix), _merged(rules)) for prefix, rules in after_prefix.items())
+
+
+def _merged(rules: dict[int, list[str]]) -> _Combined:
+    return {length: re.compile("|".join(alternatives)) for length, alternatives in rules.items()}
+
+
+def _fast_valid_national(digits: str, regions: tuple[str, ...]) -> bool:
+    """``_fast_valid_in_region(digits, region)`` for any of ``regions``."""
+    written, prefixed = _national_rules(regions)
+    rule = written.get(len(digits))
+    if rule is not None and rule.fullmatch(digits) is not None:
+        return True
+    for prefix, by_length in prefixed:
+        match = prefix.match(digits)
+        if match is not None and match.end() > 0:
+            nsn = digits[match.end() :]
+            rule = by_length.get(len(nsn))
+            if rule is not None and rule.fullmatch(nsn) is not None:
+                return True
+    return False
 
 
 @lru_cache(maxsize=512)
@@ -835,14 +871,15 @@ def _phone_valid(candidate: str, regions: tuple[str, ...]) -> bool:
         return False
     if international:
         return _fast_valid_international(digits) or (_parse_may_accept_international(digits) and _international_valid(digits))
-    for rules in _national_rules(regions):
-        if _fast_valid_rules(digits, rules):
-            return True
+    if _fast_valid_national(digits, regions):
+        return True
     for region, trunk, lengths, pattern in _region_filters(regions):
-        national = digits[len(trunk) :] if trunk and digits.startswith(trunk) else digits
-        if not any(len(n) in lengths and pattern.fullmatch(n) for n in (national, digits)):
-            continue
         if not _parse_may_accept_national(digits, region):
+            continue  # the cheaper test first: most regions are plain
+        national = digits[len(trunk) :] if trunk and digits.startswith(trunk) else digits
+        if not (len(national) in lengths and pattern.fullmatch(national)) and not (
+            len(digits) in lengths and pattern.fullmatch(digits)
+        ):
             continue
         try:
             number = phonenumbers.parse(digits, region)

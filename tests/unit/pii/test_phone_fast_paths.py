@@ -90,3 +90,15 @@ def test_numbers_left_out_of_phonenumbers_parse_are_ones_it_rejects() -> None:
                 valid = False
             assert not valid, (candidate, region)
     assert skipped > 3000
+
+
+def test_merged_national_rules_answer_as_each_region_does() -> None:
+    rng = random.Random(5)
+    regions = tuple(DEFAULT_REGIONS)
+    valid = 0
+    for candidate in _variants(rng):
+        digits = candidate.lstrip("+")
+        expected = any(detectors._fast_valid_in_region(digits, region) for region in regions)
+        assert detectors._fast_valid_national(digits, regions) is expected, digits
+        valid += expected
+    assert valid > 300

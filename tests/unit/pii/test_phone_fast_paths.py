@@ -102,3 +102,26 @@ def test_merged_national_rules_answer_as_each_region_does() -> None:
         assert detectors._fast_valid_national(digits, regions) is expected, digits
         valid += expected
     assert valid > 300
+
+
+# The short-number gate's words as they were listed before being grouped by first letter.
+_GATE_BEFORE = re.compile(
+    r"read|rep|rép|confirm|wiederhol|ripet|herhaal|bevestig|apunt|anot|notez|notier|segna|noteer|jot"
+    r"|call|ring|phone|tel|mobil|mob|cell|fax|landline|number|nummer|num[eé]ro|número|reach|text|whatsapp|handy"
+    r"|portable|m[oó]vil|llam|chiam|bel|lig|contact|joindre|gsm|φ"
+)
+
+
+def test_short_number_gate_passes_the_texts_the_word_list_passed() -> None:
+    rng = random.Random(9)
+    words = [*re.findall(r"[a-zéóúφ]+", _GATE_BEFORE.pattern), "numero", "número", "movil", "móvil"]
+    passed = 0
+    for _ in range(60000):
+        word = rng.choice(words)
+        start = rng.randrange(len(word))
+        noise = "".join(rng.choice("abcdefghijklmnopqrstuvwxyzéóú φ") for _ in range(rng.randint(0, 4)))
+        text = rng.choice((word[start:] + noise, noise + word[: rng.randint(1, len(word))], noise + word[start:]))
+        expected = _GATE_BEFORE.search(text) is not None
+        assert (detectors._SHORT_NUMBER_GATE.search(text) is not None) is expected, text
+        passed += expected
+    assert passed > 10000

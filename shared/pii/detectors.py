@@ -539,7 +539,8 @@ class _BlockerGates:
     """
 
     __slots__ = (
-        "_currency_words", "_lowered", "_rs", "_version_words", "colon", "currency_symbols", "dash", "date_separators", "dot",
+        "_currency_words", "_lowered", "_rs", "_version_words", "_word_anywhere", "colon", "currency_symbols", "dash",
+        "date_separators", "dot",
     )
 
     def __init__(self, text: str) -> None:
@@ -555,6 +556,7 @@ class _BlockerGates:
         self.currency_symbols = "$" in text if self._lowered is not None else not _CURRENCY_SYMBOLS.isdisjoint(text)
         self._currency_words: tuple[str, ...] | None = None  # those in the text, looked for at the first window
         self._rs = "Rs" in text
+        self._word_anywhere: bool | None = None  # non-ASCII text: a currency word anywhere in it
         self._version_words: tuple[str, ...] | None = None
         self.dot = "." in text
         self.dash = "-" in text
@@ -565,7 +567,11 @@ class _BlockerGates:
         if lowered is None:
             if self.currency_symbols and not _CURRENCY_SYMBOLS.isdisjoint(text[start:end]):
                 return True
-            return _CURRENCY_WORD.search(text, start, end) is not None
+            # The pattern is words only: one in a window is one in the text (looked for once).
+            anywhere = self._word_anywhere
+            if anywhere is None:
+                anywhere = self._word_anywhere = _CURRENCY_WORD.search(text) is not None
+            return anywhere and _CURRENCY_WORD.search(text, start, end) is not None
         if self.currency_symbols and text.find("$", start, end) >= 0:
             return True
         if self._rs and text.find("Rs", start, end) >= 0:

@@ -519,6 +519,8 @@ _CEP_BEFORE: Final = re.compile(
     r"(?:\b(?i:cep)[ \u00a0.:º°n]*|(?<![\w])(?:AC|AL|AP|AM|BA|CE|DF|ES|GO|MA|MT|MS|MG|PA|PB|PR|PE|PI|RJ|RN|RS|RO|RR"
     r"|SC|SP|SE|TO)[ \u00a0]*[,\-\u2013/][ \u00a0]*)$"
 )
+# What a ZIP+4 and a CEP both hold ("94105-1234", "05663-781"): looked for before either scan.
+_POSTCODE_CORE: Final = re.compile(r"\d{5}-\d{3}")
 _CEP_AFTER: Final = re.compile(r"[ \u00a0]*[,\-\u2013]?[ \u00a0]*[^\W\d_]")
 
 
@@ -623,7 +625,7 @@ def _blockers_in(text: str, start: int, end: int, gates: _BlockerGates) -> list[
         spans += [m.span() for m in _AMOUNTS.finditer(text, start, end)]
     if gates.version(text, start, end):
         spans += [m.span() for m in _VERSIONS.finditer(text, start, end)]
-    if gates.dash and text.find("-", start, end) >= 0:
+    if gates.dash and _POSTCODE_CORE.search(text, start, end) is not None:
         spans += [m.span(1) for m in _ZIP_PLUS_FOUR.finditer(text, start, end)]
         spans += [m.span() for m in _CEP.finditer(text, start, end) if _cep_in_an_address(text, *m.span())]
     return spans

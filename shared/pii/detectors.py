@@ -488,6 +488,9 @@ _DATES: Final = re.compile(
     r"(?<![\d.\-/])(?:19|20)\d{2}([-/.])(?:0?[1-9]|1[0-2])\1(?:0?[1-9]|[12]\d|3[01])(?![\d]|[-/.]\d)"
     r"|(?<![\d.\-/])(?:0?[1-9]|[12]\d|3[01])([-/.])(?:0?[1-9]|[12]\d|3[01])\2(?:(?:19|20)\d{2}|\d{2})(?![\d]|[-/.]\d)"
 )
+# What every date holds: one or two digits between the same separator twice ("-03-", "/3/", ".12.").
+# Looked for first, it rules out most windows with separators ("0161-496-0000") in one fast scan.
+_DATE_CORE: Final = re.compile(r"([-/.])\d{1,2}\1")
 _TIMES: Final = re.compile(r"(?<![\d:])\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,6})?(?![\d:])")
 _CURRENCY_SYMBOLS: Final = frozenset("€$£¥₹")
 _CURRENCY_WORD_LIST: Final = (
@@ -516,12 +519,20 @@ _CEP_BEFORE: Final = re.compile(
     r"(?:\b(?i:cep)[ \u00a0.:º°n]*|(?<![\w])(?:AC|AL|AP|AM|BA|CE|DF|ES|GO|MA|MT|MS|MG|PA|PB|PR|PE|PI|RJ|RN|RS|RO|RR"
     r"|SC|SP|SE|TO)[ \u00a0]*[,\-\u2013/][ \u00a0]*)$"
 )
+# What a ZIP+4 and a CEP both hold ("94105-1234", "05663-781"): looked for before either scan.
+_POSTCODE_CORE: Final = re.compile(r"\d{5}-\d{3}")
 _CEP_AFTER: Final = re.compile(r"[ \u00a0]*[,\-\u2013]?[ \u00a0]*[^\W\d_]")
 
 
 def find_blockers(text: str, start: int = 0, end: int | None = None) -> list[Span]:
     """Dates, times, amounts and version strings in ``text[start:end]``: numeric, never personal data."""
     return _blockers_in(text, start, len(text) if end is None else end, _BlockerGates(text))
+
+
+# ASCII text: what the amount and version patterns need, as lower-case substrings. "Rs" is matched
+# case-sensitively by ``_AMOUNTS`` (no other word of it holds "rs"), so it is looked for as written.
+_ASCII_CURRENCY_WORDS: Final = tuple(word for word in _CURRENCY_WORD_LIST if word != "rs")
+_ASCII_VERSION_WORDS: Final = ("v", "release", "build", "firmware")
 
 
 class _BlockerGates:
@@ -532,44 +543,89 @@ class _BlockerGates:
     it either, and the per-candidate scans skip that pattern.
     """
 
-    __slots__ = ("_currency_words", "_lowered", "colon", "currency_symbols", "dash", "date_separators", "dot")
+    __slots__ = (
+        "_currency_words", "_lowered", "_rs", "_version_words", "_word_anywhere", "colon", "currency_symbols", "dash",
+        "date_separators", "dot",
+    )
 
     def __init__(self, text: str) -> None:
-        self.date_separators = tuple(sep for sep in "-/." if text.count(sep) >= 2)
+        separators: list[str] = []
+        for sep in "-/.":
+            if text.count(sep) >= 2:
+                separators.append(sep)
+        self.date_separators = tuple(separators)
         self.colon = ":" in text
         # ASCII text: the case-insensitive currency-word pattern matches where the lower-cased text
         # holds one of its words (character for character), so plain substring searches answer.
         self._lowered: str | None = text.lower() if text.isascii() else None
         self.currency_symbols = "$" in text if self._lowered is not None else not _CURRENCY_SYMBOLS.isdisjoint(text)
         self._currency_words: tuple[str, ...] | None = None  # those in the text, looked for at the first window
+        self._rs = "Rs" in text
+        self._word_anywhere: bool | None = None  # non-ASCII text: a currency word anywhere in it
+        self._version_words: tuple[str, ...] | None = None
         self.dot = "." in text
         self.dash = "-" in text
 
     def currency(self, text: str, start: int, end: int) -> bool:
         """A currency symbol or word in ``text[start:end]`` (what ``_AMOUNTS`` needs)."""
-        if self.currency_symbols and not _CURRENCY_SYMBOLS.isdisjoint(text[start:end]):
-            return True
         lowered = self._lowered
         if lowered is None:
-            return _CURRENCY_WORD.search(text, start, end) is not None
-        if self._currency_words is None:
-            self._currency_words = tuple(word for word in _CURRENCY_WORD_LIST if word in lowered)
-        return any(lowered.find(word, start, end) >= 0 for word in self._currency_words)
+            if self.currency_symbols and not _CURRENCY_SYMBOLS.isdisjoint(text[start:end]):
+                return True
+            # The pattern is words only: one in a window is one in the text (looked for once).
+            anywhere = self._word_anywhere
+            if anywhere is None:
+                anywhere = self._word_anywhere = _CURRENCY_WORD.search(text) is not None
+            return anywhere and _CURRENCY_WORD.search(text, start, end) is not None
+        if self.currency_symbols and text.find("$", start, end) >= 0:
+            return True
+        if self._rs and text.find("Rs", start, end) >= 0:
+            return True
+        words = self._currency_words
+        if words is None:
+            words = self._currency_words = _present(_ASCII_CURRENCY_WORDS, lowered)
+        for word in words:  # noqa: SIM110 (a plain loop: compiled with mypyc it needs no generator)
+            if lowered.find(word, start, end) >= 0:
+                return True
+        return False
+
+    def version(self, text: str, start: int, end: int) -> bool:
+        """What ``_VERSIONS`` needs in ``text[start:end]``: a dot, and in ASCII text one of its words."""
+        if not self.dot or text.find(".", start, end) < 0:
+            return False
+        lowered = self._lowered
+        if lowered is None:
+            return True
+        words = self._version_words
+        if words is None:
+            words = self._version_words = _present(_ASCII_VERSION_WORDS, lowered)
+        for word in words:  # noqa: SIM110 (a plain loop: compiled with mypyc it needs no generator)
+            if lowered.find(word, start, end) >= 0:
+                return True
+        return False
+
+
+def _present(words: tuple[str, ...], lowered: str) -> tuple[str, ...]:
+    found: list[str] = []
+    for word in words:
+        if word in lowered:
+            found.append(word)
+    return tuple(found)
 
 
 def _blockers_in(text: str, start: int, end: int, gates: _BlockerGates) -> list[Span]:
-    spans = (
+    spans: list[Span] = (
         [m.span() for m in _DATES.finditer(text, start, end)]
-        if any(text.count(sep, start, end) >= 2 for sep in gates.date_separators)
+        if gates.date_separators and _DATE_CORE.search(text, start, end) is not None
         else []
     )
     if gates.colon and text.find(":", start, end) >= 0:
         spans += [m.span() for m in _TIMES.finditer(text, start, end)]
     if gates.currency(text, start, end):
         spans += [m.span() for m in _AMOUNTS.finditer(text, start, end)]
-    if gates.dot and text.find(".", start, end) >= 0:
+    if gates.version(text, start, end):
         spans += [m.span() for m in _VERSIONS.finditer(text, start, end)]
-    if gates.dash and text.find("-", start, end) >= 0:
+    if gates.dash and _POSTCODE_CORE.search(text, start, end) is not None:
         spans += [m.span(1) for m in _ZIP_PLUS_FOUR.finditer(text, start, end)]
         spans += [m.span() for m in _CEP.finditer(text, start, end) if _cep_in_an_address(text, *m.span())]
     return spans
@@ -590,18 +646,26 @@ def _cep_in_an_address(text: str, start: int, end: int) -> bool:
 # A run of digits and the characters people group them with; no alternation inside the run, so
 # the scan is fast. Checks after the match decide (seven digits or more, blockers, validity).
 # "Tel.0612..." may be a number after a label (checked in ``find``); "1.0612..." is not the start of one.
+# Written to start with a character class (the lookbehinds check the characters before it), so the
+# scan skips letters in C instead of trying a match at each position; the same matches as
+# "(?<![\w,+\-/])(?<![\d.]\.)(?:\+|\((?=[ ]?\+?\d))?[ \u00a0]?\d..." (tests/unit/pii/test_prefilters.py).
 _PHONE_CAND: Final = re.compile(
-    r"(?<![\w,+\-/])(?<![\d.]\.)(?:\+|\((?=[ ]?\+?\d))?[ \u00a0]?\d(?:[ \u00a0\-./()+]{0,4}\d){6,}"
+    r"[+( \u00a0\d](?<![\w,+\-/][\s\S])(?<![\d.]\.[\s\S])"
+    r"(?:(?<=\+)[ \u00a0]?\d|(?<=\()(?=[ ]?\+?\d)[ \u00a0]?\d|(?<=[ \u00a0])\d|(?<=\d))"
+    r"(?:[ \u00a0\-./()+]{0,4}\d){6,}"
     # Not glued to a word, but maybe to a Chinese or Japanese word for "phone" ("...5678联系我"),
     # which the matching copy writes as the phone mark.
     rf"(?!(?!{PHONE_MARK})\w)"
 )
-# A number read back one digit at a time with commas: "0, 6, 1, 2, 3, 4, 5, 6, 7, 8".
-_PHONE_ONE_BY_ONE: Final = re.compile(r"(?<![\w,+\-/.])\d(?:,[ ]\d){6,14}(?![\w]|,[ ]?\d)")
+# A number read back one digit at a time with commas: "0, 6, 1, 2, 3, 4, 5, 6, 7, 8". Like the patterns below, its
+# first digit comes before the lookbehind that checks what precedes it (a faster scan, same matches).
+_PHONE_ONE_BY_ONE: Final = re.compile(r"\d(?<![\w,+\-/.][\s\S])(?:,[ ]\d){6,14}(?![\w]|,[ ]?\d)")
 # Four to six digits read back one at a time ("2 0 1 2 3 4", "5 - 4 - 2 - 0 - 1", "7, 0, 5, 2"): a small
 # country's number (Niue, Saint Helena...), taken only after a read-back cue (context.read_back_before),
 # as four spoken digits are.
-_SHORT_ONE_BY_ONE: Final = re.compile(r"(?<![\w,+\-/.])\d(?P<sep>[ ]-[ ]|-|[ ]|,[ ])\d(?:(?P=sep)\d){2,4}(?![\w]|(?P=sep)\d)")
+_SHORT_ONE_BY_ONE: Final = re.compile(
+    r"\d(?<![\w,+\-/.][\s\S])(?P<sep>[ ]-[ ]|-|[ ]|,[ ])\d(?:(?P=sep)\d){2,4}(?![\w]|(?P=sep)\d)"
+)
 # Digits one at a time, any separators: "1 - 2 - 0 - 1 - ..." is one number, never cut at its " - ".
 _ONE_BY_ONE: Final = re.compile(r"\+?\d(?:(?:[ ]-[ ]|-|[ ]|,[ ]|\.)\d)+")
 _NON_DIGITS: Final = re.compile(r"\D+")
@@ -641,33 +705,54 @@ def _region_filters(regions: tuple[str, ...]) -> tuple[tuple[str, str, frozenset
 _NUMBER_TYPE_DESCS: Final = (
     "premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan", "voicemail", "fixed_line", "mobile",
 )
-_Desc = tuple[re.Pattern[str], frozenset[int]]
+# Per national-number length: the general pattern and every number type of that length as one
+# alternation (a fullmatch of "(?:a)|(?:b)" is a fullmatch of a or of b): two scans decide.
+_ByLength = dict[int, tuple[re.Pattern[str], re.Pattern[str]]]
+_Rules = tuple[re.Pattern[str] | None, _ByLength]
 
 
 @lru_cache(maxsize=512)
-def _region_rules(region: str) -> tuple[_Desc, tuple[_Desc, ...], re.Pattern[str] | None] | None:
+def _region_rules(region: str) -> _Rules | None:
     """Compiled validity rules of a region, from ``phonenumbers``' own metadata.
 
-    ``(general description, number-type descriptions, national prefix to strip)``; the prefix is
-    None where the region rewrites numbers when stripping it (``phonenumbers`` handles those).
+    ``(national prefix to strip, rules by national-number length)``; the prefix is None where the
+    region rewrites numbers when stripping it (``phonenumbers`` handles those). A number is valid
+    when its length has rules, it matches the general description and one of the number types
+    (a type without lengths of its own has the general ones, as in ``phonenumbers``).
     """
     metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
     if metadata is None or metadata.general_desc is None or metadata.general_desc.national_number_pattern is None:
         return None
-    general: _Desc = (re.compile(metadata.general_desc.national_number_pattern), frozenset(metadata.general_desc.possible_length))
-    types: list[_Desc] = []
+    general_pattern = metadata.general_desc.national_number_pattern
+    general_lengths = frozenset(metadata.general_desc.possible_length)
+    types: list[tuple[str, frozenset[int]]] = []
     for name in _NUMBER_TYPE_DESCS:
         desc = getattr(metadata, name, None)
         if desc is not None and desc.national_number_pattern is not None:
-            types.append((re.compile(desc.national_number_pattern), frozenset(desc.possible_length)))
+            types.append((desc.national_number_pattern, frozenset(desc.possible_length) or general_lengths))
+    general = re.compile(general_pattern)
+    by_length: _ByLength = {}
+    for length in sorted(general_lengths):
+        alternatives = [f"(?:{pattern})" for pattern, lengths in types if length in lengths]
+        if alternatives:
+            by_length[length] = (general, re.compile("|".join(alternatives)))
     prefix_pattern = metadata.national_prefix_for_parsing or metadata.national_prefix
     prefix = re.compile(prefix_pattern) if prefix_pattern and not metadata.national_prefix_transform_rule else None
-    return general, tuple(types), prefix
+    return prefix, by_length
 
 
-def _matches(nsn: str, desc: _Desc, general_lengths: frozenset[int]) -> bool:
-    pattern, lengths = desc
-    return len(nsn) in (lengths or general_lengths) and pattern.fullmatch(nsn) is not None
+def _valid_nsn(nsn: str, by_length: _ByLength) -> bool:
+    rules = by_length.get(len(nsn))
+    return rules is not None and rules[0].fullmatch(nsn) is not None and rules[1].fullmatch(nsn) is not None
+
+
+def _fast_valid_rules(digits: str, rules: _Rules) -> bool:
+    prefix, by_length = rules
+    if prefix is not None:
+        match = prefix.match(digits)
+        if match is not None and match.end() > 0 and _valid_nsn(digits[match.end() :], by_length):
+            return True
+    return _valid_nsn(digits, by_length)
 
 
 def _fast_valid_in_region(digits: str, region: str) -> bool:
@@ -676,16 +761,7 @@ def _fast_valid_in_region(digits: str, region: str) -> bool:
     Only ever used to say yes quickly: a no falls back to ``phonenumbers`` itself.
     """
     rules = _region_rules(region)
-    if rules is None:
-        return False
-    general, types, prefix = rules
-    candidates = [digits]
-    if prefix is not None and (match := prefix.match(digits)) is not None and match.end() > 0:
-        candidates.insert(0, digits[match.end() :])
-    for nsn in candidates:
-        if _matches(nsn, general, general[1]) and any(_matches(nsn, desc, general[1]) for desc in types):
-            return True
-    return False
+    return rules is not None and _fast_valid_rules(digits, rules)
 
 
 def _fast_valid_international(digits: str) -> bool:
@@ -693,7 +769,107 @@ def _fast_valid_international(digits: str) -> bool:
         regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(int(digits[:width]))
         if regions:
             rest = digits[width:]
-            return any(_fast_valid_in_region(rest, region) for region in regions if region != "001")
+            for region in regions:  # noqa: SIM110 (a plain loop: compiled with mypyc it needs no generator)
+                if region != "001" and _fast_valid_in_region(rest, region):
+                    return True
+            return False
+    return False
+
+
+_Combined = dict[int, re.Pattern[str]]
+
+
+@lru_cache(maxsize=64)
+def _national_rules(regions: tuple[str, ...]) -> tuple[_Combined, tuple[tuple[re.Pattern[str], _Combined], ...]]:
+    """The regions' rules merged, for ``_phone_valid``'s national numbers: one fullmatch per length
+    answers for every region what ``_fast_valid_in_region`` answers for each.
+
+    ``(rules for the digits as written, (prefix, rules for the digits after it) per distinct prefix)``.
+    A region's rule for a length is "(?=(?:general)\\Z)(?:types)": the general pattern and a type
+    both match the whole number; the regions' rules are alternatives.
+    """
+    written: dict[int, list[str]] = {}
+    after_prefix: dict[str, dict[int, list[str]]] = {}
+    for region in regions:
+        rules = _region_rules(region)
+        if rules is None:
+            continue
+        prefix, by_length = rules
+        for length, (general, types) in by_length.items():
+            rule = f"(?=(?:{general.pattern})\\Z)(?:{types.pattern})"
+            written.setdefault(length, []).append(rule)
+            if prefix is not None:
+                after_prefix.setdefault(prefix.pattern, {}).setdefault(length, []).append(rule)
+    return _merged(written), tuple((re.compile(prefix), _merged(rules)) for prefix, rules in after_prefix.items())
+
+
+def _merged(rules: dict[int, list[str]]) -> _Combined:
+    return {length: re.compile("|".join(alternatives)) for length, alternatives in rules.items()}
+
+
+def _fast_valid_national(digits: str, regions: tuple[str, ...]) -> bool:
+    """``_fast_valid_in_region(digits, region)`` for any of ``regions``."""
+    written, prefixed = _national_rules(regions)
+    rule = written.get(len(digits))
+    if rule is not None and rule.fullmatch(digits) is not None:
+        return True
+    for prefix, by_length in prefixed:
+        match = prefix.match(digits)
+        if match is not None and match.end() > 0:
+            nsn = digits[match.end() :]
+            rule = by_length.get(len(nsn))
+            if rule is not None and rule.fullmatch(nsn) is not None:
+                return True
+    return False
+
+
+@lru_cache(maxsize=512)
+def _plain_region(region: str) -> tuple[str, re.Pattern[str] | None] | None:
+    """``(country code, international prefix)`` of a region whose numbers ``phonenumbers`` judges by the
+    fast path's own rules, or None.
+
+    Plain: the only region of its country code, a prefix stripped without rewriting, lengths listed.
+    For such a region ``is_valid_number(parse(...))`` can only say yes where ``_fast_valid_in_region``
+    does, unless the digits start with the code or the international prefix (``parse`` reads a country
+    code there): then it is asked.
+    """
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if (
+        metadata is None
+        or metadata.general_desc is None
+        or not metadata.general_desc.possible_length
+        or metadata.national_prefix_transform_rule
+        or _region_rules(region) is None
+        or metadata.country_code is None
+        or phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(metadata.country_code) != (region,)
+    ):
+        return None
+    idd = metadata.international_prefix
+    return str(metadata.country_code), re.compile(idd) if idd else None
+
+
+def _parse_may_accept_national(digits: str, region: str) -> bool:
+    """False when ``is_valid_number(parse(digits, region))`` is provably False, the fast path having said no."""
+    plain = _plain_region(region)
+    if plain is None or not digits.isascii():
+        return True
+    code, idd = plain
+    return digits.startswith(code) or (idd is not None and idd.match(digits) is not None)
+
+
+def _parse_may_accept_international(digits: str) -> bool:
+    """False when ``_international_valid(digits)`` is provably False, the fast path having said no.
+
+    ``parse("+" + digits)`` reads the same country code as the fast path; in a plain region it then
+    only strips the region's own prefix, which the fast path tried; with no 0 after the code there
+    is no retry. Digits that start no country code never parse.
+    """
+    if not digits.isascii() or digits[0] == "0":
+        return True
+    for width in (1, 2, 3):
+        regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(int(digits[:width]))
+        if regions:
+            return len(regions) != 1 or _plain_region(regions[0]) is None or digits[width : width + 1] == "0"
     return False
 
 
@@ -708,12 +884,16 @@ def _phone_valid(candidate: str, regions: tuple[str, ...]) -> bool:
     if not _MIN_DIGITS <= len(digits) <= _MAX_DIGITS:
         return False
     if international:
-        return _fast_valid_international(digits) or _international_valid(digits)
-    if any(_fast_valid_in_region(digits, region) for region in regions):
+        return _fast_valid_international(digits) or (_parse_may_accept_international(digits) and _international_valid(digits))
+    if _fast_valid_national(digits, regions):
         return True
     for region, trunk, lengths, pattern in _region_filters(regions):
+        if not _parse_may_accept_national(digits, region):
+            continue  # the cheaper test first: most regions are plain
         national = digits[len(trunk) :] if trunk and digits.startswith(trunk) else digits
-        if not any(len(n) in lengths and pattern.fullmatch(n) for n in (national, digits)):
+        if not (len(national) in lengths and pattern.fullmatch(national)) and not (
+            len(digits) in lengths and pattern.fullmatch(digits)
+        ):
             continue
         try:
             number = phonenumbers.parse(digits, region)
@@ -779,6 +959,14 @@ def _tighten(text: str, start: int, end: int) -> Span | None:
 def _exit_code_digits(candidate: str) -> int:
     """2 when ``candidate`` starts with the international prefix 00 ("0044 ...", "(0091) ..."), else 0."""
     return 2 if candidate.lstrip(" (").startswith("00") else 0
+
+
+def _dots_only(candidate: str) -> bool:
+    """No separator but dots (``candidate`` holds one)."""
+    for sep in " -/()+\u00a0":  # noqa: SIM110 (a plain loop: compiled with mypyc it needs no generator)
+        if sep in candidate:
+            return False
+    return True
 
 
 def _count_ok(text: str, start: int, end: int, most: int = _MAX_DIGITS + 2) -> bool:
@@ -852,6 +1040,7 @@ class PhoneFinder:
             for other in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code, (region,)):
                 _region_rules(other)
         _region_filters(self.regions)
+        _national_rules(self.regions)
 
     def valid(self, candidate: str) -> bool:
         return _phone_valid(candidate, self.regions)
@@ -880,7 +1069,7 @@ class PhoneFinder:
                 # "+687 21.12.34" (New Caledonia writes its numbers with dots): after "+" and a country
                 # code, "21.12.34" is the rest of the number, not a date.
                 blockers = [(s, e) for s, e in blockers if s < start or e > end]
-            excluded = sorted([*claimed, *blockers])
+            excluded = sorted(claimed + blockers) if blockers else claimed
             for piece_start, piece_end in _subtract(start, end, excluded):
                 tight = _tighten(text, piece_start, piece_end)
                 if tight is not None:
@@ -903,11 +1092,15 @@ class PhoneFinder:
         # Two numbers run together, or a number and a stray digit ("0161 496 0000  9"): the pieces
         # between strong separators first, the whole run as one phone-shaped number only after. Not
         # a number read back one digit at a time ("1 - 2 - 0 - 1 - ..."): its separators are all alike.
-        one_by_one = _ONE_BY_ONE.fullmatch(candidate) is not None
         # Nor one whose groups are all set apart alike ("+353  1807  123  456"): double spaces there are
-        # the writer's grouping, and cutting would leave the tail in clear.
-        spaced_alike = digit_count <= _MAX_DIGITS and len(set(_NON_DIGITS.findall(candidate.lstrip(" (+")))) == 1
-        pieces = self._split(text, start, end) if digit_count > 10 and not one_by_one and not spaced_alike else []
+        # the writer's grouping, and cutting would leave the tail in clear. (The digit count first: cheapest.)
+        pieces = (
+            self._split(text, start, end)
+            if digit_count > 10
+            and _ONE_BY_ONE.fullmatch(candidate) is None
+            and not (digit_count <= _MAX_DIGITS and len(set(_NON_DIGITS.findall(candidate.lstrip(" (+")))) == 1)
+            else []
+        )
         if pieces:
             return pieces
         # "0091 1866 ...": the international prefix 00 is not part of the number's 15 digits at most.
@@ -936,10 +1129,9 @@ class PhoneFinder:
         if not international and not self._national_shape(text, start, candidate):
             return False
         # Dots only: "06.12.34.56.78" or "202.555.0143", never "10.4.12.1234".
-        dots_only = "." in candidate and not any(sep in candidate for sep in " -/()+\u00a0")
-        if dots_only and sum(map(str.isdigit, candidate)) < 10:
+        if "." in candidate and _dots_only(candidate) and sum(map(str.isdigit, candidate)) < 10:
             return False
-        return self.valid(candidate)
+        return _phone_valid(candidate, self.regions)
 
     @staticmethod
     def _national_shape(text: str, start: int, candidate: str) -> bool:
@@ -947,7 +1139,9 @@ class PhoneFinder:
         if _SSN_SHAPE.fullmatch(candidate):
             return False
         groups = _GROUP.findall(candidate)
-        digit_count = sum(len(g) for g in groups)
+        digit_count = 0
+        for group in groups:
+            digit_count += len(group)
         if groups[0][0] == "0":
             # With its trunk 0 ("0161 496 0000", "06 12 34 56 78"): at least 8 digits.
             return digit_count >= 8
@@ -987,16 +1181,19 @@ class PhoneFinder:
 
 # Words a short number needs before it (read back, dictated, or given as a phone number), as
 # fragments of the lower-cased text: without one, the short-number scans below do not run.
+# The words, alternatives grouped by first letter ("mobil" holds "mob"): sre tries a handful, not
+# forty-five, at each letter that may start one; the same texts pass (tests/unit/pii/test_phone_fast_paths.py).
 _SHORT_NUMBER_GATE: Final = re.compile(
-    r"read|rep|rép|confirm|wiederhol|ripet|herhaal|bevestig|apunt|anot|notez|notier|segna|noteer|jot"
-    r"|call|ring|phone|tel|mobil|mob|cell|fax|landline|number|nummer|num[eé]ro|número|reach|text|whatsapp|handy"
-    r"|portable|m[oó]vil|llam|chiam|bel|lig|contact|joindre|gsm|φ"
+    r"r(?:e(?:ad|p|ach)|ép|i(?:ng|pet))|c(?:onfirm|all|ell|hiam|ontact)|w(?:iederhol|hatsapp)|h(?:erhaal|andy)"
+    r"|b(?:evestig|el)|a(?:punt|not)|n(?:ot(?:ez|ier|eer)|um(?:ber|mer|[eé]ro)|úmero)|segna|jo(?:t|indre)"
+    r"|p(?:hone|ortable)|t(?:el|ext)|m(?:ob|[oó]vil)|l(?:andline|lam|ig)|fax|gsm|φ"
 )
 # Five or six written digits ("12345", "21 345", "12-345"): a small country's whole number.
-_SHORT_WRITTEN: Final = re.compile(r"(?<![\w,+\-/.:])\d(?:[ \-.]?\d){4,5}(?![\w]|[ \-./:,]?\d)")
+_SHORT_WRITTEN: Final = re.compile(r"\d(?<![\w,+\-/.:][\s\S])(?:[ \-.]?\d){4,5}(?![\w]|[ \-./:,]?\d)")
 # A "+", a country code and too few digits for a phone candidate ("Phone: +98  9604"): a number
 # mistyped or cut short, still the writer's line when a strong phone cue gives it.
-_SHORT_PLUS: Final = re.compile(r"(?<![\w+])\+\d(?:[ \u00a0\-.]{0,2}\d){3,5}(?![\w]|[ \-./:,]?\d)")
+# "+" first, its lookbehind after it: the scan looks for the "+" alone.
+_SHORT_PLUS: Final = re.compile(r"\+(?<![\w+][\s\S])\d(?:[ \u00a0\-.]{0,2}\d){3,5}(?![\w]|[ \-./:,]?\d)")
 
 
 @lru_cache(maxsize=1)
@@ -1010,6 +1207,13 @@ def _short_national_lengths() -> frozenset[int]:
         for length in (metadata.general_desc.possible_length or ())
         if length < _MIN_DIGITS
     )
+
+
+def _overlaps_any(start: int, end: int, spans: list[Span]) -> bool:
+    for span_start, span_end in spans:  # noqa: SIM110 (a plain loop: compiled with mypyc it needs no generator)
+        if span_start < end and start < span_end:
+            return True
+    return False
 
 
 def find_short_numbers(text: str, lowered: str, taken: Iterable[Span]) -> list[Span]:
@@ -1027,20 +1231,22 @@ def find_short_numbers(text: str, lowered: str, taken: Iterable[Span]) -> list[S
     spans: list[Span] = []
     gates: _BlockerGates | None = None
     plus = _SHORT_PLUS.finditer(text) if "+" in text else ()
+    lengths = _short_national_lengths()
     for match in chain(_SHORT_ONE_BY_ONE.finditer(text), _SHORT_WRITTEN.finditer(text), plus):
         start, end = match.span()
-        if any(s < end and start < e for s, e in claimed):
+        pattern = match.re
+        # The cheap checks first: the digit count, then what is already taken, then the words before.
+        if pattern is _SHORT_WRITTEN and sum(map(str.isdigit, text[start:end])) not in lengths:
             continue
-        if match.re is _SHORT_ONE_BY_ONE:
+        if _overlaps_any(start, end, claimed):
+            continue
+        if pattern is _SHORT_ONE_BY_ONE:
             if not context.read_back_before(text, start):
                 continue
-        elif match.re is _SHORT_PLUS:
+        elif pattern is _SHORT_PLUS:
             if not _has_country_code(text[start:end]) or context.phone_context_before(text, start) != "strong":
                 continue
-        elif (
-            sum(c.isdigit() for c in text[start:end]) not in _short_national_lengths()
-            or context.phone_context_before(text, start) != "strong"
-        ):
+        elif context.phone_context_before(text, start) != "strong":
             continue
         if gates is None:
             gates = _BlockerGates(text)

@@ -111,9 +111,21 @@ def find_emails(text: str) -> list[Span]:
 _SPOKEN_HINTS: Final = re.compile(rf" {_DOT_WORDS} |[\[({{<](?:at|dot|@|\.)[\])}}>]| @ ")
 
 
+_SPOKEN_HINT_WORDS: Final = (" dot ", " @ ", " punto ", " point ", " punkt ", " punt ")
+
+
 def may_hold_spoken_email(lowered: str) -> bool:
-    """Cheap test on the lower-cased text before running the spoken-address pattern."""
-    return _SPOKEN_HINTS.search(lowered) is not None
+    """Cheap test on the lower-cased text before running the spoken-address pattern.
+
+    ``_SPOKEN_HINTS`` answered by substring searches (each one C call): the bracketed forms only
+    where a bracket is.
+    """
+    for hint in _SPOKEN_HINT_WORDS:
+        if hint in lowered:
+            return True
+    if "(" in lowered or "[" in lowered or "<" in lowered or "{" in lowered:
+        return _SPOKEN_HINTS.search(lowered) is not None
+    return False
 
 
 _ADDRESS_LIKE_LOCAL: Final = re.compile(rf"[ \t]{_DOT_WORDS}[ \t]|[._\d]|\b\w \w \w\b")

@@ -210,15 +210,22 @@ _GROUP: Final = re.compile(r"\d+")
 def card_shaped(lengths: Sequence[int]) -> bool:
     """Digit-group lengths people write card numbers in: compact, 4-4-4-4(-3), 4-6-5, one by one (4-4-4 for 12)."""
     total = sum(lengths)
+    count = len(lengths)
     if total == 12:
         # Maestro issues 12-digit numbers, written 4-4-4 or read out one digit at a time; a bare
         # run of 12 digits is more often a phone number with its country code.
-        return tuple(lengths) == (4, 4, 4) or (len(lengths) == 12 and all(length == 1 for length in lengths))
+        return (count == 3 and lengths[0] == 4 and lengths[1] == 4 and lengths[2] == 4) or (
+            count == 12 and max(lengths) == 1  # twelve groups summing to 12, none above 1: all 1
+        )
     if not 13 <= total <= 19:
         return False
-    if len(lengths) == 1 or all(length == 1 for length in lengths) or tuple(lengths) in ((4, 6, 5), (4, 6, 4)):
+    if count == 1 or (max(lengths) == 1 and min(lengths) == 1):
         return True
-    return len(lengths) >= 3 and all(length == 4 for length in lengths[:-1]) and 1 <= lengths[-1] <= 4
+    if count == 3 and lengths[0] == 4 and lengths[1] == 6 and (lengths[2] == 5 or lengths[2] == 4):
+        return True  # 4-6-5, 4-6-4
+    if count < 3 or not 1 <= lengths[-1] <= 4:
+        return False
+    return lengths[: count - 1].count(4) == count - 1  # 4-4-4-x
 
 
 def find_cards(text: str, rejected: list[Span] | None = None) -> list[Span]:
@@ -230,7 +237,9 @@ def find_cards(text: str, rejected: list[Span] | None = None) -> list[Span]:
     spans: list[Span] = []
     for match in _CARD_CAND.finditer(text):
         start, end = match.span()
-        if introduced_as_reference(text, start):
+        # Read once for both rules that look at them: a reference's words, a gift card's words.
+        words = words_before(text, start)
+        if context.reference_in(words):
             continue
         groups = [m.span() for m in _GROUP.finditer(text, start, end)]
         lengths = [e - s for s, e in groups]
@@ -242,7 +251,7 @@ def find_cards(text: str, rejected: list[Span] | None = None) -> list[Span]:
                 _whole_turn(text, start, end) and not _valid_with_country_code(text[start:end])
             )
         if shaped and validators.credit_card_ok(text[start:end]) and not _product_barcode(text[start:end]):
-            if not _other_card(text, start):
+            if not _other_card_words(words[:3]):
                 spans.append((start, end))
             continue
         if shaped and _unlisted_card(text, start, end, text[start:end]):
@@ -317,7 +326,11 @@ def _card_context(text: str, start: int, end: int | None = None) -> bool:
 
 def _other_card(text: str, start: int) -> bool:
     """"Gift card 6066 ...", "loyalty card 5412 ...": a card's number, but not a payment card's."""
-    words = words_before(text, start, 3)
+    return _other_card_words(words_before(text, start, 3))
+
+
+def _other_card_words(words: list[str]) -> bool:
+    """:func:`_other_card` on the three words before the number."""
     return not _NOT_PAYMENT_CARDS.isdisjoint(words) and not _CARD_WORDS.isdisjoint(words)
 
 
@@ -363,17 +376,22 @@ def _cards_in_run(text: str, groups: Sequence[Span], lengths: Sequence[int]) -> 
     card-shaped window in the middle of a longer number is part of that number.
     """
     spans: list[Span] = []
-    one_by_one = all(length == 1 for length in lengths)
+    one_by_one = max(lengths) == 1 and min(lengths) == 1
+    # Digits before each group: a window's digit count without summing it.
+    before = [0]
+    for length in lengths:
+        before.append(before[-1] + length)
     index = 0
     while index < len(groups):
         found = False
         for last in range(min(len(groups) - 1, index + 19), index, -1):
             if not (one_by_one or index == 0 or last == len(groups) - 1):
                 continue
-            window = lengths[index : last + 1]
             # Twelve digits are a card only as the whole run: the last three groups of a mistyped
-            # 16-digit number ("4653 5719 7209 6341") are not a 12-digit Maestro.
-            if sum(window) == 12 or not card_shaped(window):
+            # 16-digit number ("4653 5719 7209 6341") are not a 12-digit Maestro. (card_shaped
+            # takes no other count outside 13-19.)
+            total = before[last + 1] - before[index]
+            if not 13 <= total <= 19 or not card_shaped(lengths[index : last + 1]):
                 continue
             if validators.credit_card_ok(text[groups[index][0] : groups[last][1]]):
                 spans.append((groups[index][0], groups[last][1]))

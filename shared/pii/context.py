@@ -284,7 +284,11 @@ def phone_context_before(text: str, start: int) -> PhoneContext:
     else's line ("Call 555-0134 for the branch"); ``"reference"``: an order, ticket, invoice...
     number; ``"none"``: the words say nothing.
     """
-    words = words_before(text, start, _MAX_PHONE_WORDS)
+    return phone_context_of(text, start, words_before(text, start, _MAX_PHONE_WORDS))
+
+
+def phone_context_of(text: str, start: int, words: list[str]) -> PhoneContext:
+    """:func:`phone_context_before` given ``words_before(text, start, 8)``, for a caller that reads them anyway."""
     if (
         not words
         and _after_list_separator(text, start)
@@ -345,7 +349,12 @@ def read_back_before(text: str, start: int) -> bool:
     Short digit-by-digit runs (a small country's number, five or six digits) count as a phone
     number only there; "confirm your order number ..." or "read me the PIN ..." stays a reference.
     """
-    for word in words_before(text, start, _MAX_PHONE_WORDS):
+    return read_back_in(words_before(text, start, _MAX_PHONE_WORDS))
+
+
+def read_back_in(words: list[str]) -> bool:
+    """:func:`read_back_before` given the (eight) words before the number."""
+    for word in words:
         if word in _READ_BACK_CUES:
             return True
         if word in REFERENCE_WORDS or not (word in _PHONE_FILLERS or word in _POSSESSIVES or word in _NUMBER_WORDS):

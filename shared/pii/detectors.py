@@ -423,7 +423,12 @@ _SSN_ONE_BY_ONE: Final = re.compile(r"(?<![\w\-.,])\d(?:(?:[ ]|-|[ ]-[ ]|,[ ])\d
 
 
 def _ssn_context(text: str, start: int) -> bool:
-    for word in words_before(text, start, 8):
+    return _ssn_words(words_before(text, start, 8))
+
+
+def _ssn_words(words: list[str]) -> bool:
+    """:func:`_ssn_context` given the (eight) words before the number."""
+    for word in words:
         if word in _SSN_WORDS:
             return True
         if word not in _SSN_FILLERS and word != "#":
@@ -441,19 +446,27 @@ def find_us_ssns(text: str, lowered: str | None = None) -> list[Span]:
         start = match.start()
         if not validators.us_ssn_ok(match.group()):
             continue
-        if _AFTER_COUNTRY_CODE.search(text, max(0, start - 8), start) and not _ssn_context(text, start):
-            continue  # "+55 800 62 3456", "0081 127-12-3456": the rest of an international phone number
         if start and text[start - 1] == "+":
             continue  # "+672 11 6609", "+886 70 1234 5678": a country code and a phone number's first digits
+        # Read once: every rule below reads the words before (the reference rule the first four).
+        words = words_before(text, start, 8)
+        ssn_words = _ssn_words(words)
+        if not ssn_words and _AFTER_COUNTRY_CODE.search(text, max(0, start - 8), start):
+            continue  # "+55 800 62 3456", "0081 127-12-3456": the rest of an international phone number
         if match.group(1) in (None, "."):  # nine bare digits, or dotted like a version: only after "SSN"
-            if _ssn_context(text, start):
+            if ssn_words:
                 spans.append(match.span())
-        elif _ssn_context(text, start) or not introduced_as_reference(text, start):
+        elif ssn_words or not context.reference_in(words[:4]):
             spans.append(match.span())
     # Read back one digit at a time: only ever after an SSN word, so only where one could be.
     if lowered is None:
         lowered = text.lower()
-    if not any(word in lowered for word in _SSN_HINTS):
+    hinted = False
+    for hint in _SSN_HINTS:
+        if hint in lowered:
+            hinted = True
+            break
+    if not hinted:
         return spans
     for match in _SSN_ONE_BY_ONE.finditer(text):
         if validators.us_ssn_ok(match.group().replace(",", "")) and _ssn_context(text, match.start()):
@@ -1138,8 +1151,11 @@ def find_spoken(text: str, phones: PhoneFinder) -> list[Typed]:
     found: list[Typed] = []
     for number in spoken.find_spoken_numbers(text, _FEWEST_SPOKEN_DIGITS):
         digits = number.digits
-        before = context.phone_context_before(text, number.start)
-        if context.reference_before(text, number.start, before):
+        # The eight words before the number, read once for every rule below that reads them.
+        words = words_before(text, number.start, 8)
+        before = context.phone_context_of(text, number.start, words)
+        # context.reference_before(text, number.start, before), on the words already read.
+        if before not in ("strong", "phone") and context.reference_in(words[:4]):
             continue
         verdict = before if before != "none" else context.phone_context_after(text, number.end)
         if verdict == "reference":
@@ -1151,7 +1167,7 @@ def find_spoken(text: str, phones: PhoneFinder) -> list[Typed]:
             # country's, an extension) is still one; without such words five spoken digits are
             # anything, and four are a phone number only dictated or read back ("apunte, ocho nueve ...").
             if len(digits) < _MIN_SPOKEN_DIGITS:
-                if context.read_back_before(text, number.start):
+                if context.read_back_in(words):
                     found.append((number.start, number.end, "PHONE", False))
             elif (
                 verdict == "strong"
@@ -1161,11 +1177,13 @@ def find_spoken(text: str, phones: PhoneFinder) -> list[Typed]:
                 found.append((number.start, number.end, "PHONE", False))
             continue
         # Said with "plus" and a country code: a phone number, never a card.
-        card = None if number.plus else next(
-            (span for length in _CARD_LENGTHS if len(digits) >= length and validators.credit_card_ok(digits[:length])
-             and (span := number.prefix(length)) is not None),
-            None,
-        )
+        card: Span | None = None
+        if not number.plus:
+            for length in _CARD_LENGTHS:
+                if len(digits) >= length and validators.credit_card_ok(digits[:length]):
+                    card = number.prefix(length)
+                    if card is not None:
+                        break
         if card is None and not number.plus and len(digits) == 12 and validators.credit_card_ok(digits):
             card = (number.start, number.end)  # a 12-digit Maestro, said whole (never the start of a longer run)
         if card is None and not number.plus and _unlisted_card(text, number.start, number.end, digits):
@@ -1173,7 +1191,7 @@ def find_spoken(text: str, phones: PhoneFinder) -> list[Typed]:
         if card is not None:
             found.append((*card, "CREDIT_CARD", True))
             continue
-        if len(digits) == 9 and validators.us_ssn_ok(digits) and _ssn_context(text, number.start):
+        if len(digits) == 9 and validators.us_ssn_ok(digits) and _ssn_words(words):
             found.append((number.start, number.end, "US_SSN", True))
             continue
         if len(digits) > _MAX_DIGITS:

@@ -55,6 +55,11 @@ _SPOKEN_KINDS: Final[dict[str, EntityType]] = {"PHONE": PHONE, "CREDIT_CARD": CR
 Found = tuple[int, int, EntityType]
 
 
+def _ssn_shaped(shape: bytes) -> bool:
+    """What the written SSN pattern needs: nine digits together, or 3-2-4 with one separator twice."""
+    return b"000000000" in shape or b"000-00-0000" in shape or b"000 00 0000" in shape or b"000.00.0000" in shape
+
+
 def _overlaps(a_start: int, a_end: int, b_start: int, b_end: int) -> bool:
     return a_start < b_end and b_start < a_end
 
@@ -118,7 +123,9 @@ class PiiEngine:
                                 break
                         if clear:
                             found.append((s, e, CREDIT_CARD))
-                if unusual_digits or b"000000000" in compact:
+                if unusual_digits or (
+                    b"000000000" in compact and (_ssn_shaped(shape) or detectors.ssn_hinted(lowered))
+                ):
                     for s, e in detectors.find_us_ssns(text, lowered):
                         found.append((s, e, US_SSN))
             # IPv4 needs a digit before a dot three times, IPv6 colons.

@@ -128,8 +128,8 @@ class PiiEngine:
                 ):
                     for s, e in detectors.find_us_ssns(text, lowered):
                         found.append((s, e, US_SSN))
-            # IPv4 needs a digit before a dot three times, IPv6 colons.
-            if unusual_digits or shape.count(b"0.") >= 3 or ":" in text:
+            # IPv4 needs a digit before a dot three times; IPv6 what find_ip_addresses asks of it.
+            if unusual_digits or shape.count(b"0.") >= 3 or "::" in text or text.count(":") >= 4:
                 for s, e in detectors.find_ip_addresses(text):
                     found.append((s, e, IP_ADDRESS))
             # Not the subject's spans: a subject's number inside a longer one ("1 - 2 - 0 - 1 - ..." read back)

@@ -116,6 +116,9 @@ def credit_card_ok(text: str) -> bool:
     return card_network_ok(digits) and luhn_ok(digits)
 
 
+_IBAN_LETTER_DIGITS: Final = {ord(letter): str(int(letter, 36)) for letter in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
+
+
 def iban_ok(text: str) -> bool:
     """Country code with its registered length and a mod-97 checksum equal to 1."""
     compact = digits_only(text).upper()
@@ -125,8 +128,8 @@ def iban_ok(text: str) -> bool:
     if IBAN_LENGTHS.get(country) != len(compact) or not check.isdigit() or check in ("00", "01", "99"):
         return False
     rearranged = compact[4:] + compact[:4]
-    number = "".join(str(int(char, 36)) for char in rearranged)
-    return int(number) % 97 == 1
+    # Each letter as its two digits (A = 10 ... Z = 35, what int(char, 36) gives), in one C call.
+    return int(rearranged.translate(_IBAN_LETTER_DIGITS)) % 97 == 1
 
 
 def us_ssn_ok(text: str) -> bool:

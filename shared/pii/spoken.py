@@ -134,7 +134,7 @@ _GATE_WORDS: Final = frozenset([*_UNITS, *_TWO_DIGITS, *_TENS, *_REPEATS, *_hyph
 _GATE_MIN: Final = 3
 
 
-_TOKEN: Final = re.compile(r"[^\W\d_]+|\d+")
+_TOKEN_SPLIT: Final = re.compile(r"([^\W\d_]+|\d+)")
 _RUN_SEPARATORS: Final = " ,.-\u2026"
 # Speech-to-text writes a pause between groups as an ellipsis: "four one ... seven seven", so a
 # gap of up to five separator characters (" ... ", " …, ") still joins two groups of one number.
@@ -183,12 +183,17 @@ def find_spoken_numbers(text: str, min_digits: int = 7) -> list[SpokenNumber]:
     numbers: list[SpokenNumber] = []
     run: list[tuple[int, int, str]] = []
     said = False  # the run holds a number word, not only digit groups
-    last_end = 0
     # ASCII text lower-cases character for character: one call for the whole text instead of one a word.
     source = text.lower() if text.isascii() else text
     lower_each = source is text
-    for match in _TOKEN.finditer(source):
-        word = match.group()
+    # The words and, between them, what separates them: [gap, word, gap, word, ..., gap]. Offsets are
+    # summed from their lengths, and the gap before a word is at hand for the run test.
+    parts = _TOKEN_SPLIT.split(source)
+    end = len(parts[0])
+    for index in range(1, len(parts), 2):
+        word = parts[index]
+        start = end
+        end = start + len(word)
         if lower_each:
             word = word.lower()
         if word in _ALL_WORDS:
@@ -201,28 +206,26 @@ def find_spoken_numbers(text: str, min_digits: int = 7) -> list[SpokenNumber]:
                     numbers.extend(_convert(run, min_digits))
                 run = []
                 said = False
+            end += len(parts[index + 1])
             continue
-        start = match.start()
-        if run and not _joined(text, last_end, start):
+        # A run's last token is always the word just before (any other word ends the run).
+        if run and not _joined_by(parts[index - 1]):
             if len(run) >= 2 and said:
                 numbers.extend(_convert(run, min_digits))
             run = []
             said = False
-        last_end = match.end()
-        run.append((start, last_end, word))
+        run.append((start, end, word))
         # A word of _ALL_WORDS is never all digits.
         said = said or is_word
+        end += len(parts[index + 1])
     if len(run) >= 2 and said:
         numbers.extend(_convert(run, min_digits))
     return numbers
 
 
-def _joined(text: str, end: int, start: int) -> bool:
-    """Two tokens belong to one run: between them one to five of " ,.-…" and nothing else."""
-    if not 1 <= start - end <= _MAX_GAP:
-        return False
-    gap = text[end:start]
-    return gap == " " or not gap.strip(_RUN_SEPARATORS)
+def _joined_by(gap: str) -> bool:
+    """Two tokens with ``gap`` between them belong to one run: one to five of " ,.-…" and nothing else."""
+    return gap == " " or (1 <= len(gap) <= _MAX_GAP and not gap.strip(_RUN_SEPARATORS))
 
 
 def _two_digit_after_tens(tokens: list[tuple[int, int, str]], index: int, tens: int) -> tuple[int, int]:

@@ -104,7 +104,12 @@ def words_after(text: str, end: int, count: int = 4) -> list[str]:
 
 def introduced_as_reference(text: str, start: int) -> bool:
     """The number at ``start`` follows "order #", "Ticket-Nr.", "n° de commande"..."""
-    for word in words_before(text, start):
+    return reference_in(words_before(text, start))
+
+
+def reference_in(words: list[str]) -> bool:
+    """:func:`introduced_as_reference` on the (four) words before the number, nearest first."""
+    for word in words:
         if word == "#" or word in REFERENCE_WORDS:
             return True
         if word not in FILLER_WORDS:
@@ -261,6 +266,16 @@ def _label(word: str) -> bool:
     return word in _PHONE_LABEL
 
 
+def _after_list_separator(text: str, start: int) -> bool:
+    """What ``_AFTER_EMAIL`` needs at its end: one of "/;,|" and only spaces, tabs (and the newline its
+    ``$`` may stand before) up to ``start``. Read first: the pattern itself is a scan of 120 characters."""
+    index = start
+    floor = max(0, start - _EMAIL_REACH)
+    while index > floor and text[index - 1] in " \t\n":
+        index -= 1
+    return index > floor and text[index - 1] in "/;,|"
+
+
 def phone_context_before(text: str, start: int) -> PhoneContext:
     """What the words before ``start`` say the number is.
 
@@ -269,8 +284,16 @@ def phone_context_before(text: str, start: int) -> PhoneContext:
     else's line ("Call 555-0134 for the branch"); ``"reference"``: an order, ticket, invoice...
     number; ``"none"``: the words say nothing.
     """
-    words = words_before(text, start, _MAX_PHONE_WORDS)
-    if not words and (item := _AFTER_EMAIL.search(text, max(0, start - _EMAIL_REACH), start)) is not None:
+    return phone_context_of(text, start, words_before(text, start, _MAX_PHONE_WORDS))
+
+
+def phone_context_of(text: str, start: int, words: list[str]) -> PhoneContext:
+    """:func:`phone_context_before` given ``words_before(text, start, 8)``, for a caller that reads them anyway."""
+    if (
+        not words
+        and _after_list_separator(text, start)
+        and (item := _AFTER_EMAIL.search(text, max(0, start - _EMAIL_REACH), start)) is not None
+    ):
         # "Contact: jane@example.com; 312 395 5452", "contact details: jane(at)example.net / 8012 3456":
         # the next item of a list of contact details is read with the words before the list.
         words = words_before(text, item.start(), _MAX_PHONE_WORDS)
@@ -326,7 +349,12 @@ def read_back_before(text: str, start: int) -> bool:
     Short digit-by-digit runs (a small country's number, five or six digits) count as a phone
     number only there; "confirm your order number ..." or "read me the PIN ..." stays a reference.
     """
-    for word in words_before(text, start, _MAX_PHONE_WORDS):
+    return read_back_in(words_before(text, start, _MAX_PHONE_WORDS))
+
+
+def read_back_in(words: list[str]) -> bool:
+    """:func:`read_back_before` given the (eight) words before the number."""
+    for word in words:
         if word in _READ_BACK_CUES:
             return True
         if word in REFERENCE_WORDS or not (word in _PHONE_FILLERS or word in _POSSESSIVES or word in _NUMBER_WORDS):

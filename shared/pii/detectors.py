@@ -111,9 +111,21 @@ def find_emails(text: str) -> list[Span]:
 _SPOKEN_HINTS: Final = re.compile(rf" {_DOT_WORDS} |[\[({{<](?:at|dot|@|\.)[\])}}>]| @ ")
 
 
+_SPOKEN_HINT_WORDS: Final = (" dot ", " @ ", " punto ", " point ", " punkt ", " punt ")
+
+
 def may_hold_spoken_email(lowered: str) -> bool:
-    """Cheap test on the lower-cased text before running the spoken-address pattern."""
-    return _SPOKEN_HINTS.search(lowered) is not None
+    """Cheap test on the lower-cased text before running the spoken-address pattern.
+
+    ``_SPOKEN_HINTS`` answered by substring searches (each one C call): the bracketed forms only
+    where a bracket is.
+    """
+    for hint in _SPOKEN_HINT_WORDS:
+        if hint in lowered:
+            return True
+    if "(" in lowered or "[" in lowered or "<" in lowered or "{" in lowered:
+        return _SPOKEN_HINTS.search(lowered) is not None
+    return False
 
 
 _ADDRESS_LIKE_LOCAL: Final = re.compile(rf"[ \t]{_DOT_WORDS}[ \t]|[._\d]|\b\w \w \w\b")
@@ -198,15 +210,22 @@ _GROUP: Final = re.compile(r"\d+")
 def card_shaped(lengths: Sequence[int]) -> bool:
     """Digit-group lengths people write card numbers in: compact, 4-4-4-4(-3), 4-6-5, one by one (4-4-4 for 12)."""
     total = sum(lengths)
+    count = len(lengths)
     if total == 12:
         # Maestro issues 12-digit numbers, written 4-4-4 or read out one digit at a time; a bare
         # run of 12 digits is more often a phone number with its country code.
-        return tuple(lengths) == (4, 4, 4) or (len(lengths) == 12 and all(length == 1 for length in lengths))
+        return (count == 3 and lengths[0] == 4 and lengths[1] == 4 and lengths[2] == 4) or (
+            count == 12 and max(lengths) == 1  # twelve groups summing to 12, none above 1: all 1
+        )
     if not 13 <= total <= 19:
         return False
-    if len(lengths) == 1 or all(length == 1 for length in lengths) or tuple(lengths) in ((4, 6, 5), (4, 6, 4)):
+    if count == 1 or (max(lengths) == 1 and min(lengths) == 1):
         return True
-    return len(lengths) >= 3 and all(length == 4 for length in lengths[:-1]) and 1 <= lengths[-1] <= 4
+    if count == 3 and lengths[0] == 4 and lengths[1] == 6 and (lengths[2] == 5 or lengths[2] == 4):
+        return True  # 4-6-5, 4-6-4
+    if count < 3 or not 1 <= lengths[-1] <= 4:
+        return False
+    return lengths[: count - 1].count(4) == count - 1  # 4-4-4-x
 
 
 def find_cards(text: str, rejected: list[Span] | None = None) -> list[Span]:
@@ -218,7 +237,9 @@ def find_cards(text: str, rejected: list[Span] | None = None) -> list[Span]:
     spans: list[Span] = []
     for match in _CARD_CAND.finditer(text):
         start, end = match.span()
-        if introduced_as_reference(text, start):
+        # Read once for both rules that look at them: a reference's words, a gift card's words.
+        words = words_before(text, start)
+        if context.reference_in(words):
             continue
         groups = [m.span() for m in _GROUP.finditer(text, start, end)]
         lengths = [e - s for s, e in groups]
@@ -230,7 +251,7 @@ def find_cards(text: str, rejected: list[Span] | None = None) -> list[Span]:
                 _whole_turn(text, start, end) and not _valid_with_country_code(text[start:end])
             )
         if shaped and validators.credit_card_ok(text[start:end]) and not _product_barcode(text[start:end]):
-            if not _other_card(text, start):
+            if not _other_card_words(words[:3]):
                 spans.append((start, end))
             continue
         if shaped and _unlisted_card(text, start, end, text[start:end]):
@@ -305,7 +326,11 @@ def _card_context(text: str, start: int, end: int | None = None) -> bool:
 
 def _other_card(text: str, start: int) -> bool:
     """"Gift card 6066 ...", "loyalty card 5412 ...": a card's number, but not a payment card's."""
-    words = words_before(text, start, 3)
+    return _other_card_words(words_before(text, start, 3))
+
+
+def _other_card_words(words: list[str]) -> bool:
+    """:func:`_other_card` on the three words before the number."""
     return not _NOT_PAYMENT_CARDS.isdisjoint(words) and not _CARD_WORDS.isdisjoint(words)
 
 
@@ -351,17 +376,22 @@ def _cards_in_run(text: str, groups: Sequence[Span], lengths: Sequence[int]) -> 
     card-shaped window in the middle of a longer number is part of that number.
     """
     spans: list[Span] = []
-    one_by_one = all(length == 1 for length in lengths)
+    one_by_one = max(lengths) == 1 and min(lengths) == 1
+    # Digits before each group: a window's digit count without summing it.
+    before = [0]
+    for length in lengths:
+        before.append(before[-1] + length)
     index = 0
     while index < len(groups):
         found = False
         for last in range(min(len(groups) - 1, index + 19), index, -1):
             if not (one_by_one or index == 0 or last == len(groups) - 1):
                 continue
-            window = lengths[index : last + 1]
             # Twelve digits are a card only as the whole run: the last three groups of a mistyped
-            # 16-digit number ("4653 5719 7209 6341") are not a 12-digit Maestro.
-            if sum(window) == 12 or not card_shaped(window):
+            # 16-digit number ("4653 5719 7209 6341") are not a 12-digit Maestro. (card_shaped
+            # takes no other count outside 13-19.)
+            total = before[last + 1] - before[index]
+            if not 13 <= total <= 19 or not card_shaped(lengths[index : last + 1]):
                 continue
             if validators.credit_card_ok(text[groups[index][0] : groups[last][1]]):
                 spans.append((groups[index][0], groups[last][1]))
@@ -393,12 +423,24 @@ _SSN_ONE_BY_ONE: Final = re.compile(r"(?<![\w\-.,])\d(?:(?:[ ]|-|[ ]-[ ]|,[ ])\d
 
 
 def _ssn_context(text: str, start: int) -> bool:
-    for word in words_before(text, start, 8):
+    return _ssn_words(words_before(text, start, 8))
+
+
+def _ssn_words(words: list[str]) -> bool:
+    """:func:`_ssn_context` given the (eight) words before the number."""
+    for word in words:
         if word in _SSN_WORDS:
             return True
         if word not in _SSN_FILLERS and word != "#":
             return False
     return False
+
+
+def ssn_hinted(lowered: str) -> bool:
+    """The lower-cased text holds a fragment of every SSN word: a number read out one digit at a
+    time may be an SSN."""
+    # _SSN_HINTS written out: four substring searches, no generator.
+    return "ss" in lowered or "social" in lowered or "tin" in lowered or "taxpayer" in lowered
 
 
 def find_us_ssns(text: str, lowered: str | None = None) -> list[Span]:
@@ -411,19 +453,22 @@ def find_us_ssns(text: str, lowered: str | None = None) -> list[Span]:
         start = match.start()
         if not validators.us_ssn_ok(match.group()):
             continue
-        if _AFTER_COUNTRY_CODE.search(text, max(0, start - 8), start) and not _ssn_context(text, start):
-            continue  # "+55 800 62 3456", "0081 127-12-3456": the rest of an international phone number
         if start and text[start - 1] == "+":
             continue  # "+672 11 6609", "+886 70 1234 5678": a country code and a phone number's first digits
+        # Read once: every rule below reads the words before (the reference rule the first four).
+        words = words_before(text, start, 8)
+        ssn_words = _ssn_words(words)
+        if not ssn_words and _AFTER_COUNTRY_CODE.search(text, max(0, start - 8), start):
+            continue  # "+55 800 62 3456", "0081 127-12-3456": the rest of an international phone number
         if match.group(1) in (None, "."):  # nine bare digits, or dotted like a version: only after "SSN"
-            if _ssn_context(text, start):
+            if ssn_words:
                 spans.append(match.span())
-        elif _ssn_context(text, start) or not introduced_as_reference(text, start):
+        elif ssn_words or not context.reference_in(words[:4]):
             spans.append(match.span())
     # Read back one digit at a time: only ever after an SSN word, so only where one could be.
     if lowered is None:
         lowered = text.lower()
-    if not any(word in lowered for word in _SSN_HINTS):
+    if not ssn_hinted(lowered):
         return spans
     for match in _SSN_ONE_BY_ONE.finditer(text):
         if validators.us_ssn_ok(match.group().replace(",", "")) and _ssn_context(text, match.start()):
@@ -1314,8 +1359,11 @@ def find_spoken(text: str, phones: PhoneFinder) -> list[Typed]:
     found: list[Typed] = []
     for number in spoken.find_spoken_numbers(text, _FEWEST_SPOKEN_DIGITS):
         digits = number.digits
-        before = context.phone_context_before(text, number.start)
-        if context.reference_before(text, number.start, before):
+        # The eight words before the number, read once for every rule below that reads them.
+        words = words_before(text, number.start, 8)
+        before = context.phone_context_of(text, number.start, words)
+        # context.reference_before(text, number.start, before), on the words already read.
+        if before not in ("strong", "phone") and context.reference_in(words[:4]):
             continue
         verdict = before if before != "none" else context.phone_context_after(text, number.end)
         if verdict == "reference":
@@ -1327,7 +1375,7 @@ def find_spoken(text: str, phones: PhoneFinder) -> list[Typed]:
             # country's, an extension) is still one; without such words five spoken digits are
             # anything, and four are a phone number only dictated or read back ("apunte, ocho nueve ...").
             if len(digits) < _MIN_SPOKEN_DIGITS:
-                if context.read_back_before(text, number.start):
+                if context.read_back_in(words):
                     found.append((number.start, number.end, "PHONE", False))
             elif (
                 verdict == "strong"
@@ -1337,11 +1385,13 @@ def find_spoken(text: str, phones: PhoneFinder) -> list[Typed]:
                 found.append((number.start, number.end, "PHONE", False))
             continue
         # Said with "plus" and a country code: a phone number, never a card.
-        card = None if number.plus else next(
-            (span for length in _CARD_LENGTHS if len(digits) >= length and validators.credit_card_ok(digits[:length])
-             and (span := number.prefix(length)) is not None),
-            None,
-        )
+        card: Span | None = None
+        if not number.plus:
+            for length in _CARD_LENGTHS:
+                if len(digits) >= length and validators.credit_card_ok(digits[:length]):
+                    card = number.prefix(length)
+                    if card is not None:
+                        break
         if card is None and not number.plus and len(digits) == 12 and validators.credit_card_ok(digits):
             card = (number.start, number.end)  # a 12-digit Maestro, said whole (never the start of a longer run)
         if card is None and not number.plus and _unlisted_card(text, number.start, number.end, digits):
@@ -1349,7 +1399,7 @@ def find_spoken(text: str, phones: PhoneFinder) -> list[Typed]:
         if card is not None:
             found.append((*card, "CREDIT_CARD", True))
             continue
-        if len(digits) == 9 and validators.us_ssn_ok(digits) and _ssn_context(text, number.start):
+        if len(digits) == 9 and validators.us_ssn_ok(digits) and _ssn_words(words):
             found.append((number.start, number.end, "US_SSN", True))
             continue
         if len(digits) > _MAX_DIGITS:

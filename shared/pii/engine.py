@@ -8,6 +8,7 @@ serves every thread.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Final
@@ -40,10 +41,23 @@ _PRIORITY: Final[dict[EntityType, int]] = {
     IP_ADDRESS: 60,
     PHONE: 50,
 }
-_ASCII_DIGITS: Final = "0123456789"
+_ASCII_DIGIT_BYTES: Final = b"0123456789"
+# The text's UTF-8 bytes as the gates read them: ASCII digits "0", ASCII letters "a", the rest as they are.
+_SHAPE: Final = bytes(
+    48 if 48 <= byte <= 57 else 97 if 65 <= byte <= 90 or 97 <= byte <= 122 else byte for byte in range(256)
+)
+# What the card and SSN patterns allow between digits (" ", "-", ".", ", ", U+00A0 as its two bytes).
+_DIGIT_SEPARATORS: Final = b" -.,\xc2\xa0"
+# A decimal digit of another script: ``\d`` matches it, the byte gates do not see it.
+_OTHER_DECIMAL: Final = re.compile(r"[^\D0-9]")
 _SPOKEN_KINDS: Final[dict[str, EntityType]] = {"PHONE": PHONE, "CREDIT_CARD": CREDIT_CARD, "US_SSN": US_SSN}
 
 Found = tuple[int, int, EntityType]
+
+
+def _ssn_shaped(shape: bytes) -> bool:
+    """What the written SSN pattern needs: nine digits together, or 3-2-4 with one separator twice."""
+    return b"000000000" in shape or b"000-00-0000" in shape or b"000 00 0000" in shape or b"000.00.0000" in shape
 
 
 def _overlaps(a_start: int, a_end: int, b_start: int, b_end: int) -> bool:
@@ -75,40 +89,74 @@ class PiiEngine:
                 found += [(s, e, SUBJECT) for s, e in subject.find(text)]
         # Phone numbers the numbering plan rejects, masked on their shape and context alone.
         shaped: list[tuple[int, int]] = []
-        found += [(s, e, EMAIL) for s, e in detectors.find_emails(text)]
+        if "@" in text:
+            for s, e in detectors.find_emails(text):
+                found.append((s, e, EMAIL))
         lowered = text.lower()
         if detectors.may_hold_spoken_email(lowered):
-            found += [(s, e, EMAIL) for s, e in detectors.find_spoken_emails(text)]
-        # Cheap gates: each detector needs at least this many ASCII digits in the text.
-        digits = sum(map(text.count, _ASCII_DIGITS))
+            for s, e in detectors.find_spoken_emails(text):
+                found.append((s, e, EMAIL))
+        # Cheap gates: each detector needs at least this many ASCII digits in the text. Counted on
+        # the UTF-8 bytes (one C call; no other character's bytes fall in "0"-"9").
+        raw = text.encode("utf-8", "surrogatepass")
+        digits = len(raw) - len(raw.translate(None, _ASCII_DIGIT_BYTES))
         if digits >= 4:
             # Shapes that failed their checksum (a mistyped IBAN or card) are no one's phone number.
             rejected: list[tuple[int, int]] = []
-            if len(text) >= 15:
-                found += [(s, e, IBAN) for s, e in detectors.find_ibans(text, rejected)]
-            if digits >= 12:
-                found += [
-                    (s, e, CREDIT_CARD)
-                    for s, e in detectors.find_cards(text, rejected)
-                    if not any(s < r_end and r_start < e for r_start, r_end in rejected)
-                ]
+            # What the IBAN, card, SSN and IPv4 patterns need somewhere, looked for with byte searches
+            # instead of a scan each. Their ``\d`` also matches other scripts' digits: a text holding
+            # one (the matching copy turns the common ones to ASCII) is scanned whatever it holds.
+            shape = raw.translate(_SHAPE)
+            unusual_digits = not text.isascii() and _OTHER_DECIMAL.search(text) is not None
+            if len(text) >= 15 and (unusual_digits or b"aa00" in shape):  # two letters, two digits
+                for s, e in detectors.find_ibans(text, rejected):
+                    found.append((s, e, IBAN))
             if digits >= 9:
-                found += [(s, e, US_SSN) for s, e in detectors.find_us_ssns(text, lowered)]
-            found += [(s, e, IP_ADDRESS) for s, e in detectors.find_ip_addresses(text)]
+                # The separators the card and SSN patterns allow dropped: a candidate's digits stand together.
+                compact = raw.translate(_SHAPE, _DIGIT_SEPARATORS)
+                if digits >= 12 and (unusual_digits or b"000000000000" in compact):
+                    for s, e in detectors.find_cards(text, rejected):
+                        clear = True
+                        for r_start, r_end in rejected:
+                            if s < r_end and r_start < e:
+                                clear = False
+                                break
+                        if clear:
+                            found.append((s, e, CREDIT_CARD))
+                if unusual_digits or (
+                    b"000000000" in compact and (_ssn_shaped(shape) or detectors.ssn_hinted(lowered))
+                ):
+                    for s, e in detectors.find_us_ssns(text, lowered):
+                        found.append((s, e, US_SSN))
+            # IPv4 needs a digit before a dot three times; IPv6 what find_ip_addresses asks of it.
+            if unusual_digits or shape.count(b"0.") >= 3 or "::" in text or text.count(":") >= 4:
+                for s, e in detectors.find_ip_addresses(text):
+                    found.append((s, e, IP_ADDRESS))
             # Not the subject's spans: a subject's number inside a longer one ("1 - 2 - 0 - 1 - ..." read back)
             # must not cut the rest off; the subject's span grows over the whole number (_resolve).
-            taken = [(s, e) for s, e, kind in found if kind != SUBJECT] + rejected
+            taken: list[tuple[int, int]] = []
+            for s, e, kind in found:
+                if kind != SUBJECT:
+                    taken.append((s, e))
+            taken += rejected
             if digits >= 7:
-                found += [(s, e, PHONE) for s, e in self._phones.find(text, taken, shaped)]
-            if digits >= 4:  # four to six read back one at a time, five or six written
-                short = detectors.find_short_numbers(text, lowered, taken)
-                found += [(s, e, PHONE) for s, e in short]
-                shaped += short
+                for s, e in self._phones.find(text, taken, shaped):
+                    found.append((s, e, PHONE))
+            # Four to six read back one at a time, five or six written.
+            short = detectors.find_short_numbers(text, lowered, taken)
+            for s, e in short:
+                found.append((s, e, PHONE))
+            shaped += short
         if spoken.may_hold_spoken_number(lowered):
-            for start, end, kind, validated in detectors.find_spoken(text, self._phones):
-                found.append((start, end, _SPOKEN_KINDS[kind]))
+            for start, end, said, validated in detectors.find_spoken(text, self._phones):
+                found.append((start, end, _SPOKEN_KINDS[said]))
                 if not validated:
                     shaped.append((start, end))
+        if not found:
+            return []
+        if len(found) == 1:
+            start, end, kind = found[0]
+            return [Entity(kind, start, end, validated=not (kind == PHONE and (start, end) in shaped))]
         unvalidated = set(shaped)
         return [
             Entity(kind, start, end, validated=not (kind == PHONE and (start, end) in unvalidated))

@@ -74,6 +74,8 @@ _SAID_SEPARATORS: Final = frozenset(
 )
 _HUNDRED: Final = frozenset({"hundred"})
 _PLUS: Final = frozenset({"plus", "più", "mais", "más"})  # "más treinta y cuatro ...": Spanish
+# A unit word's digit as text; "quatre" left out ("quatre-vingt" is 80).
+_UNIT_DIGITS: Final[dict[str, str]] = {word: str(value) for word, value in _UNITS.items() if word != "quatre"}
 
 
 def _compounds() -> dict[str, int]:
@@ -132,7 +134,7 @@ _GATE_WORDS: Final = frozenset([*_UNITS, *_TWO_DIGITS, *_TENS, *_REPEATS, *_hyph
 _GATE_MIN: Final = 3
 
 
-_TOKEN: Final = re.compile(r"[^\W\d_]+|\d+")
+_TOKEN_SPLIT: Final = re.compile(r"([^\W\d_]+|\d+)")
 _RUN_SEPARATORS: Final = " ,.-\u2026"
 # Speech-to-text writes a pause between groups as an ellipsis: "four one ... seven seven", so a
 # gap of up to five separator characters (" ... ", " …, ") still joins two groups of one number.
@@ -180,29 +182,50 @@ def find_spoken_numbers(text: str, min_digits: int = 7) -> list[SpokenNumber]:
     """
     numbers: list[SpokenNumber] = []
     run: list[tuple[int, int, str]] = []
-
-    def flush() -> None:
-        if len(run) >= 2 and not all(word.isdigit() for _, _, word in run):
-            numbers.extend(_convert(run, min_digits))
-        run.clear()
-
-    for match in _TOKEN.finditer(text):
-        word = match.group().lower()
-        if not (word in _ALL_WORDS or (word.isdigit() and len(word) <= _MAX_DIGIT_GROUP)):
-            if run:  # most words end no run: no call for them
-                flush()
+    said = False  # the run holds a number word, not only digit groups
+    # ASCII text lower-cases character for character: one call for the whole text instead of one a word.
+    source = text.lower() if text.isascii() else text
+    lower_each = source is text
+    # The words and, between them, what separates them: [gap, word, gap, word, ..., gap]. Offsets are
+    # summed from their lengths, and the gap before a word is at hand for the run test.
+    parts = _TOKEN_SPLIT.split(source)
+    end = len(parts[0])
+    for index in range(1, len(parts), 2):
+        word = parts[index]
+        start = end
+        end = start + len(word)
+        if lower_each:
+            word = word.lower()
+        if word in _ALL_WORDS:
+            is_word = True
+        elif word.isdigit() and len(word) <= _MAX_DIGIT_GROUP:
+            is_word = False
+        else:
+            if run:  # most words end no run: nothing to do for them
+                if len(run) >= 2 and said:
+                    numbers.extend(_convert(run, min_digits))
+                run = []
+                said = False
+            end += len(parts[index + 1])
             continue
-        start = match.start()
-        if run and not _joined(text, run[-1][1], start):
-            flush()
-        run.append((start, match.end(), word))
-    flush()
+        # A run's last token is always the word just before (any other word ends the run).
+        if run and not _joined_by(parts[index - 1]):
+            if len(run) >= 2 and said:
+                numbers.extend(_convert(run, min_digits))
+            run = []
+            said = False
+        run.append((start, end, word))
+        # A word of _ALL_WORDS is never all digits.
+        said = said or is_word
+        end += len(parts[index + 1])
+    if len(run) >= 2 and said:
+        numbers.extend(_convert(run, min_digits))
     return numbers
 
 
-def _joined(text: str, end: int, start: int) -> bool:
-    """Two tokens belong to one run: between them one to five of " ,.-…" and nothing else."""
-    return 1 <= start - end <= _MAX_GAP and all(char in _RUN_SEPARATORS for char in text[end:start])
+def _joined_by(gap: str) -> bool:
+    """Two tokens with ``gap`` between them belong to one run: one to five of " ,.-…" and nothing else."""
+    return gap == " " or (1 <= len(gap) <= _MAX_GAP and not gap.strip(_RUN_SEPARATORS))
 
 
 def _two_digit_after_tens(tokens: list[tuple[int, int, str]], index: int, tens: int) -> tuple[int, int]:
@@ -239,55 +262,33 @@ def _convert(tokens: list[tuple[int, int, str]], min_digits: int = 0) -> list[Sp
     plus = False
     count = 0  # digits said so far in the current number
     index = 0
-
-    def close() -> None:
-        nonlocal digits, boundaries, start, plus, count
-        if digits and count >= min_digits:  # ``count`` is len("".join(digits))
-            numbers.append(SpokenNumber(start, boundaries[-1][0], "".join(digits), plus, tuple(boundaries)))
-        digits, boundaries, start, plus, count = [], [], -1, False, 0
-
-    while index < len(tokens):
-        token_start, _, word = tokens[index]
+    length = len(tokens)
+    while index <= length:
         said: str | None = None
         following = index + 1
-        if word in _PLUS and not digits:
-            start, plus = token_start, True
-            index += 1
-            continue
-        if word in _SAID_SEPARATORS and digits and following < len(tokens):
-            index += 1  # "dash" between groups: neither a digit nor the end of the number
-            continue
-        if word.isdigit():
-            said = word
-        elif word in _REPEATS and following < len(tokens) and tokens[following][2] in _UNITS:
-            said = str(_UNITS[tokens[following][2]]) * _REPEATS[word]
-            following += 1
-        elif word in _REPEATS and following < len(tokens) and tokens[following][2].isdigit() and len(tokens[following][2]) == 1:
-            said = tokens[following][2] * _REPEATS[word]
-            following += 1
-        elif word == "quatre" and following < len(tokens) and tokens[following][2] in ("vingt", "vingts"):
-            value, following = _two_digit_after_tens(tokens, following, 80)
-            said = str(value)
-        elif word in _UNITS:
-            if following < len(tokens) and tokens[following][2] in _HUNDRED:
-                rest, after = (0, following + 1)
-                if after < len(tokens) and tokens[after][2] in _TENS:
-                    rest, after = _two_digit_after_tens(tokens, after, _TENS[tokens[after][2]])
-                elif after < len(tokens) and tokens[after][2] in _TWO_DIGITS:
-                    rest, after = _TWO_DIGITS[tokens[after][2]], after + 1
-                said, following = f"{_UNITS[word]}{rest:02d}", after
+        if index < length:
+            token_start, _, word = tokens[index]
+            # The commonest tokens first: a digit word not before "hundred", or a group of digits
+            # (neither is a "plus", a said separator or a repeat word, tested first below).
+            unit = _UNIT_DIGITS.get(word)
+            if unit is not None and (following >= length or tokens[following][2] not in _HUNDRED):
+                said = unit
+            elif word.isdigit():
+                said = word
             else:
-                said = str(_UNITS[word])
-        elif word == "dix" and following < len(tokens) and _UNITS.get(tokens[following][2], 0) >= 7:
-            said = str(10 + _UNITS[tokens[following][2]])  # "dix-sept"
-            following += 1
-        elif word in _TWO_DIGITS:
-            said = str(_TWO_DIGITS[word])
-        elif word in _TENS:
-            value, following = _two_digit_after_tens(tokens, index, _TENS[word])
-            said = str(value)
+                if word in _PLUS and not digits:
+                    start, plus = token_start, True
+                    index += 1
+                    continue
+                if word in _SAID_SEPARATORS and digits and following < length:
+                    index += 1  # "dash" between groups: neither a digit nor the end of the number
+                    continue
+                said, following = _said(tokens, index, word)
         if said is None:
-            close()
+            # The number ends here (or the run does).
+            if digits and count >= min_digits:  # ``count`` is len("".join(digits))
+                numbers.append(SpokenNumber(start, boundaries[-1][0], "".join(digits), plus, tuple(boundaries)))
+            digits, boundaries, start, plus, count = [], [], -1, False, 0
             index += 1
             continue
         if start < 0:
@@ -296,5 +297,34 @@ def _convert(tokens: list[tuple[int, int, str]], min_digits: int = 0) -> list[Sp
         count += len(said)
         boundaries.append((tokens[following - 1][1], count))
         index = following
-    close()
     return numbers
+
+
+def _said(tokens: list[tuple[int, int, str]], index: int, word: str) -> tuple[str | None, int]:
+    """The digits the word at ``index`` says with the words completing it, and the index after them."""
+    following = index + 1
+    length = len(tokens)
+    if word in _REPEATS and following < length and tokens[following][2] in _UNITS:
+        return str(_UNITS[tokens[following][2]]) * _REPEATS[word], following + 1
+    if word in _REPEATS and following < length and tokens[following][2].isdigit() and len(tokens[following][2]) == 1:
+        return tokens[following][2] * _REPEATS[word], following + 1
+    if word == "quatre" and following < length and tokens[following][2] in ("vingt", "vingts"):
+        value, following = _two_digit_after_tens(tokens, following, 80)
+        return str(value), following
+    if word in _UNITS:
+        if following < length and tokens[following][2] in _HUNDRED:
+            rest, after = (0, following + 1)
+            if after < length and tokens[after][2] in _TENS:
+                rest, after = _two_digit_after_tens(tokens, after, _TENS[tokens[after][2]])
+            elif after < length and tokens[after][2] in _TWO_DIGITS:
+                rest, after = _TWO_DIGITS[tokens[after][2]], after + 1
+            return f"{_UNITS[word]}{rest:02d}", after
+        return str(_UNITS[word]), following
+    if word == "dix" and following < length and _UNITS.get(tokens[following][2], 0) >= 7:
+        return str(10 + _UNITS[tokens[following][2]]), following + 1  # "dix-sept"
+    if word in _TWO_DIGITS:
+        return str(_TWO_DIGITS[word]), following
+    if word in _TENS:
+        value, following = _two_digit_after_tens(tokens, index, _TENS[word])
+        return str(value), following
+    return None, following

@@ -125,3 +125,18 @@ def test_short_number_gate_passes_the_texts_the_word_list_passed() -> None:
         assert (detectors._SHORT_NUMBER_GATE.search(text) is not None) is expected, text
         passed += expected
     assert passed > 10000
+
+
+def test_currency_word_pattern_matches_where_the_plain_alternation_did() -> None:
+    # Case-insensitive, outside ASCII too: the long s matches "s", the dotless i and the capital I
+    # with a dot match "i", the Kelvin sign matches "k".
+    plain = re.compile("(?i)" + "|".join(detectors._CURRENCY_WORD_LIST))
+    rng = random.Random(4)
+    letters = "eurEURsd\u017fSD\u0131i\u0130Igbpchfaldnrobck \u212a\u00e9\u20ac"
+    found = 0
+    for _ in range(100000):
+        text = "".join(rng.choice(letters) for _ in range(rng.randint(1, 12)))
+        expected = plain.search(text) is not None
+        assert (detectors._CURRENCY_WORD.search(text) is not None) is expected, text
+        found += expected
+    assert found > 3000

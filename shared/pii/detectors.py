@@ -521,7 +521,11 @@ _AMOUNTS: Final = re.compile(
     r"|(?<![\d.,])\d(?:[ .,'\u00a0\u202f]*+\d)++[ \u00a0]?(?:[€$£¥₹]|(?i:EUR|USD|GBP|CHF|AUD|BRL|INR|CAD|euros?|dollars?|pounds?"
     r"|reais|rupees|francs?|cents?)\b)"
 )
-_VERSIONS: Final = re.compile(r"(?i:\bv|\bversion[ ]?|\bver\.?[ ]?|\brelease[ ]?|\bbuild[ ]?|\bfirmware[ ]?)\d+(?:\.\d+){1,4}")
+# The class first: every alternative starts with one of its letters, and one test (case-insensitive:
+# a case mapping per character outside ASCII) rules out most positions; the same matches.
+_VERSIONS: Final = re.compile(
+    r"(?i:(?=[vrbf])(?:\bv|\bversion[ ]?|\bver\.?[ ]?|\brelease[ ]?|\bbuild[ ]?|\bfirmware[ ]?))\d+(?:\.\d+){1,4}"
+)
 
 
 # A US or Mexican ZIP+4 after its state's abbreviation: "CA 94105-1234", "QRO 76000-1234".

@@ -140,3 +140,19 @@ def test_currency_word_pattern_matches_where_the_plain_alternation_did() -> None
         assert (detectors._CURRENCY_WORD.search(text) is not None) is expected, text
         found += expected
     assert found > 3000
+
+
+def test_version_pattern_finds_what_it_found_without_its_first_letter_class() -> None:
+    before = re.compile(r"(?i:\bv|\bversion[ ]?|\bver\.?[ ]?|\brelease[ ]?|\bbuild[ ]?|\bfirmware[ ]?)\d+(?:\.\d+){1,4}")
+    pieces = [
+        "v1.2", "V2.0.1", "version 1.2.3", "Version1.2", "ver. 3.4", "VER 1.2.3.4.5.6", "release 2.1", "build 10.4",
+        "Firmware 3.4.5", "\u017f", "\u0131", "\u0130", "\u212a", "\u00e9", "x", "1", ".", " ", "2.3", "av1.2", "v", "b",
+    ]
+    rng = random.Random(6)
+    found = 0
+    for _ in range(30000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 8)))
+        expected = [m.span() for m in before.finditer(text)]
+        assert [m.span() for m in detectors._VERSIONS.finditer(text)] == expected, text
+        found += bool(expected)
+    assert found > 10000

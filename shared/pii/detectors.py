@@ -644,7 +644,7 @@ def _cep_in_an_address(text: str, start: int, end: int) -> bool:
 # "Tel.0612..." may be a number after a label (checked in ``find``); "1.0612..." is not the start of one.
 # Written to start with a character class (the lookbehinds check the characters before it), so the
 # scan skips letters in C instead of trying a match at each position; the same matches as
-# "(?<![\w,+\-/])(?<![\d.]\.)(?:\+|\((?=[ ]?\+?\d))?[ \u00a0]?\d..." (tests/unit/pii/test_prefilters.py).
+# "(?<![\w,+\-/])(?<![\d.]\.)(?:\+|\((?=[ ]?\+?\d))?[ \u00a0]?\d..." (tests/unit/pii/test_phone_fast_paths.py).
 _PHONE_CAND: Final = re.compile(
     r"[+( \u00a0\d](?<![\w,+\-/][\s\S])(?<![\d.]\.[\s\S])"
     r"(?:(?<=\+)[ \u00a0]?\d|(?<=\()(?=[ ]?\+?\d)[ \u00a0]?\d|(?<=[ \u00a0])\d|(?<=\d))"

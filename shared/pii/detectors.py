@@ -541,7 +541,23 @@ _CURRENCY_SYMBOLS: Final = frozenset("€$£¥₹")
 _CURRENCY_WORD_LIST: Final = (
     "eur", "usd", "gbp", "chf", "aud", "brl", "inr", "cad", "rs", "dollar", "pound", "reais", "rupee", "franc", "cent",
 )
-_CURRENCY_WORD: Final = re.compile("(?i)" + "|".join(_CURRENCY_WORD_LIST))
+
+
+def _grouped_words(words: Sequence[str]) -> str:
+    """``words`` as one alternation grouped by first letter, behind a class of those letters.
+
+    Searched case-insensitively, the class rules out most positions in one test instead of one per
+    word (non-ASCII text makes each test a case mapping): whether it matches is unchanged.
+    """
+    groups: dict[str, list[str]] = {}
+    for word in words:
+        groups.setdefault(word[0], []).append(re.escape(word[1:]))
+    alternatives = [f"{re.escape(first)}(?:{'|'.join(rests)})" for first, rests in groups.items()]
+    return f"(?=[{''.join(re.escape(first) for first in groups)}])(?:{'|'.join(alternatives)})"
+
+
+# Only whether it matches is used (the amounts gate for non-ASCII text).
+_CURRENCY_WORD: Final = re.compile("(?i)" + _grouped_words(_CURRENCY_WORD_LIST))
 _AMOUNTS: Final = re.compile(
     r"(?:[€$£¥₹]|\b(?:EUR|USD|GBP|CHF|AUD|BRL|INR|CAD)\b|R\$|\bRs\.?)[ \u00a0]?\d[\d .,'\u00a0\u202f]*\d"
     # Digits then the currency: the run is taken whole (possessively), so a run with no currency after it
@@ -550,7 +566,11 @@ _AMOUNTS: Final = re.compile(
     r"|(?<![\d.,])\d(?:[ .,'\u00a0\u202f]*+\d)++[ \u00a0]?(?:[€$£¥₹]|(?i:EUR|USD|GBP|CHF|AUD|BRL|INR|CAD|euros?|dollars?|pounds?"
     r"|reais|rupees|francs?|cents?)\b)"
 )
-_VERSIONS: Final = re.compile(r"(?i:\bv|\bversion[ ]?|\bver\.?[ ]?|\brelease[ ]?|\bbuild[ ]?|\bfirmware[ ]?)\d+(?:\.\d+){1,4}")
+# The class first: every alternative starts with one of its letters, and one test (case-insensitive:
+# a case mapping per character outside ASCII) rules out most positions; the same matches.
+_VERSIONS: Final = re.compile(
+    r"(?i:(?=[vrbf])(?:\bv|\bversion[ ]?|\bver\.?[ ]?|\brelease[ ]?|\bbuild[ ]?|\bfirmware[ ]?))\d+(?:\.\d+){1,4}"
+)
 
 
 # A US or Mexican ZIP+4 after its state's abbreviation: "CA 94105-1234", "QRO 76000-1234".
@@ -574,10 +594,11 @@ def find_blockers(text: str, start: int = 0, end: int | None = None) -> list[Spa
     return _blockers_in(text, start, len(text) if end is None else end, _BlockerGates(text))
 
 
-# ASCII text: what the amount and version patterns need, as lower-case substrings. "Rs" is matched
-# case-sensitively by ``_AMOUNTS`` (no other word of it holds "rs"), so it is looked for as written.
-_ASCII_CURRENCY_WORDS: Final = tuple(word for word in _CURRENCY_WORD_LIST if word != "rs")
-_ASCII_VERSION_WORDS: Final = ("v", "release", "build", "firmware")
+# ASCII text: the words the amount and version patterns need, looked for in the lower-cased text (for
+# ASCII, case-insensitive matching is lower-casing). "Rs" is matched case-sensitively by ``_AMOUNTS``
+# (no other of its words holds "rs", common in "yours" and "numbers"), so it is looked for as written.
+_ASCII_CURRENCY_WORDS: Final = re.compile("|".join(word for word in _CURRENCY_WORD_LIST if word != "rs"))
+_ASCII_VERSION_WORDS: Final = re.compile("v|release|build|firmware")
 
 
 class _BlockerGates:
@@ -588,10 +609,7 @@ class _BlockerGates:
     it either, and the per-candidate scans skip that pattern.
     """
 
-    __slots__ = (
-        "_currency_words", "_lowered", "_rs", "_version_words", "_word_anywhere", "colon", "currency_symbols", "dash",
-        "date_separators", "dot",
-    )
+    __slots__ = ("_lowered", "_rs", "_word_anywhere", "colon", "currency_symbols", "dash", "date_separators", "dot")
 
     def __init__(self, text: str) -> None:
         separators: list[str] = []
@@ -600,14 +618,12 @@ class _BlockerGates:
                 separators.append(sep)
         self.date_separators = tuple(separators)
         self.colon = ":" in text
-        # ASCII text: the case-insensitive currency-word pattern matches where the lower-cased text
-        # holds one of its words (character for character), so plain substring searches answer.
         self._lowered: str | None = text.lower() if text.isascii() else None
         self.currency_symbols = "$" in text if self._lowered is not None else not _CURRENCY_SYMBOLS.isdisjoint(text)
-        self._currency_words: tuple[str, ...] | None = None  # those in the text, looked for at the first window
         self._rs = "Rs" in text
-        self._word_anywhere: bool | None = None  # non-ASCII text: a currency word anywhere in it
-        self._version_words: tuple[str, ...] | None = None
+        # A currency word anywhere in the text, looked for at the first window: the patterns are words
+        # only, so a window holds one only if the text does.
+        self._word_anywhere: bool | None = None
         self.dot = "." in text
         self.dash = "-" in text
 
@@ -617,7 +633,6 @@ class _BlockerGates:
         if lowered is None:
             if self.currency_symbols and not _CURRENCY_SYMBOLS.isdisjoint(text[start:end]):
                 return True
-            # The pattern is words only: one in a window is one in the text (looked for once).
             anywhere = self._word_anywhere
             if anywhere is None:
                 anywhere = self._word_anywhere = _CURRENCY_WORD.search(text) is not None
@@ -626,36 +641,17 @@ class _BlockerGates:
             return True
         if self._rs and text.find("Rs", start, end) >= 0:
             return True
-        words = self._currency_words
-        if words is None:
-            words = self._currency_words = _present(_ASCII_CURRENCY_WORDS, lowered)
-        for word in words:  # noqa: SIM110 (a plain loop: compiled with mypyc it needs no generator)
-            if lowered.find(word, start, end) >= 0:
-                return True
-        return False
+        anywhere = self._word_anywhere
+        if anywhere is None:
+            anywhere = self._word_anywhere = _ASCII_CURRENCY_WORDS.search(lowered) is not None
+        return anywhere and _ASCII_CURRENCY_WORDS.search(lowered, start, end) is not None
 
     def version(self, text: str, start: int, end: int) -> bool:
         """What ``_VERSIONS`` needs in ``text[start:end]``: a dot, and in ASCII text one of its words."""
         if not self.dot or text.find(".", start, end) < 0:
             return False
         lowered = self._lowered
-        if lowered is None:
-            return True
-        words = self._version_words
-        if words is None:
-            words = self._version_words = _present(_ASCII_VERSION_WORDS, lowered)
-        for word in words:  # noqa: SIM110 (a plain loop: compiled with mypyc it needs no generator)
-            if lowered.find(word, start, end) >= 0:
-                return True
-        return False
-
-
-def _present(words: tuple[str, ...], lowered: str) -> tuple[str, ...]:
-    found: list[str] = []
-    for word in words:
-        if word in lowered:
-            found.append(word)
-    return tuple(found)
+        return lowered is None or _ASCII_VERSION_WORDS.search(lowered, start, end) is not None
 
 
 def _blockers_in(text: str, start: int, end: int, gates: _BlockerGates) -> list[Span]:
@@ -693,7 +689,7 @@ def _cep_in_an_address(text: str, start: int, end: int) -> bool:
 # "Tel.0612..." may be a number after a label (checked in ``find``); "1.0612..." is not the start of one.
 # Written to start with a character class (the lookbehinds check the characters before it), so the
 # scan skips letters in C instead of trying a match at each position; the same matches as
-# "(?<![\w,+\-/])(?<![\d.]\.)(?:\+|\((?=[ ]?\+?\d))?[ \u00a0]?\d..." (tests/unit/pii/test_prefilters.py).
+# "(?<![\w,+\-/])(?<![\d.]\.)(?:\+|\((?=[ ]?\+?\d))?[ \u00a0]?\d..." (tests/unit/pii/test_phone_fast_paths.py).
 _PHONE_CAND: Final = re.compile(
     r"[+( \u00a0\d](?<![\w,+\-/][\s\S])(?<![\d.]\.[\s\S])"
     r"(?:(?<=\+)[ \u00a0]?\d|(?<=\()(?=[ ]?\+?\d)[ \u00a0]?\d|(?<=[ \u00a0])\d|(?<=\d))"

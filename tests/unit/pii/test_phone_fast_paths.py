@@ -125,3 +125,34 @@ def test_short_number_gate_passes_the_texts_the_word_list_passed() -> None:
         assert (detectors._SHORT_NUMBER_GATE.search(text) is not None) is expected, text
         passed += expected
     assert passed > 10000
+
+
+def test_currency_word_pattern_matches_where_the_plain_alternation_did() -> None:
+    # Case-insensitive, outside ASCII too: the long s matches "s", the dotless i and the capital I
+    # with a dot match "i", the Kelvin sign matches "k".
+    plain = re.compile("(?i)" + "|".join(detectors._CURRENCY_WORD_LIST))
+    rng = random.Random(4)
+    letters = "eurEURsd\u017fSD\u0131i\u0130Igbpchfaldnrobck \u212a\u00e9\u20ac"
+    found = 0
+    for _ in range(100000):
+        text = "".join(rng.choice(letters) for _ in range(rng.randint(1, 12)))
+        expected = plain.search(text) is not None
+        assert (detectors._CURRENCY_WORD.search(text) is not None) is expected, text
+        found += expected
+    assert found > 3000
+
+
+def test_version_pattern_finds_what_it_found_without_its_first_letter_class() -> None:
+    before = re.compile(r"(?i:\bv|\bversion[ ]?|\bver\.?[ ]?|\brelease[ ]?|\bbuild[ ]?|\bfirmware[ ]?)\d+(?:\.\d+){1,4}")
+    pieces = [
+        "v1.2", "V2.0.1", "version 1.2.3", "Version1.2", "ver. 3.4", "VER 1.2.3.4.5.6", "release 2.1", "build 10.4",
+        "Firmware 3.4.5", "\u017f", "\u0131", "\u0130", "\u212a", "\u00e9", "x", "1", ".", " ", "2.3", "av1.2", "v", "b",
+    ]
+    rng = random.Random(6)
+    found = 0
+    for _ in range(30000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 8)))
+        expected = [m.span() for m in before.finditer(text)]
+        assert [m.span() for m in detectors._VERSIONS.finditer(text)] == expected, text
+        found += bool(expected)
+    assert found > 10000

@@ -112,17 +112,21 @@ _SPOKEN_HINTS: Final = re.compile(rf" {_DOT_WORDS} |[\[({{<](?:at|dot|@|\.)[\])}
 
 
 _SPOKEN_HINT_WORDS: Final = (" dot ", " @ ", " punto ", " point ", " punkt ", " punt ")
+# The same hints as whitespace-separated words: " dot " in a text makes "dot" one of its words.
+_SPOKEN_HINT_SET: Final = frozenset(hint.strip() for hint in _SPOKEN_HINT_WORDS)
 
 
-def may_hold_spoken_email(lowered: str) -> bool:
+def may_hold_spoken_email(lowered: str, words: list[str] | None = None) -> bool:
     """Cheap test on the lower-cased text before running the spoken-address pattern.
 
-    ``_SPOKEN_HINTS`` answered by substring searches (each one C call): the bracketed forms only
-    where a bracket is.
+    ``_SPOKEN_HINTS`` answered by substring searches (each one C call), and not even those when
+    ``words`` (``lowered.split()``, when the caller has it) holds no hint word; the bracketed forms
+    only where a bracket is.
     """
-    for hint in _SPOKEN_HINT_WORDS:
-        if hint in lowered:
-            return True
+    if words is None or not _SPOKEN_HINT_SET.isdisjoint(words):
+        for hint in _SPOKEN_HINT_WORDS:
+            if hint in lowered:
+                return True
     if "(" in lowered or "[" in lowered or "<" in lowered or "{" in lowered:
         return _SPOKEN_HINTS.search(lowered) is not None
     return False

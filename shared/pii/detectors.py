@@ -164,6 +164,10 @@ def find_spoken_emails(text: str) -> list[Span]:
 # --------------------------------------------------------------------------------------------
 
 _IBAN_CAND: Final = re.compile(r"(?<![^\W_])[A-Za-z]{2}\d{2}(?:[ \-]?[A-Za-z0-9]){11,32}")
+# The rest of an IBAN of each registered length after its first four characters.
+_IBAN_REST: Final = {
+    length: re.compile(rf"(?:[ \-]?[A-Za-z0-9]){{{length - 4}}}") for length in set(validators.IBAN_LENGTHS.values())
+}
 
 
 def find_ibans(text: str, rejected: list[Span] | None = None) -> list[Span]:
@@ -180,16 +184,13 @@ def find_ibans(text: str, rejected: list[Span] | None = None) -> list[Span]:
         length = validators.IBAN_LENGTHS.get(text[start : start + 2].upper())
         if length is None:
             continue
-        # Cut the match after exactly ``length`` letters and digits (it may have run into a word).
-        seen = 0
-        end = start
-        for index in range(start, match.end()):
-            if text[index].isalnum():
-                seen += 1
-                if seen == length:
-                    end = index + 1
-                    break
-        if seen != length or (end < len(text) and text[end].isalnum()):
+        # Cut the match after exactly ``length`` letters and digits (it may have run into a word): its
+        # first four characters are letters and digits, then each is one, or a space or hyphen before one.
+        cut = _IBAN_REST[length].match(text, start + 4, match.end())
+        if cut is None:
+            continue
+        end = cut.end()
+        if end < len(text) and text[end].isalnum():
             continue
         if validators.iban_ok(text[start:end]):
             spans.append((start, end))

@@ -264,6 +264,7 @@ def _convert(tokens: list[tuple[int, int, str]], min_digits: int = 0) -> list[Sp
     count = 0  # digits said so far in the current number
     index = 0
     length = len(tokens)
+    token_start = -1  # set with each token; always bound for a compiled build
     while index <= length:
         said: str | None = None
         following = index + 1

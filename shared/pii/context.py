@@ -258,14 +258,6 @@ _AFTER_EMAIL: Final = re.compile(
 _EMAIL_REACH: Final = 120
 
 
-def _cue(word: str) -> bool:
-    return word in _PHONE_CUE
-
-
-def _label(word: str) -> bool:
-    return word in _PHONE_LABEL
-
-
 def _after_list_separator(text: str, start: int) -> bool:
     """What ``_AFTER_EMAIL`` needs at its end: one of "/;,|" and only spaces, tabs (and the newline its
     ``$`` may stand before) up to ``start``. Read first: the pattern itself is a scan of 120 characters."""
@@ -308,12 +300,12 @@ def phone_context_of(text: str, start: int, words: list[str]) -> PhoneContext:
         personal = personal or word in _FIRST_PERSON
         if word == "#":
             # "Phone #: ..." and "tel #" are phone numbers; any other "#" introduces a reference.
-            if further is not None and (_cue(further) or further in _NUMBER_WORDS):
+            if further is not None and (further in _PHONE_CUE or further in _NUMBER_WORDS):
                 return _verdict(personal, words, index + 1)
             return "reference"
-        if _cue(word):
+        if word in _PHONE_CUE:
             calls_from = word in _CALL_VERBS and not _FROM.isdisjoint(words[:index])
-            strong = personal or calls_from or word in _FIRST_PERSON_CUES or word in _READ_BACK_CUES or _label(word)
+            strong = personal or calls_from or word in _FIRST_PERSON_CUES or word in _READ_BACK_CUES or word in _PHONE_LABEL
             return _verdict(strong, words, index)
         if word in REFERENCE_WORDS:
             # "area code 202 ...", "country code +44": a phone number's own code, not a reference.
@@ -326,7 +318,7 @@ def phone_context_of(text: str, start: int, words: list[str]) -> PhoneContext:
                 # "confirming your number ...": an agent reading back the caller's own line.
                 read_back = not _READ_BACK_CUES.isdisjoint(words[index + 1 : index + 4])
                 return _verdict(personal or read_back or further in _PERSONAL_LINE, words, index)
-            if _cue(further):
+            if further in _PHONE_CUE:
                 return _verdict(personal, words, index + 1)  # "phone number", "Handy Nummer"
             if further in REFERENCE_WORDS:
                 return "reference"
@@ -369,8 +361,8 @@ def phone_context_after(text: str, end: int) -> PhoneContext:
     personal = False
     for word in words:
         personal = personal or word in _FIRST_PERSON
-        if _cue(word):
-            return "strong" if personal or _label(word) else "phone"
+        if word in _PHONE_CUE:
+            return "strong" if personal or word in _PHONE_LABEL else "phone"
         if word in _NUMBER_WORDS:
             if previous in _POSSESSIVES:
                 return "strong" if personal or previous in _PERSONAL_LINE else "phone"

@@ -112,17 +112,21 @@ _SPOKEN_HINTS: Final = re.compile(rf" {_DOT_WORDS} |[\[({{<](?:at|dot|@|\.)[\])}
 
 
 _SPOKEN_HINT_WORDS: Final = (" dot ", " @ ", " punto ", " point ", " punkt ", " punt ")
+# The same hints as whitespace-separated words: " dot " in a text makes "dot" one of its words.
+_SPOKEN_HINT_SET: Final = frozenset(hint.strip() for hint in _SPOKEN_HINT_WORDS)
 
 
-def may_hold_spoken_email(lowered: str) -> bool:
+def may_hold_spoken_email(lowered: str, words: list[str] | None = None) -> bool:
     """Cheap test on the lower-cased text before running the spoken-address pattern.
 
-    ``_SPOKEN_HINTS`` answered by substring searches (each one C call): the bracketed forms only
-    where a bracket is.
+    ``_SPOKEN_HINTS`` answered by substring searches (each one C call), and not even those when
+    ``words`` (``lowered.split()``, when the caller has it) holds no hint word; the bracketed forms
+    only where a bracket is.
     """
-    for hint in _SPOKEN_HINT_WORDS:
-        if hint in lowered:
-            return True
+    if words is None or not _SPOKEN_HINT_SET.isdisjoint(words):
+        for hint in _SPOKEN_HINT_WORDS:
+            if hint in lowered:
+                return True
     if "(" in lowered or "[" in lowered or "<" in lowered or "{" in lowered:
         return _SPOKEN_HINTS.search(lowered) is not None
     return False
@@ -160,6 +164,10 @@ def find_spoken_emails(text: str) -> list[Span]:
 # --------------------------------------------------------------------------------------------
 
 _IBAN_CAND: Final = re.compile(r"(?<![^\W_])[A-Za-z]{2}\d{2}(?:[ \-]?[A-Za-z0-9]){11,32}")
+# The rest of an IBAN of each registered length after its first four characters.
+_IBAN_REST: Final = {
+    length: re.compile(rf"(?:[ \-]?[A-Za-z0-9]){{{length - 4}}}") for length in set(validators.IBAN_LENGTHS.values())
+}
 
 
 def find_ibans(text: str, rejected: list[Span] | None = None) -> list[Span]:
@@ -176,16 +184,13 @@ def find_ibans(text: str, rejected: list[Span] | None = None) -> list[Span]:
         length = validators.IBAN_LENGTHS.get(text[start : start + 2].upper())
         if length is None:
             continue
-        # Cut the match after exactly ``length`` letters and digits (it may have run into a word).
-        seen = 0
-        end = start
-        for index in range(start, match.end()):
-            if text[index].isalnum():
-                seen += 1
-                if seen == length:
-                    end = index + 1
-                    break
-        if seen != length or (end < len(text) and text[end].isalnum()):
+        # Cut the match after exactly ``length`` letters and digits (it may have run into a word): its
+        # first four characters are letters and digits, then each is one, or a space or hyphen before one.
+        cut = _IBAN_REST[length].match(text, start + 4, match.end())
+        if cut is None:
+            continue
+        end = cut.end()
+        if end < len(text) and text[end].isalnum():
             continue
         if validators.iban_ok(text[start:end]):
             spans.append((start, end))

@@ -93,7 +93,8 @@ class PiiEngine:
             for s, e in detectors.find_emails(text):
                 found.append((s, e, EMAIL))
         lowered = text.lower()
-        if detectors.may_hold_spoken_email(lowered):
+        words = lowered.split()  # read by both spoken gates
+        if detectors.may_hold_spoken_email(lowered, words):
             for s, e in detectors.find_spoken_emails(text):
                 found.append((s, e, EMAIL))
         # Cheap gates: each detector needs at least this many ASCII digits in the text. Counted on
@@ -147,7 +148,7 @@ class PiiEngine:
             for s, e in short:
                 found.append((s, e, PHONE))
             shaped += short
-        if spoken.may_hold_spoken_number(lowered):
+        if spoken.may_hold_spoken_number(lowered, words):
             for start, end, said, validated in detectors.find_spoken(text, self._phones):
                 found.append((start, end, _SPOKEN_KINDS[said]))
                 if not validated:

@@ -161,13 +161,14 @@ class SpokenNumber:
         return None
 
 
-def may_hold_spoken_number(lowered: str) -> bool:
+def may_hold_spoken_number(lowered: str, words: list[str] | None = None) -> bool:
     """Cheap test on the lower-cased text: three or more number words.
 
-    Most text has none: a plain split and a set test (both in C) answer for it. A run of three or
-    more number words has at least one not glued to a comma or a hyphen.
+    Most text has none: a plain split and a set test (both in C) answer for it (``words`` is
+    ``lowered.split()`` when the caller has it). A run of three or more number words has at least
+    one not glued to a comma or a hyphen.
     """
-    if _GATE_WORDS.isdisjoint(lowered.split()):
+    if _GATE_WORDS.isdisjoint(lowered.split() if words is None else words):
         return False
     words = lowered.replace(",", " ").replace("-", " ").replace(".", " ").split()
     return sum(map(_GATE_WORDS.__contains__, words)) >= _GATE_MIN
@@ -263,6 +264,7 @@ def _convert(tokens: list[tuple[int, int, str]], min_digits: int = 0) -> list[Sp
     count = 0  # digits said so far in the current number
     index = 0
     length = len(tokens)
+    token_start = -1  # set with each token; always bound for a compiled build
     while index <= length:
         said: str | None = None
         following = index + 1

@@ -205,10 +205,14 @@ def verify(runtime: Runtime, request_ids: list[str]) -> None:
 
 
 def issue_certificate(runtime: Runtime, request_id: str) -> None:
-    """Sign and store the request's certificate at the audit position it is issued at, then scrub the
-    record and tell downstream. With no signing key this raises ConfigError naming the variable: an
+    """Sign and store the request's certificate at the audit position it is issued at, queue the final event
+    for downstream, then scrub the record. With no signing key this raises ConfigError naming the variable: an
     unsigned certificate is never stored (workers refuse to start without the key, services.startup_checks).
-    Idempotent: issuing the same statement again keeps the stored certificate."""
+    Idempotent: issuing the same statement again keeps the stored certificate.
+
+    The event is queued before the scrub: a redelivery issues again only while the record is unscrubbed
+    (``verify``), so a delivery killed after the scrub but before the sends would lose the event for good;
+    killed after the sends, the event is queued twice and the second send finds it already delivered."""
     signer = runtime.settings.require_signer()
     record = runtime.store.get(request_id)
     position = runtime.audit.head_position()  # read once: the certificate's position and the checkpoint's
@@ -218,12 +222,12 @@ def issue_certificate(runtime: Runtime, request_id: str) -> None:
     runtime.audit.append("certificate.issued", request_id=request_id, subject=certificate["subject_digest"],
                          details={"outcome": certificate["outcome"], "deadline_met": certificate["deadline_met"],
                                   "certificate_id": certificate["certificate_id"]})
-    retire(runtime, record)  # scrubbed, compacted, its transcripts gone
-    runtime.audit.append("request.scrubbed", request_id=request_id, subject=certificate["subject_digest"])
     for name in runtime.settings.webhook_target_urls:
         send(NOTIFY_TASK, [request_id, name], lane=record.lane)
     if record.callback_url is not None:
         send(NOTIFY_CALLBACK_TASK, [request_id], lane=record.lane)
+    retire(runtime, record)  # scrubbed, compacted, its transcripts gone
+    runtime.audit.append("request.scrubbed", request_id=request_id, subject=certificate["subject_digest"])
 
 
 @app.task(name=NOTIFY_TASK, bind=True, acks_late=True, max_retries=None)

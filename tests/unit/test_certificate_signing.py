@@ -318,3 +318,35 @@ def test_deliveries_recorded_after_issue_show_on_the_page_not_in_the_certificate
     page = found.html()
     assert "https://crm.example" in page and "t0ken" not in page
     assert f'id="signature-status">valid, signed by {cert["key_id"]}' in page  # the deployment's key checked it
+
+
+class _Killed(BaseException):
+    """The worker's process dying at that line (SIGKILL): nothing after it runs, no handler catches it."""
+
+
+def test_a_delivery_killed_right_after_the_scrub_has_already_queued_the_final_event(runtime, monkeypatch):
+    """A redelivered verify issues again only while the record is unscrubbed, so whatever issue_certificate
+    has not done by the scrub is never done: the final event must be queued before it."""
+    import services.polling.tasks as tasks
+    from shared.task_names import NOTIFY_CALLBACK_TASK, NOTIFY_TASK
+
+    monkeypatch.setattr(runtime.settings, "webhook_targets", {"crm": "https://crm.example/hooks"})
+    record = final_record(runtime, callback_url="https://dsar.example/callback")
+    queued: list[tuple[str, list[object], bool]] = []
+
+    def send(task_name: str, args: list[object], **_: object) -> None:
+        queued.append((task_name, args, runtime.store.get(record.request_id).scrubbed))
+
+    real_retire = tasks.retire
+
+    def retire_then_die(runtime_: object, record_: ErasureRecord) -> None:
+        real_retire(runtime_, record_)
+        raise _Killed
+
+    monkeypatch.setattr(tasks, "send", send)
+    monkeypatch.setattr(tasks, "retire", retire_then_die)
+    with pytest.raises(_Killed):
+        tasks.issue_certificate(runtime, record.request_id)
+    assert runtime.store.get(record.request_id).scrubbed  # the redelivery will not issue again
+    assert queued == [(NOTIFY_TASK, [record.request_id, "crm"], False),
+                      (NOTIFY_CALLBACK_TASK, [record.request_id], False)]

@@ -4,6 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml sim/pyproject.toml | cksum | cut -d' ' -f1)
 
+.DELETE_ON_ERROR:
 .PHONY: demo test lint typecheck contracts unit integration bench chaos redis clean mutation replant
 
 # Installs the product and, from sim/, the Genesys simulator (test and demo support, a distribution of its own).

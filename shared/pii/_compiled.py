@@ -5,9 +5,10 @@ into C, about a third faster, with the same answers (tests/unit/pii/test_compile
 both on two corpora). A compiled module sits beside its source (``detectors.cpython-311-...so`` next
 to ``detectors.py``), and Python imports an extension before a source, so a build older than an edit
 would run the old rules without a word. The build therefore records a digest of the package's sources
-(``_compiled_digest.py``); at import, when the sources on disk no longer match it (an edit, a
-mutation test, a checkout) or a compiled part is missing, the sources run instead, with a warning
-that names the fix. ``ERASURE_PII_ENGINE=source`` asks for the sources whatever is built.
+(``_compiled_digest.py``), removed when a build starts and written only once every compiled part was
+built; at import, when the sources on disk no longer match it (an edit, a mutation test, a checkout),
+it is missing, or a compiled part is missing, the sources run instead, with a warning that names the
+fix. ``ERASURE_PII_ENGINE=source`` asks for the sources whatever is built.
 
 Standard library only: setup.py loads this file before any dependency is installed.
 """
@@ -62,9 +63,12 @@ def recorded_digest(directory: Path) -> str | None:
     return match.group(1) if match else None
 
 
-def write_digest(directory: Path) -> None:
-    """Record the sources being compiled (setup.py, before mypyc runs)."""
-    (directory / DIGEST_FILE).write_text(
+def write_digest(directory: Path, target: Path | None = None) -> None:
+    """Record the sources of ``directory`` as compiled, in ``target`` (default: the same folder).
+
+    setup.py calls it once the build of every module and the group library has succeeded.
+    """
+    ((target or directory) / DIGEST_FILE).write_text(
         '"""Written by setup.py: the digest of shared/pii\'s sources its compiled modules were built from."""\n\n'
         f'DIGEST = "{source_digest(directory)}"\n'
     )
@@ -79,8 +83,8 @@ def verdict(
 ) -> tuple[str, str]:
     """``("compiled" | "source", why)`` for the package in ``directory``.
 
-    ``environ`` defaults to the process's; ``group_library`` (is mypyc's shared library importable)
-    is looked up when not given.
+    ``environ`` defaults to the process's; ``group_library`` (is mypyc's shared library beside the
+    ``shared`` package, where the same build put it) is looked up when not given.
     """
     env = os.environ if environ is None else environ
     if env.get("ERASURE_PII_ENGINE", "").lower() == "source":
@@ -89,7 +93,7 @@ def verdict(
     if not built:
         return "source", "no compiled modules (built without mypyc or a C compiler)"
     if group_library is None:
-        group_library = importlib.util.find_spec(GROUP_LIBRARY) is not None
+        group_library = _has_extension(directory.parent.parent, GROUP_LIBRARY)
     if len(built) != len(MODULES) or not group_library:
         return "source", "the compiled modules are incomplete"
     if not any((directory / f"{name}.py").is_file() for name in MODULES):
@@ -122,7 +126,8 @@ def choose(package: ModuleType) -> str:
     if kind == "source":
         if not any(isinstance(finder, _SourceFinder) for finder in sys.meta_path):
             sys.meta_path.insert(0, _SourceFinder(directory))
-        if _has_extension(directory, MODULES[0]) and not why.startswith("ERASURE_PII_ENGINE"):
+        built = any(_has_extension(directory, name) for name in MODULES)
+        if built and not why.startswith("ERASURE_PII_ENGINE"):
             warnings.warn(
                 f"PII engine: {why}; running the Python sources (slower). Rebuild with `make` "
                 "(or `pip install -e .`) to compile them again.",

@@ -651,6 +651,13 @@ class _BlockerGates:
             anywhere = self._word_anywhere = _ASCII_CURRENCY_WORDS.search(lowered) is not None
         return anywhere and _ASCII_CURRENCY_WORDS.search(lowered, start, end) is not None
 
+    def amount_near(self, text: str, start: int, end: int) -> bool:
+        """What the short-number scan has always taken for an amount next to a number: a currency symbol,
+        or a currency word's letters in any case, "rs" included (so "first" and "yours" count too)."""
+        if self.currency(text, start, end):
+            return True
+        return self._lowered is not None and self._lowered.find("rs", start, end) >= 0
+
     def version(self, text: str, start: int, end: int) -> bool:
         """What ``_VERSIONS`` needs in ``text[start:end]``: a dot, and in ASCII text one of its words."""
         if not self.dot or text.find(".", start, end) < 0:
@@ -1296,7 +1303,7 @@ def find_short_numbers(text: str, lowered: str, taken: Iterable[Span]) -> list[S
             continue
         if gates is None:
             gates = _BlockerGates(text)
-        if gates.currency(text, max(0, start - 4), min(len(text), end + 5)):
+        if gates.amount_near(text, max(0, start - 4), min(len(text), end + 5)):
             continue  # "read that back: 1 2 3 4 5 EUR", "call me on 12345 $": an amount
         spans.append((start, end))
         claimed.append((start, end))

@@ -32,7 +32,8 @@ def test_both_corpora_are_reported_apart(report):
     assert set(report["corpora"]) == {"generated", "independent"}
     assert report["command"].startswith("python -m bench redaction --quick")
     assert report["machine"]["cores"] and report["quick"] is True
-    assert report["engine_build"] == redaction.ENGINE_BUILD in ("compiled", "source")
+    assert report["engine_build"] in ("compiled", "source")
+    assert report["engine_build"] == redaction.ENGINE_BUILD  # the build this process imported, not a constant
     assert report["presidio"]["version"]
     assert set(report["targets"]) >= {"recall", "precision", "leaks", "speedup_vs_presidio", "met"}
 

@@ -1,14 +1,14 @@
 """Which PII engine runs: the hot modules compiled by mypyc at install time, or their Python source.
 
-``pip install`` (setup.py) compiles the modules in :data:`MODULES` with mypyc: the same source turned
-into C, 1.26-1.32x as fast in the redaction benchmark, with the same answers
-(tests/unit/pii/test_compiled_engine.py compares both on two corpora). A compiled module sits beside its source (``detectors.cpython-311-...so`` next
-to ``detectors.py``), and Python imports an extension before a source, so a build older than an edit
-would run the old rules without a word. The build therefore records a digest of the package's sources
-(``_compiled_digest.py``), removed when a build starts and written only once every compiled part was
-built; at import, when the sources on disk no longer match it (an edit, a mutation test, a checkout),
-it is missing, or a compiled part is missing, the sources run instead, with a warning that names the
-fix. ``ERASURE_PII_ENGINE=source`` asks for the sources whatever is built.
+``pip install`` (setup.py) compiles the modules in :data:`MODULES` with mypyc: the same source turned into C,
+1.26-1.32x as fast in the redaction benchmark, with the same answers (tests/unit/pii/test_compiled_engine.py
+compares both on two corpora). A compiled module sits beside its source (``detectors.cpython-311-...so`` next
+to ``detectors.py``), and Python imports an extension before a source, so a build older than an edit would run
+the old rules without a word. The build therefore records a digest of the package's sources
+(``_compiled_digest.py``), removed when a build starts and written only once every compiled part was built; at
+import, when the sources on disk no longer match it (an edit, a mutation test, a checkout), it is missing, or
+a compiled part is missing, the sources run instead, with a warning that names the fix.
+``ERASURE_PII_ENGINE=source`` asks for the sources whatever is built.
 
 Standard library only: setup.py loads this file before any dependency is installed.
 """

@@ -651,13 +651,6 @@ class _BlockerGates:
             anywhere = self._word_anywhere = _ASCII_CURRENCY_WORDS.search(lowered) is not None
         return anywhere and _ASCII_CURRENCY_WORDS.search(lowered, start, end) is not None
 
-    def amount_near(self, text: str, start: int, end: int) -> bool:
-        """What the short-number scan has always taken for an amount next to a number: a currency symbol,
-        or a currency word's letters in any case, "rs" included (so "first" and "yours" count too)."""
-        if self.currency(text, start, end):
-            return True
-        return self._lowered is not None and self._lowered.find("rs", start, end) >= 0
-
     def version(self, text: str, start: int, end: int) -> bool:
         """What ``_VERSIONS`` needs in ``text[start:end]``: a dot, and in ASCII text one of its words."""
         if not self.dot or text.find(".", start, end) < 0:
@@ -1269,6 +1262,29 @@ def _overlaps_any(start: int, end: int, spans: list[Span]) -> bool:
     return False
 
 
+# A currency named in words, whole (any case, plural too): "12345 EUR", "Rs. 12345", "22 345 dollars".
+_AMOUNT_WORD: Final = re.compile(
+    r"(?i)(?<![^\W\d_])(?:eur|euros?|usd|gbp|chf|aud|brl|inr|cad|rs|dollars?|pounds?|reais|rupees?|francs?|cents?)"
+    r"(?![^\W\d_])"
+)
+
+
+def _amount_next_to(text: str, start: int, end: int) -> bool:
+    """A currency symbol or word within a few characters of ``text[start:end]``: an amount, not a number to call.
+
+    Words are matched whole over the whole text, then kept when they reach into the window: a window cut
+    out of "first" or "centre" ("rs", "cent") is no currency, and such words used to keep "my number is
+    22345, yours?" in clear.
+    """
+    low, high = max(0, start - 4), min(len(text), end + 5)
+    if not _CURRENCY_SYMBOLS.isdisjoint(text[low:high]):
+        return True
+    for match in _AMOUNT_WORD.finditer(text):  # noqa: SIM110 (a plain loop: mypyc compiles it, not a generator)
+        if match.start() < high and match.end() > low:
+            return True
+    return False
+
+
 def find_short_numbers(text: str, lowered: str, taken: Iterable[Span]) -> list[Span]:
     """Five or six digits that are a small country's phone number (Niue, Saint Helena, the Falklands).
 
@@ -1282,7 +1298,6 @@ def find_short_numbers(text: str, lowered: str, taken: Iterable[Span]) -> list[S
         return []
     claimed = list(taken)
     spans: list[Span] = []
-    gates: _BlockerGates | None = None
     plus = _SHORT_PLUS.finditer(text) if "+" in text else ()
     lengths = _short_national_lengths()
     for match in chain(_SHORT_ONE_BY_ONE.finditer(text), _SHORT_WRITTEN.finditer(text), plus):
@@ -1301,9 +1316,7 @@ def find_short_numbers(text: str, lowered: str, taken: Iterable[Span]) -> list[S
                 continue
         elif context.phone_context_before(text, start) != "strong":
             continue
-        if gates is None:
-            gates = _BlockerGates(text)
-        if gates.amount_near(text, max(0, start - 4), min(len(text), end + 5)):
+        if _amount_next_to(text, start, end):
             continue  # "read that back: 1 2 3 4 5 EUR", "call me on 12345 $": an amount
         spans.append((start, end))
         claimed.append((start, end))

@@ -142,6 +142,29 @@ def test_five_written_digits_without_a_strong_cue_or_as_a_reference_are_not(text
 @pytest.mark.parametrize(
     ("text", "value"),
     [
+        ("Phone: 23456 first thing tomorrow", "23456"),
+        ("call me on 22345, Mrs Smith", "22345"),
+        ("let me read that back: 2 0 1 2 3 4 first", "2 0 1 2 3 4"),
+        ("Tel: 22345 (eurostar desk)", "22345"),
+    ],
+)
+def test_a_word_that_merely_holds_a_currency_code_is_no_amount(text: str, value: str) -> None:
+    """"first" and "Mrs" hold "rs", "eurostar" holds "eur": only a currency named whole makes an amount (these
+    short numbers were left in clear while the check read any word's letters)."""
+    assert _found(text) == [("PHONE", value)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["call me on 12345 dollars", "read that back: 1 2 3 4 5 euros", "my number is 12345 Rs", "call me on 12345 $"],
+)
+def test_a_short_number_next_to_a_currency_is_an_amount(text: str) -> None:
+    assert _found(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
         ("cliente: apunte, ocho nueve ... tres nueve", "ocho nueve ... tres nueve"),
         ("Anrufer: also die Nummer ist sechs zwei acht drei neun, danke", "sechs zwei acht drei neun"),
         ("caller: um you can reach me at plus four two zero two four one two three four five six seven eight nine",

@@ -1,6 +1,6 @@
 """Compiles the PII engine's hot modules with mypyc; everything else about the project is in pyproject.toml.
 
-mypyc turns the same type-checked source into a C extension (1.26-1.32x the source's speed in the
+mypyc turns the same type-checked source into a C extension (about 1.3x the source's speed in the
 redaction benchmark; the same answers).
 The modules, and the digest that keeps a stale build from running, are in shared/pii/_compiled.py.
 Compiling is best effort: without a C compiler, when mypyc refuses the source, or with

@@ -1,7 +1,7 @@
 """Which PII engine runs: the hot modules compiled by mypyc at install time, or their Python source.
 
 ``pip install`` (setup.py) compiles the modules in :data:`MODULES` with mypyc: the same source turned into C,
-1.26-1.32x as fast in the redaction benchmark, with the same answers (tests/unit/pii/test_compiled_engine.py
+about 1.3x as fast in the redaction benchmark, with the same answers (tests/unit/pii/test_compiled_engine.py
 compares both on two corpora). A compiled module sits beside its source (``detectors.cpython-311-...so`` next
 to ``detectors.py``), and Python imports an extension before a source, so a build older than an edit would run
 the old rules without a word. The build therefore records a digest of the package's sources

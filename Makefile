@@ -37,7 +37,7 @@ lint: $(INSTALLED)
 	$(VENV)/bin/ruff check shared services tests bench sim
 
 typecheck: $(INSTALLED)
-	$(VENV)/bin/mypy shared services sim
+	$(VENV)/bin/mypy shared services sim bench
 
 # The architecture's import contracts ([tool.importlinter] in pyproject.toml).
 contracts: $(INSTALLED)

@@ -26,7 +26,7 @@ TYPE_NAMES = {v: k for k, v in vars(PhoneNumberType).items() if k.isupper()}
 def example_numbers() -> tuple[tuple[str, str, PhoneNumber], ...]:
     """(region, type name, number) for every example the library ships, once per region and number
     (a region's fixed and mobile example are often one number; regions sharing a plan keep theirs)."""
-    seen: set[tuple[str, int, str]] = set()
+    seen: set[tuple[str, int | None, str]] = set()
     out = []
     for region in sorted(phonenumbers.SUPPORTED_REGIONS):
         for number_type in PHONE_TYPES:
@@ -69,6 +69,7 @@ def random_digits(rng: random.Random, count: int) -> str:
 def mutate(region: str, example: PhoneNumber, rng: random.Random, how: str | None = None) -> tuple[str, PhoneNumber]:
     """(how, number): the example itself, one digit off, a fictional range or an unassigned area code."""
     code = example.country_code
+    assert code is not None, "every example the plan ships carries a country code"
     nsn = phonenumbers.national_significant_number(example)
     how = how or rng.choices(("example", "digit_off", "fictional", "unassigned_area"), weights=(3, 3, 2, 2))[0]
     if how == "fictional":

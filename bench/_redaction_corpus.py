@@ -761,7 +761,7 @@ class CorpusGenerator:
         return "", f"{first}-{last}" if " " not in last else f"{first} {last}"
 
     def subject_email_variant(self, subject: dict[str, Any], language: str) -> str:
-        email = subject["email"]
+        email: str = subject["email"]
         style = self.rng.randrange(4)
         if style == 0:
             return email

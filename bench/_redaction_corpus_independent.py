@@ -59,6 +59,7 @@ import random
 import re
 import string
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import version
@@ -157,18 +158,18 @@ class Conversation:
         self.first, self.last = first, last
         self.email = self.fake.free_email() if self.rng.random() < 0.5 else self.fake.email()
         region = self.region if self.region in phonenumbers.SUPPORTED_REGIONS else "US"
-        number = phonenumbers.example_number_for_type(region, PhoneNumberType.MOBILE) or \
+        phone = phonenumbers.example_number_for_type(region, PhoneNumberType.MOBILE) or \
             phonenumbers.example_number_for_type(region, PhoneNumberType.FIXED_LINE)
-        assert number is not None
-        self.phone = number
-        self.subject_key = (number.country_code, phonenumbers.national_significant_number(number))
+        assert phone is not None
+        self.phone = phone
+        self.subject_key = (phone.country_code, phonenumbers.national_significant_number(phone))
         self.known = {"names": [self.name], "emails": [self.email],
-                      "phones": [phonenumbers.format_number(number, PhoneNumberFormat.E164)]}
+                      "phones": [phonenumbers.format_number(phone, PhoneNumberFormat.E164)]}
 
     # -- values --------------------------------------------------------------------------------
     def pick_phone(self) -> tuple[str, PhoneNumber]:
         rng = self.rng
-        pool = example_numbers()
+        pool: Sequence[tuple[str, str, PhoneNumber]] = example_numbers()
         own = [entry for entry in pool if entry[0] == self.region]
         forced = None
         if rng.random() < 0.12:  # the regions with fictional ranges, whatever the conversation's locale
@@ -180,6 +181,7 @@ class Conversation:
         if (number.country_code, phonenumbers.national_significant_number(number)) == self.subject_key:
             # The subject's own number is labelled SUBJECT where the subject slots put it, never PHONE.
             nsn = phonenumbers.national_significant_number(number)
+            assert number.country_code is not None  # as self.subject_key's, which it equals
             how, number = "digit_off", make_number(number.country_code, nsn[:-1] + str((int(nsn[-1]) + 1) % 10))
         return f"{region}/{type_name}/{how}", number
 

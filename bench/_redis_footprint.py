@@ -110,7 +110,7 @@ def _each(client: redis.Redis, names: list[str], command: str, chunk: int) -> It
         part = names[start:start + chunk]
         pipe = client.pipeline(transaction=False)
         for name in part:
-            pipe.execute_command(*command.split(), name)
+            pipe.execute_command(*command.split(), name)  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
         yield from zip(part, pipe.execute(), strict=True)
 
 

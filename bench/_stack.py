@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import redis
 from genesys_sim.config import SimConfig
+from pydantic import SecretStr
 
 from services.workers import WorkerSet, worker_environ
 from shared.config import Settings
@@ -79,8 +80,8 @@ class BenchStack:
         self._sim, self.url = start_simulator(self.sim_config)
         self.settings = Settings(
             redis_url=REDIS_URL, genesys_base_url=self.url, genesys_client_id=self.sim_config.client_id,
-            genesys_client_secret=self.sim_config.client_secret, hmac_key=secrets.token_hex(32),
-            signing_key=generate_private_pem(),
+            genesys_client_secret=SecretStr(self.sim_config.client_secret),
+            hmac_key=SecretStr(secrets.token_hex(32)), signing_key=SecretStr(generate_private_pem()),
             key_prefix=f"bench-{uuid.uuid4().hex[:8]}", **self.overrides)
         self.env = worker_environ(self.settings)
         return self

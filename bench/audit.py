@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
+from pydantic import SecretStr
 
 from bench._stack import REDIS_URL, machine
 from services.audit_check import public_keys, verify_stored
@@ -60,7 +61,8 @@ def _writer(env: dict[str, str], ready: Any, start: Any, seconds: float, out: An
 
 def measure(writers: int, seconds: float, checkpoint_every: int) -> dict[str, Any]:
     """One chain under a fresh prefix, ``writers`` processes for ``seconds``; the prefix is wiped after."""
-    settings = Settings(redis_url=REDIS_URL, hmac_key=secrets.token_hex(32), signing_key=generate_private_pem(),
+    settings = Settings(redis_url=REDIS_URL, hmac_key=SecretStr(secrets.token_hex(32)),
+                        signing_key=SecretStr(generate_private_pem()),
                         key_prefix=f"bench-audit-{uuid.uuid4().hex[:8]}", audit_checkpoint_every=checkpoint_every)
     env = {"settings": json.dumps({k: (v.get_secret_value() if hasattr(v, "get_secret_value") else v)
                                    for k, v in settings.model_dump().items()

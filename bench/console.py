@@ -21,7 +21,7 @@ import secrets
 import statistics
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -29,6 +29,7 @@ from typing import Any
 
 import redis
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from bench._stack import machine
 from services.console.sessions import COOKIE, SessionStore
@@ -92,16 +93,18 @@ class RoundTrips:
 
     @contextmanager
     def counting(self, client: redis.Redis) -> Iterator[None]:
-        plain, piped = client.execute_command, redis.client.Pipeline.execute
+        # redis-py leaves execute_command unannotated: Callable[..., Any] is what it is.
+        plain: Callable[..., Any] = client.execute_command
+        piped = redis.client.Pipeline.execute
         counter = self
 
         def command(*args: Any, **options: Any) -> Any:
             counter.count += 1
             return plain(*args, **options)
 
-        def pipeline(pipe: redis.client.Pipeline, raise_on_error: bool = True) -> list[Any]:
+        def pipeline(self: redis.client.Pipeline, raise_on_error: bool = True) -> list[Any]:
             counter.count += 1
-            return piped(pipe, raise_on_error)
+            return piped(self, raise_on_error)
 
         client.execute_command = command  # type: ignore[method-assign]
         redis.client.Pipeline.execute = pipeline  # type: ignore[method-assign]
@@ -163,8 +166,8 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     requests, renders = (500, 3) if args.quick else (args.requests, args.renders)
     prefix = f"bench-console-{uuid.uuid4().hex[:8]}"
-    settings = Settings(redis_url=REDIS_URL, key_prefix=prefix, hmac_key=secrets.token_hex(32),
-                        signing_key=generate_private_pem())
+    settings = Settings(redis_url=REDIS_URL, key_prefix=prefix, hmac_key=SecretStr(secrets.token_hex(32)),
+                        signing_key=SecretStr(generate_private_pem()))
     runtime = Runtime.from_settings(settings)
     try:
         pages = measure(runtime, requests, renders)

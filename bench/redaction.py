@@ -158,15 +158,15 @@ def score(
     result: dict[str, dict[str, float | int]] = {}
     for t in types:
         c = counts[t]
-        predicted, support = c["predicted"], c["support"]
+        n_predicted, support = c["predicted"], c["support"]
         result[t] = {
-            "precision": round((predicted - c["fp"]) / predicted, 4) if predicted else 1.0,
+            "precision": round((n_predicted - c["fp"]) / n_predicted, 4) if n_predicted else 1.0,
             "recall": round(c["tp"] / support, 4) if support else 1.0,
             "tp": c["tp"],
             "fp": c["fp"],
             "fn": c["fn"],
             "support": support,
-            "predicted": predicted,
+            "predicted": n_predicted,
         }
     return result
 
@@ -250,7 +250,8 @@ def run_ours(corpus: Sequence[Message], min_seconds: float) -> tuple[list[list[P
         if id(message.subject) not in subjects:
             subjects[id(message.subject)] = _subject(message)
     message_subjects = [subjects[id(m.subject)] for m in corpus]
-    predictions = [[(e.type, e.start, e.end) for e in engine.find(m.text, message_subjects[i])] for i, m in enumerate(corpus)]
+    predictions: list[list[Prediction]] = [
+        [(e.type, e.start, e.end) for e in engine.find(m.text, message_subjects[i])] for i, m in enumerate(corpus)]
     texts = [m.text for m in corpus]
     total_bytes = sum(len(t.encode()) for t in texts)
 
@@ -269,7 +270,7 @@ def run_ours(corpus: Sequence[Message], min_seconds: float) -> tuple[list[list[P
 
     plain = best_pass(lambda _i, text: engine.find(text))
     with_subject = best_pass(lambda i, text: engine.find(text, message_subjects[i]))
-    timing = {
+    timing: dict[str, Any] = {
         "mb_per_s_best_pass": round(total_bytes / plain / 1e6, 3),
         "mb_per_s_with_subject": round(total_bytes / with_subject / 1e6, 3),
     }

@@ -114,7 +114,8 @@ def _run_in_subprocess(subjects: int, rate: float, window: float, gdpr_step: flo
 
 
 def _within(value: float | None, reference: float | None, share: float) -> bool:
-    return value is not None and bool(reference) and abs(value - reference) <= share * abs(reference or 0)
+    return value is not None and reference is not None and bool(reference) \
+        and abs(value - reference) <= share * abs(reference)
 
 
 def targets(runs: list[dict[str, Any]]) -> dict[str, bool]:

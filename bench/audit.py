@@ -24,7 +24,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import redis
 from pydantic import SecretStr
@@ -41,6 +41,10 @@ BULK = Path(__file__).parent / "results" / "bulk.json"
 #: Appends per second at the most writers, against the bulk run's API calls per second.
 FACTOR = 10
 
+
+# The smoke run's checkpoint interval: small, so that a loaded machine's few appends in a second still
+# write checkpoints to check.
+QUICK_CHECKPOINT_EVERY: Final = 2
 
 def _writer(env: dict[str, str], ready: Any, start: Any, seconds: float, out: Any) -> None:
     """Say ``ready``, append until ``seconds`` after ``start`` is set; put (appends, retries) on ``out``."""
@@ -129,7 +133,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     if args.quick:
-        args.writers, args.seconds, args.checkpoint_every = "1,2", 1.0, 50
+        args.writers, args.seconds, args.checkpoint_every = "1,2", 1.0, QUICK_CHECKPOINT_EVERY
     counts = [int(n) for n in args.writers.split(",")]
     runs = []
     for writers in counts:

@@ -84,23 +84,26 @@ def luhn_ok(digits: str) -> bool:
 def _prefix_lengths() -> dict[str, frozenset[int]]:
     """Every issuer prefix of ``_CARD_NETWORKS`` written out, with the lengths issued under it."""
     table: dict[str, frozenset[int]] = {}
-    for (first, last), _width, lengths in _CARD_NETWORKS:
+    for (first, last), width, lengths in _CARD_NETWORKS:
         for value in range(first, last + 1):
             prefix = str(value)
+            # Every range is written at its full width (4, 34, 300, 1800...), so the written-out prefix is
+            # the range's digits; a range that is not (a leading zero) would need the slow path below.
+            assert len(prefix) == width, f"card prefix range {first}-{last} is not {width} digits wide"
             table[prefix] = table.get(prefix, frozenset()) | lengths
     return table
 
 
-# Every range starts at a number of its full width (4, 34, 300, 1800...), so the written-out prefix
-# is the range's digits and a dictionary lookup per width answers for all networks.
+# A dictionary lookup per prefix width answers for all networks.
 _PREFIX_LENGTHS: Final = _prefix_lengths()
+_PREFIX_WIDTHS: Final = tuple(sorted({width for _, width, _ in _CARD_NETWORKS}))
 
 
 def card_network_ok(digits: str) -> bool:
     """The number starts with an issuer prefix whose network issues numbers of this length."""
     length = len(digits)
     if length >= 4 and digits.isascii() and digits.isdigit():
-        for width in (1, 2, 3, 4):
+        for width in _PREFIX_WIDTHS:
             lengths = _PREFIX_LENGTHS.get(digits[:width])
             if lengths is not None and length in lengths:
                 return True

@@ -62,6 +62,8 @@ OTHER_VARIABLES: dict[str, str] = {
     "ERASURE_TEST_REDIS_URL": "the test suite only (tests/support/stack.py): the Redis integration tests use",
     "ERASURE_BENCH_REDIS_URL": "the benchmarks only (bench/_stack.py): the Redis they use",
     "ERASURE_CI_NO_KUSTOMIZE": "CI only (.ci/run): kubectl could not be installed, the manifest render tests skip",
+    "ERASURE_PII_ENGINE": "shared/pii/_compiled.py at import: `source` runs the PII engine's source, not its compiled build",
+    "ERASURE_PII_COMPILE": "setup.py at install: `0` skips compiling the PII engine with mypyc",
 }
 
 

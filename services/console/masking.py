@@ -1,6 +1,6 @@
 """Identifiers as the console shows them: enough to recognise, not enough to use.
 
-``j•••@example.org``, ``+44 •••• ••• 123``. Revealing one in full is a deliberate, audited POST
+``j•••@e•••.org``, ``+44 •••• ••• 123``. Revealing one in full is a deliberate, audited POST
 (``routes``), never a default.
 """
 
@@ -14,11 +14,17 @@ DOT = "\u2022"
 
 
 def mask_email(email: str) -> str:
-    """The first character of the local part and the whole domain."""
+    """The first character of the local part and of the domain, and the domain's last label.
+
+    The domain is masked too: a person's own domain (``jane@janedoe.name``) names them as surely as the
+    local part does. The last label (``org``, ``de``) says too little to identify anyone.
+    """
     local, at, domain = email.partition("@")
     if not at:
         return mask_other(email)
-    return f"{local[:1]}{DOT * 3}@{domain}"
+    head, dot, last = domain.rpartition(".")
+    shown_domain = f"{head[:1]}{DOT * 3}.{last}" if dot and head else mask_other(domain)
+    return f"{local[:1]}{DOT * 3}@{shown_domain}"
 
 
 def mask_phone(phone: str) -> str:

@@ -78,7 +78,11 @@ def waiting(client, runtime, keys, ticket="CON-1", submitter=None):
 
 
 def test_masks_keep_enough_to_recognise_and_no_more():
-    assert mask_email("jane@example.org") == "j\u2022\u2022\u2022@example.org"
+    assert mask_email("jane@example.org") == "j\u2022\u2022\u2022@e\u2022\u2022\u2022.org"
+    # The person's own domain is as telling as the local part: only its first character and last label show.
+    assert mask_email("jane@janedoe.name") == "j\u2022\u2022\u2022@j\u2022\u2022\u2022.name"
+    assert mask_email("jane@mail.janedoe.co.uk") == "j\u2022\u2022\u2022@m\u2022\u2022\u2022.uk"
+    assert mask_email("jane@localhost") == "j\u2022\u2022\u2022@l\u2022\u2022\u2022"
     assert mask_phone("+447911123123") == "+44 \u2022\u2022\u2022\u2022 \u2022\u2022\u2022 123"
 
 
@@ -174,7 +178,8 @@ def test_the_queue_shows_identifiers_masked_and_the_scope_to_approve(client, run
     sign_in(client, person(keys, "dpo-anna"))
     page = client.get("/console/approvals").text
     assert "jane@example.org" not in page and "7911123456" not in page
-    assert "j\u2022\u2022\u2022@example.org" in page and "+44 \u2022\u2022\u2022\u2022 \u2022\u2022\u2022 456" in page
+    assert "j\u2022\u2022\u2022@e\u2022\u2022\u2022.org" in page and "example.org" not in page
+    assert "+44 \u2022\u2022\u2022\u2022 \u2022\u2022\u2022 456" in page
     assert re.search(r'name="scope" value="hmac-sha256:[0-9a-f]{64}"', page)
 
 

@@ -261,10 +261,11 @@ def list_requests(
         ids = [str(i) for i in runtime.redis.zrange(index, position, position + limit - 1)]
         if not ids:
             return RequestPage(items=items, next_cursor=None)
-        for request_id in ids:
+        # One round trip for the page's records, not one per record.
+        raws = runtime.redis.mget([runtime.keys.request(request_id) for request_id in ids])
+        for raw in raws:
             position += 1
             scanned += 1
-            raw = runtime.redis.get(runtime.keys.request(request_id))
             if raw is None:
                 continue
             record = ErasureRecord.model_validate_json(str(raw))

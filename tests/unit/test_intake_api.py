@@ -252,6 +252,17 @@ def test_the_list_pages_with_a_cursor_and_filters_by_state(client, submitter, ru
     assert client.get("/requests?state=nonsense", headers=submitter).status_code == 422
 
 
+def test_a_page_reads_its_records_in_one_round_trip_not_one_per_request(client, submitter, runtime, monkeypatch):
+    for n in range(6):
+        submit(client, submitter, ticket=f"R-{n}", emails=[f"r{n}@example.org"])
+    calls: list[int] = []
+    real_mget = runtime.redis.mget
+    monkeypatch.setattr(runtime.redis, "mget", lambda keys, *rest: calls.append(len(keys)) or real_mget(keys, *rest))
+    monkeypatch.setattr(runtime.redis, "get", lambda *_: pytest.fail("a record read on its own"))
+    page = client.get("/requests?limit=6", headers=submitter).json()
+    assert [i["ticket"] for i in page["items"]] == [f"R-{n}" for n in range(6)] and calls == [6]
+
+
 def test_the_certificate_as_stored_or_as_an_escaped_page(client, submitter, runtime):
     submit(client, submitter)
     assert client.get("/requests/T-1/certificate", headers=submitter).status_code == 404

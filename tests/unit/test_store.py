@@ -232,6 +232,17 @@ def test_iter_records_skips_a_request_whose_record_is_gone(runtime):
     assert [r.request_id for r in runtime.store.iter_records()] == [ids[0], ids[2]]
 
 
+def test_iter_records_reads_the_store_in_chunks_not_a_record_at_a_time(runtime, monkeypatch):
+    for n in range(5):
+        old_record(runtime.store, f"T-4{n}")
+    ids = runtime.store.ids()
+    calls: list[int] = []
+    real_mget = runtime.redis.mget
+    monkeypatch.setattr(runtime.redis, "mget", lambda keys, *rest: calls.append(len(keys)) or real_mget(keys, *rest))
+    monkeypatch.setattr(runtime.redis, "get", lambda *_: pytest.fail("a record read on its own"))
+    assert [r.request_id for r in runtime.store.iter_records(chunk=2)] == ids and calls == [2, 2, 1]
+
+
 def test_states_of_many_requests_across_chunks(runtime):
     ids = [f"r{n:04d}" for n in range(2101)]
     stored = {0: RequestState.RECEIVED, 999: RequestState.DELETING, 1000: RequestState.POLLING,

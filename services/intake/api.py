@@ -92,7 +92,7 @@ async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
         # is served or held yet, so there is nothing to wind down.
         print(f"intake API refuses to start: {exc}", file=sys.stderr, flush=True)
         os._exit(EXIT_CONFIG)
-    # Beside start-up, not before it: a Redis that is down would hold the first request for its retries.
+    # Beside start-up, not in it: a Redis that is down would hold start-up (and /health) for its retries.
     threading.Thread(target=lambda: warn_of_case_duplicates(get_runtime()), name="person-key-check", daemon=True).start()
     yield
 

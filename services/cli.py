@@ -457,16 +457,24 @@ def keys_create(
 
 @keys_app.command("list")
 def keys_list() -> None:
-    """Every key by id, name and scopes (never a secret); revoked keys stay listed."""
+    """Every key by id, name and scopes (never a secret); revoked keys stay listed. Live person keys whose
+    names differ only in case (made before that was refused) are marked ``person*`` and named by id."""
     from shared.api_keys import ApiKeyStore
     from shared.runtime import get_runtime
 
     runtime = get_runtime()
+    store = ApiKeyStore(runtime.redis, runtime.keys)
+    duplicates = store.case_duplicates()
+    flagged = {key_id for group in duplicates for key_id in group}
     table = Table("id", "name", "kind", "owner", "scopes", "created", "revoked")
-    for key in ApiKeyStore(runtime.redis, runtime.keys).all():
-        table.add_row(key.key_id, key.name, key.kind, key.owner or "", ", ".join(key.scopes), key.created_at,
-                      key.revoked_at or "")
+    for key in store.all():
+        table.add_row(key.key_id, key.name, f"{key.kind}*" if key.key_id in flagged else key.kind, key.owner or "",
+                      ", ".join(key.scopes), key.created_at, key.revoked_at or "")
     out.print(table)
+    for group in duplicates:  # made before a second person key under one name was refused
+        err.print(f"[yellow]warning[/yellow] person* keys {', '.join(group)}: live person keys whose names differ "
+                  "only in case, so one human may hold them all (four eyes counts them as one person); keep one "
+                  "and revoke the others (erasure keys revoke ID)", soft_wrap=True)
 
 
 @keys_app.command("revoke")

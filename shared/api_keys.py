@@ -16,7 +16,8 @@ service's (an upstream system such as a DSAR tool). A service key may name the p
 Four eyes by person rests on names, so they are held to one rule: each human has exactly one person key,
 an ``owner`` must name a live person key when the service key is made, and names of persons compare
 case-insensitively (``same_person``); a second live person key under the same name in another case is
-refused.
+refused. Person keys stored before that refusal may still differ only in case: ``case_duplicates`` finds
+them (``erasure keys list`` flags them, the intake warns of them at start-up, by key id).
 """
 
 from __future__ import annotations
@@ -252,6 +253,24 @@ class ApiKeyStore:
                 if info is not None and info.kind == "person" and info.revoked_at is None:
                     return info
         return None
+
+    def case_duplicates(self) -> list[tuple[str, ...]]:
+        """Ids of live person keys whose names differ only in case, a sorted group per person: keys made
+        before a second person key under one name was refused. Four eyes already counts each group as one
+        person (``same_person``); these say where one human may hold more than one key, to revoke all but
+        one. Cheap: the names index, then the records of colliding names only."""
+        by_person: dict[str, list[str]] = {}
+        for key_name, key_id in self._r.hgetall(self._keys.api_key_names).items():
+            by_person.setdefault(str(key_name).casefold(), []).append(str(key_id))
+        groups = []
+        for ids in by_person.values():
+            if len(ids) < 2:
+                continue
+            live = sorted(key_id for key_id in ids if (info := self._info(key_id)) is not None
+                          and info.kind == "person" and info.revoked_at is None)
+            if len(live) > 1:
+                groups.append(tuple(live))
+        return sorted(groups)
 
     def person_of(self, key_id: str | None) -> str | None:
         """The person behind a key (its own name for a person key, its owner for a service key), if any."""

@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import sys
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -45,7 +46,7 @@ from services.intake.http_models import (
 )
 from services.intake.submit import enqueue_discovery, submit
 from services.intake.validation import IntakeError
-from shared.api_keys import Principal, Scope
+from shared.api_keys import ApiKeyStore, Principal, Scope
 from shared.approval_scope import current_scope
 from shared.certificate_html import render_certificate_html
 from shared.certificate_signing import configured_public_key
@@ -56,7 +57,7 @@ from shared.models import Approval, ErasureRecord, RequestState, utcnow
 from shared.observability import setup_observability
 from shared.ratelimit import LimiterUnavailable
 from shared.redis_sentinel import check_credentials
-from shared.runtime import Runtime
+from shared.runtime import Runtime, get_runtime
 from shared.settings_guard import EXIT_CONFIG, check_can_start, refuse_to_start
 from shared.store import DuplicateTicket
 from shared.webhooks import target_label
@@ -91,7 +92,25 @@ async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
         # is served or held yet, so there is nothing to wind down.
         print(f"intake API refuses to start: {exc}", file=sys.stderr, flush=True)
         os._exit(EXIT_CONFIG)
+    # Beside start-up, not in it: a Redis that is down would hold start-up (and /health) for its retries.
+    threading.Thread(target=lambda: warn_of_case_duplicates(get_runtime()), name="person-key-check", daemon=True).start()
     yield
+
+
+def warn_of_case_duplicates(runtime: Runtime) -> None:
+    """One warning naming, by key id (a person key's name is the person's), the live person keys whose names
+    differ only in case: made before that was refused, one human may hold a group of them. Four eyes
+    already counts each group as one person; the warning asks for all but one to be revoked."""
+    try:
+        groups = ApiKeyStore(runtime.redis, runtime.keys).case_duplicates()
+    except redis.RedisError as exc:
+        log.info("intake API: person keys not checked for names differing only in case (Redis: %s)",
+                 type(exc).__name__)
+        return
+    if groups:
+        log.warning("intake API: live person keys whose names differ only in case (one human may hold each "
+                    "group; four eyes counts each as one person): %s; keep one of each and revoke the others "
+                    "(erasure keys list marks them person*)", "; ".join(", ".join(group) for group in groups))
 
 
 def _settings_at_import() -> Settings:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import threading
 
 import pytest
+import redis
 from typer.testing import CliRunner
 
 import shared.runtime
 from services.cli import app as cli
-from shared.api_keys import ApiKeyError, ApiKeyStore, Scope, split_token, token_hash
+from services.intake import api
+from shared.api_keys import ApiKeyError, ApiKeyStore, Scope, same_person, split_token, token_hash
+from tests.support.legacy_keys import stored_before_the_rule
 
 
 @pytest.fixture
@@ -101,3 +107,77 @@ def test_a_bootstrap_key_from_the_environment_is_installed_hashed_once(runtime, 
     monkeypatch.setenv("ERASURE_BOOTSTRAP_KEY", "ek_short_x")
     assert runner.invoke(cli, ["keys", "create", "other", "--scope", "admin", "--from-env",
                                "ERASURE_BOOTSTRAP_KEY"]).exit_code == 2
+
+
+def test_live_person_keys_whose_names_differ_only_in_case_are_found_by_id(keys, runtime):
+    first, _ = stored_before_the_rule(runtime, keys, "DPO-Anna", ["requests:submit"])
+    second, _ = stored_before_the_rule(runtime, keys, "dpo-anna", ["requests:approve"])
+    keys.create("dpo-ben", ["requests:read"], person=True)
+    keys.create("DSAR-tool", ["requests:submit"], owner="dpo-ben")  # a service key's name is nobody's
+    keys.create("dsar-TOOL", ["requests:submit"])
+    revoked, _ = stored_before_the_rule(runtime, keys, "DPO-BEN", ["requests:read"])
+    keys.revoke(revoked)  # a revoked key acts for nobody
+    assert keys.case_duplicates() == [tuple(sorted((first, second)))]
+    keys.revoke(second)
+    assert keys.case_duplicates() == []
+
+
+def test_the_cli_list_marks_case_duplicate_person_keys_and_names_them_by_id_without_secrets(runtime, monkeypatch):
+    monkeypatch.setattr(shared.runtime, "get_runtime", lambda: runtime)
+    store = ApiKeyStore(runtime.redis, runtime.keys)
+    first, upper = stored_before_the_rule(runtime, store, "DPO-Anna", ["requests:submit"])
+    second, lower = stored_before_the_rule(runtime, store, "dpo-anna", ["requests:approve"])
+    ben = store.create("dpo-ben", ["requests:read"], person=True)[0].key_id
+    listed = CliRunner().invoke(cli, ["keys", "list"])
+    assert listed.exit_code == 0, listed.output
+    rows = [[cell.strip() for cell in line.split("\u2502")[1:-1]] for line in listed.stdout.splitlines()
+            if line.startswith("\u2502")]  # the table's rows (a narrow terminal cuts the id column short)
+    assert {(name, kind) for _, name, kind, *_ in rows} == {("DPO-Anna", "person*"), ("dpo-anna", "person*"),
+                                                              ("dpo-ben", "person")}
+    [warning] = [line for line in listed.stderr.splitlines() if "warning" in line]
+    assert ", ".join(sorted((first, second))) in warning and ben not in warning
+    assert "anna" not in warning.lower()  # by key id: a person key's name is the person's
+    for token in (upper, lower):
+        assert token.split("_", 2)[2][:10] not in listed.output
+    store.revoke(second)
+    relisted = CliRunner().invoke(cli, ["keys", "list"])
+    assert "person*" not in relisted.stdout and "warning" not in relisted.stderr
+
+
+def test_the_intake_warns_once_at_start_up_of_case_duplicate_person_keys_by_id(runtime, monkeypatch, caplog):
+    first, _ = stored_before_the_rule(runtime, ApiKeyStore(runtime.redis, runtime.keys), "DPO-Anna", ["requests:read"])
+    second, _ = stored_before_the_rule(runtime, ApiKeyStore(runtime.redis, runtime.keys), "dpo-anna", ["requests:read"])
+    for name in ("_setup_logging", "check_can_start", "check_credentials"):  # the process's, not this test's
+        monkeypatch.setattr(api, name, lambda *_: None)
+    monkeypatch.setattr(api, "get_runtime", lambda: runtime)
+
+    async def start_and_stop() -> None:
+        async with api._lifespan(api.app):
+            pass
+
+    with caplog.at_level(logging.INFO, logger="erasure.intake.api"):
+        asyncio.run(start_and_stop())
+        for thread in threading.enumerate():
+            if thread.name == "person-key-check":
+                thread.join(timeout=10)
+    [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert ", ".join(sorted((first, second))) in warning.getMessage() and "anna" not in warning.getMessage().lower()
+
+
+def test_no_warning_without_case_duplicates_and_none_when_redis_does_not_answer(runtime, caplog, monkeypatch):
+    ApiKeyStore(runtime.redis, runtime.keys).create("dpo-anna", ["requests:read"], person=True)
+    with caplog.at_level(logging.INFO, logger="erasure.intake.api"):
+        api.warn_of_case_duplicates(runtime)
+        assert caplog.records == []
+
+        def down(*_args, **_kwargs):
+            raise redis.ConnectionError("down")
+
+        monkeypatch.setattr(runtime.redis, "hgetall", down)
+        api.warn_of_case_duplicates(runtime)
+    assert [(r.levelno, "ConnectionError" in r.getMessage()) for r in caplog.records] == [(logging.INFO, True)]
+
+
+def test_same_person_compares_names_in_any_case_and_nobody_is_nobody():
+    assert same_person("DPO-Anna", "dpo-anna") and same_person("dpo-anna", "DPO-ANNA")
+    assert not same_person("dpo-anna", "dpo-ben") and not same_person(None, None) and not same_person("dpo-anna", None)

@@ -17,6 +17,7 @@ from shared.api_keys import ApiKeyError, ApiKeyStore, split_token
 from shared.models import RequestState, Subject
 from shared.task_names import DELETE_TASK
 from tests.support.intake_client import intake_client
+from tests.support.legacy_keys import stored_before_the_rule
 from tests.support.records import put_state
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -394,6 +395,38 @@ def test_four_eyes_compares_person_names_in_any_case(client, runtime, keys, sent
     assert answer.status_code == 403 and runtime.store.find_by_ticket("CON-1").approval is None
     sign_in(client, anna)
     assert re.search(r'class="approve" disabled', client.get("/console/approvals").text)
+
+
+def test_two_stored_person_keys_whose_names_differ_only_in_case_are_one_person_for_four_eyes(client, runtime, keys,
+                                                                                              sent):
+    """Person keys made before a second one under one name was refused: one human holding both cannot
+    submit with one and approve (or reject) with the other, in the API or the console."""
+    _, upper = stored_before_the_rule(runtime, keys, "DPO-Anna", ["requests:submit", "requests:read"])
+    _, lower = stored_before_the_rule(runtime, keys, "dpo-anna", ["requests:read", "requests:approve"])
+    waiting(client, runtime, keys, submitter=upper)
+    answer = client.post("/requests/CON-1/approve", headers={"Authorization": f"Bearer {lower}"})
+    assert answer.status_code == 403 and runtime.store.find_by_ticket("CON-1").approval is None
+    sign_in(client, lower)
+    page = client.get("/console/approvals").text
+    assert re.search(r'class="approve" disabled', page)
+    scope = re.search(r'name="scope" value="([^"]+)"', page).group(1)
+    for decision in ({"decision": "approve", "scope": scope}, {"decision": "reject", "reason": "not mine"}):
+        answer = client.post("/console/requests/CON-1/decide", data={"csrf": csrf_of(client), **decision})
+        assert answer.status_code == 403
+    record = runtime.store.find_by_ticket("CON-1")
+    assert record.approval is None and record.state is RequestState.AWAITING_APPROVAL and sent == []
+    ben = person(keys, "dpo-ben")
+    assert client.post("/requests/CON-1/approve", headers={"Authorization": f"Bearer {ben}"}).status_code == 200
+
+
+def test_a_service_key_owned_by_one_spelling_cannot_be_approved_by_the_other_stored_person_key(client, runtime, keys,
+                                                                                              sent):
+    stored_before_the_rule(runtime, keys, "DPO-Anna", ["requests:read"])
+    upstream = keys.create("dsar-tool", ["requests:submit"], owner="DPO-Anna")[1]
+    _, lower = stored_before_the_rule(runtime, keys, "dpo-anna", ["requests:read", "requests:approve"])
+    waiting(client, runtime, keys, submitter=upstream)
+    answer = client.post("/requests/CON-1/approve", headers={"Authorization": f"Bearer {lower}"})
+    assert answer.status_code == 403 and runtime.store.find_by_ticket("CON-1").approval is None and sent == []
 
 
 def test_signing_in_again_ends_the_earlier_session(client, keys):

@@ -240,6 +240,11 @@ class Settings(BaseSettings):
     # http; a request straight to a loopback host, local development, gets none). false: only over https.
     console_session_ttl_s: int = Field(default=8 * 3600, ge=60)
     console_cookie_secure: bool = True
+    # Failed console sign-ins one client address may make within a sliding window (services.console.throttle);
+    # past them its attempts are refused (429 with Retry-After) without the key being checked until the
+    # oldest failure leaves the window. The address is uvicorn's (a trusted proxy's X-Forwarded-For only).
+    console_sign_in_max_failures: int = Field(default=10, ge=1)
+    console_sign_in_window_s: int = Field(default=300, ge=1, le=86400)
 
     # The watchdog (services.watchdog): every worker process looks this often (0: never) for requests
     # that made no progress (no write, no task taking them up) for stall_after_s, and sends them on

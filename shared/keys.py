@@ -180,6 +180,15 @@ class Keys:
         the signed-in key's id, the CSRF token, when it began; it expires unused."""
         return f"{self._root}:console:session:{session_hash}"
 
+    def console_sign_in_failures(self, client: str) -> str:
+        """Sorted set: when each recent failed console sign-in from one client was (``client``: a keyed digest
+        of its address, never the address); at most the limit's worth, expiring with the window."""
+        return f"{self._root}:console:sign-in-failures:{client}"
+
+    def console_sign_in_throttled(self, client: str) -> str:
+        """Set for a minute after a throttled client's refusal is audited, so a flood adds one entry a minute."""
+        return f"{self._root}:console:sign-in-throttled:{client}"
+
     def export_links(self, request_id: str) -> str:
         """An access request's export download links (a bearer secret), expiring with them in Redis."""
         return f"{self._root}:export-links:{request_id}"

@@ -4,11 +4,13 @@ that enqueue nothing, a retried submit, a Redis outage, and the certificate as t
 from __future__ import annotations
 
 import json
+import re
 
 import httpx
 import pytest
 from genesys_sim.config import SimConfig
 
+from shared.api_keys import ApiKeyStore, split_token
 from shared.models import RequestState
 from tests.integration.test_intake_refusals import queued_request_ids
 from tests.support.intake_api import create_key, running_api
@@ -177,3 +179,32 @@ def test_the_html_certificate_over_http_shows_the_ticket_in_chromium(tmp_path, r
                          timeout=90, check=True).stdout
     assert "HTML-1" in re.sub(r"<[^>]+>", " ", dom)
     assert "pwned" not in re.search(r"<title>(.*?)</title>", dom, re.S).group(1)
+
+
+def test_the_console_sign_in_throttle_counts_the_address_uvicorn_trusts(idle_stack):
+    """Over real uvicorn: from a proxy uvicorn trusts (the loopback, its default FORWARDED_ALLOW_IPS) each
+    X-Forwarded-For client is counted apart; with the loopback not trusted, the header is nobody's to believe
+    and every guess counts against the peer itself."""
+    anna = ApiKeyStore(idle_stack.runtime.redis, idle_stack.runtime.keys).create("dpo-anna", ["requests:read"],
+                                                                                 person=True)[1]
+    guess = f"ek_{split_token(anna)[0]}_{'A' * 43}"
+    env = {name: value for name, value in idle_stack.env.items() if name != "FORWARDED_ALLOW_IPS"}
+
+    def attempt(client, url, key, forwarded_for):
+        form = client.get(f"{url}/console/sign-in")  # straight from loopback: the form cookie comes back over http
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+        return client.post(f"{url}/console/sign-in", data={"csrf": csrf, "key": key},
+                           headers={"X-Forwarded-For": forwarded_for})
+
+    with running_api(env, idle_stack.tmp / "logs") as url, httpx.Client() as client:
+        for _ in range(10):
+            assert attempt(client, url, guess, "203.0.113.7").status_code == 303
+        refused = attempt(client, url, anna, "203.0.113.7")
+        assert refused.status_code == 429 and 0 < int(refused.headers["retry-after"]) <= 300
+        assert attempt(client, url, anna, "198.51.100.20").headers["location"] == "/console/"
+
+    with running_api({**env, "FORWARDED_ALLOW_IPS": "192.0.2.1"}, idle_stack.tmp / "logs") as url, \
+            httpx.Client() as client:
+        for n in range(10):
+            assert attempt(client, url, guess, f"192.0.2.{n + 10}").status_code == 303
+        assert attempt(client, url, anna, "192.0.2.200").status_code == 429

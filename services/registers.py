@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from shared.errors import ErasureError
+from shared.free_text import one_line
 from shared.holds import DEFAULT_BASIS, Hold
 from shared.identifiers import InvalidIdentifier, normalize_conversation_id, normalize_email, normalize_phone
 from shared.models import utcnow
@@ -25,11 +26,12 @@ MAX_TEXT = 300
 
 def clean_text(text: str | None) -> str | None:
     """Free text typed by an operator as the register and the hash-chained audit log may keep it: any
-    identifier in it replaced by its type token (the scrubber reject reasons go through), at most
+    identifier in it replaced by its type token (the scrubber reject reasons go through), on one line with
+    no control or format character (``shared.free_text``: it is printed to terminals and sent on), at most
     ``MAX_TEXT`` characters. Both doors (CLI and console) come through here."""
     if text is None:
         return None
-    return scrub(text.strip())[:MAX_TEXT].strip()
+    return scrub(one_line(text).strip())[:MAX_TEXT].strip()
 
 
 class NotFound(ErasureError, LookupError):

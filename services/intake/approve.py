@@ -12,6 +12,7 @@ from shared.api_keys import ApiKeyStore, same_person
 from shared.approval_gate import reason_after_approval, release_if_approved
 from shared.approval_scope import current_scope
 from shared.errors import ErasureError
+from shared.free_text import one_line
 from shared.lanes import send_ids
 from shared.models import Approval, ErasureRecord, RequestState
 from shared.pii.engine import scrub
@@ -129,7 +130,9 @@ def reject(runtime: Runtime, ticket: str, by: str, reason: str, *, key_id: str |
            person: str | None = None, via: str = "console") -> ErasureRecord:
     """Refuse an erasure waiting at the gate: it ends REJECTED (scrubbed, no certificate), with ``reason``
     for whoever submitted it. The same four eyes as an approval: a submitter cannot reject their own."""
-    why = scrub(reason.strip())[:500]  # kept on the record and sent on: never an identifier typed into it
+    # Kept on the record, sent on and printed by `erasure status`: never an identifier typed into it, nor a
+    # control character (``shared.free_text``: line breaks become spaces, escapes and bidi controls go).
+    why = scrub(one_line(reason).strip())[:500].strip()
     if not why:
         raise ApprovalError("reason: say why the request is rejected")
     record = _decidable(runtime, ticket, key_id, person,

@@ -475,3 +475,24 @@ def test_refused_sign_ins_are_audited_by_key_once_a_minute_and_never_with_the_ke
     refused = [e for e in runtime.audit.entries() if e["event"] == "console.sign_in_refused"]
     assert len(refused) == 1 and refused[0]["details"] == {"reason": "not_a_person", "key_id": service.split("_")[1]}
     assert service not in str(runtime.audit.entries())
+
+
+def test_a_hold_reason_typed_with_controls_is_kept_on_one_line_without_them(client, runtime, keys):
+    """What is typed in the console reaches `erasure hold list`, the audit log and certificates: no escape
+    sequence, bidi override or line break is kept (whitespace controls become a space, the others go)."""
+    sign_in(client, person(keys, "dpo-anna", "requests:read", "holds:write"))
+    client.post("/console/holds", data={"csrf": csrf_of(client), "kind": "conversation", "value": "c-1",
+                                        "reason": "litigation\r\n42 \x1b[2J\x1b]0;PWNED\x07\u202e done"})
+    [hold] = runtime.holds().all()
+    assert hold.reason == "litigation  42 [2J]0;PWNED done"
+    assert runtime.audit.entries()[-1]["details"]["reason"] == hold.reason
+
+
+def test_a_rejection_reason_typed_with_controls_is_kept_without_them(client, runtime, keys):
+    request_id = waiting(client, runtime, keys)
+    sign_in(client, person(keys, "dpo-ben"))
+    client.post("/console/requests/CON-1/decide",
+                data={"csrf": csrf_of(client), "decision": "reject", "reason": "dup \x1b[2J\x1b[31mFAKE:\napproved\x9b"})
+    reason = runtime.store.get(request_id).reason or ""
+    assert reason.endswith("dup [2J[31mFAKE: approved")
+    assert not any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in reason)

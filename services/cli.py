@@ -1,7 +1,9 @@
 """``erasure``: the command line of genesys-erasure.
 
 Commands that talk to Redis read the same ``ERASURE_*`` settings as the workers. Nothing here
-prints personal data: requests are shown by ticket, state and counts.
+prints personal data: requests are shown by ticket, state and counts. Every value printed that the code did
+not write itself (a ticket, a reason, a platform id, an error's message) goes through
+``services.terminal_text``: shown as text, never as rich markup or a control sequence.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
+
+from services.terminal_text import cell, markup, visible
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="GDPR Art. 17 erasure for Genesys Cloud: submit, follow and prove erasures.")
@@ -38,8 +42,9 @@ def _root(
     """GDPR Art. 17 erasure for Genesys Cloud: submit, follow and prove erasures."""
 audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident audit log.")
 app.add_typer(audit_app, name="audit")
-out = Console()
-err = Console(stderr=True)
+# emoji=False: a ``:name:`` in a ticket or a reason is shown as typed, not as an emoji.
+out = Console(emoji=False)
+err = Console(stderr=True, emoji=False)
 
 
 def _require_simulator() -> None:
@@ -149,12 +154,12 @@ def submit(
             record = submit_request(runtime, payload)
         except IntakeError as exc:
             for line in exc.errors:
-                err.print(f"[red]refused[/red] {line}")
+                err.print(f"[red]refused[/red] {markup(line)}")
             raise typer.Exit(2) from None
         except DuplicateTicket as exc:
-            err.print(f"[yellow]refused[/yellow] {exc}")
+            err.print(f"[yellow]refused[/yellow] {markup(exc)}")
             raise typer.Exit(3) from None
-        print(f"accepted ticket {record.ticket} as request {record.request_id}")
+        print(f"accepted ticket {visible(record.ticket)} as request {record.request_id}")
         return
 
     from rich.progress import track
@@ -163,7 +168,7 @@ def submit(
 
     def report(result: LineResult) -> None:
         if result.outcome is Outcome.REFUSED:
-            err.print(f"line {result.number}: refused: {result.reason}")
+            err.print(f"line {result.number}: refused: {markup(result.reason)}")
 
     lines = read_lines(file)
     summary = submit_lines(runtime, track(lines, description="submitting", console=err), on_line=report)
@@ -199,27 +204,27 @@ def approve(
     if show:
         found = runtime.store.find_by_ticket(ticket)
         if found is None:
-            err.print(f"[red]refused[/red] ticket: no request with ticket {ticket!r}")
+            err.print(f"[red]refused[/red] ticket: no request with ticket {markup(repr(ticket))}")
             raise typer.Exit(2)
-        print(f"ticket {found.ticket}: {found.kind.value}, state {found.state.value}")
+        print(f"ticket {visible(found.ticket)}: {found.kind.value}, state {found.state.value}")
         if not found.scrubbed:
             print("scope now: " + scope_line(current_scope(runtime.settings.require_hmac_key(), found)))
-        for line in review_lines(found.review):
-            print(line)
+        for line in review_lines(found.review):  # platform ids from the export among them
+            print(visible(line))
         return
     if by is None:
         by = getpass.getuser()
     try:
         record = approve_request(runtime, ticket, by, via="cli", scope=scope)
     except ApprovalError as exc:
-        err.print(f"[red]refused[/red] {exc}")
+        err.print(f"[red]refused[/red] {markup(exc)}")
         raise typer.Exit(2) from None
-    print(f"approved ticket {record.ticket} by {by}; state {record.state.value}")
+    print(f"approved ticket {visible(record.ticket)} by {visible(by)}; state {record.state.value}")
     approved = record.approval.scope if record.approval else None
     if approved is not None:
         print("scope approved: " + scope_line(approved))
     for line in review_lines(record.review):
-        print(line)
+        print(visible(line))
 
 
 @app.command()
@@ -271,7 +276,7 @@ def status(ticket: Annotated[str | None, typer.Argument(help="one ticket; all re
     try:
         report = request_status(get_runtime(), ticket)
     except NotFound as exc:
-        err.print(str(exc))
+        err.print(markup(exc))
         raise typer.Exit(1) from None
     if summary:
         table = Table("state", "requests")
@@ -280,12 +285,12 @@ def status(ticket: Annotated[str | None, typer.Argument(help="one ticket; all re
     else:
         table = Table("ticket", "state", "deadline", "reason")
         for row in report.rows():
-            table.add_row(*row)
+            table.add_row(*(cell(value) for value in row))  # ticket and reason: from outside
     out.print(table)
     if ticket and report.records[0].callback_url:
         from shared.webhooks import target_label
 
-        out.print(f"callback: {target_label(report.records[0].callback_url)}")  # host only: a query may hold a token
+        out.print(f"callback: {markup(target_label(report.records[0].callback_url))}")  # host only: a query may hold a token
     view = report.deadlines()
     out.print(f"{view.open} open, {view.overdue} overdue, {view.at_risk} due within 7 days")
 
@@ -319,11 +324,11 @@ def certificate_show(
     try:
         found = stored_certificate(get_runtime(), ticket)
     except NotFound as exc:
-        err.print(str(exc))
+        err.print(markup(exc))
         raise typer.Exit(1) from None
     if html is not None:
         html.write_text(found.html())
-        err.print(f"wrote {html}")
+        err.print(f"wrote {markup(html)}")
     if superseded:
         import json
 
@@ -331,7 +336,7 @@ def certificate_show(
             print(json.dumps(json.loads(text), sort_keys=True))
         err.print(f"{len(found.superseded)} superseded certificate(s)")
         return
-    print(found.text)
+    print(found.text)  # as signed, byte for byte: JSON written with ensure_ascii, so no control character in it
 
 
 @certificate_app.command("verify")
@@ -351,15 +356,15 @@ def certificate_verify(
         try:
             key = load_public_key(public_key.read_bytes())
         except ValueError as exc:
-            err.print(f"--public-key {public_key}: {exc}", soft_wrap=True)
+            err.print(f"--public-key {markup(public_key)}: {markup(exc)}", soft_wrap=True)
             raise typer.Exit(2) from None
-        source = f"the public key in {public_key}"
+        source = f"the public key in {markup(public_key)}"
     else:
         key = get_settings().require_signer().public_key  # ConfigError (exit 2) names the variables
         source = "the public half of this deployment's signing key (ERASURE_SIGNING_KEY / _FILE)"
     verdict = verify(file.read_bytes(), key)
     err.print(f"checked with {source}, {key_id(key)}", soft_wrap=True)
-    print(f"{file}: {verdict.reason}")
+    print(visible(f"{file}: {verdict.reason}"))
     if not verdict.valid:
         raise typer.Exit(1)
 
@@ -389,11 +394,11 @@ def keys_generate(
         try:
             fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
-            err.print(f"refused: {output} exists (a signing key is never overwritten)")
+            err.print(f"refused: {markup(output)} exists (a signing key is never overwritten)")
             raise typer.Exit(2) from None
         with os.fdopen(fd, "w") as handle:
             handle.write(pem)
-        err.print(f"wrote {output} (mode 0600)")
+        err.print(f"wrote {markup(output)} (mode 0600)")
     err.print(f"key id {signer.key_id}; its public key (erasure keys export-public prints it again):")
     sys.stderr.write(signer.public_pem())
 
@@ -435,23 +440,25 @@ def keys_create(
     if from_env is not None:
         given = os.environ.get(from_env, "")
         if not given:
-            err.print(f"[red]refused[/red] --from-env: {from_env} is not set")
+            err.print(f"[red]refused[/red] --from-env: {markup(from_env)} is not set")
             raise typer.Exit(2)
         if store.installed(name, given):
-            err.print(f"key {name} already installed")
+            err.print(f"key {markup(name)} already installed")
             return
     try:
         info, token = store.create(name, scope, token=given, person=person, owner=owner)
     except ApiKeyError as exc:
-        err.print(f"[red]refused[/red] {exc}", soft_wrap=True)
+        err.print(f"[red]refused[/red] {markup(exc)}", soft_wrap=True)
         raise typer.Exit(2) from None
     runtime.audit.append("api_key.created", details={"key_id": info.key_id, "name": info.name, "kind": info.kind,
                                                      "owner": info.owner, "scopes": list(info.scopes),
                                                      "installed": given is not None})
     if given is not None:
-        err.print(f"key {info.key_id} ({info.name}: {', '.join(info.scopes)}) installed from {from_env}")
+        err.print(f"key {info.key_id} ({markup(info.name)}: {markup(', '.join(info.scopes))}) installed from "
+                  f"{markup(from_env)}")
         return
-    err.print(f"key {info.key_id} ({info.name}: {', '.join(info.scopes)}); store it now, it is not shown again:")
+    err.print(f"key {info.key_id} ({markup(info.name)}: {markup(', '.join(info.scopes))}); store it now, it is not "
+              "shown again:")
     print(token)
 
 
@@ -468,11 +475,12 @@ def keys_list() -> None:
     flagged = {key_id for group in duplicates for key_id in group}
     table = Table("id", "name", "kind", "owner", "scopes", "created", "revoked")
     for key in store.all():
-        table.add_row(key.key_id, key.name, f"{key.kind}*" if key.key_id in flagged else key.kind, key.owner or "",
-                      ", ".join(key.scopes), key.created_at, key.revoked_at or "")
+        table.add_row(*(cell(value) for value in (
+            key.key_id, key.name, f"{key.kind}*" if key.key_id in flagged else key.kind, key.owner or "",
+            ", ".join(key.scopes), key.created_at, key.revoked_at or "")))
     out.print(table)
     for group in duplicates:  # made before a second person key under one name was refused
-        err.print(f"[yellow]warning[/yellow] person* keys {', '.join(group)}: live person keys whose names differ "
+        err.print(f"[yellow]warning[/yellow] person* keys {markup(', '.join(group))}: live person keys whose names differ "
                   "only in case, so one human may hold them all (four eyes counts them as one person); keep one "
                   "and revoke the others (erasure keys revoke ID)", soft_wrap=True)
 
@@ -487,10 +495,10 @@ def keys_revoke(key: Annotated[str, typer.Argument(help="the key's name or id")]
     try:
         info = ApiKeyStore(runtime.redis, runtime.keys).revoke(key)
     except ApiKeyError as exc:
-        err.print(f"[red]refused[/red] {exc}")
+        err.print(f"[red]refused[/red] {markup(exc)}")
         raise typer.Exit(1) from None
     runtime.audit.append("api_key.revoked", details={"key_id": info.key_id, "name": info.name})
-    print(f"revoked key {info.key_id} ({info.name})")
+    print(f"revoked key {info.key_id} ({visible(info.name)})")
 
 
 hold_app = typer.Typer(no_args_is_help=True, help="The legal-hold register, checked before every deletion.")
@@ -523,7 +531,7 @@ def hold_add(
         hold = add_hold(get_runtime(), reason, conversation=conversation, email=email, phone=phone, basis=basis,
                         expires_at=expires_at)
     except Refused as exc:
-        err.print(f"[red]refused[/red] {exc}")
+        err.print(f"[red]refused[/red] {markup(exc)}")
         raise typer.Exit(2) from None
     print(f"hold {hold.id} added ({hold.kind})")
 
@@ -537,9 +545,9 @@ def hold_remove(hold_id: Annotated[str, typer.Argument(help="the hold's id (see 
     try:
         remove_hold(get_runtime(), hold_id)
     except NotFound as exc:
-        err.print(str(exc))
+        err.print(markup(exc))
         raise typer.Exit(1) from None
-    print(f"hold {hold_id} removed")
+    print(f"hold {visible(hold_id)} removed")
 
 
 @hold_app.command("list")
@@ -550,8 +558,10 @@ def hold_list() -> None:
 
     table = Table("id", "kind", "target", "reason", "basis", "expires", "active")
     for hold in list_holds(get_runtime()):
-        table.add_row(hold.id, hold.kind, hold.target[:40], hold.reason, hold.basis,
-                      hold.expires_at.isoformat() if hold.expires_at else "", "yes" if hold.active() else "no")
+        # reason and basis: typed in the web console (or anything written in Redis)
+        table.add_row(*(cell(value) for value in (
+            hold.id, hold.kind, hold.target[:40], hold.reason, hold.basis,
+            hold.expires_at.isoformat() if hold.expires_at else "", "yes" if hold.active() else "no")))
     out.print(table)
 
 
@@ -562,8 +572,6 @@ app.add_typer(webhooks_app, name="webhooks")
 @webhooks_app.command("list")
 def webhooks_list() -> None:
     """Events that could not be delivered: id, request, target name (and its host now), attempts."""
-    from rich.markup import escape
-
     from services.registers import dead_letters
     from shared.runtime import get_runtime
     from shared.webhooks import target_label
@@ -581,7 +589,7 @@ def webhooks_list() -> None:
             target = f"{name} ({target_label(url)})" if url else f"{name} (not configured now)"
         cells = (entry.get("webhook_id") or entry.get("event_id"), entry.get("request_id", ""), target,
                  entry.get("attempts", ""), entry.get("last_error", ""))
-        table.add_row(*(escape(str(cell)) for cell in cells))  # written in Redis: shown as text, never as markup
+        table.add_row(*(cell(value) for value in cells))  # written in Redis: shown as text, never as markup
     out.print(table)
 
 
@@ -593,7 +601,7 @@ def webhooks_replay() -> None:
 
     replay = replay_webhooks(get_runtime())
     for line in replay.refusals:
-        err.print(line, highlight=False, markup=False, soft_wrap=True)
+        err.print(visible(line), highlight=False, markup=False, soft_wrap=True)
     refused = f", {replay.refused} refused (not sent, left parked: why above)" if replay.refused else ""
     print(f"replayed: {replay.delivered} delivered, {replay.failing} still failing{refused}")
     if replay.failing or replay.refused:
@@ -609,9 +617,9 @@ def webhooks_drop(webhook_id: Annotated[str, typer.Argument(help="the id `erasur
     try:
         drop_dead_letter(get_runtime(), webhook_id)
     except NotFound as exc:
-        err.print(f"[red]{exc}[/red]", highlight=False)
+        err.print(f"[red]{markup(exc)}[/red]", highlight=False)
         raise typer.Exit(1) from None
-    print(f"dropped {webhook_id}")
+    print(f"dropped {visible(webhook_id)}")
 
 
 @audit_app.command("verify")
@@ -642,7 +650,7 @@ def audit_verify(
         try:
             parse_head(head)
         except ValueError as exc:
-            err.print(f"[red]refused[/red] --head: {exc}", soft_wrap=True)
+            err.print(f"[red]refused[/red] --head: {markup(exc)}", soft_wrap=True)
             raise typer.Exit(2) from None
     if certificates is not None and not certificates.is_dir():
         err.print("[red]refused[/red] --certificates must be a folder")
@@ -656,7 +664,7 @@ def audit_verify(
     try:
         keys = audit_check.public_keys(settings, public_key or [])
     except ValueError as exc:
-        err.print(f"[red]refused[/red] {exc}", soft_wrap=True)
+        err.print(f"[red]refused[/red] {markup(exc)}", soft_wrap=True)
         raise typer.Exit(2) from None
     if export_dir is not None:
         # A third party holds the public key, not the audit key: the signed digests vouch for the bytes.
@@ -676,9 +684,9 @@ def audit_verify(
         scope += f"; {report.unkeyed} entries are unkeyed (written before the audit key)"
     if not report.ok:
         for problem in report.problems:
-            err.print(f"[red]audit chain broken[/red]: {problem}", soft_wrap=True)
+            err.print(f"[red]audit chain broken[/red]: {markup(problem)}", soft_wrap=True)
         raise typer.Exit(1)
-    print(f"audit chain intact: {report.entries} entries{scope}")
+    print(visible(f"audit chain intact: {report.entries} entries{scope}"))
 
 
 @audit_app.command("export")
@@ -695,12 +703,13 @@ def audit_export(
     try:
         done = audit_check.export(get_runtime(), since, out)
     except (ValueError, FileExistsError) as exc:
-        err.print(f"[red]refused[/red] {exc}", soft_wrap=True)
+        err.print(f"[red]refused[/red] {markup(exc)}", soft_wrap=True)
         raise typer.Exit(1) from None
     if done is None:
         print(f"nothing to export: no entries after {since}")
         return
-    print(f"exported entries {done.first_seq}-{done.last_seq} in {len(done.segments)} segments; manifest {done.manifest.name}")
+    print(f"exported entries {done.first_seq}-{done.last_seq} in {len(done.segments)} segments; manifest "
+          f"{visible(done.manifest.name)}")
 
 
 def main() -> None:
@@ -724,7 +733,8 @@ def main() -> None:
     from shared.settings_guard import EXIT_CONFIG, check_variables
 
     try:
-        check_variables(warn=lambda line: err.print(f"[yellow]warning[/yellow] {line}", highlight=False, soft_wrap=True))
+        check_variables(warn=lambda line: err.print(f"[yellow]warning[/yellow] {markup(line)}", highlight=False,
+                                                    soft_wrap=True))
         with suppress(ConfigError):  # a command that reads the settings meets the error and says it below
             setup_observability(get_settings())
         app()
@@ -747,7 +757,7 @@ def main() -> None:
 
 
 def _fail(message: str, code: int) -> None:
-    err.print(f"[red]error[/red] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[red]error[/red] {markup(message)}", highlight=False, soft_wrap=True)
     sys.exit(code)
 
 

@@ -1,7 +1,8 @@
 """The deletion side of the CLI: ``erasure purge`` and ``erasure release-held``.
 
 Registered on the main ``erasure`` app in ``services.cli``. Output names conversations by platform id
-and holds by id and basis; never personal data.
+and holds by id and basis; never personal data. Those come from the platform and the hold register, so they
+are printed through ``services.terminal_text`` (as text, never as markup or control sequences).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-err = Console(stderr=True)
+from services.terminal_text import markup, visible
+
+err = Console(stderr=True, emoji=False)
 
 
 def _as_of(value: str | None) -> datetime | None:
@@ -45,7 +48,7 @@ def purge(
         plan = plan_purge(runtime, runtime.genesys("deletion"), older_than, _as_of(as_of))
         record = None if dry_run else start_purge(runtime, plan, ticket)
     except (PurgeRefused, DuplicateTicket) as exc:
-        err.print(f"[red]refused[/red] {exc}")
+        err.print(f"[red]refused[/red] {markup(exc)}")
         raise typer.Exit(2) from None
     if as_json:
         body = plan.to_json()
@@ -58,11 +61,11 @@ def purge(
     print(f"{verb} the recordings of {len(plan.conversations)} conversation(s) that ended before "
               f"{plan.cutoff.isoformat()}; {len(plan.withheld)} withheld")
     for conversation_id in plan.conversations:
-        print(conversation_id)
-    for entry in plan.withheld:
-        print(f"withheld {entry.id} hold {entry.hold}: {entry.reason} ({entry.basis})")
+        print(visible(conversation_id))
+    for entry in plan.withheld:  # the hold's reason and basis: typed in the web console
+        print(visible(f"withheld {entry.id} hold {entry.hold}: {entry.reason} ({entry.basis})"))
     if record is not None:
-        print(f"purge {record.ticket} is request {record.request_id}; follow it with `erasure status {record.ticket}`")
+        print(visible(f"purge {record.ticket} is request {record.request_id}; follow it with `erasure status {record.ticket}`"))
 
 
 def release_held(
@@ -77,5 +80,5 @@ def release_held(
     verb = "would release" if dry_run else "released"
     for item in released:
         what = "the whole erasure" if item.kind == "subject" else f"{len(item.conversations)} conversation(s)"
-        print(f"{verb} {item.ticket}: {what}")
+        print(visible(f"{verb} {item.ticket}: {what}"))
     print(f"{verb} {len(released)} request(s)")

@@ -145,9 +145,12 @@ def _declared(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorBody, **_WHY[code]} for code in sorted(codes)}
 
 
+# No /docs or /redoc: those pages load JavaScript from a CDN, on the origin the console's session cookie
+# belongs to. /openapi.json is served below, to a valid key only (``openapi_schema``).
 app = FastAPI(title="genesys-erasure intake", version="1",
               description="GDPR Art. 17 erasure requests: submit, follow, approve (four eyes) and prove.",
-              lifespan=_lifespan, dependencies=[Depends(known_query_only)])
+              lifespan=_lifespan, dependencies=[Depends(known_query_only)],
+              docs_url=None, redoc_url=None, openapi_url=None)
 app.add_middleware(BodyGuard, max_bytes=_settings_at_import().api_max_body_bytes, form_prefixes=("/console/",))
 app.add_middleware(RequestMetrics, routes=app.router.routes)  # outermost: counts the guard's refusals too
 
@@ -200,6 +203,13 @@ async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
 def health() -> dict[str, str]:
     """The process is up (no key needed; says nothing about Redis: see /ready)."""
     return {"status": "ok"}
+
+
+@app.get("/openapi.json", include_in_schema=False)
+def openapi_schema(_: Annotated[Principal, Depends(authenticated(None))]) -> JSONResponse:
+    """The OpenAPI document, to any valid key (any scope): it maps every route and what each accepts, so it
+    is not handed to whoever asks, like every other endpoint but /health."""
+    return JSONResponse(app.openapi())
 
 
 @app.get("/ready", tags=["operations"], responses=_declared(401, 422, 429, 503))

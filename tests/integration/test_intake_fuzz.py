@@ -1,8 +1,8 @@
-"""Property-based fuzzing of the HTTP intake with schemathesis, against the live ``/openapi.json`` of
-uvicorn in its own process on the real Redis: whatever a caller sends, valid by the schema or not, with
-a key holding every scope, a key lacking most, or none, the API answers no 5xx, every answer (status,
-content type, headers, body) is one the schema declares, data the schema forbids is refused, and no
-operation that declares the key answers without one.
+"""Property-based fuzzing of the HTTP intake with schemathesis, against the live ``/openapi.json`` (read
+with a key: it is not served without one) of uvicorn in its own process on the real Redis: whatever a
+caller sends, valid by the schema or not, with a key holding every scope, a key lacking most, or none,
+the API answers no 5xx, every answer (status, content type, headers, body) is one the schema declares,
+data the schema forbids is refused, and no operation that declares the key answers without one.
 
 Bounded and reproducible: a fixed number of examples per operation and generation mode, derandomized
 (the same cases on every run), no example database; the whole run stays well under a minute and a half.
@@ -82,7 +82,7 @@ def _seed(stack, url: str, admin: dict[str, str], schema) -> None:
 def test_no_answer_is_a_5xx_or_outside_the_schema(fuzz_api):
     stack, url = fuzz_api
     keys = _keys(stack)
-    schema = schemathesis.openapi.from_url(f"{url}/openapi.json", timeout=30)
+    schema = schemathesis.openapi.from_url(f"{url}/openapi.json", headers=keys["fuzz-read"], timeout=30)
     _seed(stack, url, keys["fuzz-admin"], schema)
     # Mostly full keys (to reach the handlers), sometimes a key lacking the scope, sometimes none.
     auth = st.sampled_from([keys["fuzz-admin"], keys["fuzz-all"], keys["fuzz-all"], keys["fuzz-read"], {}])
@@ -136,7 +136,8 @@ def test_300_posts_from_one_key_are_held_to_its_rate_and_the_429_is_as_declared(
     with running_stack(tmp_path, redis_available, SimConfig(subjects=1), pools=()) as stack, \
             running_api(stack.env, stack.tmp / "logs") as url:
         keys = _keys(stack)
-        operation = schemathesis.openapi.from_url(f"{url}/openapi.json", timeout=30)["/requests"]["POST"]
+        operation = schemathesis.openapi.from_url(f"{url}/openapi.json", headers=keys["fuzz-read"],
+                                                  timeout=30)["/requests"]["POST"]
         answers = []
         started = time.monotonic()
         with httpx.Client(base_url=url, headers=keys["fuzz-admin"], timeout=30) as client:

@@ -47,7 +47,11 @@ def test_no_key_is_401_on_every_endpoint_but_health(idle_api):
             assert answer.status_code == 401, (method, path)
             assert answer.headers["www-authenticate"].startswith("Bearer")
     assert httpx.get(f"{url}/ready", headers=reader).json() == {"status": "ready"}
-    assert httpx.get(f"{url}/openapi.json").json()["components"]["securitySchemes"]["ApiKey"]["scheme"] == "bearer"
+    assert httpx.get(f"{url}/openapi.json").status_code == 401  # the schema too: only /health is open
+    assert httpx.get(f"{url}/openapi.json", headers=reader).json()["components"]["securitySchemes"]["ApiKey"][
+        "scheme"] == "bearer"
+    for docs in ("/docs", "/redoc"):  # no docs page (they load a CDN's JavaScript on the console's origin)
+        assert httpx.get(f"{url}{docs}").status_code == 404
 
 
 def test_refused_requests_enqueue_nothing_and_a_retry_returns_the_original(idle_api):

@@ -293,12 +293,25 @@ def test_redis_down_is_503_with_retry_after_and_a_json_error(client, runtime, su
     assert "Traceback" not in answer.text and "6379" not in answer.text
 
 
-def test_the_openapi_document_names_the_bearer_scheme_and_the_model_limits(client):
-    schema = client.get("/openapi.json").json()
+def test_the_openapi_document_names_the_bearer_scheme_and_the_model_limits(client, approver):
+    schema = client.get("/openapi.json", headers=approver).json()
     assert schema["components"]["securitySchemes"]["ApiKey"]["scheme"] == "bearer"
     body = schema["components"]["schemas"]["SubmitRequest"]
     assert body["additionalProperties"] is False and body["properties"]["emails"]["maxItems"] == 20
-    assert client.get("/docs").status_code == 200
+    assert "/openapi.json" not in schema["paths"]
+
+
+def test_the_schema_needs_a_key_and_no_docs_page_is_served(client, keys):
+    """The docs pages loaded JavaScript from a CDN on the console's origin, and the schema was open to anyone:
+    no docs page at all, and the schema (what the API accepts, every route) only for a valid key, any scope."""
+    for path in ("/docs", "/redoc", "/docs/oauth2-redirect"):
+        answer = client.get(path)
+        assert answer.status_code == 404 and "cdn.jsdelivr.net" not in answer.text, path
+    assert client.get("/openapi.json").status_code == 401
+    assert client.get("/openapi.json", headers={"Authorization": "Bearer ek_0123456789ab_" + "A" * 43}).status_code == 401
+    metrics_only = bearer(keys, "prometheus", "metrics:read")
+    answer = client.get("/openapi.json", headers=metrics_only)
+    assert answer.status_code == 200 and answer.json()["openapi"].startswith("3.")
 
 
 def test_a_stored_request_is_sent_to_discovery_once(client, submitter, sent, runtime):

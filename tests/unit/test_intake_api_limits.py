@@ -129,8 +129,8 @@ def test_declared_query_parameters_pass_on_every_route(client, key):
 
 # --- what the schema declares --------------------------------------------------------------------------
 
-def test_the_schema_declares_each_operations_own_errors_and_their_headers(client):
-    paths = client.get("/openapi.json").json()["paths"]
+def test_the_schema_declares_each_operations_own_errors_and_their_headers(client, key):
+    paths = client.get("/openapi.json", headers=key("reader", "requests:read")).json()["paths"]
     declared = {(m.upper(), p): sorted(int(c) for c in o["responses"]) for p, ops in paths.items() for m, o in ops.items()}
     keyed = [401, 403, 422, 429, 503]
     assert declared[("GET", "/health")] == [200]

@@ -1,6 +1,8 @@
 """The approval step's text for a terminal: the scope an approval covers and the review beside it.
 
 Counts, platform ids and dates only (never an identifier); shared by ``erasure approve`` and ``erasure status``.
+The platform ids come from the platform's export: the CLI prints each line through
+``services.terminal_text.visible``, so a control character in one reaches no terminal.
 """
 
 from __future__ import annotations

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import json
 import os
 import re
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from shared.errors import ErasureError
 from shared.signing import Signer
@@ -78,10 +79,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ERASURE_", extra="ignore", hide_input_in_errors=True)
 
     # Genesys Cloud: either a region (enum name like ``eu_west_1`` or a domain like ``mypurecloud.ie``)
-    # or an explicit base URL (the simulator). The login host is derived like the SDK does.
+    # or an explicit base URL (the simulator). The login host is derived like the SDK does. Both URLs carry
+    # the client secret and bearer tokens: https only; plain http only to a loopback host or a host in
+    # genesys_insecure_hosts (comma-separated or a JSON list of exact host names: a simulator's service name).
     genesys_region: str | None = None
     genesys_base_url: str | None = None
     genesys_login_url: str | None = None
+    genesys_insecure_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     genesys_client_id: str = ""
     genesys_client_secret: SecretStr = SecretStr("")
     genesys_timeout_s: float = 30.0
@@ -332,6 +336,58 @@ class Settings(BaseSettings):
                               "or domain (e.g. mypurecloud.ie)")
         return self
 
+    @field_validator("genesys_insecure_hosts", mode="before")
+    @classmethod
+    def _split_insecure_hosts(cls, value: object) -> object:
+        """A comma-separated list (``simulator,sim2``) or a JSON list (how ``to_environ`` writes it); each
+        entry a bare host name, lower-cased: a URL or ``host:port`` would never match and only mislead."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    value = json.loads(text)
+                except ValueError:
+                    raise ValueError("not a JSON list nor comma-separated host names") from None
+            else:
+                value = [entry for entry in text.split(",") if entry.strip()]
+        if not isinstance(value, list) or not all(isinstance(entry, str) for entry in value):
+            raise ValueError("must be host names, comma-separated (e.g. simulator) or a JSON list")
+        hosts = [_canonical_host(entry.strip().lower()) for entry in value]
+        if not all(_HOST_NAME.fullmatch(host) or _is_ip(host) for host in hosts):
+            raise ValueError("each entry must be a bare host name (e.g. simulator): no scheme, port, path or wildcard")
+        return hosts
+
+    @model_validator(mode="after")
+    def _check_genesys_urls(self) -> Settings:
+        """Refuse at start-up a Genesys URL the client secret or a token would cross in clear (the message
+        names the variable and at most the scheme and host: a URL may carry a password or a token)."""
+        for variable, url in self._genesys_urls():
+            problem = _genesys_url_problem(url, self.genesys_insecure_hosts)
+            if problem:
+                raise ConfigError(f"{variable} {problem}")
+        return self
+
+    def _genesys_urls(self) -> list[tuple[str, str]]:
+        """The explicit Genesys URLs and the variable that sets each (a region's are https by construction)."""
+        urls = []
+        if self.genesys_base_url:
+            urls.append(("ERASURE_GENESYS_BASE_URL", self.api_base_url))
+        if self.genesys_login_url:
+            urls.append(("ERASURE_GENESYS_LOGIN_URL", self.login_base_url))
+        elif self.genesys_base_url:  # the token host derived from it (api. -> login.) gets the secret
+            urls.append(("ERASURE_GENESYS_BASE_URL (its token host)", self.login_base_url))
+        return urls
+
+    def genesys_unknown_hosts(self) -> list[tuple[str, str]]:
+        """(variable, host) of each explicit https Genesys URL whose host is no Genesys Cloud region's domain,
+        nor loopback or listed in ``genesys_insecure_hosts``: allowed (a proxy), but worth a line at start."""
+        unknown = []
+        for variable, url in self._genesys_urls():
+            host = (urlsplit(url).hostname or "").lower()
+            if not (_is_region_host(host) or _is_loopback(host) or _canonical_host(host) in self.genesys_insecure_hosts):
+                unknown.append((variable, host))
+        return unknown
+
     @model_validator(mode="after")
     def _check_watchdog(self) -> Settings:
         if self.watchdog_interval_s < 0:
@@ -517,6 +573,56 @@ def _target_problem(url: str, http_hosts: list[str]) -> str | None:
         return "must be an absolute https URL"
     if parts.scheme == "http" and host not in {h.strip().lower() for h in http_hosts}:
         return f"must be https (http://{host} is allowed only when listed in ERASURE_WEBHOOK_HTTP_HOSTS)"
+    return None
+
+
+#: A bare host name or IPv4 address (an IPv6 literal is checked with ``ipaddress``).
+_HOST_NAME = re.compile(r"[a-z0-9_](?:[a-z0-9_.-]{0,251}[a-z0-9_])?")
+
+
+def _canonical_host(host: str) -> str:
+    """An IP address in its one spelling (``fd00:0::1`` is ``fd00::1``), anything else as given."""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return host
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_loopback(host: str) -> bool:
+    """``localhost``, 127.0.0.0/8 or ::1: traffic that never leaves the machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _is_region_host(host: str) -> bool:
+    """A host of a Genesys Cloud region (``api.mypurecloud.ie``, ``login.euw2.pure.cloud``)."""
+    return any(host == domain or host.endswith("." + domain) for domain in REGION_DOMAINS.values())
+
+
+def _genesys_url_problem(url: str, insecure_hosts: list[str]) -> str | None:
+    """Why a Genesys URL may not be used (naming its scheme and host at most), or None."""
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return "is not a valid absolute URL"
+    if parts.scheme not in ("https", "http") or not host:
+        return "must be an absolute https URL (e.g. https://api.mypurecloud.ie)"
+    if parts.scheme == "http" and not _is_loopback(host) and _canonical_host(host) not in insecure_hosts:
+        return (f"must be https: the client secret and tokens would cross the network in clear (http://{host} is "
+                "allowed only to a loopback host or a host listed in ERASURE_GENESYS_INSECURE_HOSTS)")
     return None
 
 

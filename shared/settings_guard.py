@@ -103,6 +103,11 @@ def check_can_start(role: Role, environ: Mapping[str, str] | None = None) -> Set
     check_variables(environ)
     settings = load_settings(environ)
     settings.require_hmac_key()
+    unknown_hosts = settings.genesys_unknown_hosts()
+    if unknown_hosts:  # allowed (a proxy, a new region), but the secret goes there: say so once
+        named = ", ".join(f"{variable} -> {host}" for variable, host in unknown_hosts)
+        log.warning("%s: not a Genesys Cloud region's host (api./login. of a domain in shared.config.REGION_DOMAINS); "
+                    "the OAuth client secret and tokens are sent there", named)
     if role == "worker":
         _ = settings.api_base_url  # the region or the base URL
         settings.require_signer()

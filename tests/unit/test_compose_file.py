@@ -9,6 +9,7 @@ it (YAML with merge keys; ``$$`` is a literal ``$``) and Prometheus's configurat
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import shutil
 import subprocess
@@ -20,7 +21,7 @@ import yaml
 from pydantic import SecretStr
 
 from shared.celery_app import celery_config
-from shared.config import POOLS, Settings
+from shared.config import POOLS, Settings, load_settings
 from tests.support.redis_required import in_ci
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -175,3 +176,26 @@ def test_the_cli_service_runs_an_erasure_command_with_the_workers_settings(compo
     assert cli["environment"] == worker["environment"]
     assert "docker compose --env-file deploy/compose.env run --rm cli erasure status" in \
         (ROOT / "deploy" / "README.md").read_text()
+
+
+def compose_value(value: str) -> str:
+    """A compose environment value as compose gives it: ``${X:-default}`` its default, ``${X:?...}`` a stand-in."""
+    return re.sub(r"\$\{\w+(?::-([^}]*)|:\?[^}]*)\}", lambda m: m.group(1) if m.group(1) is not None else "stand-in",
+                  value)
+
+
+def test_every_service_reaching_the_simulator_over_http_is_allowed_to_and_only_to_it(compose, monkeypatch, tmp_path):
+    """The Genesys URLs must be https except to a loopback host or one in ERASURE_GENESYS_INSECURE_HOSTS: the
+    simulator's service name is listed, so the stack starts, and nothing else is."""
+    monkeypatch.chdir(tmp_path)  # no .env of the working directory
+    reaching = {name: service["environment"] for name, service in compose["services"].items()
+                if "ERASURE_GENESYS_BASE_URL" in service.get("environment", {})}
+    assert set(POOLS) <= set(reaching)
+    for name, environment in reaching.items():
+        for variable in [n for n in os.environ if n.upper().startswith("ERASURE_")]:
+            monkeypatch.delenv(variable)
+        for variable, value in environment.items():
+            monkeypatch.setenv(variable, compose_value(str(value)))
+        settings = load_settings()
+        assert settings.genesys_insecure_hosts == ["simulator"], name
+        assert settings.api_base_url.startswith("http://simulator:") and settings.genesys_unknown_hosts() == [], name

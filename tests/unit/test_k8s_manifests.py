@@ -26,7 +26,7 @@ import yaml
 from pydantic import SecretStr
 
 from shared.celery_app import celery_config
-from shared.config import POOLS, Settings
+from shared.config import POOLS, Settings, load_settings
 from shared.lanes import queue_key
 from shared.models import Lane
 from tests.support.kustomize_required import render
@@ -355,3 +355,19 @@ def test_the_prometheus_rule_is_the_alert_rule_file():
     rule = yaml.safe_load((BASE / "prometheusrule.yaml").read_text())
     assert rule["spec"]["groups"] == yaml.safe_load(RULES.read_text())["groups"], \
         "out of date: run python scripts/prometheusrule.py"
+
+
+@pytest.mark.parametrize("folder", [BASE, EXAMPLE], ids=["base", "example"])
+def test_the_platform_is_reached_over_https_at_a_region_host(folder, monkeypatch, tmp_path):
+    """The client secret and tokens go to the Genesys hosts: in a cluster only a region's https hosts, never
+    plain http to a listed host (ERASURE_GENESYS_INSECURE_HOSTS is for a simulator in compose or a test rig)."""
+    data = config_map(render(folder))
+    assert "ERASURE_GENESYS_INSECURE_HOSTS" not in data
+    monkeypatch.chdir(tmp_path)
+    for variable in [n for n in os.environ if n.upper().startswith("ERASURE_")]:
+        monkeypatch.delenv(variable)
+    for variable, value in data.items():
+        monkeypatch.setenv(variable, value)
+    settings = load_settings()
+    assert settings.api_base_url.startswith("https://") and settings.login_base_url.startswith("https://")
+    assert settings.genesys_unknown_hosts() == []

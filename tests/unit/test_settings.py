@@ -42,9 +42,9 @@ def test_deletion_defaults_keep_within_the_platform_limits(monkeypatch):
 
 def test_a_child_started_with_the_settings_environment_reads_the_same_settings(monkeypatch):
     given = Settings(redis_url="redis://:pw@redis:6379/3", hmac_key="h" * 32, genesys_base_url="http://sim:1",
-                     genesys_client_secret="client-s3cret", webhook_targets=["https://a.example/h", "https://b.example/h"],
-                     require_approval=False, rate_per_minute=5400, poll_mode="each", recordings="deferred",
-                     output_dir="out/demo")
+                     genesys_insecure_hosts=["sim"], genesys_client_secret="client-s3cret",
+                     webhook_targets=["https://a.example/h", "https://b.example/h"], require_approval=False,
+                     rate_per_minute=5400, poll_mode="each", recordings="deferred", output_dir="out/demo")
     environ = given.to_environ()
     assert environ["ERASURE_HMAC_KEY"] == "h" * 32 and "ERASURE_GENESYS_REGION" not in environ  # None: left unset
     for name in [n for n in os.environ if n.upper().startswith("ERASURE_")]:

@@ -31,7 +31,7 @@ def worker_runtime(client: fakeredis.FakeRedis, client_id: str, secret: str = SE
                    transport: httpx.BaseTransport | None = None) -> Runtime:
     """What one worker process builds from its settings: 300/min (5/s) with a burst of 5."""
     settings = Settings(
-        hmac_key=SecretStr("k" * 32), key_prefix="rl-test", genesys_base_url="http://genesys.invalid",
+        hmac_key=SecretStr("k" * 32), key_prefix="rl-test", genesys_base_url="https://genesys.invalid",
         genesys_client_id=client_id, genesys_client_secret=SecretStr(secret), rate_per_minute=300, rate_burst=5,
         rate_max_block_s=max_block_s,
     )

@@ -44,6 +44,11 @@ def setup_observability(settings: Settings, level: int | str = logging.WARNING) 
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # billiard's pool logger ("multiprocessing": "Pool callback raised exception: %r", a task's error with its
+    # arguments) does not propagate to the root: without a handler of its own its lines would reach stderr
+    # through logging's last resort, neither JSON nor scrubbed.
+    pool_logger = logging.getLogger("multiprocessing")
+    pool_logger.handlers[:] = [handler]
     dsn = settings.sentry_dsn.get_secret_value()
     if dsn:
         import sentry_sdk

@@ -15,7 +15,8 @@ from shared.errors import ErasureError
 from shared.free_text import one_line
 from shared.lanes import send_ids
 from shared.models import Approval, ErasureRecord, RequestState
-from shared.pii.engine import scrub
+from shared.pii.engine import default_engine, scrub
+from shared.pii.subject import KnownSubject
 from shared.pipeline import transition
 from shared.runtime import Runtime
 from shared.task_names import DELETE_TASK
@@ -139,9 +140,18 @@ def reject(runtime: Runtime, ticket: str, by: str, reason: str, *, key_id: str |
                         "rejection: the key that submitted a request cannot decide it (four eyes)")
     if record.state is not RequestState.AWAITING_APPROVAL or record.approval is not None:
         raise AlreadyDecided(f"ticket: request {ticket!r} is not waiting for a decision")
+    why = _without_the_subject(why, record)
     rejected = transition(runtime, record.request_id, RequestState.REJECTED, "approval.rejected",
                           details={"rejected_by": by, "key_id": key_id, "via": via},
                           expect=RequestState.AWAITING_APPROVAL, reason=f"rejected by {by}: {why}")
     if rejected is None:
         raise AlreadyDecided(f"ticket: request {ticket!r} was decided meanwhile")
     return rejected
+
+
+def _without_the_subject(reason: str, record: ErasureRecord) -> str:
+    """The reason with the subject's own identifiers masked, names included: the unkeyed scrub finds emails,
+    phones and cards but cannot know a name, and the reason outlives the record's scrub."""
+    identity = record.effective_identity
+    known = KnownSubject(emails=identity.emails, phones=identity.phones, names=identity.names)
+    return default_engine().redact(reason, known)[0]

@@ -4,6 +4,7 @@ signed out every page leads to the sign-in page."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -236,6 +237,18 @@ def test_a_rejection_needs_a_reason_and_ends_the_request(client, runtime, keys):
     record = runtime.store.get(request_id)
     assert record.state is RequestState.REJECTED and "not verified" in (record.reason or "")
     assert [e["event"] for e in runtime.audit.entries_for(request_id)].count("approval.rejected") == 1
+
+
+def test_a_rejection_reason_keeps_no_name_of_the_subject(client, runtime, keys):
+    request_id = waiting(client, runtime, keys)
+    runtime.store.update(request_id, identity=Subject(emails=["jane@example.org"], phones=["+447911123456"],
+                                                      names=["Jane Marlowe"]))
+    sign_in(client, person(keys, "dpo-ben"))
+    client.post("/console/requests/CON-1/decide", data={
+        "csrf": csrf_of(client), "decision": "reject", "reason": "Jane Marlowe withdrew; spoke to Jane Marlowe"})
+    record = runtime.store.get(request_id)
+    assert record.state is RequestState.REJECTED and "withdrew" in (record.reason or "")
+    assert "Marlowe" not in (record.reason or "") and "Marlowe" not in json.dumps(runtime.audit.entries())
 
 
 def test_deciding_needs_the_approve_scope(client, runtime, keys):

@@ -153,3 +153,24 @@ def test_log_filter_leaves_an_order_number_with_the_same_digits():
     logger, stream = make_logger("pii-test-order")
     logger.info("call me about order %s", "1115550199", extra={"customer": "-"})
     assert stream.getvalue() == "INFO call me about order 1115550199 -\n"
+
+
+def test_the_pool_logger_of_celery_workers_is_scrubbed_too(monkeypatch, capsys):
+    """billiard logs a task's failure with its arguments on "multiprocessing", which does not propagate."""
+    import logging
+    from types import SimpleNamespace
+
+    from billiard import util
+    from pydantic import SecretStr
+
+    from shared import observability
+
+    root, pool = logging.getLogger(), logging.getLogger("multiprocessing")
+    monkeypatch.setattr(observability, "_configured", False)
+    monkeypatch.setattr(root, "handlers", list(root.handlers))
+    monkeypatch.setattr(pool, "handlers", list(pool.handlers))
+    monkeypatch.setattr(root, "level", root.level)
+    observability.setup_observability(SimpleNamespace(sentry_dsn=SecretStr("")))  # type: ignore[arg-type]
+    util.get_logger().error("Pool callback raised exception: %r", ValueError("jane.doe@example.com"))
+    written = capsys.readouterr().err
+    assert "Pool callback raised exception" in written and "jane.doe@example.com" not in written

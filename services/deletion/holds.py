@@ -10,12 +10,15 @@ from __future__ import annotations
 from shared.genesys import GenesysClient
 from shared.holds import DEFAULT_BASIS, PLATFORM_PROTECTION, PLATFORM_PROTECTION_REASON
 from shared.models import ErasureRecord, WithheldRecord
+from shared.pii.engine import default_engine
+from shared.pii.subject import KnownSubject
 from shared.runtime import Runtime
 
 
-def withhold(runtime: Runtime, client: GenesysClient,
-             conversation_ids: list[str]) -> tuple[list[str], list[WithheldRecord]]:
-    """Split conversations into (erasable, withheld): register holds first, then the platform's protection."""
+def withhold(runtime: Runtime, client: GenesysClient, conversation_ids: list[str],
+             record: ErasureRecord | None = None) -> tuple[list[str], list[WithheldRecord]]:
+    """Split conversations into (erasable, withheld): register holds first, then the platform's protection.
+    For a request's own conversations (``record``), the holds' texts are kept without the subject in them."""
     ids = list(dict.fromkeys(conversation_ids))
     held = runtime.holds().for_conversations(ids)
     rest = [c for c in ids if c not in held]
@@ -25,6 +28,8 @@ def withhold(runtime: Runtime, client: GenesysClient,
     withheld += [WithheldRecord(kind="conversation", id=c, hold=PLATFORM_PROTECTION,
                                 reason=PLATFORM_PROTECTION_REASON, basis=DEFAULT_BASIS)
                  for c in rest if c in protected]
+    if record is not None:
+        withheld = without_the_subject(withheld, record)
     return [c for c in rest if c not in protected], withheld
 
 
@@ -32,8 +37,21 @@ def subject_withheld(runtime: Runtime, record: ErasureRecord) -> list[WithheldRe
     """Holds on the subject itself (by any of its identifiers): the whole erasure waits for them."""
     if record.scrubbed:
         return []
-    return [WithheldRecord(kind="subject", hold=h.id, reason=h.reason, basis=h.basis)
-            for h in runtime.holds().for_subject(record.effective_identity)]
+    return without_the_subject([WithheldRecord(kind="subject", hold=h.id, reason=h.reason, basis=h.basis)
+                                for h in runtime.holds().for_subject(record.effective_identity)], record)
+
+
+def without_the_subject(entries: list[WithheldRecord], record: ErasureRecord) -> list[WithheldRecord]:
+    """The entries with the subject's own identifiers masked in their reason and basis, names included.
+
+    A hold's text is typed by a person ("Jane Doe v. ACME") and the register's scrub cannot know a name; the
+    request's entries outlive its scrub (the record's reason, the certificate), so they are redacted here,
+    where the subject is known."""
+    identity = record.effective_identity
+    known = KnownSubject(emails=identity.emails, phones=identity.phones, names=identity.names)
+    engine = default_engine()
+    return [entry.model_copy(update={"reason": engine.redact(entry.reason, known)[0],
+                                     "basis": engine.redact(entry.basis, known)[0]}) for entry in entries]
 
 
 def hold_reason(entries: list[WithheldRecord]) -> str:

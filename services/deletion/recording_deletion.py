@@ -160,7 +160,7 @@ def ensure_job(runtime: Runtime, client: GenesysClient, record: ErasureRecord, e
 
     # (Re)submit. Holds are read immediately before the call.
     known_held = {w.id for w in record.withheld if w.kind == "conversation"}
-    erasable, held = withhold(runtime, client, [c for c in batch if c not in known_held])
+    erasable, held = withhold(runtime, client, [c for c in batch if c not in known_held], record)
     if held:
         record = runtime.store.update(request_id, withheld=merge_withheld(record.withheld, held))
         runtime.audit.append("deletion.recordings_withheld", request_id=request_id, subject=runtime.digest(record),

@@ -239,10 +239,16 @@ def scrub(text: str) -> str:
     """``text`` with personal data replaced by type tokens (default engine, no subject).
 
     Percent-encoded text (a URL's query string: ``searchValue=jane%40example.com``) is decoded first,
-    so an encoded address or ``%2B44...`` number is found like a plain one.
+    so an encoded address or ``%2B44...`` number is found like a plain one; encoded twice or more
+    (``jane%2540example.com``, a URL inside a URL) it is decoded until it stops changing (at most four times).
     """
     if not text:
         return text
-    if "%" in text:
-        text = unquote(text)
+    for _ in range(4):
+        if "%" not in text:
+            break
+        decoded = unquote(text)
+        if decoded == text:
+            break
+        text = decoded
     return default_engine().redact(text)[0]

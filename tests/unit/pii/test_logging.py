@@ -174,3 +174,10 @@ def test_the_pool_logger_of_celery_workers_is_scrubbed_too(monkeypatch, capsys):
     util.get_logger().error("Pool callback raised exception: %r", ValueError("jane.doe@example.com"))
     written = capsys.readouterr().err
     assert "Pool callback raised exception" in written and "jane.doe@example.com" not in written
+
+
+def test_an_identifier_encoded_twice_in_a_url_is_scrubbed():
+    from shared.pii.engine import scrub
+
+    assert "jane.doe" not in scrub("GET /x?q=jane.doe%2540example.com")
+    assert "7700900123" not in scrub("GET /x?next=%252Fsearch%253Fphone%253D%25252B447700900123")

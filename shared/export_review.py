@@ -237,12 +237,8 @@ def _read_record(kind: str, record: Any, tally: _Tally) -> None:
         if kind == "messages" and isinstance(record.get("conversationId"), str):
             if is_uuid(record["conversationId"]):  # not counted here: ``_walk`` counts the key's value once
                 tally.messages.setdefault(record["conversationId"], set()).add(record["id"])
-        elif kind == "conversations":
-            if tally.platform_id(record["id"]):
-                tally.conversations.add(record["id"])
-        elif kind == "external_contacts":
-            if tally.platform_id(record["id"]):
-                tally.contacts.add(record["id"])
+        elif kind in ("conversations", "external_contacts") and tally.platform_id(record["id"]):
+            (tally.conversations if kind == "conversations" else tally.contacts).add(record["id"])
     _walk(record, tally, 0)
 
 

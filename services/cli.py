@@ -111,14 +111,16 @@ def sim(
 
 @app.command()
 def submit(
-    ticket: Annotated[str | None, typer.Option(help="your ticket reference (idempotency key)")] = None,
+    ticket: Annotated[str | None, typer.Option(
+        help="your ticket reference (idempotency key): letters, digits and . _ : - (1-64)")] = None,
     email: Annotated[list[str] | None, typer.Option(help="email address (repeatable)")] = None,
     phone: Annotated[list[str] | None, typer.Option(help="phone number, E.164 (repeatable)")] = None,
     name: Annotated[list[str] | None, typer.Option(help="name (repeatable)")] = None,
-    contact_id: Annotated[list[str] | None, typer.Option(help="external contact id (repeatable)")] = None,
-    user_id: Annotated[str | None, typer.Option(help="user id of a former agent")] = None,
+    contact_id: Annotated[list[str] | None, typer.Option(help="external contact id, a UUID (repeatable)")] = None,
+    user_id: Annotated[str | None, typer.Option(help="user id of a former agent (a UUID)")] = None,
     verified_at: Annotated[str | None, typer.Option(help="ISO date the request was verified")] = None,
-    approved_by: Annotated[str | None, typer.Option(help="who approved the erasure")] = None,
+    approved_by: Annotated[str | None, typer.Option(
+        help="who approved the erasure: a name as an API key's, letters, digits and . _ : - (1-64)")] = None,
     erase_by_name: Annotated[bool, typer.Option(
         "--erase-by-name", help="send the name with the GDPR_DELETE too (never alone; it can reach namesakes)")] = False,
     file: Annotated[Path | None, typer.Option(exists=True, dir_okay=False,
@@ -181,7 +183,8 @@ def submit(
 def approve(
     ticket: Annotated[str, typer.Argument(help="the request's ticket")],
     by: Annotated[str | None, typer.Option(
-        "--by", help="who approves (recorded in the audit log and certificate); default: your OS user")] = None,
+        "--by", help="who approves (recorded in the audit log and certificate): a name as an API key's, letters, "
+                    "digits and . _ : - (1-64); default: your OS user")] = None,
     scope: Annotated[str | None, typer.Option(
         "--scope", help="the scope digest you checked (GET /requests/TICKET); refused if the scope changed")] = None,
     show: Annotated[bool, typer.Option(
@@ -213,7 +216,16 @@ def approve(
             print(visible(line))
         return
     if by is None:
-        by = getpass.getuser()
+        from shared.api_keys import NAME_RULE, is_name
+
+        try:
+            by = getpass.getuser()
+        except (OSError, KeyError):  # no login name and no passwd entry (a bare container)
+            by = ""
+        if not is_name(by):
+            err.print(f"[red]refused[/red] by: your OS user name cannot be an approver's name ({NAME_RULE}); "
+                      "say who approves with --by NAME")
+            raise typer.Exit(2)
     try:
         record = approve_request(runtime, ticket, by, via="cli", scope=scope)
     except ApprovalError as exc:

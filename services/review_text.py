@@ -7,6 +7,7 @@ The platform ids come from the platform's export: the CLI prints each line throu
 
 from __future__ import annotations
 
+from shared.identifiers import is_uuid
 from shared.models import ApprovalScope, ExportReview
 
 #: Why a review has no summary, as an approver reads it.
@@ -40,8 +41,15 @@ def review_lines(review: ExportReview | None) -> list[str]:
              f"{summary.conversations} conversations, {summary.external_contacts} external contacts, {span}",
              f"  discovery found {review.discovered_conversations} conversations"]
     if review.missed_conversation_ids:
+        # Only ids of a platform id's shape are printed (a review stored before the export reader checked
+        # them may hold others: escape codes must not reach the terminal).
+        shown = [c for c in review.missed_conversation_ids if is_uuid(c)]
+        hidden = len(review.missed_conversation_ids) - len(shown)
         lines.append(f"  [FLAGGED] {len(review.missed_conversation_ids)} conversations discovery missed (now in scope): "
-                     + ", ".join(review.missed_conversation_ids))
+                     + ", ".join(shown) + (f" ({hidden} not shown: not platform ids)" if hidden else ""))
+    if summary.skipped_ids:
+        lines.append(f"  [FLAGGED] {summary.skipped_ids} ids in the export are not platform ids (UUIDs): "
+                     "not taken into scope, not shown")
     if review.missed_external_contacts:
         lines.append(f"  [FLAGGED] {review.missed_external_contacts} external contacts discovery missed (now in the identity)")
     if not review.flagged:

@@ -40,7 +40,12 @@ from shared.models import utcnow
 
 TOKEN_PREFIX = "ek_"
 _KEY_ID = re.compile(r"[0-9a-f]{12}")
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+#: A key's name, and so every approver's (an approval records a name in the audit log and the signed certificate:
+#: a name of this shape cannot carry a newline or a terminal's escape code there). One rule for every door.
+NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}"
+#: What a name must be, as an error message says it (never repeating the name refused).
+NAME_RULE = "1 to 64 of letters, digits and . _ : - (starting with a letter or digit)"
+_NAME = re.compile(NAME_PATTERN)
 # A stand-in hash compared when the key id is unknown, so an unknown id costs the same as a wrong secret.
 _NO_KEY = hashlib.sha256(b"no such key").hexdigest()
 
@@ -57,6 +62,11 @@ class Scope(StrEnum):
     HOLDS = "holds:write"
     REPLAY = "webhooks:replay"
     ADMIN = "admin"  # every scope
+
+
+def is_name(value: str) -> bool:
+    """Whether ``value`` has a key name's shape (``NAME_PATTERN``): what an approver's name must be at every door."""
+    return _NAME.fullmatch(value) is not None
 
 
 class ApiKeyError(ErasureError, ValueError):
@@ -156,7 +166,7 @@ class ApiKeyStore:
         ``person``: the key is one person's own (it signs in to the console); ``owner``: the person who
         answers for a service key (four eyes keeps them from approving what it submitted)."""
         if not _NAME.fullmatch(name):
-            raise ApiKeyError("name: 1 to 64 of letters, digits and . _ : - (starting with a letter or digit)")
+            raise ApiKeyError(f"name: {NAME_RULE}")
         if owner is not None and (person or not _NAME.fullmatch(owner)):
             raise ApiKeyError("owner: a service key's person, by the name of their key (a person key has none)")
         parsed = sorted(s.value for s in parse_scopes(scopes))

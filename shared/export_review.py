@@ -9,6 +9,9 @@ ids of the subject's external contacts (only the records of a contact document: 
 a conversation is the other party), message ids and the dates spanned. Everything else is read and
 dropped at once; nothing of it is logged, stored or put in an exception (reasons name a bound, never
 content). A member that is not JSON is counted as skipped: the review is then flagged, never "clean".
+The platform's conversation and contact ids are UUIDs: a value under an id field that is not one (a crafted
+archive's ``..``, or text with a terminal's escape codes) is never taken into the deletion scope nor shown;
+it is counted (``skipped_ids``) and the review flagged.
 
 An archive is data from outside, so reading it is bounded as a whole: at most ``max_bytes`` downloaded and
 at most ``max_bytes`` unpacked over all members and archives together, at most ``MAX_MEMBERS`` members,
@@ -36,6 +39,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from shared.genesys.errors import TransportError
+from shared.identifiers import is_uuid
 from shared.models import ExportSummary
 
 MAX_MEMBERS = 200
@@ -78,8 +82,16 @@ class _Tally:
     conversations: set[str] = field(default_factory=set)
     contacts: set[str] = field(default_factory=set)  # records of a contact document only
     messages: dict[str, set[str]] = field(default_factory=dict)  # conversation id -> message ids
+    skipped_ids: int = 0  # values under an id field that are not platform ids (UUIDs): neither kept nor shown
     first: datetime | None = None
     last: datetime | None = None
+
+    def platform_id(self, value: str) -> bool:
+        """Whether ``value`` may be taken as a platform id (a UUID); one that may not is counted, not kept."""
+        if is_uuid(value):
+            return True
+        self.skipped_ids += 1
+        return False
 
     def date(self, value: Any) -> None:
         if not isinstance(value, str):
@@ -168,7 +180,7 @@ def summarise(archives: Iterable[bytes], *, max_bytes: int) -> ArchiveFindings:
         raise ArchiveUnreadable(f"the export could not be read ({type(exc).__name__})") from None
     summary = ExportSummary(files=tally.files, skipped_files=tally.skipped, records=tally.records,
                             conversations=len(tally.conversations), external_contacts=len(tally.contacts),
-                            first_date=tally.first, last_date=tally.last)
+                            skipped_ids=tally.skipped_ids, first_date=tally.first, last_date=tally.last)
     messages = {conversation: frozenset(ids) for conversation, ids in tally.messages.items()}
     return ArchiveFindings(summary, frozenset(tally.conversations), frozenset(tally.contacts), messages)
 
@@ -223,11 +235,10 @@ def _read_record(kind: str, record: Any, tally: _Tally) -> None:
     """Ids and dates of one record; the record's own ``id`` counts only for what its document says it is."""
     if isinstance(record, dict) and isinstance(record.get("id"), str):
         if kind == "messages" and isinstance(record.get("conversationId"), str):
-            tally.messages.setdefault(record["conversationId"], set()).add(record["id"])
-        elif kind == "conversations":
-            tally.conversations.add(record["id"])
-        elif kind == "external_contacts":
-            tally.contacts.add(record["id"])
+            if is_uuid(record["conversationId"]):  # not counted here: ``_walk`` counts the key's value once
+                tally.messages.setdefault(record["conversationId"], set()).add(record["id"])
+        elif kind in ("conversations", "external_contacts") and tally.platform_id(record["id"]):
+            (tally.conversations if kind == "conversations" else tally.contacts).add(record["id"])
     _walk(record, tally, 0)
 
 
@@ -237,7 +248,8 @@ def _walk(node: Any, tally: _Tally, depth: int) -> None:
     if isinstance(node, dict):
         for key, value in node.items():
             if key in CONVERSATION_KEYS and isinstance(value, str):
-                tally.conversations.add(value)
+                if tally.platform_id(value):
+                    tally.conversations.add(value)
             elif key in DATE_KEYS:
                 tally.date(value)
             elif isinstance(value, dict | list):

@@ -19,10 +19,19 @@ _EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z
 # digits, - and _, at most 64. Anything else (an email or phone typed in the wrong field, free text) is
 # refused before it reaches the hold register.
 _CONVERSATION_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+#: The platform's ids of conversations, users and external contacts (UUIDs): what the HTTP intake holds
+#: ``user_id``/``external_contact_ids`` to at every door, and what an export review takes as a conversation id.
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+_UUID_RE = re.compile(UUID_PATTERN)
 
 
 class InvalidIdentifier(ErasureError, ValueError):
     """An identifier could not be understood. The message never repeats the value."""
+
+
+def is_uuid(value: object) -> bool:
+    """Whether ``value`` is a string of a platform id's shape (``UUID_PATTERN``, nothing around it)."""
+    return isinstance(value, str) and _UUID_RE.fullmatch(value) is not None
 
 
 def normalize_conversation_id(value: str) -> str:

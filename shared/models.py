@@ -239,6 +239,9 @@ class ExportSummary(BaseModel):
     records: dict[str, int] = Field(default_factory=dict)  # by kind: conversations, messages, external_contacts, other
     conversations: int = 0
     external_contacts: int = 0
+    # Values under a conversation or contact id field that are not platform ids (UUIDs): neither taken into
+    # scope nor shown (a crafted archive's '..' or escape codes); counted so the review says it left some out.
+    skipped_ids: int = 0
     first_date: datetime | None = None
     last_date: datetime | None = None
 
@@ -265,11 +268,11 @@ class ExportReview(BaseModel):
     @property
     def flagged(self) -> bool:
         """Whether the approver must look: the export found what discovery missed, or could not be read (in
-        whole or in part: no JSON document in it, or members that are not JSON)."""
+        whole or in part: no JSON document in it, members that are not JSON, ids that are not platform ids)."""
         if self.missed_conversation_ids or self.missed_external_contacts or self.status not in ("pending", "summarised"):
             return True
         summary = self.summary
-        return summary is not None and (summary.files == 0 or summary.skipped_files > 0)
+        return summary is not None and (summary.files == 0 or summary.skipped_files > 0 or summary.skipped_ids > 0)
 
 
 class ErasureRecord(BaseModel):

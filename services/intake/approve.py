@@ -8,7 +8,7 @@ redaction widened its scope meanwhile: an approval is bound to the scope it was 
 
 from __future__ import annotations
 
-from shared.api_keys import ApiKeyStore, same_person
+from shared.api_keys import NAME_RULE, ApiKeyStore, is_name, same_person
 from shared.approval_gate import reason_after_approval, release_if_approved
 from shared.approval_scope import current_scope
 from shared.errors import ErasureError
@@ -86,6 +86,10 @@ def approve(runtime: Runtime, ticket: str, by: str, *, key_id: str | None = None
     approver = by.strip()
     if not approver:
         raise ApprovalError("by: say who approves (a name or role)")
+    if not is_name(approver):
+        # It is written to the audit log and the signed certificate: a key name's shape, so no newline or
+        # terminal escape rides along (every door's rule; a key's own name always has it). Never repeated.
+        raise ApprovalError(f"by: must be a name as an API key's: {NAME_RULE}")
     record = _decidable(runtime, ticket, key_id, person, "approval: the key that submitted a request cannot "
                         "approve it (four eyes); approve with another key")
     if record.approval is not None:

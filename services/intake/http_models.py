@@ -1,9 +1,9 @@
 """The HTTP intake's request and answer shapes: the shared intake model (``validation.ErasureRequestIn``,
 which the CLI, file and Celery doors use too) with the limits a door facing a network needs on top.
 
-Caps bound the work one request can cause (identifiers per request, string lengths); tickets are plain
-ASCII (a zero-width or control character would make a second ticket that looks like the first);
-platform ids are UUIDs (they end up in URL paths of the platform's API); dates lie within sane bounds.
+Caps bound the work one request can cause (identifiers per request, string lengths); dates lie within
+sane bounds. Tickets (plain ASCII) and platform ids (UUIDs) follow the rules every door shares
+(``validation.Ticket``, ``validation.PlatformId``).
 Every error names the field, never the value (``describe_error``).
 """
 
@@ -16,12 +16,13 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from services.intake.validation import ErasureRequestIn
+# Ticket and platform id rules are the intake's, one definition for every door (``validation``).
+# TICKET_PATTERN is re-exported: the API's and the console's ticket paths use it.
+from services.intake.validation import TICKET_PATTERN as TICKET_PATTERN
+from services.intake.validation import ErasureRequestIn, PlatformId, Ticket
 from shared.callbacks import MAX_CALLBACK_URL
 from shared.models import ApprovalScope, ExportReview, ExportSummary
 
-TICKET_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
-UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 MAX_EMAILS, MAX_PHONES, MAX_NAMES, MAX_CONTACT_IDS = 20, 20, 10, 100
 #: No contact centre holds conversations from before this; a date before it is a typo or a probe.
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -31,8 +32,6 @@ LATEST_AHEAD = timedelta(days=366)
 Email = Annotated[str, StringConstraints(max_length=254)]  # RFC 5321's longest path
 Phone = Annotated[str, StringConstraints(max_length=40)]
 Name = Annotated[str, StringConstraints(max_length=200)]
-PlatformId = Annotated[str, StringConstraints(pattern=UUID_PATTERN)]
-Ticket = Annotated[str, StringConstraints(pattern=TICKET_PATTERN)]
 
 
 class SubmitRequest(ErasureRequestIn):

@@ -7,14 +7,43 @@ import difflib
 import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from shared.api_keys import NAME_RULE, is_name
 from shared.callbacks import MAX_CALLBACK_URL, CallbackPolicy, CallbackRefused
 from shared.errors import ErasureError
-from shared.identifiers import InvalidIdentifier, normalize_email, normalize_phone
+from shared.identifiers import UUID_PATTERN, InvalidIdentifier, normalize_email, normalize_phone
 from shared.models import AVAILABLE_KINDS, Approval, DateWindow, ErasureRecord, Lane, RequestKind, Subject, utcnow
+
+#: A ticket is the idempotency key and is printed to operators and put in URL paths: plain ASCII, so a
+#: zero-width or control character cannot make a second ticket that looks like the first, nor ``/``, ``..``
+#: or markup reach a path or a terminal. One rule for every door (HTTP, CLI, file, Celery).
+TICKET_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
+Ticket = Annotated[str, StringConstraints(pattern=TICKET_PATTERN)]
+#: A platform id given at intake (user, external contact): a UUID, as it ends up in the platform's URL paths.
+PlatformId = Annotated[str, StringConstraints(pattern=UUID_PATTERN)]
+
+
+def _approver(value: str) -> str:
+    if not is_name(value):
+        raise ValueError(f"must be a name as an API key's: {NAME_RULE}")
+    return value
+
+
+#: Who approved, as the audit log and the signed certificate record it: a key name's shape
+#: (``shared.api_keys.NAME_PATTERN``), so no newline or escape code reaches either.
+ApproverName = Annotated[str, AfterValidator(_approver)]
 
 
 class IntakeError(ErasureError, ValueError):
@@ -28,19 +57,19 @@ class IntakeError(ErasureError, ValueError):
 class ErasureRequestIn(BaseModel):
     """The wire shape of an erasure request (JSON body, JSONL line, CSV row)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, hide_input_in_errors=True)
 
-    ticket: str = Field(min_length=1, max_length=200)
+    ticket: Ticket
     emails: list[str] = Field(default_factory=list)
     phones: list[str] = Field(default_factory=list)
     names: list[str] = Field(default_factory=list)
-    external_contact_ids: list[str] = Field(default_factory=list)
-    user_id: str | None = None
+    external_contact_ids: list[PlatformId] = Field(default_factory=list)
+    user_id: PlatformId | None = None
     phone_region: str | None = Field(default=None, min_length=2, max_length=2)
     verified_at: datetime | None = None
     window_start: datetime | None = None
     window_end: datetime | None = None
-    approved_by: str | None = None
+    approved_by: ApproverName | None = None
     # Names go to the platform's GDPR_DELETE only when the operator says so for this request: a name is a
     # search term there and a common one reaches namesakes. Discovery searches by name either way.
     erase_by_name: bool = False
@@ -55,17 +84,6 @@ class ErasureRequestIn(BaseModel):
     # The queue lane (issue 21, ``shared.lanes``): ``interactive`` (the default) is served first; ``bulk`` yields
     # to single requests and takes at most ERASURE_BULK_RATE_SHARE of the rate budget while they wait.
     lane: Lane = Lane.INTERACTIVE
-
-    @field_validator("ticket")
-    @classmethod
-    def _ticket(cls, value: str) -> str:
-        # The ticket is the idempotency key and is printed to operators: an invisible or control
-        # character would make a second ticket that looks like the first, or reach a terminal.
-        if any(c.isspace() for c in value):
-            raise ValueError("must not contain spaces")
-        if any(unicodedata.category(c).startswith("C") for c in value):
-            raise ValueError("must not contain control or invisible characters")
-        return value
 
     @field_validator("emails", "phones", "names", "external_contact_ids", mode="before")
     @classmethod

@@ -23,6 +23,7 @@ import httpx
 from shared.genesys.auth import TokenProvider
 from shared.genesys.errors import (
     GenesysError,
+    InvalidPathId,
     JobSlotsFull,
     NotFound,
     RateLimited,
@@ -81,6 +82,10 @@ class ContactReads:
     found: dict[str, ExternalContact] = field(default_factory=dict)
     errors: dict[str, GenesysError] = field(default_factory=dict)
 _WORD = re.compile(r"[a-z]*|v2")
+#: What an id put in a URL path may be: the platform's ids are UUIDs (conversations, users, jobs, GDPR
+#: requests), and the shape leaves room for any id of letters, digits and . _ : - that starts with a letter
+#: or digit. So never '', '.' or '..' (the collection, the resource above), '/', '?', '#' or '%'.
+PATH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 # How a 400 says the concurrent jobs are taken. The platform's code and wording are UNCONFIRMED
 # (genesys-api.md), so the code or message is matched loosely; a plain bad request matches none.
 _JOBS_FULL = re.compile(r"too.?many.?jobs|job.?limit|concurren|jobs may be (pending|queued)", re.IGNORECASE)
@@ -490,10 +495,13 @@ def _jobs_full(response: httpx.Response) -> bool:
 
 
 def _segment(value: str) -> str:
-    """An outside value (a user id from intake, an id from a platform answer) as one quoted path segment:
-    ``/``, ``?`` and ``#`` are escaped and ``.``/``..`` spelled %2E, so no value can point a call elsewhere."""
-    if value in (".", ".."):
-        return value.replace(".", "%2E")
+    """An outside value (a user id from intake, an id from a platform answer, an id from an export) as one
+    path segment, if it has a platform id's shape (``PATH_ID``); refused otherwise (``InvalidPathId``), before
+    any call: quoting alone would still send '' as the collection and '.'/'..' to servers that normalise
+    %2E. The quoting stays as a second guard."""
+    if not isinstance(value, str) or not PATH_ID.fullmatch(value):
+        raise InvalidPathId("an id for a URL path is not a platform id (a letter or digit, then letters, digits "
+                            "and . _ : -, at most 128); refused without a call")
     return quote(value, safe="")
 
 

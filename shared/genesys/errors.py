@@ -6,6 +6,8 @@
     ├── NotFound                 404: gone; for a delete this is success
     ├── Conflict                 409: something blocks the change (e.g. a legal hold)
     ├── BadRequest               400: our request is wrong; do not retry
+    │   └── InvalidPathId        an id no platform id looks like ('', '.', '..', a '/'): refused before
+    │                            any call, so it cannot name another resource; do not retry
     ├── RateLimited              429: wait ``retry_after_s`` (all workers pause through the limiter);
     │                            also a ``RunLater``: the pipeline sends the work again after that
     ├── JobSlotsFull             400 or 429 "too many jobs" on a job submission: only this work waits
@@ -51,6 +53,13 @@ class Conflict(GenesysError):
 
 class BadRequest(GenesysError):
     status = 400
+
+
+class InvalidPathId(BadRequest, ValueError):
+    """An id that is not a platform id's shape, refused before it goes into a URL path: an empty one would
+    name the collection (``/api/v2/users/``), ``..`` the resource above. A ``BadRequest`` (never retried: the
+    request it belongs to fails, alone); a ``ValueError`` for callers that check their input that way. The
+    message never repeats the id."""
 
 
 class RateLimited(RunLater, GenesysError):

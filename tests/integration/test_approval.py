@@ -32,12 +32,16 @@ def test_no_deletion_before_approval(gated_stack):
 
     refused = gated_stack.cli("approve", "GATE-1", "--by", " ")
     assert refused.returncode == 2 and "by: say who approves" in refused.stderr
-    approved = gated_stack.cli("approve", "GATE-1", "--by", "A. Officer (DPO)")
+    # Who approves reaches the audit log and the certificate: a name as an API key's, never free text.
+    refused = gated_stack.cli("approve", "GATE-1", "--by", "A. Officer (DPO)")
+    assert refused.returncode == 2 and "by: must be a name as an API key's" in refused.stderr
+    assert "Officer" not in refused.stderr
+    approved = gated_stack.cli("approve", "GATE-1", "--by", "a.officer-dpo")
     assert approved.returncode == 0, approved.stderr
     states = wait_final(gated_stack, [request_id])
     assert states[request_id] is RequestState.COMPLETED
     record = store.get(request_id)
-    assert record.approval.by == "A. Officer (DPO)"
+    assert record.approval.by == "a.officer-dpo"
     events = [e["event"] for e in gated_stack.runtime.audit.entries_for(request_id)]
     assert events.index("approval.recorded") < events.index("deletion.gdpr_request_submitted")
     assert sim_find(gated_stack, subject["emails"]) == []
@@ -45,5 +49,5 @@ def test_no_deletion_before_approval(gated_stack):
     made = {(r["method"], r["path"]) for r in stats["requests"]} & DELETING_CALLS
     # What the gate is checked against names the calls really made (the contact went in a bulk removal).
     assert {("POST", "/api/v2/gdpr/requests"), ("POST", "/api/v2/externalcontacts/bulk/contacts/remove")} <= made
-    again = gated_stack.cli("approve", "GATE-1", "--by", "someone else")
+    again = gated_stack.cli("approve", "GATE-1", "--by", "someone-else")
     assert again.returncode == 2 and "already approved" in again.stderr

@@ -202,3 +202,48 @@ def test_review_before_delete_is_asked_for_at_intake_and_refused_for_an_access_r
     with pytest.raises(IntakeError) as refused:
         parse_request({"ticket": "T-2", "emails": ["a@example.org"], "kind": "access", "review_export": True})
     assert any(e.startswith("review_export:") for e in refused.value.errors)
+
+
+#: What a crafted archive may put under an id field: escape codes that repaint an approver's terminal, and
+#: ids that would point a platform call at another resource ('..', '', '.').
+EVIL_ID = "\r\x1b[1A\x1b[2K  the export holds nothing discovery did not find\x1b[8m"
+
+
+def crafted() -> bytes:
+    return archive({
+        "conversations.json": {"entities": [
+            {"id": CONVERSATION, "participants": [{"attributes": {"conversationId": EVIL_ID}}]},
+            {"id": ".."}, {"id": ""}, {"id": "conv-1"}]},
+        "messages.json": [{"id": "m1", "conversationId": "."}, {"id": "m2", "conversationId": FRIENDS_CHAT}],
+        "externalContacts.json": [{"id": "../users/x"}, {"id": CONTACT}],
+    })
+
+
+def test_only_platform_ids_are_taken_from_an_archive_and_the_rest_are_counted_not_kept():
+    """The platform's conversation and contact ids are UUIDs: anything else under an id field (at any depth)
+    joins no scope, reaches no API path and is never printed; the review says how many it left out."""
+    found = summarise([crafted()], max_bytes=1 << 20)
+    assert found.conversation_ids == {CONVERSATION, FRIENDS_CHAT}
+    assert found.external_contact_ids == {CONTACT}
+    assert found.message_ids == {FRIENDS_CHAT: frozenset({"m2"})}
+    # The nested escape codes, '..', '', 'conv-1', the message's '.', the contact's '../users/x'.
+    assert found.summary.skipped_ids == 6
+    assert found.summary.conversations == 2 and found.summary.external_contacts == 1
+    assert "\x1b" not in found.summary.model_dump_json() and ".." not in found.summary.model_dump_json()
+
+
+def test_a_review_that_left_ids_out_is_flagged_and_says_so_without_them():
+    from services.review_text import review_lines
+    from shared.models import ExportReview
+
+    found = summarise([crafted()], max_bytes=1 << 20)
+    review = ExportReview(status="summarised", summary=found.summary, discovered_conversations=2)
+    assert review.flagged
+    lines = review_lines(review)
+    assert "  [FLAGGED] 6 ids in the export are not platform ids (UUIDs): not taken into scope, not shown" in lines
+    assert "  the export holds nothing discovery did not find" not in lines
+    assert not any("\x1b" in line or "\r" in line or ".." in line for line in lines)
+    # A review stored before ids were checked still prints none of its odd ones.
+    stored = ExportReview(status="summarised", summary=found.summary, missed_conversation_ids=[CONVERSATION, EVIL_ID])
+    [missed] = [line for line in review_lines(stored) if "discovery missed" in line]
+    assert missed.endswith(f"(now in scope): {CONVERSATION} (1 not shown: not platform ids)")

@@ -424,11 +424,16 @@ def test_too_many_jobs_elsewhere_than_a_job_submission_is_a_rate_limit_as_before
 
 
 
-@pytest.mark.parametrize("hostile", ["../externalcontacts/contacts/0000", "..", ".", "a/b?c=d#e", "%2e%2e/x"])
-def test_an_outside_id_is_one_quoted_path_segment_and_cannot_change_the_path(hostile):
-    """Ids reach URL paths from intake (user_id) and platform answers (conversation, job ids): each is
-    one segment, quoted, so ``../`` cannot point a call at another resource."""
-    from urllib.parse import unquote
+HOSTILE_IDS = ["", ".", "..", "../externalcontacts/contacts/0000", "a/b?c=d#e", "%2e%2e", "%2e%2e/x", "..\\..",
+               "\u2025", "@evil.example", " ", "id\n", "-leading", "x" * 129]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_IDS)
+def test_an_id_that_is_not_a_platform_ids_shape_is_refused_without_a_call(hostile):
+    """Ids reach URL paths from intake (user_id), platform answers (conversation, job ids) and the export
+    review: '' would name the collection (/api/v2/users/), '.'/'..' the resource above. Each is refused
+    before anything is sent, as a BadRequest (never retried: it fails its one request) without the id."""
+    from shared.genesys import BadRequest, InvalidPathId
 
     seen = []
 
@@ -436,21 +441,40 @@ def test_an_outside_id_is_one_quoted_path_segment_and_cannot_change_the_path(hos
         seen.append((request.method, request.url.raw_path.decode()))
         return httpx.Response(404, json={"code": "not.found"})
 
+    client, limiter = make_client(token_or(handler))
+    calls = [lambda: client.get_user(hostile), lambda: client.delete_user(hostile),
+             lambda: client.get_gdpr_request(hostile), lambda: client.get_details_job(hostile),
+             lambda: client.delete_details_job(hostile), lambda: client.conversation_recordings(hostile),
+             lambda: client.delete_recording_now("c0ffee00-0000-4000-8000-000000000001", hostile, "2026-01-01"),
+             lambda: client.delete_recording_now(hostile, "r-1", "2026-01-01"),
+             lambda: client.get_recording_job(hostile), lambda: client.start_recording_job(hostile),
+             lambda: client.failed_recordings(hostile), lambda: client.get_message_conversation(hostile),
+             lambda: client.get_messages_bulk(hostile, ["m-1"])]
+    for call in calls:
+        with pytest.raises(InvalidPathId) as refused:
+            call()
+        assert isinstance(refused.value, BadRequest) and isinstance(refused.value, ValueError)
+        if len(hostile.strip()) > 2:  # a '.' is in any sentence
+            assert hostile.strip() not in str(refused.value)
+    assert seen == [] and limiter.acquired == 0
+
+
+@pytest.mark.parametrize("good", ["0f8fad5b-d9cb-469f-a165-70867728950e", "0F8FAD5B-D9CB-469F-A165-70867728950E",
+                                  "agent-0001", "u-1", "c0ffee00:1.2_x", "x" * 128])
+def test_an_id_of_a_platform_ids_shape_is_one_path_segment(good):
+    from urllib.parse import quote
+
+    seen = []
+
+    def handler(request):
+        seen.append(request.url.raw_path.decode())
+        return httpx.Response(404, json={"code": "not.found"})
+
     client, _ = make_client(token_or(handler))
-    assert client.get_user(hostile) is None
-    assert client.delete_user(hostile) is False
-    with pytest.raises(NotFound):
-        client.get_gdpr_request(hostile)
-    with pytest.raises(NotFound):
-        client.get_details_job(hostile)
-    assert client.conversation_recordings(hostile) == []
-    prefixes = ["/api/v2/users/", "/api/v2/users/", "/api/v2/gdpr/requests/",
-                "/api/v2/analytics/conversations/details/jobs/", "/api/v2/conversations/"]
-    assert len(seen) == len(prefixes)
-    for (_, path), prefix in zip(seen, prefixes, strict=True):
-        assert path.startswith(prefix), path
-        segment = path.removeprefix(prefix).split("?")[0].split("/")[0]
-        assert unquote(segment) == hostile, path
+    assert client.get_user(good) is None
+    assert client.conversation_recordings(good) == []
+    segment = quote(good, safe="")  # ':' goes as %3A: the quoting stays as a second guard
+    assert seen == [f"/api/v2/users/{segment}", f"/api/v2/conversations/{segment}/recordings?formatId=NONE"]
 
 
 def test_a_sealed_token_does_not_open_with_another_key_or_under_another_name():

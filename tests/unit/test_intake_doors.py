@@ -94,3 +94,53 @@ def test_a_ticket_reused_for_another_kind_of_request_is_refused_not_answered_wit
         submit(runtime, {"ticket": "K-1", "emails": ["jane@example.org"], "kind": "access"}, enqueue=False)
     assert erase.value.same_subject is False and retry.value.same_subject is True
     assert runtime.store.get(first.request_id).kind.value == "access"
+
+
+#: What a message on the broker can carry past the HTTP door's patterns (the security review's repro).
+HOSTILE = {"ticket": "../T[red]1", "user_id": "../externalcontacts/contacts/0000",
+           "external_contact_ids": ["..", "c0ffee00-0000-4000-8000-00000000000a/../x"],
+           "approved_by": "Jane Smith (DPO)\n\x1b[2Japproved.by=ceo"}
+
+
+@pytest.mark.parametrize(("field", "value", "error"), [
+    ("ticket", "../T[red]1", "ticket: String should match pattern '^[A-Za-z0-9._:-]{1,64}$'"),
+    ("ticket", "T\x1b[2J", "ticket: String should match pattern '^[A-Za-z0-9._:-]{1,64}$'"),
+    ("ticket", "T" * 65, "ticket: String should match pattern '^[A-Za-z0-9._:-]{1,64}$'"),
+    ("user_id", "../externalcontacts/contacts/0000", "user_id: String should match pattern"),
+    ("external_contact_ids", [".."], "external_contact_ids.0: String should match pattern"),
+    ("approved_by", "Jane Smith (DPO)\n\x1b[2Japproved.by=ceo", "approved_by: must be a name as an API key's: 1 to 64"),
+    ("approved_by", "A. DPO", "approved_by: must be a name as an API key's"),
+])
+def test_the_celery_door_refuses_what_the_http_door_refuses_naming_the_field_not_the_value(runtime, http, sent,
+                                                                                           field, value, error):
+    """Every door is held to one set of rules (``validation.Ticket``, ``PlatformId``, ``ApproverName``):
+    what the HTTP door refuses a broker message cannot slip past, and the error reads the same."""
+    body = {"ticket": "DOOR-1", "emails": ["jane@example.org"], field: value}
+    refused = tasks.submit_task(body)
+    assert refused["accepted"] is False
+    [line] = refused["errors"]
+    assert line.startswith(error), line
+    assert "jane" not in str(refused) and ".." not in line.replace(".0:", "") and "DPO" not in line
+    if field != "approved_by":  # the HTTP door refuses a body's approved_by from an untrusted key whatever it holds
+        answer = http.post("/requests", json=body)
+        assert answer.status_code == 422 and answer.json() == {"errors": [line]}
+    assert sent == [] and runtime.store.ids() == []
+
+
+def test_the_security_reviews_broker_message_is_refused_whole(runtime, sent):
+    refused = tasks.submit_task({**HOSTILE, "emails": ["jane@example.org"]})
+    assert refused["accepted"] is False
+    assert sorted(line.split(":")[0] for line in refused["errors"]) == [
+        "approved_by", "external_contact_ids.0", "external_contact_ids.1", "ticket", "user_id"]
+    assert "\x1b" not in str(refused) and "jane" not in str(refused) and "Smith" not in str(refused)
+    assert sent == [] and runtime.store.ids() == []
+
+
+def test_submit_takes_platform_ids_and_an_approver_of_a_key_names_shape(runtime):
+    from services.intake.submit import submit
+
+    record = submit(runtime, {"ticket": "DOOR-2", "user_id": "0F8FAD5B-D9CB-469F-A165-70867728950E",
+                              "external_contact_ids": ["c0ffee00-0000-4000-8000-00000000000a"],
+                              "approved_by": "it-dpo"}, enqueue=False)
+    assert record.subject.user_id == "0F8FAD5B-D9CB-469F-A165-70867728950E"
+    assert record.approval is not None and record.approval.by == "it-dpo"

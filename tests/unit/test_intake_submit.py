@@ -27,7 +27,7 @@ def received(runtime) -> list[dict]:
 
 
 def test_an_accepted_request_is_stored_audited_and_enqueued_once(runtime, sent):
-    record = submit(runtime, {**JANE, "approved_by": "A. DPO"})
+    record = submit(runtime, {**JANE, "approved_by": "a.dpo"})
 
     stored = runtime.store.get(record.request_id)
     assert stored.state is RequestState.RECEIVED and stored.ticket == "DSAR-1"

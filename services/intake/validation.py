@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import phonenumbers
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -112,6 +113,31 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+#: The shortest piece of an identifier (an email's local part, a name) looked for in a ticket: shorter ones
+#: ("al", "li") would match ordinary ticket text.
+_MIN_PIECE = 5
+
+
+def _folded(text: str) -> str:
+    return "".join(c for c in text.casefold() if c.isalnum())
+
+
+def ticket_names_the_subject(ticket: str, emails: list[str], phones: list[str], names: list[str]) -> bool:
+    """Whether the ticket spells one of the request's own identifiers (``DSAR-jane.doe``, ``07700900123``),
+    separators and case aside. The ticket outlives the erasure (its key, the certificate, the final event),
+    so a ticket that names the subject would keep them in clear after everything else is scrubbed."""
+    ticket_text = _folded(ticket)
+    pieces = [_folded(name) for name in names]
+    for email in emails:
+        pieces += [_folded(email), _folded(email.partition("@")[0])]
+    for phone in phones:  # E.164 by now: the national number is what a ticket would carry
+        try:
+            pieces.append(str(phonenumbers.parse(phone, None).national_number))
+        except phonenumbers.NumberParseException:
+            pieces.append(_folded(phone))
+    return any(len(piece) >= _MIN_PIECE and piece in ticket_text for piece in pieces)
+
+
 def parse_request(payload: Mapping[str, Any], default_phone_region: str | None = None,
                   callback_policy: CallbackPolicy | None = None) -> ErasureRecord:
     """Validate and normalise; raise ``IntakeError`` naming every bad field.
@@ -154,6 +180,9 @@ def parse_request(payload: Mapping[str, Any], default_phone_region: str | None =
             (callback_policy or CallbackPolicy()).check(data.callback_url)
         except CallbackRefused as exc:
             errors.append(f"callback_url: {exc}")
+    if ticket_names_the_subject(data.ticket, emails, phones, names):
+        errors.append("ticket: must not hold the subject's own email, phone or name (a ticket is kept after the "
+                      "erasure: in a Redis key, the certificate and the final event)")
     if data.kind not in AVAILABLE_KINDS:
         errors.append(f"kind: {data.kind.value!r} is not available in this release "
                       f"(available: {', '.join(sorted(k.value for k in AVAILABLE_KINDS))})")

@@ -299,3 +299,19 @@ def test_access_is_accepted_and_its_meaningless_options_are_refused_by_field():
     # approved_by is not among them: an export passes the same four-eyes gate as an erasure.
     assert [e.split(":")[0] for e in refused.value.errors] == ["erase_by_name", "window_start/window_end"]
     assert "Jane" not in " ".join(refused.value.errors)
+
+
+@pytest.mark.parametrize("ticket", ["DSAR-jane.doe", "jane.doe-2026", "JANE_DOE-1", "T-07911123456",
+                                    "447911123456", "dsar:janedoemarlowe", "REQ-Jane.Doe.Marlowe"])
+def test_a_ticket_that_spells_the_subject_is_refused_without_the_value(ticket):
+    with pytest.raises(IntakeError) as refused:
+        parse_request({"ticket": ticket, "emails": ["jane.doe@example.org"], "phones": ["+447911123456"],
+                       "names": ["Jane Doe Marlowe"]})
+    [error] = refused.value.errors
+    assert error.startswith("ticket:") and "jane" not in error.lower() and "7911123456" not in error
+
+
+@pytest.mark.parametrize("ticket", ["DSAR-4821", "INC0012345", "jd-2026-11-30", "T-1", "SR:77009"])
+def test_an_ordinary_ticket_is_accepted(ticket):
+    parse_request({"ticket": ticket, "emails": ["jane.doe@example.org"], "phones": ["+447911123456"],
+                   "names": ["Jane Doe Marlowe"]})

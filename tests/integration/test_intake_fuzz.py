@@ -68,7 +68,7 @@ def _seed(stack, url: str, admin: dict[str, str], schema) -> None:
     a list), so the accepting path is not left to chance."""
     operation = schema["/requests"]["POST"]
     for ticket in SEEDED:
-        body = {"ticket": ticket, "emails": [f"{ticket.lower()}@example.org"]}
+        body = {"ticket": ticket, "emails": [f"subject-{ticket.lower()}@example.org"]}
         answer = httpx.post(f"{url}/requests", json=body, headers=admin, timeout=30)
         assert answer.status_code == 202, answer.text
         case = operation.Case(body=body, media_type="application/json", headers=admin)

@@ -63,7 +63,7 @@ def on_node(port: int) -> redis.Redis:
 
 
 def payload(ticket: str) -> dict[str, object]:
-    return {"ticket": ticket, "emails": [f"{ticket.lower()}@example.test"], "approved_by": "it-dpo"}
+    return {"ticket": ticket, "emails": [f"subject-{ticket.lower()}@example.test"], "approved_by": "it-dpo"}
 
 
 def retrying(action, what: str, timeout_s: float = 30.0):

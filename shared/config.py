@@ -562,16 +562,25 @@ class Settings(BaseSettings):
 _TARGET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
-def _target_problem(url: str, http_hosts: list[str]) -> str | None:
-    """Why a global target URL may not be sent to (naming its scheme and host at most), or None."""
+def _scheme_and_host(url: str, example: str = "") -> tuple[str, str] | str:
+    """An absolute http(s) URL's scheme and lower-case host, or why it is none (naming nothing of the URL)."""
     try:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
     except ValueError:
         return "is not a valid absolute URL"
     if parts.scheme not in ("https", "http") or not host:
-        return "must be an absolute https URL"
-    if parts.scheme == "http" and host not in {h.strip().lower() for h in http_hosts}:
+        return "must be an absolute https URL" + example
+    return parts.scheme, host
+
+
+def _target_problem(url: str, http_hosts: list[str]) -> str | None:
+    """Why a global target URL may not be sent to (naming its scheme and host at most), or None."""
+    split = _scheme_and_host(url)
+    if isinstance(split, str):
+        return split
+    scheme, host = split
+    if scheme == "http" and host not in {h.strip().lower() for h in http_hosts}:
         return f"must be https (http://{host} is allowed only when listed in ERASURE_WEBHOOK_HTTP_HOSTS)"
     return None
 
@@ -613,14 +622,11 @@ def _is_region_host(host: str) -> bool:
 
 def _genesys_url_problem(url: str, insecure_hosts: list[str]) -> str | None:
     """Why a Genesys URL may not be used (naming its scheme and host at most), or None."""
-    try:
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-    except ValueError:
-        return "is not a valid absolute URL"
-    if parts.scheme not in ("https", "http") or not host:
-        return "must be an absolute https URL (e.g. https://api.mypurecloud.ie)"
-    if parts.scheme == "http" and not _is_loopback(host) and _canonical_host(host) not in insecure_hosts:
+    split = _scheme_and_host(url, " (e.g. https://api.mypurecloud.ie)")
+    if isinstance(split, str):
+        return split
+    scheme, host = split
+    if scheme == "http" and not _is_loopback(host) and _canonical_host(host) not in insecure_hosts:
         return (f"must be https: the client secret and tokens would cross the network in clear (http://{host} is "
                 "allowed only to a loopback host or a host listed in ERASURE_GENESYS_INSECURE_HOSTS)")
     return None

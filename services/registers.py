@@ -31,7 +31,8 @@ def clean_text(text: str | None) -> str | None:
     ``MAX_TEXT`` characters. Both doors (CLI and console) come through here."""
     if text is None:
         return None
-    return scrub(one_line(text).strip())[:MAX_TEXT].strip()
+    # one_line again after the scrub: it decodes percent-encoding, which could bring a %0A or %1B back.
+    return one_line(scrub(one_line(text).strip()))[:MAX_TEXT].strip()
 
 
 class NotFound(ErasureError, LookupError):

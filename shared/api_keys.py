@@ -115,6 +115,15 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _new_key_id() -> str:
+    """Twelve random hex digits with at least one letter: a key id of digits alone reads as a phone number
+    to the log and audit scrubbers, which would mask the one thing that says which key was refused."""
+    while True:
+        key_id = secrets.token_hex(6)
+        if not key_id.isdigit():
+            return key_id
+
+
 def split_token(token: str) -> tuple[str, str] | None:
     """(key id, secret) of a well-formed token, else None."""
     if not token.startswith(TOKEN_PREFIX):
@@ -178,7 +187,7 @@ class ApiKeyStore:
         if person and self.live_person(name) is not None:
             raise ApiKeyError("name: a live person key by this name (in any case) exists: one person key per human")
         if token is None:
-            key_id = secrets.token_hex(6)
+            key_id = _new_key_id()
             token = f"{TOKEN_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
         else:
             parts = split_token(token)

@@ -90,7 +90,8 @@ class _Tally:
         """Whether ``value`` may be taken as a platform id (a UUID); one that may not is counted, not kept."""
         if is_uuid(value):
             return True
-        self.skipped_ids += 1
+        if value.strip():  # an empty placeholder is no id at all, not one to flag
+            self.skipped_ids += 1
         return False
 
     def date(self, value: Any) -> None:

@@ -21,6 +21,8 @@ _EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z
 _CONVERSATION_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 #: The platform's ids of conversations, users and external contacts (UUIDs): what the HTTP intake holds
 #: ``user_id``/``external_contact_ids`` to at every door, and what an export review takes as a conversation id.
+#: A request's ticket at every door (it is a URL path segment of the API and the console, and a Redis key).
+TICKET_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 _UUID_RE = re.compile(UUID_PATTERN)
 

@@ -7,11 +7,10 @@ never with personal data. A subject-level hold keeps the whole erasure back (``s
 
 from __future__ import annotations
 
+from shared.free_text import without_the_subject as masked
 from shared.genesys import GenesysClient
 from shared.holds import DEFAULT_BASIS, PLATFORM_PROTECTION, PLATFORM_PROTECTION_REASON
 from shared.models import ErasureRecord, WithheldRecord
-from shared.pii.engine import default_engine
-from shared.pii.subject import KnownSubject
 from shared.runtime import Runtime
 
 
@@ -42,16 +41,12 @@ def subject_withheld(runtime: Runtime, record: ErasureRecord) -> list[WithheldRe
 
 
 def without_the_subject(entries: list[WithheldRecord], record: ErasureRecord) -> list[WithheldRecord]:
-    """The entries with the subject's own identifiers masked in their reason and basis, names included.
-
-    A hold's text is typed by a person ("Jane Doe v. ACME") and the register's scrub cannot know a name; the
-    request's entries outlive its scrub (the record's reason, the certificate), so they are redacted here,
-    where the subject is known."""
+    """The entries with the subject masked in their reason and basis (``shared.free_text.without_the_subject``):
+    a hold's text is typed by a person ("Jane Doe v. ACME"), the register's scrub cannot know a name, and the
+    request's entries outlive its scrub (the record's reason, the certificate)."""
     identity = record.effective_identity
-    known = KnownSubject(emails=identity.emails, phones=identity.phones, names=identity.names)
-    engine = default_engine()
-    return [entry.model_copy(update={"reason": engine.redact(entry.reason, known)[0],
-                                     "basis": engine.redact(entry.basis, known)[0]}) for entry in entries]
+    return [entry.model_copy(update={"reason": masked(entry.reason, identity), "basis": masked(entry.basis, identity)})
+            for entry in entries]
 
 
 def hold_reason(entries: list[WithheldRecord]) -> str:

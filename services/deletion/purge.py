@@ -13,6 +13,7 @@ before each job. It ends with a certificate like any erasure.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,6 +22,7 @@ from typing import Any
 from services.deletion.holds import withhold
 from shared.errors import ErasureError
 from shared.genesys import GenesysClient, ServerError
+from shared.identifiers import TICKET_PATTERN
 from shared.lanes import send_ids
 from shared.models import Approval, DateWindow, ErasureRecord, Lane, RequestState, Subject, WithheldRecord, utcnow
 from shared.runtime import Runtime
@@ -119,6 +121,8 @@ def start_purge(runtime: Runtime, plan: PurgePlan, ticket: str | None = None) ->
     if not policy:
         raise PurgeRefused("no standing retention policy is configured: set ERASURE_RETENTION_POLICY (its "
                            "reference and summary) to run purges; --dry-run works without it")
+    if ticket is not None and not re.fullmatch(TICKET_PATTERN, ticket):
+        raise PurgeRefused(f"ticket: must match {TICKET_PATTERN} (as at every door: it is a URL path segment)")
     ticket = ticket or f"purge-{plan.older_than_days}d-{plan.as_of.strftime('%Y%m%dT%H%M%SZ')}"
     record = ErasureRecord(
         ticket=ticket,

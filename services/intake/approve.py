@@ -12,11 +12,10 @@ from shared.api_keys import NAME_RULE, ApiKeyStore, is_name, same_person
 from shared.approval_gate import reason_after_approval, release_if_approved
 from shared.approval_scope import current_scope
 from shared.errors import ErasureError
-from shared.free_text import one_line
+from shared.free_text import one_line, without_the_subject
 from shared.lanes import send_ids
 from shared.models import Approval, ErasureRecord, RequestState
-from shared.pii.engine import default_engine, scrub
-from shared.pii.subject import KnownSubject
+from shared.pii.engine import scrub
 from shared.pipeline import transition
 from shared.runtime import Runtime
 from shared.task_names import DELETE_TASK
@@ -137,25 +136,18 @@ def reject(runtime: Runtime, ticket: str, by: str, reason: str, *, key_id: str |
     for whoever submitted it. The same four eyes as an approval: a submitter cannot reject their own."""
     # Kept on the record, sent on and printed by `erasure status`: never an identifier typed into it, nor a
     # control character (``shared.free_text``: line breaks become spaces, escapes and bidi controls go).
-    why = scrub(one_line(reason).strip())[:500].strip()
+    # one_line again after the scrub: it decodes percent-encoding, which could bring a %0A or %1B back.
+    why = one_line(scrub(one_line(reason).strip()))[:500].strip()
     if not why:
         raise ApprovalError("reason: say why the request is rejected")
     record = _decidable(runtime, ticket, key_id, person,
                         "rejection: the key that submitted a request cannot decide it (four eyes)")
     if record.state is not RequestState.AWAITING_APPROVAL or record.approval is not None:
         raise AlreadyDecided(f"ticket: request {ticket!r} is not waiting for a decision")
-    why = _without_the_subject(why, record)
+    why = without_the_subject(why, record.effective_identity)
     rejected = transition(runtime, record.request_id, RequestState.REJECTED, "approval.rejected",
                           details={"rejected_by": by, "key_id": key_id, "via": via},
                           expect=RequestState.AWAITING_APPROVAL, reason=f"rejected by {by}: {why}")
     if rejected is None:
         raise AlreadyDecided(f"ticket: request {ticket!r} was decided meanwhile")
     return rejected
-
-
-def _without_the_subject(reason: str, record: ErasureRecord) -> str:
-    """The reason with the subject's own identifiers masked, names included: the unkeyed scrub finds emails,
-    phones and cards but cannot know a name, and the reason outlives the record's scrub."""
-    identity = record.effective_identity
-    known = KnownSubject(emails=identity.emails, phones=identity.phones, names=identity.names)
-    return default_engine().redact(reason, known)[0]

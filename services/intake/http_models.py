@@ -17,10 +17,11 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 # Ticket and platform id rules are the intake's, one definition for every door (``validation``).
-# TICKET_PATTERN is re-exported: the API's and the console's ticket paths use it.
-from services.intake.validation import TICKET_PATTERN as TICKET_PATTERN
 from services.intake.validation import ErasureRequestIn, PlatformId, Ticket
 from shared.callbacks import MAX_CALLBACK_URL
+
+# TICKET_PATTERN is re-exported: the API's and the console's ticket paths use it.
+from shared.identifiers import TICKET_PATTERN as TICKET_PATTERN
 from shared.models import ApprovalScope, ExportReview, ExportSummary
 
 MAX_EMAILS, MAX_PHONES, MAX_NAMES, MAX_CONTACT_IDS = 20, 20, 10, 100

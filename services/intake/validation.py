@@ -24,13 +24,12 @@ from pydantic import (
 from shared.api_keys import NAME_RULE, is_name
 from shared.callbacks import MAX_CALLBACK_URL, CallbackPolicy, CallbackRefused
 from shared.errors import ErasureError
-from shared.identifiers import UUID_PATTERN, InvalidIdentifier, normalize_email, normalize_phone
+from shared.identifiers import TICKET_PATTERN, UUID_PATTERN, InvalidIdentifier, normalize_email, normalize_phone
 from shared.models import AVAILABLE_KINDS, Approval, DateWindow, ErasureRecord, Lane, RequestKind, Subject, utcnow
 
 #: A ticket is the idempotency key and is printed to operators and put in URL paths: plain ASCII, so a
 #: zero-width or control character cannot make a second ticket that looks like the first, nor ``/``, ``..``
 #: or markup reach a path or a terminal. One rule for every door (HTTP, CLI, file, Celery).
-TICKET_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
 Ticket = Annotated[str, StringConstraints(pattern=TICKET_PATTERN)]
 #: A platform id given at intake (user, external contact): a UUID, as it ends up in the platform's URL paths.
 PlatformId = Annotated[str, StringConstraints(pattern=UUID_PATTERN)]

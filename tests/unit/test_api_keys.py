@@ -181,3 +181,16 @@ def test_no_warning_without_case_duplicates_and_none_when_redis_does_not_answer(
 def test_same_person_compares_names_in_any_case_and_nobody_is_nobody():
     assert same_person("DPO-Anna", "dpo-anna") and same_person("dpo-anna", "DPO-ANNA")
     assert not same_person("dpo-anna", "dpo-ben") and not same_person(None, None) and not same_person("dpo-anna", None)
+
+
+def test_a_key_id_is_never_digits_alone_which_the_scrubbers_would_read_as_a_phone(runtime, monkeypatch):
+    import secrets
+
+    from shared.api_keys import ApiKeyStore
+    from shared.pii.engine import scrub
+
+    assert scrub("567193399379") == "<PHONE>"  # why: an audit detail of twelve digits alone reads as a number
+    rolls = iter(["567193399379", "0123456789ab"])
+    monkeypatch.setattr(secrets, "token_hex", lambda n: next(rolls))
+    info, _ = ApiKeyStore(runtime.redis, runtime.keys).create("digits", ["requests:read"])
+    assert info.key_id == "0123456789ab" and scrub(info.key_id) == info.key_id

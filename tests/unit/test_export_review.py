@@ -226,8 +226,8 @@ def test_only_platform_ids_are_taken_from_an_archive_and_the_rest_are_counted_no
     assert found.conversation_ids == {CONVERSATION, FRIENDS_CHAT}
     assert found.external_contact_ids == {CONTACT}
     assert found.message_ids == {FRIENDS_CHAT: frozenset({"m2"})}
-    # The nested escape codes, '..', '', 'conv-1', the message's '.', the contact's '../users/x'.
-    assert found.summary.skipped_ids == 6
+    # The nested escape codes, '..', 'conv-1', the message's '.', the contact's '../users/x' ('' is no id at all).
+    assert found.summary.skipped_ids == 5
     assert found.summary.conversations == 2 and found.summary.external_contacts == 1
     assert "\x1b" not in found.summary.model_dump_json() and ".." not in found.summary.model_dump_json()
 
@@ -240,10 +240,18 @@ def test_a_review_that_left_ids_out_is_flagged_and_says_so_without_them():
     review = ExportReview(status="summarised", summary=found.summary, discovered_conversations=2)
     assert review.flagged
     lines = review_lines(review)
-    assert "  [FLAGGED] 6 ids in the export are not platform ids (UUIDs): not taken into scope, not shown" in lines
+    assert "  [FLAGGED] 5 ids in the export are not platform ids (UUIDs): not taken into scope, not shown" in lines
     assert "  the export holds nothing discovery did not find" not in lines
     assert not any("\x1b" in line or "\r" in line or ".." in line for line in lines)
     # A review stored before ids were checked still prints none of its odd ones.
     stored = ExportReview(status="summarised", summary=found.summary, missed_conversation_ids=[CONVERSATION, EVIL_ID])
     [missed] = [line for line in review_lines(stored) if "discovery missed" in line]
     assert missed.endswith(f"(now in scope): {CONVERSATION} (1 not shown: not platform ids)")
+
+
+def test_an_empty_id_placeholder_is_no_id_and_flags_nothing():
+    from shared.models import ExportReview
+
+    placeholder = archive({"conversations.json": [{"id": CONVERSATION, "attributes": {"conversationId": ""}}]})
+    summary = summarise([placeholder], max_bytes=1 << 20).summary
+    assert summary.skipped_ids == 0 and not ExportReview(status="summarised", summary=summary).flagged

@@ -35,6 +35,9 @@ WEBHOOK_DEAD_LETTERS = Counter("erasure_webhook_dead_letters_total",
 WATCHDOG_REDRIVES = Counter("erasure_watchdog_redrives_total",
                             "Requests the watchdog sent on again after no progress for stall_after_s, by state",
                             ["state"])
+# The broker door answers nobody (a producer rarely reads task results): a refusal there is otherwise a log line.
+INTAKE_REFUSED = Counter("erasure_intake_refused_total",
+                         "Requests refused at the broker door (erasure.intake.submit), by outcome", ["outcome"])
 API_AUTH_FAILURES = Counter("erasure_api_auth_failures_total",
                             "Intake API calls refused by authentication (401) or scope (403), by reason",
                             ["reason"])

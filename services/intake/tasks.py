@@ -20,6 +20,7 @@ from celery.worker.request import Request
 from services.intake.submit import submit
 from services.intake.validation import IntakeError
 from shared.celery_app import app
+from shared.metrics import INTAKE_REFUSED
 from shared.pipeline import kept_while_redis_is_down
 from shared.runtime import get_runtime
 from shared.store import DuplicateTicket
@@ -58,7 +59,9 @@ def submit_task(payload: dict[str, Any]) -> dict[str, Any]:
             record = submit(get_runtime(), payload)
     except IntakeError as exc:
         log.warning("request refused: %s", "; ".join(exc.errors))
+        INTAKE_REFUSED.labels("invalid").inc()
         return {"accepted": False, "errors": exc.errors}
     except DuplicateTicket as exc:
+        INTAKE_REFUSED.labels("duplicate").inc()
         return {"accepted": False, "duplicate_of": exc.request_id, "errors": [f"ticket: {exc}"]}
     return {"accepted": True, "request_id": record.request_id}

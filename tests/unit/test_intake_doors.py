@@ -70,6 +70,9 @@ def test_http_reports_state_without_personal_data(http):
 
 
 def test_celery_door_accepts_refuses_and_names_a_taken_ticket(runtime, sent):
+    from shared.metrics import INTAKE_REFUSED
+
+    before = {o: INTAKE_REFUSED.labels(o)._value.get() for o in ("invalid", "duplicate")}
     accepted = tasks.submit_task(JANE)
     assert accepted == {"accepted": True, "request_id": accepted["request_id"]}
 
@@ -80,6 +83,8 @@ def test_celery_door_accepts_refuses_and_names_a_taken_ticket(runtime, sent):
     refused = tasks.submit_task({"ticket": "DSAR-9"})
     assert refused["accepted"] is False and refused["errors"][0].startswith("subject: give at least one identifier")
     assert sent == [(DISCOVER_TASK, [[accepted["request_id"]]])]
+    # The broker door answers nobody: each refusal is counted, so an alert or a dashboard can see them.
+    assert {o: INTAKE_REFUSED.labels(o)._value.get() - before[o] for o in before} == {"invalid": 1, "duplicate": 1}
 
 
 def test_a_ticket_reused_for_another_kind_of_request_is_refused_not_answered_with_the_first(runtime):

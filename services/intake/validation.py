@@ -8,6 +8,7 @@ import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from urllib.parse import unquote
 
 import phonenumbers
 from pydantic import (
@@ -121,11 +122,12 @@ def _folded(text: str) -> str:
     return "".join(c for c in text.casefold() if c.isalnum())
 
 
-def ticket_names_the_subject(ticket: str, emails: list[str], phones: list[str], names: list[str]) -> bool:
-    """Whether the ticket spells one of the request's own identifiers (``DSAR-jane.doe``, ``07700900123``),
-    separators and case aside. The ticket outlives the erasure (its key, the certificate, the final event),
-    so a ticket that names the subject would keep them in clear after everything else is scrubbed."""
-    ticket_text = _folded(ticket)
+def spells_the_subject(text: str, emails: list[str], phones: list[str], names: list[str]) -> bool:
+    """Whether ``text`` (a ticket, a callback URL) spells one of the request's own identifiers
+    (``DSAR-jane.doe``, ``07700900123``, ``?contact=jane.doe%40example.org``), encoding, separators and case
+    aside. Both outlive the erasure (a key, the certificate, the final event; the callback URL is kept to
+    deliver it), so one that names the subject would keep them in clear after everything else is scrubbed."""
+    ticket_text = _folded(unquote(unquote(text)))
     pieces = [_folded(name) for name in names]
     for email in emails:
         pieces += [_folded(email), _folded(email.partition("@")[0])]
@@ -179,7 +181,10 @@ def parse_request(payload: Mapping[str, Any], default_phone_region: str | None =
             (callback_policy or CallbackPolicy()).check(data.callback_url)
         except CallbackRefused as exc:
             errors.append(f"callback_url: {exc}")
-    if ticket_names_the_subject(data.ticket, emails, phones, names):
+    if data.callback_url is not None and spells_the_subject(data.callback_url, emails, phones, names):
+        errors.append("callback_url: must not hold the subject's own email, phone or name (it is kept to deliver "
+                      "the final event, after the erasure)")
+    if spells_the_subject(data.ticket, emails, phones, names):
         errors.append("ticket: must not hold the subject's own email, phone or name (a ticket is kept after the "
                       "erasure: in a Redis key, the certificate and the final event)")
     if data.kind not in AVAILABLE_KINDS:

@@ -270,3 +270,16 @@ def test_an_allowed_callback_is_sent_signed_and_recorded_by_host(callbacks_on, w
     assert wire == [url]
     assert deliveries(callbacks_on.redis, callbacks_on.keys, record.request_id) == ["https://hooks.dsar.example"]
     assert callbacks_on.redis.get(key) == issued  # recorded beside the signed certificate, never in it
+
+
+@pytest.mark.parametrize("url", ["https://hooks.dsar.example/done?contact=jane%40example.org",
+                                 "https://hooks.dsar.example/done?contact=jane%2540example.org",
+                                 "https://hooks.dsar.example/subjects/JANE@EXAMPLE.ORG/done"])
+def test_a_callback_url_that_spells_the_subject_is_refused_it_is_kept_after_the_erasure(url):
+    [error] = refused(url)
+    assert "subject's own" in error and "jane" not in error
+
+
+def test_a_callback_url_with_only_a_case_reference_is_kept():
+    url = "https://hooks.dsar.example/done?case=CB-1&token=s3cr3t"
+    assert parse_request(payload(url), callback_policy=POLICY).callback_url == url

@@ -9,8 +9,8 @@ from shared import celery_app
 
 
 @pytest.fixture
-def cli(runtime, monkeypatch):
-    """Run the CLI in process against the fakeredis runtime (tests/unit/conftest.py), nothing sent."""
+def erasure(runtime, monkeypatch):
+    """Any ``erasure`` command in process against the fakeredis runtime (tests/unit/conftest.py), nothing sent."""
     import shared.config
     import shared.runtime
     from services.cli import app
@@ -19,7 +19,13 @@ def cli(runtime, monkeypatch):
     monkeypatch.setattr(shared.config, "get_settings", lambda: runtime.settings)
     monkeypatch.setattr(celery_app.app, "send_task", lambda *a, **k: None)
     runner = CliRunner()
-    return lambda *args: runner.invoke(app, ["submit", *args])
+    return lambda *args: runner.invoke(app, list(args))
+
+
+@pytest.fixture
+def cli(erasure):
+    """``erasure submit`` with the arguments given."""
+    return lambda *args: erasure("submit", *args)
 
 
 @pytest.mark.parametrize("lane", ["interactive", "bulk"])
@@ -38,19 +44,6 @@ def test_a_file_without_a_lane_is_submitted(cli, runtime, tmp_path):
     assert cli("--file", str(batch)).exit_code == 0
     assert len(runtime.store.ids()) == 1
 
-
-@pytest.fixture
-def erasure(runtime, monkeypatch):
-    """Any ``erasure`` command in process, as ``cli`` runs ``submit``."""
-    import shared.config
-    import shared.runtime
-    from services.cli import app
-
-    monkeypatch.setattr(shared.runtime, "get_runtime", lambda: runtime)
-    monkeypatch.setattr(shared.config, "get_settings", lambda: runtime.settings)
-    monkeypatch.setattr(celery_app.app, "send_task", lambda *a, **k: None)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(app, list(args))
 
 
 def test_submit_refuses_a_ticket_user_id_and_approver_the_http_door_would_refuse(cli, runtime, tmp_path):
